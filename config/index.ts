@@ -1,0 +1,71 @@
+import { schema, type Config, type KeySpec, type Mode } from './schema';
+
+export type { Config, Mode } from './schema';
+export { schema } from './schema';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses and validates the whole configuration; reports every invalid key at once. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const rawMode = env.NODE_ENV ?? 'development';
+  const mode: Mode = rawMode === 'production' || rawMode === 'test' ? rawMode : 'development';
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  if (!['development', 'test', 'production'].includes(rawMode)) {
+    problems.push(`NODE_ENV: must be development, test or production (got "${rawMode}")`);
+  }
+  for (const [name, spec] of Object.entries(schema) as [string, KeySpec][]) {
+    const given = env[spec.env];
+    const raw = given !== undefined && given !== '' ? given : spec.defaults?.[mode];
+    if (raw === undefined) {
+      problems.push(`${spec.env}: required${spec.secret ? ' (a secret; no default outside development and test)' : ''}`);
+      continue;
+    }
+    const parsed = spec.schema.safeParse(raw);
+    if (!parsed.success) {
+      const msg = parsed.error.issues.map((i) => i.message).join('; ');
+      // never echo a secret's value
+      problems.push(`${spec.env}: ${msg}${spec.secret ? '' : ` (got "${raw}")`}`);
+      continue;
+    }
+    if (mode === 'production' && spec.secret && raw === spec.defaults?.development) {
+      problems.push(`${spec.env}: the development default must not be used in production`);
+    }
+    out[name] = parsed.data;
+  }
+  const cfg = out as Config;
+  if (cfg.dataKeys && cfg.dataActiveKeyId && !cfg.dataKeys.has(cfg.dataActiveKeyId)) {
+    problems.push(`DATA_ACTIVE_KEY_ID: "${cfg.dataActiveKeyId}" is not an id in DATA_KEYS`);
+  }
+  if (mode === 'production' && cfg.demoSeed) problems.push('DEMO_SEED: must be false in production');
+  if (problems.length) throw new ConfigError(problems);
+  return Object.freeze(cfg);
+}
+
+let cached: Config | undefined;
+
+/** The process's configuration, parsed once from process.env. */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/** Markdown table of every key, for the README. */
+export function configTable(): string {
+  const rows = (Object.values(schema) as KeySpec[]).map((s) => {
+    const d = s.defaults ?? {};
+    const def = s.secret
+      ? 'dev/test only'
+      : [d.development === undefined ? 'required' : `\`${d.development}\``]
+          .concat(d.production !== undefined && d.production !== d.development ? [`prod \`${d.production}\``] : [])
+          .concat(d.production === undefined && d.development !== undefined ? ['prod: required'] : [])
+          .join(', ');
+    return `| \`${s.env}\` | ${def} | ${s.doc} |`;
+  });
+  return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}

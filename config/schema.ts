@@ -1,0 +1,252 @@
+import { z } from 'zod';
+
+export type Mode = 'development' | 'test' | 'production';
+
+/**
+ * One configuration key. `defaults` may differ by mode; a key without a
+ * default for the running mode is required. `secret` keys have defaults only
+ * in development and test, and production refuses to boot without them.
+ */
+export interface KeySpec<T extends z.ZodType = z.ZodType> {
+  env: string;
+  doc: string;
+  schema: T;
+  defaults?: Partial<Record<Mode, string>>;
+  secret?: boolean;
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().min(1);
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** A keyring entry: `id:base64` where the key decodes to 32 bytes (AES-256). */
+const keyring = z
+  .string()
+  .min(1)
+  .transform((raw, ctx) => {
+    const keys = new Map<string, Buffer>();
+    for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const idx = part.indexOf(':');
+      const id = idx > 0 ? part.slice(0, idx) : '';
+      const key = Buffer.from(part.slice(idx + 1), 'base64');
+      if (!/^[A-Za-z0-9_-]{1,16}$/.test(id) || key.length !== 32) {
+        ctx.addIssue({ code: 'custom', message: 'each entry must be id:base64 of 32 bytes, id of 1-16 [A-Za-z0-9_-]' });
+        return z.NEVER;
+      }
+      keys.set(id, key);
+    }
+    if (keys.size === 0) {
+      ctx.addIssue({ code: 'custom', message: 'at least one key is required' });
+      return z.NEVER;
+    }
+    return keys;
+  });
+
+const secretString = z.string().min(32, 'must be at least 32 characters');
+
+const dev32 = (label: string): string => `dev-only-${label}-not-for-production-use-0000`.slice(0, 48);
+
+export const schema = {
+  mode: {
+    env: 'NODE_ENV',
+    doc: 'Run mode: development, test or production. Production requires every secret to be set.',
+    schema: z.enum(['development', 'test', 'production']),
+    defaults: { development: 'development', test: 'test', production: 'production' },
+  },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    doc: 'winston level: error, warn, info, http, debug.',
+    schema: z.enum(['error', 'warn', 'info', 'http', 'debug']),
+    defaults: { development: 'info', test: 'error', production: 'info' },
+  },
+  httpHost: {
+    env: 'HTTP_HOST',
+    doc: 'Address the API listens on.',
+    schema: z.string().min(1),
+    defaults: { development: '127.0.0.1', test: '127.0.0.1', production: '0.0.0.0' },
+  },
+  httpPort: {
+    env: 'HTTP_PORT',
+    doc: 'Port the API listens on (0 picks a free port).',
+    schema: port,
+    defaults: { development: '3000', test: '0', production: '3000' },
+  },
+  httpBodyLimit: {
+    env: 'HTTP_BODY_LIMIT',
+    doc: 'Largest JSON body accepted, e.g. 1mb; larger bodies get 413 PAYLOAD_TOO_LARGE.',
+    schema: z.string().regex(/^\d+(b|kb|mb)$/i, 'must look like 100kb or 1mb'),
+    defaults: { development: '1mb', test: '1mb', production: '1mb' },
+  },
+  trustProxy: {
+    env: 'HTTP_TRUST_PROXY',
+    doc: 'Number of reverse proxies in front of the API whose X-Forwarded-For is trusted (0 = none).',
+    schema: z.coerce.number().int().min(0).max(10),
+    defaults: { development: '0', test: '0', production: '0' },
+  },
+  publicBaseUrl: {
+    env: 'PUBLIC_BASE_URL',
+    doc: 'URL under which providers reach the API (used for callback URLs).',
+    schema: z.url(),
+    defaults: { development: 'http://127.0.0.1:3000', test: 'http://127.0.0.1:3000' },
+  },
+  dbHost: {
+    env: 'DB_HOST',
+    doc: 'MariaDB / MySQL host.',
+    schema: z.string().min(1),
+    defaults: { development: '127.0.0.1', test: '127.0.0.1' },
+  },
+  dbPort: {
+    env: 'DB_PORT',
+    doc: 'MariaDB / MySQL port.',
+    schema: port,
+    defaults: { development: '3306', test: '3306', production: '3306' },
+  },
+  dbUser: {
+    env: 'DB_USER',
+    doc: 'Database user.',
+    schema: z.string().min(1),
+    defaults: { development: 'root', test: 'root' },
+  },
+  dbPassword: {
+    env: 'DB_PASSWORD',
+    doc: 'Database password (empty for the local root user).',
+    schema: z.string(),
+    defaults: { development: '', test: '' },
+  },
+  dbName: {
+    env: 'DB_NAME',
+    doc: 'Database (schema) name; created on first start if missing. Tests use their own.',
+    schema: z.string().regex(/^[A-Za-z0-9_]{1,64}$/, 'letters, digits and _ only'),
+    defaults: { development: 'welfare', test: 'welfare_test', production: 'welfare' },
+  },
+  dbPoolSize: {
+    env: 'DB_POOL_SIZE',
+    doc: 'Connections in each process pool.',
+    schema: positiveInt.max(200),
+    defaults: { development: '10', test: '10', production: '20' },
+  },
+  redisUrl: {
+    env: 'REDIS_URL',
+    doc: 'Redis URL for queues, sessions and rate limits.',
+    schema: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://'),
+    defaults: { development: 'redis://127.0.0.1:6379', test: 'redis://127.0.0.1:6379' },
+  },
+  redisPrefix: {
+    env: 'REDIS_PREFIX',
+    doc: 'Prefix of every Redis key and Bull queue of this deployment. Tests use their own.',
+    schema: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, 'letters, digits, _ . - only'),
+    defaults: { development: 'welfare', test: 'welfare-test', production: 'welfare' },
+  },
+  jwtSecret: {
+    env: 'JWT_SECRET',
+    doc: 'HMAC key signing access tokens (HS256), at least 32 characters. Secret.',
+    schema: secretString,
+    defaults: { development: dev32('jwt'), test: dev32('jwt') },
+    secret: true,
+  },
+  jwtIssuer: {
+    env: 'JWT_ISSUER',
+    doc: 'iss claim of access tokens; checked on every request.',
+    schema: z.string().min(1),
+    defaults: { development: 'welfare-disbursement', test: 'welfare-disbursement', production: 'welfare-disbursement' },
+  },
+  jwtAudience: {
+    env: 'JWT_AUDIENCE',
+    doc: 'aud claim of access tokens; checked on every request.',
+    schema: z.string().min(1),
+    defaults: { development: 'welfare-api', test: 'welfare-api', production: 'welfare-api' },
+  },
+  jwtTtlSeconds: {
+    env: 'JWT_TTL_SECONDS',
+    doc: 'Lifetime of an access token; POST /auth/refresh issues a new one while the session is alive.',
+    schema: positiveInt.max(3600),
+    defaults: { development: '900', test: '900', production: '900' },
+  },
+  dataKeys: {
+    env: 'DATA_KEYS',
+    doc: 'Keyring encrypting personal data at rest (AES-256-GCM): comma-separated id:base64(32 bytes). Old keys stay to decrypt. Secret.',
+    schema: keyring,
+    defaults: {
+      development: `dev1:${Buffer.alloc(32, 7).toString('base64')}`,
+      test: `dev1:${Buffer.alloc(32, 7).toString('base64')}`,
+    },
+    secret: true,
+  },
+  dataActiveKeyId: {
+    env: 'DATA_ACTIVE_KEY_ID',
+    doc: 'Id of the keyring entry used to encrypt new values.',
+    schema: z.string().regex(/^[A-Za-z0-9_-]{1,16}$/),
+    defaults: { development: 'dev1', test: 'dev1' },
+  },
+  dataHmacKey: {
+    env: 'DATA_HMAC_KEY',
+    doc: 'Key of the keyed hash (HMAC-SHA256) used to look up and deduplicate encrypted values. Secret.',
+    schema: secretString,
+    defaults: { development: dev32('hmac'), test: dev32('hmac') },
+    secret: true,
+  },
+  sandboxSecret: {
+    env: 'SANDBOX_SECRET',
+    doc: 'Shared secret with the built-in sandbox provider (request and callback signatures). Secret.',
+    schema: secretString,
+    defaults: { development: dev32('sandbox'), test: dev32('sandbox') },
+    secret: true,
+  },
+  authIdleMinutes: {
+    env: 'AUTH_IDLE_MINUTES',
+    doc: 'A session unused this long ends (at most 15 for a level-3 system).',
+    schema: positiveInt.max(15),
+    defaults: { development: '15', test: '15', production: '15' },
+  },
+  authAdminIdleMinutes: {
+    env: 'AUTH_ADMIN_IDLE_MINUTES',
+    doc: 'Idle limit for sessions of admins (at most 5).',
+    schema: positiveInt.max(5),
+    defaults: { development: '5', test: '5', production: '5' },
+  },
+  authMaxFailedLogins: {
+    env: 'AUTH_MAX_FAILED_LOGINS',
+    doc: 'Consecutive failed logins that lock an account until an admin unlocks it (at most 5).',
+    schema: positiveInt.max(5),
+    defaults: { development: '5', test: '5', production: '5' },
+  },
+  authInactiveDays: {
+    env: 'AUTH_INACTIVE_DAYS',
+    doc: 'Accounts unused for longer than this are disabled (at most 45).',
+    schema: positiveInt.max(45),
+    defaults: { development: '45', test: '45', production: '45' },
+  },
+  authLoginRatePerMinute: {
+    env: 'AUTH_LOGIN_RATE_PER_MINUTE',
+    doc: 'Login attempts allowed per client address per minute (shared across API processes through Redis).',
+    schema: positiveInt.max(1000),
+    defaults: { development: '20', test: '1000', production: '10' },
+  },
+  totpIssuer: {
+    env: 'TOTP_ISSUER',
+    doc: 'Issuer shown in authenticator apps.',
+    schema: z.string().min(1).max(40),
+    defaults: { development: 'Welfare Disbursement', test: 'Welfare Disbursement', production: 'Welfare Disbursement' },
+  },
+  auditRetentionDays: {
+    env: 'AUDIT_RETENTION_DAYS',
+    doc: 'Audit events are kept at least this long (at least 90; nothing deletes them earlier).',
+    schema: z.coerce.number().int().min(90),
+    defaults: { development: '1825', test: '1825', production: '1825' },
+  },
+  shutdownGraceMs: {
+    env: 'SHUTDOWN_GRACE_MS',
+    doc: 'How long a process waits for in-flight requests and jobs on SIGTERM before exiting anyway.',
+    schema: positiveInt.max(600000),
+    defaults: { development: '15000', test: '5000', production: '30000' },
+  },
+  demoSeed: {
+    env: 'DEMO_SEED',
+    doc: 'Seed demo areas and users on start when the database is empty (never allowed in production).',
+    schema: bool,
+    defaults: { development: 'true', test: 'false', production: 'false' },
+  },
+} satisfies Record<string, KeySpec>;
+
+export type Schema = typeof schema;
+export type Config = { readonly [K in keyof Schema]: z.output<Schema[K]['schema']> };

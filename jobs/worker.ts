@@ -1,0 +1,53 @@
+import 'reflect-metadata';
+import { closeInfra, configOrExit, onShutdown, openInfra } from '../src/boot';
+import { buildServices, type Infra, type Services } from '../src/container';
+import { toAppError } from '../src/platform/errors';
+import { JOB_NAMES, SCHEDULES, SCHEDULE_TZ, type JobCatalog, type JobName } from './catalog';
+import { disableInactiveUsers } from './disable-inactive-users.processor';
+
+type Processor<N extends JobName> = (payload: JobCatalog[N]) => Promise<unknown>;
+
+export function processors(services: Services): { [N in JobName]: Processor<N> } {
+  return {
+    'users.disable-inactive': disableInactiveUsers(services),
+  };
+}
+
+/** Registers a processor for every catalogued job and the repeating schedules; refuses to start on a gap. */
+export async function startWorker(infra: Infra, services: Services): Promise<void> {
+  const table = processors(services) as Record<string, Processor<JobName> | undefined>;
+  const missing = JOB_NAMES.filter((n) => typeof table[n] !== 'function');
+  if (missing.length) throw new Error(`no processor for job(s): ${missing.join(', ')}`);
+  for (const name of JOB_NAMES) {
+    const queue = infra.queues.get(name);
+    void queue.process(async (job) => {
+      try {
+        return await table[name]!(job.data as never);
+      } catch (err) {
+        const e = toAppError(err);
+        infra.log.error('job failed', { queue: name, jobId: job.id, code: e.code, kind: e.kind, err: e.cause ?? e });
+        // invalid / conflict cannot succeed on retry: fail for good
+        if (e.kind === 'invalid' || e.kind === 'conflict') await job.discard();
+        throw e;
+      }
+    });
+    const cron = SCHEDULES[name];
+    if (cron) await queue.add({}, { repeat: { cron, tz: SCHEDULE_TZ }, jobId: `${name}:schedule`, removeOnComplete: 100, removeOnFail: 100 });
+  }
+}
+
+async function main(): Promise<void> {
+  const cfg = configOrExit();
+  const infra = await openInfra('worker', cfg);
+  const services = buildServices(infra);
+  await startWorker(infra, services);
+  infra.log.info(`worker started: ${JOB_NAMES.join(', ')}`);
+  onShutdown(cfg, infra.log, () => closeInfra(infra));
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`worker failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,57 @@
+/**
+ * Demo data, development only: one real province (Hà Nội, GSO codes) with a
+ * few urban districts and their wards, and one user per role.
+ */
+export const DEMO_AREAS = {
+  code: '01',
+  name: 'Thành phố Hà Nội',
+  level: 'province',
+  children: [
+    {
+      code: '001',
+      name: 'Quận Ba Đình',
+      level: 'district',
+      children: [
+        ['00001', 'Phường Phúc Xá'],
+        ['00004', 'Phường Trúc Bạch'],
+        ['00006', 'Phường Vĩnh Phúc'],
+        ['00007', 'Phường Cống Vị'],
+        ['00008', 'Phường Liễu Giai'],
+      ],
+    },
+    {
+      code: '002',
+      name: 'Quận Hoàn Kiếm',
+      level: 'district',
+      children: [
+        ['00037', 'Phường Phúc Tân'],
+        ['00040', 'Phường Đồng Xuân'],
+        ['00043', 'Phường Hàng Mã'],
+        ['00046', 'Phường Hàng Buồm'],
+      ],
+    },
+    {
+      code: '003',
+      name: 'Quận Tây Hồ',
+      level: 'district',
+      children: [
+        ['00091', 'Phường Phú Thượng'],
+        ['00094', 'Phường Nhật Tân'],
+        ['00097', 'Phường Tứ Liên'],
+        ['00100', 'Phường Quảng An'],
+      ],
+    },
+  ],
+} as const;
+
+/** Documented in the README; never used outside development. */
+export const DEMO_PASSWORD = 'Demo-Password-2026!';
+/** TOTP secret of the demo admin and approver: `npm run totp -- JBSWY3DPEHPK3PXP` prints the current code. */
+export const DEMO_TOTP_SECRET = 'JBSWY3DPEHPK3PXP';
+
+export const DEMO_USERS = [
+  { username: 'admin', displayName: 'Quản trị hệ thống', roles: ['admin'], area: null, totp: true },
+  { username: 'staff', displayName: 'Cán bộ Sở LĐ-TB&XH', roles: ['staff'], area: '01', totp: false },
+  { username: 'approver.badinh', displayName: 'Cán bộ duyệt Ba Đình', roles: ['approver'], area: '001', totp: true },
+  { username: 'auditor', displayName: 'Kiểm toán viên', roles: ['auditor'], area: null, totp: false },
+] as const;

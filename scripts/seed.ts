@@ -1,0 +1,76 @@
+import 'reflect-metadata';
+import type { DataSource } from 'typeorm';
+import type { Config } from '../config';
+import { configOrExit } from '../src/boot';
+import { AuditService } from '../src/components/audit';
+import { hashPassword } from '../src/components/auth/password';
+import { DataCipher } from '../src/platform/crypto';
+import { openDatabase } from '../src/platform/db';
+import type { Actor } from '../src/platform/security';
+import { DEMO_AREAS, DEMO_PASSWORD, DEMO_TOTP_SECRET, DEMO_USERS } from './demo-data';
+
+const SEED_ACTOR: Actor = { userId: null, username: 'system', roles: ['system'], requestId: null, source: 'seed' };
+
+/**
+ * Seeds the demo province and users into an empty database (no users yet).
+ * Refuses outside development. Returns false when there was nothing to do.
+ */
+export async function seedDemo(ds: DataSource, cfg: Config): Promise<boolean> {
+  if (cfg.mode === 'production') throw new Error('the demo seed never runs in production');
+  const [{ n }] = (await ds.query('SELECT COUNT(*) AS n FROM users')) as [{ n: string }];
+  if (Number(n) > 0) return false;
+  const audit = new AuditService(ds);
+  const cipher = DataCipher.fromConfig(cfg);
+  const hash = await hashPassword(DEMO_PASSWORD);
+  await ds.transaction(async (em) => {
+    const ids = new Map<string, number>();
+    const insert = async (code: string, name: string, level: string, parent: { id: number; path: string; depth: number } | null) => {
+      const res = (await em.query('INSERT INTO areas (code, name, level, parent_id, path, depth) VALUES (?, ?, ?, ?, ?, ?)', [
+        code,
+        name,
+        level,
+        parent?.id ?? null,
+        '/?',
+        parent ? parent.depth + 1 : 0,
+      ])) as { insertId: number };
+      const path = `${parent?.path ?? '/'}${res.insertId}/`;
+      await em.query('UPDATE areas SET path = ? WHERE id = ?', [path, res.insertId]);
+      ids.set(code, res.insertId);
+      return { id: res.insertId, path, depth: parent ? parent.depth + 1 : 0 };
+    };
+    const root = await insert(DEMO_AREAS.code, DEMO_AREAS.name, DEMO_AREAS.level, null);
+    for (const d of DEMO_AREAS.children) {
+      const district = await insert(d.code, d.name, d.level, root);
+      for (const [code, name] of d.children) await insert(code, name, 'commune', district);
+    }
+    for (const u of DEMO_USERS) {
+      const res = (await em.query(
+        `INSERT INTO users (username, display_name, password_hash, roles, area_id, must_change_password, totp_enabled)
+         VALUES (?, ?, ?, ?, ?, 0, ?)`,
+        [u.username, u.displayName, hash, u.roles.join(','), u.area ? ids.get(u.area)! : null, u.totp ? 1 : 0],
+      )) as { insertId: number };
+      if (u.totp) await em.query('UPDATE users SET totp_secret = ? WHERE id = ?', [cipher.encrypt(DEMO_TOTP_SECRET, `totp:${res.insertId}`), res.insertId]);
+    }
+    await audit.record(em, SEED_ACTOR, {
+      action: 'seed.demo',
+      entityType: 'system',
+      after: { areas: ids.size, users: DEMO_USERS.map((u) => u.username) },
+    });
+  });
+  return true;
+}
+
+async function main(): Promise<void> {
+  const cfg = configOrExit();
+  const ds = await openDatabase(cfg);
+  const done = await seedDemo(ds, cfg);
+  process.stdout.write(done ? 'demo data seeded\n' : 'users exist already; nothing seeded\n');
+  await ds.destroy();
+}
+
+if (require.main === module) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`seed failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,57 @@
+import 'reflect-metadata';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { configOrExit } from '../src/boot';
+import { openDatabase } from '../src/platform/db';
+import { seedDemo } from './seed';
+
+/**
+ * `npm start`: creates and migrates the database, seeds the demo data on an
+ * empty database (development), then runs the API and the worker as separate
+ * processes. SIGTERM/SIGINT is passed to both; if one dies the other is stopped.
+ */
+async function main(): Promise<void> {
+  const cfg = configOrExit();
+  const ds = await openDatabase(cfg);
+  if (cfg.demoSeed && (await seedDemo(ds, cfg))) {
+    process.stdout.write('demo data seeded: users admin, staff, approver.badinh, auditor (see README)\n');
+  }
+  await ds.destroy();
+
+  const root = path.join(__dirname, '..');
+  const run = (name: string, file: string): ChildProcess =>
+    spawn(process.execPath, ['--import', 'tsx', path.join(root, file)], { stdio: 'inherit', env: process.env, cwd: root });
+  const children = new Map<string, ChildProcess>([
+    ['api', run('api', 'src/server.ts')],
+    ['worker', run('worker', 'jobs/worker.ts')],
+  ]);
+  let stopping = false;
+  const stopAll = (signal: NodeJS.Signals) => {
+    stopping = true;
+    for (const c of children.values()) if (c.exitCode === null) c.kill(signal);
+  };
+  process.on('SIGTERM', () => stopAll('SIGTERM'));
+  process.on('SIGINT', () => stopAll('SIGTERM'));
+  let failed = false;
+  await Promise.all(
+    [...children].map(
+      ([name, c]) =>
+        new Promise<void>((resolve) => {
+          c.on('exit', (code, signal) => {
+            if (!stopping) {
+              process.stderr.write(`${name} exited (${code ?? signal}); stopping the others\n`);
+              failed = true;
+              stopAll('SIGTERM');
+            }
+            resolve();
+          });
+        }),
+    ),
+  );
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`start failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,103 @@
+import express, { type Request, type Response, type NextFunction } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
+import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import swaggerUi from 'swagger-ui-express';
+import { AppError } from './platform/errors';
+import { Api, errorHandler, notFoundHandler, requestIdMiddleware, requestState } from './platform/http';
+import { redisKey } from './platform/redis';
+import type { Infra, Services } from './container';
+import { registerAreaRoutes } from './components/areas';
+import { registerAuditRoutes } from './components/audit';
+import { registerAuthRoutes, registerUserRoutes } from './components/auth';
+
+const API_INFO = {
+  title: 'Welfare disbursement API',
+  version: '1',
+  description:
+    'Cashless payment of social-assistance allowances: beneficiary rolls, payment batches with maker-checker approval, dispatch to bank and e-wallet providers, reconciliation and audit.',
+};
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error('timeout')), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The Express application, without listen(): server.ts and the tests both start it. */
+export function buildApp(infra: Infra, services: Services): express.Express {
+  const { cfg, log, ds, redis } = infra;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', cfg.trustProxy);
+
+  app.use(requestIdMiddleware);
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    res.on('finish', () => {
+      const state = requestState(res);
+      const ms = Number(process.hrtime.bigint() - state.startedAt) / 1e6;
+      log.http('request', {
+        requestId: state.requestId,
+        method: req.method,
+        route: req.route ? `${req.baseUrl}${String(req.route.path)}` : req.path,
+        status: res.statusCode,
+        durationMs: Math.round(ms * 10) / 10,
+        userId: state.principal?.userId ?? null,
+      });
+    });
+    next();
+  });
+  app.use('/api/docs', helmet({ contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:'] } } }));
+  app.use(/^(?!\/api\/docs)/, helmet());
+  app.use(express.json({ limit: cfg.httpBodyLimit, strict: true }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const checks = await Promise.all([
+      withTimeout(ds.query('SELECT 1'), 2000).then(
+        () => 'ok',
+        () => 'down',
+      ),
+      withTimeout(redis.ping(), 2000).then(
+        () => 'ok',
+        () => 'down',
+      ),
+    ]);
+    const body = { status: checks.every((c) => c === 'ok') ? 'ready' : 'not_ready', checks: { mariadb: checks[0], redis: checks[1] } };
+    res.status(body.status === 'ready' ? 200 : 503).json(body);
+  });
+
+  const api = new Api((req) => services.auth.authenticate(req.header('authorization')));
+  const loginLimiter = rateLimit({
+    windowMs: 60_000,
+    limit: cfg.authLoginRatePerMinute,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    store: new RedisStore({
+      prefix: `${redisKey(cfg, 'rl', 'login')}:`,
+      sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
+    }),
+    handler: (_req, _res, next) => next(new AppError('rate_limited', 'TOO_MANY_LOGIN_ATTEMPTS', 'too many login attempts from this address; wait a minute')),
+  });
+
+  registerAuthRoutes(api, services.auth, loginLimiter);
+  registerUserRoutes(api, services.users);
+  registerAreaRoutes(api, services.areas);
+  registerAuditRoutes(api, services.audit);
+
+  const doc = api.openapiDocument(API_INFO);
+  app.get('/api/v1/openapi.json', (_req, res) => {
+    res.json(doc);
+  });
+  app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/api/v1/openapi.json' } }));
+  app.use('/api/v1', api.router);
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(log));
+  return app;
+}

@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** JSON with object keys sorted at every level, so that the same value always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+export interface HashedFields {
+  id: string;
+  occurredAt: Date;
+  actorUserId: number | null;
+  actorUsername: string;
+  actorRoles: string;
+  action: string;
+  entityType: string;
+  entityId: string | null;
+  areaId: number | null;
+  requestId: string | null;
+  source: string | null;
+  summary: string;
+}
+
+/** hash = SHA-256(prev_hash, every stored field): editing any field, or removing a row, breaks the chain. */
+export function eventHash(prevHash: string, e: HashedFields): string {
+  const body = canonicalJson([
+    e.id,
+    e.occurredAt.toISOString(),
+    e.actorUserId,
+    e.actorUsername,
+    e.actorRoles,
+    e.action,
+    e.entityType,
+    e.entityId,
+    e.areaId,
+    e.requestId,
+    e.source,
+    e.summary,
+  ]);
+  return createHash('sha256').update(`${prevHash}\n${body}`).digest('hex');
+}

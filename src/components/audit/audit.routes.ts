@@ -1,0 +1,85 @@
+import { stringify } from 'csv-stringify';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import type { Api } from '../../platform/http';
+import { auditPage, exportAuditQuery, listAuditQuery, verifySchema } from './audit.schemas';
+import type { AuditService } from './audit.service';
+
+const READERS = ['auditor', 'admin'] as const;
+
+const CSV_COLUMNS = [
+  'id',
+  'occurredAt',
+  'actorUserId',
+  'actorUsername',
+  'actorRoles',
+  'action',
+  'entityType',
+  'entityId',
+  'areaId',
+  'requestId',
+  'source',
+  'summary',
+  'prevHash',
+  'hash',
+] as const;
+
+export function registerAuditRoutes(api: Api, audit: AuditService): void {
+  api.route({
+    method: 'get',
+    path: '/audit-events',
+    summary: 'Audit events, newest first, inside your area scope',
+    tags: ['audit'],
+    access: READERS,
+    query: listAuditQuery,
+    responses: { 200: { description: 'A page of events', schema: auditPage } },
+    handler: ({ query }, ctx) => {
+      const { limit, cursor, ...filter } = query;
+      return audit.list(ctx.principal, filter, { limit, cursor });
+    },
+  });
+
+  api.route({
+    method: 'get',
+    path: '/audit-events/verify',
+    summary: 'Verify the hash chain of the whole trail; reports the first broken link',
+    tags: ['audit'],
+    access: READERS,
+    responses: { 200: { description: 'Verification result (ok=false names the first broken event)', schema: verifySchema } },
+    handler: () => audit.verify(),
+  });
+
+  api.route({
+    method: 'get',
+    path: '/audit-events/export.csv',
+    summary: 'Export matching events as CSV (oldest first, streamed); the export is itself audited',
+    tags: ['audit'],
+    access: READERS,
+    query: exportAuditQuery,
+    responses: { 200: { description: 'CSV file', contentType: 'text/csv' } },
+    handler: async ({ query }, ctx) => {
+      await audit.recordAlone(ctx.actor, {
+        action: 'audit.export',
+        entityType: 'audit_event',
+        areaId: ctx.principal.areaId,
+        after: { format: 'csv', filter: { ...query, from: query.from?.toISOString(), to: query.to?.toISOString() } },
+      });
+      const { rows, release } = await audit.stream(ctx.principal, query);
+      ctx.res.status(200);
+      ctx.res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+      ctx.res.setHeader('Content-Disposition', `attachment; filename="audit-events-${new Date().toISOString().slice(0, 10)}.csv"`);
+      try {
+        const records = Readable.from(
+          (async function* () {
+            for await (const e of rows) {
+              yield { ...e, actorRoles: e.actorRoles.join(' '), summary: JSON.stringify(e.summary) };
+            }
+          })(),
+        );
+        await pipeline(records, stringify({ header: true, columns: [...CSV_COLUMNS], bom: true }), ctx.res);
+      } finally {
+        await release();
+      }
+    },
+  });
+}

@@ -1,0 +1,2 @@
+export { AuditService, type AuditEvent, type AuditInput } from './audit.service';
+export { registerAuditRoutes } from './audit.routes';

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { ROLES } from '../../platform/security';
+import { pageOf, pageQuery } from '../../platform/http/pagination';
+
+export const role = z.enum(ROLES);
+
+export const meSchema = z
+  .object({
+    id: z.number().int(),
+    username: z.string(),
+    displayName: z.string(),
+    roles: z.array(role),
+    areaId: z.number().int().nullable(),
+    totpEnabled: z.boolean(),
+    mustChangePassword: z.boolean(),
+    pending: z.array(z.enum(['password_change', 'totp_enrolment'])).describe('Steps left before the session is full'),
+  })
+  .meta({ id: 'Me' });
+
+export const tokenSchema = z
+  .object({
+    token: z.string(),
+    tokenType: z.literal('Bearer'),
+    expiresAt: z.string(),
+    stage: z.enum(['full', 'limited']).describe('limited: only password change, TOTP enrolment, me and logout are allowed'),
+    user: meSchema,
+  })
+  .meta({ id: 'AccessToken' });
+
+export const loginBody = z.strictObject({
+  username: z.string().min(1).max(64),
+  password: z.string().min(1).max(256),
+  totp: z.string().regex(/^\d{6}$/, 'must be 6 digits').optional().describe('Code from the authenticator app, when TOTP is enrolled'),
+});
+
+export const passwordBody = z.strictObject({
+  currentPassword: z.string().min(1).max(256),
+  newPassword: z.string().min(1).max(256),
+});
+
+export const totpSetupSchema = z.object({ secret: z.string(), otpauthUrl: z.string() }).meta({ id: 'TotpSetup' });
+export const totpConfirmBody = z.strictObject({ code: z.string().regex(/^\d{6}$/, 'must be 6 digits') });
+
+export const userSchema = z
+  .object({
+    id: z.number().int(),
+    username: z.string(),
+    displayName: z.string(),
+    roles: z.array(role),
+    areaId: z.number().int().nullable(),
+    active: z.boolean(),
+    disabledReason: z.string().nullable(),
+    locked: z.boolean(),
+    mustChangePassword: z.boolean(),
+    totpEnabled: z.boolean(),
+    lastLoginAt: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'User' });
+
+export const userWithPasswordSchema = z
+  .object({ user: userSchema, temporaryPassword: z.string().nullable().describe('Shown once when the server generated it') })
+  .meta({ id: 'UserWithTemporaryPassword' });
+
+export const idParams = z.strictObject({ id: z.coerce.number().int().positive() });
+
+const roles = z.array(role).min(1, 'at least one role').max(4);
+const areaId = z.number().int().positive().nullable().describe('Root of the user\'s area scope; null = the whole tree');
+
+export const createUserBody = z.strictObject({
+  username: z.string().min(3).max(64),
+  displayName: z.string().trim().min(1).max(200),
+  roles,
+  areaId,
+  password: z.string().min(1).max(256).optional().describe('Temporary password; generated when omitted. Always changed at first login.'),
+});
+
+export const updateUserBody = z
+  .strictObject({
+    displayName: z.string().trim().min(1).max(200).optional(),
+    roles: roles.optional(),
+    areaId: areaId.optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'give at least one of displayName, roles, areaId');
+
+export const resetPasswordBody = z.strictObject({ password: z.string().min(1).max(256).optional() });
+
+const boolQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+export const listUsersQuery = z.strictObject({
+  ...pageQuery,
+  role: role.optional(),
+  areaId: z.coerce.number().int().positive().optional().describe('Users scoped inside this area\'s subtree'),
+  active: boolQuery.optional(),
+  locked: boolQuery.optional(),
+  q: z.string().min(1).max(64).optional().describe('Username prefix'),
+});
+
+export const userPage = pageOf(userSchema).meta({ id: 'UserPage' });

@@ -1,0 +1,293 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Config } from '../../../config';
+import { DataCipher } from '../../platform/crypto';
+import { conflict, forbidden, invalid, unauthenticated } from '../../platform/errors';
+import { SYSTEM_ACTOR, type Actor, type Principal, type Role } from '../../platform/security';
+import type { AuditService } from '../audit';
+import { areaPathOf } from '../areas/area-path';
+import { assertPasswordPolicy, DUMMY_HASH, hashPassword, verifyPassword } from './password';
+import type { SessionStore } from './session.store';
+import type { TokenService } from './token';
+import { matchTotp, newTotpSecret, totpUri } from './totp';
+import { UserEntity } from './user.entity';
+
+/** Roles that release money or administer the system must use a second factor. */
+export const TOTP_ROLES: readonly Role[] = ['admin', 'approver'];
+
+export function requiresTotp(roles: readonly Role[]): boolean {
+  return roles.some((r) => TOTP_ROLES.includes(r));
+}
+
+export interface Me {
+  id: number;
+  username: string;
+  displayName: string;
+  roles: Role[];
+  areaId: number | null;
+  totpEnabled: boolean;
+  mustChangePassword: boolean;
+  /** What the account must still do before it gets a full session. */
+  pending: ('password_change' | 'totp_enrolment')[];
+}
+
+export interface IssuedToken {
+  token: string;
+  tokenType: 'Bearer';
+  expiresAt: string;
+  stage: 'full' | 'limited';
+  user: Me;
+}
+
+export class AuthService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly cfg: Config,
+    private readonly sessions: SessionStore,
+    private readonly tokens: TokenService,
+    private readonly cipher: DataCipher,
+    private readonly audit: AuditService,
+  ) {}
+
+  private users(em?: EntityManager) {
+    return (em ?? this.ds.manager).getRepository(UserEntity);
+  }
+
+  meOf(u: UserEntity): Me {
+    const pending: Me['pending'] = [];
+    if (u.mustChangePassword) pending.push('password_change');
+    if (requiresTotp(u.roles) && !u.totpEnabled) pending.push('totp_enrolment');
+    return {
+      id: u.id,
+      username: u.username,
+      displayName: u.displayName,
+      roles: u.roles,
+      areaId: u.areaId,
+      totpEnabled: u.totpEnabled,
+      mustChangePassword: u.mustChangePassword,
+      pending,
+    };
+  }
+
+  private async issue(u: UserEntity, sid?: string): Promise<IssuedToken> {
+    const me = this.meOf(u);
+    const stage = me.pending.length ? 'limited' : 'full';
+    const isAdmin = u.roles.includes('admin');
+    const sessionId = sid ?? (await this.sessions.create(u.id, isAdmin));
+    const apath = u.areaId === null ? null : await areaPathOf(this.ds.manager, u.areaId);
+    const { token, expiresAt } = this.tokens.sign({
+      sub: String(u.id),
+      sid: sessionId,
+      usr: u.username,
+      roles: u.roles,
+      area: u.areaId,
+      apath,
+      stage,
+    });
+    return { token, tokenType: 'Bearer', expiresAt: expiresAt.toISOString(), stage, user: me };
+  }
+
+  private inactiveSince(): Date {
+    return new Date(Date.now() - this.cfg.authInactiveDays * 86_400_000);
+  }
+
+  /**
+   * Password, then lockout, activity and second-factor checks. Every failure
+   * on a known account counts towards the lockout and is audited.
+   */
+  async login(input: { username: string; password: string; totp?: string | undefined }, source: string | null, requestId: string): Promise<IssuedToken> {
+    const username = input.username.trim().toLowerCase();
+    const user = await this.users().findOne({ where: { username } });
+    const actorFor = (u: UserEntity): Actor => ({ userId: u.id, username: u.username, roles: [...u.roles], requestId, source });
+    if (!user) {
+      await verifyPassword(input.password, DUMMY_HASH);
+      throw unauthenticated('INVALID_CREDENTIALS', 'wrong username or password');
+    }
+    const passwordOk = await verifyPassword(input.password, user.passwordHash);
+    if (!passwordOk) {
+      await this.recordFailure(user, actorFor(user), 'password');
+      throw unauthenticated('INVALID_CREDENTIALS', 'wrong username or password');
+    }
+    if (user.lockedAt) throw unauthenticated('ACCOUNT_LOCKED', 'the account is locked after too many failed logins; ask an administrator to unlock it');
+    if (!user.active) throw unauthenticated('ACCOUNT_DISABLED', 'the account is disabled; ask an administrator');
+    if (user.lastActiveAt < this.inactiveSince()) {
+      await this.disable(user.id, 'inactive', SYSTEM_ACTOR);
+      throw unauthenticated('ACCOUNT_DISABLED', `the account was unused for more than ${this.cfg.authInactiveDays} days and is now disabled; ask an administrator`);
+    }
+    let totpStep: number | null = null;
+    if (user.totpEnabled) {
+      if (!input.totp) throw unauthenticated('TOTP_REQUIRED', 'enter the 6-digit code from your authenticator app as totp');
+      totpStep = matchTotp(input.totp, this.cipher.decrypt(user.totpSecret!, `totp:${user.id}`));
+      if (totpStep === null || (user.totpLastStep !== null && totpStep <= Number(user.totpLastStep))) {
+        await this.recordFailure(user, actorFor(user), 'totp');
+        throw unauthenticated('INVALID_TOTP', 'the authenticator code is wrong, expired or already used');
+      }
+    }
+    await this.ds.transaction(async (em) => {
+      await em.query(
+        `UPDATE users SET failed_logins = 0, last_login_at = CURRENT_TIMESTAMP(3), last_active_at = CURRENT_TIMESTAMP(3)
+           ${totpStep !== null ? ', totp_last_step = ?' : ''} WHERE id = ?`,
+        totpStep !== null ? [totpStep, user.id] : [user.id],
+      );
+      await this.audit.record(em, actorFor(user), {
+        action: 'auth.login',
+        entityType: 'user',
+        entityId: user.id,
+        areaId: user.areaId,
+        after: { secondFactor: user.totpEnabled },
+      });
+    });
+    return this.issue(user);
+  }
+
+  private async recordFailure(user: UserEntity, actor: Actor, factor: 'password' | 'totp'): Promise<void> {
+    await this.ds.transaction(async (em) => {
+      await em.query('UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?', [user.id]);
+      const [row] = (await em.query('SELECT failed_logins, locked_at FROM users WHERE id = ?', [user.id])) as {
+        failed_logins: number;
+        locked_at: Date | null;
+      }[];
+      const lockNow = !row!.locked_at && row!.failed_logins >= this.cfg.authMaxFailedLogins;
+      if (lockNow) await em.query('UPDATE users SET locked_at = CURRENT_TIMESTAMP(3) WHERE id = ?', [user.id]);
+      await this.audit.record(em, actor, {
+        action: lockNow ? 'auth.locked' : 'auth.login_failed',
+        entityType: 'user',
+        entityId: user.id,
+        areaId: user.areaId,
+        after: { factor, failedLogins: row!.failed_logins },
+      });
+    });
+    if (!user.lockedAt) {
+      const locked = await this.users().findOne({ where: { id: user.id }, select: { id: true, lockedAt: true } });
+      if (locked?.lockedAt) await this.sessions.revokeAll(user.id);
+    }
+  }
+
+  /** Authenticates a bearer token: signature, claims, then a live session in Redis (which the call extends). */
+  async authenticate(authorization: string | undefined): Promise<Principal> {
+    if (!authorization) throw unauthenticated('TOKEN_MISSING', 'send Authorization: Bearer <token>');
+    const m = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(authorization);
+    if (!m) throw unauthenticated('INVALID_TOKEN', 'the Authorization header must be Bearer <token>');
+    const c = this.tokens.verify(m[1]!);
+    const alive = await this.sessions.touch(c.sid, c.roles.includes('admin'));
+    if (!alive) throw unauthenticated('SESSION_ENDED', 'the session has ended (logged out, idle too long, or revoked); log in again');
+    return {
+      userId: Number(c.sub),
+      username: c.usr,
+      roles: c.roles,
+      areaId: c.area,
+      areaPath: c.apath,
+      sessionId: c.sid,
+      stage: c.stage,
+    };
+  }
+
+  async me(p: Principal): Promise<Me> {
+    const u = await this.users().findOneByOrFail({ id: p.userId });
+    return this.meOf(u);
+  }
+
+  async logout(p: Principal, actor: Actor): Promise<void> {
+    await this.sessions.end(p.sessionId, p.userId);
+    await this.audit.recordAlone(actor, { action: 'auth.logout', entityType: 'user', entityId: p.userId, areaId: p.areaId });
+  }
+
+  /** A fresh token for the same live session (the session's idle limit still applies). */
+  async refresh(p: Principal): Promise<IssuedToken> {
+    const u = await this.users().findOneByOrFail({ id: p.userId });
+    if (!u.active || u.lockedAt) {
+      await this.sessions.revokeAll(u.id);
+      throw unauthenticated('SESSION_ENDED', 'the account is no longer active');
+    }
+    await this.ds.query('UPDATE users SET last_active_at = CURRENT_TIMESTAMP(3) WHERE id = ?', [u.id]);
+    return this.issue(u, p.sessionId);
+  }
+
+  /** Changes the caller's own password; every session of the user ends and a new one is issued. */
+  async changePassword(p: Principal, actor: Actor, input: { currentPassword: string; newPassword: string }): Promise<IssuedToken> {
+    const u = await this.users().findOneByOrFail({ id: p.userId });
+    if (!(await verifyPassword(input.currentPassword, u.passwordHash))) {
+      throw invalid('WRONG_PASSWORD', 'currentPassword: does not match the current password', [
+        { location: 'body', path: 'currentPassword', message: 'does not match the current password' },
+      ]);
+    }
+    if (input.newPassword === input.currentPassword) throw invalid('PASSWORD_REUSED', 'newPassword: must differ from the current password');
+    assertPasswordPolicy(input.newPassword, { username: u.username, secondFactor: u.totpEnabled || requiresTotp(u.roles) });
+    const hash = await hashPassword(input.newPassword);
+    await this.ds.transaction(async (em) => {
+      await em.query(
+        'UPDATE users SET password_hash = ?, must_change_password = 0, password_changed_at = CURRENT_TIMESTAMP(3) WHERE id = ?',
+        [hash, u.id],
+      );
+      await this.audit.record(em, actor, {
+        action: 'auth.password_change',
+        entityType: 'user',
+        entityId: u.id,
+        areaId: u.areaId,
+        after: { forced: u.mustChangePassword },
+      });
+    });
+    await this.sessions.revokeAll(u.id);
+    return this.issue(await this.users().findOneByOrFail({ id: u.id }));
+  }
+
+  /** Starts TOTP enrolment: a new secret, shown once, confirmed by a code from it. */
+  async totpSetup(p: Principal, actor: Actor): Promise<{ secret: string; otpauthUrl: string }> {
+    const u = await this.users().findOneByOrFail({ id: p.userId });
+    if (u.totpEnabled) throw conflict('TOTP_ALREADY_ENABLED', 'a second factor is already enrolled; an administrator can reset it');
+    const secret = newTotpSecret();
+    await this.ds.transaction(async (em) => {
+      await em.query('UPDATE users SET totp_secret = ?, totp_enabled = 0 WHERE id = ?', [this.cipher.encrypt(secret, `totp:${u.id}`), u.id]);
+      await this.audit.record(em, actor, { action: 'auth.totp_setup', entityType: 'user', entityId: u.id, areaId: u.areaId });
+    });
+    return { secret, otpauthUrl: totpUri(u.username, this.cfg.totpIssuer, secret) };
+  }
+
+  async totpConfirm(p: Principal, actor: Actor, code: string): Promise<IssuedToken> {
+    const u = await this.users().findOneByOrFail({ id: p.userId });
+    if (u.totpEnabled) throw conflict('TOTP_ALREADY_ENABLED', 'a second factor is already enrolled');
+    if (!u.totpSecret) throw conflict('TOTP_SETUP_REQUIRED', 'call POST /auth/totp/setup first');
+    const step = matchTotp(code, this.cipher.decrypt(u.totpSecret, `totp:${u.id}`));
+    if (step === null) throw invalid('INVALID_TOTP', 'code: the authenticator code is wrong or expired');
+    await this.ds.transaction(async (em) => {
+      await em.query('UPDATE users SET totp_enabled = 1, totp_last_step = ? WHERE id = ?', [step, u.id]);
+      await this.audit.record(em, actor, { action: 'auth.totp_enabled', entityType: 'user', entityId: u.id, areaId: u.areaId });
+    });
+    await this.sessions.revokeAll(u.id);
+    return this.issue(await this.users().findOneByOrFail({ id: u.id }));
+  }
+
+  /** Disables an account and ends its sessions (admin deactivation, or the inactivity rule). */
+  async disable(userId: number, reason: 'deactivated' | 'inactive', actor: Actor, em?: EntityManager): Promise<void> {
+    const run = async (tx: EntityManager) => {
+      const res = (await tx.query('UPDATE users SET active = 0, disabled_reason = ? WHERE id = ? AND active = 1', [reason, userId])) as {
+        affectedRows: number;
+      };
+      if (res.affectedRows === 1) {
+        const [row] = (await tx.query('SELECT area_id FROM users WHERE id = ?', [userId])) as { area_id: number | null }[];
+        await this.audit.record(tx, actor, {
+          action: reason === 'inactive' ? 'user.disabled_inactive' : 'user.deactivate',
+          entityType: 'user',
+          entityId: userId,
+          areaId: row?.area_id ?? null,
+          before: { active: true },
+          after: { active: false, reason },
+        });
+      }
+    };
+    if (em) await run(em);
+    else await this.ds.transaction(run);
+    await this.sessions.revokeAll(userId);
+  }
+
+  /** Scheduled: disables every active account unused for longer than the limit. Returns how many. */
+  async disableInactive(): Promise<number> {
+    const rows = (await this.ds.query('SELECT id FROM users WHERE active = 1 AND last_active_at < ?', [this.inactiveSince()])) as { id: number }[];
+    for (const r of rows) await this.disable(r.id, 'inactive', SYSTEM_ACTOR);
+    return rows.length;
+  }
+}
+
+export function assertNotSelf(p: Principal, userId: number, what: string): void {
+  if (p.userId === userId) throw forbidden('SELF_CHANGE_REFUSED', `you cannot ${what} your own account; ask another administrator`);
+}
+

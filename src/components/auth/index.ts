@@ -1,0 +1,7 @@
+export { AuthService, requiresTotp } from './auth.service';
+export { UsersService } from './users.service';
+export { SessionStore } from './session.store';
+export { TokenService } from './token';
+export { registerAuthRoutes } from './auth.routes';
+export { registerUserRoutes } from './users.routes';
+export { currentTotp } from './totp';

@@ -1,0 +1,41 @@
+import type Redis from 'ioredis';
+import type { DataSource } from 'typeorm';
+import type winston from 'winston';
+import type { Config } from '../config';
+import { DataCipher } from './platform/crypto';
+import type { QueueFactory } from './platform/queue';
+import { AreasService } from './components/areas';
+import { AuditService } from './components/audit';
+import { AuthService, SessionStore, TokenService, UsersService } from './components/auth';
+
+/** What a process has opened: configuration, database, Redis, queues, logger. */
+export interface Infra {
+  cfg: Config;
+  ds: DataSource;
+  redis: Redis;
+  queues: QueueFactory;
+  log: winston.Logger;
+}
+
+/** Every component's service, wired once per process; routes and job processors both call these. */
+export interface Services {
+  cipher: DataCipher;
+  audit: AuditService;
+  sessions: SessionStore;
+  auth: AuthService;
+  users: UsersService;
+  areas: AreasService;
+}
+
+export function buildServices(infra: Infra): Services {
+  const { cfg, ds, redis } = infra;
+  const cipher = DataCipher.fromConfig(cfg);
+  const audit = new AuditService(ds);
+  const sessions = new SessionStore(redis, cfg);
+  const auth = new AuthService(ds, cfg, sessions, new TokenService(cfg), cipher, audit);
+  const users = new UsersService(ds, audit, auth, sessions);
+  const areas = new AreasService(ds, audit, async (userIds) => {
+    for (const id of userIds) await sessions.revokeAll(id);
+  });
+  return { cipher, audit, sessions, auth, users, areas };
+}

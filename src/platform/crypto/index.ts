@@ -1,0 +1,61 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Config } from '../../../config';
+
+const VERSION = 1;
+
+/**
+ * AES-256-GCM with a keyring: every ciphertext carries the id of the key that
+ * sealed it, so keys can be rotated (new values use the active key, old ones
+ * stay readable until re-encrypted). Layout: version, id length, id, iv(12), tag(16), data.
+ */
+export class DataCipher {
+  constructor(
+    private readonly keys: ReadonlyMap<string, Buffer>,
+    private readonly activeKeyId: string,
+    private readonly hmacKey: string,
+  ) {
+    if (!keys.has(activeKeyId)) throw new Error(`active key ${activeKeyId} is not in the keyring`);
+  }
+
+  static fromConfig(cfg: Config): DataCipher {
+    return new DataCipher(cfg.dataKeys, cfg.dataActiveKeyId, cfg.dataHmacKey);
+  }
+
+  encrypt(plain: string, aad = ''): Buffer {
+    const key = this.keys.get(this.activeKeyId)!;
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    if (aad) cipher.setAAD(Buffer.from(aad));
+    const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    const id = Buffer.from(this.activeKeyId, 'ascii');
+    return Buffer.concat([Buffer.from([VERSION, id.length]), id, iv, cipher.getAuthTag(), data]);
+  }
+
+  decrypt(sealed: Buffer, aad = ''): string {
+    if (sealed.length < 2 || sealed[0] !== VERSION) throw new Error('unknown ciphertext version');
+    const idLen = sealed[1]!;
+    const id = sealed.subarray(2, 2 + idLen).toString('ascii');
+    const key = this.keys.get(id);
+    if (!key) throw new Error(`key ${id} is not in the keyring`);
+    const at = 2 + idLen;
+    const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(at, at + 12));
+    decipher.setAuthTag(sealed.subarray(at + 12, at + 28));
+    if (aad) decipher.setAAD(Buffer.from(aad));
+    return Buffer.concat([decipher.update(sealed.subarray(at + 28)), decipher.final()]).toString('utf8');
+  }
+
+  static keyIdOf(sealed: Buffer): string {
+    return sealed.subarray(2, 2 + (sealed[1] ?? 0)).toString('ascii');
+  }
+
+  /** Keyed hash for exact lookup and uniqueness of an encrypted value; `purpose` separates domains. */
+  lookupHash(purpose: string, value: string): Buffer {
+    return createHmac('sha256', this.hmacKey).update(`${purpose}\n${value}`).digest();
+  }
+}
+
+export function safeEqual(a: string | Buffer, b: string | Buffer): boolean {
+  const x = Buffer.isBuffer(a) ? a : Buffer.from(a);
+  const y = Buffer.isBuffer(b) ? b : Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

@@ -1,0 +1,36 @@
+export const ROLES = ['admin', 'staff', 'approver', 'auditor'] as const;
+/** admin: users, areas, settings; staff: rolls and batches; approver: approves batches of their area; auditor: reads and verifies. */
+export type Role = (typeof ROLES)[number];
+
+/** The authenticated user of a request, as proven by a live session. */
+export interface Principal {
+  userId: number;
+  username: string;
+  roles: Role[];
+  /** Root of the user's area scope; null = the whole tree. */
+  areaId: number | null;
+  /** Materialised path of the scope root (`/1/4/`), null = everything. */
+  areaPath: string | null;
+  sessionId: string;
+  /** `limited` sessions may only finish setting up the account (password change, TOTP enrolment). */
+  stage: 'full' | 'limited';
+}
+
+/** Who a change is attributed to: a person with a request, or the system (scheduled jobs). */
+export interface Actor {
+  userId: number | null;
+  username: string;
+  roles: string[];
+  requestId: string | null;
+  source: string | null;
+}
+
+export const SYSTEM_ACTOR: Actor = { userId: null, username: 'system', roles: ['system'], requestId: null, source: null };
+
+export function actorOf(p: Principal, requestId: string | null, source: string | null): Actor {
+  return { userId: p.userId, username: p.username, roles: [...p.roles], requestId, source };
+}
+
+export function hasRole(p: Principal, ...roles: Role[]): boolean {
+  return p.roles.some((r) => roles.includes(r));
+}

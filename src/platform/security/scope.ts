@@ -1,0 +1,24 @@
+import { forbidden } from '../errors';
+import type { Principal } from './principal';
+
+/**
+ * The one helper that limits queries to the caller's area scope. Areas carry a
+ * materialised path (`/1/4/17/`); a scope is every area whose path starts with
+ * the scope root's. `column` holds an area id.
+ */
+export function areaScopeSql(p: Pick<Principal, 'areaPath'>, column: string): { sql: string; params: string[] } {
+  if (!p.areaPath) return { sql: '1=1', params: [] };
+  return { sql: `${column} IN (SELECT scope_a.id FROM areas scope_a WHERE scope_a.path LIKE ?)`, params: [`${p.areaPath}%`] };
+}
+
+/** Whether an object in the area with this path (null = no area) is inside the caller's scope. */
+export function inAreaScope(p: Pick<Principal, 'areaPath'>, areaPath: string | null): boolean {
+  if (!p.areaPath) return true;
+  return areaPath !== null && areaPath.startsWith(p.areaPath);
+}
+
+export function assertAreaScope(p: Pick<Principal, 'areaPath'>, areaPath: string | null, what = 'this object'): void {
+  if (!inAreaScope(p, areaPath)) {
+    throw forbidden('AREA_OUT_OF_SCOPE', `${what} is outside your area`);
+  }
+}

@@ -1,0 +1,32 @@
+import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import { buildApp } from './app';
+import { closeInfra, configOrExit, onShutdown, openInfra } from './boot';
+import { buildServices } from './container';
+
+/** The API process: config → database (created and migrated) → Redis → HTTP; graceful shutdown on SIGTERM. */
+async function main(): Promise<void> {
+  const cfg = configOrExit();
+  const infra = await openInfra('api', cfg);
+  const app = buildApp(infra, buildServices(infra));
+  const server = app.listen(cfg.httpPort, cfg.httpHost);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const addr = server.address() as AddressInfo;
+  infra.log.info(`API listening on http://${addr.address}:${addr.port} (docs at /api/docs)`);
+  onShutdown(cfg, infra.log, async () => {
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    await closeInfra(infra);
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`API failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
