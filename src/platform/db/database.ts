@@ -1,7 +1,7 @@
 import mysql from 'mysql2/promise';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { Config } from '../../../config';
-import { dataSourceOptions } from '../../../ormconfig';
+import { dataSourceOptions } from './options';
 
 /** Creates the database if it does not exist (utf8mb4). */
 export async function ensureDatabase(cfg: Config, database = cfg.dbName): Promise<void> {

@@ -1,0 +1,94 @@
+import { expect } from 'chai';
+import { hashPassword } from '../../src/components/auth/password';
+import { TokenService } from '../../src/components/auth';
+import type { Role } from '../../src/platform/security';
+import { testApp } from './app';
+
+/** Satisfies the strictest password policy. */
+export const TEST_PASSWORD = 'Test-Password-2026!';
+export const TEST_TOTP_SECRET = 'KRSXG5CTMVRXEZLUKRSXG5CT';
+
+let seq = 0;
+export function uniq(prefix: string): string {
+  seq += 1;
+  return `${prefix}${process.pid}x${seq}`.toLowerCase();
+}
+
+let hashOnce: Promise<string> | undefined;
+
+export interface TestUser {
+  id: number;
+  username: string;
+  roles: Role[];
+  areaId: number | null;
+  token: string;
+}
+
+export async function areaId(code: string): Promise<number> {
+  const { infra } = await testApp();
+  const [row] = (await infra.ds.query('SELECT id FROM areas WHERE code = ?', [code])) as { id: number }[];
+  if (!row) throw new Error(`no area ${code}`);
+  return row.id;
+}
+
+/**
+ * A ready user (password set, TOTP enrolled where the role needs it) and a
+ * real token for a live session, signed exactly as login signs it.
+ */
+export async function makeUser(
+  roles: Role[],
+  opts: { area?: string | null; mustChangePassword?: boolean; totp?: boolean; active?: boolean } = {},
+): Promise<TestUser> {
+  const { infra, services } = await testApp();
+  hashOnce ??= hashPassword(TEST_PASSWORD);
+  const username = uniq(roles.join('-').replace(/[^a-z]/g, ''));
+  const area = opts.area === undefined ? '01' : opts.area;
+  const aId = area === null ? null : await areaId(area);
+  const totp = opts.totp ?? roles.some((r) => r === 'admin' || r === 'approver');
+  const res = (await infra.ds.query(
+    `INSERT INTO users (username, display_name, password_hash, roles, area_id, must_change_password, totp_enabled, totp_secret, active)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [
+      username,
+      `Test ${username}`,
+      await hashOnce,
+      roles.join(','),
+      aId,
+      opts.mustChangePassword ? 1 : 0,
+      totp ? 1 : 0,
+      null,
+      opts.active === false ? 0 : 1,
+    ],
+  )) as { insertId: number };
+  const id = res.insertId;
+  if (totp) {
+    await infra.ds.query('UPDATE users SET totp_secret = ? WHERE id = ?', [services.cipher.encrypt(TEST_TOTP_SECRET, `totp:${id}`), id]);
+  }
+  const token = await tokenFor({ id, username, roles, areaId: aId }, opts.mustChangePassword || (roles.some((r) => r === 'admin' || r === 'approver') && !totp) ? 'limited' : 'full');
+  return { id, username, roles, areaId: aId, token };
+}
+
+export async function tokenFor(u: { id: number; username: string; roles: Role[]; areaId: number | null }, stage: 'full' | 'limited' = 'full'): Promise<string> {
+  const { infra, services } = await testApp();
+  const sid = await services.sessions.create(u.id, u.roles.includes('admin'));
+  let apath: string | null = null;
+  if (u.areaId !== null) {
+    const [row] = (await infra.ds.query('SELECT path FROM areas WHERE id = ?', [u.areaId])) as { path: string }[];
+    apath = row!.path;
+  }
+  return new TokenService(infra.cfg).sign({ sub: String(u.id), sid, usr: u.username, roles: u.roles, area: u.areaId, apath, stage }).token;
+}
+
+/** The newest audit event, for asserting that a change was recorded. */
+export async function lastAudit(): Promise<{ action: string; entity_type: string; entity_id: string | null; actor_user_id: number | null; summary: string; area_id: number | null; request_id: string | null }> {
+  const { infra } = await testApp();
+  const [row] = (await infra.ds.query('SELECT * FROM audit_events ORDER BY id DESC LIMIT 1')) as never[];
+  expect(row, 'an audit event').to.exist;
+  return row;
+}
+
+export async function auditCount(): Promise<number> {
+  const { infra } = await testApp();
+  const [row] = (await infra.ds.query('SELECT COUNT(*) AS n FROM audit_events')) as { n: string }[];
+  return Number(row!.n);
+}

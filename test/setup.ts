@@ -1,0 +1,21 @@
+/**
+ * Test run setup (loaded by .mocharc.json): a database and a Redis prefix of
+ * this run's own, never the ones the running service uses; both removed at the
+ * end. Outbound HTTP is refused except to loopback (nock intercepts the rest).
+ */
+import nock from 'nock';
+
+process.env.NODE_ENV = 'test';
+process.env.DB_NAME ??= `welfare_test_${process.pid}`;
+process.env.REDIS_PREFIX ??= `welfare-test-${process.pid}`;
+
+nock.disableNetConnect();
+nock.enableNetConnect(/^(127\.0\.0\.1|localhost)(:\d+)?$/);
+
+export const mochaHooks = {
+  async afterAll(): Promise<void> {
+    // required here, not imported above: config must see the env set by this file first
+    const { stopTestApp } = require('./helpers/app') as typeof import('./helpers/app');
+    await stopTestApp();
+  },
+};
