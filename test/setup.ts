@@ -8,6 +8,9 @@ import nock from 'nock';
 process.env.NODE_ENV = 'test';
 process.env.DB_NAME ??= `welfare_test_${process.pid}`;
 process.env.REDIS_PREFIX ??= `welfare-test-${process.pid}`;
+// one proxy hop trusted so that each test request can come from its own client address (login rate limit)
+process.env.HTTP_TRUST_PROXY ??= '1';
+process.env.AUTH_LOGIN_RATE_PER_MINUTE ??= '10';
 
 nock.disableNetConnect();
 nock.enableNetConnect(/^(127\.0\.0\.1|localhost)(:\d+)?$/);

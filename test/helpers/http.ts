@@ -1,5 +1,7 @@
 import { testApp } from './app';
 
+const rnd = () => Math.floor(Math.random() * 250) + 1;
+
 export interface Reply<T = any> {
   status: number;
   body: T;
@@ -14,7 +16,8 @@ export async function call<T = any>(
   opts: { token?: string | undefined; body?: unknown; headers?: Record<string, string>; rawBody?: string } = {},
 ): Promise<Reply<T>> {
   const { url } = await testApp();
-  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  // each request from its own client address unless the test names one: the login rate limit is per address
+  const headers: Record<string, string> = { 'x-forwarded-for': `10.${rnd()}.${rnd()}.${rnd()}`, ...(opts.headers ?? {}) };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   let body: string | undefined = opts.rawBody;
   if (opts.body !== undefined) {
