@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { conflict, forbidden, invalid, notFound } from '../../platform/errors';
 import { decodeCursor, finishPage, type Page } from '../../platform/http/pagination';
-import { areaScopeSql, assertAreaScope, type Actor, type Principal, type Role } from '../../platform/security';
+import { applyAreaScope, assertAreaScope, type Actor, type Principal, type Role } from '../../platform/security';
 import type { AuditService } from '../audit';
 import { areaPathOf } from '../areas/area-path';
 import { assertNotSelf, type AuthService } from './auth.service';
@@ -133,8 +133,7 @@ export class UsersService {
 
   async list(p: Principal, f: UserFilter, page: { limit: number; cursor?: string | undefined }): Promise<Page<UserView>> {
     const qb = this.ds.getRepository(UserEntity).createQueryBuilder('u');
-    const scope = areaScopeSql(p, 'u.area_id');
-    qb.where(scope.sql, scope.params);
+    applyAreaScope(qb, p, 'u.area_id');
     if (f.role) qb.andWhere('FIND_IN_SET(:role, u.roles) > 0', { role: f.role });
     if (f.areaId !== undefined) {
       qb.andWhere("u.area_id IN (SELECT fa.id FROM areas fa WHERE fa.path LIKE CONCAT((SELECT pa.path FROM areas pa WHERE pa.id = :areaId), '%'))", {

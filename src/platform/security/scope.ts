@@ -11,6 +11,16 @@ export function areaScopeSql(p: Pick<Principal, 'areaPath'>, column: string): { 
   return { sql: `${column} IN (SELECT scope_a.id FROM areas scope_a WHERE scope_a.path LIKE ?)`, params: [`${p.areaPath}%`] };
 }
 
+/** The same filter on a TypeORM query builder (named parameters). */
+export function applyAreaScope<T extends WhereCapable>(qb: T, p: Pick<Principal, 'areaPath'>, column: string): T {
+  if (p.areaPath) qb.andWhere(`${column} IN (SELECT scope_a.id FROM areas scope_a WHERE scope_a.path LIKE :scopePath)`, { scopePath: `${p.areaPath}%` });
+  return qb;
+}
+
+interface WhereCapable {
+  andWhere(where: string, parameters?: Record<string, unknown>): unknown;
+}
+
 /** Whether an object in the area with this path (null = no area) is inside the caller's scope. */
 export function inAreaScope(p: Pick<Principal, 'areaPath'>, areaPath: string | null): boolean {
   if (!p.areaPath) return true;
