@@ -4,6 +4,7 @@
  * end. Outbound HTTP is refused except to loopback (nock intercepts the rest).
  */
 import nock from 'nock';
+import type * as AppHelpers from './helpers/app';
 
 process.env.NODE_ENV = 'test';
 process.env.DB_NAME ??= `welfare_test_${process.pid}`;
@@ -18,7 +19,7 @@ nock.enableNetConnect(/^(127\.0\.0\.1|localhost)(:\d+)?$/);
 export const mochaHooks = {
   async afterAll(): Promise<void> {
     // required here, not imported above: config must see the env set by this file first
-    const { stopTestApp } = require('./helpers/app') as typeof import('./helpers/app');
+    const { stopTestApp } = require('./helpers/app') as typeof AppHelpers;
     await stopTestApp();
   },
 };

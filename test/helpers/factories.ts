@@ -84,7 +84,7 @@ export async function lastAudit(): Promise<{ action: string; entity_type: string
   const { infra } = await testApp();
   const [row] = (await infra.ds.query('SELECT * FROM audit_events ORDER BY id DESC LIMIT 1')) as never[];
   expect(row, 'an audit event').to.exist;
-  return row;
+  return row!;
 }
 
 export async function auditCount(): Promise<number> {

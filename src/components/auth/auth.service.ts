@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Config } from '../../../config';
-import { DataCipher } from '../../platform/crypto';
+import { type DataCipher } from '../../platform/crypto';
 import { conflict, forbidden, invalid, unauthenticated } from '../../platform/errors';
 import { SYSTEM_ACTOR, type Actor, type Principal, type Role } from '../../platform/security';
 import type { AuditService } from '../audit';
