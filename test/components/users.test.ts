@@ -195,6 +195,20 @@ describe('users administration', () => {
     });
   });
 
+  it('the create-admin command path makes an unscoped admin who must change the password and enrol TOTP, attributed to the OS user', async () => {
+    const { services } = await testApp();
+    const username = uniq('root');
+    const { user, temporaryPassword } = await services.users.bootstrapAdmin({ username, displayName: 'Quản trị' }, 'ops');
+    expect(user).to.include({ username, areaId: null, mustChangePassword: true, totpEnabled: false });
+    expect(user.roles).to.deep.equal(['admin']);
+    const ev = await lastAudit();
+    expect(ev).to.include({ action: 'user.create', entity_id: String(user.id), actor_user_id: null });
+    const [row] = await sql('SELECT source FROM audit_events ORDER BY id DESC LIMIT 1');
+    expect(row.source).to.equal('cli:ops');
+    const login = await call('POST', '/api/v1/auth/login', { body: { username, password: temporaryPassword } });
+    expect(login.body.user.pending).to.deep.equal(['password_change', 'totp_enrolment']);
+  });
+
   it('walkthrough: the seeded admin creates a district approver, who sets up the account, is refused admin endpoints, and an auditor verifies the trail', async () => {
     const adminLogin = await call('POST', '/api/v1/auth/login', {
       body: { username: 'admin', password: DEMO_PASSWORD, totp: currentTotp(DEMO_TOTP_SECRET) },
