@@ -47,7 +47,11 @@ export function registerAreaRoutes(api: Api, areas: AreasService): void {
     access: ['admin'],
     params: areaIdParams,
     body: updateAreaBody,
-    responses: { 200: { description: 'Updated', schema: areaDetailSchema }, 404: { description: 'AREA_NOT_FOUND' }, 409: { description: 'AREA_CODE_TAKEN' } },
+    responses: {
+      200: { description: 'Updated', schema: areaDetailSchema },
+      404: { description: 'AREA_NOT_FOUND' },
+      409: { description: 'AREA_CODE_TAKEN' },
+    },
     handler: ({ params, body }, ctx) => areas.update(ctx.principal, ctx.actor, params.id, body),
   });
 
