@@ -10,16 +10,34 @@ export class ConfigError extends Error {
   }
 }
 
+/** A value shown in an error, with the credentials of a URL (`redis://:password@host`) hidden. */
+function shown(raw: string): string {
+  return raw.replace(/(\/\/)[^/@\s]*@/g, '$1***@');
+}
+
+/** Whether a parsed secret is, or contains, the publicly known development value (ignoring spacing and key ids). */
+function isDevelopmentSecret(spec: KeySpec, value: unknown): boolean {
+  const dev = spec.defaults?.development;
+  if (dev === undefined) return false;
+  const devValue = spec.schema.safeParse(dev);
+  if (!devValue.success) return false;
+  if (value instanceof Map && devValue.data instanceof Map) {
+    const devKeys = [...(devValue.data as Map<string, Buffer>).values()];
+    return [...(value as Map<string, Buffer>).values()].some((k) => devKeys.some((d) => d.equals(k)));
+  }
+  return typeof value === 'string' && value.trim() === dev.trim();
+}
+
 /** Parses and validates the whole configuration; reports every invalid key at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const rawMode = env.NODE_ENV ?? 'development';
+  const rawMode = env.NODE_ENV || 'development';
+  const modeValid = ['development', 'test', 'production'].includes(rawMode);
   const mode: Mode = rawMode === 'production' || rawMode === 'test' ? rawMode : 'development';
   const problems: string[] = [];
-  const out: Record<string, unknown> = {};
-  if (!['development', 'test', 'production'].includes(rawMode)) {
-    problems.push(`NODE_ENV: must be development, test or production (got "${rawMode}")`);
-  }
+  const out: Record<string, unknown> = { mode };
+  if (!modeValid) problems.push(`NODE_ENV: must be development, test or production (got "${shown(rawMode)}")`);
   for (const [name, spec] of Object.entries(schema) as [string, KeySpec][]) {
+    if (name === 'mode') continue;
     const given = env[spec.env];
     const raw = given !== undefined && given !== '' ? given : spec.defaults?.[mode];
     if (raw === undefined) {
@@ -30,10 +48,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!parsed.success) {
       const msg = parsed.error.issues.map((i) => i.message).join('; ');
       // never echo a secret's value
-      problems.push(`${spec.env}: ${msg}${spec.secret ? '' : ` (got "${raw}")`}`);
+      problems.push(`${spec.env}: ${msg}${spec.secret ? '' : ` (got "${shown(raw)}")`}`);
       continue;
     }
-    if (mode === 'production' && spec.secret && raw === spec.defaults?.development) {
+    if (mode === 'production' && spec.secret && isDevelopmentSecret(spec, parsed.data)) {
       problems.push(`${spec.env}: the development default must not be used in production`);
     }
     out[name] = parsed.data;

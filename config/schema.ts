@@ -86,7 +86,7 @@ export const schema = {
   publicBaseUrl: {
     env: 'PUBLIC_BASE_URL',
     doc: 'URL under which providers reach the API (used for callback URLs).',
-    schema: z.url(),
+    schema: z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' }),
     defaults: { development: 'http://127.0.0.1:3000', test: 'http://127.0.0.1:3000' },
   },
   dbHost: {

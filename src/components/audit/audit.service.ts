@@ -182,13 +182,17 @@ export class AuditService {
       conds.push(scope.sql);
       params.push(...scope.params);
     }
-    if (f.from) (conds.push('e.occurred_at >= ?'), params.push(f.from));
-    if (f.to) (conds.push('e.occurred_at < ?'), params.push(f.to));
-    if (f.actorUserId !== undefined) (conds.push('e.actor_user_id = ?'), params.push(f.actorUserId));
-    if (f.action) (conds.push('e.action = ?'), params.push(f.action));
-    if (f.entityType) (conds.push('e.entity_type = ?'), params.push(f.entityType));
-    if (f.entityId) (conds.push('e.entity_id = ?'), params.push(f.entityId));
-    if (f.requestId) (conds.push('e.request_id = ?'), params.push(f.requestId));
+    const add = (sql: string, value: unknown) => {
+      conds.push(sql);
+      params.push(value);
+    };
+    if (f.from) add('e.occurred_at >= ?', f.from);
+    if (f.to) add('e.occurred_at < ?', f.to);
+    if (f.actorUserId !== undefined) add('e.actor_user_id = ?', f.actorUserId);
+    if (f.action) add('e.action = ?', f.action);
+    if (f.entityType) add('e.entity_type = ?', f.entityType);
+    if (f.entityId) add('e.entity_id = ?', f.entityId);
+    if (f.requestId) add('e.request_id = ?', f.requestId);
     if (f.areaId !== undefined) {
       conds.push('e.area_id IN (SELECT fa.id FROM areas fa WHERE fa.path LIKE CONCAT((SELECT pa.path FROM areas pa WHERE pa.id = ?), \'%\'))');
       params.push(f.areaId);
@@ -214,7 +218,13 @@ export class AuditService {
     const w = this.where(p, f);
     const runner = this.ds.createQueryRunner();
     await runner.connect();
-    const raw: Readable = await runner.stream(`SELECT e.* FROM audit_events e WHERE ${w.sql} ORDER BY e.id ASC`, w.params);
+    let raw: Readable;
+    try {
+      raw = await runner.stream(`SELECT e.* FROM audit_events e WHERE ${w.sql} ORDER BY e.id ASC`, w.params);
+    } catch (e) {
+      await runner.release();
+      throw e;
+    }
     async function* rows(): AsyncIterable<AuditEvent> {
       for await (const r of raw) yield toEvent(r as Row);
     }
@@ -249,9 +259,10 @@ export class AuditService {
         for await (const raw of stream) {
           const r = raw as Row;
           const id = String(r.id);
-          const broken = (reason: string): VerifyResult => ({ ok: false, checked, lastId, firstBroken: { id, reason } });
+          const broken = (reason: string, at = id): VerifyResult => ({ ok: false, checked, lastId, firstBroken: { id: at, reason } });
+          // a gap names the first missing id, as a removed tail does below
           if (BigInt(id) !== expectId) {
-            return broken(`expected event ${expectId} next, found ${id}: events are missing`);
+            return broken(`expected event ${expectId} next, found ${id}: events are missing`, String(expectId));
           }
           if (r.prev_hash !== prevHash) return broken('prev_hash does not match the hash of the event before it');
           if (eventHash(r.prev_hash, hashedFieldsOf(r)) !== r.hash) return broken('the event was altered: its hash does not match its contents');
