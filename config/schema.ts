@@ -185,6 +185,13 @@ export const schema = {
     defaults: { development: dev32('hmac'), test: dev32('hmac') },
     secret: true,
   },
+  auditChainKey: {
+    env: 'AUDIT_CHAIN_KEY',
+    doc: 'Key of the audit trail hash chain (HMAC-SHA256): without it, someone who can write to the database cannot forge a chain that verifies. Secret.',
+    schema: secretString,
+    defaults: { development: dev32('audit'), test: dev32('audit') },
+    secret: true,
+  },
   sandboxSecret: {
     env: 'SANDBOX_SECRET',
     doc: 'Shared secret with the built-in sandbox provider (request and callback signatures). Secret.',

@@ -19,7 +19,7 @@ export async function seedDemo(ds: DataSource, cfg: Config): Promise<boolean> {
   if (cfg.mode === 'production') throw new Error('the demo seed never runs in production');
   const [{ n }] = (await ds.query('SELECT COUNT(*) AS n FROM users')) as [{ n: string }];
   if (Number(n) > 0) return false;
-  const audit = new AuditService(ds);
+  const audit = new AuditService(ds, cfg.auditChainKey);
   const cipher = DataCipher.fromConfig(cfg);
   const hash = await hashPassword(DEMO_PASSWORD);
   await ds.transaction(async (em) => {

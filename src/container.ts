@@ -30,7 +30,7 @@ export interface Services {
 export function buildServices(infra: Infra): Services {
   const { cfg, ds, redis } = infra;
   const cipher = DataCipher.fromConfig(cfg);
-  const audit = new AuditService(ds);
+  const audit = new AuditService(ds, cfg.auditChainKey);
   const sessions = new SessionStore(redis, cfg);
   const auth = new AuthService(ds, cfg, sessions, new TokenService(cfg), cipher, audit);
   const users = new UsersService(ds, audit, auth, sessions);

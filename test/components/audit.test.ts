@@ -395,11 +395,42 @@ describe('Audit trail', () => {
       expect((await get('/audit-events/verify', auditor.token)).body.ok, 'restored').to.equal(true);
     });
 
-    it('catches a rewritten event whose own hash was recomputed, at the event after it', async () => {
+    it('catches a rewritten event whose hash was recomputed without the chain key, at that event', async () => {
+      const target = fx[2]!.id;
+      const original = await rowOf(target);
+      const summary = '{"after":{"n":34},"before":null}';
+      const guessed = eventHash('not-the-chain-key-of-this-deployment', original.prev_hash, {
+        id: String(original.id),
+        occurredAt: original.occurred_at,
+        actorUserId: original.actor_user_id,
+        actorUsername: original.actor_username,
+        actorRoles: original.actor_roles,
+        action: original.action,
+        entityType: original.entity_type,
+        entityId: original.entity_id,
+        areaId: original.area_id,
+        requestId: original.request_id,
+        source: original.source,
+        summary,
+      });
+      await withoutTriggers(async () => {
+        try {
+          await sql('UPDATE audit_events SET summary = ?, hash = ? WHERE id = ?', [summary, guessed, target]);
+          const r = await get('/audit-events/verify', auditor.token);
+          expect(r.body.ok).to.equal(false);
+          expect(r.body.firstBroken.id).to.equal(target);
+        } finally {
+          await sql('UPDATE audit_events SET summary = ?, hash = ? WHERE id = ?', [original.summary, original.hash, target]);
+        }
+      });
+      expect((await get('/audit-events/verify', auditor.token)).body.ok, 'restored').to.equal(true);
+    });
+
+    it('catches a rewritten event whose own hash was recomputed with the key, at the event after it', async () => {
       const target = fx[2]!.id;
       const original = await rowOf(target);
       const forged = { ...original, summary: '{"after":{"n":33},"before":null}' };
-      const forgedHash = eventHash(forged.prev_hash, {
+      const forgedHash = eventHash((await testApp()).infra.cfg.auditChainKey, forged.prev_hash, {
         id: String(forged.id),
         occurredAt: forged.occurred_at,
         actorUserId: forged.actor_user_id,
@@ -559,13 +590,14 @@ describe('Audit trail', () => {
       });
     });
 
-    it('carries everything needed to recompute each exported hash offline', async () => {
+    it('carries everything needed to recompute each exported hash offline with the chain key', async () => {
+      const chainKey = (await testApp()).infra.cfg.auditChainKey;
       const r = await call('GET', `/api/v1/audit-events/export.csv?entityType=${tag}`, { token: auditor.token });
       const [header, ...rows] = parseCsv(r.text.replace(/^\uFEFF/, ''));
       expect(rows).to.have.length(fx.length);
       for (const cells of rows) {
         const c = Object.fromEntries(header!.map((h, i) => [h, cells[i]!]));
-        const recomputed = eventHash(c.prevHash!, {
+        const recomputed = eventHash(chainKey, c.prevHash!, {
           id: c.id!,
           occurredAt: new Date(c.occurredAt!),
           actorUserId: c.actorUserId ? Number(c.actorUserId) : null,
@@ -730,5 +762,17 @@ describe('Audit trail', () => {
       expect(s.after.at, 'a date is kept as ISO text').to.equal('2026-01-02T03:04:05.000Z');
       expect((await get('/audit-events/verify', auditor.token)).body.ok).to.equal(true);
     });
+  });
+});
+
+describe('audit record edge cases', () => {
+  it('keeps a change whose actor source has non-ASCII characters, storing them as ?', async () => {
+    const { services } = await testApp();
+    const ev = await services.audit.recordAlone(
+      { userId: null, username: 'system', roles: ['system'], requestId: null, source: 'cli:nguyễn' },
+      { action: 'test.source', entityType: 'test', entityId: 'x'.repeat(80) },
+    );
+    expect(ev.source).to.equal('cli:nguy?n');
+    expect(ev.entityId).to.have.length(64);
   });
 });

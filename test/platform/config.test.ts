@@ -7,6 +7,7 @@ const SECRETS = {
   JWT_SECRET: 'jwt-Secret-For-Production-4f9c2a7e81d3b6',
   DATA_HMAC_KEY: 'hmac-Secret-For-Production-0b7e55c1a9f2d4',
   SANDBOX_SECRET: 'sandbox-Secret-For-Production-9a1c3e5f7b',
+  AUDIT_CHAIN_KEY: 'audit-Chain-Key-For-Production-5d8e2b4a16',
   DATA_KEYS: `k2026:${key(42)}`,
 };
 
@@ -191,7 +192,7 @@ describe('config: loadConfig(env)', () => {
   });
 
   describe('production', () => {
-    it('refuses to start without JWT_SECRET, DATA_KEYS, DATA_HMAC_KEY and SANDBOX_SECRET, naming each', () => {
+    it('refuses to start without JWT_SECRET, DATA_KEYS, DATA_HMAC_KEY, AUDIT_CHAIN_KEY and SANDBOX_SECRET, naming each', () => {
       const env = { ...PROD };
       for (const k of Object.keys(SECRETS)) delete env[k];
       const problems = problemsOf(env);
@@ -200,7 +201,7 @@ describe('config: loadConfig(env)', () => {
         expect(p, k).to.match(/required/);
         expect(p, k).to.contain('secret');
       }
-      expect(problems).to.have.length(4);
+      expect(problems).to.have.length(Object.keys(SECRETS).length);
     });
 
     it('names every other key that has no production default', () => {
@@ -214,6 +215,7 @@ describe('config: loadConfig(env)', () => {
         DATA_KEYS: schema.dataKeys.defaults.development,
         DATA_HMAC_KEY: schema.dataHmacKey.defaults.development,
         SANDBOX_SECRET: schema.sandboxSecret.defaults.development,
+        AUDIT_CHAIN_KEY: schema.auditChainKey.defaults.development,
       };
       const problems = problemsOf({ ...PROD, ...dev, DATA_ACTIVE_KEY_ID: 'dev1' });
       for (const k of Object.keys(dev)) expect(named(problems, k)[0], k).to.match(/development default/);

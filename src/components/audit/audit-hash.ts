@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -32,8 +32,12 @@ export interface HashedFields {
   summary: string;
 }
 
-/** hash = SHA-256(prev_hash, every stored field): editing any field, or removing a row, breaks the chain. */
-export function eventHash(prevHash: string, e: HashedFields): string {
+/**
+ * hash = HMAC-SHA256(chain key, prev_hash + every stored field): editing any
+ * field, or removing a row, breaks the chain, and without the key nobody can
+ * recompute a chain that verifies.
+ */
+export function eventHash(key: string, prevHash: string, e: HashedFields): string {
   const body = canonicalJson([
     e.id,
     e.occurredAt.toISOString(),
@@ -48,5 +52,5 @@ export function eventHash(prevHash: string, e: HashedFields): string {
     e.source,
     e.summary,
   ]);
-  return createHash('sha256').update(`${prevHash}\n${body}`).digest('hex');
+  return createHmac('sha256', key).update(`${prevHash}\n${body}`).digest('hex');
 }

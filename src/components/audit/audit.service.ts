@@ -113,7 +113,10 @@ function hashedFieldsOf(r: Row) {
 }
 
 export class AuditService {
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly chainKey: string,
+  ) {}
 
   /**
    * Appends one event inside the caller's transaction, so it commits or rolls
@@ -136,15 +139,16 @@ export class AuditService {
       actor_roles: actor.roles.join(','),
       action: input.action,
       entity_type: input.entityType,
-      entity_id: input.entityId === undefined || input.entityId === null ? null : String(input.entityId),
+      entity_id: input.entityId === undefined || input.entityId === null ? null : String(input.entityId).slice(0, 64),
       area_id: input.areaId ?? null,
       request_id: actor.requestId,
-      source: actor.source ? actor.source.slice(0, 64) : null,
+      // ASCII column: an OS user name or address with other characters must not fail the change it records
+      source: actor.source ? actor.source.replace(/[^\x20-\x7e]/g, '?').slice(0, 64) : null,
       summary: canonicalJson(summaryValue),
       prev_hash: head.last_hash,
       hash: '',
     };
-    row.hash = eventHash(row.prev_hash, hashedFieldsOf(row));
+    row.hash = eventHash(this.chainKey, row.prev_hash, hashedFieldsOf(row));
     await em.query(
       `INSERT INTO audit_events (id, occurred_at, actor_user_id, actor_username, actor_roles, action, entity_type, entity_id,
         area_id, request_id, source, summary, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
@@ -265,7 +269,7 @@ export class AuditService {
             return broken(`expected event ${expectId} next, found ${id}: events are missing`, String(expectId));
           }
           if (r.prev_hash !== prevHash) return broken('prev_hash does not match the hash of the event before it');
-          if (eventHash(r.prev_hash, hashedFieldsOf(r)) !== r.hash) return broken('the event was altered: its hash does not match its contents');
+          if (eventHash(this.chainKey, r.prev_hash, hashedFieldsOf(r)) !== r.hash) return broken('the event was altered: its hash does not match its contents');
           prevHash = r.hash;
           expectId += 1n;
           lastId = id;
