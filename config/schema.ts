@@ -25,7 +25,10 @@ const keyring = z
   .min(1)
   .transform((raw, ctx) => {
     const keys = new Map<string, Buffer>();
-    for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    for (const part of raw
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
       const idx = part.indexOf(':');
       const id = idx > 0 ? part.slice(0, idx) : '';
       const key = Buffer.from(part.slice(idx + 1), 'base64');

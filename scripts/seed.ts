@@ -49,7 +49,11 @@ export async function seedDemo(ds: DataSource, cfg: Config): Promise<boolean> {
          VALUES (?, ?, ?, ?, ?, 0, ?)`,
         [u.username, u.displayName, hash, u.roles.join(','), u.area ? ids.get(u.area)! : null, u.totp ? 1 : 0],
       )) as { insertId: number };
-      if (u.totp) await em.query('UPDATE users SET totp_secret = ? WHERE id = ?', [cipher.encrypt(DEMO_TOTP_SECRET, `totp:${res.insertId}`), res.insertId]);
+      if (u.totp)
+        await em.query('UPDATE users SET totp_secret = ? WHERE id = ?', [
+          cipher.encrypt(DEMO_TOTP_SECRET, `totp:${res.insertId}`),
+          res.insertId,
+        ]);
     }
     await audit.record(em, SEED_ACTOR, {
       action: 'seed.demo',

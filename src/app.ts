@@ -82,7 +82,8 @@ export function buildApp(infra: Infra, services: Services): express.Express {
       prefix: `${redisKey(cfg, 'rl', 'login')}:`,
       sendCommand: (command: string, ...args: string[]) => redis.call(command, ...args) as Promise<RedisReply>,
     }),
-    handler: (_req, _res, next) => next(new AppError('rate_limited', 'TOO_MANY_LOGIN_ATTEMPTS', 'too many login attempts from this address; wait a minute')),
+    handler: (_req, _res, next) =>
+      next(new AppError('rate_limited', 'TOO_MANY_LOGIN_ATTEMPTS', 'too many login attempts from this address; wait a minute')),
   });
 
   registerAuthRoutes(api, services.auth, loginLimiter);

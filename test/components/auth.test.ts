@@ -17,7 +17,10 @@ async function sql(q: string, params: unknown[] = []): Promise<any> {
 }
 
 const login = (username: string, password: string, totp?: string, ip?: string) =>
-  call('POST', '/api/v1/auth/login', { body: { username, password, ...(totp ? { totp } : {}) }, ...(ip ? { headers: { 'x-forwarded-for': ip } } : {}) });
+  call('POST', '/api/v1/auth/login', {
+    body: { username, password, ...(totp ? { totp } : {}) },
+    ...(ip ? { headers: { 'x-forwarded-for': ip } } : {}),
+  });
 
 describe('POST /api/v1/auth/login', () => {
   it('logs a staff member in with a full session, and records auth.login', async () => {
@@ -273,14 +276,21 @@ describe('POST /api/v1/auth/password', () => {
     expect(r.status).to.equal(400);
     expect(r.body.error.code).to.equal('WEAK_PASSWORD');
     const messages = r.body.error.details.map((d: { message: string }) => d.message);
-    expect(messages).to.include.members(['must be at least 14 characters', 'must contain an upper-case letter', 'must contain a digit', 'must contain a symbol']);
+    expect(messages).to.include.members([
+      'must be at least 14 characters',
+      'must contain an upper-case letter',
+      'must contain a digit',
+      'must contain a symbol',
+    ]);
     expect((await userRow(u.id)).password_hash).to.equal(hashBefore);
     expect(await auditCount()).to.equal(events);
   });
 
   it('allows 8 characters for an account with a second factor, 14 without', async () => {
     const approver = await makeUser(['approver']);
-    expect((await post('/auth/password', { currentPassword: TEST_PASSWORD, newPassword: 'Ab1!cdef' }, approver.token)).status).to.equal(200);
+    expect((await post('/auth/password', { currentPassword: TEST_PASSWORD, newPassword: 'Ab1!cdef' }, approver.token)).status).to.equal(
+      200,
+    );
     const staff = await makeUser(['staff']);
     const r = await post('/auth/password', { currentPassword: TEST_PASSWORD, newPassword: 'Ab1!cdef' }, staff.token);
     expect(r.status).to.equal(400);

@@ -21,7 +21,11 @@ describe('users administration', () => {
   describe('POST /api/v1/users', () => {
     it('creates a user with a generated temporary password that must be changed, and audits it without personal data', async () => {
       const username = uniq('appr');
-      const r = await post('/users', { username, displayName: 'Nguyễn Thị Hoa', roles: ['approver'], areaId: await areaId('001') }, admin.token);
+      const r = await post(
+        '/users',
+        { username, displayName: 'Nguyễn Thị Hoa', roles: ['approver'], areaId: await areaId('001') },
+        admin.token,
+      );
       expect(r.status).to.equal(201);
       expect(r.body.user).to.include({ username, active: true, mustChangePassword: true, totpEnabled: false });
       expect(r.body.temporaryPassword).to.be.a('string').with.length.greaterThanOrEqual(14);
@@ -29,7 +33,12 @@ describe('users administration', () => {
       expect(row.password_hash).to.match(/^scrypt\$/);
       expect(row.roles).to.equal('approver');
       const ev = await lastAudit();
-      expect(ev).to.include({ action: 'user.create', entity_id: String(r.body.user.id), actor_user_id: admin.id, area_id: await areaId('001') });
+      expect(ev).to.include({
+        action: 'user.create',
+        entity_id: String(r.body.user.id),
+        actor_user_id: admin.id,
+        area_id: await areaId('001'),
+      });
       expect(ev.summary).not.to.contain('Hoa');
       const first = await call('POST', '/api/v1/auth/login', { body: { username, password: r.body.temporaryPassword } });
       expect(first.status).to.equal(200);
@@ -46,7 +55,11 @@ describe('users administration', () => {
     });
 
     it('refuses a weak chosen password, a bad username and an unknown area', async () => {
-      const weak = await post('/users', { username: uniq('w'), displayName: 'X', roles: ['staff'], areaId: null, password: 'abc' }, admin.token);
+      const weak = await post(
+        '/users',
+        { username: uniq('w'), displayName: 'X', roles: ['staff'], areaId: null, password: 'abc' },
+        admin.token,
+      );
       expect(weak.status).to.equal(400);
       expect(weak.body.error.code).to.equal('WEAK_PASSWORD');
       const bad = await post('/users', { username: 'Bad Name!', displayName: 'X', roles: ['staff'], areaId: null }, admin.token);
@@ -61,12 +74,20 @@ describe('users administration', () => {
     });
 
     it('refuses a district admin creating a user outside the district, or with the whole province', async () => {
-      const other = await post('/users', { username: uniq('o'), displayName: 'X', roles: ['staff'], areaId: await areaId('002') }, districtAdmin.token);
+      const other = await post(
+        '/users',
+        { username: uniq('o'), displayName: 'X', roles: ['staff'], areaId: await areaId('002') },
+        districtAdmin.token,
+      );
       expect(other.status).to.equal(403);
       expect(other.body.error.code).to.equal('AREA_OUT_OF_SCOPE');
       const all = await post('/users', { username: uniq('o'), displayName: 'X', roles: ['staff'], areaId: null }, districtAdmin.token);
       expect(all.status).to.equal(403);
-      const inside = await post('/users', { username: uniq('i'), displayName: 'X', roles: ['staff'], areaId: await areaId('00004') }, districtAdmin.token);
+      const inside = await post(
+        '/users',
+        { username: uniq('i'), displayName: 'X', roles: ['staff'], areaId: await areaId('00004') },
+        districtAdmin.token,
+      );
       expect(inside.status).to.equal(201);
     });
 
@@ -81,7 +102,7 @@ describe('users administration', () => {
   });
 
   describe('GET /api/v1/users', () => {
-    it('lists only users inside the admin\'s scope, with filters and cursor pages', async () => {
+    it("lists only users inside the admin's scope, with filters and cursor pages", async () => {
       const inDistrict = await makeUser(['staff'], { area: '00001' });
       const elsewhere = await makeUser(['staff'], { area: '002' });
       const ids: number[] = [];
@@ -118,14 +139,16 @@ describe('users administration', () => {
   });
 
   describe('PATCH /api/v1/users/:id and account actions', () => {
-    it('changing roles ends the user\'s sessions and audits before and after', async () => {
+    it("changing roles ends the user's sessions and audits before and after", async () => {
       const u = await makeUser(['staff']);
       const r = await patch(`/users/${u.id}`, { roles: ['staff', 'auditor'] }, admin.token);
       expect(r.status).to.equal(200);
       expect(r.body.roles).to.have.members(['staff', 'auditor']);
       const ev = await lastAudit();
       expect(ev).to.include({ action: 'user.update', entity_id: String(u.id) });
-      expect(JSON.parse(ev.summary)).to.deep.include({ before: { active: true, areaId: u.areaId, roles: ['staff'], username: u.username } });
+      expect(JSON.parse(ev.summary)).to.deep.include({
+        before: { active: true, areaId: u.areaId, roles: ['staff'], username: u.username },
+      });
       const old = await get('/auth/me', u.token);
       expect(old.status).to.equal(401);
       expect(old.body.error.code).to.equal('SESSION_ENDED');
@@ -139,7 +162,7 @@ describe('users administration', () => {
       expect(empty.status).to.equal(400);
     });
 
-    it('moving a user out of the admin\'s scope is refused', async () => {
+    it("moving a user out of the admin's scope is refused", async () => {
       const u = await makeUser(['staff'], { area: '001' });
       const r = await patch(`/users/${u.id}`, { areaId: await areaId('002') }, districtAdmin.token);
       expect(r.status).to.equal(403);
@@ -218,12 +241,20 @@ describe('users administration', () => {
     const badinh = await get('/areas?q=Ba%20%C4%90%C3%ACnh&level=district', adminToken);
     expect(badinh.body.items).to.have.length(1);
     const username = uniq('duyet');
-    const created = await post('/users', { username, displayName: 'Lê Văn Duyệt', roles: ['approver'], areaId: badinh.body.items[0].id }, adminToken);
+    const created = await post(
+      '/users',
+      { username, displayName: 'Lê Văn Duyệt', roles: ['approver'], areaId: badinh.body.items[0].id },
+      adminToken,
+    );
     expect(created.status).to.equal(201);
 
     const first = await call('POST', '/api/v1/auth/login', { body: { username, password: created.body.temporaryPassword } });
     expect(first.body.stage).to.equal('limited');
-    const changed = await post('/auth/password', { currentPassword: created.body.temporaryPassword, newPassword: 'Approver-Pass-2026!' }, first.body.token);
+    const changed = await post(
+      '/auth/password',
+      { currentPassword: created.body.temporaryPassword, newPassword: 'Approver-Pass-2026!' },
+      first.body.token,
+    );
     expect(changed.status).to.equal(200);
     expect(changed.body.stage).to.equal('limited');
     const setup = await post('/auth/totp/setup', {}, changed.body.token);

@@ -64,11 +64,17 @@ export async function makeUser(
   if (totp) {
     await infra.ds.query('UPDATE users SET totp_secret = ? WHERE id = ?', [services.cipher.encrypt(TEST_TOTP_SECRET, `totp:${id}`), id]);
   }
-  const token = await tokenFor({ id, username, roles, areaId: aId }, opts.mustChangePassword || (roles.some((r) => r === 'admin' || r === 'approver') && !totp) ? 'limited' : 'full');
+  const token = await tokenFor(
+    { id, username, roles, areaId: aId },
+    opts.mustChangePassword || (roles.some((r) => r === 'admin' || r === 'approver') && !totp) ? 'limited' : 'full',
+  );
   return { id, username, roles, areaId: aId, token };
 }
 
-export async function tokenFor(u: { id: number; username: string; roles: Role[]; areaId: number | null }, stage: 'full' | 'limited' = 'full'): Promise<string> {
+export async function tokenFor(
+  u: { id: number; username: string; roles: Role[]; areaId: number | null },
+  stage: 'full' | 'limited' = 'full',
+): Promise<string> {
   const { infra, services } = await testApp();
   const sid = await services.sessions.create(u.id, u.roles.includes('admin'));
   let apath: string | null = null;
@@ -80,7 +86,15 @@ export async function tokenFor(u: { id: number; username: string; roles: Role[];
 }
 
 /** The newest audit event, for asserting that a change was recorded. */
-export async function lastAudit(): Promise<{ action: string; entity_type: string; entity_id: string | null; actor_user_id: number | null; summary: string; area_id: number | null; request_id: string | null }> {
+export async function lastAudit(): Promise<{
+  action: string;
+  entity_type: string;
+  entity_id: string | null;
+  actor_user_id: number | null;
+  summary: string;
+  area_id: number | null;
+  request_id: string | null;
+}> {
   const { infra } = await testApp();
   const [row] = (await infra.ds.query('SELECT * FROM audit_events ORDER BY id DESC LIMIT 1')) as never[];
   expect(row, 'an audit event').to.exist;

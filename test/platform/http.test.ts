@@ -21,26 +21,39 @@ describe('HTTP platform', () => {
   it('answers unknown routes with the JSON error body and the request id', async () => {
     const r = await call('GET', '/api/v1/no-such-thing', { headers: { 'x-request-id': 'rid-404' } });
     expect(r.status).to.equal(404);
-    expect(r.body).to.deep.equal({ error: { code: 'ROUTE_NOT_FOUND', message: 'no route GET /api/v1/no-such-thing', requestId: 'rid-404' } });
+    expect(r.body).to.deep.equal({
+      error: { code: 'ROUTE_NOT_FOUND', message: 'no route GET /api/v1/no-such-thing', requestId: 'rid-404' },
+    });
   });
 
   it('refuses malformed JSON with 400 MALFORMED_JSON', async () => {
     const admin = await makeUser(['admin']);
-    const r = await call('POST', '/api/v1/areas', { token: admin.token, rawBody: '{"code":', headers: { 'content-type': 'application/json' } });
+    const r = await call('POST', '/api/v1/areas', {
+      token: admin.token,
+      rawBody: '{"code":',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(r.status).to.equal(400);
     expect(r.body.error.code).to.equal('MALFORMED_JSON');
   });
 
   it('refuses a body over the size limit with 413 PAYLOAD_TOO_LARGE', async () => {
     const admin = await makeUser(['admin']);
-    const r = await call('POST', '/api/v1/areas', { token: admin.token, body: { code: 'X1', name: 'x'.repeat(1_100_000), level: 'commune', parentId: 1 } });
+    const r = await call('POST', '/api/v1/areas', {
+      token: admin.token,
+      body: { code: 'X1', name: 'x'.repeat(1_100_000), level: 'commune', parentId: 1 },
+    });
     expect(r.status).to.equal(413);
     expect(r.body.error.code).to.equal('PAYLOAD_TOO_LARGE');
   });
 
   it('refuses a non-JSON body with 415 UNSUPPORTED_MEDIA_TYPE', async () => {
     const admin = await makeUser(['admin']);
-    const r = await call('POST', '/api/v1/areas', { token: admin.token, rawBody: 'code=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const r = await call('POST', '/api/v1/areas', {
+      token: admin.token,
+      rawBody: 'code=1',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(r.status).to.equal(415);
     expect(r.body.error.code).to.equal('UNSUPPORTED_MEDIA_TYPE');
   });
@@ -70,7 +83,12 @@ describe('HTTP platform', () => {
     const r = await call('GET', '/api/v1/openapi.json');
     expect(r.status).to.equal(200);
     expect(r.body.openapi).to.equal('3.1.0');
-    expect(Object.keys(r.body.paths)).to.include.members(['/api/v1/auth/login', '/api/v1/users/{id}', '/api/v1/areas', '/api/v1/audit-events/verify']);
+    expect(Object.keys(r.body.paths)).to.include.members([
+      '/api/v1/auth/login',
+      '/api/v1/users/{id}',
+      '/api/v1/areas',
+      '/api/v1/audit-events/verify',
+    ]);
     expect(r.body.paths['/api/v1/users'].post.requestBody.content['application/json'].schema).to.exist;
     const docs = await call('GET', '/api/docs/');
     expect(docs.status).to.equal(200);

@@ -20,7 +20,10 @@ export const auditEventSchema = z
   })
   .meta({ id: 'AuditEvent' });
 
-const date = z.iso.datetime({ offset: true }).or(z.iso.date()).transform((v) => new Date(v));
+const date = z.iso
+  .datetime({ offset: true })
+  .or(z.iso.date())
+  .transform((v) => new Date(v));
 
 export const auditFilterQuery = {
   from: date.optional().describe('Events at or after this time (ISO 8601)'),
@@ -29,7 +32,7 @@ export const auditFilterQuery = {
   action: z.string().max(64).optional(),
   entityType: z.string().max(40).optional(),
   entityId: z.string().max(64).optional(),
-  areaId: z.coerce.number().int().positive().optional().describe('Events of this area\'s subtree'),
+  areaId: z.coerce.number().int().positive().optional().describe("Events of this area's subtree"),
   requestId: z.string().max(128).optional(),
 };
 

@@ -198,7 +198,9 @@ export class AuditService {
     if (f.entityId) add('e.entity_id = ?', f.entityId);
     if (f.requestId) add('e.request_id = ?', f.requestId);
     if (f.areaId !== undefined) {
-      conds.push('e.area_id IN (SELECT fa.id FROM areas fa WHERE fa.path LIKE CONCAT((SELECT pa.path FROM areas pa WHERE pa.id = ?), \'%\'))');
+      conds.push(
+        "e.area_id IN (SELECT fa.id FROM areas fa WHERE fa.path LIKE CONCAT((SELECT pa.path FROM areas pa WHERE pa.id = ?), '%'))",
+      );
       params.push(f.areaId);
     }
     return { sql: conds.length ? conds.join(' AND ') : '1=1', params };
@@ -256,7 +258,10 @@ export class AuditService {
     let lastId: string | null = null;
     try {
       // the head is read first: events committed while we walk are past it and not judged
-      const [head] = (await runner.query('SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1')) as { last_id: string; last_hash: string }[];
+      const [head] = (await runner.query('SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1')) as {
+        last_id: string;
+        last_hash: string;
+      }[];
       if (!head) return { ok: false, checked, lastId, firstBroken: { id: '0', reason: 'the chain head is missing' } };
       const stream: Readable = await runner.stream('SELECT * FROM audit_events WHERE id <= ? ORDER BY id ASC', [head.last_id]);
       try {
@@ -269,7 +274,8 @@ export class AuditService {
             return broken(`expected event ${expectId} next, found ${id}: events are missing`, String(expectId));
           }
           if (r.prev_hash !== prevHash) return broken('prev_hash does not match the hash of the event before it');
-          if (eventHash(this.chainKey, r.prev_hash, hashedFieldsOf(r)) !== r.hash) return broken('the event was altered: its hash does not match its contents');
+          if (eventHash(this.chainKey, r.prev_hash, hashedFieldsOf(r)) !== r.hash)
+            return broken('the event was altered: its hash does not match its contents');
           prevHash = r.hash;
           expectId += 1n;
           lastId = id;
@@ -279,7 +285,12 @@ export class AuditService {
         stream.destroy();
       }
       if (String(head.last_id) !== (lastId ?? '0') || head.last_hash !== prevHash) {
-        return { ok: false, checked, lastId, firstBroken: { id: String(expectId), reason: 'the chain head records later events that are missing' } };
+        return {
+          ok: false,
+          checked,
+          lastId,
+          firstBroken: { id: String(expectId), reason: 'the chain head records later events that are missing' },
+        };
       }
       return { ok: true, checked, lastId, firstBroken: null };
     } finally {

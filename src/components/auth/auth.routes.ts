@@ -84,7 +84,10 @@ export function registerAuthRoutes(api: Api, auth: AuthService, loginLimiter: Re
     access: 'authenticated',
     allowLimited: true,
     body: totpConfirmBody,
-    responses: { 200: { description: 'Enrolled; a new token', schema: tokenSchema }, 409: { description: 'Not set up or already enrolled' } },
+    responses: {
+      200: { description: 'Enrolled; a new token', schema: tokenSchema },
+      409: { description: 'Not set up or already enrolled' },
+    },
     handler: ({ body }, ctx) => auth.totpConfirm(ctx.principal, ctx.actor, body.code),
   });
 }

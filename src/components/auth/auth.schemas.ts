@@ -30,7 +30,11 @@ export const tokenSchema = z
 export const loginBody = z.strictObject({
   username: z.string().min(1).max(64),
   password: z.string().min(1).max(256),
-  totp: z.string().regex(/^\d{6}$/, 'must be 6 digits').optional().describe('Code from the authenticator app, when TOTP is enrolled'),
+  totp: z
+    .string()
+    .regex(/^\d{6}$/, 'must be 6 digits')
+    .optional()
+    .describe('Code from the authenticator app, when TOTP is enrolled'),
 });
 
 export const passwordBody = z.strictObject({
@@ -66,7 +70,7 @@ export const userWithPasswordSchema = z
 export const idParams = z.strictObject({ id: z.coerce.number().int().positive() });
 
 const roles = z.array(role).min(1, 'at least one role').max(4);
-const areaId = z.number().int().positive().nullable().describe('Root of the user\'s area scope; null = the whole tree');
+const areaId = z.number().int().positive().nullable().describe("Root of the user's area scope; null = the whole tree");
 
 export const createUserBody = z.strictObject({
   username: z.string().min(3).max(64),
@@ -91,7 +95,7 @@ const boolQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 export const listUsersQuery = z.strictObject({
   ...pageQuery,
   role: role.optional(),
-  areaId: z.coerce.number().int().positive().optional().describe('Users scoped inside this area\'s subtree'),
+  areaId: z.coerce.number().int().positive().optional().describe("Users scoped inside this area's subtree"),
   active: boolQuery.optional(),
   locked: boolQuery.optional(),
   q: z.string().min(1).max(64).optional().describe('Username prefix'),

@@ -94,7 +94,11 @@ export class AuthService {
    * Password, then lockout, activity and second-factor checks. Every failure
    * on a known account counts towards the lockout and is audited.
    */
-  async login(input: { username: string; password: string; totp?: string | undefined }, source: string | null, requestId: string): Promise<IssuedToken> {
+  async login(
+    input: { username: string; password: string; totp?: string | undefined },
+    source: string | null,
+    requestId: string,
+  ): Promise<IssuedToken> {
     const username = input.username.trim().toLowerCase();
     const user = await this.users().findOne({ where: { username } });
     const actorFor = (u: UserEntity): Actor => ({ userId: u.id, username: u.username, roles: [...u.roles], requestId, source });
@@ -107,11 +111,15 @@ export class AuthService {
       await this.recordFailure(user, actorFor(user), 'password');
       throw unauthenticated('INVALID_CREDENTIALS', 'wrong username or password');
     }
-    if (user.lockedAt) throw unauthenticated('ACCOUNT_LOCKED', 'the account is locked after too many failed logins; ask an administrator to unlock it');
+    if (user.lockedAt)
+      throw unauthenticated('ACCOUNT_LOCKED', 'the account is locked after too many failed logins; ask an administrator to unlock it');
     if (!user.active) throw unauthenticated('ACCOUNT_DISABLED', 'the account is disabled; ask an administrator');
     if (user.lastActiveAt < this.inactiveSince()) {
       await this.disable(user.id, 'inactive', SYSTEM_ACTOR);
-      throw unauthenticated('ACCOUNT_DISABLED', `the account was unused for more than ${this.cfg.authInactiveDays} days and is now disabled; ask an administrator`);
+      throw unauthenticated(
+        'ACCOUNT_DISABLED',
+        `the account was unused for more than ${this.cfg.authInactiveDays} days and is now disabled; ask an administrator`,
+      );
     }
     let totpStep: number | null = null;
     if (user.totpEnabled) {
@@ -236,7 +244,10 @@ export class AuthService {
     if (u.totpEnabled) throw conflict('TOTP_ALREADY_ENABLED', 'a second factor is already enrolled; an administrator can reset it');
     const secret = newTotpSecret();
     await this.ds.transaction(async (em) => {
-      await em.query('UPDATE users SET totp_secret = ?, totp_enabled = 0 WHERE id = ?', [this.cipher.encrypt(secret, `totp:${u.id}`), u.id]);
+      await em.query('UPDATE users SET totp_secret = ?, totp_enabled = 0 WHERE id = ?', [
+        this.cipher.encrypt(secret, `totp:${u.id}`),
+        u.id,
+      ]);
       await this.audit.record(em, actor, { action: 'auth.totp_setup', entityType: 'user', entityId: u.id, areaId: u.areaId });
     });
     return { secret, otpauthUrl: totpUri(u.username, this.cfg.totpIssuer, secret) };
@@ -281,7 +292,9 @@ export class AuthService {
 
   /** Scheduled: disables every active account unused for longer than the limit. Returns how many. */
   async disableInactive(): Promise<number> {
-    const rows = (await this.ds.query('SELECT id FROM users WHERE active = 1 AND last_active_at < ?', [this.inactiveSince()])) as { id: number }[];
+    const rows = (await this.ds.query('SELECT id FROM users WHERE active = 1 AND last_active_at < ?', [this.inactiveSince()])) as {
+      id: number;
+    }[];
     for (const r of rows) await this.disable(r.id, 'inactive', SYSTEM_ACTOR);
     return rows.length;
   }
@@ -290,4 +303,3 @@ export class AuthService {
 export function assertNotSelf(p: Principal, userId: number, what: string): void {
   if (p.userId === userId) throw forbidden('SELF_CHANGE_REFUSED', `you cannot ${what} your own account; ask another administrator`);
 }
-

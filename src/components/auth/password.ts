@@ -42,14 +42,19 @@ export function passwordProblems(password: string, opts: { username: string; sec
   if (!/\p{Lu}/u.test(password)) problems.push('must contain an upper-case letter');
   if (!/\d/.test(password)) problems.push('must contain a digit');
   if (!/[^\p{L}\d]/u.test(password)) problems.push('must contain a symbol');
-  if (opts.username.length >= 3 && password.toLowerCase().includes(opts.username.toLowerCase())) problems.push('must not contain the username');
+  if (opts.username.length >= 3 && password.toLowerCase().includes(opts.username.toLowerCase()))
+    problems.push('must not contain the username');
   return problems;
 }
 
 export function assertPasswordPolicy(password: string, opts: { username: string; secondFactor: boolean }, field = 'newPassword'): void {
   const problems = passwordProblems(password, opts);
   if (problems.length) {
-    throw invalid('WEAK_PASSWORD', `${field}: ${problems.join('; ')}`, problems.map((message) => ({ location: 'body', path: field, message })));
+    throw invalid(
+      'WEAK_PASSWORD',
+      `${field}: ${problems.join('; ')}`,
+      problems.map((message) => ({ location: 'body', path: field, message })),
+    );
   }
 }
 

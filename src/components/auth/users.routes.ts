@@ -53,7 +53,7 @@ export function registerUserRoutes(api: Api, users: UsersService): void {
   api.route({
     method: 'patch',
     path: '/users/:id',
-    summary: 'Change display name, roles or area scope (role and scope changes end the user\'s sessions)',
+    summary: "Change display name, roles or area scope (role and scope changes end the user's sessions)",
     tags: ['users'],
     access: ADMIN,
     params: idParams,
@@ -62,7 +62,11 @@ export function registerUserRoutes(api: Api, users: UsersService): void {
     handler: ({ params, body }, ctx) => users.update(ctx.principal, ctx.actor, params.id, body),
   });
 
-  const action = (verb: string, summary: string, run: (id: number, ctx: Parameters<Parameters<Api['route']>[0]['handler']>[1]) => Promise<unknown>) =>
+  const action = (
+    verb: string,
+    summary: string,
+    run: (id: number, ctx: Parameters<Parameters<Api['route']>[0]['handler']>[1]) => Promise<unknown>,
+  ) =>
     api.route({
       method: 'post',
       path: `/users/:id/${verb}`,
@@ -70,7 +74,11 @@ export function registerUserRoutes(api: Api, users: UsersService): void {
       tags: ['users'],
       access: ADMIN,
       params: idParams,
-      responses: { 200: { description: 'Done', schema: userSchema }, 404: { description: 'USER_NOT_FOUND' }, 409: { description: 'Already in that state' } },
+      responses: {
+        200: { description: 'Done', schema: userSchema },
+        404: { description: 'USER_NOT_FOUND' },
+        409: { description: 'Already in that state' },
+      },
       handler: ({ params }, ctx) => run(params.id, ctx),
     });
 
@@ -82,7 +90,7 @@ export function registerUserRoutes(api: Api, users: UsersService): void {
   api.route({
     method: 'post',
     path: '/users/:id/reset-password',
-    summary: 'Set a temporary password (generated unless given); ends the user\'s sessions',
+    summary: "Set a temporary password (generated unless given); ends the user's sessions",
     tags: ['users'],
     access: ADMIN,
     params: idParams,

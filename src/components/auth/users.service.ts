@@ -68,7 +68,9 @@ export class UsersService {
 
   /** Loads a user the caller may manage: out-of-scope users are 403, missing ones 404. */
   private async load(p: Principal, id: number, em: EntityManager = this.ds.manager, lock = false): Promise<UserEntity> {
-    const u = await em.getRepository(UserEntity).findOne({ where: { id }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+    const u = await em
+      .getRepository(UserEntity)
+      .findOne({ where: { id }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
     if (!u) throw notFound('USER_NOT_FOUND', `no user with id ${id}`);
     assertAreaScope(p, u.areaId === null ? null : await areaPathOf(em, u.areaId), 'this user');
     return u;
@@ -77,7 +79,8 @@ export class UsersService {
   /** The area a new or changed user is scoped to must be inside the admin's own scope (null = everything). */
   private async assertAssignableArea(p: Principal, em: EntityManager, areaId: number | null): Promise<void> {
     if (areaId === null) {
-      if (p.areaPath) throw forbidden('AREA_OUT_OF_SCOPE', 'areaId: only an administrator with no area limit can give a user the whole province');
+      if (p.areaPath)
+        throw forbidden('AREA_OUT_OF_SCOPE', 'areaId: only an administrator with no area limit can give a user the whole province');
       return;
     }
     assertAreaScope(p, await areaPathOf(em, areaId), 'areaId');
@@ -121,7 +124,13 @@ export class UsersService {
           createdBy: p.userId || null,
         }),
       );
-      await this.audit.record(em, actor, { action: 'user.create', entityType: 'user', entityId: u.id, areaId: u.areaId, after: auditShape(u) });
+      await this.audit.record(em, actor, {
+        action: 'user.create',
+        entityType: 'user',
+        entityId: u.id,
+        areaId: u.areaId,
+        after: auditShape(u),
+      });
       return repo.findOneByOrFail({ id: u.id });
     });
     return { user: view(created), temporaryPassword: generated };
@@ -136,16 +145,22 @@ export class UsersService {
     applyAreaScope(qb, p, 'u.area_id');
     if (f.role) qb.andWhere('FIND_IN_SET(:role, u.roles) > 0', { role: f.role });
     if (f.areaId !== undefined) {
-      qb.andWhere("u.area_id IN (SELECT fa.id FROM areas fa WHERE fa.path LIKE CONCAT((SELECT pa.path FROM areas pa WHERE pa.id = :areaId), '%'))", {
-        areaId: f.areaId,
-      });
+      qb.andWhere(
+        "u.area_id IN (SELECT fa.id FROM areas fa WHERE fa.path LIKE CONCAT((SELECT pa.path FROM areas pa WHERE pa.id = :areaId), '%'))",
+        {
+          areaId: f.areaId,
+        },
+      );
     }
     if (f.active !== undefined) qb.andWhere('u.active = :active', { active: f.active ? 1 : 0 });
     if (f.locked !== undefined) qb.andWhere(f.locked ? 'u.locked_at IS NOT NULL' : 'u.locked_at IS NULL');
     if (f.q) qb.andWhere('u.username LIKE :q', { q: `${f.q.toLowerCase().replace(/[%_\\]/g, '\\$&')}%` });
     const after = decodeCursor(page.cursor, 1);
     if (after) qb.andWhere('u.id > :after', { after: after[0] });
-    const rows = await qb.orderBy('u.id', 'ASC').limit(page.limit + 1).getMany();
+    const rows = await qb
+      .orderBy('u.id', 'ASC')
+      .limit(page.limit + 1)
+      .getMany();
     return finishPage(rows, page.limit, (u) => [u.id], view);
   }
 
@@ -153,7 +168,12 @@ export class UsersService {
    * Changes display name, roles or area scope. A change of roles or scope ends
    * every session of the user, so that no token carries old rights.
    */
-  async update(p: Principal, actor: Actor, id: number, input: { displayName?: string | undefined; roles?: Role[] | undefined; areaId?: number | null | undefined }): Promise<UserView> {
+  async update(
+    p: Principal,
+    actor: Actor,
+    id: number,
+    input: { displayName?: string | undefined; roles?: Role[] | undefined; areaId?: number | null | undefined },
+  ): Promise<UserView> {
     let revoke = false;
     const updated = await this.ds.transaction(async (em) => {
       const u = await this.load(p, id, em, true);
@@ -234,7 +254,12 @@ export class UsersService {
   }
 
   /** Sets a temporary password (generated unless given) that must be changed at the next login; ends all sessions. */
-  async resetPassword(p: Principal, actor: Actor, id: number, password?: string): Promise<{ user: UserView; temporaryPassword: string | null }> {
+  async resetPassword(
+    p: Principal,
+    actor: Actor,
+    id: number,
+    password?: string,
+  ): Promise<{ user: UserView; temporaryPassword: string | null }> {
     const generated = password === undefined ? temporaryPassword() : null;
     const chosen = password ?? generated!;
     const existing = await this.load(p, id);
@@ -242,7 +267,10 @@ export class UsersService {
     const hash = await hashPassword(chosen);
     await this.ds.transaction(async (em) => {
       const u = await this.load(p, id, em, true);
-      await em.query('UPDATE users SET password_hash = ?, must_change_password = 1, password_changed_at = CURRENT_TIMESTAMP(3) WHERE id = ?', [hash, id]);
+      await em.query(
+        'UPDATE users SET password_hash = ?, must_change_password = 1, password_changed_at = CURRENT_TIMESTAMP(3) WHERE id = ?',
+        [hash, id],
+      );
       await this.audit.record(em, actor, { action: 'user.reset_password', entityType: 'user', entityId: id, areaId: u.areaId });
     });
     await this.sessions.revokeAll(id);
@@ -273,11 +301,23 @@ export class UsersService {
    * operating-system account that ran the command.
    */
   async bootstrapAdmin(input: { username: string; displayName: string; password?: string | undefined }, osUser: string) {
-    const system: Principal = { userId: 0, username: 'system', roles: ['admin'], areaId: null, areaPath: null, sessionId: '', stage: 'full' };
-    return this.create(system, { userId: null, username: 'system', roles: ['system'], requestId: null, source: `cli:${osUser}`.slice(0, 64) }, {
-      ...input,
+    const system: Principal = {
+      userId: 0,
+      username: 'system',
       roles: ['admin'],
       areaId: null,
-    });
+      areaPath: null,
+      sessionId: '',
+      stage: 'full',
+    };
+    return this.create(
+      system,
+      { userId: null, username: 'system', roles: ['system'], requestId: null, source: `cli:${osUser}`.slice(0, 64) },
+      {
+        ...input,
+        roles: ['admin'],
+        areaId: null,
+      },
+    );
   }
 }

@@ -23,7 +23,10 @@ export async function ensureDatabase(cfg: Config, database = cfg.dbName): Promis
  * Creates the database if missing, connects and applies pending migrations.
  * A named lock makes concurrent starters (API and worker) migrate one at a time.
  */
-export async function openDatabase(cfg: Config, opts: { migrate?: boolean; database?: string; poolSize?: number } = {}): Promise<DataSource> {
+export async function openDatabase(
+  cfg: Config,
+  opts: { migrate?: boolean; database?: string; poolSize?: number } = {},
+): Promise<DataSource> {
   const database = opts.database ?? cfg.dbName;
   await ensureDatabase(cfg, database);
   const ds = new DataSource(dataSourceOptions(cfg, { database, ...(opts.poolSize ? { poolSize: opts.poolSize } : {}) }));

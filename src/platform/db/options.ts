@@ -27,4 +27,3 @@ export function dataSourceOptions(cfg: Config, overrides: Partial<{ database: st
     extra: { connectTimeout: 10000, dateStrings: false },
   };
 }
-

@@ -55,7 +55,9 @@ export function toAppError(err: unknown): AppError {
   const e = err as { code?: string; errno?: number } | undefined;
   if (e && typeof e.code === 'string') {
     if (['ECONNREFUSED', 'PROTOCOL_CONNECTION_LOST', 'ETIMEDOUT', 'ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK'].includes(e.code)) {
-      return new AppError('unavailable', 'DEPENDENCY_UNAVAILABLE', 'a dependency is temporarily unavailable, try again', undefined, { cause: err });
+      return new AppError('unavailable', 'DEPENDENCY_UNAVAILABLE', 'a dependency is temporarily unavailable, try again', undefined, {
+        cause: err,
+      });
     }
   }
   return new AppError('internal', 'INTERNAL', 'internal error', undefined, { cause: err });

@@ -90,9 +90,11 @@ export class Api {
     this.registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   }
 
-  route<P extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined>(
-    spec: RouteSpec<P, Q, B>,
-  ): void {
+  route<
+    P extends z.ZodType | undefined = undefined,
+    Q extends z.ZodType | undefined = undefined,
+    B extends z.ZodType | undefined = undefined,
+  >(spec: RouteSpec<P, Q, B>): void {
     this.register(spec);
     const successStatus = Number(Object.keys(spec.responses).find((s) => s.startsWith('2')) ?? 200);
     this.router[spec.method](spec.path, ...(spec.before ?? []), async (req: Request, res: Response, next: NextFunction) => {

@@ -10,7 +10,9 @@ const SENSITIVE_KEY =
 const DIGIT_RUN = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d{6,}/gi;
 
 export function maskDigits(s: string): string {
-  return s.replace(DIGIT_RUN, (m) => (m.length === 36 && m.includes('-') ? m : `${m.slice(0, 2)}${'*'.repeat(m.length - 4)}${m.slice(-2)}`));
+  return s.replace(DIGIT_RUN, (m) =>
+    m.length === 36 && m.includes('-') ? m : `${m.slice(0, 2)}${'*'.repeat(m.length - 4)}${m.slice(-2)}`,
+  );
 }
 
 export function redact(value: unknown, depth = 0): unknown {

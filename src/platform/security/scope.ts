@@ -13,7 +13,8 @@ export function areaScopeSql(p: Pick<Principal, 'areaPath'>, column: string): { 
 
 /** The same filter on a TypeORM query builder (named parameters). */
 export function applyAreaScope<T extends WhereCapable>(qb: T, p: Pick<Principal, 'areaPath'>, column: string): T {
-  if (p.areaPath) qb.andWhere(`${column} IN (SELECT scope_a.id FROM areas scope_a WHERE scope_a.path LIKE :scopePath)`, { scopePath: `${p.areaPath}%` });
+  if (p.areaPath)
+    qb.andWhere(`${column} IN (SELECT scope_a.id FROM areas scope_a WHERE scope_a.path LIKE :scopePath)`, { scopePath: `${p.areaPath}%` });
   return qb;
 }
 
