@@ -42,6 +42,10 @@ async function main(): Promise<void> {
               process.stderr.write(`${name} exited (${code ?? signal}); stopping the others\n`);
               failed = true;
               stopAll('SIGTERM');
+            } else if (code !== 0) {
+              // a shutdown that failed or overran its grace period must not look clean to the supervisor
+              process.stderr.write(`${name} did not stop cleanly (${code ?? signal})\n`);
+              failed = true;
             }
             resolve();
           });

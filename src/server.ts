@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from './app';
 import { closeInfra, configOrExit, onShutdown, openInfra } from './boot';
@@ -15,9 +16,23 @@ async function main(): Promise<void> {
     server.once('listening', resolve);
     server.once('error', reject);
   });
+  // a keep-alive connection (load balancer, proxy) whose request is in flight at SIGTERM would
+  // otherwise stay open after its answer and hold server.close() until the grace period ends
+  let stopping = false;
+  const inFlight = new Set<ServerResponse>();
+  server.prependListener('request', (_req, res: ServerResponse) => {
+    inFlight.add(res);
+    if (stopping) res.setHeader('connection', 'close');
+    res.once('close', () => {
+      inFlight.delete(res);
+      if (stopping) server.closeIdleConnections();
+    });
+  });
   const addr = server.address() as AddressInfo;
   infra.log.info(`API listening on http://${addr.address}:${addr.port} (docs at /api/docs)`);
   onShutdown(cfg, infra.log, async () => {
+    stopping = true;
+    for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
