@@ -244,6 +244,18 @@ export const schema = {
     schema: z.coerce.number().int().min(90),
     defaults: { development: '1825', test: '1825', production: '1825' },
   },
+  importDir: {
+    env: 'IMPORT_DIR',
+    doc: 'Directory where uploaded roll files wait for the worker (shared by API and worker processes).',
+    schema: z.string().min(1),
+    defaults: { development: 'var/imports', test: 'var/test-imports', production: '/var/lib/welfare/imports' },
+  },
+  importMaxBytes: {
+    env: 'IMPORT_MAX_BYTES',
+    doc: 'Largest roll file accepted for upload, in bytes (a million-row CSV is about 200 MB).',
+    schema: positiveInt,
+    defaults: { development: '536870912', test: '536870912', production: '536870912' },
+  },
   shutdownGraceMs: {
     env: 'SHUTDOWN_GRACE_MS',
     doc: 'How long a process waits for in-flight requests and jobs on SIGTERM before exiting anyway.',

@@ -1,3 +1,5 @@
+import type { QueueFactory } from '../src/platform/queue';
+
 /**
  * Every queue and job of the service, with its payload type. The worker
  * refuses to start when a job here has no processor.
@@ -5,11 +7,13 @@
 export interface JobCatalog {
   /** Daily: disable accounts unused for longer than AUTH_INACTIVE_DAYS. */
   'users.disable-inactive': Record<string, never>;
+  /** Run one uploaded roll import (read, check, merge). */
+  'rolls.import': { importId: string };
 }
 
 export type JobName = keyof JobCatalog;
 
-export const JOB_NAMES: readonly JobName[] = ['users.disable-inactive'];
+export const JOB_NAMES: readonly JobName[] = ['users.disable-inactive', 'rolls.import'];
 
 /** Repeating jobs: cron in Asia/Ho_Chi_Minh. */
 export const SCHEDULES: Partial<Record<JobName, string>> = {
@@ -17,3 +21,14 @@ export const SCHEDULES: Partial<Record<JobName, string>> = {
 };
 
 export const SCHEDULE_TZ = 'Asia/Ho_Chi_Minh';
+
+/** Attempts of a roll import before it is marked failed. */
+export const ROLL_IMPORT_ATTEMPTS = 3;
+
+/** The job id is derived from the import: queued twice (upload, worker restart), it runs once. */
+export async function enqueueRollImport(queues: QueueFactory, importId: string): Promise<void> {
+  await queues.get<JobCatalog['rolls.import']>('rolls.import').add(
+    { importId },
+    { jobId: `roll-import-${importId}`, attempts: ROLL_IMPORT_ATTEMPTS, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: true, removeOnFail: 1000 },
+  );
+}

@@ -2,14 +2,17 @@ import 'reflect-metadata';
 import { closeInfra, configOrExit, onShutdown, openInfra } from '../src/boot';
 import { buildServices, type Infra, type Services } from '../src/container';
 import { toAppError } from '../src/platform/errors';
-import { JOB_NAMES, SCHEDULES, SCHEDULE_TZ, type JobCatalog, type JobName } from './catalog';
+import { enqueueRollImport, JOB_NAMES, SCHEDULES, SCHEDULE_TZ, type JobCatalog, type JobName } from './catalog';
 import { disableInactiveUsers } from './disable-inactive-users.processor';
+import { runRollImport } from './roll-import.processor';
 
-type Processor<N extends JobName> = (payload: JobCatalog[N]) => Promise<unknown>;
+/** A processor gets the payload and which attempt this is (1-based) of how many. */
+type Processor<N extends JobName> = (payload: JobCatalog[N], attempt: { number: number; of: number }) => Promise<unknown>;
 
 export function processors(services: Services): { [N in JobName]: Processor<N> } {
   return {
     'users.disable-inactive': disableInactiveUsers(services),
+    'rolls.import': runRollImport(services),
   };
 }
 
@@ -22,7 +25,7 @@ export async function startWorker(infra: Infra, services: Services): Promise<voi
     const queue = infra.queues.get(name);
     void queue.process(async (job) => {
       try {
-        return await table[name]!(job.data as never);
+        return await table[name]!(job.data as never, { number: job.attemptsMade + 1, of: job.opts.attempts ?? 1 });
       } catch (err) {
         const e = toAppError(err);
         infra.log.error('job failed', { queue: name, jobId: job.id, code: e.code, kind: e.kind, err: e.cause ?? e });
@@ -34,6 +37,8 @@ export async function startWorker(infra: Infra, services: Services): Promise<voi
     const cron = SCHEDULES[name];
     if (cron) await queue.add({}, { repeat: { cron, tz: SCHEDULE_TZ }, jobId: `${name}:schedule`, removeOnComplete: 100, removeOnFail: 100 });
   }
+  // the database is the source of truth: imports queued or interrupted before a restart (or a Redis flush) are queued again
+  for (const p of await services.rollImports.pending()) await enqueueRollImport(infra.queues, p.id);
 }
 
 async function main(): Promise<void> {

@@ -4,6 +4,8 @@
  * end. Outbound HTTP is refused except to loopback (nock intercepts the rest).
  */
 import nock from 'nock';
+import os from 'node:os';
+import path from 'node:path';
 import type * as AppHelpers from './helpers/app';
 
 process.env.NODE_ENV = 'test';
@@ -11,6 +13,7 @@ process.env.DB_NAME ??= `welfare_test_${process.pid}`;
 process.env.REDIS_PREFIX ??= `welfare-test-${process.pid}`;
 // one proxy hop trusted so that each test request can come from its own client address (login rate limit)
 process.env.HTTP_TRUST_PROXY ??= '1';
+process.env.IMPORT_DIR ??= path.join(os.tmpdir(), `welfare-test-imports-${process.pid}`);
 process.env.AUTH_LOGIN_RATE_PER_MINUTE ??= '10';
 
 nock.disableNetConnect();

@@ -13,13 +13,13 @@ export interface Reply<T = any> {
 export async function call<T = any>(
   method: string,
   path: string,
-  opts: { token?: string | undefined; body?: unknown; headers?: Record<string, string>; rawBody?: string } = {},
+  opts: { token?: string | undefined; body?: unknown; headers?: Record<string, string>; rawBody?: string | Buffer; form?: FormData } = {},
 ): Promise<Reply<T>> {
   const { url } = await testApp();
   // each request from its own client address unless the test names one: the login rate limit is per address
   const headers: Record<string, string> = { 'x-forwarded-for': `10.${rnd()}.${rnd()}.${rnd()}`, ...(opts.headers ?? {}) };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  let body: string | undefined = opts.rawBody;
+  let body: string | Buffer | FormData | undefined = opts.rawBody ?? opts.form;
   if (opts.body !== undefined) {
     headers['content-type'] ??= 'application/json';
     body = JSON.stringify(opts.body);

@@ -44,6 +44,8 @@ export interface RouteSpec<P extends z.ZodType | undefined, Q extends z.ZodType 
   params?: P;
   query?: Q;
   body?: B;
+  /** A multipart/form-data file upload in this field (the handler streams it with receiveFile); documented in OpenAPI. */
+  upload?: { field: string; description: string };
   responses: Record<number, ResponseSpec>;
   handler: (input: { params: Out<P>; query: Out<Q>; body: Out<B> }, ctx: RouteContext) => Promise<unknown>;
 }
@@ -165,7 +167,7 @@ export class Api {
       };
     }
     const err = (description: string) => ({ description, content: { 'application/json': { schema: errorBodySchema } } });
-    if (spec.params || spec.query || spec.body) responses['400'] ??= err('Invalid request (VALIDATION_FAILED names every problem)');
+    if (spec.params || spec.query || spec.body || spec.upload) responses['400'] ??= err('Invalid request (VALIDATION_FAILED names every problem)');
     if (spec.access !== 'public') {
       responses['401'] ??= err('Missing, invalid, expired or revoked token');
       responses['403'] ??= err('Role or area scope does not allow this');
@@ -182,6 +184,18 @@ export class Api {
         ...(spec.params ? { params: spec.params as z.ZodObject } : {}),
         ...(spec.query ? { query: spec.query as z.ZodObject } : {}),
         ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } } } } : {}),
+        ...(spec.upload
+          ? {
+              body: {
+                description: spec.upload.description,
+                content: {
+                  'multipart/form-data': {
+                    schema: z.object({ [spec.upload.field]: z.string().meta({ format: 'binary' }) }),
+                  },
+                },
+              },
+            }
+          : {}),
       },
       responses,
       ...(Array.isArray(spec.access) ? { 'x-roles': spec.access } : {}),

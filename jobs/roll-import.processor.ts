@@ -1,0 +1,30 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { Services } from '../src/container';
+import { AppError } from '../src/platform/errors';
+import type { JobCatalog } from './catalog';
+
+/** Thin: the import itself is RollImportRunner's. The uploaded file is removed once the import is final. */
+export function runRollImport(services: Services) {
+  return async ({ importId }: JobCatalog['rolls.import'], attempt: { number: number; of: number }): Promise<void> => {
+    const format = await services.rollImports.formatOf(importId);
+    if (!format) return;
+    const file = services.rollImports.fileOf(importId, format);
+    if (!existsSync(file)) {
+      await services.rollImportRunner.fail(
+        importId,
+        new AppError('invalid', 'FILE_MISSING', 'the uploaded file is not where the worker reads it (IMPORT_DIR must be shared by API and worker)'),
+      );
+      return;
+    }
+    try {
+      await services.rollImportRunner.run(importId, file);
+    } catch (e) {
+      if (attempt.number < attempt.of) throw e;
+      await services.rollImportRunner.fail(importId, new AppError('internal', 'IMPORT_FAILED', 'the import failed unexpectedly; upload the file again'));
+      await rm(file, { force: true });
+      throw e;
+    }
+    await rm(file, { force: true });
+  };
+}

@@ -1,0 +1,3 @@
+export { RollImportRunner } from './roll-import.runner';
+export { RollImportsService } from './roll-imports.service';
+export { registerRollImportRoutes } from './roll-imports.routes';

@@ -1,0 +1,497 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type winston from 'winston';
+import type { DataCipher } from '../../platform/crypto';
+import { AppError } from '../../platform/errors';
+import type { Actor } from '../../platform/security';
+import type { AuditService } from '../audit';
+import { fileError, NUMERIC_CELL, readRollFile, type RollFormat } from './roll-file.reader';
+import {
+  COLUMNS,
+  foldName,
+  mapHeader,
+  maskDigits,
+  maskNationalId,
+  validateRow,
+  type Column,
+  type RollRow,
+  type RowProblem,
+} from './roll-validation';
+
+/** Rows per multi-row INSERT into the staging table. */
+const STAGE_BATCH = 2000;
+/** How often progress is written while reading. */
+const PROGRESS_EVERY = 20_000;
+
+interface AreaRef {
+  id: number;
+  path: string;
+  level: string;
+}
+
+interface ImportRow {
+  id: string;
+  file_name: string;
+  format: RollFormat;
+  status: string;
+  uploaded_by: number;
+  scope_area_id: number | null;
+  request_id: string | null;
+}
+
+interface Problem {
+  rowNo: number;
+  column: string | null;
+  code: string;
+  message: string;
+}
+
+const STAGE_COLUMNS = [
+  'import_id',
+  'row_no',
+  'national_id_hash',
+  'national_id_enc',
+  'national_id_masked',
+  'full_name',
+  'name_search',
+  'given_search',
+  'date_of_birth',
+  'gender',
+  'phone_hash',
+  'phone_enc',
+  'phone_masked',
+  'area_id',
+  'programme_id',
+  'coefficient_x100',
+  'start_period',
+  'end_period',
+  'channel',
+  'bank_bin',
+  'account_hash',
+  'account_enc',
+  'account_masked',
+  'account_name',
+  'wallet_provider',
+  'wallet_hash',
+  'wallet_enc',
+  'wallet_masked',
+  'name_mismatch',
+] as const;
+
+/** The given name first (`an nguyen van`), so that a search for the given name uses an index too. */
+export function givenFirst(folded: string): string {
+  const i = folded.lastIndexOf(' ');
+  return i < 0 ? folded : `${folded.slice(i + 1)} ${folded.slice(0, i)}`;
+}
+
+const FIXED_LENGTH_DIGITS: Partial<Record<Column, number>> = { national_id: 12, phone: 10, wallet_id: 10 };
+
+/**
+ * Runs one roll import: streams the file, validates every row, stages the
+ * valid ones, finds conflicts with set-based SQL, and merges into the roll in
+ * one transaction (new people and enrolments inserted, changed enrolments
+ * updated with their history, identical ones left alone). A file that cannot
+ * be read as a whole imports nothing.
+ */
+export class RollImportRunner {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly cipher: DataCipher,
+    private readonly audit: AuditService,
+    private readonly log: winston.Logger,
+  ) {}
+
+  private staging(id: string): string {
+    return `roll_import_rows_${id}`;
+  }
+
+  async run(importId: string, filePath: string): Promise<void> {
+    const [imp] = (await this.ds.query('SELECT * FROM roll_imports WHERE id = ?', [importId])) as ImportRow[];
+    if (!imp) throw new AppError('not_found', 'IMPORT_NOT_FOUND', `no roll import ${importId}`);
+    if (imp.status === 'completed' || imp.status === 'failed') return; // a redelivered job: the outcome stands
+    const id = String(imp.id);
+    const table = this.staging(id);
+    await this.ds.query(
+      `UPDATE roll_imports SET status = 'running', phase = 'reading', started_at = CURRENT_TIMESTAMP(3), rows_read = 0, rows_valid = 0,
+        rows_invalid = 0, error_code = NULL, error_message = NULL WHERE id = ?`,
+      [id],
+    );
+    await this.ds.query('DELETE FROM roll_import_problems WHERE import_id = ?', [id]);
+    await this.ds.query(`DROP TABLE IF EXISTS ${table}`);
+    await this.ds.query(`CREATE TABLE ${table} LIKE roll_import_rows`);
+    try {
+      const read = await this.readAndStage(imp, filePath, table);
+      await this.ds.query("UPDATE roll_imports SET phase = 'checking', rows_read = ? WHERE id = ?", [read, id]);
+      await this.check(imp, table);
+      await this.merge(imp, table, read);
+    } catch (e) {
+      if (e instanceof AppError && e.kind === 'invalid') {
+        await this.fail(id, e);
+        return;
+      }
+      throw e;
+    } finally {
+      await this.ds.query(`DROP TABLE IF EXISTS ${table}`);
+    }
+  }
+
+  /** Marks the import failed as a whole: nothing of it was merged. */
+  async fail(id: string, e: AppError): Promise<void> {
+    await this.ds.transaction(async (em) => {
+      await em.query('INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message) VALUES (?, 0, NULL, ?, ?)', [
+        id,
+        e.code,
+        e.message.slice(0, 500),
+      ]);
+      await em.query(
+        "UPDATE roll_imports SET status = 'failed', phase = NULL, error_code = ?, error_message = ?, finished_at = CURRENT_TIMESTAMP(3) WHERE id = ?",
+        [e.code, e.message.slice(0, 1000), id],
+      );
+    });
+    this.log.warn('roll import refused', { importId: id, code: e.code });
+  }
+
+  private async reference(imp: ImportRow) {
+    const areas = new Map<string, AreaRef>();
+    for (const a of (await this.ds.query('SELECT id, code, path, level FROM areas WHERE active = 1')) as (AreaRef & { code: string })[]) {
+      areas.set(a.code, { id: a.id, path: a.path, level: a.level });
+    }
+    const programmes = new Map<string, number>();
+    for (const p of (await this.ds.query('SELECT id, code FROM programmes WHERE active = 1')) as { id: number; code: string }[]) {
+      programmes.set(p.code, p.id);
+    }
+    const banks = new Set(((await this.ds.query('SELECT bin FROM banks WHERE active = 1')) as { bin: string }[]).map((b) => b.bin));
+    const wallets = new Set(((await this.ds.query('SELECT code FROM wallet_providers WHERE active = 1')) as { code: string }[]).map((w) => w.code));
+    let scopePath: string | null = null;
+    if (imp.scope_area_id !== null) {
+      const [s] = (await this.ds.query('SELECT path FROM areas WHERE id = ?', [imp.scope_area_id])) as { path: string }[];
+      scopePath = s?.path ?? '/none/';
+    }
+    return { areas, programmes, banks, wallets, scopePath };
+  }
+
+  private async readAndStage(imp: ImportRow, filePath: string, table: string): Promise<number> {
+    const ref = await this.reference(imp);
+    const refData = { isKnownBank: (b: string) => ref.banks.has(b), isKnownWalletProvider: (w: string) => ref.wallets.has(w) };
+    let header: Partial<Record<Column, number>> | null = null;
+    let headerWidth = 0;
+    let read = 0;
+    let valid = 0;
+    let invalid = 0;
+    let staged: unknown[][] = [];
+    let problems: Problem[] = [];
+    const flush = async () => {
+      if (staged.length) await this.ds.query(`INSERT INTO ${table} (${STAGE_COLUMNS.join(', ')}) VALUES ?`, [staged]);
+      if (problems.length) {
+        await this.ds.query('INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message) VALUES ?', [
+          problems.map((p) => [imp.id, p.rowNo, p.column, p.code, p.message.slice(0, 500)]),
+        ]);
+      }
+      staged = [];
+      problems = [];
+    };
+
+    for await (const { rowNo, cells } of readRollFile(filePath, imp.format)) {
+      if (!header) {
+        const mapped = mapHeader(cells.map((c) => c.replace(NUMERIC_CELL, '')));
+        if (mapped.problems.length) {
+          const e = fileError('BAD_HEADER', mapped.problems.map((p) => p.message).join('; '));
+          (e as { details?: unknown }).details = mapped.problems;
+          await this.ds.query('INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message) VALUES ?', [
+            mapped.problems.map((p) => [imp.id, 1, p.column, p.code, p.message.slice(0, 500)]),
+          ]);
+          throw e;
+        }
+        header = mapped.index;
+        headerWidth = cells.length;
+        continue;
+      }
+      read += 1;
+      const rowProblems: RowProblem[] = [];
+      const values: Partial<Record<Column, string>> = {};
+      for (const col of COLUMNS) {
+        const i = header[col.key];
+        if (i === undefined) continue;
+        let v = cells[i] ?? '';
+        if (v.startsWith(NUMERIC_CELL)) {
+          v = v.slice(NUMERIC_CELL.length);
+          const fixed = FIXED_LENGTH_DIGITS[col.key];
+          if (fixed && /^\d+$/.test(v) && v.length < fixed) v = v.padStart(fixed, '0');
+          else if (col.key === 'account_number') {
+            rowProblems.push({
+              column: 'account_number',
+              code: 'NUMBER_CELL',
+              message: 'the account number is stored as a number in the spreadsheet, which loses leading zeros and long digits; format the column as Text',
+            });
+          }
+        }
+        values[col.key] = v;
+      }
+      const extra = cells.slice(headerWidth).some((c) => c.trim() !== '');
+      const result = validateRow(values, refData);
+      rowProblems.push(...result.problems);
+      const row = result.row;
+      let area: AreaRef | undefined;
+      let programmeId: number | undefined;
+      if (row) {
+        area = ref.areas.get(row.areaCode);
+        if (!area) rowProblems.push({ column: 'area_code', code: 'UNKNOWN_AREA', message: `no administrative unit with code ${row.areaCode}` });
+        else if (area.level !== 'commune') {
+          rowProblems.push({ column: 'area_code', code: 'AREA_NOT_COMMUNE', message: `${row.areaCode} is a ${area.level}; give the commune the person is paid in` });
+        } else if (ref.scopePath && !area.path.startsWith(ref.scopePath)) {
+          rowProblems.push({ column: 'area_code', code: 'AREA_OUT_OF_SCOPE', message: `${row.areaCode} is outside your area` });
+        }
+        programmeId = ref.programmes.get(row.programmeCode);
+        if (programmeId === undefined) {
+          rowProblems.push({ column: 'programme_code', code: 'UNKNOWN_PROGRAMME', message: `no active programme ${row.programmeCode}` });
+        }
+      }
+      if (extra) problems.push({ rowNo, column: null, code: 'EXTRA_CELLS', message: 'the row has more cells than the header has columns' });
+      if (rowProblems.length || extra || !row) {
+        invalid += 1;
+        for (const p of rowProblems) problems.push({ rowNo, column: p.column, code: p.code, message: p.message });
+      } else {
+        valid += 1;
+        staged.push(this.stageRow(imp.id, rowNo, row, area!.id, programmeId!));
+      }
+      if (staged.length >= STAGE_BATCH || problems.length >= STAGE_BATCH) await flush();
+      if (read % PROGRESS_EVERY === 0) {
+        await this.ds.query('UPDATE roll_imports SET rows_read = ?, rows_valid = ?, rows_invalid = ? WHERE id = ?', [read, valid, invalid, imp.id]);
+      }
+    }
+    await flush();
+    if (!header) throw fileError('EMPTY_FILE', 'the file is empty: it needs a header row and at least one data row');
+    if (read === 0) throw fileError('EMPTY_FILE', 'the file has a header but no data rows');
+    await this.ds.query('UPDATE roll_imports SET rows_read = ?, rows_valid = ?, rows_invalid = ? WHERE id = ?', [read, valid, invalid, imp.id]);
+    return read;
+  }
+
+  private stageRow(importId: string, rowNo: number, r: RollRow, areaId: number, programmeId: number): unknown[] {
+    const c = this.cipher;
+    const folded = foldName(r.fullName);
+    const bank = r.channel === 'BANK';
+    const wallet = r.channel === 'WALLET';
+    return [
+      importId,
+      rowNo,
+      c.lookupHash('nid', r.nationalId),
+      c.encrypt(r.nationalId, 'nid'),
+      maskNationalId(r.nationalId),
+      r.fullName,
+      folded,
+      givenFirst(folded),
+      r.dateOfBirth,
+      r.gender,
+      r.phone ? c.lookupHash('phone', r.phone) : null,
+      r.phone ? c.encrypt(r.phone, 'phone') : null,
+      r.phone ? maskDigits(r.phone, 3, 2) : null,
+      areaId,
+      programmeId,
+      r.coefficientX100,
+      r.startPeriod,
+      r.endPeriod,
+      r.channel,
+      bank ? r.bankCode : null,
+      bank ? c.lookupHash('account', `${r.bankCode}:${r.accountNumber}`) : null,
+      bank ? c.encrypt(r.accountNumber!, 'account') : null,
+      bank ? maskDigits(r.accountNumber!, 0, 4) : null,
+      bank || wallet ? r.accountName : null,
+      wallet ? r.walletProvider : null,
+      wallet ? c.lookupHash('wallet', `${r.walletProvider}:${r.walletId}`) : null,
+      wallet ? c.encrypt(r.walletId!, 'wallet') : null,
+      wallet ? maskDigits(r.walletId!, 3, 2) : null,
+      r.nameMismatch ? 1 : 0,
+    ];
+  }
+
+  /** Conflicts that only the whole file and the stored roll reveal; each offending row is reported and left out. */
+  private async check(imp: ImportRow, t: string): Promise<void> {
+    const id = imp.id;
+    const problem = (sql: string, params: unknown[] = []) =>
+      this.ds.query(`INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message) ${sql}`, [id, ...params]);
+
+    await problem(
+      `SELECT ?, r.row_no, 'programme_code', 'DUPLICATE_IN_FILE',
+         LEFT(CONCAT('the same person and programme are on rows ', d.rows_list, '; keep one row'), 500)
+       FROM ${t} r JOIN (SELECT national_id_hash, programme_id, GROUP_CONCAT(row_no ORDER BY row_no SEPARATOR ', ') AS rows_list
+                         FROM ${t} GROUP BY national_id_hash, programme_id HAVING COUNT(*) > 1) d
+         ON d.national_id_hash = r.national_id_hash AND d.programme_id = r.programme_id`,
+    );
+    await problem(
+      `SELECT ?, r.row_no, 'national_id', 'PERSON_DIFFERS_IN_FILE',
+         LEFT(CONCAT('the same national ID has different personal data (name, birth date, gender, area or phone) on rows ', d.rows_list), 500)
+       FROM ${t} r JOIN (SELECT national_id_hash, GROUP_CONCAT(row_no ORDER BY row_no SEPARATOR ', ') AS rows_list FROM ${t}
+                         GROUP BY national_id_hash
+                         HAVING COUNT(DISTINCT CAST(full_name AS BINARY), date_of_birth, gender, IFNULL(phone_hash, ''), area_id) > 1) d
+         ON d.national_id_hash = r.national_id_hash`,
+    );
+    await problem(
+      `SELECT ?, r.row_no, 'national_id', 'PERSON_CONFLICT',
+         CONCAT('this national ID is on the roll with a different ',
+           CONCAT_WS(', ', IF(CAST(b.full_name AS BINARY) <> CAST(r.full_name AS BINARY), 'full_name', NULL),
+                           IF(b.date_of_birth <> r.date_of_birth, 'date_of_birth', NULL), IF(b.gender <> r.gender, 'gender', NULL)),
+           '; correct the file, or the stored record first')
+       FROM ${t} r JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash
+       WHERE CAST(b.full_name AS BINARY) <> CAST(r.full_name AS BINARY) OR b.date_of_birth <> r.date_of_birth OR b.gender <> r.gender`,
+    );
+    if (imp.scope_area_id !== null) {
+      await problem(
+        `SELECT ?, r.row_no, 'national_id', 'PERSON_OUT_OF_SCOPE', 'this person is on the roll of an area outside yours'
+         FROM ${t} r JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash JOIN areas a ON a.id = b.area_id
+         WHERE a.path NOT LIKE CONCAT((SELECT s.path FROM areas s WHERE s.id = ?), '%')`,
+        [imp.scope_area_id],
+      );
+    }
+    for (const [hash, column, what] of [
+      ['account_hash', 'account_number', 'bank account'],
+      ['wallet_hash', 'wallet_id', 'wallet'],
+    ] as const) {
+      await problem(
+        `SELECT ?, r.row_no, '${column}', 'SHARED_ACCOUNT',
+           LEFT(CONCAT('the same ${what} is given for different people on rows ', d.rows_list), 500)
+         FROM ${t} r JOIN (SELECT ${hash}, GROUP_CONCAT(row_no ORDER BY row_no SEPARATOR ', ') AS rows_list FROM ${t}
+                           WHERE ${hash} IS NOT NULL GROUP BY ${hash} HAVING COUNT(DISTINCT national_id_hash) > 1) d
+           ON d.${hash} = r.${hash}`,
+      );
+      await problem(
+        `SELECT DISTINCT ?, r.row_no, '${column}', 'SHARED_ACCOUNT', 'this ${what} is already on the roll for another person'
+         FROM ${t} r JOIN enrolments e ON e.${hash} = r.${hash} JOIN beneficiaries b ON b.id = e.beneficiary_id
+         WHERE r.${hash} IS NOT NULL AND b.national_id_hash <> r.national_id_hash`,
+      );
+    }
+    await this.ds.query(`UPDATE ${t} r JOIN roll_import_problems p ON p.import_id = ? AND p.row_no = r.row_no SET r.rejected = 1`, [id]);
+  }
+
+  private async merge(imp: ImportRow, t: string, read: number): Promise<void> {
+    const id = imp.id;
+    const by = imp.uploaded_by;
+    await this.ds.query("UPDATE roll_imports SET phase = 'merging' WHERE id = ?", [id]);
+    // one merge at a time: two imports touching the same people must not interleave
+    const runner = this.ds.createQueryRunner();
+    await runner.connect();
+    try {
+      const [lock] = (await runner.query('SELECT GET_LOCK(?, 600) AS got', ['roll_import_merge'])) as { got: number }[];
+      if (lock?.got !== 1) throw new AppError('unavailable', 'IMPORT_BUSY', 'another import is merging; will retry');
+      try {
+        await runner.startTransaction();
+        const em = runner.manager;
+        const counts = await this.mergeIn(em, t, id, by);
+        const [{ n: invalid }] = (await em.query('SELECT COUNT(DISTINCT row_no) AS n FROM roll_import_problems WHERE import_id = ? AND row_no > 0', [
+          id,
+        ])) as [{ n: string }];
+        const rowsValid = read - Number(invalid);
+        await em.query(
+          `UPDATE roll_imports SET status = 'completed', phase = NULL, rows_valid = ?, rows_invalid = ?, beneficiaries_created = ?,
+             enrolments_created = ?, enrolments_updated = ?, enrolments_unchanged = ?, name_mismatches = ?, finished_at = CURRENT_TIMESTAMP(3)
+           WHERE id = ?`,
+          [
+            rowsValid,
+            Number(invalid),
+            counts.beneficiariesCreated,
+            counts.enrolmentsCreated,
+            counts.enrolmentsUpdated,
+            rowsValid - counts.enrolmentsCreated - counts.enrolmentsUpdated,
+            counts.nameMismatches,
+            id,
+          ],
+        );
+        const [u] = (await em.query('SELECT username, roles FROM users WHERE id = ?', [by])) as { username: string; roles: string }[];
+        const actor: Actor = { userId: by, username: u?.username ?? 'unknown', roles: (u?.roles ?? '').split(','), requestId: imp.request_id, source: 'worker' };
+        await this.audit.record(em, actor, {
+          action: 'roll.import_completed',
+          entityType: 'roll_import',
+          entityId: id,
+          areaId: imp.scope_area_id,
+          after: { rowsRead: read, rowsValid, rowsInvalid: Number(invalid), ...counts },
+        });
+        await runner.commitTransaction();
+      } catch (e) {
+        if (runner.isTransactionActive) await runner.rollbackTransaction();
+        throw e;
+      } finally {
+        await runner.query('SELECT RELEASE_LOCK(?)', ['roll_import_merge']);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async mergeIn(em: EntityManager, t: string, id: string, by: number) {
+    const affected = (r: unknown) => (r as { affectedRows?: number }).affectedRows ?? 0;
+    // the first accepted row of each person carries their personal data (the check made all of them equal)
+    const firstRows = `(SELECT MIN(row_no) AS row_no FROM ${t} WHERE rejected = 0 GROUP BY national_id_hash)`;
+
+    const created = await em.query(
+      `INSERT INTO beneficiaries (national_id_hash, national_id_enc, national_id_masked, full_name, name_search, given_search, date_of_birth,
+         gender, phone_hash, phone_enc, phone_masked, area_id, created_by, updated_by, import_id)
+       SELECT r.national_id_hash, r.national_id_enc, r.national_id_masked, r.full_name, r.name_search, r.given_search, r.date_of_birth,
+         r.gender, r.phone_hash, r.phone_enc, r.phone_masked, r.area_id, ?, ?, ?
+       FROM ${t} r JOIN ${firstRows} f ON f.row_no = r.row_no
+       LEFT JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash
+       WHERE b.id IS NULL`,
+      [by, by, id],
+    );
+
+    // a person who moved commune or changed phone: updated, with history (an empty phone in the file keeps the stored one)
+    const personChanged = `(b.area_id <> r.area_id OR (r.phone_hash IS NOT NULL AND NOT (b.phone_hash <=> r.phone_hash)))`;
+    await em.query(
+      `INSERT INTO roll_history (beneficiary_id, change_type, before_state, after_state, changed_by, import_id)
+       SELECT b.id, 'beneficiary.updated', JSON_OBJECT('areaId', b.area_id, 'phone', b.phone_masked),
+              JSON_OBJECT('areaId', r.area_id, 'phone', IFNULL(r.phone_masked, b.phone_masked)), ?, ?
+       FROM ${t} r JOIN ${firstRows} f ON f.row_no = r.row_no JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash
+       WHERE ${personChanged}`,
+      [by, id],
+    );
+    await em.query(
+      `UPDATE beneficiaries b JOIN ${t} r ON r.national_id_hash = b.national_id_hash JOIN ${firstRows} f ON f.row_no = r.row_no
+       SET b.area_id = r.area_id, b.phone_hash = IFNULL(r.phone_hash, b.phone_hash), b.phone_enc = IFNULL(r.phone_enc, b.phone_enc),
+           b.phone_masked = IFNULL(r.phone_masked, b.phone_masked), b.updated_by = ?, b.import_id = ?
+       WHERE ${personChanged}`,
+      [by, id],
+    );
+
+    const enrolmentChanged = `(e.coefficient_x100 <> r.coefficient_x100 OR e.start_period <> r.start_period OR NOT (e.end_period <=> r.end_period)
+      OR e.channel <> r.channel OR NOT (e.bank_bin <=> r.bank_bin) OR NOT (e.account_hash <=> r.account_hash)
+      OR NOT (CAST(e.account_name AS BINARY) <=> CAST(r.account_name AS BINARY)) OR NOT (e.wallet_provider <=> r.wallet_provider)
+      OR NOT (e.wallet_hash <=> r.wallet_hash))`;
+    const state = (a: string) =>
+      `JSON_OBJECT('coefficientX100', ${a}.coefficient_x100, 'startPeriod', ${a}.start_period, 'endPeriod', ${a}.end_period,
+        'channel', ${a}.channel, 'bankBin', ${a}.bank_bin, 'account', ${a}.account_masked, 'accountName', ${a}.account_name,
+        'walletProvider', ${a}.wallet_provider, 'wallet', ${a}.wallet_masked)`;
+    const joined = `${t} r JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash
+      JOIN enrolments e ON e.beneficiary_id = b.id AND e.programme_id = r.programme_id`;
+    const updated = await em.query(
+      `INSERT INTO roll_history (beneficiary_id, enrolment_id, change_type, before_state, after_state, changed_by, import_id)
+       SELECT b.id, e.id, 'enrolment.updated', ${state('e')}, ${state('r')}, ?, ?
+       FROM ${joined} WHERE r.rejected = 0 AND ${enrolmentChanged}`,
+      [by, id],
+    );
+    await em.query(
+      `UPDATE ${joined}
+       SET e.coefficient_x100 = r.coefficient_x100, e.start_period = r.start_period, e.end_period = r.end_period, e.channel = r.channel,
+           e.bank_bin = r.bank_bin, e.account_hash = r.account_hash, e.account_enc = r.account_enc, e.account_masked = r.account_masked,
+           e.account_name = r.account_name, e.wallet_provider = r.wallet_provider, e.wallet_hash = r.wallet_hash, e.wallet_enc = r.wallet_enc,
+           e.wallet_masked = r.wallet_masked, e.name_mismatch = r.name_mismatch, e.version = e.version + 1, e.updated_by = ?, e.import_id = ?
+       WHERE r.rejected = 0 AND ${enrolmentChanged}`,
+      [by, id],
+    );
+    const inserted = await em.query(
+      `INSERT INTO enrolments (beneficiary_id, programme_id, coefficient_x100, start_period, end_period, status, channel, bank_bin,
+         account_hash, account_enc, account_masked, account_name, wallet_provider, wallet_hash, wallet_enc, wallet_masked, name_mismatch,
+         created_by, updated_by, import_id)
+       SELECT b.id, r.programme_id, r.coefficient_x100, r.start_period, r.end_period, 'active', r.channel, r.bank_bin, r.account_hash,
+         r.account_enc, r.account_masked, r.account_name, r.wallet_provider, r.wallet_hash, r.wallet_enc, r.wallet_masked, r.name_mismatch,
+         ?, ?, ?
+       FROM ${t} r JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash
+       LEFT JOIN enrolments e ON e.beneficiary_id = b.id AND e.programme_id = r.programme_id
+       WHERE r.rejected = 0 AND e.id IS NULL`,
+      [by, by, id],
+    );
+    const [{ n: mismatches }] = (await em.query(`SELECT COUNT(*) AS n FROM ${t} WHERE rejected = 0 AND name_mismatch = 1`)) as [{ n: string }];
+    return {
+      beneficiariesCreated: affected(created),
+      enrolmentsCreated: affected(inserted),
+      enrolmentsUpdated: affected(updated),
+      nameMismatches: Number(mismatches),
+    };
+  }
+}

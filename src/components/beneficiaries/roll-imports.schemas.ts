@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { pageOf, pageQuery } from '../../platform/http/pagination';
+
+export const importStatus = z.enum(['queued', 'running', 'completed', 'failed']);
+
+export const rollImportSchema = z
+  .object({
+    id: z.string(),
+    fileName: z.string(),
+    format: z.enum(['csv', 'xlsx']),
+    fileSha256: z.string(),
+    fileSize: z.number().int(),
+    status: importStatus.describe('queued → running → completed | failed (a failed import imported nothing)'),
+    phase: z.string().nullable().describe('While running: reading, checking, merging'),
+    progress: z.object({ rowsRead: z.number().int(), rowsValid: z.number().int(), rowsInvalid: z.number().int() }),
+    result: z.object({
+      beneficiariesCreated: z.number().int(),
+      enrolmentsCreated: z.number().int(),
+      enrolmentsUpdated: z.number().int(),
+      enrolmentsUnchanged: z.number().int(),
+      nameMismatches: z.number().int().describe('Accepted rows whose account name differs from the person\'s name (flagged for review)'),
+    }),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    uploadedBy: z.number().int(),
+    scopeAreaId: z.number().int().nullable(),
+    createdAt: z.string(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+  })
+  .meta({ id: 'RollImport' });
+
+export const problemSchema = z
+  .object({
+    row: z.number().int().describe('Row in the file (1 = header, 0 = the file as a whole)'),
+    column: z.string().nullable(),
+    code: z.string(),
+    message: z.string(),
+  })
+  .meta({ id: 'RollImportProblem' });
+
+export const importIdParams = z.strictObject({ id: z.string().regex(/^\d{1,18}$/, 'must be an import id') });
+
+export const listImportsQuery = z.strictObject({
+  ...pageQuery,
+  status: importStatus.optional(),
+  mine: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .describe('Only my uploads'),
+});
+
+export const importPage = pageOf(rollImportSchema).meta({ id: 'RollImportPage' });
+export const problemPage = pageOf(problemSchema).meta({ id: 'RollImportProblemPage' });
+export const problemsQuery = z.strictObject({ ...pageQuery });

@@ -1,0 +1,253 @@
+import { rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { DataSource } from 'typeorm';
+import { invalid, notFound } from '../../platform/errors';
+import { decodeCursor, finishPage, type Page } from '../../platform/http/pagination';
+import type { ReceivedFile } from '../../platform/http/upload';
+import { areaScopeSql, assertAreaScope, type Actor, type Principal } from '../../platform/security';
+import type { AuditService } from '../audit';
+import type { RollFormat } from './roll-file.reader';
+
+export type ImportStatus = 'queued' | 'running' | 'completed' | 'failed';
+
+export interface RollImportView {
+  id: string;
+  fileName: string;
+  format: RollFormat;
+  fileSha256: string;
+  fileSize: number;
+  /** queued: waiting for the worker; running: being read, checked or merged (see phase); completed; failed: nothing was imported */
+  status: ImportStatus;
+  phase: string | null;
+  progress: { rowsRead: number; rowsValid: number; rowsInvalid: number };
+  result: {
+    beneficiariesCreated: number;
+    enrolmentsCreated: number;
+    enrolmentsUpdated: number;
+    enrolmentsUnchanged: number;
+    nameMismatches: number;
+  };
+  error: { code: string; message: string } | null;
+  uploadedBy: number;
+  scopeAreaId: number | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface ProblemView {
+  row: number;
+  column: string | null;
+  code: string;
+  message: string;
+}
+
+interface Row {
+  id: string;
+  file_name: string;
+  format: RollFormat;
+  file_sha256: string;
+  file_size: string;
+  status: ImportStatus;
+  phase: string | null;
+  rows_read: number;
+  rows_valid: number;
+  rows_invalid: number;
+  beneficiaries_created: number;
+  enrolments_created: number;
+  enrolments_updated: number;
+  enrolments_unchanged: number;
+  name_mismatches: number;
+  error_code: string | null;
+  error_message: string | null;
+  uploaded_by: number;
+  scope_area_id: number | null;
+  scope_path: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+function view(r: Row): RollImportView {
+  return {
+    id: String(r.id),
+    fileName: r.file_name,
+    format: r.format,
+    fileSha256: r.file_sha256,
+    fileSize: Number(r.file_size),
+    status: r.status,
+    phase: r.phase,
+    progress: { rowsRead: r.rows_read, rowsValid: r.rows_valid, rowsInvalid: r.rows_invalid },
+    result: {
+      beneficiariesCreated: r.beneficiaries_created,
+      enrolmentsCreated: r.enrolments_created,
+      enrolmentsUpdated: r.enrolments_updated,
+      enrolmentsUnchanged: r.enrolments_unchanged,
+      nameMismatches: r.name_mismatches,
+    },
+    error: r.error_code ? { code: r.error_code, message: r.error_message ?? '' } : null,
+    uploadedBy: r.uploaded_by,
+    scopeAreaId: r.scope_area_id,
+    createdAt: r.created_at.toISOString(),
+    startedAt: r.started_at?.toISOString() ?? null,
+    finishedAt: r.finished_at?.toISOString() ?? null,
+  };
+}
+
+const SELECT = 'SELECT i.*, sa.path AS scope_path FROM roll_imports i LEFT JOIN areas sa ON sa.id = i.scope_area_id';
+
+/** Where the worker finds an uploaded file. */
+export function importFilePath(dir: string, id: string, format: RollFormat): string {
+  return path.join(dir, `roll-import-${id}.${format}`);
+}
+
+/** Uploads become imports that the worker runs; progress and problems are read here. */
+export class RollImportsService {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly audit: AuditService,
+    private readonly dir: string,
+    /** Queues the import for the worker (Bull job id derived from the import id: queued twice, run once). */
+    private readonly enqueue: (importId: string) => Promise<void>,
+  ) {}
+
+  /** Records an uploaded file as a queued import of the uploader's scope, and queues it. */
+  async create(p: Principal, actor: Actor, file: ReceivedFile): Promise<RollImportView> {
+    const ext = path.extname(file.fileName).toLowerCase();
+    const format: RollFormat | null = ext === '.csv' ? 'csv' : ext === '.xlsx' ? 'xlsx' : null;
+    if (!format) {
+      await rm(file.path, { force: true });
+      throw invalid('UNSUPPORTED_FILE_TYPE', `file: "${file.fileName}" is neither .csv nor .xlsx`);
+    }
+    if (file.size === 0) {
+      await rm(file.path, { force: true });
+      throw invalid('EMPTY_FILE', 'file: the file is empty');
+    }
+    let id = '';
+    try {
+      id = await this.ds.transaction(async (em) => {
+        const res = (await em.query(
+          `INSERT INTO roll_imports (file_name, format, file_sha256, file_size, status, uploaded_by, scope_area_id, request_id)
+           VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)`,
+          [file.fileName, format, file.sha256, file.size, p.userId, p.areaId, actor.requestId],
+        )) as { insertId: number };
+        const newId = String(res.insertId);
+        await rename(file.path, importFilePath(this.dir, newId, format));
+        await this.audit.record(em, actor, {
+          action: 'roll.import_uploaded',
+          entityType: 'roll_import',
+          entityId: newId,
+          areaId: p.areaId,
+          after: { format, size: file.size, sha256: file.sha256 },
+        });
+        return newId;
+      });
+    } catch (e) {
+      await rm(file.path, { force: true });
+      throw e;
+    }
+    await this.enqueue(id);
+    return this.get(p, id);
+  }
+
+  private async load(p: Principal, id: string): Promise<Row> {
+    const [r] = (await this.ds.query(`${SELECT} WHERE i.id = ?`, [id])) as Row[];
+    if (!r) throw notFound('IMPORT_NOT_FOUND', `no roll import ${id}`);
+    assertAreaScope(p, r.scope_area_id === null ? null : r.scope_path, 'this import');
+    return r;
+  }
+
+  async get(p: Principal, id: string): Promise<RollImportView> {
+    return view(await this.load(p, id));
+  }
+
+  async list(p: Principal, f: { status?: ImportStatus | undefined; mine?: boolean | undefined }, page: { limit: number; cursor?: string | undefined }) {
+    const conds: string[] = [];
+    const params: unknown[] = [];
+    if (p.areaPath) {
+      const s = areaScopeSql(p, 'i.scope_area_id');
+      conds.push(s.sql);
+      params.push(...s.params);
+    }
+    if (f.status) {
+      conds.push('i.status = ?');
+      params.push(f.status);
+    }
+    if (f.mine) {
+      conds.push('i.uploaded_by = ?');
+      params.push(p.userId);
+    }
+    const after = decodeCursor(page.cursor, 1);
+    if (after) {
+      conds.push('i.id < ?');
+      params.push(after[0]);
+    }
+    const rows = (await this.ds.query(`${SELECT} WHERE ${conds.length ? conds.join(' AND ') : '1=1'} ORDER BY i.id DESC LIMIT ?`, [
+      ...params,
+      page.limit + 1,
+    ])) as Row[];
+    return finishPage(rows, page.limit, (r) => [String(r.id)], view);
+  }
+
+  async problems(p: Principal, id: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<ProblemView>> {
+    await this.load(p, id);
+    const after = decodeCursor(page.cursor, 1);
+    const rows = (await this.ds.query(
+      `SELECT id, row_no, column_name, code, message FROM roll_import_problems WHERE import_id = ? AND id > ? ORDER BY id LIMIT ?`,
+      [id, after ? after[0] : 0, page.limit + 1],
+    )) as { id: string; row_no: number; column_name: string | null; code: string; message: string }[];
+    return finishPage(
+      rows,
+      page.limit,
+      (r) => [String(r.id)],
+      (r) => ({ row: r.row_no, column: r.column_name, code: r.code, message: r.message }),
+    );
+  }
+
+  /** Every problem in row order, streamed (for the CSV download). Caller releases. */
+  async streamProblems(p: Principal, id: string): Promise<{ rows: AsyncIterable<ProblemView>; release: () => Promise<void> }> {
+    await this.load(p, id);
+    const runner = this.ds.createQueryRunner();
+    await runner.connect();
+    try {
+      const raw: Readable = await runner.stream(
+        'SELECT row_no, column_name, code, message FROM roll_import_problems WHERE import_id = ? ORDER BY row_no, id',
+        [id],
+      );
+      async function* rows(): AsyncIterable<ProblemView> {
+        for await (const r of raw as AsyncIterable<{ row_no: number; column_name: string | null; code: string; message: string }>) {
+          yield { row: r.row_no, column: r.column_name, code: r.code, message: r.message };
+        }
+      }
+      return {
+        rows: rows(),
+        release: async () => {
+          raw.destroy();
+          await runner.release();
+        },
+      };
+    } catch (e) {
+      await runner.release();
+      throw e;
+    }
+  }
+
+  /** Imports that must (still) run: queued, or interrupted while running. The worker queues them again at start. */
+  async pending(): Promise<{ id: string; format: RollFormat }[]> {
+    const rows = (await this.ds.query("SELECT id, format FROM roll_imports WHERE status IN ('queued', 'running') ORDER BY id")) as {
+      id: string;
+      format: RollFormat;
+    }[];
+    return rows.map((r) => ({ id: String(r.id), format: r.format }));
+  }
+
+  async formatOf(id: string): Promise<RollFormat | null> {
+    const [r] = (await this.ds.query('SELECT format FROM roll_imports WHERE id = ?', [id])) as { format: RollFormat }[];
+    return r?.format ?? null;
+  }
+
+  fileOf(id: string, format: RollFormat): string {
+    return importFilePath(this.dir, id, format);
+  }
+}
