@@ -1,3 +1,5 @@
 export { RollImportRunner } from './roll-import.runner';
 export { RollImportsService } from './roll-imports.service';
 export { registerRollImportRoutes } from './roll-imports.routes';
+export { BeneficiariesService } from './beneficiaries.service';
+export { registerBeneficiaryRoutes } from './beneficiaries.routes';
