@@ -1,6 +1,7 @@
 /**
  * Demo data, development only: one real province (Hà Nội, GSO codes) with a
- * few urban districts and their wards, and one user per role.
+ * few urban districts and their wards, one user per role, and three
+ * social-assistance programmes with the national base levels.
  */
 export const DEMO_AREAS = {
   code: '01',
@@ -54,4 +55,16 @@ export const DEMO_USERS = [
   { username: 'staff', displayName: 'Cán bộ Sở LĐ-TB&XH', roles: ['staff'], area: '01', totp: false },
   { username: 'approver.badinh', displayName: 'Cán bộ duyệt Ba Đình', roles: ['approver'], area: '001', totp: true },
   { username: 'auditor', displayName: 'Kiểm toán viên', roles: ['auditor'], area: null, totp: false },
+] as const;
+
+/** Base levels of social assistance: Decree 20/2021/ND-CP from July 2021, Decree 76/2024/ND-CP from July 2024. */
+const SOCIAL_ASSISTANCE_LEVELS = [
+  { effectiveFrom: 202107, amount: 360000, reason: 'Nghị định 20/2021/NĐ-CP' },
+  { effectiveFrom: 202407, amount: 500000, reason: 'Nghị định 76/2024/NĐ-CP' },
+] as const;
+
+export const DEMO_PROGRAMMES = [
+  { code: 'TCXH-NCT80', name: 'Trợ cấp xã hội người cao tuổi từ đủ 80 tuổi', frequency: 'monthly', baseLevels: SOCIAL_ASSISTANCE_LEVELS },
+  { code: 'TCXH-KT', name: 'Trợ cấp xã hội người khuyết tật', frequency: 'monthly', baseLevels: SOCIAL_ASSISTANCE_LEVELS },
+  { code: 'TCXH-TMC', name: 'Trợ cấp xã hội trẻ em mồ côi', frequency: 'monthly', baseLevels: SOCIAL_ASSISTANCE_LEVELS },
 ] as const;

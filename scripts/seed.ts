@@ -7,7 +7,7 @@ import { hashPassword } from '../src/components/auth/password';
 import { DataCipher } from '../src/platform/crypto';
 import { openDatabase } from '../src/platform/db';
 import type { Actor } from '../src/platform/security';
-import { DEMO_AREAS, DEMO_PASSWORD, DEMO_TOTP_SECRET, DEMO_USERS } from './demo-data';
+import { DEMO_AREAS, DEMO_PASSWORD, DEMO_PROGRAMMES, DEMO_TOTP_SECRET, DEMO_USERS } from './demo-data';
 
 const SEED_ACTOR: Actor = { userId: null, username: 'system', roles: ['system'], requestId: null, source: 'seed' };
 
@@ -55,10 +55,22 @@ export async function seedDemo(ds: DataSource, cfg: Config): Promise<boolean> {
           res.insertId,
         ]);
     }
+    for (const p of DEMO_PROGRAMMES) {
+      const res = (await em.query('INSERT INTO programmes (code, name, frequency) VALUES (?, ?, ?)', [p.code, p.name, p.frequency])) as {
+        insertId: number;
+      };
+      for (const l of p.baseLevels)
+        await em.query('INSERT INTO programme_base_levels (programme_id, effective_from, amount, reason) VALUES (?, ?, ?, ?)', [
+          res.insertId,
+          l.effectiveFrom,
+          l.amount,
+          l.reason,
+        ]);
+    }
     await audit.record(em, SEED_ACTOR, {
       action: 'seed.demo',
       entityType: 'system',
-      after: { areas: ids.size, users: DEMO_USERS.map((u) => u.username) },
+      after: { areas: ids.size, users: DEMO_USERS.map((u) => u.username), programmes: DEMO_PROGRAMMES.map((p) => p.code) },
     });
   });
   return true;

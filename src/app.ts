@@ -10,6 +10,8 @@ import type { Infra, Services } from './container';
 import { registerAreaRoutes } from './components/areas';
 import { registerAuditRoutes } from './components/audit';
 import { registerAuthRoutes, registerUserRoutes } from './components/auth';
+import { registerProgrammeRoutes } from './components/programmes';
+import { registerReferenceRoutes } from './components/reference';
 
 const API_INFO = {
   title: 'Welfare disbursement API',
@@ -90,6 +92,8 @@ export function buildApp(infra: Infra, services: Services): express.Express {
   registerUserRoutes(api, services.users);
   registerAreaRoutes(api, services.areas);
   registerAuditRoutes(api, services.audit);
+  registerProgrammeRoutes(api, services.programmes);
+  registerReferenceRoutes(api, services.reference);
 
   const doc = api.openapiDocument(API_INFO);
   app.get('/api/v1/openapi.json', (_req, res) => {

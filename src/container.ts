@@ -7,6 +7,8 @@ import type { QueueFactory } from './platform/queue';
 import { AreasService } from './components/areas';
 import { AuditService } from './components/audit';
 import { AuthService, SessionStore, TokenService, UsersService } from './components/auth';
+import { ProgrammesService } from './components/programmes';
+import { ReferenceService } from './components/reference';
 
 /** What a process has opened: configuration, database, Redis, queues, logger. */
 export interface Infra {
@@ -25,6 +27,8 @@ export interface Services {
   auth: AuthService;
   users: UsersService;
   areas: AreasService;
+  programmes: ProgrammesService;
+  reference: ReferenceService;
 }
 
 export function buildServices(infra: Infra): Services {
@@ -37,5 +41,7 @@ export function buildServices(infra: Infra): Services {
   const areas = new AreasService(ds, audit, async (userIds) => {
     for (const id of userIds) await sessions.revokeAll(id);
   });
-  return { cipher, audit, sessions, auth, users, areas };
+  const programmes = new ProgrammesService(ds, audit);
+  const reference = new ReferenceService(ds, audit);
+  return { cipher, audit, sessions, auth, users, areas, programmes, reference };
 }
