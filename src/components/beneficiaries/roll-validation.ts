@@ -1,0 +1,758 @@
+/**
+ * Validation of the beneficiary roll import format (the roll-import contract: columns, names, formats).
+ * Pure and allocation-light: called once per row for files of a million rows, so every pattern is
+ * compiled here once and problems are returned, never thrown.
+ */
+
+export type Column =
+  | 'national_id'
+  | 'full_name'
+  | 'date_of_birth'
+  | 'gender'
+  | 'area_code'
+  | 'programme_code'
+  | 'coefficient'
+  | 'start_period'
+  | 'end_period'
+  | 'channel'
+  | 'bank_code'
+  | 'account_number'
+  | 'account_name'
+  | 'wallet_provider'
+  | 'wallet_id'
+  | 'phone';
+
+/** The contract's column table, in its order; `required` = required whatever the channel. */
+export const COLUMNS: readonly { key: Column; vi: string; required: boolean }[] = Object.freeze([
+  { key: 'national_id', vi: 'Số CCCD', required: true },
+  { key: 'full_name', vi: 'Họ và tên', required: true },
+  { key: 'date_of_birth', vi: 'Ngày sinh', required: true },
+  { key: 'gender', vi: 'Giới tính', required: true },
+  { key: 'area_code', vi: 'Mã đơn vị hành chính', required: true },
+  { key: 'programme_code', vi: 'Mã chế độ', required: true },
+  { key: 'coefficient', vi: 'Hệ số', required: true },
+  { key: 'start_period', vi: 'Tháng bắt đầu', required: true },
+  { key: 'end_period', vi: 'Tháng kết thúc', required: false },
+  { key: 'channel', vi: 'Hình thức nhận', required: true },
+  { key: 'bank_code', vi: 'Mã ngân hàng', required: false },
+  { key: 'account_number', vi: 'Số tài khoản', required: false },
+  { key: 'account_name', vi: 'Tên chủ tài khoản', required: false },
+  { key: 'wallet_provider', vi: 'Nhà cung cấp ví', required: false },
+  { key: 'wallet_id', vi: 'Số ví', required: false },
+  { key: 'phone', vi: 'Số điện thoại', required: false },
+] as const);
+
+export type HeaderProblemCode = 'UNKNOWN_COLUMN' | 'DUPLICATE_COLUMN' | 'MISSING_COLUMN' | 'UNNAMED_COLUMN';
+
+export interface HeaderProblem {
+  column: string | null;
+  code: string;
+  message: string;
+}
+
+export interface RollRow {
+  nationalId: string;
+  /** NFC, trimmed, inner spaces collapsed */
+  fullName: string;
+  /** YYYY-MM-DD */
+  dateOfBirth: string;
+  gender: 'M' | 'F';
+  areaCode: string;
+  programmeCode: string;
+  /** 1.5 -> 150 */
+  coefficientX100: number;
+  /** yyyymm */
+  startPeriod: number;
+  endPeriod: number | null;
+  channel: 'BANK' | 'WALLET' | 'CASH';
+  bankCode: string | null;
+  accountNumber: string | null;
+  accountName: string | null;
+  walletProvider: string | null;
+  walletId: string | null;
+  phone: string | null;
+  nameMismatch: boolean;
+}
+
+export type RowProblemCode =
+  | 'NATIONAL_ID_REQUIRED'
+  | 'NATIONAL_ID_FORMAT'
+  | 'NATIONAL_ID_CENTURY_DIGIT'
+  | 'NATIONAL_ID_FUTURE_BIRTH_YEAR'
+  | 'NATIONAL_ID_DOB_MISMATCH'
+  | 'NATIONAL_ID_GENDER_MISMATCH'
+  | 'FULL_NAME_REQUIRED'
+  | 'FULL_NAME_TOO_LONG'
+  | 'FULL_NAME_CHARACTERS'
+  | 'FULL_NAME_NO_LETTER'
+  | 'DATE_OF_BIRTH_REQUIRED'
+  | 'DATE_OF_BIRTH_FORMAT'
+  | 'DATE_OF_BIRTH_INVALID_DATE'
+  | 'DATE_OF_BIRTH_IN_FUTURE'
+  | 'DATE_OF_BIRTH_BEFORE_1900'
+  | 'GENDER_REQUIRED'
+  | 'GENDER_INVALID'
+  | 'AREA_CODE_REQUIRED'
+  | 'AREA_CODE_FORMAT'
+  | 'PROGRAMME_CODE_REQUIRED'
+  | 'PROGRAMME_CODE_FORMAT'
+  | 'COEFFICIENT_REQUIRED'
+  | 'COEFFICIENT_FORMAT'
+  | 'COEFFICIENT_PRECISION'
+  | 'COEFFICIENT_OUT_OF_RANGE'
+  | 'START_PERIOD_REQUIRED'
+  | 'START_PERIOD_FORMAT'
+  | 'END_PERIOD_FORMAT'
+  | 'END_PERIOD_BEFORE_START'
+  | 'CHANNEL_REQUIRED'
+  | 'CHANNEL_INVALID'
+  | 'BANK_CODE_REQUIRED'
+  | 'BANK_CODE_FORMAT'
+  | 'BANK_CODE_UNKNOWN'
+  | 'BANK_CODE_NOT_ALLOWED'
+  | 'ACCOUNT_NUMBER_REQUIRED'
+  | 'ACCOUNT_NUMBER_FORMAT'
+  | 'ACCOUNT_NUMBER_NOT_ALLOWED'
+  | 'ACCOUNT_NAME_REQUIRED'
+  | 'ACCOUNT_NAME_TOO_LONG'
+  | 'ACCOUNT_NAME_NOT_ALLOWED'
+  | 'WALLET_PROVIDER_REQUIRED'
+  | 'WALLET_PROVIDER_UNKNOWN'
+  | 'WALLET_PROVIDER_NOT_ALLOWED'
+  | 'WALLET_ID_REQUIRED'
+  | 'WALLET_ID_FORMAT'
+  | 'WALLET_ID_NOT_ALLOWED'
+  | 'PHONE_FORMAT';
+
+export interface RowProblem {
+  column: Column;
+  code: string;
+  message: string;
+}
+
+export interface ReferenceData {
+  isKnownBank(bin: string): boolean;
+  isKnownWalletProvider(code: string): boolean;
+}
+
+// \d is ASCII-only: full-width digits are refused
+
+const NON_ASCII = /[\u0080-\uffff]/;
+const NEEDS_COLLAPSE = /\s\s|[^\S ]/;
+const WS_RUN = /\s+/g;
+const MARKS = /\p{M}+/gu;
+// Ð/ð (U+00D0/U+00F0, eth) is often typed for Đ/đ: fold both to d
+const D_STROKE = /[đð]/g;
+const NID = /^\d{12}$/;
+const DIGITS = /^\d+$/;
+const SCIENTIFIC = /^\d(?:[.,]\d+)?e\+?\d+$/i;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DMY_DATE = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/;
+const NAME_OK = /^[\p{L}\p{M} .'-]+$/u;
+const NAME_BAD_CHAR = /[^\p{L}\p{M} .'-]/gu;
+const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}]/u;
+const HAS_LETTER = /\p{L}/u;
+const AREA_CODE = /^[A-Za-z0-9]{1,16}$/;
+const PROGRAMME_CODE = /^[A-Za-z0-9_-]{1,32}$/;
+const DECIMAL = /^(\d+)(?:[.,](\d+))?$/;
+const PERIOD = /^(\d{4})-(\d{2})$/;
+const BANK_BIN = /^\d{6}$/;
+const ACCOUNT_NUMBER = /^\d{6,19}$/;
+const MOBILE = /^0\d{9}$/;
+const INTERNATIONAL_VN = /^\+?84\d{9}$/;
+const HEADER_SEPARATORS = /[\s_-]+/g;
+const LONG_DIGIT_RUN = /\d{6}/;
+
+const NAME_MAX = 100;
+const COEFFICIENT_MIN_X100 = 50;
+const COEFFICIENT_MAX_X100 = 1000;
+
+function foldSlowly(s: string): string {
+  let t = s.normalize('NFD').replace(MARKS, '').toLowerCase().replace(D_STROKE, 'd');
+  if (NEEDS_COLLAPSE.test(t)) t = t.replace(WS_RUN, ' ');
+  return t.trim();
+}
+
+// Latin letters (Vietnamese included) and combining marks folded one UTF-16 unit at a time: per-letter NFD is the
+// same as whole-string NFD once the marks are dropped, and it spares normalising every name of a million-row file
+const FOLD_TABLE_END = 0x1f00;
+const FOLD_TABLE: (string | null)[] = new Array<string | null>(FOLD_TABLE_END).fill(null);
+const FOLD_RANGES: readonly (readonly [number, number])[] = [
+  [0x80, 0x24f], // Latin-1 Supplement, Latin Extended-A and -B
+  [0x300, 0x36f], // combining diacritical marks (NFD input)
+  [0x1e00, 0x1eff], // Latin Extended Additional: most Vietnamese letters with tone marks
+];
+for (const [from, to] of FOLD_RANGES) {
+  for (let cp = from; cp <= to; cp++) {
+    FOLD_TABLE[cp] = String.fromCharCode(cp).normalize('NFD').replace(MARKS, '').toLowerCase().replace(D_STROKE, 'd');
+  }
+}
+
+/** Lower-case ASCII without diacritics (đ/Đ -> d), spaces collapsed and trimmed: "Nguyễn Văn  Ánh" -> "nguyen van anh". */
+export function foldName(s: string): string {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    const f = c < FOLD_TABLE_END ? FOLD_TABLE[c] : null;
+    if (f === null || f === undefined) return foldSlowly(s);
+    out += s.slice(from, i) + f;
+    from = i + 1;
+  }
+  let t = (from === 0 ? s : out + s.slice(from)).toLowerCase();
+  if (NEEDS_COLLAPSE.test(t)) t = t.replace(WS_RUN, ' ');
+  return t.trim();
+}
+
+/** Masks the middle of `value` with '*', keeping `keepStart` and `keepEnd` characters; masks all of a value too short to hide anything. */
+export function maskDigits(value: string, keepStart: number, keepEnd: number): string {
+  const n = value.length;
+  const s = Number.isFinite(keepStart) ? Math.max(0, Math.floor(keepStart)) : 0;
+  const e = Number.isFinite(keepEnd) ? Math.max(0, Math.floor(keepEnd)) : 0;
+  if (s + e >= n) return '*'.repeat(n);
+  return value.slice(0, s) + '*'.repeat(n - s - e) + value.slice(n - e);
+}
+
+/** '001234567889' -> '0012******89' (province and century/sex digits, then the last two). */
+export function maskNationalId(id: string): string {
+  return maskDigits(id, 4, 2);
+}
+
+/** 'YYYY-MM' -> yyyymm; null unless month is 01-12 and year 1900-2999. */
+export function parsePeriod(s: string): number | null {
+  const m = PERIOD.exec(s);
+  if (m === null) return null;
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  if (year < 1900 || year > 2999 || month < 1 || month > 12) return null;
+  return year * 100 + month;
+}
+
+/** 202412 -> '2024-12'. */
+export function formatPeriod(p: number): string {
+  return `${String(Math.trunc(p / 100)).padStart(4, '0')}-${pad2(p % 100)}`;
+}
+
+const VIETNAM_UTC_OFFSET_MS = 7 * 3_600_000; // Asia/Ho_Chi_Minh, no daylight saving
+const DAY_MS = 86_400_000;
+let todayCache = { from: 0, until: 0, iso: '', year: 0 };
+
+function vietnamDay(now: number): typeof todayCache {
+  if (now < todayCache.from || now >= todayCache.until) {
+    const local = now + VIETNAM_UTC_OFFSET_MS;
+    const dayStart = local - (((local % DAY_MS) + DAY_MS) % DAY_MS);
+    const iso = new Date(dayStart).toISOString().slice(0, 10);
+    todayCache = {
+      from: dayStart - VIETNAM_UTC_OFFSET_MS,
+      until: dayStart + DAY_MS - VIETNAM_UTC_OFFSET_MS,
+      iso,
+      year: Number(iso.slice(0, 4)),
+    };
+  }
+  return todayCache;
+}
+
+/** Today's date in Vietnam as YYYY-MM-DD: a date of birth is "in the future" by the officer's calendar, not the server's. */
+export function todayInVietnam(now: number = Date.now()): string {
+  return vietnamDay(now).iso;
+}
+
+const nfcLower = (s: string): string => (NON_ASCII.test(s) ? s.normalize('NFC') : s).toLowerCase();
+const headerKey = (s: string): string => foldName(s).replace(HEADER_SEPARATORS, ' ').trim();
+
+const HEADER_LOOKUP = new Map<string, Column>();
+const HEADER_SUGGESTIONS = new Map<string, Column>();
+const VI_NAME = {} as Record<Column, string>;
+for (const c of COLUMNS) {
+  HEADER_LOOKUP.set(c.key, c.key);
+  HEADER_LOOKUP.set(nfcLower(c.vi), c.key);
+  HEADER_SUGGESTIONS.set(headerKey(c.key), c.key);
+  HEADER_SUGGESTIONS.set(headerKey(c.vi), c.key);
+  VI_NAME[c.key] = c.vi;
+}
+
+const columnLabel = (c: Column): string => `${c} (${VI_NAME[c]})`;
+
+/**
+ * Maps a header row to column positions. Matching is case-insensitive, ignores surrounding spaces and a leading BOM,
+ * accepts the English or Vietnamese name (Vietnamese compared after NFC normalisation). Unknown, unnamed and duplicate
+ * columns and missing always-required columns are problems; every problem is reported. Positions in messages are 1-based.
+ */
+export function mapHeader(headers: string[]): { index: Partial<Record<Column, number>>; problems: HeaderProblem[] } {
+  const index: Partial<Record<Column, number>> = {};
+  const problems: HeaderProblem[] = [];
+  for (let i = 0; i < headers.length; i++) {
+    let raw = headers[i] ?? '';
+    if (i === 0 && raw.charCodeAt(0) === 0xfeff) raw = raw.slice(1);
+    const text = raw.trim();
+    if (text === '') {
+      problems.push({
+        column: null,
+        code: 'UNNAMED_COLUMN',
+        message: `Column ${i + 1} has no header; give it one of the template's column names or delete the column`,
+      });
+      continue;
+    }
+    const col = HEADER_LOOKUP.get(nfcLower(text));
+    if (col === undefined) {
+      // a file without its header row would otherwise put a person's ID or account number in the report
+      const looksLikeData = LONG_DIGIT_RUN.test(text);
+      const hint = looksLikeData ? undefined : HEADER_SUGGESTIONS.get(headerKey(text));
+      problems.push({
+        column: looksLikeData ? null : text,
+        code: 'UNKNOWN_COLUMN',
+        message:
+          `Column ${i + 1} ${shown(text)} is not a column of the roll import template; ` +
+          (looksLikeData
+            ? 'the first row must be the header row with the column names'
+            : hint === undefined
+              ? 'rename it to one of the template column names (English or Vietnamese) or delete it'
+              : `did you mean "${hint}" (Vietnamese "${VI_NAME[hint]}", with its diacritics)?`),
+      });
+      continue;
+    }
+    const first = index[col];
+    if (first !== undefined) {
+      problems.push({
+        column: col,
+        code: 'DUPLICATE_COLUMN',
+        message: `Column ${columnLabel(col)} appears more than once (columns ${first + 1} and ${i + 1}); keep only one of them`,
+      });
+      continue;
+    }
+    index[col] = i;
+  }
+  for (const c of COLUMNS) {
+    if (c.required && index[c.key] === undefined) {
+      problems.push({
+        column: c.key,
+        code: 'MISSING_COLUMN',
+        message: `Required column ${columnLabel(c.key)} is missing from the header row`,
+      });
+    }
+  }
+  return { index, problems };
+}
+
+const GENDERS = new Map<string, 'M' | 'F'>([
+  ['m', 'M'],
+  ['f', 'F'],
+  ['nam', 'M'],
+  ['nữ', 'F'],
+  ['nu', 'F'],
+]);
+
+const CHANNELS = new Map<string, 'BANK' | 'WALLET' | 'CASH'>([
+  ['bank', 'BANK'],
+  ['wallet', 'WALLET'],
+  ['cash', 'CASH'],
+  ['ngân hàng', 'BANK'],
+  ['ngan hang', 'BANK'],
+  ['ví điện tử', 'WALLET'],
+  ['vi dien tu', 'WALLET'],
+  ['tiền mặt', 'CASH'],
+  ['tien mat', 'CASH'],
+]);
+
+type PaymentColumn = 'bank_code' | 'account_number' | 'account_name' | 'wallet_provider' | 'wallet_id';
+const CHANNEL_COLUMNS: Record<'BANK' | 'WALLET' | 'CASH', readonly PaymentColumn[]> = {
+  BANK: ['bank_code', 'account_number', 'account_name'],
+  WALLET: ['wallet_provider', 'wallet_id', 'account_name'],
+  CASH: [],
+};
+const PAYMENT_COLUMNS: readonly PaymentColumn[] = ['bank_code', 'account_number', 'account_name', 'wallet_provider', 'wallet_id'];
+
+const REQUIRED_CODE: Record<PaymentColumn, RowProblemCode> = {
+  bank_code: 'BANK_CODE_REQUIRED',
+  account_number: 'ACCOUNT_NUMBER_REQUIRED',
+  account_name: 'ACCOUNT_NAME_REQUIRED',
+  wallet_provider: 'WALLET_PROVIDER_REQUIRED',
+  wallet_id: 'WALLET_ID_REQUIRED',
+};
+const NOT_ALLOWED_CODE: Record<PaymentColumn, RowProblemCode> = {
+  bank_code: 'BANK_CODE_NOT_ALLOWED',
+  account_number: 'ACCOUNT_NUMBER_NOT_ALLOWED',
+  account_name: 'ACCOUNT_NAME_NOT_ALLOWED',
+  wallet_provider: 'WALLET_PROVIDER_NOT_ALLOWED',
+  wallet_id: 'WALLET_ID_NOT_ALLOWED',
+};
+
+const clean = (v: string | undefined): string => (v === undefined ? '' : v.trim());
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
+const clip = (s: string, max = 40): string => (s.length > max ? `${s.slice(0, max)}…` : s);
+/** A value quoted for a message, unless it could be someone's ID, account or phone number (e.g. columns swapped). */
+const shown = (s: string): string =>
+  LONG_DIGIT_RUN.test(s) ? `(a ${s.length}-character value, not shown: it looks like an ID or account number)` : `"${clip(s)}"`;
+
+function codePointLength(s: string): number {
+  if (s.length <= NAME_MAX) return s.length; // a code point is 1-2 units: only long strings can differ
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+/** NFC, trimmed, inner whitespace collapsed to one space. */
+function normaliseName(s: string): string {
+  let t = NON_ASCII.test(s) ? s.normalize('NFC') : s;
+  if (NEEDS_COLLAPSE.test(t)) t = t.replace(WS_RUN, ' ');
+  return t;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/** Why a digits-only identifier is malformed, without repeating the value. */
+function digitsHint(v: string, digitCount: number): string {
+  if (SCIENTIFIC.test(v))
+    return 'the value is in scientific notation (Excel does this to long numbers); format the column as Text and re-enter it';
+  if (digitCount === 10 && INTERNATIONAL_VN.test(v)) return 'write it in the national form starting with 0, not with +84 or 84';
+  if (!DIGITS.test(v)) return 'it must contain digits only, without spaces, dots, dashes or letters';
+  if (v.length < digitCount && v.charCodeAt(0) !== 48)
+    return `it has ${v.length} digits; leading zeros were probably lost (Excel drops them from numbers): format the column as Text`;
+  return `it has ${v.length} digits`;
+}
+
+function add(problems: RowProblem[], column: Column, code: RowProblemCode, message: string): void {
+  problems.push({ column, code, message });
+}
+
+function describeBadChars(s: string): string {
+  const seen = new Set<string>();
+  for (const c of s.match(NAME_BAD_CHAR) ?? []) {
+    if (seen.size === 5) break;
+    seen.add(VISIBLE.test(c) ? `"${c}"` : `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`);
+  }
+  return [...seen].join(', ');
+}
+
+/**
+ * Validates one data row (values by column; missing or blank cells are undefined or ''), reporting every problem of the
+ * row. Returns `row` only when there are no problems. Messages never repeat an ID, account, wallet or phone number.
+ */
+export function validateRow(
+  values: Partial<Record<Column, string | undefined>>,
+  ref: ReferenceData,
+): { row: RollRow | null; problems: RowProblem[] } {
+  const problems: RowProblem[] = [];
+  const today = vietnamDay(Date.now());
+
+  // national_id: format now, consistency with date_of_birth and gender once those are parsed
+  const nationalId = clean(values.national_id);
+  let idDigit4 = -1;
+  if (nationalId === '') add(problems, 'national_id', 'NATIONAL_ID_REQUIRED', 'national_id is required: the 12-digit citizen ID (CCCD)');
+  else if (!NID.test(nationalId))
+    add(problems, 'national_id', 'NATIONAL_ID_FORMAT', `national_id must be exactly 12 digits; ${digitsHint(nationalId, 12)}`);
+  else idDigit4 = nationalId.charCodeAt(3) - 48;
+
+  // full_name
+  const fullName = normaliseName(clean(values.full_name));
+  if (fullName === '') add(problems, 'full_name', 'FULL_NAME_REQUIRED', 'full_name is required');
+  else {
+    const len = codePointLength(fullName);
+    if (len > NAME_MAX) add(problems, 'full_name', 'FULL_NAME_TOO_LONG', `full_name must be at most ${NAME_MAX} characters; it has ${len}`);
+    if (!NAME_OK.test(fullName))
+      add(
+        problems,
+        'full_name',
+        'FULL_NAME_CHARACTERS',
+        `full_name may contain only letters, spaces and . ' - ; remove ${describeBadChars(fullName)}`,
+      );
+    else if (!HAS_LETTER.test(fullName)) add(problems, 'full_name', 'FULL_NAME_NO_LETTER', 'full_name must contain letters');
+  }
+
+  // date_of_birth
+  const dobText = clean(values.date_of_birth);
+  let dateOfBirth = '';
+  if (dobText === '') add(problems, 'date_of_birth', 'DATE_OF_BIRTH_REQUIRED', 'date_of_birth is required (YYYY-MM-DD or DD/MM/YYYY)');
+  else {
+    let y = 0;
+    let m = 0;
+    let d = 0;
+    const iso = ISO_DATE.exec(dobText);
+    const dmy = iso === null ? DMY_DATE.exec(dobText) : null;
+    if (iso !== null) {
+      y = Number(iso[1]);
+      m = Number(iso[2]);
+      d = Number(iso[3]);
+    } else if (dmy !== null) {
+      d = Number(dmy[1]);
+      m = Number(dmy[2]);
+      y = Number(dmy[3]);
+    }
+    if (iso === null && dmy === null)
+      add(problems, 'date_of_birth', 'DATE_OF_BIRTH_FORMAT', `date_of_birth ${shown(dobText)} must be written YYYY-MM-DD or DD/MM/YYYY`);
+    else if (m < 1 || m > 12 || d < 1 || d > daysInMonth(y, m))
+      add(
+        problems,
+        'date_of_birth',
+        'DATE_OF_BIRTH_INVALID_DATE',
+        `date_of_birth "${dobText}" is not a real calendar date (day/month out of range)`,
+      );
+    else {
+      const isoDate = `${y}-${pad2(m)}-${pad2(d)}`;
+      if (y < 1900) add(problems, 'date_of_birth', 'DATE_OF_BIRTH_BEFORE_1900', `date_of_birth ${isoDate} is before 1900-01-01`);
+      else if (isoDate > today.iso) add(problems, 'date_of_birth', 'DATE_OF_BIRTH_IN_FUTURE', `date_of_birth ${isoDate} is in the future`);
+      else dateOfBirth = isoDate;
+    }
+  }
+
+  // gender
+  const genderText = clean(values.gender);
+  let gender: 'M' | 'F' | undefined;
+  if (genderText === '') add(problems, 'gender', 'GENDER_REQUIRED', 'gender is required: M or F (Nam or Nữ)');
+  else {
+    gender = GENDERS.get(nfcLower(genderText));
+    if (gender === undefined) add(problems, 'gender', 'GENDER_INVALID', `gender ${shown(genderText)} must be M or F (Nam or Nữ)`);
+  }
+
+  // national_id against date_of_birth and gender. Digit 4: 0/1 = 1900s male/female, 2/3 = 2000s, 4/5 = 2100s
+  if (idDigit4 >= 0) {
+    if (idDigit4 > 3)
+      add(
+        problems,
+        'national_id',
+        'NATIONAL_ID_CENTURY_DIGIT',
+        `national_id is not a valid citizen ID for a living person: its 4th digit (century and sex) is ${idDigit4}` +
+          (idDigit4 <= 5 ? ', which means born in the 2100s' : ', which is not a century code') +
+          '; it must be 0 or 1 for people born in the 1900s, 2 or 3 for the 2000s',
+      );
+    else {
+      const birthYear = 1900 + (idDigit4 >> 1) * 100 + (nationalId.charCodeAt(4) - 48) * 10 + (nationalId.charCodeAt(5) - 48);
+      const idGender = (idDigit4 & 1) === 0 ? 'M' : 'F';
+      if (birthYear > today.year)
+        add(
+          problems,
+          'national_id',
+          'NATIONAL_ID_FUTURE_BIRTH_YEAR',
+          `national_id is not a valid citizen ID: its digits 4-6 (century, sex and year of birth) give a birth year of ${birthYear}, which is in the future`,
+        );
+      else if (dateOfBirth !== '' && Number(dateOfBirth.slice(0, 4)) !== birthYear)
+        add(
+          problems,
+          'national_id',
+          'NATIONAL_ID_DOB_MISMATCH',
+          `national_id disagrees with date_of_birth: the ID's digits 4-6 give a birth year of ${birthYear}, date_of_birth has ${dateOfBirth.slice(0, 4)}; correct whichever is wrong`,
+        );
+      if (gender !== undefined && gender !== idGender)
+        add(
+          problems,
+          'national_id',
+          'NATIONAL_ID_GENDER_MISMATCH',
+          `national_id disagrees with gender: the ID's 4th digit says ${idGender === 'M' ? 'male' : 'female'}, gender is ${gender}; correct whichever is wrong`,
+        );
+    }
+  }
+
+  // area_code, programme_code
+  const areaCode = clean(values.area_code);
+  if (areaCode === '')
+    add(problems, 'area_code', 'AREA_CODE_REQUIRED', 'area_code is required: the code of the commune-level unit the person is paid in');
+  else if (!AREA_CODE.test(areaCode))
+    add(
+      problems,
+      'area_code',
+      'AREA_CODE_FORMAT',
+      `area_code ${shown(areaCode)} must be 1-16 letters or digits, without spaces or punctuation`,
+    );
+
+  const programmeText = clean(values.programme_code);
+  if (programmeText === '') add(problems, 'programme_code', 'PROGRAMME_CODE_REQUIRED', 'programme_code is required, e.g. TCXH-NCT80');
+  else if (!PROGRAMME_CODE.test(programmeText))
+    add(
+      problems,
+      'programme_code',
+      'PROGRAMME_CODE_FORMAT',
+      `programme_code ${shown(programmeText)} must be 1-32 letters, digits, "_" or "-", e.g. TCXH-NCT80`,
+    );
+
+  // coefficient, in hundredths from its digits: no float rounding
+  const coefficientText = clean(values.coefficient);
+  let coefficientX100 = 0;
+  if (coefficientText === '')
+    add(problems, 'coefficient', 'COEFFICIENT_REQUIRED', 'coefficient is required: a number from 0.5 to 10, e.g. 1.5');
+  else {
+    const m = DECIMAL.exec(coefficientText);
+    const intPart = m?.[1] ?? '';
+    const frac = m?.[2] ?? '';
+    if (m === null)
+      add(
+        problems,
+        'coefficient',
+        'COEFFICIENT_FORMAT',
+        `coefficient ${shown(coefficientText)} is not a number; write it like 1.5 or 2,5, without thousands separators or units`,
+      );
+    else if (frac.length > 2)
+      add(
+        problems,
+        'coefficient',
+        'COEFFICIENT_PRECISION',
+        `coefficient ${shown(coefficientText)} has more than 2 decimals; write at most 2 (e.g. 1.25) and no thousands separator`,
+      );
+    else {
+      let start = 0;
+      while (start < intPart.length - 1 && intPart.charCodeAt(start) === 48) start++;
+      let x = -1;
+      if (intPart.length - start <= 2) {
+        x = 0;
+        for (let i = start; i < intPart.length; i++) x = x * 10 + (intPart.charCodeAt(i) - 48);
+        x *= 100;
+        if (frac.length > 0) x += (frac.charCodeAt(0) - 48) * 10;
+        if (frac.length > 1) x += frac.charCodeAt(1) - 48;
+      }
+      if (x < COEFFICIENT_MIN_X100 || x > COEFFICIENT_MAX_X100)
+        add(
+          problems,
+          'coefficient',
+          'COEFFICIENT_OUT_OF_RANGE',
+          `coefficient ${shown(coefficientText)} is out of range: it must be from 0.5 to 10`,
+        );
+      else coefficientX100 = x;
+    }
+  }
+
+  // periods
+  const startText = clean(values.start_period);
+  let startPeriod: number | null = null;
+  if (startText === '')
+    add(problems, 'start_period', 'START_PERIOD_REQUIRED', 'start_period is required: the first month paid, as YYYY-MM');
+  else {
+    startPeriod = parsePeriod(startText);
+    if (startPeriod === null)
+      add(
+        problems,
+        'start_period',
+        'START_PERIOD_FORMAT',
+        `start_period ${shown(startText)} must be a month written YYYY-MM, e.g. 2025-01`,
+      );
+  }
+  const endText = clean(values.end_period);
+  let endPeriod: number | null = null;
+  if (endText !== '') {
+    endPeriod = parsePeriod(endText);
+    if (endPeriod === null)
+      add(
+        problems,
+        'end_period',
+        'END_PERIOD_FORMAT',
+        `end_period ${shown(endText)} must be a month written YYYY-MM, e.g. 2025-12, or left empty`,
+      );
+    else if (startPeriod !== null && endPeriod < startPeriod)
+      add(problems, 'end_period', 'END_PERIOD_BEFORE_START', `end_period ${endText} is before start_period ${startText}`);
+  }
+
+  // channel and its payment columns
+  const channelText = clean(values.channel);
+  let channel: 'BANK' | 'WALLET' | 'CASH' | undefined;
+  if (channelText === '')
+    add(problems, 'channel', 'CHANNEL_REQUIRED', 'channel is required: BANK, WALLET or CASH (Ngân hàng, Ví điện tử, Tiền mặt)');
+  else {
+    const key = nfcLower(channelText);
+    channel = CHANNELS.get(NEEDS_COLLAPSE.test(key) ? key.replace(WS_RUN, ' ') : key);
+    if (channel === undefined)
+      add(
+        problems,
+        'channel',
+        'CHANNEL_INVALID',
+        `channel ${shown(channelText)} must be BANK, WALLET or CASH (Ngân hàng, Ví điện tử, Tiền mặt)`,
+      );
+  }
+
+  const pay: Record<PaymentColumn, string> = {
+    bank_code: clean(values.bank_code),
+    account_number: clean(values.account_number),
+    account_name: clean(values.account_name),
+    wallet_provider: clean(values.wallet_provider),
+    wallet_id: clean(values.wallet_id),
+  };
+  // with a known channel, a column is either required or must be empty; with an unknown one, check what is there
+  const allowed = channel === undefined ? PAYMENT_COLUMNS : CHANNEL_COLUMNS[channel];
+  if (channel !== undefined) {
+    for (const c of PAYMENT_COLUMNS) {
+      const isAllowed = allowed.includes(c);
+      if (isAllowed && pay[c] === '') add(problems, c, REQUIRED_CODE[c], `${c} is required when channel is ${channel}`);
+      else if (!isAllowed && pay[c] !== '')
+        add(
+          problems,
+          c,
+          NOT_ALLOWED_CODE[c],
+          `${c} must be empty when channel is ${channel}${channel === 'CASH' ? '' : `; it belongs to ${channel === 'BANK' ? 'WALLET' : 'BANK'} payments`}`,
+        );
+    }
+  }
+
+  const bankCode = allowed.includes('bank_code') ? pay.bank_code : '';
+  if (bankCode !== '') {
+    if (!BANK_BIN.test(bankCode))
+      add(
+        problems,
+        'bank_code',
+        'BANK_CODE_FORMAT',
+        `bank_code ${shown(bankCode)} must be the bank's 6-digit NAPAS BIN, e.g. 970436 for Vietcombank`,
+      );
+    else if (!ref.isKnownBank(bankCode))
+      add(
+        problems,
+        'bank_code',
+        'BANK_CODE_UNKNOWN',
+        `bank_code ${bankCode} is not a bank known to the service; check the bank's 6-digit NAPAS BIN`,
+      );
+  }
+  const accountNumber = allowed.includes('account_number') ? pay.account_number : '';
+  if (accountNumber !== '' && !ACCOUNT_NUMBER.test(accountNumber))
+    add(problems, 'account_number', 'ACCOUNT_NUMBER_FORMAT', `account_number must be 6-19 digits; ${digitsHint(accountNumber, 0)}`);
+
+  const walletProvider = (allowed.includes('wallet_provider') ? pay.wallet_provider : '').toUpperCase();
+  if (walletProvider !== '' && !ref.isKnownWalletProvider(walletProvider))
+    add(
+      problems,
+      'wallet_provider',
+      'WALLET_PROVIDER_UNKNOWN',
+      `wallet_provider ${shown(walletProvider)} is not a wallet provider known to the service; use its code, e.g. VIETTELMONEY`,
+    );
+  const walletId = allowed.includes('wallet_id') ? pay.wallet_id : '';
+  if (walletId !== '' && !MOBILE.test(walletId))
+    add(problems, 'wallet_id', 'WALLET_ID_FORMAT', `wallet_id must be 10 digits starting with 0; ${digitsHint(walletId, 10)}`);
+
+  const accountNameText = normaliseName(allowed.includes('account_name') ? pay.account_name : '');
+  let accountName: string | null = null;
+  let nameMismatch = false;
+  if (accountNameText !== '') {
+    const folded = foldName(accountNameText);
+    accountName = folded.toUpperCase();
+    const len = Math.max(codePointLength(accountNameText), codePointLength(accountName));
+    if (len > NAME_MAX)
+      add(problems, 'account_name', 'ACCOUNT_NAME_TOO_LONG', `account_name must be at most ${NAME_MAX} characters; it has ${len}`);
+    nameMismatch = folded !== foldName(fullName);
+  }
+
+  const phoneText = clean(values.phone);
+  if (phoneText !== '' && !MOBILE.test(phoneText))
+    add(problems, 'phone', 'PHONE_FORMAT', `phone must be 10 digits starting with 0, or left empty; ${digitsHint(phoneText, 10)}`);
+
+  if (problems.length > 0 || channel === undefined || gender === undefined || startPeriod === null) return { row: null, problems };
+  return {
+    row: {
+      nationalId,
+      fullName,
+      dateOfBirth,
+      gender,
+      areaCode,
+      programmeCode: programmeText.toUpperCase(),
+      coefficientX100,
+      startPeriod,
+      endPeriod,
+      channel,
+      bankCode: bankCode === '' ? null : bankCode,
+      accountNumber: accountNumber === '' ? null : accountNumber,
+      accountName,
+      walletProvider: walletProvider === '' ? null : walletProvider,
+      walletId: walletId === '' ? null : walletId,
+      phone: phoneText === '' ? null : phoneText,
+      nameMismatch,
+    },
+    problems,
+  };
+}
