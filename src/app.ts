@@ -12,6 +12,7 @@ import { registerAuditRoutes } from './components/audit';
 import { registerAuthRoutes, registerUserRoutes } from './components/auth';
 import { registerProgrammeRoutes } from './components/programmes';
 import { registerReferenceRoutes } from './components/reference';
+import { registerBeneficiaryRoutes, registerRollImportRoutes } from './components/beneficiaries';
 
 const API_INFO = {
   title: 'Welfare disbursement API',
@@ -94,6 +95,8 @@ export function buildApp(infra: Infra, services: Services): express.Express {
   registerAuditRoutes(api, services.audit);
   registerProgrammeRoutes(api, services.programmes);
   registerReferenceRoutes(api, services.reference);
+  registerRollImportRoutes(api, services.rollImports, { dir: cfg.importDir, maxBytes: cfg.importMaxBytes });
+  registerBeneficiaryRoutes(api, services.beneficiaries);
 
   const doc = api.openapiDocument(API_INFO);
   app.get('/api/v1/openapi.json', (_req, res) => {

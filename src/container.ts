@@ -9,6 +9,8 @@ import { AuditService } from './components/audit';
 import { AuthService, SessionStore, TokenService, UsersService } from './components/auth';
 import { ProgrammesService } from './components/programmes';
 import { ReferenceService } from './components/reference';
+import { BeneficiariesService, RollImportRunner, RollImportsService } from './components/beneficiaries';
+import { enqueueRollImport } from '../jobs/catalog';
 
 /** What a process has opened: configuration, database, Redis, queues, logger. */
 export interface Infra {
@@ -29,6 +31,9 @@ export interface Services {
   areas: AreasService;
   programmes: ProgrammesService;
   reference: ReferenceService;
+  rollImports: RollImportsService;
+  rollImportRunner: RollImportRunner;
+  beneficiaries: BeneficiariesService;
 }
 
 export function buildServices(infra: Infra): Services {
@@ -43,5 +48,8 @@ export function buildServices(infra: Infra): Services {
   });
   const programmes = new ProgrammesService(ds, audit);
   const reference = new ReferenceService(ds, audit);
-  return { cipher, audit, sessions, auth, users, areas, programmes, reference };
+  const rollImports = new RollImportsService(ds, audit, cfg.importDir, (id) => enqueueRollImport(infra.queues, id));
+  const rollImportRunner = new RollImportRunner(ds, cipher, audit, infra.log);
+  const beneficiaries = new BeneficiariesService(ds, cipher, audit);
+  return { cipher, audit, sessions, auth, users, areas, programmes, reference, rollImports, rollImportRunner, beneficiaries };
 }
