@@ -11,6 +11,12 @@ export function areaScopeSql(p: Pick<Principal, 'areaPath'>, column: string): { 
   return { sql: `${column} IN (SELECT scope_a.id FROM areas scope_a WHERE scope_a.path LIKE ?)`, params: [`${p.areaPath}%`] };
 }
 
+/** The same filter where the query already joins the area row: `pathColumn` is that row's path (no subquery, index-order friendly). */
+export function areaPathScopeSql(p: Pick<Principal, 'areaPath'>, pathColumn: string): { sql: string; params: string[] } {
+  if (!p.areaPath) return { sql: '1=1', params: [] };
+  return { sql: `${pathColumn} LIKE ?`, params: [`${p.areaPath}%`] };
+}
+
 /** The same filter on a TypeORM query builder (named parameters). */
 export function applyAreaScope<T extends WhereCapable>(qb: T, p: Pick<Principal, 'areaPath'>, column: string): T {
   if (p.areaPath)

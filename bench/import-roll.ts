@@ -1,0 +1,139 @@
+/**
+ * Roll import benchmark: imports a generated CSV through the same runner the
+ * worker uses, against a database of its own, and prints the time, rows/s and
+ * the process's peak memory; then imports the same file again (nothing may
+ * change) and times name and national-ID searches over the resulting roll.
+ *
+ *   npx tsx bench/import-roll.ts --rows 1000000
+ */
+process.env.NODE_ENV ??= 'development';
+process.env.DB_NAME ??= 'welfare_bench';
+process.env.REDIS_PREFIX ??= 'welfare-bench';
+process.env.LOG_LEVEL ??= 'warn';
+
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, keep: { type: 'boolean', default: false } } });
+  const rows = Number(values.rows);
+  const file = `bench/out/roll-${rows}.csv`;
+  const { generateRoll } = await import('./roll-generator');
+  if (!existsSync(file)) {
+    await generateRoll(file, {
+      rows,
+      bad: 0.02,
+      areas: '00001,00004,00006,00007,00008,00037,00040,00043,00046,00091,00094,00097,00100'.split(','),
+      programme: 'TCXH-NCT80',
+      seed: 42,
+    });
+  }
+  const { config } = await import('../config');
+  const cfg = config();
+  const mysql = (await import('mysql2/promise')).default;
+  if (!values.keep) {
+    const conn = await mysql.createConnection({ host: cfg.dbHost, port: cfg.dbPort, user: cfg.dbUser, password: cfg.dbPassword });
+    await conn.query(`DROP DATABASE IF EXISTS \`${cfg.dbName}\``);
+    await conn.end();
+  }
+  const { openInfra, closeInfra } = await import('../src/boot');
+  const { buildServices } = await import('../src/container');
+  const { seedDemo } = await import('../scripts/seed');
+  const infra = await openInfra('bench', cfg);
+  await seedDemo(infra.ds, cfg);
+  const services = buildServices(infra);
+  const ds = infra.ds;
+  const [prog] = await ds.query("SELECT id FROM programmes WHERE code = 'TCXH-NCT80'");
+  if (!prog) {
+    const res = await ds.query(
+      "INSERT INTO programmes (code, name, frequency) VALUES ('TCXH-NCT80', 'Trợ cấp xã hội người cao tuổi', 'monthly')",
+    );
+    await ds.query(
+      'INSERT INTO programme_base_levels (programme_id, effective_from, amount) VALUES (?, 202107, 360000), (?, 202407, 500000)',
+      [res.insertId, res.insertId],
+    );
+  }
+  const [staff] = await ds.query("SELECT id FROM users WHERE username = 'staff'");
+
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  const runOnce = async (label: string) => {
+    const { copyFile } = await import('node:fs/promises');
+    const res = await ds.query(
+      "INSERT INTO roll_imports (file_name, format, file_sha256, file_size, status, uploaded_by, scope_area_id) VALUES (?, 'csv', REPEAT('0', 64), 0, 'queued', ?, NULL)",
+      [file, staff.id],
+    );
+    const id = String(res.insertId);
+    const path = `${cfg.importDir}/bench-${id}.csv`;
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(cfg.importDir, { recursive: true });
+    await copyFile(file, path);
+    peak = process.memoryUsage().rss;
+    const t0 = process.hrtime.bigint();
+    await services.rollImportRunner.run(id, path);
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const [imp] = await ds.query('SELECT * FROM roll_imports WHERE id = ?', [id]);
+    console.log(`  phases: ${JSON.stringify(services.rollImportRunner.lastTimings)}`);
+    console.log(
+      `${label}: ${rows} rows in ${secs.toFixed(1)} s (${Math.round(rows / secs)} rows/s), peak RSS ${(peak / 1048576).toFixed(0)} MB; ` +
+        `status ${imp.status}, valid ${imp.rows_valid}, invalid ${imp.rows_invalid}, people created ${imp.beneficiaries_created}, ` +
+        `enrolments created ${imp.enrolments_created}, updated ${imp.enrolments_updated}, unchanged ${imp.enrolments_unchanged}`,
+    );
+    const { rm } = await import('node:fs/promises');
+    await rm(path, { force: true });
+  };
+  await runOnce('first import');
+  await runOnce('same file again');
+  clearInterval(sampler);
+
+  // searches: name prefix (family + middle + given), given name, exact national ID
+  const admin = {
+    userId: 1,
+    username: 'bench',
+    roles: ['staff' as const],
+    areaId: null,
+    areaPath: null,
+    sessionId: '',
+    stage: 'full' as const,
+  };
+  const samples = (await ds.query('SELECT name_search, given_search FROM beneficiaries ORDER BY RAND() LIMIT 200')) as {
+    name_search: string;
+    given_search: string;
+  }[];
+  const time = async (label: string, fn: (i: number) => Promise<unknown>, n = 200) => {
+    const ms: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t = process.hrtime.bigint();
+      await fn(i);
+      ms.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    ms.sort((a, b) => a - b);
+    console.log(
+      `${label}: p50 ${ms[Math.floor(n * 0.5)]!.toFixed(1)} ms, p95 ${ms[Math.floor(n * 0.95)]!.toFixed(1)} ms, max ${ms[n - 1]!.toFixed(1)} ms`,
+    );
+  };
+  await time('search by full-name prefix (50 per page)', (i) =>
+    services.beneficiaries.search(admin, { q: samples[i % samples.length]!.name_search }, { limit: 50 }),
+  );
+  await time('search by family name only', (i) =>
+    services.beneficiaries.search(admin, { q: samples[i % samples.length]!.name_search.split(' ')[0] }, { limit: 50 }),
+  );
+  await time('search by given name', (i) =>
+    services.beneficiaries.search(admin, { given: samples[i % samples.length]!.given_search.split(' ')[0] }, { limit: 50 }),
+  );
+  const { makeRow } = await import('./roll-generator');
+  void makeRow;
+  const nids = (await ds.query('SELECT national_id_enc FROM beneficiaries ORDER BY RAND() LIMIT 200')) as { national_id_enc: Buffer }[];
+  const plain = nids.map((n) => services.cipher.decrypt(n.national_id_enc, 'nid'));
+  await time('search by national ID', (i) => services.beneficiaries.search(admin, { nationalId: plain[i % plain.length] }, { limit: 50 }));
+  const scoped = { ...admin, areaPath: '/1/2/', areaId: 2 };
+  await time('district-scoped search by family name', (i) =>
+    services.beneficiaries.search(scoped, { q: samples[i % samples.length]!.name_search.split(' ')[0] }, { limit: 50 }),
+  );
+  await closeInfra(infra);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
