@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse';
 import ExcelJS from 'exceljs';
-import { createReadStream } from 'node:fs';
+import { createReadStream, ReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { AppError } from '../../platform/errors';
@@ -35,10 +35,25 @@ class Utf8Guard extends Transform {
         return;
       }
     }
+    // NUL is valid UTF-8 but never in a roll: it is the other half of each character of a UTF-16 file saved without its BOM
+    if (chunk.includes(0)) {
+      done(
+        fileError(
+          'FILE_NOT_UTF8',
+          'the file contains NUL bytes, so it is probably UTF-16 ("Unicode text"); save it as "CSV UTF-8 (comma delimited)"',
+        ),
+      );
+      return;
+    }
     try {
       this.decoder.decode(chunk, { stream: true });
     } catch {
-      done(fileError('FILE_NOT_UTF8', `the file is not UTF-8 (invalid bytes near byte ${this.offset}); save it as "CSV UTF-8 (comma delimited)"`));
+      done(
+        fileError(
+          'FILE_NOT_UTF8',
+          `the file is not UTF-8 (invalid bytes near byte ${this.offset}); save it as "CSV UTF-8 (comma delimited)"`,
+        ),
+      );
       return;
     }
     this.offset += chunk.length;
@@ -59,7 +74,10 @@ function csvError(e: unknown): AppError {
   if (e instanceof AppError) return e;
   const err = e as { code?: string; message?: string; lines?: number };
   if (err.code === 'CSV_MAX_RECORD_SIZE') {
-    return fileError('LINE_TOO_LONG', `a line near line ${err.lines ?? '?'} is longer than ${MAX_RECORD_BYTES / 1024} KB; the file is not a roll in the agreed format`);
+    return fileError(
+      'LINE_TOO_LONG',
+      `a line near line ${err.lines ?? '?'} is longer than ${MAX_RECORD_BYTES / 1024} KB; the file is not a roll in the agreed format`,
+    );
   }
   if (typeof err.code === 'string' && err.code.startsWith('CSV_')) {
     return fileError('MALFORMED_CSV', `the CSV cannot be read near line ${err.lines ?? '?'}: ${err.message ?? err.code}`);
@@ -68,11 +86,12 @@ function csvError(e: unknown): AppError {
 }
 
 async function* readCsv(path: string): AsyncGenerator<FileRow> {
+  // empty lines are records too (one empty cell): a spreadsheet counts them as rows, and so must the row numbers of problems
   const parser = parse({
     bom: true,
     delimiter: ',',
     relax_column_count: true,
-    skip_empty_lines: true,
+    skip_empty_lines: false,
     max_record_size: MAX_RECORD_BYTES,
   });
   const source = createReadStream(path, { highWaterMark: 256 * 1024 });
@@ -94,12 +113,23 @@ async function* readCsv(path: string): AsyncGenerator<FileRow> {
   }
 }
 
+/** Marks cells that Excel holds as numbers, so that the validator can say "format the column as Text" when digits were lost. */
+export const NUMERIC_CELL = '\u0000n:';
+/** Marks cells that Excel holds as dates (followed by YYYY-MM-DD): a date of birth, or a month typed as 2024-01 that Excel made a date. */
+export const DATE_CELL = '\u0000d:';
+
+/** The text of a cell as the file holds it, without the NUMERIC_CELL / DATE_CELL marks. */
+export function plainCell(cell: string): string {
+  return cell.startsWith(NUMERIC_CELL) || cell.startsWith(DATE_CELL) ? cell.slice(NUMERIC_CELL.length) : cell;
+}
+
 function cellText(v: ExcelJS.CellValue): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'string') return v;
-  if (typeof v === 'number') return String(v);
+  if (typeof v === 'number') return `${NUMERIC_CELL}${String(v)}`;
   if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
-  if (v instanceof Date) return v.toISOString().slice(0, 10);
+  // Excel dates are wall-clock dates; exceljs gives them as UTC midnight
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? '' : `${DATE_CELL}${v.toISOString().slice(0, 10)}`;
   if (typeof v === 'object') {
     if ('richText' in v) return v.richText.map((t) => t.text).join('');
     if ('text' in v && typeof v.text === 'string') return v.text;
@@ -109,8 +139,21 @@ function cellText(v: ExcelJS.CellValue): string {
   return String(v);
 }
 
-/** Marks cells that Excel holds as numbers, so that the validator can say "format the column as Text" when digits were lost. */
-export const NUMERIC_CELL = '\u0000n:';
+/** An exceljs worksheet reader; `iterator` is what it parses: a temporary file when exceljs had to set the sheet aside. */
+type SheetReader = AsyncIterable<ExcelJS.Row> & { iterator?: unknown };
+
+/**
+ * exceljs copies a worksheet stored before the shared strings (Excel stores them so) to a temporary file and removes
+ * it only when the workbook is iterated past that sheet. Stops reading `sheet` without parsing the rest of it.
+ */
+function closeSheet(sheet: SheetReader | undefined): boolean {
+  const it = sheet?.iterator;
+  if (it instanceof ReadStream) {
+    it.destroy();
+    return true;
+  }
+  return false;
+}
 
 async function* readXlsx(path: string): AsyncGenerator<FileRow> {
   const fh = await open(path, 'r');
@@ -121,23 +164,49 @@ async function* readXlsx(path: string): AsyncGenerator<FileRow> {
   } finally {
     await fh.close();
   }
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, { sharedStrings: 'cache', hyperlinks: 'ignore', styles: 'ignore', worksheets: 'emit' });
+  // styles are read because they alone tell a date cell from a number
+  const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, {
+    sharedStrings: 'cache',
+    hyperlinks: 'ignore',
+    styles: 'cache',
+    worksheets: 'emit',
+  });
+  const sheets = (reader as unknown as AsyncIterable<SheetReader>)[Symbol.asyncIterator]();
+  let current: SheetReader | undefined;
+  let finished = false;
   try {
-    for await (const sheet of reader) {
-      for await (const row of sheet as AsyncIterable<ExcelJS.Row>) {
+    for (let next = await sheets.next(), first = true; !next.done; next = await sheets.next(), first = false) {
+      current = next.value;
+      if (!first) {
+        closeSheet(current); // the first worksheet only
+        continue;
+      }
+      for await (const row of current) {
         const values = row.values as ExcelJS.CellValue[];
         const cells: string[] = [];
-        for (let i = 1; i < values.length; i++) {
-          const v = values[i];
-          cells.push(typeof v === 'number' ? `${NUMERIC_CELL}${String(v)}` : cellText(v ?? null));
-        }
+        for (let i = 1; i < values.length; i++) cells.push(cellText(values[i] ?? null));
         yield { rowNo: row.number, cells };
       }
-      return; // the first worksheet only
     }
+    finished = true;
   } catch (e) {
+    finished = true;
     if (e instanceof AppError) throw e;
     throw fileError('UNREADABLE_FILE', 'the XLSX workbook cannot be read (damaged, or not an Excel 2007+ file)');
+  } finally {
+    if (!finished) {
+      // stopped early (a bad header, a failed import): no temporary copy of a sheet and no open file left behind
+      if (closeSheet(current)) {
+        try {
+          for (let next = await sheets.next(); !next.done; next = await sheets.next()) closeSheet(next.value);
+        } catch {
+          // the workbook is being abandoned anyway
+        }
+      } else {
+        (reader as unknown as { stream?: { destroy(): void } }).stream?.destroy();
+        await sheets.return?.();
+      }
+    }
   }
 }
 

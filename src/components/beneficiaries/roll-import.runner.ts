@@ -4,7 +4,7 @@ import type { DataCipher } from '../../platform/crypto';
 import { AppError } from '../../platform/errors';
 import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
-import { fileError, NUMERIC_CELL, readRollFile, type RollFormat } from './roll-file.reader';
+import { DATE_CELL, fileError, NUMERIC_CELL, plainCell, readRollFile, type RollFormat } from './roll-file.reader';
 import {
   COLUMNS,
   foldName,
@@ -85,6 +85,23 @@ export function givenFirst(folded: string): string {
 
 const FIXED_LENGTH_DIGITS: Partial<Record<Column, number>> = { national_id: 12, phone: 10, wallet_id: 10 };
 
+/** roll_import_problems.column_name: an unknown header is reported under its own name, which may be longer. */
+const PROBLEM_COLUMN_MAX = 64;
+
+const problemColumn = (c: string | null): string | null => (c === null ? null : [...c].slice(0, PROBLEM_COLUMN_MAX).join(''));
+
+/** A header row that is one cell holding the other separators: the file was saved with `;` or tabs, not commas. */
+function wrongDelimiter(names: string[]): { column: null; code: string; message: string } | null {
+  if (names.length !== 1) return null;
+  const sep = names[0]!.includes(';') ? 'semicolons' : names[0]!.includes('\t') ? 'tabs' : null;
+  if (!sep) return null;
+  return {
+    column: null,
+    code: 'WRONG_DELIMITER',
+    message: `the header row is a single cell: the file is separated by ${sep}, not commas; save it as "CSV UTF-8 (comma delimited)"`,
+  };
+}
+
 /**
  * Runs one roll import: streams the file, validates every row, stages the
  * valid ones, finds conflicts with set-based SQL, and merges into the roll in
@@ -99,6 +116,9 @@ export class RollImportRunner {
     private readonly audit: AuditService,
     private readonly log: winston.Logger,
   ) {}
+
+  /** Phase durations of the last run, for benchmarks and logs. */
+  lastTimings: { readMs: number; checkMs: number; mergeMs: number; analyzeMs: number } | null = null;
 
   private staging(id: string): string {
     return `roll_import_rows_${id}`;
@@ -119,10 +139,18 @@ export class RollImportRunner {
     await this.ds.query(`DROP TABLE IF EXISTS ${table}`);
     await this.ds.query(`CREATE TABLE ${table} LIKE roll_import_rows`);
     try {
+      const t0 = Date.now();
       const read = await this.readAndStage(imp, filePath, table);
+      const t1 = Date.now();
       await this.ds.query("UPDATE roll_imports SET phase = 'checking', rows_read = ? WHERE id = ?", [read, id]);
       await this.check(imp, table);
-      await this.merge(imp, table, read);
+      const t2 = Date.now();
+      const changed = await this.merge(imp, table, read);
+      const t3 = Date.now();
+      // after a large merge the optimizer's statistics lag behind: refresh them so that searches keep their plans
+      if (changed > 10_000) await this.ds.query('ANALYZE TABLE beneficiaries, enrolments');
+      this.lastTimings = { readMs: t1 - t0, checkMs: t2 - t1, mergeMs: t3 - t2, analyzeMs: Date.now() - t3 };
+      this.log.info('roll import completed', { importId: id, rows: read, ...this.lastTimings });
     } catch (e) {
       if (e instanceof AppError && e.kind === 'invalid') {
         await this.fail(id, e);
@@ -136,18 +164,22 @@ export class RollImportRunner {
 
   /** Marks the import failed as a whole: nothing of it was merged. */
   async fail(id: string, e: AppError): Promise<void> {
-    await this.ds.transaction(async (em) => {
+    const failed = await this.ds.transaction(async (em) => {
+      // an import already completed or failed keeps its outcome (a job delivered again must not turn it into another)
+      const res = (await em.query(
+        `UPDATE roll_imports SET status = 'failed', phase = NULL, error_code = ?, error_message = ?, finished_at = CURRENT_TIMESTAMP(3)
+         WHERE id = ? AND status IN ('queued', 'running')`,
+        [e.code, e.message.slice(0, 1000), id],
+      )) as { affectedRows?: number };
+      if (!res.affectedRows) return false;
       await em.query('INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message) VALUES (?, 0, NULL, ?, ?)', [
         id,
         e.code,
         e.message.slice(0, 500),
       ]);
-      await em.query(
-        "UPDATE roll_imports SET status = 'failed', phase = NULL, error_code = ?, error_message = ?, finished_at = CURRENT_TIMESTAMP(3) WHERE id = ?",
-        [e.code, e.message.slice(0, 1000), id],
-      );
+      return true;
     });
-    this.log.warn('roll import refused', { importId: id, code: e.code });
+    if (failed) this.log.warn('roll import refused', { importId: id, code: e.code });
   }
 
   private async reference(imp: ImportRow) {
@@ -160,7 +192,9 @@ export class RollImportRunner {
       programmes.set(p.code, p.id);
     }
     const banks = new Set(((await this.ds.query('SELECT bin FROM banks WHERE active = 1')) as { bin: string }[]).map((b) => b.bin));
-    const wallets = new Set(((await this.ds.query('SELECT code FROM wallet_providers WHERE active = 1')) as { code: string }[]).map((w) => w.code));
+    const wallets = new Set(
+      ((await this.ds.query('SELECT code FROM wallet_providers WHERE active = 1')) as { code: string }[]).map((w) => w.code),
+    );
     let scopePath: string | null = null;
     if (imp.scope_area_id !== null) {
       const [s] = (await this.ds.query('SELECT path FROM areas WHERE id = ?', [imp.scope_area_id])) as { path: string }[];
@@ -183,7 +217,7 @@ export class RollImportRunner {
       if (staged.length) await this.ds.query(`INSERT INTO ${table} (${STAGE_COLUMNS.join(', ')}) VALUES ?`, [staged]);
       if (problems.length) {
         await this.ds.query('INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message) VALUES ?', [
-          problems.map((p) => [imp.id, p.rowNo, p.column, p.code, p.message.slice(0, 500)]),
+          problems.map((p) => [imp.id, p.rowNo, problemColumn(p.column), p.code, p.message.slice(0, 500)]),
         ]);
       }
       staged = [];
@@ -191,18 +225,24 @@ export class RollImportRunner {
     };
 
     for await (const { rowNo, cells } of readRollFile(filePath, imp.format)) {
+      // a blank row (an empty line, or only empty cells) holds no data; it still counts for the row numbers after it
+      if (cells.every((c) => c.trim() === '')) continue;
       if (!header) {
-        const mapped = mapHeader(cells.map((c) => c.replace(NUMERIC_CELL, '')));
+        const names = cells.map(plainCell);
+        // empty cells after the last column name are no columns (Excel keeps cells that were merely formatted)
+        while (names.length > 0 && names[names.length - 1]!.trim() === '') names.pop();
+        const delimiter = wrongDelimiter(names);
+        const mapped = delimiter ? { index: {}, problems: [delimiter] } : mapHeader(names);
         if (mapped.problems.length) {
           const e = fileError('BAD_HEADER', mapped.problems.map((p) => p.message).join('; '));
           (e as { details?: unknown }).details = mapped.problems;
           await this.ds.query('INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message) VALUES ?', [
-            mapped.problems.map((p) => [imp.id, 1, p.column, p.code, p.message.slice(0, 500)]),
+            mapped.problems.map((p) => [imp.id, rowNo, problemColumn(p.column), p.code, p.message.slice(0, 500)]),
           ]);
           throw e;
         }
         header = mapped.index;
-        headerWidth = cells.length;
+        headerWidth = names.length;
         continue;
       }
       read += 1;
@@ -220,9 +260,14 @@ export class RollImportRunner {
             rowProblems.push({
               column: 'account_number',
               code: 'NUMBER_CELL',
-              message: 'the account number is stored as a number in the spreadsheet, which loses leading zeros and long digits; format the column as Text',
+              message:
+                'the account number is stored as a number in the spreadsheet, which loses leading zeros and long digits; format the column as Text',
             });
           }
+        } else if (v.startsWith(DATE_CELL)) {
+          v = v.slice(DATE_CELL.length);
+          // Excel turns a month typed as 2024-01 into the date 2024-01-01
+          if (col.key === 'start_period' || col.key === 'end_period') v = v.slice(0, 7);
         }
         values[col.key] = v;
       }
@@ -234,9 +279,14 @@ export class RollImportRunner {
       let programmeId: number | undefined;
       if (row) {
         area = ref.areas.get(row.areaCode);
-        if (!area) rowProblems.push({ column: 'area_code', code: 'UNKNOWN_AREA', message: `no administrative unit with code ${row.areaCode}` });
+        if (!area)
+          rowProblems.push({ column: 'area_code', code: 'UNKNOWN_AREA', message: `no administrative unit with code ${row.areaCode}` });
         else if (area.level !== 'commune') {
-          rowProblems.push({ column: 'area_code', code: 'AREA_NOT_COMMUNE', message: `${row.areaCode} is a ${area.level}; give the commune the person is paid in` });
+          rowProblems.push({
+            column: 'area_code',
+            code: 'AREA_NOT_COMMUNE',
+            message: `${row.areaCode} is a ${area.level}; give the commune the person is paid in`,
+          });
         } else if (ref.scopePath && !area.path.startsWith(ref.scopePath)) {
           rowProblems.push({ column: 'area_code', code: 'AREA_OUT_OF_SCOPE', message: `${row.areaCode} is outside your area` });
         }
@@ -255,13 +305,23 @@ export class RollImportRunner {
       }
       if (staged.length >= STAGE_BATCH || problems.length >= STAGE_BATCH) await flush();
       if (read % PROGRESS_EVERY === 0) {
-        await this.ds.query('UPDATE roll_imports SET rows_read = ?, rows_valid = ?, rows_invalid = ? WHERE id = ?', [read, valid, invalid, imp.id]);
+        await this.ds.query('UPDATE roll_imports SET rows_read = ?, rows_valid = ?, rows_invalid = ? WHERE id = ?', [
+          read,
+          valid,
+          invalid,
+          imp.id,
+        ]);
       }
     }
     await flush();
     if (!header) throw fileError('EMPTY_FILE', 'the file is empty: it needs a header row and at least one data row');
     if (read === 0) throw fileError('EMPTY_FILE', 'the file has a header but no data rows');
-    await this.ds.query('UPDATE roll_imports SET rows_read = ?, rows_valid = ?, rows_invalid = ? WHERE id = ?', [read, valid, invalid, imp.id]);
+    await this.ds.query('UPDATE roll_imports SET rows_read = ?, rows_valid = ?, rows_invalid = ? WHERE id = ?', [
+      read,
+      valid,
+      invalid,
+      imp.id,
+    ]);
     return read;
   }
 
@@ -361,7 +421,8 @@ export class RollImportRunner {
     await this.ds.query(`UPDATE ${t} r JOIN roll_import_problems p ON p.import_id = ? AND p.row_no = r.row_no SET r.rejected = 1`, [id]);
   }
 
-  private async merge(imp: ImportRow, t: string, read: number): Promise<void> {
+  /** Returns how many people and enrolments were created or updated. */
+  private async merge(imp: ImportRow, t: string, read: number): Promise<number> {
     const id = imp.id;
     const by = imp.uploaded_by;
     await this.ds.query("UPDATE roll_imports SET phase = 'merging' WHERE id = ?", [id]);
@@ -375,9 +436,10 @@ export class RollImportRunner {
         await runner.startTransaction();
         const em = runner.manager;
         const counts = await this.mergeIn(em, t, id, by);
-        const [{ n: invalid }] = (await em.query('SELECT COUNT(DISTINCT row_no) AS n FROM roll_import_problems WHERE import_id = ? AND row_no > 0', [
-          id,
-        ])) as [{ n: string }];
+        const [{ n: invalid }] = (await em.query(
+          'SELECT COUNT(DISTINCT row_no) AS n FROM roll_import_problems WHERE import_id = ? AND row_no > 0',
+          [id],
+        )) as [{ n: string }];
         const rowsValid = read - Number(invalid);
         await em.query(
           `UPDATE roll_imports SET status = 'completed', phase = NULL, rows_valid = ?, rows_invalid = ?, beneficiaries_created = ?,
@@ -395,7 +457,13 @@ export class RollImportRunner {
           ],
         );
         const [u] = (await em.query('SELECT username, roles FROM users WHERE id = ?', [by])) as { username: string; roles: string }[];
-        const actor: Actor = { userId: by, username: u?.username ?? 'unknown', roles: (u?.roles ?? '').split(','), requestId: imp.request_id, source: 'worker' };
+        const actor: Actor = {
+          userId: by,
+          username: u?.username ?? 'unknown',
+          roles: (u?.roles ?? '').split(','),
+          requestId: imp.request_id,
+          source: 'worker',
+        };
         await this.audit.record(em, actor, {
           action: 'roll.import_completed',
           entityType: 'roll_import',
@@ -404,6 +472,7 @@ export class RollImportRunner {
           after: { rowsRead: read, rowsValid, rowsInvalid: Number(invalid), ...counts },
         });
         await runner.commitTransaction();
+        return counts.beneficiariesCreated + counts.enrolmentsCreated + counts.enrolmentsUpdated;
       } catch (e) {
         if (runner.isTransactionActive) await runner.rollbackTransaction();
         throw e;
@@ -486,7 +555,9 @@ export class RollImportRunner {
        WHERE r.rejected = 0 AND e.id IS NULL`,
       [by, by, id],
     );
-    const [{ n: mismatches }] = (await em.query(`SELECT COUNT(*) AS n FROM ${t} WHERE rejected = 0 AND name_mismatch = 1`)) as [{ n: string }];
+    const [{ n: mismatches }] = (await em.query(`SELECT COUNT(*) AS n FROM ${t} WHERE rejected = 0 AND name_mismatch = 1`)) as [
+      { n: string },
+    ];
     return {
       beneficiariesCreated: affected(created),
       enrolmentsCreated: affected(inserted),

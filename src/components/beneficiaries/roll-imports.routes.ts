@@ -4,9 +4,18 @@ import { pipeline } from 'node:stream/promises';
 import type { Api } from '../../platform/http';
 import { receiveFile } from '../../platform/http/upload';
 import { importIdParams, importPage, listImportsQuery, problemPage, problemsQuery, rollImportSchema } from './roll-imports.schemas';
-import type { RollImportsService } from './roll-imports.service';
+import type { ProblemView, RollImportsService } from './roll-imports.service';
 
 const WRITERS = ['staff', 'admin'] as const;
+
+/** A cell Excel would take for a formula (a header named `=HYPERLINK(…)` is echoed as the column) is kept as text. */
+function asText(v: string | null): string | null {
+  return v !== null && /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+}
+
+async function* spreadsheetSafe(rows: AsyncIterable<ProblemView>): AsyncIterable<ProblemView> {
+  for await (const r of rows) yield { ...r, column: asText(r.column), message: asText(r.message)! };
+}
 const READERS = ['staff', 'admin', 'auditor'] as const;
 
 export function registerRollImportRoutes(api: Api, imports: RollImportsService, upload: { dir: string; maxBytes: number }): void {
@@ -19,7 +28,11 @@ export function registerRollImportRoutes(api: Api, imports: RollImportsService, 
     tags: ['roll imports'],
     access: WRITERS,
     upload: { field: 'file', description: 'The roll file, .csv (UTF-8) or .xlsx' },
-    responses: { 202: { description: 'Queued', schema: rollImportSchema }, 413: { description: 'FILE_TOO_LARGE' }, 415: { description: 'Not multipart' } },
+    responses: {
+      202: { description: 'Queued', schema: rollImportSchema },
+      413: { description: 'FILE_TOO_LARGE' },
+      415: { description: 'Not multipart' },
+    },
     handler: async (_in, ctx) => {
       const file = await receiveFile(ctx.req, { field: 'file', maxBytes: upload.maxBytes, dir: upload.dir });
       return imports.create(ctx.principal, ctx.actor, file);
@@ -70,14 +83,21 @@ export function registerRollImportRoutes(api: Api, imports: RollImportsService, 
     tags: ['roll imports'],
     access: READERS,
     params: importIdParams,
-    responses: { 200: { description: 'CSV: row, column, code, message', contentType: 'text/csv' }, 404: { description: 'IMPORT_NOT_FOUND' } },
+    responses: {
+      200: { description: 'CSV: row, column, code, message', contentType: 'text/csv' },
+      404: { description: 'IMPORT_NOT_FOUND' },
+    },
     handler: async ({ params }, ctx) => {
       const { rows, release } = await imports.streamProblems(ctx.principal, params.id);
       try {
         ctx.res.status(200);
         ctx.res.setHeader('Content-Type', 'text/csv; charset=utf-8');
         ctx.res.setHeader('Content-Disposition', `attachment; filename="roll-import-${params.id}-problems.csv"`);
-        await pipeline(Readable.from(rows), stringify({ header: true, columns: ['row', 'column', 'code', 'message'], bom: true }), ctx.res);
+        await pipeline(
+          Readable.from(spreadsheetSafe(rows)),
+          stringify({ header: true, columns: ['row', 'column', 'code', 'message'], bom: true }),
+          ctx.res,
+        );
       } finally {
         await release();
       }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { DataSource } from 'typeorm';
 import { invalid, notFound } from '../../platform/errors';
-import { decodeCursor, finishPage, type Page } from '../../platform/http/pagination';
+import { decodeCursor, finishPage, keysetWhere, type KeyColumn, type Page } from '../../platform/http/pagination';
 import type { ReceivedFile } from '../../platform/http/upload';
 import { areaScopeSql, assertAreaScope, type Actor, type Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
@@ -95,6 +95,11 @@ function view(r: Row): RollImportView {
   };
 }
 
+const PROBLEM_ORDER: KeyColumn[] = [
+  { expr: 'row_no', dir: 'ASC' },
+  { expr: 'id', dir: 'ASC' },
+];
+
 const SELECT = 'SELECT i.*, sa.path AS scope_path FROM roll_imports i LEFT JOIN areas sa ON sa.id = i.scope_area_id';
 
 /** Where the worker finds an uploaded file. */
@@ -124,7 +129,8 @@ export class RollImportsService {
       await rm(file.path, { force: true });
       throw invalid('EMPTY_FILE', 'file: the file is empty');
     }
-    let id = '';
+    let id: string;
+    let moved = '';
     try {
       id = await this.ds.transaction(async (em) => {
         const res = (await em.query(
@@ -133,7 +139,8 @@ export class RollImportsService {
           [file.fileName, format, file.sha256, file.size, p.userId, p.areaId, actor.requestId],
         )) as { insertId: number };
         const newId = String(res.insertId);
-        await rename(file.path, importFilePath(this.dir, newId, format));
+        moved = importFilePath(this.dir, newId, format);
+        await rename(file.path, moved);
         await this.audit.record(em, actor, {
           action: 'roll.import_uploaded',
           entityType: 'roll_import',
@@ -144,11 +151,15 @@ export class RollImportsService {
         return newId;
       });
     } catch (e) {
+      // the insert is rolled back: the file, wherever it got to, goes too
       await rm(file.path, { force: true });
+      if (moved) await rm(moved, { force: true });
       throw e;
     }
+    // read before queueing: the worker may start at once, and the answer to the upload is the import as queued
+    const queued = await this.get(p, id);
     await this.enqueue(id);
-    return this.get(p, id);
+    return queued;
   }
 
   private async load(p: Principal, id: string): Promise<Row> {
@@ -162,7 +173,11 @@ export class RollImportsService {
     return view(await this.load(p, id));
   }
 
-  async list(p: Principal, f: { status?: ImportStatus | undefined; mine?: boolean | undefined }, page: { limit: number; cursor?: string | undefined }) {
+  async list(
+    p: Principal,
+    f: { status?: ImportStatus | undefined; mine?: boolean | undefined },
+    page: { limit: number; cursor?: string | undefined },
+  ) {
     const conds: string[] = [];
     const params: unknown[] = [];
     if (p.areaPath) {
@@ -190,17 +205,19 @@ export class RollImportsService {
     return finishPage(rows, page.limit, (r) => [String(r.id)], view);
   }
 
+  /** In row order, as the CSV download: problems found while reading and those found by the whole-file checks interleave. */
   async problems(p: Principal, id: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<ProblemView>> {
     await this.load(p, id);
-    const after = decodeCursor(page.cursor, 1);
+    const after = keysetWhere(PROBLEM_ORDER, decodeCursor(page.cursor, 2));
     const rows = (await this.ds.query(
-      `SELECT id, row_no, column_name, code, message FROM roll_import_problems WHERE import_id = ? AND id > ? ORDER BY id LIMIT ?`,
-      [id, after ? after[0] : 0, page.limit + 1],
+      `SELECT id, row_no, column_name, code, message FROM roll_import_problems WHERE import_id = ? AND ${after.sql}
+       ORDER BY row_no, id LIMIT ?`,
+      [id, ...after.params, page.limit + 1],
     )) as { id: string; row_no: number; column_name: string | null; code: string; message: string }[];
     return finishPage(
       rows,
       page.limit,
-      (r) => [String(r.id)],
+      (r) => [r.row_no, String(r.id)],
       (r) => ({ row: r.row_no, column: r.column_name, code: r.code, message: r.message }),
     );
   }
@@ -242,9 +259,13 @@ export class RollImportsService {
     return rows.map((r) => ({ id: String(r.id), format: r.format }));
   }
 
-  async formatOf(id: string): Promise<RollFormat | null> {
-    const [r] = (await this.ds.query('SELECT format FROM roll_imports WHERE id = ?', [id])) as { format: RollFormat }[];
-    return r?.format ?? null;
+  /** What the worker needs to know before running an import: its format, and whether it is already final. */
+  async stateOf(id: string): Promise<{ format: RollFormat; status: ImportStatus } | null> {
+    const [r] = (await this.ds.query('SELECT format, status FROM roll_imports WHERE id = ?', [id])) as {
+      format: RollFormat;
+      status: ImportStatus;
+    }[];
+    return r ? { format: r.format, status: r.status } : null;
   }
 
   fileOf(id: string, format: RollFormat): string {
