@@ -9,6 +9,20 @@ const VERSION = 1;
  * stay readable until re-encrypted). Layout: version, id length, id, iv(12), tag(16), data.
  */
 export class DataCipher {
+  // random IVs drawn from a pooled CSPRNG buffer: one getrandom call per 4096 IVs instead of one per value
+  private ivPool = Buffer.alloc(0);
+  private ivOffset = 0;
+
+  private nextIv(): Buffer {
+    if (this.ivOffset + 12 > this.ivPool.length) {
+      this.ivPool = randomBytes(12 * 4096);
+      this.ivOffset = 0;
+    }
+    const iv = this.ivPool.subarray(this.ivOffset, this.ivOffset + 12);
+    this.ivOffset += 12;
+    return iv;
+  }
+
   constructor(
     private readonly keys: ReadonlyMap<string, Buffer>,
     private readonly activeKeyId: string,
@@ -23,7 +37,7 @@ export class DataCipher {
 
   encrypt(plain: string, aad = ''): Buffer {
     const key = this.keys.get(this.activeKeyId)!;
-    const iv = randomBytes(12);
+    const iv = this.nextIv();
     const cipher = createCipheriv('aes-256-gcm', key, iv);
     if (aad) cipher.setAAD(Buffer.from(aad));
     const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
