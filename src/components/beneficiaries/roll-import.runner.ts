@@ -19,6 +19,8 @@ import {
 
 /** Rows per multi-row INSERT into the staging table. */
 const STAGE_BATCH = 2000;
+/** Staging inserts running while the file is read on. */
+const STAGE_IN_FLIGHT = 2;
 /** How often progress is written while reading. */
 const PROGRESS_EVERY = 20_000;
 
@@ -138,9 +140,16 @@ export class RollImportRunner {
     await this.ds.query('DELETE FROM roll_import_problems WHERE import_id = ?', [id]);
     await this.ds.query(`DROP TABLE IF EXISTS ${table}`);
     await this.ds.query(`CREATE TABLE ${table} LIKE roll_import_rows`);
+    // loaded without secondary indexes; they are built once, sorted, when the file has been read
+    await this.ds.query(
+      `ALTER TABLE ${table} DROP INDEX ix_import_rows_nid, DROP INDEX ix_import_rows_account, DROP INDEX ix_import_rows_wallet`,
+    );
     try {
       const t0 = Date.now();
       const read = await this.readAndStage(imp, filePath, table);
+      await this.ds.query(
+        `ALTER TABLE ${table} ADD INDEX ix_nid (national_id_hash, programme_id), ADD INDEX ix_account (account_hash), ADD INDEX ix_wallet (wallet_hash)`,
+      );
       const t1 = Date.now();
       await this.ds.query("UPDATE roll_imports SET phase = 'checking', rows_read = ? WHERE id = ?", [read, id]);
       await this.check(imp, table);
@@ -213,15 +222,22 @@ export class RollImportRunner {
     let invalid = 0;
     let staged: unknown[][] = [];
     let problems: Problem[] = [];
+    // batches are written while the next ones are read: up to STAGE_IN_FLIGHT inserts run on their own connections
+    const inFlight: Promise<unknown>[] = [];
     const flush = async () => {
-      if (staged.length) await this.ds.query(`INSERT INTO ${table} (${STAGE_COLUMNS.join(', ')}) VALUES ?`, [staged]);
-      if (problems.length) {
-        await this.ds.query('INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message) VALUES ?', [
-          problems.map((p) => [imp.id, p.rowNo, problemColumn(p.column), p.code, p.message.slice(0, 500)]),
-        ]);
-      }
+      const rows = staged;
+      const probs = problems;
       staged = [];
       problems = [];
+      if (rows.length) inFlight.push(this.ds.query(`INSERT INTO ${table} (${STAGE_COLUMNS.join(', ')}) VALUES ?`, [rows]));
+      if (probs.length) {
+        inFlight.push(
+          this.ds.query('INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message) VALUES ?', [
+            probs.map((p) => [imp.id, p.rowNo, problemColumn(p.column), p.code, p.message.slice(0, 500)]),
+          ]),
+        );
+      }
+      while (inFlight.length > STAGE_IN_FLIGHT) await inFlight.shift();
     };
 
     for await (const { rowNo, cells } of readRollFile(filePath, imp.format)) {
@@ -314,6 +330,7 @@ export class RollImportRunner {
       }
     }
     await flush();
+    await Promise.all(inFlight.splice(0));
     if (!header) throw fileError('EMPTY_FILE', 'the file is empty: it needs a header row and at least one data row');
     if (read === 0) throw fileError('EMPTY_FILE', 'the file has a header but no data rows');
     await this.ds.query('UPDATE roll_imports SET rows_read = ?, rows_valid = ?, rows_invalid = ? WHERE id = ?', [
@@ -500,49 +517,58 @@ export class RollImportRunner {
       [by, by, id],
     );
 
-    // a person who moved commune or changed phone: updated, with history (an empty phone in the file keeps the stored one)
-    const personChanged = `(b.area_id <> r.area_id OR (r.phone_hash IS NOT NULL AND NOT (b.phone_hash <=> r.phone_hash)))`;
-    await em.query(
-      `INSERT INTO roll_history (beneficiary_id, change_type, before_state, after_state, changed_by, import_id)
-       SELECT b.id, 'beneficiary.updated', JSON_OBJECT('areaId', b.area_id, 'phone', b.phone_masked),
-              JSON_OBJECT('areaId', r.area_id, 'phone', IFNULL(r.phone_masked, b.phone_masked)), ?, ?
-       FROM ${t} r JOIN ${firstRows} f ON f.row_no = r.row_no JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash
-       WHERE ${personChanged}`,
-      [by, id],
-    );
-    await em.query(
-      `UPDATE beneficiaries b JOIN ${t} r ON r.national_id_hash = b.national_id_hash JOIN ${firstRows} f ON f.row_no = r.row_no
-       SET b.area_id = r.area_id, b.phone_hash = IFNULL(r.phone_hash, b.phone_hash), b.phone_enc = IFNULL(r.phone_enc, b.phone_enc),
-           b.phone_masked = IFNULL(r.phone_masked, b.phone_masked), b.updated_by = ?, b.import_id = ?
-       WHERE ${personChanged}`,
-      [by, id],
-    );
+    // when every accepted person was new, nobody stored can have changed: skip the passes that look for changes
+    const [{ n: people }] = (await em.query(`SELECT COUNT(DISTINCT national_id_hash) AS n FROM ${t} WHERE rejected = 0`)) as [
+      { n: string },
+    ];
+    let updated = 0;
+    if (affected(created) < Number(people)) {
+      // a person who moved commune or changed phone: updated, with history (an empty phone in the file keeps the stored one)
+      const personChanged = `(b.area_id <> r.area_id OR (r.phone_hash IS NOT NULL AND NOT (b.phone_hash <=> r.phone_hash)))`;
+      await em.query(
+        `INSERT INTO roll_history (beneficiary_id, change_type, before_state, after_state, changed_by, import_id)
+         SELECT b.id, 'beneficiary.updated', JSON_OBJECT('areaId', b.area_id, 'phone', b.phone_masked),
+                JSON_OBJECT('areaId', r.area_id, 'phone', IFNULL(r.phone_masked, b.phone_masked)), ?, ?
+         FROM ${t} r JOIN ${firstRows} f ON f.row_no = r.row_no JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash
+         WHERE ${personChanged}`,
+        [by, id],
+      );
+      await em.query(
+        `UPDATE beneficiaries b JOIN ${t} r ON r.national_id_hash = b.national_id_hash JOIN ${firstRows} f ON f.row_no = r.row_no
+         SET b.area_id = r.area_id, b.phone_hash = IFNULL(r.phone_hash, b.phone_hash), b.phone_enc = IFNULL(r.phone_enc, b.phone_enc),
+             b.phone_masked = IFNULL(r.phone_masked, b.phone_masked), b.updated_by = ?, b.import_id = ?
+         WHERE ${personChanged}`,
+        [by, id],
+      );
 
-    const enrolmentChanged = `(e.coefficient_x100 <> r.coefficient_x100 OR e.start_period <> r.start_period OR NOT (e.end_period <=> r.end_period)
-      OR e.channel <> r.channel OR NOT (e.bank_bin <=> r.bank_bin) OR NOT (e.account_hash <=> r.account_hash)
-      OR NOT (CAST(e.account_name AS BINARY) <=> CAST(r.account_name AS BINARY)) OR NOT (e.wallet_provider <=> r.wallet_provider)
-      OR NOT (e.wallet_hash <=> r.wallet_hash))`;
-    const state = (a: string) =>
-      `JSON_OBJECT('coefficientX100', ${a}.coefficient_x100, 'startPeriod', ${a}.start_period, 'endPeriod', ${a}.end_period,
-        'channel', ${a}.channel, 'bankBin', ${a}.bank_bin, 'account', ${a}.account_masked, 'accountName', ${a}.account_name,
-        'walletProvider', ${a}.wallet_provider, 'wallet', ${a}.wallet_masked)`;
-    const joined = `${t} r JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash
-      JOIN enrolments e ON e.beneficiary_id = b.id AND e.programme_id = r.programme_id`;
-    const updated = await em.query(
-      `INSERT INTO roll_history (beneficiary_id, enrolment_id, change_type, before_state, after_state, changed_by, import_id)
-       SELECT b.id, e.id, 'enrolment.updated', ${state('e')}, ${state('r')}, ?, ?
-       FROM ${joined} WHERE r.rejected = 0 AND ${enrolmentChanged}`,
-      [by, id],
-    );
-    await em.query(
-      `UPDATE ${joined}
-       SET e.coefficient_x100 = r.coefficient_x100, e.start_period = r.start_period, e.end_period = r.end_period, e.channel = r.channel,
-           e.bank_bin = r.bank_bin, e.account_hash = r.account_hash, e.account_enc = r.account_enc, e.account_masked = r.account_masked,
-           e.account_name = r.account_name, e.wallet_provider = r.wallet_provider, e.wallet_hash = r.wallet_hash, e.wallet_enc = r.wallet_enc,
-           e.wallet_masked = r.wallet_masked, e.name_mismatch = r.name_mismatch, e.version = e.version + 1, e.updated_by = ?, e.import_id = ?
-       WHERE r.rejected = 0 AND ${enrolmentChanged}`,
-      [by, id],
-    );
+      const enrolmentChanged = `(e.coefficient_x100 <> r.coefficient_x100 OR e.start_period <> r.start_period OR NOT (e.end_period <=> r.end_period)
+        OR e.channel <> r.channel OR NOT (e.bank_bin <=> r.bank_bin) OR NOT (e.account_hash <=> r.account_hash)
+        OR NOT (CAST(e.account_name AS BINARY) <=> CAST(r.account_name AS BINARY)) OR NOT (e.wallet_provider <=> r.wallet_provider)
+        OR NOT (e.wallet_hash <=> r.wallet_hash))`;
+      const state = (a: string) =>
+        `JSON_OBJECT('coefficientX100', ${a}.coefficient_x100, 'startPeriod', ${a}.start_period, 'endPeriod', ${a}.end_period,
+          'channel', ${a}.channel, 'bankBin', ${a}.bank_bin, 'account', ${a}.account_masked, 'accountName', ${a}.account_name,
+          'walletProvider', ${a}.wallet_provider, 'wallet', ${a}.wallet_masked)`;
+      const joined = `${t} r JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash
+        JOIN enrolments e ON e.beneficiary_id = b.id AND e.programme_id = r.programme_id`;
+      updated = affected(
+        await em.query(
+          `INSERT INTO roll_history (beneficiary_id, enrolment_id, change_type, before_state, after_state, changed_by, import_id)
+         SELECT b.id, e.id, 'enrolment.updated', ${state('e')}, ${state('r')}, ?, ?
+         FROM ${joined} WHERE r.rejected = 0 AND ${enrolmentChanged}`,
+          [by, id],
+        ),
+      );
+      await em.query(
+        `UPDATE ${joined}
+         SET e.coefficient_x100 = r.coefficient_x100, e.start_period = r.start_period, e.end_period = r.end_period, e.channel = r.channel,
+             e.bank_bin = r.bank_bin, e.account_hash = r.account_hash, e.account_enc = r.account_enc, e.account_masked = r.account_masked,
+             e.account_name = r.account_name, e.wallet_provider = r.wallet_provider, e.wallet_hash = r.wallet_hash, e.wallet_enc = r.wallet_enc,
+             e.wallet_masked = r.wallet_masked, e.name_mismatch = r.name_mismatch, e.version = e.version + 1, e.updated_by = ?, e.import_id = ?
+         WHERE r.rejected = 0 AND ${enrolmentChanged}`,
+        [by, id],
+      );
+    }
     const inserted = await em.query(
       `INSERT INTO enrolments (beneficiary_id, programme_id, coefficient_x100, start_period, end_period, status, channel, bank_bin,
          account_hash, account_enc, account_masked, account_name, wallet_provider, wallet_hash, wallet_enc, wallet_masked, name_mismatch,
@@ -561,7 +587,7 @@ export class RollImportRunner {
     return {
       beneficiariesCreated: affected(created),
       enrolmentsCreated: affected(inserted),
-      enrolmentsUpdated: affected(updated),
+      enrolmentsUpdated: updated,
       nameMismatches: Number(mismatches),
     };
   }
