@@ -4,7 +4,7 @@ import { conflict, forbidden, invalid, notFound } from '../../platform/errors';
 import { decodeCursor, finishPage, type Page } from '../../platform/http/pagination';
 import { areaPathScopeSql, assertAreaScope, hasRole, type Actor, type Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
-import { givenFirst } from './roll-import.runner';
+import { givenFirst } from './roll-stage';
 import { foldName, formatPeriod, maskDigits, parsePeriod, validateRow, type Column, type RollRow } from './roll-validation';
 
 export type EnrolmentStatus = 'active' | 'suspended' | 'ended';

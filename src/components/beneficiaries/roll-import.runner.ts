@@ -4,18 +4,10 @@ import type { DataCipher } from '../../platform/crypto';
 import { AppError } from '../../platform/errors';
 import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
+import type { StageInput } from './roll-stage';
+import { InProcessStager, type Stager } from './roll-stager';
 import { DATE_CELL, fileError, NUMERIC_CELL, plainCell, readRollFile, type RollFormat } from './roll-file.reader';
-import {
-  COLUMNS,
-  foldName,
-  mapHeader,
-  maskDigits,
-  maskNationalId,
-  validateRow,
-  type Column,
-  type RollRow,
-  type RowProblem,
-} from './roll-validation';
+import { COLUMNS, mapHeader, validateRow, type Column, type RowProblem } from './roll-validation';
 
 /** Rows per multi-row INSERT into the staging table. */
 const STAGE_BATCH = 2000;
@@ -45,44 +37,6 @@ interface Problem {
   column: string | null;
   code: string;
   message: string;
-}
-
-const STAGE_COLUMNS = [
-  'import_id',
-  'row_no',
-  'national_id_hash',
-  'national_id_enc',
-  'national_id_masked',
-  'full_name',
-  'name_search',
-  'given_search',
-  'date_of_birth',
-  'gender',
-  'phone_hash',
-  'phone_enc',
-  'phone_masked',
-  'area_id',
-  'programme_id',
-  'coefficient_x100',
-  'start_period',
-  'end_period',
-  'channel',
-  'bank_bin',
-  'account_hash',
-  'account_enc',
-  'account_masked',
-  'account_name',
-  'wallet_provider',
-  'wallet_hash',
-  'wallet_enc',
-  'wallet_masked',
-  'name_mismatch',
-] as const;
-
-/** The given name first (`an nguyen van`), so that a search for the given name uses an index too. */
-export function givenFirst(folded: string): string {
-  const i = folded.lastIndexOf(' ');
-  return i < 0 ? folded : `${folded.slice(i + 1)} ${folded.slice(0, i)}`;
 }
 
 const FIXED_LENGTH_DIGITS: Partial<Record<Column, number>> = { national_id: 12, phone: 10, wallet_id: 10 };
@@ -220,16 +174,17 @@ export class RollImportRunner {
     let read = 0;
     let valid = 0;
     let invalid = 0;
-    let staged: unknown[][] = [];
+    let staged: StageInput[] = [];
     let problems: Problem[] = [];
-    // batches are written while the next ones are read: up to STAGE_IN_FLIGHT inserts run on their own connections
+    const stager: Stager = new InProcessStager(this.ds, this.cipher, table, STAGE_IN_FLIGHT);
+    // batches are written while the next ones are read
     const inFlight: Promise<unknown>[] = [];
     const flush = async () => {
       const rows = staged;
       const probs = problems;
       staged = [];
       problems = [];
-      if (rows.length) inFlight.push(this.ds.query(`INSERT INTO ${table} (${STAGE_COLUMNS.join(', ')}) VALUES ?`, [rows]));
+      if (rows.length) await stager.stage(imp.id, rows);
       if (probs.length) {
         inFlight.push(
           this.ds.query('INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message) VALUES ?', [
@@ -240,97 +195,106 @@ export class RollImportRunner {
       while (inFlight.length > STAGE_IN_FLIGHT) await inFlight.shift();
     };
 
-    for await (const { rowNo, cells } of readRollFile(filePath, imp.format)) {
-      // a blank row (an empty line, or only empty cells) holds no data; it still counts for the row numbers after it
-      if (cells.every((c) => c.trim() === '')) continue;
-      if (!header) {
-        const names = cells.map(plainCell);
-        // empty cells after the last column name are no columns (Excel keeps cells that were merely formatted)
-        while (names.length > 0 && names[names.length - 1]!.trim() === '') names.pop();
-        const delimiter = wrongDelimiter(names);
-        const mapped = delimiter ? { index: {}, problems: [delimiter] } : mapHeader(names);
-        if (mapped.problems.length) {
-          const e = fileError('BAD_HEADER', mapped.problems.map((p) => p.message).join('; '));
-          (e as { details?: unknown }).details = mapped.problems;
-          await this.ds.query('INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message) VALUES ?', [
-            mapped.problems.map((p) => [imp.id, rowNo, problemColumn(p.column), p.code, p.message.slice(0, 500)]),
-          ]);
-          throw e;
-        }
-        header = mapped.index;
-        headerWidth = names.length;
-        continue;
-      }
-      read += 1;
-      const rowProblems: RowProblem[] = [];
-      const values: Partial<Record<Column, string>> = {};
-      for (const col of COLUMNS) {
-        const i = header[col.key];
-        if (i === undefined) continue;
-        let v = cells[i] ?? '';
-        if (v.startsWith(NUMERIC_CELL)) {
-          v = v.slice(NUMERIC_CELL.length);
-          const fixed = FIXED_LENGTH_DIGITS[col.key];
-          if (fixed && /^\d+$/.test(v) && v.length < fixed) v = v.padStart(fixed, '0');
-          else if (col.key === 'account_number') {
-            rowProblems.push({
-              column: 'account_number',
-              code: 'NUMBER_CELL',
-              message:
-                'the account number is stored as a number in the spreadsheet, which loses leading zeros and long digits; format the column as Text',
-            });
+    let finished = false;
+    try {
+      for await (const { rowNo, cells } of readRollFile(filePath, imp.format)) {
+        // a blank row (an empty line, or only empty cells) holds no data; it still counts for the row numbers after it
+        if (cells.every((c) => c.trim() === '')) continue;
+        if (!header) {
+          const names = cells.map(plainCell);
+          // empty cells after the last column name are no columns (Excel keeps cells that were merely formatted)
+          while (names.length > 0 && names[names.length - 1]!.trim() === '') names.pop();
+          const delimiter = wrongDelimiter(names);
+          const mapped = delimiter ? { index: {}, problems: [delimiter] } : mapHeader(names);
+          if (mapped.problems.length) {
+            const e = fileError('BAD_HEADER', mapped.problems.map((p) => p.message).join('; '));
+            (e as { details?: unknown }).details = mapped.problems;
+            await this.ds.query('INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message) VALUES ?', [
+              mapped.problems.map((p) => [imp.id, rowNo, problemColumn(p.column), p.code, p.message.slice(0, 500)]),
+            ]);
+            throw e;
           }
-        } else if (v.startsWith(DATE_CELL)) {
-          v = v.slice(DATE_CELL.length);
-          // Excel turns a month typed as 2024-01 into the date 2024-01-01
-          if (col.key === 'start_period' || col.key === 'end_period') v = v.slice(0, 7);
+          header = mapped.index;
+          headerWidth = names.length;
+          continue;
         }
-        values[col.key] = v;
-      }
-      const extra = cells.slice(headerWidth).some((c) => c.trim() !== '');
-      const result = validateRow(values, refData);
-      rowProblems.push(...result.problems);
-      const row = result.row;
-      let area: AreaRef | undefined;
-      let programmeId: number | undefined;
-      if (row) {
-        area = ref.areas.get(row.areaCode);
-        if (!area)
-          rowProblems.push({ column: 'area_code', code: 'UNKNOWN_AREA', message: `no administrative unit with code ${row.areaCode}` });
-        else if (area.level !== 'commune') {
-          rowProblems.push({
-            column: 'area_code',
-            code: 'AREA_NOT_COMMUNE',
-            message: `${row.areaCode} is a ${area.level}; give the commune the person is paid in`,
-          });
-        } else if (ref.scopePath && !area.path.startsWith(ref.scopePath)) {
-          rowProblems.push({ column: 'area_code', code: 'AREA_OUT_OF_SCOPE', message: `${row.areaCode} is outside your area` });
+        read += 1;
+        const rowProblems: RowProblem[] = [];
+        const values: Partial<Record<Column, string>> = {};
+        for (const col of COLUMNS) {
+          const i = header[col.key];
+          if (i === undefined) continue;
+          let v = cells[i] ?? '';
+          if (v.startsWith(NUMERIC_CELL)) {
+            v = v.slice(NUMERIC_CELL.length);
+            const fixed = FIXED_LENGTH_DIGITS[col.key];
+            if (fixed && /^\d+$/.test(v) && v.length < fixed) v = v.padStart(fixed, '0');
+            else if (col.key === 'account_number') {
+              rowProblems.push({
+                column: 'account_number',
+                code: 'NUMBER_CELL',
+                message:
+                  'the account number is stored as a number in the spreadsheet, which loses leading zeros and long digits; format the column as Text',
+              });
+            }
+          } else if (v.startsWith(DATE_CELL)) {
+            v = v.slice(DATE_CELL.length);
+            // Excel turns a month typed as 2024-01 into the date 2024-01-01
+            if (col.key === 'start_period' || col.key === 'end_period') v = v.slice(0, 7);
+          }
+          values[col.key] = v;
         }
-        programmeId = ref.programmes.get(row.programmeCode);
-        if (programmeId === undefined) {
-          rowProblems.push({ column: 'programme_code', code: 'UNKNOWN_PROGRAMME', message: `no active programme ${row.programmeCode}` });
+        const extra = cells.slice(headerWidth).some((c) => c.trim() !== '');
+        const result = validateRow(values, refData);
+        rowProblems.push(...result.problems);
+        const row = result.row;
+        let area: AreaRef | undefined;
+        let programmeId: number | undefined;
+        if (row) {
+          area = ref.areas.get(row.areaCode);
+          if (!area)
+            rowProblems.push({ column: 'area_code', code: 'UNKNOWN_AREA', message: `no administrative unit with code ${row.areaCode}` });
+          else if (area.level !== 'commune') {
+            rowProblems.push({
+              column: 'area_code',
+              code: 'AREA_NOT_COMMUNE',
+              message: `${row.areaCode} is a ${area.level}; give the commune the person is paid in`,
+            });
+          } else if (ref.scopePath && !area.path.startsWith(ref.scopePath)) {
+            rowProblems.push({ column: 'area_code', code: 'AREA_OUT_OF_SCOPE', message: `${row.areaCode} is outside your area` });
+          }
+          programmeId = ref.programmes.get(row.programmeCode);
+          if (programmeId === undefined) {
+            rowProblems.push({ column: 'programme_code', code: 'UNKNOWN_PROGRAMME', message: `no active programme ${row.programmeCode}` });
+          }
+        }
+        if (extra)
+          problems.push({ rowNo, column: null, code: 'EXTRA_CELLS', message: 'the row has more cells than the header has columns' });
+        if (rowProblems.length || extra || !row) {
+          invalid += 1;
+          for (const p of rowProblems) problems.push({ rowNo, column: p.column, code: p.code, message: p.message });
+        } else {
+          valid += 1;
+          staged.push({ rowNo, row, areaId: area!.id, programmeId: programmeId! });
+        }
+        if (staged.length >= STAGE_BATCH || problems.length >= STAGE_BATCH) await flush();
+        if (read % PROGRESS_EVERY === 0) {
+          await this.ds.query('UPDATE roll_imports SET rows_read = ?, rows_valid = ?, rows_invalid = ? WHERE id = ?', [
+            read,
+            valid,
+            invalid,
+            imp.id,
+          ]);
         }
       }
-      if (extra) problems.push({ rowNo, column: null, code: 'EXTRA_CELLS', message: 'the row has more cells than the header has columns' });
-      if (rowProblems.length || extra || !row) {
-        invalid += 1;
-        for (const p of rowProblems) problems.push({ rowNo, column: p.column, code: p.code, message: p.message });
-      } else {
-        valid += 1;
-        staged.push(this.stageRow(imp.id, rowNo, row, area!.id, programmeId!));
-      }
-      if (staged.length >= STAGE_BATCH || problems.length >= STAGE_BATCH) await flush();
-      if (read % PROGRESS_EVERY === 0) {
-        await this.ds.query('UPDATE roll_imports SET rows_read = ?, rows_valid = ?, rows_invalid = ? WHERE id = ?', [
-          read,
-          valid,
-          invalid,
-          imp.id,
-        ]);
-      }
+      await flush();
+      await Promise.all(inFlight.splice(0));
+      await stager.finish();
+      finished = true;
+    } finally {
+      // a file that failed half-way still stops its staging threads
+      if (!finished) await stager.finish().catch(() => undefined);
     }
-    await flush();
-    await Promise.all(inFlight.splice(0));
     if (!header) throw fileError('EMPTY_FILE', 'the file is empty: it needs a header row and at least one data row');
     if (read === 0) throw fileError('EMPTY_FILE', 'the file has a header but no data rows');
     await this.ds.query('UPDATE roll_imports SET rows_read = ?, rows_valid = ?, rows_invalid = ? WHERE id = ?', [
@@ -340,44 +304,6 @@ export class RollImportRunner {
       imp.id,
     ]);
     return read;
-  }
-
-  private stageRow(importId: string, rowNo: number, r: RollRow, areaId: number, programmeId: number): unknown[] {
-    const c = this.cipher;
-    const folded = foldName(r.fullName);
-    const bank = r.channel === 'BANK';
-    const wallet = r.channel === 'WALLET';
-    return [
-      importId,
-      rowNo,
-      c.lookupHash('nid', r.nationalId),
-      c.encrypt(r.nationalId, 'nid'),
-      maskNationalId(r.nationalId),
-      r.fullName,
-      folded,
-      givenFirst(folded),
-      r.dateOfBirth,
-      r.gender,
-      r.phone ? c.lookupHash('phone', r.phone) : null,
-      r.phone ? c.encrypt(r.phone, 'phone') : null,
-      r.phone ? maskDigits(r.phone, 3, 2) : null,
-      areaId,
-      programmeId,
-      r.coefficientX100,
-      r.startPeriod,
-      r.endPeriod,
-      r.channel,
-      bank ? r.bankCode : null,
-      bank ? c.lookupHash('account', `${r.bankCode}:${r.accountNumber}`) : null,
-      bank ? c.encrypt(r.accountNumber!, 'account') : null,
-      bank ? maskDigits(r.accountNumber!, 0, 4) : null,
-      bank || wallet ? r.accountName : null,
-      wallet ? r.walletProvider : null,
-      wallet ? c.lookupHash('wallet', `${r.walletProvider}:${r.walletId}`) : null,
-      wallet ? c.encrypt(r.walletId!, 'wallet') : null,
-      wallet ? maskDigits(r.walletId!, 3, 2) : null,
-      r.nameMismatch ? 1 : 0,
-    ];
   }
 
   /** Conflicts that only the whole file and the stored roll reveal; each offending row is reported and left out. */
@@ -506,23 +432,27 @@ export class RollImportRunner {
     // the first accepted row of each person carries their personal data (the check made all of them equal)
     const firstRows = `(SELECT MIN(row_no) AS row_no FROM ${t} WHERE rejected = 0 GROUP BY national_id_hash)`;
 
-    const created = await em.query(
+    // people inserted in national-ID-hash order (the unique index grows at its end instead of at random pages); a person on
+    // several rows, or already on the roll, meets the unique key and is left as stored (changes are handled below)
+    const countPeople = async () => Number(((await em.query('SELECT COUNT(*) AS n FROM beneficiaries')) as [{ n: string }])[0].n);
+    const before = await countPeople();
+    await em.query(
       `INSERT INTO beneficiaries (national_id_hash, national_id_enc, national_id_masked, full_name, name_search, given_search, date_of_birth,
          gender, phone_hash, phone_enc, phone_masked, area_id, created_by, updated_by, import_id)
        SELECT r.national_id_hash, r.national_id_enc, r.national_id_masked, r.full_name, r.name_search, r.given_search, r.date_of_birth,
          r.gender, r.phone_hash, r.phone_enc, r.phone_masked, r.area_id, ?, ?, ?
-       FROM ${t} r JOIN ${firstRows} f ON f.row_no = r.row_no
-       LEFT JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash
-       WHERE b.id IS NULL`,
+       FROM ${t} r FORCE INDEX (ix_nid) WHERE r.rejected = 0 ORDER BY r.national_id_hash
+       ON DUPLICATE KEY UPDATE beneficiaries.id = beneficiaries.id`,
       [by, by, id],
     );
+    const createdPeople = (await countPeople()) - before;
 
     // when every accepted person was new, nobody stored can have changed: skip the passes that look for changes
     const [{ n: people }] = (await em.query(`SELECT COUNT(DISTINCT national_id_hash) AS n FROM ${t} WHERE rejected = 0`)) as [
       { n: string },
     ];
     let updated = 0;
-    if (affected(created) < Number(people)) {
+    if (createdPeople < Number(people)) {
       // a person who moved commune or changed phone: updated, with history (an empty phone in the file keeps the stored one)
       const personChanged = `(b.area_id <> r.area_id OR (r.phone_hash IS NOT NULL AND NOT (b.phone_hash <=> r.phone_hash)))`;
       await em.query(
@@ -576,16 +506,16 @@ export class RollImportRunner {
        SELECT b.id, r.programme_id, r.coefficient_x100, r.start_period, r.end_period, 'active', r.channel, r.bank_bin, r.account_hash,
          r.account_enc, r.account_masked, r.account_name, r.wallet_provider, r.wallet_hash, r.wallet_enc, r.wallet_masked, r.name_mismatch,
          ?, ?, ?
-       FROM ${t} r JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash
+       FROM ${t} r FORCE INDEX (ix_nid) STRAIGHT_JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash
        LEFT JOIN enrolments e ON e.beneficiary_id = b.id AND e.programme_id = r.programme_id
-       WHERE r.rejected = 0 AND e.id IS NULL`,
+       WHERE r.rejected = 0 AND e.id IS NULL ORDER BY r.national_id_hash, r.programme_id`,
       [by, by, id],
     );
     const [{ n: mismatches }] = (await em.query(`SELECT COUNT(*) AS n FROM ${t} WHERE rejected = 0 AND name_mismatch = 1`)) as [
       { n: string },
     ];
     return {
-      beneficiariesCreated: affected(created),
+      beneficiariesCreated: createdPeople,
       enrolmentsCreated: affected(inserted),
       enrolmentsUpdated: updated,
       nameMismatches: Number(mismatches),

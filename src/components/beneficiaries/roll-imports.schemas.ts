@@ -18,7 +18,7 @@ export const rollImportSchema = z
       enrolmentsCreated: z.number().int(),
       enrolmentsUpdated: z.number().int(),
       enrolmentsUnchanged: z.number().int(),
-      nameMismatches: z.number().int().describe('Accepted rows whose account name differs from the person\'s name (flagged for review)'),
+      nameMismatches: z.number().int().describe("Accepted rows whose account name differs from the person's name (flagged for review)"),
     }),
     error: z.object({ code: z.string(), message: z.string() }).nullable(),
     uploadedBy: z.number().int(),
