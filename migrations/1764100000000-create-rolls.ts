@@ -102,7 +102,6 @@ export class CreateRolls1764100000000 implements MigrationInterface {
       KEY ix_beneficiaries_name (name_search),
       KEY ix_beneficiaries_given (given_search),
       KEY ix_beneficiaries_area (area_id, id),
-      KEY ix_beneficiaries_phone (phone_hash),
       CONSTRAINT fk_beneficiaries_area FOREIGN KEY (area_id) REFERENCES areas (id)
     ) ${TABLE}`);
 
