@@ -10,6 +10,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { COLUMNS } from '../src/components/beneficiaries/roll-validation';
 
 const FAMILY = ['Nguyễn', 'Trần', 'Lê', 'Phạm', 'Hoàng', 'Huỳnh', 'Phan', 'Vũ', 'Võ', 'Đặng', 'Bùi', 'Đỗ', 'Hồ', 'Ngô', 'Dương', 'Lý'];
 const MIDDLE_M = ['Văn', 'Hữu', 'Đức', 'Minh', 'Quốc', 'Xuân', 'Thanh', 'Công'];
@@ -45,24 +46,8 @@ const PROVINCES = Array.from({ length: 50 }, (_, i) =>
   ).padStart(3, '0'),
 );
 
-export const HEADER = [
-  'national_id',
-  'full_name',
-  'date_of_birth',
-  'gender',
-  'area_code',
-  'programme_code',
-  'coefficient',
-  'start_period',
-  'end_period',
-  'channel',
-  'bank_code',
-  'account_number',
-  'account_name',
-  'wallet_provider',
-  'wallet_id',
-  'phone',
-];
+/** The contract's columns in its order (the validator's list is the one source). */
+export const HEADER: string[] = COLUMNS.map((c) => c.key);
 
 const FOLD: Record<string, string> = { đ: 'd', Đ: 'D' };
 function upperAscii(s: string): string {

@@ -1,5 +1,11 @@
 import 'reflect-metadata';
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { DataSource } from 'typeorm';
+import { generateRoll } from '../bench/roll-generator';
+import { RollImportRunner } from '../src/components/beneficiaries';
+import { processLogger } from '../src/platform/logger';
 import type { Config } from '../config';
 import { configOrExit } from '../src/boot';
 import { AuditService } from '../src/components/audit';
@@ -74,6 +80,31 @@ export async function seedDemo(ds: DataSource, cfg: Config): Promise<boolean> {
     });
   });
   return true;
+}
+
+/**
+ * A small demo roll (development only), imported through the real import runner from a generated file, so that the
+ * quick start shows people, enrolments and a few rows with problems. Runs only when the roll is empty.
+ */
+export async function seedDemoRoll(ds: DataSource, cfg: Config, rows = 60): Promise<number> {
+  if (cfg.mode === 'production') throw new Error('the demo seed never runs in production');
+  const [{ n }] = (await ds.query('SELECT COUNT(*) AS n FROM beneficiaries')) as [{ n: string }];
+  const [staff] = (await ds.query("SELECT id, area_id FROM users WHERE username = 'staff'")) as { id: number; area_id: number | null }[];
+  if (Number(n) > 0 || !staff) return 0;
+  const file = path.join(os.tmpdir(), `welfare-demo-roll-${process.pid}.csv`);
+  const communes = DEMO_AREAS.children.flatMap((d) => d.children.map(([code]) => code));
+  await generateRoll(file, { rows, bad: 0.05, areas: communes, programme: 'TCXH-NCT80', seed: 7 });
+  try {
+    const res = (await ds.query(
+      "INSERT INTO roll_imports (file_name, format, file_sha256, file_size, status, uploaded_by, scope_area_id) VALUES ('demo-roll.csv', 'csv', REPEAT('0', 64), 0, 'queued', ?, ?)",
+      [staff.id, staff.area_id],
+    )) as { insertId: number };
+    const runner = new RollImportRunner(ds, DataCipher.fromConfig(cfg), new AuditService(ds, cfg.auditChainKey), processLogger('seed'));
+    await runner.run(String(res.insertId), file);
+  } finally {
+    await rm(file, { force: true });
+  }
+  return rows;
 }
 
 async function main(): Promise<void> {

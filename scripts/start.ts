@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { configOrExit } from '../src/boot';
 import { openDatabase } from '../src/platform/db';
-import { seedDemo } from './seed';
+import { seedDemo, seedDemoRoll } from './seed';
 
 /**
  * `npm start`: creates and migrates the database, seeds the demo data on an
@@ -15,6 +15,11 @@ async function main(): Promise<void> {
   const ds = await openDatabase(cfg);
   if (cfg.demoSeed && (await seedDemo(ds, cfg))) {
     process.stdout.write('demo data seeded: users admin, staff, approver.badinh, auditor (see README)\n');
+  }
+  if (cfg.demoSeed) {
+    const people = await seedDemoRoll(ds, cfg);
+    if (people)
+      process.stdout.write(`demo roll imported: ${people} rows of TCXH-NCT80 (a few with problems, see GET /api/v1/roll-imports)\n`);
   }
   await ds.destroy();
 

@@ -1,5 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
-import type { Column } from '../../src/components/beneficiaries/roll-validation';
+import { COLUMNS, type Column } from '../../src/components/beneficiaries/roll-validation';
 import { testApp } from './app';
 import { call } from './http';
 
@@ -29,24 +29,7 @@ export function person(overrides: RollRecord = {}): RollRecord {
   };
 }
 
-export const DEFAULT_COLUMNS: Column[] = [
-  'national_id',
-  'full_name',
-  'date_of_birth',
-  'gender',
-  'area_code',
-  'programme_code',
-  'coefficient',
-  'start_period',
-  'end_period',
-  'channel',
-  'bank_code',
-  'account_number',
-  'account_name',
-  'wallet_provider',
-  'wallet_id',
-  'phone',
-];
+export const DEFAULT_COLUMNS: Column[] = COLUMNS.map((c) => c.key);
 
 export function rollCsv(rows: RollRecord[], columns: string[] = DEFAULT_COLUMNS): string {
   return stringify([columns, ...rows.map((r) => columns.map((c) => r[c as Column] ?? ''))]);
