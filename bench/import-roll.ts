@@ -16,7 +16,11 @@ import { parseArgs } from 'node:util';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { rows: { type: 'string', default: '1000000' }, keep: { type: 'boolean', default: false }, tune: { type: 'boolean', default: false } },
+    options: {
+      rows: { type: 'string', default: '1000000' },
+      keep: { type: 'boolean', default: false },
+      tune: { type: 'boolean', default: false },
+    },
   });
   const rows = Number(values.rows);
   const file = `bench/out/roll-${rows}.csv`;
@@ -66,6 +70,7 @@ async function main(): Promise<void> {
     );
   }
   const [staff] = await ds.query("SELECT id FROM users WHERE username = 'staff'");
+  console.log(`RSS before importing ${(process.memoryUsage().rss / 1048576).toFixed(0)} MB`);
 
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
