@@ -432,27 +432,31 @@ export class RollImportRunner {
     // the first accepted row of each person carries their personal data (the check made all of them equal)
     const firstRows = `(SELECT MIN(row_no) AS row_no FROM ${t} WHERE rejected = 0 GROUP BY national_id_hash)`;
 
-    // people inserted in national-ID-hash order (the unique index grows at its end instead of at random pages); a person on
-    // several rows, or already on the roll, meets the unique key and is left as stored (changes are handled below)
-    const countPeople = async () => Number(((await em.query('SELECT COUNT(*) AS n FROM beneficiaries')) as [{ n: string }])[0].n);
-    const before = await countPeople();
-    await em.query(
-      `INSERT INTO beneficiaries (national_id_hash, national_id_enc, national_id_masked, full_name, name_search, given_search, date_of_birth,
-         gender, phone_hash, phone_enc, phone_masked, area_id, created_by, updated_by, import_id)
-       SELECT r.national_id_hash, r.national_id_enc, r.national_id_masked, r.full_name, r.name_search, r.given_search, r.date_of_birth,
-         r.gender, r.phone_hash, r.phone_enc, r.phone_masked, r.area_id, ?, ?, ?
-       FROM ${t} r FORCE INDEX (ix_nid) WHERE r.rejected = 0 ORDER BY r.national_id_hash
-       ON DUPLICATE KEY UPDATE beneficiaries.id = beneficiaries.id`,
-      [by, by, id],
+    // who of the file is on the roll already: one read-only probe per person decides which passes are needed at all
+    const count = async (sql: string) => Number(((await em.query(sql)) as [{ n: string }])[0].n);
+    const people = await count(`SELECT COUNT(DISTINCT national_id_hash) AS n FROM ${t} WHERE rejected = 0`);
+    const existing = await count(
+      `SELECT COUNT(*) AS n FROM (SELECT DISTINCT r.national_id_hash FROM ${t} r JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash
+       WHERE r.rejected = 0) x`,
     );
-    const createdPeople = (await countPeople()) - before;
+    const createdPeople = people - existing;
+    if (createdPeople > 0) {
+      // inserted in national-ID-hash order (the unique index grows at its end instead of at random pages); a person on several
+      // rows, or already on the roll, meets the unique key and is left as stored (their changes are handled below)
+      await em.query(
+        `INSERT INTO beneficiaries (national_id_hash, national_id_enc, national_id_masked, full_name, name_search, given_search, date_of_birth,
+           gender, phone_hash, phone_enc, phone_masked, area_id, created_by, updated_by, import_id)
+         SELECT r.national_id_hash, r.national_id_enc, r.national_id_masked, r.full_name, r.name_search, r.given_search, r.date_of_birth,
+           r.gender, r.phone_hash, r.phone_enc, r.phone_masked, r.area_id, ?, ?, ?
+         FROM ${t} r FORCE INDEX (ix_nid) WHERE r.rejected = 0 ORDER BY r.national_id_hash
+         ON DUPLICATE KEY UPDATE beneficiaries.id = beneficiaries.id`,
+        [by, by, id],
+      );
+    }
 
     // when every accepted person was new, nobody stored can have changed: skip the passes that look for changes
-    const [{ n: people }] = (await em.query(`SELECT COUNT(DISTINCT national_id_hash) AS n FROM ${t} WHERE rejected = 0`)) as [
-      { n: string },
-    ];
     let updated = 0;
-    if (createdPeople < Number(people)) {
+    if (existing > 0) {
       // a person who moved commune or changed phone: updated, with history (an empty phone in the file keeps the stored one)
       const personChanged = `(b.area_id <> r.area_id OR (r.phone_hash IS NOT NULL AND NOT (b.phone_hash <=> r.phone_hash)))`;
       await em.query(
