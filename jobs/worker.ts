@@ -2,23 +2,25 @@ import 'reflect-metadata';
 import { closeInfra, configOrExit, onShutdown, openInfra } from '../src/boot';
 import { buildServices, type Infra, type Services } from '../src/container';
 import { toAppError } from '../src/platform/errors';
-import { enqueueRollImport, JOB_NAMES, SCHEDULES, SCHEDULE_TZ, type JobCatalog, type JobName } from './catalog';
+import { JOB_NAMES, SCHEDULES, SCHEDULE_TZ, type JobCatalog, type JobName } from './catalog';
 import { disableInactiveUsers } from './disable-inactive-users.processor';
 import { runRollImport } from './roll-import.processor';
+import { sweepRollImports } from './roll-sweep.processor';
 
 /** A processor gets the payload and which attempt this is (1-based) of how many. */
 type Processor<N extends JobName> = (payload: JobCatalog[N], attempt: { number: number; of: number }) => Promise<unknown>;
 
-export function processors(services: Services): { [N in JobName]: Processor<N> } {
+export function processors(services: Services, infra: Infra): { [N in JobName]: Processor<N> } {
   return {
     'users.disable-inactive': disableInactiveUsers(services),
     'rolls.import': runRollImport(services),
+    'rolls.sweep': sweepRollImports(services, infra),
   };
 }
 
 /** Registers a processor for every catalogued job and the repeating schedules; refuses to start on a gap. */
 export async function startWorker(infra: Infra, services: Services): Promise<void> {
-  const table = processors(services) as Record<string, Processor<JobName> | undefined>;
+  const table = processors(services, infra) as Record<string, Processor<JobName> | undefined>;
   const missing = JOB_NAMES.filter((n) => typeof table[n] !== 'function');
   if (missing.length) throw new Error(`no processor for job(s): ${missing.join(', ')}`);
   for (const name of JOB_NAMES) {
@@ -35,10 +37,11 @@ export async function startWorker(infra: Infra, services: Services): Promise<voi
       }
     });
     const cron = SCHEDULES[name];
-    if (cron) await queue.add({}, { repeat: { cron, tz: SCHEDULE_TZ }, jobId: `${name}:schedule`, removeOnComplete: 100, removeOnFail: 100 });
+    if (cron)
+      await queue.add({}, { repeat: { cron, tz: SCHEDULE_TZ }, jobId: `${name}:schedule`, removeOnComplete: 100, removeOnFail: 100 });
   }
   // the database is the source of truth: imports queued or interrupted before a restart (or a Redis flush) are queued again
-  for (const p of await services.rollImports.pending()) await enqueueRollImport(infra.queues, p.id);
+  await sweepRollImports(services, infra)();
 }
 
 async function main(): Promise<void> {

@@ -48,7 +48,12 @@ export function buildServices(infra: Infra): Services {
   });
   const programmes = new ProgrammesService(ds, audit);
   const reference = new ReferenceService(ds, audit);
-  const rollImports = new RollImportsService(ds, audit, cfg.importDir, (id) => enqueueRollImport(infra.queues, id));
+  const rollImports = new RollImportsService(ds, audit, cfg.importDir, (id) =>
+    // a queueing failure after the upload was recorded is not the client's problem: the worker's sweeper queues it
+    enqueueRollImport(infra.queues, id).catch((err: unknown) => {
+      infra.log.warn('queueing a roll import failed; the sweeper will', { importId: id, err });
+    }),
+  );
   const rollImportRunner = new RollImportRunner(ds, cipher, audit, infra.log);
   const beneficiaries = new BeneficiariesService(ds, cipher, audit);
   return { cipher, audit, sessions, auth, users, areas, programmes, reference, rollImports, rollImportRunner, beneficiaries };

@@ -20,6 +20,7 @@ import { lastAudit, makeUser, type TestUser } from '../helpers/factories';
 import { call } from '../helpers/http';
 import { DEFAULT_COLUMNS, person, problemsOf, rollCsv, upload, waitForImport, type RollRecord } from '../helpers/rolls';
 import { testWorker } from '../helpers/worker';
+import { processors } from '../../jobs/worker';
 
 type Problem = { row: number; column: string | null; code: string; message: string };
 
@@ -1122,7 +1123,7 @@ describe('roll imports', function () {
   });
 
   describe('recovery', () => {
-    it('runs an import left queued in the database (a lost job) when the worker re-queues pending imports at start', async () => {
+    it('runs an import left queued in the database (a lost job) when the sweeper (also run at worker start) queues pending imports', async () => {
       const { infra, services } = await testApp();
       const p = person();
       const content = Buffer.from(rollCsv([p]));
@@ -1136,7 +1137,8 @@ describe('roll imports', function () {
       await writeFile(file, content);
       const pending = await services.rollImports.pending();
       expect(pending.map((x) => x.id)).to.include(id);
-      for (const x of pending) await enqueueRollImport(infra.queues, x.id);
+      const swept = await processors(services, infra)['rolls.sweep']({}, { number: 1, of: 1 });
+      expect((swept as { queued: number }).queued).to.be.at.least(1);
       const done = await waitForImport(staff.token, id);
       expect(done.status).to.equal('completed');
       expect(done.result.beneficiariesCreated).to.equal(1);
