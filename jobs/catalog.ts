@@ -30,16 +30,14 @@ export const ROLL_IMPORT_ATTEMPTS = 3;
 
 /** The job id is derived from the import: queued twice (upload, worker restart), it runs once. */
 export async function enqueueRollImport(queues: QueueFactory, importId: string): Promise<void> {
-  await queues
-    .get<JobCatalog['rolls.import']>('rolls.import')
-    .add(
-      { importId },
-      {
-        jobId: `roll-import-${importId}`,
-        attempts: ROLL_IMPORT_ATTEMPTS,
-        backoff: { type: 'exponential', delay: 5000 },
-        removeOnComplete: true,
-        removeOnFail: 1000,
-      },
-    );
+  await queues.get<JobCatalog['rolls.import']>('rolls.import').add(
+    { importId },
+    {
+      jobId: `roll-import-${importId}`,
+      attempts: ROLL_IMPORT_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 5000 },
+      removeOnComplete: true,
+      removeOnFail: 1000,
+    },
+  );
 }

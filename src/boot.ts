@@ -37,7 +37,11 @@ export function configOrExit(): Config {
  * SIGTERM/SIGINT: run `stop` once (stop taking work, finish what is in flight,
  * close connections), exit 0; exit 1 anyway after the grace period.
  */
-export function onShutdown(cfg: Config, log: { info: (m: string) => void; error: (m: string, meta?: object) => void }, stop: () => Promise<void>): void {
+export function onShutdown(
+  cfg: Config,
+  log: { info: (m: string) => void; error: (m: string, meta?: object) => void },
+  stop: () => Promise<void>,
+): void {
   let stopping = false;
   const handler = (signal: string) => {
     if (stopping) return;

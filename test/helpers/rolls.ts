@@ -52,7 +52,10 @@ export async function waitForImport(token: string, id: string, timeoutMs = 20_00
   }
 }
 
-export async function problemsOf(token: string, id: string): Promise<{ row: number; column: string | null; code: string; message: string }[]> {
+export async function problemsOf(
+  token: string,
+  id: string,
+): Promise<{ row: number; column: string | null; code: string; message: string }[]> {
   const r = await call('GET', `/api/v1/roll-imports/${id}/problems?limit=200`, { token });
   return r.body.items;
 }

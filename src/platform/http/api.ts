@@ -167,7 +167,8 @@ export class Api {
       };
     }
     const err = (description: string) => ({ description, content: { 'application/json': { schema: errorBodySchema } } });
-    if (spec.params || spec.query || spec.body || spec.upload) responses['400'] ??= err('Invalid request (VALIDATION_FAILED names every problem)');
+    if (spec.params || spec.query || spec.body || spec.upload)
+      responses['400'] ??= err('Invalid request (VALIDATION_FAILED names every problem)');
     if (spec.access !== 'public') {
       responses['401'] ??= err('Missing, invalid, expired or revoked token');
       responses['403'] ??= err('Role or area scope does not allow this');
