@@ -86,6 +86,12 @@ export const schema = {
     schema: z.coerce.number().int().min(0).max(10),
     defaults: { development: '0', test: '0', production: '0' },
   },
+  apiDocs: {
+    env: 'API_DOCS',
+    doc: 'Serve the OpenAPI document and /api/docs without login (public), or not at all (off).',
+    schema: z.enum(['public', 'off']),
+    defaults: { development: 'public', test: 'public', production: 'off' },
+  },
   publicBaseUrl: {
     env: 'PUBLIC_BASE_URL',
     doc: 'URL under which providers reach the API (used for callback URLs).',

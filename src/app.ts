@@ -99,10 +99,12 @@ export function buildApp(infra: Infra, services: Services): express.Express {
   registerBeneficiaryRoutes(api, services.beneficiaries);
 
   const doc = api.openapiDocument(API_INFO);
-  app.get('/api/v1/openapi.json', (_req, res) => {
-    res.json(doc);
-  });
-  app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/api/v1/openapi.json' } }));
+  if (cfg.apiDocs === 'public') {
+    app.get('/api/v1/openapi.json', (_req, res) => {
+      res.json(doc);
+    });
+    app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/api/v1/openapi.json' } }));
+  }
   app.use('/api/v1', api.router);
 
   app.use(notFoundHandler);

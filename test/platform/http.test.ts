@@ -1,3 +1,6 @@
+import type { AddressInfo } from 'node:net';
+import { buildApp } from '../../src/app';
+import { testApp } from '../helpers/app';
 import { expect } from 'chai';
 import { call, get } from '../helpers/http';
 import { makeUser } from '../helpers/factories';
@@ -93,5 +96,24 @@ describe('HTTP platform', () => {
     const docs = await call('GET', '/api/docs/');
     expect(docs.status).to.equal(200);
     expect(docs.text).to.contain('swagger-ui');
+  });
+});
+
+describe('API documentation switch', () => {
+  it('does not serve the OpenAPI document or the docs page when API_DOCS is off', async () => {
+    const { infra, services } = await testApp();
+    const server = buildApp({ ...infra, cfg: { ...infra.cfg, apiDocs: 'off' } }, services).listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const doc = await fetch(`http://127.0.0.1:${port}/api/v1/openapi.json`);
+      expect(doc.status).to.equal(404);
+      const page = await fetch(`http://127.0.0.1:${port}/api/docs/`);
+      expect(page.status).to.equal(404);
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).to.equal(200);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
