@@ -35,6 +35,7 @@ export function registerAreaRoutes(api: Api, areas: AreasService): void {
     tags: ['areas'],
     access: ['admin'],
     body: createAreaBody,
+    idempotent: true,
     responses: { 201: { description: 'Created', schema: areaDetailSchema }, 409: { description: 'AREA_CODE_TAKEN' } },
     handler: ({ body }, ctx) => areas.create(ctx.principal, ctx.actor, body),
   });

@@ -21,6 +21,7 @@ export function registerUserRoutes(api: Api, users: UsersService): void {
     tags: ['users'],
     access: ADMIN,
     body: createUserBody,
+    idempotent: true,
     responses: { 201: { description: 'Created', schema: userWithPasswordSchema }, 409: { description: 'USERNAME_TAKEN' } },
     handler: ({ body }, ctx) => users.create(ctx.principal, ctx.actor, body),
   });

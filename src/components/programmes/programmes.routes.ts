@@ -47,6 +47,7 @@ export function registerProgrammeRoutes(api: Api, programmes: ProgrammesService)
     tags: ['programmes'],
     access: ['staff', 'admin'],
     body: createProgrammeBody,
+    idempotent: true,
     responses: { 201: { description: 'Created', schema: programmeDetailSchema }, 409: { description: 'PROGRAMME_CODE_TAKEN' } },
     handler: ({ body }, ctx) => programmes.create(ctx.actor, body),
   });

@@ -36,6 +36,7 @@ export function registerReferenceRoutes(api: Api, reference: ReferenceService): 
     tags: ['reference'],
     access: ['admin'],
     body: createBankBody,
+    idempotent: true,
     responses: { 201: { description: 'Added', schema: bankSchema }, 409: { description: 'BANK_EXISTS' } },
     handler: ({ body }, ctx) => reference.createBank(ctx.actor, body),
   });
@@ -71,6 +72,7 @@ export function registerReferenceRoutes(api: Api, reference: ReferenceService): 
     tags: ['reference'],
     access: ['admin'],
     body: createWalletProviderBody,
+    idempotent: true,
     responses: { 201: { description: 'Added', schema: walletProviderSchema }, 409: { description: 'WALLET_PROVIDER_EXISTS' } },
     handler: ({ body }, ctx) => reference.createWalletProvider(ctx.actor, body),
   });

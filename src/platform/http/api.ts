@@ -3,6 +3,14 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { z } from 'zod';
 import { AppError, forbidden, invalid } from '../errors';
 import { actorOf, type Actor, type Principal, type Role } from '../security';
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENCY_KEY_PATTERN,
+  IDEMPOTENT_REPLAYED_HEADER,
+  idempotencyKeyOf,
+  type IdempotencyStore,
+  type StoredResponse,
+} from './idempotency';
 import { requestState } from './request-state';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -46,6 +54,15 @@ export interface RouteSpec<P extends z.ZodType | undefined, Q extends z.ZodType 
   body?: B;
   /** A multipart/form-data file upload in this field (the handler streams it with receiveFile); documented in OpenAPI. */
   upload?: { field: string; description: string };
+  /**
+   * Honours an optional Idempotency-Key header (checked after authentication
+   * and validation): the first request with a key runs and its answer is kept
+   * 24 h; the same key with the same request replays that answer
+   * (Idempotent-Replayed: true) without running the handler, with another
+   * request it is 409 IDEMPOTENCY_KEY_REUSED. Only for authenticated routes
+   * that answer JSON.
+   */
+  idempotent?: boolean;
   responses: Record<number, ResponseSpec>;
   handler: (input: { params: Out<P>; query: Out<Q>; body: Out<B> }, ctx: RouteContext) => Promise<unknown>;
 }
@@ -60,6 +77,19 @@ export const errorBodySchema = z
     }),
   })
   .meta({ id: 'Error' });
+
+const idempotencyHeaders = z.object({
+  [IDEMPOTENCY_KEY_HEADER]: z
+    .string()
+    .regex(IDEMPOTENCY_KEY_PATTERN)
+    .optional()
+    .meta({
+      description:
+        'Makes a retry safe: 1 to 128 characters of A-Z a-z 0-9 _ . : -, unique per request of yours, remembered 24 hours. ' +
+        'The same key with the same request returns the first answer (with Idempotent-Replayed: true) without doing the work again; ' +
+        'with another request it is 409 IDEMPOTENCY_KEY_REUSED.',
+    }),
+});
 
 const PUBLIC_PRINCIPAL: Principal = {
   userId: 0,
@@ -88,7 +118,10 @@ export class Api {
   readonly router = express.Router();
   readonly registry = new OpenAPIRegistry();
 
-  constructor(private readonly authenticate: Authenticator) {
+  constructor(
+    private readonly authenticate: Authenticator,
+    private readonly idempotency?: IdempotencyStore,
+  ) {
     this.registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   }
 
@@ -97,6 +130,7 @@ export class Api {
     Q extends z.ZodType | undefined = undefined,
     B extends z.ZodType | undefined = undefined,
   >(spec: RouteSpec<P, Q, B>): void {
+    if (spec.idempotent) this.checkIdempotent(spec);
     this.register(spec);
     const successStatus = Number(Object.keys(spec.responses).find((s) => s.startsWith('2')) ?? 200);
     this.router[spec.method](spec.path, ...(spec.before ?? []), async (req: Request, res: Response, next: NextFunction) => {
@@ -145,6 +179,19 @@ export class Api {
           req,
           res,
         };
+        const idempotencyKey = spec.idempotent ? idempotencyKeyOf(req) : undefined;
+        if (idempotencyKey !== undefined) {
+          const route = `${req.baseUrl}${spec.path}`;
+          const store = this.idempotency!;
+          const request = { userId: principal.userId, key: idempotencyKey, method: req.method, route, hash: store.requestHash(req, route) };
+          await store.handle(request, res, state.requestId, async (): Promise<StoredResponse | undefined> => {
+            const result = await spec.handler(input, ctx);
+            if (res.headersSent || res.writableEnded) return undefined;
+            if (result === undefined && successStatus === 204) return { status: 204, body: null };
+            return { status: successStatus, body: JSON.stringify(result) ?? null };
+          });
+          return;
+        }
         const result = await spec.handler(input, ctx);
         if (res.headersSent || res.writableEnded) return;
         if (result === undefined && successStatus === 204) {
@@ -158,8 +205,20 @@ export class Api {
     });
   }
 
+  private checkIdempotent(spec: RouteSpec<z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>): void {
+    const where = `${spec.method.toUpperCase()} ${spec.path}`;
+    if (!this.idempotency) throw new Error(`${where} is idempotent but the Api has no idempotency store`);
+    // keys are kept per user
+    if (spec.access === 'public') throw new Error(`${where}: only authenticated routes can be idempotent`);
+    if (spec.method === 'get') throw new Error(`${where}: a GET changes nothing and needs no idempotency key`);
+    // a stored answer is a JSON string; streamed answers cannot be replayed
+    if (spec.upload || Object.values(spec.responses).some((r) => r.contentType !== undefined && r.contentType !== 'application/json')) {
+      throw new Error(`${where}: only routes that answer JSON can be idempotent`);
+    }
+  }
+
   private register(spec: RouteSpec<z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>): void {
-    const responses: Record<string, { description: string; content?: Record<string, { schema: z.ZodType }> }> = {};
+    const responses: Record<string, { description: string; content?: Record<string, { schema: z.ZodType }>; headers?: z.ZodObject }> = {};
     for (const [status, r] of Object.entries(spec.responses)) {
       responses[status] = {
         description: r.description,
@@ -169,6 +228,27 @@ export class Api {
     const err = (description: string) => ({ description, content: { 'application/json': { schema: errorBodySchema } } });
     if (spec.params || spec.query || spec.body || spec.upload)
       responses['400'] ??= err('Invalid request (VALIDATION_FAILED names every problem)');
+    if (spec.idempotent) {
+      const success = Object.keys(responses).find((s) => s.startsWith('2'));
+      if (success) {
+        responses[success]!.headers = z.object({
+          [IDEMPOTENT_REPLAYED_HEADER]: z
+            .literal('true')
+            .optional()
+            .meta({ description: `Present when this is the stored answer to an earlier request with the same ${IDEMPOTENCY_KEY_HEADER}` }),
+        });
+      }
+      const bad = responses['400'] ?? err('Invalid request');
+      responses['400'] = { ...bad, description: `${bad.description}; INVALID_IDEMPOTENCY_KEY: malformed ${IDEMPOTENCY_KEY_HEADER}` };
+      const taken = responses['409'];
+      responses['409'] = {
+        ...err(
+          `${taken ? `${taken.description}; ` : ''}IDEMPOTENCY_KEY_REUSED: the key was used for another request; ` +
+            'IDEMPOTENCY_REQUEST_IN_PROGRESS: the first request with the key is still running',
+        ),
+        ...(taken?.content ? { content: taken.content } : {}),
+      };
+    }
     if (spec.access !== 'public') {
       responses['401'] ??= err('Missing, invalid, expired or revoked token');
       responses['403'] ??= err('Role or area scope does not allow this');
@@ -184,6 +264,7 @@ export class Api {
       request: {
         ...(spec.params ? { params: spec.params as z.ZodObject } : {}),
         ...(spec.query ? { query: spec.query as z.ZodObject } : {}),
+        ...(spec.idempotent ? { headers: idempotencyHeaders } : {}),
         ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } } } } : {}),
         ...(spec.upload
           ? {
