@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { closeInfra, configOrExit, onShutdown, openInfra } from '../src/boot';
+import { closeInfra, configOrExit, holdSignalsDuringBoot, onShutdown, openInfra } from '../src/boot';
 import { buildServices, type Infra, type Services } from '../src/container';
 import { toAppError } from '../src/platform/errors';
 import { JOB_NAMES, SCHEDULES, SCHEDULE_TZ, type JobCatalog, type JobName } from './catalog';
@@ -45,6 +45,7 @@ export async function startWorker(infra: Infra, services: Services): Promise<voi
 }
 
 async function main(): Promise<void> {
+  holdSignalsDuringBoot();
   const cfg = configOrExit();
   const infra = await openInfra('worker', cfg);
   const services = buildServices(infra);

@@ -37,6 +37,23 @@ export function configOrExit(): Config {
  * SIGTERM/SIGINT: run `stop` once (stop taking work, finish what is in flight,
  * close connections), exit 0; exit 1 anyway after the grace period.
  */
+let signalDuringBoot: NodeJS.Signals | null = null;
+const remember = (signal: NodeJS.Signals) => () => {
+  signalDuringBoot ??= signal;
+};
+const earlyTerm = remember('SIGTERM');
+const earlyInt = remember('SIGINT');
+
+/**
+ * Call first thing in a process: a SIGTERM that arrives while it is still
+ * starting (connecting, migrating) is held instead of killing it half-way, and
+ * acted on as soon as onShutdown is installed.
+ */
+export function holdSignalsDuringBoot(): void {
+  process.on('SIGTERM', earlyTerm);
+  process.on('SIGINT', earlyInt);
+}
+
 export function onShutdown(
   cfg: Config,
   log: { info: (m: string) => void; error: (m: string, meta?: object) => void },
@@ -60,6 +77,9 @@ export function onShutdown(
       },
     );
   };
+  process.off('SIGTERM', earlyTerm);
+  process.off('SIGINT', earlyInt);
   process.on('SIGTERM', () => handler('SIGTERM'));
   process.on('SIGINT', () => handler('SIGINT'));
+  if (signalDuringBoot) handler(`${signalDuringBoot} (received while starting)`);
 }

@@ -2,11 +2,12 @@ import 'reflect-metadata';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from './app';
-import { closeInfra, configOrExit, onShutdown, openInfra } from './boot';
+import { closeInfra, configOrExit, holdSignalsDuringBoot, onShutdown, openInfra } from './boot';
 import { buildServices } from './container';
 
 /** The API process: config → database (created and migrated) → Redis → HTTP; graceful shutdown on SIGTERM. */
 async function main(): Promise<void> {
+  holdSignalsDuringBoot();
   const cfg = configOrExit();
   const infra = await openInfra('api', cfg);
   const app = buildApp(infra, buildServices(infra));

@@ -241,6 +241,40 @@ describe('API and worker processes', function () {
     expect(worker.output()).to.match(/SIGTERM received, shutting down/);
   });
 
+  it('holds a SIGTERM that arrives while the worker is still starting, then finishes starting and exits 0', async () => {
+    const { infra } = await testApp();
+    // the test holds the migration lock, so the worker's boot waits for it: a signal sent now arrives mid-boot
+    const lockName = `${infra.cfg.dbName}.migrate`;
+    const runner = infra.ds.createQueryRunner();
+    await runner.connect();
+    try {
+      const [got] = (await runner.query('SELECT GET_LOCK(?, 5) AS got', [lockName])) as { got: number }[];
+      expect(got!.got).to.equal(1);
+      const worker = run('jobs/worker.ts', { LOG_LEVEL: 'info' });
+      await until(
+        'the worker waiting for the migration lock',
+        worker,
+        async () => {
+          const [row] = (await runner.query(
+            "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT GET_LOCK%' AND ID <> CONNECTION_ID()",
+          )) as { n: string }[];
+          return Number(row!.n) > 0;
+        },
+        15_000,
+      );
+      worker.child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(alive(worker), 'the signal did not kill it half-way').to.equal(true);
+      await runner.query('SELECT RELEASE_LOCK(?)', [lockName]);
+      const { code, signal } = await exitWithin(worker, 10_000);
+      expect({ code, signal }).to.deep.equal({ code: 0, signal: null });
+      expect(worker.output()).to.match(/SIGTERM \(received while starting\) received, shutting down/);
+    } finally {
+      await runner.query('SELECT RELEASE_LOCK(?)', [lockName]).catch(() => undefined);
+      await runner.release();
+    }
+  });
+
   it('refuses to boot the API with invalid configuration, naming every invalid key', async () => {
     const api = run('src/server.ts', { HTTP_PORT: 'abc', DB_PORT: '-1' });
     const { code } = await exitWithin(api, 10_000);
