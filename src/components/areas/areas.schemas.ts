@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { boolQuery } from '../../platform/http/schemas';
 import { pageOf, pageQuery } from '../../platform/http/pagination';
 import { AREA_LEVELS } from './areas.service';
 
@@ -41,8 +42,6 @@ export const updateAreaBody = z
     active: z.boolean().optional(),
   })
   .refine((b) => Object.keys(b).length > 0, 'give at least one field to change');
-
-const boolQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 export const listAreasQuery = z.strictObject({
   ...pageQuery,

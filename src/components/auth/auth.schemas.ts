@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { boolQuery } from '../../platform/http/schemas';
 import { ROLES } from '../../platform/security';
 import { pageOf, pageQuery } from '../../platform/http/pagination';
 
@@ -89,8 +90,6 @@ export const updateUserBody = z
   .refine((b) => Object.keys(b).length > 0, 'give at least one of displayName, roles, areaId');
 
 export const resetPasswordBody = z.strictObject({ password: z.string().min(1).max(256).optional() });
-
-const boolQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 export const listUsersQuery = z.strictObject({
   ...pageQuery,

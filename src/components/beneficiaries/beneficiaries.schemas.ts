@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageOf, pageQuery } from '../../platform/http/pagination';
+import { boolQuery } from '../../platform/http/schemas';
 
 const channel = z.enum(['BANK', 'WALLET', 'CASH']);
 const status = z.enum(['active', 'suspended', 'ended']);
@@ -82,11 +83,7 @@ export const searchQuery = z
 
 export const idParams = z.strictObject({ id: z.string().regex(/^\d{1,18}$/, 'must be a numeric id') });
 export const revealQuery = z.strictObject({
-  reveal: z
-    .enum(['true', 'false'])
-    .transform((v) => v === 'true')
-    .optional()
-    .describe('Show full identifiers (staff, auditor); the read is audited'),
+  reveal: boolQuery.optional().describe('Show full identifiers (staff, auditor); the read is audited'),
 });
 export const historyQuery = z.strictObject({ ...pageQuery });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageOf, pageQuery } from '../../platform/http/pagination';
+import { boolQuery } from '../../platform/http/schemas';
 
 export const importStatus = z.enum(['queued', 'running', 'completed', 'failed']);
 
@@ -43,11 +44,7 @@ export const importIdParams = z.strictObject({ id: z.string().regex(/^\d{1,18}$/
 export const listImportsQuery = z.strictObject({
   ...pageQuery,
   status: importStatus.optional(),
-  mine: z
-    .enum(['true', 'false'])
-    .transform((v) => v === 'true')
-    .optional()
-    .describe('Only my uploads'),
+  mine: boolQuery.optional().describe('Only my uploads'),
 });
 
 export const importPage = pageOf(rollImportSchema).meta({ id: 'RollImportPage' });

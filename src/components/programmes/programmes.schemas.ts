@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { boolQuery, plainText as text } from '../../platform/http/schemas';
 import { pageOf, pageQuery } from '../../platform/http/pagination';
 import { parseCoefficient } from '../../platform/money';
 import { parsePeriod } from '../../platform/period';
@@ -25,14 +26,6 @@ const code = z
   .regex(/^[A-Za-z0-9_-]{1,32}$/, 'must be 1-32 letters, digits, _ or -')
   .toUpperCase()
   .describe('e.g. TCXH-NCT80; upper-cased');
-
-const text = (max: number) =>
-  z
-    .string()
-    .overwrite((v) => v.normalize('NFC').trim())
-    .min(1)
-    .max(max)
-    .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
 
 const amount = z.number().int().positive().max(MAX_BASE_LEVEL).describe(`Whole đồng, 1 to ${MAX_BASE_LEVEL}`);
 
@@ -106,8 +99,6 @@ export const setBaseLevelBody = z.strictObject({
   amount,
   reason: text(500).describe('Why, e.g. "Nghị định 76/2024/NĐ-CP"'),
 });
-
-const boolQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 export const listProgrammesQuery = z.strictObject({
   ...pageQuery,

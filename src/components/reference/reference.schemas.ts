@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { boolQuery, plainText as text } from '../../platform/http/schemas';
 import { WALLET_KINDS } from './reference.service';
 
 const bin = z
@@ -12,14 +13,6 @@ const walletCode = z
   .regex(/^[A-Za-z0-9]{2,20}$/, 'must be 2-20 letters or digits')
   .toUpperCase()
   .describe('e.g. VIETTELMONEY; upper-cased');
-
-const text = (max: number) =>
-  z
-    .string()
-    .overwrite((v) => v.normalize('NFC').trim())
-    .min(1)
-    .max(max)
-    .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
 
 export const walletKind = z.enum(WALLET_KINDS).describe('ewallet, or mobile_money (a telecom account, capped by law)');
 
@@ -47,7 +40,6 @@ export const walletProviderSchema = z
 export const bankList = z.object({ items: z.array(bankSchema) }).meta({ id: 'BankList' });
 export const walletProviderList = z.object({ items: z.array(walletProviderSchema) }).meta({ id: 'WalletProviderList' });
 
-const boolQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 export const referenceListQuery = z.strictObject({ active: boolQuery.optional() });
 
 export const createBankBody = z.strictObject({
