@@ -1,0 +1,402 @@
+import http, { type IncomingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { z } from 'zod';
+import { AppError, invalid, unauthenticated, unavailable } from '../../platform/errors/app-error';
+import { signedHeaders, verify, type HeaderBag } from './signing';
+import {
+  FAILURE_CODES,
+  TRANSFER_STATUSES,
+  type Balance,
+  type Destination,
+  type InquiryOutcome,
+  type LookupDestination,
+  type LookupOutcome,
+  type ProviderPort,
+  type SendOutcome,
+  type StatementLine,
+  type Transfer,
+  type TransferEvent,
+  type TransferOrder,
+} from './provider.port';
+
+export interface HttpProviderOptions {
+  /** Where the provider API lives; a path prefix (`https://gw.example/partner`) is kept and signed. */
+  baseUrl: string;
+  /** The service's client id at the provider (X-Client-Id). */
+  clientId: string;
+  /** Shared HMAC secret for requests, callbacks and signed responses. */
+  secret: string;
+  /** Longest wait for a whole exchange, connect to last byte. */
+  timeoutMs: number;
+  /** Sent as `callbackUrl` with every transfer, when set. */
+  callbackUrl?: string;
+}
+
+const REFERENCE = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_JSON_BYTES = 1024 * 1024;
+// a day's statement of a million changes is about 100 MB
+const MAX_STATEMENT_BYTES = 512 * 1024 * 1024;
+const STATEMENT_HEADER = ['reference', 'transferId', 'status', 'amount', 'currency', 'failureCode', 'occurredAt'];
+
+const wholeDong = z.int().positive();
+const timestamp = z.iso.datetime({ offset: true });
+const statusSchema = z.enum(TRANSFER_STATUSES);
+const failureCodeSchema = z.enum(FAILURE_CODES).nullable();
+const finalWithCause = (v: { status: string; failureCode: string | null }): boolean =>
+  (v.status === 'FAILED' || v.status === 'RETURNED') === (v.failureCode !== null);
+
+const transferSchema = z
+  .object({
+    reference: z.string().regex(REFERENCE),
+    transferId: z.string().min(1),
+    status: statusSchema,
+    amount: wholeDong,
+    currency: z.literal('VND'),
+    failureCode: failureCodeSchema,
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .refine(finalWithCause, 'failureCode must be set exactly when FAILED or RETURNED');
+
+const changeFields = {
+  reference: z.string().regex(REFERENCE),
+  transferId: z.string().min(1),
+  status: statusSchema,
+  amount: wholeDong,
+  currency: z.literal('VND'),
+  failureCode: failureCodeSchema,
+  occurredAt: timestamp,
+};
+const eventSchema = z
+  .object({ eventId: z.string().min(1), ...changeFields })
+  .refine(finalWithCause, 'failureCode must be set exactly when FAILED or RETURNED');
+const statementLineSchema = z.object(changeFields).refine(finalWithCause, 'failureCode must be set exactly when FAILED or RETURNED');
+
+const balanceSchema = z.object({ currency: z.literal('VND'), available: z.int().nonnegative() });
+const lookupSchema = z.object({
+  status: z.enum(['ACTIVE', 'CLOSED', 'NOT_FOUND']),
+  accountName: z.string().min(1).nullish(),
+});
+const errorBodySchema = z.object({ error: z.string(), message: z.string().optional() });
+
+interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** The exchange did not complete: nothing is known about what the provider did. */
+class TransportError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'TransportError';
+  }
+}
+
+// the request never reached the provider: it cannot have been accepted
+const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+function jsonOf(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function retryAfter(headers: IncomingHttpHeaders): number | null {
+  const value = headers['retry-after'];
+  return typeof value === 'string' && /^\d{1,9}$/.test(value.trim()) ? Number(value.trim()) : null;
+}
+
+const badResponse = (what: string, details?: unknown): AppError =>
+  new AppError('internal', 'PROVIDER_BAD_RESPONSE', `provider answered ${what} outside the contract`, details);
+
+/** The generic adapter: speaks the Disbursement Provider API v1 over HTTP(S) with keep-alive connections. */
+export class HttpProviderAdapter implements ProviderPort {
+  private readonly origin: URL;
+  private readonly prefix: string;
+  private readonly agent: http.Agent;
+  private readonly transport: typeof http | typeof https;
+
+  constructor(private readonly opts: HttpProviderOptions) {
+    this.origin = new URL(opts.baseUrl);
+    if (this.origin.protocol !== 'http:' && this.origin.protocol !== 'https:') throw new Error('provider baseUrl must be http(s)');
+    if (!Number.isInteger(opts.timeoutMs) || opts.timeoutMs <= 0) throw new Error('provider timeoutMs must be a positive integer');
+    this.prefix = this.origin.pathname.replace(/\/+$/, '');
+    this.transport = this.origin.protocol === 'https:' ? https : http;
+    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: 64 });
+  }
+
+  /** Closes the pooled connections. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  async send(order: TransferOrder): Promise<SendOutcome> {
+    const body = Buffer.from(JSON.stringify(this.transferBody(order)), 'utf8');
+    let res: RawResponse;
+    try {
+      res = await this.exchange('POST', '/v1/transfers', body, MAX_JSON_BYTES);
+    } catch (err) {
+      const code = err instanceof TransportError ? err.code : 'ERROR';
+      if (NEVER_CONNECTED.has(code)) return { kind: 'retry_later', retryAfterSeconds: null };
+      return { kind: 'unknown', reason: code };
+    }
+    const json = jsonOf(res.body);
+    switch (res.status) {
+      case 200:
+      case 201: {
+        const parsed = transferSchema.safeParse(json);
+        // a 2xx we cannot read may still be an acceptance: never treat it as "not accepted"
+        if (!parsed.success) return { kind: 'unknown', reason: `MALFORMED_${res.status}` };
+        const transfer = parsed.data as Transfer;
+        if (transfer.reference !== order.reference || transfer.amount !== order.amount) {
+          return { kind: 'unknown', reason: `MISMATCHED_${res.status}` };
+        }
+        return { kind: res.status === 201 ? 'accepted' : 'duplicate', transfer };
+      }
+      case 400: {
+        const e = errorBodySchema.safeParse(json);
+        return {
+          kind: 'rejected',
+          code: e.success ? e.data.error : 'INVALID_REQUEST',
+          message: e.success ? (e.data.message ?? null) : null,
+        };
+      }
+      case 401: {
+        const e = errorBodySchema.safeParse(json);
+        return { kind: 'unauthorized', code: e.success ? e.data.error : 'UNAUTHORIZED' };
+      }
+      case 409: {
+        const e = errorBodySchema.safeParse(json);
+        // only REFERENCE_CONFLICT carries the contract's meaning; any other 409 tells nothing
+        return e.success && e.data.error === 'REFERENCE_CONFLICT' ? { kind: 'conflict' } : { kind: 'unknown', reason: 'STATUS_409' };
+      }
+      case 429:
+        return { kind: 'retry_later', retryAfterSeconds: retryAfter(res.headers) };
+      case 503:
+        return { kind: 'retry_later', retryAfterSeconds: retryAfter(res.headers) };
+      default:
+        return { kind: 'unknown', reason: `STATUS_${res.status}` };
+    }
+  }
+
+  async inquire(reference: string): Promise<InquiryOutcome> {
+    if (!REFERENCE.test(reference)) throw invalid('INVALID_REFERENCE', 'reference must be 1-64 of [A-Za-z0-9_-]');
+    let res: RawResponse;
+    try {
+      res = await this.exchange('GET', `/v1/transfers/${reference}`, null, MAX_JSON_BYTES);
+    } catch (err) {
+      const code = err instanceof TransportError ? err.code : 'ERROR';
+      if (NEVER_CONNECTED.has(code)) return { kind: 'retry_later', retryAfterSeconds: null };
+      return { kind: 'unknown', reason: code };
+    }
+    if (res.status === 200) {
+      const parsed = transferSchema.safeParse(jsonOf(res.body));
+      if (!parsed.success) throw badResponse('an inquiry', parsed.error.issues);
+      if (parsed.data.reference !== reference) throw badResponse('an inquiry', { reference: parsed.data.reference });
+      return { kind: 'found', transfer: parsed.data as Transfer };
+    }
+    if (res.status === 404) {
+      const e = errorBodySchema.safeParse(jsonOf(res.body));
+      // "never accepted" is what allows a resend: only the contract's own answer counts, not a stray 404
+      if (!e.success || e.data.error !== 'NOT_FOUND') throw badResponse('an inquiry with 404');
+      return { kind: 'not_found' };
+    }
+    if (res.status === 429 || res.status === 503) return { kind: 'retry_later', retryAfterSeconds: retryAfter(res.headers) };
+    if (res.status >= 500) return { kind: 'unknown', reason: `STATUS_${res.status}` };
+    throw this.unexpected('an inquiry', res);
+  }
+
+  async lookupAccount(destination: LookupDestination): Promise<LookupOutcome> {
+    const body = Buffer.from(JSON.stringify({ destination: this.destinationBody(destination, false) }), 'utf8');
+    const res = await this.read('POST', '/v1/account-lookups', body, MAX_JSON_BYTES);
+    if (res.status === 404) return { kind: 'not_offered' };
+    if (res.status !== 200) throw this.unexpected('an account lookup', res);
+    const parsed = lookupSchema.safeParse(jsonOf(res.body));
+    if (!parsed.success) throw badResponse('an account lookup', parsed.error.issues);
+    if (parsed.data.status === 'ACTIVE' && !parsed.data.accountName) throw badResponse('an account lookup', 'ACTIVE without accountName');
+    return { kind: 'answered', status: parsed.data.status, accountName: parsed.data.accountName ?? null };
+  }
+
+  async balance(): Promise<Balance> {
+    const res = await this.read('GET', '/v1/balance', null, MAX_JSON_BYTES);
+    if (res.status !== 200) throw this.unexpected('a balance request', res);
+    const parsed = balanceSchema.safeParse(jsonOf(res.body));
+    if (!parsed.success) throw badResponse('a balance request', parsed.error.issues);
+    return parsed.data;
+  }
+
+  async statement(date: string): Promise<StatementLine[]> {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) {
+      throw invalid('INVALID_DATE', 'statement date must be YYYY-MM-DD');
+    }
+    const pathWithQuery = `/v1/statements?date=${date}`;
+    const res = await this.read('GET', pathWithQuery, null, MAX_STATEMENT_BYTES);
+    if (res.status !== 200) throw this.unexpected('a statement request', res);
+    // the response is signed over the request it answers: method and target as sent, then the body
+    const check = verify(this.opts.secret, res.headers, 'GET', this.target(pathWithQuery), res.body);
+    if (!check.ok) throw new AppError('internal', 'PROVIDER_BAD_SIGNATURE', `statement signature refused: ${check.reason}`);
+    return parseStatement(res.body);
+  }
+
+  verifyCallback(headers: HeaderBag, rawBody: Buffer, path: string, now: Date | number = Date.now()): TransferEvent {
+    const check = verify(this.opts.secret, headers, 'POST', path, rawBody, now);
+    if (!check.ok) throw unauthenticated(check.reason, 'callback signature refused');
+    const parsed = eventSchema.safeParse(jsonOf(rawBody));
+    if (!parsed.success) throw invalid('INVALID_EVENT', 'callback body is not a transfer event');
+    return parsed.data as TransferEvent;
+  }
+
+  private transferBody(order: TransferOrder): Record<string, unknown> {
+    if (!Number.isSafeInteger(order.amount) || order.amount <= 0) {
+      throw invalid('INVALID_AMOUNT', `amount must be a positive whole number of đồng: ${String(order.amount)}`);
+    }
+    if (typeof order.reference !== 'string' || !REFERENCE.test(order.reference)) {
+      throw invalid('INVALID_REFERENCE', 'reference must be 1-64 of [A-Za-z0-9_-]');
+    }
+    if (order.description !== undefined && [...order.description].length > 140) {
+      throw invalid('INVALID_DESCRIPTION', 'description must be at most 140 characters');
+    }
+    // fixed key order: a resend after an unknown outcome is byte-identical, so the provider sees a duplicate
+    return {
+      reference: order.reference,
+      amount: order.amount,
+      currency: 'VND',
+      destination: this.destinationBody(order.destination, true),
+      ...(order.description !== undefined ? { description: order.description } : {}),
+      ...(this.opts.callbackUrl !== undefined ? { callbackUrl: this.opts.callbackUrl } : {}),
+    };
+  }
+
+  private destinationBody(d: Destination | LookupDestination, withName: boolean): Record<string, string> {
+    const name = (): Record<string, string> => {
+      if (!withName) return {};
+      const accountName = (d as Destination).accountName;
+      if (typeof accountName !== 'string' || accountName.length === 0) throw invalid('INVALID_DESTINATION', 'accountName is required');
+      return { accountName };
+    };
+    const present = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+    if (d.type === 'BANK_ACCOUNT') {
+      if (!/^\d{6}$/.test(d.bankCode) || !present(d.accountNumber)) {
+        throw invalid('INVALID_DESTINATION', 'bank destination needs a 6-digit bankCode and an accountNumber');
+      }
+      return { type: 'BANK_ACCOUNT', bankCode: d.bankCode, accountNumber: d.accountNumber, ...name() };
+    }
+    if (d.type === 'WALLET') {
+      if (!present(d.walletProvider) || !present(d.walletId))
+        throw invalid('INVALID_DESTINATION', 'wallet destination needs walletProvider and walletId');
+      return { type: 'WALLET', walletProvider: d.walletProvider, walletId: d.walletId, ...name() };
+    }
+    throw invalid('INVALID_DESTINATION', 'destination type must be BANK_ACCOUNT or WALLET');
+  }
+
+  private unexpected(what: string, res: RawResponse): AppError {
+    if (res.status === 429 || res.status >= 500) {
+      return unavailable('PROVIDER_UNAVAILABLE', `provider answered ${what} with ${res.status}`);
+    }
+    const code = res.status === 401 ? 'PROVIDER_UNAUTHORIZED' : 'PROVIDER_BAD_RESPONSE';
+    return new AppError('internal', code, `provider answered ${what} with ${res.status}`, { status: res.status });
+  }
+
+  /** An exchange for a read operation: not completing it is `unavailable`. */
+  private async read(method: string, pathWithQuery: string, body: Buffer | null, maxBytes: number): Promise<RawResponse> {
+    try {
+      return await this.exchange(method, pathWithQuery, body, maxBytes);
+    } catch (err) {
+      throw unavailable('PROVIDER_UNAVAILABLE', `provider unreachable: ${err instanceof TransportError ? err.code : 'ERROR'}`, err);
+    }
+  }
+
+  private target(pathWithQuery: string): string {
+    return `${this.prefix}${pathWithQuery}`;
+  }
+
+  /** One signed request; resolves with whatever status came back, rejects with a TransportError when the exchange did not complete. */
+  private exchange(method: string, pathWithQuery: string, body: Buffer | null, maxBytes: number): Promise<RawResponse> {
+    const target = this.target(pathWithQuery);
+    const rawBody = body ?? Buffer.alloc(0);
+    const headers: Record<string, string> = {
+      ...signedHeaders(this.opts.secret, { method, pathWithQuery: target, rawBody }, this.opts.clientId),
+      accept: pathWithQuery.startsWith('/v1/statements') ? 'text/csv' : 'application/json',
+    };
+    if (body) {
+      headers['content-type'] = 'application/json; charset=utf-8';
+      headers['content-length'] = String(body.length);
+    }
+    return new Promise<RawResponse>((resolve, reject) => {
+      let settled = false;
+      const finish = (err: TransportError | null, res?: RawResponse): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(res!);
+      };
+      const req = this.transport.request({
+        protocol: this.origin.protocol,
+        hostname: this.origin.hostname,
+        port: this.origin.port || undefined,
+        method,
+        path: target,
+        headers,
+        agent: this.agent,
+      });
+      const timer = setTimeout(() => {
+        finish(new TransportError('TIMEOUT', `no complete answer within ${this.opts.timeoutMs} ms`));
+        req.destroy();
+      }, this.opts.timeoutMs);
+      req.on('error', (err: NodeJS.ErrnoException) => finish(new TransportError(err.code ?? 'ERROR', err.message, { cause: err })));
+      req.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > maxBytes) {
+            finish(new TransportError('TOO_LARGE', `answer larger than ${maxBytes} bytes`));
+            req.destroy();
+          } else chunks.push(chunk);
+        });
+        res.on('error', (err: NodeJS.ErrnoException) => finish(new TransportError(err.code ?? 'ECONNRESET', err.message, { cause: err })));
+        res.on('end', () => finish(null, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks, size) }));
+        res.on('close', () => {
+          if (!res.complete) finish(new TransportError('ECONNRESET', 'connection closed before the answer was complete'));
+        });
+      });
+      if (body) req.end(body);
+      else req.end();
+    });
+  }
+}
+
+/** Parses a statement CSV: header first, one line per status change. Throws `internal` on anything outside the contract. */
+export function parseStatement(body: Buffer): StatementLine[] {
+  let rows: string[][];
+  try {
+    rows = parseCsv(body, { bom: true, skip_empty_lines: true, relax_column_count: false }) as string[][];
+  } catch (err) {
+    throw new AppError('internal', 'PROVIDER_BAD_RESPONSE', 'statement is not valid CSV', undefined, { cause: err });
+  }
+  const [head, ...lines] = rows;
+  if (!head || head.join(',') !== STATEMENT_HEADER.join(',')) throw badResponse('a statement', 'header');
+  return lines.map((cells, i) => {
+    const [reference, transferId, status, amount, currency, failureCode, occurredAt] = cells;
+    const parsed = statementLineSchema.safeParse({
+      reference,
+      transferId,
+      status,
+      amount: amount !== undefined && /^\d{1,16}$/.test(amount) ? Number(amount) : amount,
+      currency,
+      failureCode: failureCode === '' ? null : failureCode,
+      occurredAt,
+    });
+    if (!parsed.success) throw badResponse('a statement', { line: i + 2, issues: parsed.error.issues });
+    return parsed.data as StatementLine;
+  });
+}
