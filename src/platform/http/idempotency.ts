@@ -2,7 +2,10 @@ import type { Request, Response } from 'express';
 import type { DataSource, EntityManager } from 'typeorm';
 import type winston from 'winston';
 import type { DataCipher } from '../crypto';
+import { canonicalJson } from '../canonical-json';
 import { AppError, conflict, invalid, unavailable, type ErrorKind } from '../errors';
+
+export { canonicalJson };
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 export const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';
@@ -42,17 +45,6 @@ const KEPT_ERROR_KINDS: ReadonlySet<ErrorKind> = new Set(['invalid', 'forbidden'
 
 /** Claiming a key can lose a race to another request (or its clean-up) this many times before giving up. */
 const CLAIM_ATTEMPTS = 4;
-
-/** JSON with every object's keys sorted, so that key order and whitespace of the body do not change its hash. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
-}
 
 /** The Idempotency-Key header, undefined when absent; a malformed one is refused. */
 export function idempotencyKeyOf(req: Request): string | undefined {
