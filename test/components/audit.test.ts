@@ -379,6 +379,29 @@ describe('Audit trail', () => {
       expect((await get('/audit-events/verify', auditor.token)).body.ok, 'restored').to.equal(true);
     });
 
+    it('tells a district auditor the chain is broken, and which event only when it is in their district', async () => {
+      const districtAuditor = await makeUser(['auditor'], { area: '001' });
+      for (const [target, visible] of [
+        [fx[0]!.id, true],
+        [fx[1]!.id, false],
+      ] as const) {
+        const original = await rowOf(target);
+        await withoutTriggers(async () => {
+          try {
+            await sql('UPDATE audit_events SET summary = ? WHERE id = ?', [`${original.summary} `, target]);
+            const r = await get('/audit-events/verify', districtAuditor.token);
+            expect(r.body.ok).to.equal(false);
+            expect(r.body.firstBroken.id).to.equal(visible ? target : null);
+            if (!visible) expect(r.body.firstBroken.reason).to.match(/outside your area/);
+            expect((await get('/audit-events/verify', auditor.token)).body.firstBroken.id, 'the province auditor sees it').to.equal(target);
+          } finally {
+            await sql('UPDATE audit_events SET summary = ? WHERE id = ?', [original.summary, target]);
+          }
+        });
+      }
+      expect((await get('/audit-events/verify', districtAuditor.token)).body.ok, 'restored').to.equal(true);
+    });
+
     it('names the altered event when only its summary text was changed', async () => {
       const target = fx[0]!.id;
       const original = await rowOf(target);

@@ -46,6 +46,8 @@ export const verifySchema = z
     ok: z.boolean(),
     checked: z.number().int().describe('Events verified before the first broken link, or all of them'),
     lastId: z.string().nullable().describe('Last event verified as intact'),
-    firstBroken: z.object({ id: z.string(), reason: z.string() }).nullable(),
+    firstBroken: z
+      .object({ id: z.string().nullable().describe('null when the event is outside your area'), reason: z.string() })
+      .nullable(),
   })
   .meta({ id: 'AuditVerification' });

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { DataSource, EntityManager } from 'typeorm';
 import { redact } from '../../platform/logger';
 import { decodeCursor, finishPage, keysetWhere, type Page } from '../../platform/http/pagination';
-import { areaScopeSql, type Actor, type Principal } from '../../platform/security';
+import { areaScopeSql, inAreaScope, type Actor, type Principal } from '../../platform/security';
 import { canonicalJson, eventHash, GENESIS_HASH } from './audit-hash';
 
 export interface AuditInput {
@@ -50,7 +50,7 @@ export interface VerifyResult {
   ok: boolean;
   checked: number;
   lastId: string | null;
-  firstBroken: { id: string; reason: string } | null;
+  firstBroken: { id: string | null; reason: string } | null;
 }
 
 interface Row {
@@ -240,6 +240,25 @@ export class AuditService {
         raw.destroy();
         await runner.release();
       },
+    };
+  }
+
+  /**
+   * The chain is one for the whole deployment and is always verified whole; a
+   * caller limited to an area learns that it is broken, but which event broke
+   * it only when that event belongs to their area.
+   */
+  async verifyFor(p: Principal): Promise<VerifyResult> {
+    const result = await this.verify();
+    if (!result.firstBroken || !p.areaPath) return result;
+    const [row] = (await this.ds.query('SELECT a.path FROM audit_events e LEFT JOIN areas a ON a.id = e.area_id WHERE e.id = ?', [
+      result.firstBroken.id,
+    ])) as { path: string | null }[];
+    if (row?.path && inAreaScope(p, row.path)) return result;
+    return {
+      ...result,
+      lastId: null,
+      firstBroken: { id: null, reason: 'the chain is broken at an event outside your area; ask an auditor of the whole province' },
     };
   }
 
