@@ -11,16 +11,19 @@ export interface JobCatalog {
   'rolls.import': { importId: string };
   /** Every 5 minutes: queue again imports left queued or running without a job (Redis lost it, or queueing failed after the upload). */
   'rolls.sweep': Record<string, never>;
+  /** Daily: delete Idempotency-Key records past their 24 hours. */
+  'idempotency.purge': Record<string, never>;
 }
 
 export type JobName = keyof JobCatalog;
 
-export const JOB_NAMES: readonly JobName[] = ['users.disable-inactive', 'rolls.import', 'rolls.sweep'];
+export const JOB_NAMES: readonly JobName[] = ['users.disable-inactive', 'rolls.import', 'rolls.sweep', 'idempotency.purge'];
 
 /** Repeating jobs: cron in Asia/Ho_Chi_Minh. */
 export const SCHEDULES: Partial<Record<JobName, string>> = {
   'users.disable-inactive': '15 1 * * *',
   'rolls.sweep': '*/5 * * * *',
+  'idempotency.purge': '40 2 * * *',
 };
 
 export const SCHEDULE_TZ = 'Asia/Ho_Chi_Minh';

@@ -15,6 +15,7 @@ export function processors(services: Services, infra: Infra): { [N in JobName]: 
     'users.disable-inactive': disableInactiveUsers(services),
     'rolls.import': runRollImport(services),
     'rolls.sweep': sweepRollImports(services, infra),
+    'idempotency.purge': async () => ({ deleted: await services.idempotency.purgeExpired() }),
   };
 }
 

@@ -5,7 +5,6 @@ import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import swaggerUi from 'swagger-ui-express';
 import { AppError } from './platform/errors';
 import { Api, errorHandler, notFoundHandler, requestIdMiddleware, requestState } from './platform/http';
-import { IdempotencyStore } from './platform/http/idempotency';
 import { redisKey } from './platform/redis';
 import type { Infra, Services } from './container';
 import { registerAreaRoutes } from './components/areas';
@@ -76,7 +75,7 @@ export function buildApp(infra: Infra, services: Services): express.Express {
     res.status(body.status === 'ready' ? 200 : 503).json(body);
   });
 
-  const api = new Api((req) => services.auth.authenticate(req.header('authorization')), new IdempotencyStore(ds, services.cipher, log));
+  const api = new Api((req) => services.auth.authenticate(req.header('authorization')), services.idempotency);
   const loginLimiter = rateLimit({
     windowMs: 60_000,
     limit: cfg.authLoginRatePerMinute,

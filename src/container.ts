@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import type winston from 'winston';
 import type { Config } from '../config';
 import { DataCipher } from './platform/crypto';
+import { IdempotencyStore } from './platform/http/idempotency';
 import type { QueueFactory } from './platform/queue';
 import { AreasService } from './components/areas';
 import { AuditService } from './components/audit';
@@ -34,6 +35,7 @@ export interface Services {
   rollImports: RollImportsService;
   rollImportRunner: RollImportRunner;
   beneficiaries: BeneficiariesService;
+  idempotency: IdempotencyStore;
 }
 
 export function buildServices(infra: Infra): Services {
@@ -56,5 +58,6 @@ export function buildServices(infra: Infra): Services {
   );
   const rollImportRunner = new RollImportRunner(ds, cipher, audit, infra.log);
   const beneficiaries = new BeneficiariesService(ds, cipher, audit);
-  return { cipher, audit, sessions, auth, users, areas, programmes, reference, rollImports, rollImportRunner, beneficiaries };
+  const idempotency = new IdempotencyStore(ds, cipher, infra.log);
+  return { cipher, audit, sessions, auth, users, areas, programmes, reference, rollImports, rollImportRunner, beneficiaries, idempotency };
 }

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { z } from 'zod';
 import { Api } from '../../src/platform/http';
 import { canonicalJson, IdempotencyStore } from '../../src/platform/http/idempotency';
+import { processors } from '../../jobs/worker';
 import { testApp } from '../helpers/app';
 import { areaId, auditCount, makeUser, uniq, type TestUser } from '../helpers/factories';
 import { call, type Reply } from '../helpers/http';
@@ -223,6 +224,19 @@ describe('Idempotency-Key on state-changing routes', () => {
       expect(rows[0]!.id).to.not.equal(old!.id);
       expect(rows[0]!.request_hash).to.not.equal(old!.request_hash);
       expectReplayOf(await send('POST', '/areas', admin.token, body, key), again);
+    });
+
+    it('the daily purge job deletes expired keys and keeps live ones', async () => {
+      const { infra, services } = await testApp();
+      const expired = newKey();
+      const live = newKey();
+      expect((await send('POST', '/areas', admin.token, areaBody(), expired)).status).to.equal(201);
+      expect((await send('POST', '/areas', admin.token, areaBody(), live)).status).to.equal(201);
+      await query('UPDATE idempotency_keys SET expires_at = NOW(3) - INTERVAL 1 SECOND WHERE idempotency_key = ?', [expired]);
+      const result = (await processors(services, infra)['idempotency.purge']({}, { number: 1, of: 1 })) as { deleted: number };
+      expect(result.deleted).to.be.at.least(1);
+      expect(await keyRows(expired)).to.have.length(0);
+      expect(await keyRows(live)).to.have.length(1);
     });
 
     it('refuses a malformed key with 400 INVALID_IDEMPOTENCY_KEY and creates nothing; accepts 128 characters of the allowed set', async () => {

@@ -90,6 +90,18 @@ export class IdempotencyStore {
     private readonly log: winston.Logger,
   ) {}
 
+  /** Deletes expired keys in chunks (a scheduled job); returns how many. */
+  async purgeExpired(chunk = 5000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const res = (await this.ds.query('DELETE FROM idempotency_keys WHERE expires_at <= NOW(3) LIMIT ?', [chunk])) as {
+        affectedRows: number;
+      };
+      total += res.affectedRows;
+      if (res.affectedRows < chunk) return total;
+    }
+  }
+
   /** Keyed hash of what makes two requests the same: method, route, parameters, query and canonical body. */
   requestHash(req: Request, route: string): string {
     const canonical = canonicalJson({ method: req.method, route, params: req.params ?? {}, query: req.query ?? {}, body: req.body ?? {} });
