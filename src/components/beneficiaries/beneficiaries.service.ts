@@ -112,7 +112,12 @@ const B_SELECT = `SELECT b.*, a.code AS area_code, a.name AS area_name, a.path A
 const E_SELECT = `SELECT e.*, p.code AS programme_code FROM enrolments e JOIN programmes p ON p.id = e.programme_id`;
 
 const isoDate = (d: Date | string): string => (typeof d === 'string' ? d.slice(0, 10) : d.toISOString().slice(0, 10));
-const coefficientText = (x100: number): string => (x100 % 100 === 0 ? String(x100 / 100) : (x100 / 100).toFixed(x100 % 10 === 0 ? 1 : 2));
+/** 150 → '1.5', 115 → '1.15', 200 → '2': decimal text from the integer hundredths, without float arithmetic. */
+const coefficientText = (x100: number): string => {
+  const frac = x100 % 100;
+  const whole = String((x100 - frac) / 100);
+  return frac === 0 ? whole : `${whole}.${String(frac).padStart(2, '0').replace(/0$/, '')}`;
+};
 
 /** API field for each roll column, so that validation problems name what the caller sent. */
 const FIELD: Record<Column, string> = {
