@@ -208,6 +208,24 @@ export const schema = {
     defaults: { development: dev32('sandbox'), test: dev32('sandbox') },
     secret: true,
   },
+  sandboxUrl: {
+    env: 'SANDBOX_URL',
+    doc: 'Where the built-in sandbox provider listens, for the providers of kind sandbox that set no base URL of their own (npm start runs it on SANDBOX_PORT). Tests point the sandbox provider at one of their own; the test default is a port nothing listens on.',
+    schema: z.url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' }),
+    defaults: { development: 'http://127.0.0.1:4010', test: 'http://127.0.0.1:9', production: 'http://127.0.0.1:4010' },
+  },
+  sandboxPort: {
+    env: 'SANDBOX_PORT',
+    doc: 'Port the sandbox provider process (src/sandbox-server.ts) listens on, on 127.0.0.1 (0 picks a free port).',
+    schema: port,
+    defaults: { development: '4010', test: '0', production: '4010' },
+  },
+  sandboxClientId: {
+    env: 'SANDBOX_CLIENT_ID',
+    doc: 'Client id (X-Client-Id) the service uses at the built-in sandbox provider, and the one client the sandbox accepts.',
+    schema: z.string().regex(/^[\x21-\x7e]{1,100}$/, 'must be 1-100 printable ASCII characters without spaces'),
+    defaults: { development: 'welfare-sandbox', test: 'welfare-sandbox', production: 'welfare-sandbox' },
+  },
   authIdleMinutes: {
     env: 'AUTH_IDLE_MINUTES',
     doc: 'A session unused this long ends (at most 15 for a level-3 system).',

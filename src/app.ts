@@ -12,6 +12,7 @@ import { registerAuditRoutes } from './components/audit';
 import { registerAuthRoutes, registerUserRoutes } from './components/auth';
 import { registerProgrammeRoutes } from './components/programmes';
 import { registerReferenceRoutes } from './components/reference';
+import { registerProviderRoutes } from './components/providers';
 import { registerBeneficiaryRoutes, registerRollImportRoutes } from './components/beneficiaries';
 
 const API_INFO = {
@@ -97,6 +98,7 @@ export function buildApp(infra: Infra, services: Services): express.Express {
   registerReferenceRoutes(api, services.reference);
   registerRollImportRoutes(api, services.rollImports, { dir: cfg.importDir, maxBytes: cfg.importMaxBytes });
   registerBeneficiaryRoutes(api, services.beneficiaries);
+  registerProviderRoutes(api, services.providers);
 
   const doc = api.openapiDocument(API_INFO);
   if (cfg.apiDocs === 'public') {

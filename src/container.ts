@@ -10,6 +10,7 @@ import { AuditService } from './components/audit';
 import { AuthService, SessionStore, TokenService, UsersService } from './components/auth';
 import { ProgrammesService } from './components/programmes';
 import { ReferenceService } from './components/reference';
+import { ProvidersService } from './components/providers';
 import { BeneficiariesService, RollImportRunner, RollImportsService } from './components/beneficiaries';
 import { enqueueRollImport } from '../jobs/catalog';
 
@@ -36,6 +37,7 @@ export interface Services {
   rollImportRunner: RollImportRunner;
   beneficiaries: BeneficiariesService;
   idempotency: IdempotencyStore;
+  providers: ProvidersService;
 }
 
 export function buildServices(infra: Infra): Services {
@@ -59,5 +61,20 @@ export function buildServices(infra: Infra): Services {
   const rollImportRunner = new RollImportRunner(ds, cipher, audit, infra.log);
   const beneficiaries = new BeneficiariesService(ds, cipher, audit);
   const idempotency = new IdempotencyStore(ds, cipher, infra.log);
-  return { cipher, audit, sessions, auth, users, areas, programmes, reference, rollImports, rollImportRunner, beneficiaries, idempotency };
+  const providers = new ProvidersService(ds, cipher, audit, cfg);
+  return {
+    cipher,
+    audit,
+    sessions,
+    auth,
+    users,
+    areas,
+    programmes,
+    reference,
+    rollImports,
+    rollImportRunner,
+    beneficiaries,
+    idempotency,
+    providers,
+  };
 }

@@ -264,6 +264,8 @@ describe('data key rotation (rotateDataKeys)', () => {
         'users.totp_secret': 1,
         // answers kept for idempotency keys are sealed by the app, under the active key: none to re-encrypt
         'idempotency_keys.response_body': 0,
+        // provider secrets are sealed by the app under the active key; the seeded providers have none
+        'providers.secret_enc': 0,
       });
     });
 

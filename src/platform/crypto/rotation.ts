@@ -27,6 +27,7 @@ export const ENCRYPTED_COLUMNS: readonly EncryptedColumn[] = [
   { table: 'enrolments', id: 'id', column: 'wallet_enc', aad: () => 'wallet' },
   { table: 'users', id: 'id', column: 'totp_secret', aad: (id) => `totp:${id}` },
   { table: 'idempotency_keys', id: 'id', column: 'response_body', aad: (id) => `idempotency:${id}` },
+  { table: 'providers', id: 'id', column: 'secret_enc', aad: (id) => `provider:${id}` },
 ];
 
 export type Keyring = Pick<Config, 'dataKeys' | 'dataActiveKeyId'>;
