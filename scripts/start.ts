@@ -7,8 +7,9 @@ import { seedDemo, seedDemoRoll } from './seed';
 
 /**
  * `npm start`: creates and migrates the database, seeds the demo data on an
- * empty database (development), then runs the API and the worker as separate
- * processes. SIGTERM/SIGINT is passed to both; if one dies the other is stopped.
+ * empty database (development), then runs the API, the worker and (outside
+ * production) the sandbox provider as separate processes. SIGTERM/SIGINT is
+ * passed to all; if one dies the others are stopped.
  */
 async function main(): Promise<void> {
   const cfg = configOrExit();
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
     ['api', run('api', 'src/server.ts')],
     ['worker', run('worker', 'jobs/worker.ts')],
   ]);
+  // the built-in sandbox provider, which the seeded routes pay bank and wallet enrolments through (never in production)
+  if (cfg.mode !== 'production') children.set('sandbox', run('sandbox', 'src/sandbox-server.ts'));
   let stopping = false;
   const stopAll = (signal: NodeJS.Signals) => {
     stopping = true;

@@ -1,0 +1,93 @@
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { config } from '../config';
+import { HttpProviderAdapter } from '../src/components/providers';
+
+const ROOT = path.join(__dirname, '..');
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve, reject) => srv.listen(0, '127.0.0.1', resolve).once('error', reject));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+function runSandbox(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/sandbox-server.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let all = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (all += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (all += d));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  return { child, output: () => all, exited };
+}
+
+describe('src/sandbox-server.ts: the sandbox provider as a process', () => {
+  let proc: ReturnType<typeof runSandbox> | undefined;
+
+  afterEach(async () => {
+    if (proc && proc.child.exitCode === null && proc.child.signalCode === null) {
+      proc.child.kill('SIGKILL');
+      await proc.exited;
+    }
+    proc = undefined;
+  });
+
+  it('serves Provider API v1 on SANDBOX_PORT with the config client id and secret, and exits 0 on SIGTERM', async () => {
+    const cfg = config();
+    const port = await freePort();
+    proc = runSandbox({ SANDBOX_PORT: String(port), LOG_LEVEL: 'info' });
+    const adapter = new HttpProviderAdapter({
+      baseUrl: `http://127.0.0.1:${port}`,
+      clientId: cfg.sandboxClientId,
+      secret: cfg.sandboxSecret,
+      timeoutMs: 2000,
+    });
+    try {
+      const deadline = Date.now() + 15_000;
+      let balance: { currency: string; available: number } | undefined;
+      while (!balance) {
+        balance = await adapter.balance().catch(() => undefined);
+        if (balance) break;
+        if (proc.child.exitCode !== null) throw new Error(`sandbox exited:\n${proc.output()}`);
+        if (Date.now() > deadline) throw new Error(`sandbox not answering:\n${proc.output()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(balance).to.deep.equal({ currency: 'VND', available: 1_000_000_000_000 });
+      expect(proc.output()).to.include(`listening on http://127.0.0.1:${port}`);
+    } finally {
+      adapter.close();
+    }
+    proc.child.kill('SIGTERM');
+    expect(await proc.exited).to.equal(0);
+  });
+
+  it('refuses to run in production', async () => {
+    // a complete production configuration: the refusal is the sandbox's own, not a missing key
+    proc = runSandbox({
+      NODE_ENV: 'production',
+      SANDBOX_PORT: String(await freePort()),
+      DB_HOST: 'db.internal',
+      DB_USER: 'welfare',
+      DB_PASSWORD: 'Db-Password-Prod-77',
+      REDIS_URL: 'redis://redis.internal:6379',
+      PUBLIC_BASE_URL: 'https://chitra.example.gov.vn',
+      JWT_SECRET: 'jwt-Secret-For-Production-4f9c2a7e81d3b6',
+      DATA_HMAC_KEY: 'hmac-Secret-For-Production-0b7e55c1a9f2d4',
+      SANDBOX_SECRET: 'sandbox-Secret-For-Production-9a1c3e5f7b',
+      AUDIT_CHAIN_KEY: 'audit-Chain-Key-For-Production-5d8e2b4a16',
+      DATA_KEYS: `k2026:${Buffer.alloc(32, 42).toString('base64')}`,
+      DATA_ACTIVE_KEY_ID: 'k2026',
+      DEMO_SEED: 'false',
+    });
+    const code = await proc.exited;
+    expect(code, proc.output()).to.equal(78);
+    expect(proc.output()).to.include('does not run with NODE_ENV=production');
+  });
+});
