@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     await services.rollImportRunner.run(id, path);
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     const [imp] = await ds.query('SELECT * FROM roll_imports WHERE id = ?', [id]);
-    console.log(`  phases: ${JSON.stringify(services.rollImportRunner.lastTimings)}`);
+    console.log(`  phases: ${JSON.stringify(services.rollImportRunner.lastTimings)}, staging by ${services.rollImportRunner.lastStaging}`);
     console.log(
       `${label}: ${rows} rows in ${secs.toFixed(1)} s (${Math.round(rows / secs)} rows/s), peak RSS ${(peak / 1048576).toFixed(0)} MB; ` +
         `status ${imp.status}, valid ${imp.rows_valid}, invalid ${imp.rows_invalid}, people created ${imp.beneficiaries_created}, ` +

@@ -5,7 +5,7 @@ import { AppError } from '../../platform/errors';
 import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
 import type { StageInput } from './roll-stage';
-import { InProcessStager, type Stager } from './roll-stager';
+import { InProcessStager, LocalInfileStager, type Stager } from './roll-stager';
 import { DATE_CELL, fileError, NUMERIC_CELL, plainCell, readRollFile, type RollFormat } from './roll-file.reader';
 import { COLUMNS, mapHeader, validateRow, type Column, type RowProblem } from './roll-validation';
 
@@ -72,6 +72,15 @@ export class RollImportRunner {
     private readonly audit: AuditService,
     private readonly log: winston.Logger,
   ) {}
+
+  /**
+   * How rows reach the staging table: `auto` streams them with LOAD DATA LOCAL INFILE when the server allows it and
+   * falls back to multi-row INSERTs when it refuses; `insert` always uses INSERTs (tests of the fallback).
+   */
+  stagingMode: 'auto' | 'insert' = 'auto';
+
+  /** How the last run staged its rows. */
+  lastStaging: 'load' | 'insert' | null = null;
 
   /** Phase durations of the last run, for benchmarks and logs. */
   lastTimings: { readMs: number; checkMs: number; mergeMs: number; analyzeMs: number } | null = null;
@@ -176,7 +185,9 @@ export class RollImportRunner {
     let invalid = 0;
     let staged: StageInput[] = [];
     let problems: Problem[] = [];
-    const stager: Stager = new InProcessStager(this.ds, this.cipher, table, STAGE_IN_FLIGHT);
+    const loader = this.stagingMode === 'auto' ? await LocalInfileStager.open(this.ds, this.cipher, table) : null;
+    const stager: Stager = loader ?? new InProcessStager(this.ds, this.cipher, table, STAGE_IN_FLIGHT);
+    this.lastStaging = loader ? 'load' : 'insert';
     // batches are written while the next ones are read
     const inFlight: Promise<unknown>[] = [];
     const flush = async () => {

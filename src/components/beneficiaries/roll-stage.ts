@@ -1,5 +1,6 @@
 import type { DataCipher } from '../../platform/crypto';
 import { foldName, maskDigits, maskNationalId, type RollRow } from './roll-validation';
+import type { TsvWriter } from './tsv-writer';
 
 /** A validated row on its way to the staging table. */
 export interface StageInput {
@@ -83,6 +84,69 @@ export function stageRow(c: DataCipher, importId: string, { rowNo, row: r, areaI
     wallet ? maskDigits(r.walletId!, 3, 2) : null,
     r.nameMismatch ? 1 : 0,
   ];
+}
+
+/** The staging row of `stageRow`, written as one line of a LOAD DATA file (same values, same column order). */
+export function writeStageRow(w: TsvWriter, c: DataCipher, importId: string, { rowNo, row: r, areaId, programmeId }: StageInput): void {
+  const folded = foldName(r.fullName);
+  const bank = r.channel === 'BANK';
+  const wallet = r.channel === 'WALLET';
+  w.text(importId);
+  w.int(rowNo);
+  w.bytes(c.lookupHash('nid', r.nationalId));
+  w.bytes(c.encrypt(r.nationalId, 'nid'));
+  w.text(maskNationalId(r.nationalId));
+  w.text(r.fullName);
+  w.text(folded);
+  w.text(givenFirst(folded));
+  w.text(r.dateOfBirth);
+  w.text(r.gender);
+  if (r.phone) {
+    w.bytes(c.lookupHash('phone', r.phone));
+    w.bytes(c.encrypt(r.phone, 'phone'));
+    w.text(maskDigits(r.phone, 3, 2));
+  } else {
+    w.nul();
+    w.nul();
+    w.nul();
+  }
+  w.int(areaId);
+  w.int(programmeId);
+  w.int(r.coefficientX100);
+  w.int(r.startPeriod);
+  w.intOrNull(r.endPeriod);
+  w.text(r.channel);
+  if (bank) {
+    w.text(r.bankCode!);
+    w.bytes(c.lookupHash('account', `${r.bankCode}:${r.accountNumber}`));
+    w.bytes(c.encrypt(r.accountNumber!, 'account'));
+    w.text(maskDigits(r.accountNumber!, 0, 4));
+  } else {
+    w.nul();
+    w.nul();
+    w.nul();
+    w.nul();
+  }
+  w.textOrNull(bank || wallet ? r.accountName : null);
+  if (wallet) {
+    w.text(r.walletProvider!);
+    w.bytes(c.lookupHash('wallet', `${r.walletProvider}:${r.walletId}`));
+    w.bytes(c.encrypt(r.walletId!, 'wallet'));
+    w.text(maskDigits(r.walletId!, 3, 2));
+  } else {
+    w.nul();
+    w.nul();
+    w.nul();
+    w.nul();
+  }
+  w.int(r.nameMismatch ? 1 : 0);
+  w.endRow();
+}
+
+/** LOAD DATA of `writeStageRow` lines; the file name is only a label, the client streams the rows. */
+export function loadSql(table: string): string {
+  return `LOAD DATA LOCAL INFILE 'roll-import-rows' INTO TABLE ${table} CHARACTER SET binary
+    FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${STAGE_COLUMNS.join(', ')})`;
 }
 
 export function insertSql(table: string): string {
