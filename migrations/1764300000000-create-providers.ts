@@ -39,7 +39,7 @@ export class CreateProviders1764300000000 implements MigrationInterface {
       UNIQUE KEY uq_providers_name (name)
     ) ${TABLE}`);
 
-    // channel: the enrolments.channel values (bank, wallet, cash). match_code: a bank BIN for bank, a wallet
+    // channel: the enrolments.channel values (BANK, WALLET, CASH). match_code: a bank BIN for bank, a wallet
     // provider code for wallet, or '*' for any; the exact code wins over '*'.
     await q.query(`CREATE TABLE provider_routes (
       id INT UNSIGNED NOT NULL AUTO_INCREMENT,
@@ -58,9 +58,9 @@ export class CreateProviders1764300000000 implements MigrationInterface {
 
     await q.query(`INSERT INTO providers (name, kind) VALUES ('sandbox', 'sandbox'), ('cash-paypoints', 'file')`);
     await q.query(`INSERT INTO provider_routes (channel, match_code, provider_id)
-      SELECT 'bank', '*', id FROM providers WHERE name = 'sandbox'
-      UNION ALL SELECT 'wallet', '*', id FROM providers WHERE name = 'sandbox'
-      UNION ALL SELECT 'cash', '*', id FROM providers WHERE name = 'cash-paypoints'`);
+      SELECT 'BANK', '*', id FROM providers WHERE name = 'sandbox'
+      UNION ALL SELECT 'WALLET', '*', id FROM providers WHERE name = 'sandbox'
+      UNION ALL SELECT 'CASH', '*', id FROM providers WHERE name = 'cash-paypoints'`);
   }
 
   async down(q: QueryRunner): Promise<void> {

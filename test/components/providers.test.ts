@@ -85,7 +85,7 @@ describe('providers component: providers as data, the routing rule and adapters'
       const r = await get('/providers/routes', auditor.token);
       expect(r.status).to.equal(200);
       const any = (r.body.items as any[]).filter((x) => x.matchCode === '*').map((x) => `${x.channel}:${x.providerName}`);
-      expect(any).to.have.members(['bank:sandbox', 'cash:cash-paypoints', 'wallet:sandbox']);
+      expect(any).to.have.members(['BANK:sandbox', 'CASH:cash-paypoints', 'WALLET:sandbox']);
     });
   });
 
@@ -225,18 +225,18 @@ describe('providers component: providers as data, the routing rule and adapters'
     it('routes one bank BIN to a provider (201), replaces it (200), and refuses unknown codes', async () => {
       const a = (await createHttp()).body;
       const b = (await post('/providers', { name: newName(), kind: 'file' }, admin.token)).body;
-      madeRoutes.push(['bank', '970418']);
-      const set = await put('/providers/routes/bank/970418', { providerId: a.id }, admin.token);
+      madeRoutes.push(['BANK', '970418']);
+      const set = await put('/providers/routes/BANK/970418', { providerId: a.id }, admin.token);
       expect(set.status, JSON.stringify(set.body)).to.equal(201);
-      expect(set.body).to.deep.include({ channel: 'bank', matchCode: '970418', providerId: a.id, providerName: a.name });
+      expect(set.body).to.deep.include({ channel: 'BANK', matchCode: '970418', providerId: a.id, providerName: a.name });
       const [event] = await auditsOfRequest(set);
-      expect(event).to.deep.include({ action: 'provider_route.set', entity_type: 'provider_route', entity_id: 'bank:970418' });
+      expect(event).to.deep.include({ action: 'provider_route.set', entity_type: 'provider_route', entity_id: 'BANK:970418' });
 
-      const same = await put('/providers/routes/bank/970418', { providerId: a.id }, admin.token);
+      const same = await put('/providers/routes/BANK/970418', { providerId: a.id }, admin.token);
       expect(same.status).to.equal(200);
       expect(await auditsOfRequest(same)).to.have.length(0);
 
-      const moved = await put('/providers/routes/bank/970418', { providerId: b.id }, admin.token);
+      const moved = await put('/providers/routes/BANK/970418', { providerId: b.id }, admin.token);
       expect(moved.status).to.equal(200);
       expect(moved.body.providerId).to.equal(b.id);
       const [movedEvent] = await auditsOfRequest(moved);
@@ -244,30 +244,30 @@ describe('providers component: providers as data, the routing rule and adapters'
       expect(movedEvent!.summary.after).to.deep.include({ providerId: b.id });
 
       const { services } = await testApp();
-      expect((await services.providers.routeFor('bank', '970418'))!.id).to.equal(b.id);
-      expect((await services.providers.routeFor('bank', '970436'))!.name).to.equal('sandbox');
-      expect((await services.providers.routeFor('cash', null))!.name).to.equal('cash-paypoints');
+      expect((await services.providers.routeFor('BANK', '970418'))!.id).to.equal(b.id);
+      expect((await services.providers.routeFor('BANK', '970436'))!.name).to.equal('sandbox');
+      expect((await services.providers.routeFor('CASH', null))!.name).to.equal('cash-paypoints');
 
-      expectError(await put('/providers/routes/bank/123456', { providerId: a.id }, admin.token), 400, 'UNKNOWN_BANK');
-      expectError(await put('/providers/routes/bank/97041', { providerId: a.id }, admin.token), 400, 'INVALID_MATCH_CODE');
-      expectError(await put('/providers/routes/wallet/NOPAY', { providerId: a.id }, admin.token), 400, 'UNKNOWN_WALLET_PROVIDER');
-      expectError(await put('/providers/routes/cash/970418', { providerId: a.id }, admin.token), 400, 'INVALID_MATCH_CODE');
+      expectError(await put('/providers/routes/BANK/123456', { providerId: a.id }, admin.token), 400, 'UNKNOWN_BANK');
+      expectError(await put('/providers/routes/BANK/97041', { providerId: a.id }, admin.token), 400, 'INVALID_MATCH_CODE');
+      expectError(await put('/providers/routes/WALLET/NOPAY', { providerId: a.id }, admin.token), 400, 'UNKNOWN_WALLET_PROVIDER');
+      expectError(await put('/providers/routes/CASH/970418', { providerId: a.id }, admin.token), 400, 'INVALID_MATCH_CODE');
       expectError(await put('/providers/routes/cheque/*', { providerId: a.id }, admin.token), 400, 'VALIDATION_FAILED');
-      expectError(await put('/providers/routes/bank/970418', { providerId: 999999 }, admin.token), 404, 'PROVIDER_NOT_FOUND');
+      expectError(await put('/providers/routes/BANK/970418', { providerId: 999999 }, admin.token), 404, 'PROVIDER_NOT_FOUND');
     });
 
     it('accepts a wallet code in any case and resolves enrolments set-based: exact code first, then *', async () => {
       const p = (await createHttp()).body;
-      madeRoutes.push(['wallet', 'MOMO']);
-      const set = await put('/providers/routes/wallet/momo', { providerId: p.id }, admin.token);
+      madeRoutes.push(['WALLET', 'MOMO']);
+      const set = await put('/providers/routes/WALLET/momo', { providerId: p.id }, admin.token);
       expect(set.status).to.equal(201);
       expect(set.body.matchCode).to.equal('MOMO');
       const rows = await query<{ k: string; provider_id: number | null }>(
         `SELECT e.k, ${routedProviderIdSql('e')} AS provider_id FROM (
-           SELECT 'momo' AS k, 'wallet' AS channel, NULL AS bank_bin, 'MOMO' AS wallet_provider
-           UNION ALL SELECT 'zalo', 'wallet', NULL, 'ZALOPAY'
-           UNION ALL SELECT 'bank', 'bank', '970436', NULL
-           UNION ALL SELECT 'cash', 'cash', NULL, NULL
+           SELECT 'momo' AS k, 'WALLET' AS channel, NULL AS bank_bin, 'MOMO' AS wallet_provider
+           UNION ALL SELECT 'zalo', 'WALLET', NULL, 'ZALOPAY'
+           UNION ALL SELECT 'bank', 'BANK', '970436', NULL
+           UNION ALL SELECT 'cash', 'CASH', NULL, NULL
            UNION ALL SELECT 'none', 'cheque', NULL, NULL) e`,
       );
       const sandbox = (await query<{ id: number }>("SELECT id FROM providers WHERE name = 'sandbox'"))[0]!.id;
@@ -283,24 +283,24 @@ describe('providers component: providers as data, the routing rule and adapters'
 
     it('deletes a route (204, audited), then answers 404 ROUTE_NOT_FOUND', async () => {
       const p = (await createHttp()).body;
-      madeRoutes.push(['bank', '970422']);
-      expect((await put('/providers/routes/bank/970422', { providerId: p.id }, admin.token)).status).to.equal(201);
-      const r = await del('/providers/routes/bank/970422', admin.token);
+      madeRoutes.push(['BANK', '970422']);
+      expect((await put('/providers/routes/BANK/970422', { providerId: p.id }, admin.token)).status).to.equal(201);
+      const r = await del('/providers/routes/BANK/970422', admin.token);
       expect(r.status).to.equal(204);
       expect((await auditsOfRequest(r)).map((e) => e.action)).to.deep.equal(['provider_route.delete']);
-      expectError(await del('/providers/routes/bank/970422', admin.token), 404, 'ROUTE_NOT_FOUND');
+      expectError(await del('/providers/routes/BANK/970422', admin.token), 404, 'ROUTE_NOT_FOUND');
     });
 
     it('refuses routing to an inactive provider and deactivating a routed one with 409', async () => {
       const inactive = (await post('/providers', { name: newName(), kind: 'file', active: false }, admin.token)).body;
-      expectError(await put('/providers/routes/bank/970405', { providerId: inactive.id }, admin.token), 409, 'PROVIDER_INACTIVE');
+      expectError(await put('/providers/routes/BANK/970405', { providerId: inactive.id }, admin.token), 409, 'PROVIDER_INACTIVE');
       const routed = (await post('/providers', { name: newName(), kind: 'file' }, admin.token)).body;
-      madeRoutes.push(['bank', '970405']);
-      expect((await put('/providers/routes/bank/970405', { providerId: routed.id }, admin.token)).status).to.equal(201);
+      madeRoutes.push(['BANK', '970405']);
+      expect((await put('/providers/routes/BANK/970405', { providerId: routed.id }, admin.token)).status).to.equal(201);
       const refused = await patch(`/providers/${routed.id}`, { active: false }, admin.token);
       expectError(refused, 409, 'PROVIDER_ROUTED');
       expect(refused.body.error.details).to.deep.equal({ routes: 1 });
-      expect((await del('/providers/routes/bank/970405', admin.token)).status).to.equal(204);
+      expect((await del('/providers/routes/BANK/970405', admin.token)).status).to.equal(204);
       expect((await patch(`/providers/${routed.id}`, { active: false }, admin.token)).body.active).to.equal(false);
     });
   });
@@ -310,7 +310,7 @@ describe('providers component: providers as data, the routing rule and adapters'
       expect((await get('/providers', auditor.token)).status).to.equal(200);
       expect((await get('/providers/routes', auditor.token)).status).to.equal(200);
       expectError(await post('/providers', { name: newName(), kind: 'file' }, auditor.token), 403, 'ROLE_REQUIRED');
-      expectError(await put('/providers/routes/bank/970436', { providerId: 1 }, auditor.token), 403, 'ROLE_REQUIRED');
+      expectError(await put('/providers/routes/BANK/970436', { providerId: 1 }, auditor.token), 403, 'ROLE_REQUIRED');
     });
 
     for (const role of ['staff', 'approver'] as const) {

@@ -15,7 +15,11 @@ const id = z.coerce.number().int().positive().max(4294967295);
 export const providerKind = z
   .enum(PROVIDER_KINDS)
   .describe('sandbox: the built-in sandbox (Provider API v1); http: an external Provider API v1 implementation; file: no wire API');
-export const routeChannel = z.enum(ROUTE_CHANNELS).describe('The enrolment channel: bank, wallet or cash');
+export const routeChannel = z
+  .string()
+  .toUpperCase()
+  .pipe(z.enum(ROUTE_CHANNELS))
+  .describe('The enrolment channel: BANK, WALLET or CASH (any case)');
 
 const name = z
   .string()

@@ -17,7 +17,7 @@ export const PROVIDER_KINDS = ['sandbox', 'http', 'file'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
 /** The enrolment channels (enrolments.channel) a route can match. */
-export const ROUTE_CHANNELS = ['bank', 'wallet', 'cash'] as const;
+export const ROUTE_CHANNELS = ['BANK', 'WALLET', 'CASH'] as const;
 export type RouteChannel = (typeof ROUTE_CHANNELS)[number];
 
 /** The match code of a route that matches any bank, wallet provider or cash enrolment of its channel. */
@@ -183,7 +183,7 @@ export function routedProviderIdSql(alias = 'e'): string {
   if (!/^[a-z_][a-z0-9_]*$/i.test(alias)) throw new Error(`bad table alias: ${alias}`);
   return `(SELECT pr.provider_id FROM provider_routes pr
     WHERE pr.channel = ${alias}.channel
-      AND pr.match_code IN (CASE ${alias}.channel WHEN 'bank' THEN ${alias}.bank_bin WHEN 'wallet' THEN ${alias}.wallet_provider ELSE '*' END, '*')
+      AND pr.match_code IN (CASE ${alias}.channel WHEN 'BANK' THEN ${alias}.bank_bin WHEN 'WALLET' THEN ${alias}.wallet_provider ELSE '*' END, '*')
     ORDER BY pr.match_code = '*' LIMIT 1)`;
 }
 
@@ -463,7 +463,7 @@ export class ProvidersService {
        FROM provider_routes r JOIN providers p ON p.id = r.provider_id
        WHERE r.channel = ? AND r.match_code IN (?, '*')
        ORDER BY r.match_code = '*' LIMIT 1`,
-      [channel, channel === 'cash' || code === null ? ANY_CODE : code],
+      [channel, channel === 'CASH' || code === null ? ANY_CODE : code],
     )) as Row[];
     return r ? toProvider(r) : null;
   }
@@ -543,8 +543,8 @@ export class ProvidersService {
   private async checkedMatchCode(channel: RouteChannel, matchCode: string): Promise<string> {
     if (!ROUTE_CHANNELS.includes(channel)) throw invalid('INVALID_CHANNEL', `channel must be one of ${ROUTE_CHANNELS.join(', ')}`);
     if (matchCode === ANY_CODE) return ANY_CODE;
-    if (channel === 'cash') throw invalid('INVALID_MATCH_CODE', 'a cash route matches every cash enrolment: its match code is *');
-    if (channel === 'bank') {
+    if (channel === 'CASH') throw invalid('INVALID_MATCH_CODE', 'a cash route matches every cash enrolment: its match code is *');
+    if (channel === 'BANK') {
       if (!/^\d{6}$/.test(matchCode)) throw invalid('INVALID_MATCH_CODE', 'a bank route matches a 6-digit bank BIN, or *');
       const [bank] = (await this.ds.query('SELECT bin FROM banks WHERE bin = ?', [matchCode])) as unknown[];
       if (!bank) throw invalid('UNKNOWN_BANK', `no bank with BIN ${matchCode} in the bank list`);
