@@ -280,6 +280,12 @@ export const schema = {
     schema: positiveInt,
     defaults: { development: '536870912', test: '536870912', production: '536870912' },
   },
+  batchSweepSeconds: {
+    env: 'BATCH_SWEEP_SECONDS',
+    doc: 'How often each worker rebuilds, from the database, the Bull jobs of scheduled batch releases and pending account checks (after a restart or a Redis flush).',
+    schema: positiveInt,
+    defaults: { development: '30', test: '3600', production: '30' },
+  },
   shutdownGraceMs: {
     env: 'SHUTDOWN_GRACE_MS',
     doc: 'How long a process waits for in-flight requests and jobs on SIGTERM before exiting anyway.',

@@ -13,11 +13,22 @@ export interface JobCatalog {
   'rolls.sweep': Record<string, never>;
   /** Daily: delete Idempotency-Key records past their 24 hours. */
   'idempotency.purge': Record<string, never>;
+  /** Look up the accounts of a batch's bank and wallet payments at their providers (contract section 7). */
+  'batches.check-accounts': { batchId: string };
+  /** Delayed until a scheduled batch's start: check floats and release it. `at` is the start (ms) it was queued for. */
+  'batches.release': { batchId: string; at: number };
 }
 
 export type JobName = keyof JobCatalog;
 
-export const JOB_NAMES: readonly JobName[] = ['users.disable-inactive', 'rolls.import', 'rolls.sweep', 'idempotency.purge'];
+export const JOB_NAMES: readonly JobName[] = [
+  'users.disable-inactive',
+  'rolls.import',
+  'rolls.sweep',
+  'idempotency.purge',
+  'batches.check-accounts',
+  'batches.release',
+];
 
 /** Repeating jobs: cron in Asia/Ho_Chi_Minh. */
 export const SCHEDULES: Partial<Record<JobName, string>> = {
@@ -43,4 +54,45 @@ export async function enqueueRollImport(queues: QueueFactory, importId: string):
       removeOnFail: 1000,
     },
   );
+}
+
+/** Attempts of a batch release or account check before the sweeper takes over. */
+export const BATCH_JOB_ATTEMPTS = 5;
+
+/** One account check per batch at a time: queued twice, it runs once. */
+export async function enqueueAccountCheck(queues: QueueFactory, batchId: string): Promise<void> {
+  await queues.get<JobCatalog['batches.check-accounts']>('batches.check-accounts').add(
+    { batchId },
+    {
+      jobId: `batch-check-${batchId}`,
+      attempts: BATCH_JOB_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 5000 },
+      removeOnComplete: true,
+      removeOnFail: true,
+    },
+  );
+}
+
+/**
+ * A Bull delayed job firing at the batch's start. The id names the batch and
+ * the start, so a rescheduled batch gets a new job and the old one finds the
+ * batch no longer scheduled for its moment; queued again by the sweeper after
+ * a restart or a Redis flush, it is still one job.
+ */
+export async function enqueueBatchRelease(queues: QueueFactory, batchId: string, at: Date, now = Date.now()): Promise<void> {
+  await queues.get<JobCatalog['batches.release']>('batches.release').add(
+    { batchId, at: at.getTime() },
+    {
+      jobId: batchReleaseJobId(batchId, at),
+      delay: Math.max(0, at.getTime() - now),
+      attempts: BATCH_JOB_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 5000 },
+      removeOnComplete: true,
+      removeOnFail: true,
+    },
+  );
+}
+
+export function batchReleaseJobId(batchId: string, at: Date): string {
+  return `batch-release-${batchId}-${at.getTime()}`;
 }

@@ -6,6 +6,7 @@ import { JOB_NAMES, SCHEDULES, SCHEDULE_TZ, type JobCatalog, type JobName } from
 import { disableInactiveUsers } from './disable-inactive-users.processor';
 import { runRollImport } from './roll-import.processor';
 import { sweepRollImports } from './roll-sweep.processor';
+import { checkAccounts, releaseBatch, sweepBatches } from './batch.processors';
 
 /** A processor gets the payload and which attempt this is (1-based) of how many. */
 type Processor<N extends JobName> = (payload: JobCatalog[N], attempt: { number: number; of: number }) => Promise<unknown>;
@@ -16,11 +17,18 @@ export function processors(services: Services, infra: Infra): { [N in JobName]: 
     'rolls.import': runRollImport(services),
     'rolls.sweep': sweepRollImports(services, infra),
     'idempotency.purge': async () => ({ deleted: await services.idempotency.purgeExpired() }),
+    'batches.check-accounts': checkAccounts(services),
+    'batches.release': releaseBatch(services),
   };
 }
 
+export interface RunningWorker {
+  /** Stops the worker's own timers (the queues close with the infra). */
+  stop(): void;
+}
+
 /** Registers a processor for every catalogued job and the repeating schedules; refuses to start on a gap. */
-export async function startWorker(infra: Infra, services: Services): Promise<void> {
+export async function startWorker(infra: Infra, services: Services): Promise<RunningWorker> {
   const table = processors(services, infra) as Record<string, Processor<JobName> | undefined>;
   const missing = JOB_NAMES.filter((n) => typeof table[n] !== 'function');
   if (missing.length) throw new Error(`no processor for job(s): ${missing.join(', ')}`);
@@ -43,6 +51,14 @@ export async function startWorker(infra: Infra, services: Services): Promise<voi
   }
   // the database is the source of truth: imports queued or interrupted before a restart (or a Redis flush) are queued again
   await sweepRollImports(services, infra)();
+  // scheduled releases and account checks are rebuilt from the database now and every BATCH_SWEEP_SECONDS
+  const batchSweep = sweepBatches(services, infra);
+  await batchSweep();
+  const timer = setInterval(() => {
+    batchSweep().catch((err: unknown) => infra.log.warn('batch sweep failed; next round retries', { err }));
+  }, infra.cfg.batchSweepSeconds * 1000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }
 
 async function main(): Promise<void> {
@@ -50,9 +66,12 @@ async function main(): Promise<void> {
   const cfg = configOrExit();
   const infra = await openInfra('worker', cfg);
   const services = buildServices(infra);
-  await startWorker(infra, services);
+  const worker = await startWorker(infra, services);
   infra.log.info(`worker started: ${JOB_NAMES.join(', ')}`);
-  onShutdown(cfg, infra.log, () => closeInfra(infra));
+  onShutdown(cfg, infra.log, () => {
+    worker.stop();
+    return closeInfra(infra);
+  });
 }
 
 if (require.main === module) {

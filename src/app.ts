@@ -13,6 +13,8 @@ import { registerAuthRoutes, registerUserRoutes } from './components/auth';
 import { registerProgrammeRoutes } from './components/programmes';
 import { registerReferenceRoutes } from './components/reference';
 import { registerProviderRoutes } from './components/providers';
+import { registerBatchRoutes } from './components/batches';
+import { enqueueAccountCheck } from '../jobs/catalog';
 import { registerBeneficiaryRoutes, registerRollImportRoutes } from './components/beneficiaries';
 
 const API_INFO = {
@@ -99,6 +101,14 @@ export function buildApp(infra: Infra, services: Services): express.Express {
   registerRollImportRoutes(api, services.rollImports, { dir: cfg.importDir, maxBytes: cfg.importMaxBytes });
   registerBeneficiaryRoutes(api, services.beneficiaries);
   registerProviderRoutes(api, services.providers);
+  registerBatchRoutes(api, {
+    ds: infra.ds,
+    audit: services.audit,
+    batches: services.batches,
+    releaser: services.releaser,
+    checker: services.accountChecker,
+    recheck: (id) => enqueueAccountCheck(infra.queues, id),
+  });
 
   const doc = api.openapiDocument(API_INFO);
   if (cfg.apiDocs === 'public') {

@@ -12,7 +12,8 @@ import { ProgrammesService } from './components/programmes';
 import { ReferenceService } from './components/reference';
 import { ProvidersService } from './components/providers';
 import { BeneficiariesService, RollImportRunner, RollImportsService } from './components/beneficiaries';
-import { enqueueRollImport } from '../jobs/catalog';
+import { enqueueAccountCheck, enqueueBatchRelease, enqueueRollImport } from '../jobs/catalog';
+import { AccountChecker, BatchReleaser, BatchesService } from './components/batches';
 
 /** What a process has opened: configuration, database, Redis, queues, logger. */
 export interface Infra {
@@ -38,6 +39,9 @@ export interface Services {
   beneficiaries: BeneficiariesService;
   idempotency: IdempotencyStore;
   providers: ProvidersService;
+  batches: BatchesService;
+  releaser: BatchReleaser;
+  accountChecker: AccountChecker;
 }
 
 export function buildServices(infra: Infra): Services {
@@ -62,6 +66,19 @@ export function buildServices(infra: Infra): Services {
   const beneficiaries = new BeneficiariesService(ds, cipher, audit);
   const idempotency = new IdempotencyStore(ds, cipher, infra.log);
   const providers = new ProvidersService(ds, cipher, audit, cfg);
+  const batches = new BatchesService(ds, audit, {
+    // a queueing failure is not the client's problem: the worker's batch sweep queues what the database says is due
+    accountCheckNeeded: (id) =>
+      enqueueAccountCheck(infra.queues, id).catch((err: unknown) => {
+        infra.log.warn('queueing an account check failed; the sweeper will', { batchId: id, err });
+      }),
+    releaseScheduled: (id, at) =>
+      enqueueBatchRelease(infra.queues, id, at).catch((err: unknown) => {
+        infra.log.warn('queueing a batch release failed; the sweeper will', { batchId: id, err });
+      }),
+  });
+  const releaser = new BatchReleaser(ds, audit, batches, providers, infra.log);
+  const accountChecker = new AccountChecker(ds, cipher, providers, infra.log);
   return {
     cipher,
     audit,
@@ -76,5 +93,8 @@ export function buildServices(infra: Infra): Services {
     beneficiaries,
     idempotency,
     providers,
+    batches,
+    releaser,
+    accountChecker,
   };
 }

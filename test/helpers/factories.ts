@@ -86,7 +86,8 @@ export async function tokenFor(
 }
 
 /** The newest audit event, for asserting that a change was recorded. */
-export async function lastAudit(): Promise<{
+/** The newest audit event, or the newest of one action. */
+export async function lastAudit(action?: string): Promise<{
   action: string;
   entity_type: string;
   entity_id: string | null;
@@ -96,7 +97,10 @@ export async function lastAudit(): Promise<{
   request_id: string | null;
 }> {
   const { infra } = await testApp();
-  const [row] = (await infra.ds.query('SELECT * FROM audit_events ORDER BY id DESC LIMIT 1')) as never[];
+  const [row] = (await infra.ds.query(
+    `SELECT * FROM audit_events ${action ? 'WHERE action = ?' : ''} ORDER BY id DESC LIMIT 1`,
+    action ? [action] : [],
+  )) as never[];
   expect(row, 'an audit event').to.exist;
   return row!;
 }

@@ -1,0 +1,206 @@
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { stringify } from 'csv-stringify';
+import ExcelJS from 'exceljs';
+import type { DataSource } from 'typeorm';
+import { formatVnd } from '../../platform/money';
+import { formatPeriod } from '../../platform/period';
+import { amountInWords } from '../../platform/vn-words';
+import { itemConditions, type ItemFilter } from './batches.service';
+import { ITEM_COLUMNS, toItemView, type BatchRow, type ItemRow, type ItemView } from './batch-views';
+
+export type ExportFormat = 'csv' | 'xlsx';
+
+const CSV_HEADER = [
+  'seq',
+  'reference',
+  'kind',
+  'period',
+  'areaCode',
+  'areaName',
+  'fullName',
+  'channel',
+  'bankCode',
+  'walletProvider',
+  'destination',
+  'accountName',
+  'baseLevel',
+  'coefficient',
+  'paidBefore',
+  'amount',
+  'amountInWords',
+  'review',
+  'reviewReason',
+  'flagged',
+  'lookupStatus',
+  'status',
+] as const;
+
+function csvRecord(v: ItemView): Record<(typeof CSV_HEADER)[number], string | number> {
+  return {
+    seq: v.seq,
+    reference: v.reference,
+    kind: v.kind,
+    period: v.period,
+    areaCode: v.areaCode,
+    areaName: v.areaName,
+    fullName: v.fullName,
+    channel: v.channel,
+    bankCode: v.bankCode ?? '',
+    walletProvider: v.walletProvider ?? '',
+    destination: v.destination ?? '',
+    accountName: v.accountName ?? '',
+    baseLevel: v.baseLevel,
+    coefficient: v.coefficient,
+    paidBefore: v.paidBefore,
+    amount: v.amount,
+    amountInWords: amountInWords(v.amount),
+    review: v.review,
+    reviewReason: v.reviewReason ?? '',
+    flagged: v.flagged ? 'yes' : 'no',
+    lookupStatus: v.lookupStatus ?? '',
+    status: v.status,
+  };
+}
+
+/** Streams the batch's items in `seq` order (grouped by area) from one query; memory stays flat whatever the batch size. */
+async function streamItems(
+  ds: DataSource,
+  b: BatchRow,
+  f: ItemFilter,
+): Promise<{ rows: AsyncIterable<ItemView>; release: () => Promise<void> }> {
+  const { conds, params } = itemConditions(b.id, f);
+  const runner = ds.createQueryRunner();
+  await runner.connect();
+  let raw: Readable;
+  try {
+    raw = await runner.stream(
+      `SELECT ${ITEM_COLUMNS} FROM payments p FORCE INDEX (uq_payments_batch_seq) JOIN areas ia ON ia.id = p.area_id
+       WHERE ${conds.join(' AND ')} ORDER BY p.seq`,
+      params,
+    );
+  } catch (e) {
+    await runner.release();
+    throw e;
+  }
+  return {
+    rows: (async function* () {
+      for await (const r of raw) yield toItemView(r as ItemRow);
+    })(),
+    release: async () => {
+      raw.destroy();
+      await runner.release();
+    },
+  };
+}
+
+/** CSV (UTF-8 with BOM, for spreadsheet programs) of every column an officer checks, destinations masked. */
+export async function writeItemsCsv(ds: DataSource, b: BatchRow, f: ItemFilter, out: Writable): Promise<void> {
+  const { rows, release } = await streamItems(ds, b, f);
+  try {
+    await pipeline(
+      (async function* () {
+        for await (const v of rows) yield csvRecord(v);
+      })(),
+      stringify({ header: true, columns: [...CSV_HEADER], bom: true }),
+      out,
+    );
+  } finally {
+    await release();
+  }
+}
+
+/**
+ * The printable list ("danh sách chi trả"): one row per payment with the
+ * amount in figures and in Vietnamese words and a column to sign on receipt,
+ * as cash pay points use it; a subtotal after each commune and a grand total.
+ * Written by exceljs's streaming writer: rows are committed as they come.
+ */
+export async function writeItemsXlsx(ds: DataSource, b: BatchRow, f: ItemFilter, out: Writable): Promise<void> {
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
+  const ws = wb.addWorksheet('Danh sach chi tra', {
+    pageSetup: { orientation: 'landscape', fitToPage: true, fitToWidth: 1, fitToHeight: 0 },
+  });
+  ws.columns = [
+    { key: 'stt', width: 7 },
+    { key: 'fullName', width: 28 },
+    { key: 'area', width: 24 },
+    { key: 'channel', width: 10 },
+    { key: 'destination', width: 26 },
+    { key: 'period', width: 10 },
+    { key: 'amount', width: 14, style: { numFmt: '#,##0' } },
+    { key: 'words', width: 48 },
+    { key: 'reference', width: 26 },
+    { key: 'sign', width: 16 },
+  ];
+  const title = ws.addRow([
+    `Danh sách chi trả ${b.programme_code} – ${b.programme_name}, kỳ ${formatPeriod(b.period_from)}${
+      b.period_to !== b.period_from ? ` đến ${formatPeriod(b.period_to)}` : ''
+    } – ${b.area_name}`,
+  ]);
+  title.font = { bold: true, size: 13 };
+  title.commit();
+  ws.addRow([`Đợt chi ${b.id} (${b.reference_prefix}), trạng thái ${b.status}`]).commit();
+  const header = ws.addRow([
+    'STT',
+    'Họ và tên',
+    'Xã/phường',
+    'Hình thức',
+    'Tài khoản / ví',
+    'Kỳ',
+    'Số tiền (đ)',
+    'Số tiền bằng chữ',
+    'Mã thanh toán',
+    'Ký nhận',
+  ]);
+  header.font = { bold: true };
+  header.commit();
+  const { rows, release } = await streamItems(ds, b, f);
+  let n = 0;
+  let total = 0;
+  let areaId: number | null = null;
+  let areaName = '';
+  let areaCount = 0;
+  let areaTotal = 0;
+  const subtotal = () => {
+    const r = ws.addRow(['', `Cộng ${areaName}: ${areaCount} người`, '', '', '', '', areaTotal, amountInWords(areaTotal)]);
+    r.font = { italic: true };
+    r.commit();
+  };
+  try {
+    for await (const v of rows) {
+      if (areaId !== null && v.areaId !== areaId) subtotal();
+      if (v.areaId !== areaId) {
+        areaId = v.areaId;
+        areaName = v.areaName;
+        areaCount = 0;
+        areaTotal = 0;
+      }
+      n += 1;
+      total += v.amount;
+      areaCount += 1;
+      areaTotal += v.amount;
+      ws.addRow([
+        n,
+        v.fullName,
+        v.areaName,
+        v.channel === 'CASH' ? 'Tiền mặt' : v.channel === 'BANK' ? `NH ${v.bankCode ?? ''}` : `Ví ${v.walletProvider ?? ''}`,
+        v.destination ?? '',
+        v.period,
+        v.amount,
+        amountInWords(v.amount),
+        v.reference,
+        '',
+      ]).commit();
+    }
+    if (areaId !== null) subtotal();
+    const t = ws.addRow(['', `Tổng cộng: ${n} người`, '', '', '', '', total, amountInWords(total)]);
+    t.font = { bold: true };
+    t.commit();
+    ws.addRow(['', `(${formatVnd(total)})`]).commit();
+  } finally {
+    await release();
+  }
+  ws.commit();
+  await wb.commit();
+}

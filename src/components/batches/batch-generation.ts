@@ -1,0 +1,160 @@
+import type { EntityManager } from 'typeorm';
+import type { Period } from '../../platform/period';
+import { APPROVED_OR_LATER } from './batch-states';
+
+/**
+ * Set-based generation of a batch's payments: one INSERT … SELECT per step,
+ * whatever the roll's size. Amounts are integer arithmetic in SQL: base level ×
+ * coefficient (hundredths) + 50, DIV 100 — the same rounding as money.ts.
+ */
+
+export interface GenerationScope {
+  batchId: string;
+  referencePrefix: string;
+  programmeId: number;
+  /** `one_off` programmes are due only in the month their enrolment starts. */
+  frequency: 'monthly' | 'one_off';
+  /** the batch area's materialised path: every area under it is in */
+  areaPath: string;
+}
+
+/** Columns copied from the roll into a payment: the destination as it stands at creation. */
+const SNAPSHOT_COLUMNS = `beneficiary_id, enrolment_id, programme_id, period, slot, live, amount, base_level, coefficient_x100, paid_before,
+  area_id, full_name, channel, bank_bin, wallet_provider, account_enc, account_hash, account_masked, wallet_enc, wallet_hash, wallet_masked,
+  account_name, name_mismatch, flagged`;
+
+const like = (path: string) => `${path.replace(/[%_\\]/g, '\\$&')}%`;
+
+/** A due enrolment of the programme in the area subtree, in period `p` (an SQL expression). */
+function dueSql(s: GenerationScope, p: string): string {
+  return `e.programme_id = ? AND e.status = 'active' AND a.path LIKE ?
+    AND e.start_period <= ${p} AND (e.end_period IS NULL OR e.end_period >= ${p})
+    ${s.frequency === 'one_off' ? `AND e.start_period = ${p}` : ''}`;
+}
+
+/** The live regular payment of the same person, programme and month, in any batch. */
+const LIVE_REGULAR = `payments p ON p.beneficiary_id = e.beneficiary_id AND p.programme_id = e.programme_id
+  AND p.period = ? AND p.slot = 0 AND p.live = 1`;
+
+export interface GenerationResult {
+  inserted: number;
+  leftOut: number;
+}
+
+/**
+ * The regular monthly payment of every due enrolment; enrolments already in a
+ * live payment for that month (in any batch) are left out, with the batch
+ * that holds them. The caller holds the generation lock and the transaction.
+ */
+export async function generateRegular(em: EntityManager, s: GenerationScope, period: Period, baseLevel: number): Promise<GenerationResult> {
+  const scope = [s.programmeId, like(s.areaPath)];
+  const left = (await em.query(
+    `INSERT INTO batch_left_out (batch_id, enrolment_id, period, beneficiary_id, reason, other_batch_id, other_reference)
+     SELECT ?, e.id, ?, e.beneficiary_id, 'already_in_batch', p.batch_id, p.reference
+     FROM enrolments e
+     JOIN beneficiaries b ON b.id = e.beneficiary_id
+     JOIN areas a ON a.id = b.area_id
+     JOIN ${LIVE_REGULAR}
+     WHERE ${dueSql(s, '?')}`,
+    [s.batchId, period, period, ...scope, period, period, ...(s.frequency === 'one_off' ? [period] : [])],
+  )) as { affectedRows: number };
+  const res = (await em.query(
+    `INSERT INTO payments (batch_id, seq, reference, kind, ${SNAPSHOT_COLUMNS})
+     SELECT ?, ROW_NUMBER() OVER w, CONCAT(?, ROW_NUMBER() OVER w), 'regular',
+       e.beneficiary_id, e.id, e.programme_id, ?, 0, 1, (? * e.coefficient_x100 + 50) DIV 100, ?, e.coefficient_x100, 0,
+       b.area_id, b.full_name, e.channel, e.bank_bin, e.wallet_provider, e.account_enc, e.account_hash, e.account_masked,
+       e.wallet_enc, e.wallet_hash, e.wallet_masked, e.account_name, e.name_mismatch, e.name_mismatch
+     FROM enrolments e
+     JOIN beneficiaries b ON b.id = e.beneficiary_id
+     JOIN areas a ON a.id = b.area_id
+     LEFT JOIN ${LIVE_REGULAR}
+     WHERE ${dueSql(s, '?')} AND p.id IS NULL
+     WINDOW w AS (ORDER BY b.area_id, e.id)`,
+    [
+      s.batchId,
+      `${s.referencePrefix}-`,
+      period,
+      baseLevel,
+      baseLevel,
+      period,
+      ...scope,
+      period,
+      period,
+      ...(s.frequency === 'one_off' ? [period] : []),
+    ],
+  )) as { affectedRows: number };
+  return { inserted: res.affectedRows, leftOut: left.affectedRows };
+}
+
+export interface MonthLevel {
+  period: Period;
+  baseLevel: number;
+}
+
+/**
+ * Arrears ("truy lĩnh") over a range of months already paid: for each due
+ * enrolment and month, what is owed now (today's coefficient × that month's
+ * base level) minus what its live payments of that month add up to. A positive
+ * difference becomes one payment whose slot is the amount owed, so the same
+ * correction can never be live twice; months still in a batch that is not
+ * approved yet, and months paid more than is owed, are left out with that reason.
+ */
+export async function generateArrears(em: EntityManager, s: GenerationScope, months: readonly MonthLevel[]): Promise<GenerationResult> {
+  if (!months.length) return { inserted: 0, leftOut: 0 };
+  const tmp = `batch_arrears_${s.batchId}`;
+  const monthsSql = months.map((_, i) => (i === 0 ? 'SELECT ? AS period, ? AS base' : 'SELECT ?, ?')).join(' UNION ALL ');
+  const monthParams = months.flatMap((m) => [m.period, m.baseLevel]);
+  const finalStatuses = APPROVED_OR_LATER.map(() => '?').join(', ');
+  await em.query(`DROP TEMPORARY TABLE IF EXISTS ${tmp}`);
+  await em.query(`CREATE TEMPORARY TABLE ${tmp} (
+      enrolment_id BIGINT UNSIGNED NOT NULL,
+      period INT UNSIGNED NOT NULL,
+      base BIGINT NOT NULL,
+      owed BIGINT NOT NULL,
+      paid BIGINT NOT NULL,
+      has_regular TINYINT NOT NULL,
+      not_final INT NOT NULL,
+      PRIMARY KEY (enrolment_id, period)
+    ) ENGINE=InnoDB`);
+  try {
+    await em.query(
+      `INSERT INTO ${tmp} (enrolment_id, period, base, owed, paid, has_regular, not_final)
+       SELECT e.id, m.period, m.base, (m.base * e.coefficient_x100 + 50) DIV 100, SUM(p.amount), MAX(p.slot = 0),
+         SUM(CASE WHEN bt.status IN (${finalStatuses}) THEN 0 ELSE 1 END)
+       FROM enrolments e
+       JOIN beneficiaries b ON b.id = e.beneficiary_id
+       JOIN areas a ON a.id = b.area_id
+       JOIN (${monthsSql}) m ON e.start_period <= m.period AND (e.end_period IS NULL OR e.end_period >= m.period)
+       JOIN payments p ON p.beneficiary_id = e.beneficiary_id AND p.programme_id = e.programme_id AND p.period = m.period AND p.live = 1
+       JOIN batches bt ON bt.id = p.batch_id
+       WHERE e.programme_id = ? AND e.status = 'active' AND a.path LIKE ?
+       GROUP BY e.id, e.coefficient_x100, m.period, m.base`,
+      [...APPROVED_OR_LATER, ...monthParams, s.programmeId, like(s.areaPath)],
+    );
+    const left = (await em.query(
+      `INSERT INTO batch_left_out (batch_id, enrolment_id, period, beneficiary_id, reason, detail)
+       SELECT ?, t.enrolment_id, t.period, e.beneficiary_id,
+         CASE WHEN t.has_regular = 0 THEN 'not_paid' WHEN t.not_final > 0 THEN 'payment_not_final' ELSE 'overpaid' END,
+         CONCAT('owed ', t.owed, ', in live payments ', t.paid)
+       FROM ${tmp} t JOIN enrolments e ON e.id = t.enrolment_id
+       WHERE t.owed <> t.paid AND (t.has_regular = 0 OR t.not_final > 0 OR t.owed < t.paid)`,
+      [s.batchId],
+    )) as { affectedRows: number };
+    const res = (await em.query(
+      `INSERT INTO payments (batch_id, seq, reference, kind, ${SNAPSHOT_COLUMNS})
+       SELECT ?, ROW_NUMBER() OVER w, CONCAT(?, ROW_NUMBER() OVER w), 'arrears',
+         e.beneficiary_id, e.id, e.programme_id, t.period, t.owed, 1, t.owed - t.paid, t.base, e.coefficient_x100, t.paid,
+         b.area_id, b.full_name, e.channel, e.bank_bin, e.wallet_provider, e.account_enc, e.account_hash, e.account_masked,
+         e.wallet_enc, e.wallet_hash, e.wallet_masked, e.account_name, e.name_mismatch, e.name_mismatch
+       FROM ${tmp} t
+       JOIN enrolments e ON e.id = t.enrolment_id
+       JOIN beneficiaries b ON b.id = e.beneficiary_id
+       WHERE t.owed > t.paid AND t.has_regular = 1 AND t.not_final = 0
+       WINDOW w AS (ORDER BY b.area_id, e.id, t.period)`,
+      [s.batchId, `${s.referencePrefix}-`],
+    )) as { affectedRows: number };
+    return { inserted: res.affectedRows, leftOut: left.affectedRows };
+  } finally {
+    await em.query(`DROP TEMPORARY TABLE IF EXISTS ${tmp}`);
+  }
+}
