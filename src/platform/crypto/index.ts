@@ -23,12 +23,28 @@ export class DataCipher {
     return iv;
   }
 
+  /** The active key's header (version, id length, id), written before every ciphertext. */
+  private readonly header: Buffer;
+  /** Associated data as bytes, by its text: a handful of purposes, encoded once. */
+  private readonly aadBytes = new Map<string, Buffer>();
+
   constructor(
     private readonly keys: ReadonlyMap<string, Buffer>,
     private readonly activeKeyId: string,
     private readonly hmacKey: string,
   ) {
     if (!keys.has(activeKeyId)) throw new Error(`active key ${activeKeyId} is not in the keyring`);
+    const id = Buffer.from(activeKeyId, 'ascii');
+    this.header = Buffer.concat([Buffer.from([VERSION, id.length]), id]);
+  }
+
+  private aadOf(aad: string): Buffer {
+    let b = this.aadBytes.get(aad);
+    if (b === undefined) {
+      b = Buffer.from(aad);
+      if (this.aadBytes.size < 64) this.aadBytes.set(aad, b); // per-row aad (totp:<id>) is not worth keeping
+    }
+    return b;
   }
 
   static fromConfig(cfg: Config): DataCipher {
@@ -39,10 +55,18 @@ export class DataCipher {
     const key = this.keys.get(this.activeKeyId)!;
     const iv = this.nextIv();
     const cipher = createCipheriv('aes-256-gcm', key, iv);
-    if (aad) cipher.setAAD(Buffer.from(aad));
-    const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-    const id = Buffer.from(this.activeKeyId, 'ascii');
-    return Buffer.concat([Buffer.from([VERSION, id.length]), id, iv, cipher.getAuthTag(), data]);
+    if (aad) cipher.setAAD(this.aadOf(aad));
+    let data = cipher.update(plain, 'utf8');
+    const rest = cipher.final(); // GCM is a stream mode: final() computes the tag and adds no bytes
+    if (rest.length) data = Buffer.concat([data, rest]);
+    // one allocation: header, iv, tag, data
+    const h = this.header.length;
+    const out = Buffer.allocUnsafe(h + 12 + 16 + data.length);
+    this.header.copy(out, 0);
+    iv.copy(out, h);
+    cipher.getAuthTag().copy(out, h + 12);
+    data.copy(out, h + 28);
+    return out;
   }
 
   decrypt(sealed: Buffer, aad = ''): string {
