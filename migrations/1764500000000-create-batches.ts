@@ -93,10 +93,14 @@ export class CreateBatches1764500000000 implements MigrationInterface {
       CONSTRAINT fk_batch_makers_batch FOREIGN KEY (batch_id) REFERENCES batches (id)
     ) ${TABLE}`);
 
+    // A payment is (batch, seq); its reference is the batch's unique prefix + '-' + seq, so references are unique by
+    // construction (no index of their own: a payment is found from its reference through the prefix). In a regular
+    // batch seq is the beneficiary's id (one payment per person and month), so generation writes the primary key in
+    // order; `id` is a global number for what needs one column (key rotation pages by it).
     await q.query(`CREATE TABLE payments (
       id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
       batch_id BIGINT UNSIGNED NOT NULL,
-      seq INT UNSIGNED NOT NULL,
+      seq BIGINT UNSIGNED NOT NULL,
       reference VARCHAR(64) ${ASCII} NOT NULL,
       kind VARCHAR(16) ${ASCII} NOT NULL,
       beneficiary_id BIGINT UNSIGNED NOT NULL,
@@ -115,10 +119,8 @@ export class CreateBatches1764500000000 implements MigrationInterface {
       bank_bin CHAR(6) ${ASCII} NULL,
       wallet_provider VARCHAR(20) ${ASCII} NULL,
       account_enc VARBINARY(128) NULL,
-      account_hash BINARY(32) NULL,
       account_masked VARCHAR(19) ${ASCII} NULL,
       wallet_enc VARBINARY(128) NULL,
-      wallet_hash BINARY(32) NULL,
       wallet_masked VARCHAR(19) ${ASCII} NULL,
       account_name VARCHAR(100) NULL,
       review VARCHAR(16) ${ASCII} NOT NULL DEFAULT 'included',
@@ -132,9 +134,8 @@ export class CreateBatches1764500000000 implements MigrationInterface {
       provider_id INT UNSIGNED NULL,
       created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
-      PRIMARY KEY (id),
-      UNIQUE KEY uq_payments_batch_seq (batch_id, seq),
-      UNIQUE KEY uq_payments_reference (reference),
+      PRIMARY KEY (batch_id, seq),
+      UNIQUE KEY uq_payments_id (id),
       UNIQUE KEY uq_payments_live (beneficiary_id, programme_id, period, slot, live),
       CONSTRAINT fk_payments_batch FOREIGN KEY (batch_id) REFERENCES batches (id)
     ) ${TABLE}`);

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { generateRoll } from '../bench/roll-generator';
+import { BatchesService } from '../src/components/batches';
 import { RollImportRunner } from '../src/components/beneficiaries';
 import { processLogger } from '../src/platform/logger';
 import type { Config } from '../config';
@@ -105,6 +106,37 @@ export async function seedDemoRoll(ds: DataSource, cfg: Config, rows = 60): Prom
     await rm(file, { force: true });
   }
   return rows;
+}
+
+/**
+ * A draft batch of the demo roll for Quận Ba Đình, this month (development only), created by the demo staff user so
+ * that approver.badinh can review and approve it. Its account check is run by the worker's sweep when it starts.
+ */
+export async function seedDemoBatch(ds: DataSource, cfg: Config, now = new Date()): Promise<{ id: string; items: number } | null> {
+  if (cfg.mode === 'production') throw new Error('the demo seed never runs in production');
+  const [{ n }] = (await ds.query('SELECT COUNT(*) AS n FROM batches')) as [{ n: string }];
+  const [staff] = (await ds.query("SELECT id, username FROM users WHERE username = 'staff'")) as { id: number; username: string }[];
+  const [prog] = (await ds.query("SELECT id FROM programmes WHERE code = 'TCXH-NCT80'")) as { id: number }[];
+  const [area] = (await ds.query("SELECT id FROM areas WHERE code = '001'")) as { id: number }[];
+  if (Number(n) > 0 || !staff || !prog || !area) return null;
+  const vn = new Date(now.getTime() + 7 * 3600_000);
+  const period = vn.getUTCFullYear() * 100 + vn.getUTCMonth() + 1;
+  const batches = new BatchesService(ds, new AuditService(ds, cfg.auditChainKey), {
+    accountCheckNeeded: async () => undefined,
+    releaseScheduled: async () => undefined,
+  });
+  const actor = { userId: staff.id, username: staff.username, roles: ['staff'], requestId: null, source: 'seed' };
+  const principal = {
+    userId: staff.id,
+    username: staff.username,
+    roles: ['staff' as const],
+    areaId: null,
+    areaPath: null,
+    sessionId: 'seed',
+    stage: 'full' as const,
+  };
+  const b = await batches.create(actor, principal, { programmeId: prog.id, kind: 'regular', period, areaId: area.id, title: 'Demo' });
+  return { id: b.id, items: b.itemCount };
 }
 
 async function main(): Promise<void> {

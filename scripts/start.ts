@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { configOrExit } from '../src/boot';
 import { openDatabase } from '../src/platform/db';
-import { seedDemo, seedDemoRoll } from './seed';
+import { seedDemo, seedDemoBatch, seedDemoRoll } from './seed';
 
 /**
  * `npm start`: creates and migrates the database, seeds the demo data on an
@@ -21,6 +21,9 @@ async function main(): Promise<void> {
     const people = await seedDemoRoll(ds, cfg);
     if (people)
       process.stdout.write(`demo roll imported: ${people} rows of TCXH-NCT80 (a few with problems, see GET /api/v1/roll-imports)\n`);
+    const batch = await seedDemoBatch(ds, cfg);
+    if (batch)
+      process.stdout.write(`demo batch ${batch.id} created as draft: ${batch.items} payments in Quận Ba Đình (GET /api/v1/batches)\n`);
   }
   await ds.destroy();
 

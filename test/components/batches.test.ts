@@ -234,20 +234,16 @@ describe('payment batches', function () {
       const items = await allItems(c.staff.token, batch.id);
       expect(batch.totalAmount).to.equal(4 * 750_000);
 
-      const noReason = await post(`/batches/${batch.id}/items/review`, { action: 'exclude', itemIds: [items[0].id] }, c.staff.token);
+      const noReason = await post(`/batches/${batch.id}/items/review`, { action: 'exclude', seqs: [items[0].seq] }, c.staff.token);
       expect(noReason.status).to.equal(400);
       expect(noReason.body.error.code).to.equal('REASON_REQUIRED');
-      const foreign = await post(
-        `/batches/${batch.id}/items/review`,
-        { action: 'hold', itemIds: ['999999999'], reason: 'x' },
-        c.staff.token,
-      );
+      const foreign = await post(`/batches/${batch.id}/items/review`, { action: 'hold', seqs: [999999], reason: 'x' }, c.staff.token);
       expect(foreign.status).to.equal(400);
       expect(foreign.body.error.code).to.equal('ITEM_NOT_IN_BATCH');
 
       const ex = await post(
         `/batches/${batch.id}/items/review`,
-        { action: 'exclude', itemIds: [items[0].id], reason: 'đã chuyển đi' },
+        { action: 'exclude', seqs: [items[0].seq], reason: 'đã chuyển đi' },
         c.staff2.token,
       );
       expect(ex.status, JSON.stringify(ex.body)).to.equal(200);
@@ -255,7 +251,7 @@ describe('payment batches', function () {
       expect(ex.body.batch).to.include({ itemCount: 3, excludedCount: 1, totalAmount: 3 * 750_000, version: batch.version + 1 });
       const hold = await post(
         `/batches/${batch.id}/items/review`,
-        { action: 'hold', itemIds: [items[1].id], reason: 'chờ xác minh' },
+        { action: 'hold', seqs: [items[1].seq], reason: 'chờ xác minh' },
         c.staff.token,
       );
       expect(hold.body.batch).to.include({ itemCount: 2, heldCount: 1 });
@@ -273,17 +269,17 @@ describe('payment batches', function () {
       expect(totals.body.byArea.map((a: any) => a.areaCode)).to.deep.equal(['00037']);
       expect(totals.body.byBank).to.deep.equal([{ channel: 'WALLET', code: 'MOMO', name: 'MoMo', count: 1, amount: 750_000 }]);
       const held = await get(`/batches/${batch.id}/items?review=held`, c.staff.token);
-      expect(held.body.items.map((i: any) => [i.id, i.reviewReason])).to.deep.equal([[items[1].id, 'chờ xác minh']]);
+      expect(held.body.items.map((i: any) => [i.seq, i.reviewReason])).to.deep.equal([[items[1].seq, 'chờ xác minh']]);
 
       // the excluded month is free at once: a new batch pays that person
       const other = await createBatch(c.staff.token, { programmeId: prog.id, period: '2024-12', areaId: await areaId('01') });
       expect(other.itemCount).to.equal(1);
       // and so cannot be included again here
-      const back = await post(`/batches/${batch.id}/items/review`, { action: 'include', itemIds: [items[0].id] }, c.staff.token);
+      const back = await post(`/batches/${batch.id}/items/review`, { action: 'include', seqs: [items[0].seq] }, c.staff.token);
       expect(back.status).to.equal(409);
       expect(back.body.error.code).to.equal('ITEM_SLOT_TAKEN');
       // the held one can
-      const unhold = await post(`/batches/${batch.id}/items/review`, { action: 'include', itemIds: [items[1].id] }, c.staff.token);
+      const unhold = await post(`/batches/${batch.id}/items/review`, { action: 'include', seqs: [items[1].seq] }, c.staff.token);
       expect(unhold.body.batch).to.include({ itemCount: 3, heldCount: 0 });
     });
 
@@ -329,7 +325,7 @@ describe('payment batches', function () {
       expect(rej.body).to.include({ status: 'rejected', statusReason: 'thiếu phường Cống Vị' });
       // rejected: back to staff, who may edit and submit again
       const items = await allItems(c.staff.token, b.id);
-      await post(`/batches/${b.id}/items/review`, { action: 'hold', itemIds: [items[0].id], reason: 'chờ' }, c.staff2.token);
+      await post(`/batches/${b.id}/items/review`, { action: 'hold', seqs: [items[0].seq], reason: 'chờ' }, c.staff2.token);
       const resub = await post(`/batches/${b.id}/submit`, {}, c.staff.token);
       expect(resub.body.status).to.equal('submitted');
       const ok = await post(
@@ -383,7 +379,7 @@ describe('payment batches', function () {
       await expectIllegal('schedule', c.staff.token, { at: new Date(Date.now() + 60_000).toISOString() });
       await expectIllegal('release', c.staff.token);
       const items = await allItems(c.staff.token, b.id);
-      const edit = await post(`/batches/${b.id}/items/review`, { action: 'exclude', itemIds: [items[0].id], reason: 'x' }, c.staff.token);
+      const edit = await post(`/batches/${b.id}/items/review`, { action: 'exclude', seqs: [items[0].seq], reason: 'x' }, c.staff.token);
       expect(edit.status).to.equal(409);
       expect(edit.body.error.code).to.equal('BATCH_NOT_EDITABLE');
       // approved
@@ -427,7 +423,7 @@ describe('payment batches', function () {
       const reviewer = await makeUser(['staff', 'approver']);
       const b3 = await createBatch(c.staff.token, { programmeId: prog3.id, period: '2024-12', areaId: await areaId('01') });
       const items = await allItems(c.staff.token, b3.id);
-      await post(`/batches/${b3.id}/items/review`, { action: 'hold', itemIds: [items[0].id], reason: 'x' }, reviewer.token);
+      await post(`/batches/${b3.id}/items/review`, { action: 'hold', seqs: [items[0].seq], reason: 'x' }, reviewer.token);
       const sub3 = await post(`/batches/${b3.id}/submit`, {}, c.staff.token);
       const r3 = await post(
         `/batches/${b3.id}/approve`,
@@ -471,7 +467,7 @@ describe('payment batches', function () {
       const sub = await post(`/batches/${b.id}/submit`, {}, c.staff.token);
       await post(`/batches/${b.id}/reject`, { reason: 'sửa' }, c.approver.token);
       const items = await allItems(c.staff.token, b.id);
-      await post(`/batches/${b.id}/items/review`, { action: 'exclude', itemIds: [items[0].id], reason: 'x' }, c.staff.token);
+      await post(`/batches/${b.id}/items/review`, { action: 'exclude', seqs: [items[0].seq], reason: 'x' }, c.staff.token);
       await post(`/batches/${b.id}/submit`, {}, c.staff.token);
       const stale = await post(
         `/batches/${b.id}/approve`,
@@ -605,10 +601,14 @@ describe('payment batches', function () {
       const prog = await makeProgramme();
       for (let i = 0; i < 5; i++) await enrol(prog.id, { area: i < 3 ? '00001' : '00004', channel: 'CASH', fullName: `Nguyễn Văn ${i}` });
       const b = await createBatch(c.staff.token, { programmeId: prog.id, period: '2024-12', areaId: await areaId('001') });
+      const every = await allItems(c.staff.token, b.id);
+      const seqs = every.map((i: any) => i.seq);
+      expect(seqs).to.have.length(5);
+      expect([...seqs].sort((x, y) => x - y)).to.deep.equal(seqs);
       const p1 = await get(`/batches/${b.id}/items?limit=2`, c.staff.token);
-      expect(p1.body.items.map((i: any) => i.seq)).to.deep.equal([1, 2]);
+      expect(p1.body.items.map((i: any) => i.seq)).to.deep.equal(seqs.slice(0, 2));
       const p2 = await get(`/batches/${b.id}/items?limit=2&cursor=${p1.body.nextCursor}`, c.staff.token);
-      expect(p2.body.items.map((i: any) => i.seq)).to.deep.equal([3, 4]);
+      expect(p2.body.items.map((i: any) => i.seq)).to.deep.equal(seqs.slice(2, 4));
       const ward = await get(`/batches/${b.id}/items?areaId=${await areaId('00004')}`, c.staff.token);
       expect(ward.body.items).to.have.length(2);
 

@@ -10,7 +10,7 @@ const PAGE = 500;
 const CONCURRENCY = 16;
 
 interface Item {
-  id: string;
+  seq: string;
   channel: 'BANK' | 'WALLET';
   bank_bin: string | null;
   wallet_provider: string | null;
@@ -62,19 +62,19 @@ export class AccountChecker {
     let answered = 0;
     let errors = 0;
     let firstError: string | null = null;
-    let after = '0';
+    let after = 0;
     for (;;) {
       const [b] = (await this.ds.query('SELECT status FROM batches WHERE id = ?', [batchId])) as { status: string }[];
       if (!b || b.status === 'cancelled') return { checked, flagged: 0, errors, status: 'skipped' };
       const items = (await this.ds.query(
-        `SELECT id, channel, bank_bin, wallet_provider, account_enc, wallet_enc, account_name, full_name, name_mismatch
-         FROM payments WHERE batch_id = ? AND id > ? AND channel IN ('BANK', 'WALLET') AND lookup_status IS NULL
-         ORDER BY id LIMIT ${PAGE}`,
+        `SELECT seq, channel, bank_bin, wallet_provider, account_enc, wallet_enc, account_name, full_name, name_mismatch
+         FROM payments WHERE batch_id = ? AND seq > ? AND channel IN ('BANK', 'WALLET') AND lookup_status IS NULL
+         ORDER BY seq LIMIT ${PAGE}`,
         [batchId, after],
       )) as Item[];
       if (!items.length) break;
-      after = String(items[items.length - 1]!.id);
-      const results: { id: string; status: LookupStatus; name: string | null; flagged: boolean }[] = [];
+      after = Number(items[items.length - 1]!.seq);
+      const results: { seq: number; status: LookupStatus; name: string | null; flagged: boolean }[] = [];
       let next = 0;
       const worker = async () => {
         for (let i = next++; i < items.length; i = next++) {
@@ -103,17 +103,17 @@ export class AccountChecker {
           }
           const nameDiffers = status === 'ACTIVE' && name !== null && foldName(name) !== foldName(it.full_name);
           const flagged = it.name_mismatch === 1 || status === 'CLOSED' || status === 'NOT_FOUND' || nameDiffers;
-          results.push({ id: String(it.id), status, name, flagged });
+          results.push({ seq: Number(it.seq), status, name, flagged });
         }
       };
       await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
       checked += results.length;
       const values = results
-        .map((_, i) => (i === 0 ? 'SELECT ? AS id, ? AS st, ? AS nm, ? AS fl' : 'SELECT ?, ?, ?, ?'))
+        .map((_, i) => (i === 0 ? 'SELECT ? AS seq, ? AS st, ? AS nm, ? AS fl' : 'SELECT ?, ?, ?, ?'))
         .join(' UNION ALL ');
       await this.ds.query(
-        `UPDATE payments p JOIN (${values}) v ON p.id = v.id SET p.lookup_status = v.st, p.lookup_name = v.nm, p.flagged = v.fl WHERE p.batch_id = ?`,
-        [...results.flatMap((r) => [r.id, r.status, r.name, r.flagged ? 1 : 0]), batchId],
+        `UPDATE payments p JOIN (${values}) v ON p.seq = v.seq SET p.lookup_status = v.st, p.lookup_name = v.nm, p.flagged = v.fl WHERE p.batch_id = ?`,
+        [...results.flatMap((r) => [r.seq, r.status, r.name, r.flagged ? 1 : 0]), batchId],
       );
     }
     const status: CheckResult['status'] = errors > 0 ? 'failed' : answered === 0 && checked > 0 ? 'not_offered' : 'done';

@@ -63,11 +63,15 @@ function csvRecord(v: ItemView): Record<(typeof CSV_HEADER)[number], string | nu
   };
 }
 
-/** Streams the batch's items in `seq` order (grouped by area) from one query; memory stays flat whatever the batch size. */
+/**
+ * Streams the batch's items from one query, in `seq` order or grouped by area (area tree order, then name); memory
+ * stays flat whatever the batch size.
+ */
 async function streamItems(
   ds: DataSource,
   b: BatchRow,
   f: ItemFilter,
+  order: 'seq' | 'area',
 ): Promise<{ rows: AsyncIterable<ItemView>; release: () => Promise<void> }> {
   const { conds, params } = itemConditions(b.id, f);
   const runner = ds.createQueryRunner();
@@ -75,8 +79,8 @@ async function streamItems(
   let raw: Readable;
   try {
     raw = await runner.stream(
-      `SELECT ${ITEM_COLUMNS} FROM payments p FORCE INDEX (uq_payments_batch_seq) JOIN areas ia ON ia.id = p.area_id
-       WHERE ${conds.join(' AND ')} ORDER BY p.seq`,
+      `SELECT ${ITEM_COLUMNS} FROM payments p FORCE INDEX (PRIMARY) JOIN areas ia ON ia.id = p.area_id
+       WHERE ${conds.join(' AND ')} ORDER BY ${order === 'seq' ? 'p.seq' : 'ia.path, p.full_name, p.seq'}`,
       params,
     );
   } catch (e) {
@@ -96,7 +100,7 @@ async function streamItems(
 
 /** CSV (UTF-8 with BOM, for spreadsheet programs) of every column an officer checks, destinations masked. */
 export async function writeItemsCsv(ds: DataSource, b: BatchRow, f: ItemFilter, out: Writable): Promise<void> {
-  const { rows, release } = await streamItems(ds, b, f);
+  const { rows, release } = await streamItems(ds, b, f, 'seq');
   try {
     await pipeline(
       (async function* () {
@@ -155,7 +159,7 @@ export async function writeItemsXlsx(ds: DataSource, b: BatchRow, f: ItemFilter,
   ]);
   header.font = { bold: true };
   header.commit();
-  const { rows, release } = await streamItems(ds, b, f);
+  const { rows, release } = await streamItems(ds, b, f, 'area');
   let n = 0;
   let total = 0;
   let areaId: number | null = null;

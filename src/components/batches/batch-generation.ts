@@ -20,7 +20,7 @@ export interface GenerationScope {
 
 /** Columns copied from the roll into a payment: the destination as it stands at creation. */
 const SNAPSHOT_COLUMNS = `beneficiary_id, enrolment_id, programme_id, period, slot, live, amount, base_level, coefficient_x100, paid_before,
-  area_id, full_name, channel, bank_bin, wallet_provider, account_enc, account_hash, account_masked, wallet_enc, wallet_hash, wallet_masked,
+  area_id, full_name, channel, bank_bin, wallet_provider, account_enc, account_masked, wallet_enc, wallet_masked,
   account_name, name_mismatch, flagged`;
 
 const like = (path: string) => `${path.replace(/[%_\\]/g, '\\$&')}%`;
@@ -32,58 +32,66 @@ function dueSql(s: GenerationScope, p: string): string {
     ${s.frequency === 'one_off' ? `AND e.start_period = ${p}` : ''}`;
 }
 
-/** The live regular payment of the same person, programme and month, in any batch. */
-const LIVE_REGULAR = `payments p ON p.beneficiary_id = e.beneficiary_id AND p.programme_id = e.programme_id
-  AND p.period = ? AND p.slot = 0 AND p.live = 1`;
-
 export interface GenerationResult {
   inserted: number;
   leftOut: number;
 }
 
+/** `Records: N  Duplicates: D  Warnings: W` of an INSERT … SELECT. */
+function insertInfo(res: { affectedRows: number; info?: string }): { records: number; duplicates: number; warnings: number } {
+  const m = /Records:\s*(\d+)\s+Duplicates:\s*(\d+)\s+Warnings:\s*(\d+)/.exec(res.info ?? '');
+  if (!m) throw new Error(`no row counts in the server's answer to INSERT … SELECT: ${res.info ?? '(none)'}`);
+  return { records: Number(m[1]), duplicates: Number(m[2]), warnings: Number(m[3]) };
+}
+
 /**
- * The regular monthly payment of every due enrolment; enrolments already in a
- * live payment for that month (in any batch) are left out, with the batch
- * that holds them. The caller holds the generation lock and the transaction.
+ * The regular monthly payment of every due enrolment, in one pass: the due
+ * enrolments are read in beneficiary order (the programme index), each row
+ * copies amount and destination, and `seq` is the beneficiary's id, so the
+ * primary key is written in order. The unique key on live payments decides who
+ * is already paid for the month: `INSERT IGNORE` skips exactly those rows
+ * (every other column copies a column of the same type, so a duplicate is the
+ * only thing it can skip, and that is checked). Only when some were skipped, a
+ * second statement records who was left out and which batch holds them. The
+ * caller holds the generation lock and the transaction.
  */
 export async function generateRegular(em: EntityManager, s: GenerationScope, period: Period, baseLevel: number): Promise<GenerationResult> {
-  const scope = [s.programmeId, like(s.areaPath)];
-  const left = (await em.query(
-    `INSERT INTO batch_left_out (batch_id, enrolment_id, period, beneficiary_id, reason, other_batch_id, other_reference)
-     SELECT ?, e.id, ?, e.beneficiary_id, 'already_in_batch', p.batch_id, p.reference
-     FROM enrolments e
-     JOIN beneficiaries b ON b.id = e.beneficiary_id
-     JOIN areas a ON a.id = b.area_id
-     JOIN ${LIVE_REGULAR}
-     WHERE ${dueSql(s, '?')}`,
-    [s.batchId, period, period, ...scope, period, period, ...(s.frequency === 'one_off' ? [period] : [])],
-  )) as { affectedRows: number };
+  const due = dueSql(s, '?');
+  const dueParams = [s.programmeId, like(s.areaPath), period, period, ...(s.frequency === 'one_off' ? [period] : [])];
   const res = (await em.query(
-    `INSERT INTO payments (batch_id, seq, reference, kind, ${SNAPSHOT_COLUMNS})
-     SELECT ?, ROW_NUMBER() OVER w, CONCAT(?, ROW_NUMBER() OVER w), 'regular',
+    `INSERT IGNORE INTO payments (batch_id, seq, reference, kind, ${SNAPSHOT_COLUMNS})
+     SELECT ?, e.beneficiary_id, CONCAT(?, e.beneficiary_id), 'regular',
        e.beneficiary_id, e.id, e.programme_id, ?, 0, 1, (? * e.coefficient_x100 + 50) DIV 100, ?, e.coefficient_x100, 0,
-       b.area_id, b.full_name, e.channel, e.bank_bin, e.wallet_provider, e.account_enc, e.account_hash, e.account_masked,
-       e.wallet_enc, e.wallet_hash, e.wallet_masked, e.account_name, e.name_mismatch, e.name_mismatch
-     FROM enrolments e
-     JOIN beneficiaries b ON b.id = e.beneficiary_id
-     JOIN areas a ON a.id = b.area_id
-     LEFT JOIN ${LIVE_REGULAR}
-     WHERE ${dueSql(s, '?')} AND p.id IS NULL
-     WINDOW w AS (ORDER BY b.area_id, e.id)`,
-    [
-      s.batchId,
-      `${s.referencePrefix}-`,
-      period,
-      baseLevel,
-      baseLevel,
-      period,
-      ...scope,
-      period,
-      period,
-      ...(s.frequency === 'one_off' ? [period] : []),
-    ],
-  )) as { affectedRows: number };
-  return { inserted: res.affectedRows, leftOut: left.affectedRows };
+       b.area_id, b.full_name, e.channel, e.bank_bin, e.wallet_provider, e.account_enc, e.account_masked,
+       e.wallet_enc, e.wallet_masked, e.account_name, e.name_mismatch, e.name_mismatch
+     FROM enrolments e FORCE INDEX (ix_enrolments_programme)
+     STRAIGHT_JOIN beneficiaries b ON b.id = e.beneficiary_id
+     STRAIGHT_JOIN areas a ON a.id = b.area_id
+     WHERE ${due}
+     ORDER BY e.beneficiary_id`,
+    [s.batchId, `${s.referencePrefix}-`, period, baseLevel, baseLevel, ...dueParams],
+  )) as { affectedRows: number; info?: string };
+  const info = insertInfo(res);
+  if (info.records - res.affectedRows !== info.duplicates || info.warnings !== info.duplicates) {
+    throw new Error(`batch generation skipped rows for another reason than a live payment: ${res.info ?? ''}`);
+  }
+  let leftOut = 0;
+  if (info.duplicates > 0) {
+    const left = (await em.query(
+      `INSERT INTO batch_left_out (batch_id, enrolment_id, period, beneficiary_id, reason, other_batch_id, other_reference)
+       SELECT ?, e.id, ?, e.beneficiary_id, 'already_in_batch', p.batch_id, p.reference
+       FROM enrolments e FORCE INDEX (ix_enrolments_programme)
+       STRAIGHT_JOIN beneficiaries b ON b.id = e.beneficiary_id
+       STRAIGHT_JOIN areas a ON a.id = b.area_id
+       JOIN payments p ON p.beneficiary_id = e.beneficiary_id AND p.programme_id = e.programme_id
+         AND p.period = ? AND p.slot = 0 AND p.live = 1 AND p.batch_id <> ?
+       WHERE ${due}`,
+      [s.batchId, period, period, s.batchId, ...dueParams],
+    )) as { affectedRows: number };
+    leftOut = left.affectedRows;
+    if (leftOut !== info.duplicates) throw new Error(`batch generation skipped ${info.duplicates} rows but found ${leftOut} live payments`);
+  }
+  return { inserted: res.affectedRows, leftOut };
 }
 
 export interface MonthLevel {
@@ -144,13 +152,14 @@ export async function generateArrears(em: EntityManager, s: GenerationScope, mon
       `INSERT INTO payments (batch_id, seq, reference, kind, ${SNAPSHOT_COLUMNS})
        SELECT ?, ROW_NUMBER() OVER w, CONCAT(?, ROW_NUMBER() OVER w), 'arrears',
          e.beneficiary_id, e.id, e.programme_id, t.period, t.owed, 1, t.owed - t.paid, t.base, e.coefficient_x100, t.paid,
-         b.area_id, b.full_name, e.channel, e.bank_bin, e.wallet_provider, e.account_enc, e.account_hash, e.account_masked,
-         e.wallet_enc, e.wallet_hash, e.wallet_masked, e.account_name, e.name_mismatch, e.name_mismatch
+         b.area_id, b.full_name, e.channel, e.bank_bin, e.wallet_provider, e.account_enc, e.account_masked,
+         e.wallet_enc, e.wallet_masked, e.account_name, e.name_mismatch, e.name_mismatch
        FROM ${tmp} t
        JOIN enrolments e ON e.id = t.enrolment_id
        JOIN beneficiaries b ON b.id = e.beneficiary_id
+       JOIN areas a ON a.id = b.area_id
        WHERE t.owed > t.paid AND t.has_regular = 1 AND t.not_final = 0
-       WINDOW w AS (ORDER BY b.area_id, e.id, t.period)`,
+       WINDOW w AS (ORDER BY a.path, e.id, t.period)`,
       [s.batchId, `${s.referencePrefix}-`],
     )) as { affectedRows: number };
     return { inserted: res.affectedRows, leftOut: left.affectedRows };

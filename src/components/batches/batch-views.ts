@@ -139,8 +139,8 @@ export function toBatchView(r: BatchRow): BatchView {
 }
 
 export interface ItemRow {
-  id: string;
-  seq: number;
+  /** BIGINT: a string from the driver */
+  seq: string;
   reference: string;
   kind: BatchKind;
   beneficiary_id: string;
@@ -169,13 +169,13 @@ export interface ItemRow {
   status: string;
 }
 
-export const ITEM_COLUMNS = `p.id, p.seq, p.reference, p.kind, p.beneficiary_id, p.enrolment_id, p.period, p.amount, p.base_level,
+export const ITEM_COLUMNS = `p.seq, p.reference, p.kind, p.beneficiary_id, p.enrolment_id, p.period, p.amount, p.base_level,
   p.coefficient_x100, p.paid_before, p.area_id, ia.code AS area_code, ia.name AS area_name, p.full_name, p.channel, p.bank_bin,
   p.wallet_provider, p.account_masked, p.wallet_masked, p.account_name, p.review, p.review_reason, p.name_mismatch, p.lookup_status,
   p.lookup_name, p.flagged, p.status`;
 
 export interface ItemView {
-  id: string;
+  /** the item's number in its batch, in area order; items are named by it */
   seq: number;
   reference: string;
   kind: BatchKind;
@@ -207,8 +207,7 @@ export interface ItemView {
 
 export function toItemView(r: ItemRow): ItemView {
   return {
-    id: String(r.id),
-    seq: r.seq,
+    seq: Number(r.seq),
     reference: r.reference,
     kind: r.kind,
     beneficiaryId: String(r.beneficiary_id),

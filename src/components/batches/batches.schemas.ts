@@ -115,8 +115,7 @@ export const listBatchesQuery = z.object({
 
 export const itemSchema = z
   .object({
-    id: z.string(),
-    seq: z.number().int(),
+    seq: z.number().int().describe('The item number in its batch (area order); review names items by it'),
     reference: z.string().describe("Unique for ever; the provider's idempotency key"),
     kind,
     beneficiaryId: z.string(),
@@ -211,7 +210,7 @@ export const transitionsSchema = z.array(
 export const reviewBody = z
   .strictObject({
     action: z.enum(['exclude', 'hold', 'include']),
-    itemIds: z.array(id).min(1).max(MAX_REVIEW_ITEMS),
+    seqs: z.array(z.number().int().positive()).min(1).max(MAX_REVIEW_ITEMS).describe('Item numbers (seq) in this batch'),
     reason: plainText(500).optional().describe('Required to exclude or hold'),
   })
   .meta({ id: 'ItemReview' });

@@ -38,8 +38,7 @@ export function itemConditions(batchId: string, f: ItemFilter): { conds: string[
   if (f.status) add('p.status = ?', f.status);
   if (f.period !== undefined) add('p.period = ?', f.period);
   if (f.areaId !== undefined) {
-    conds.push("ia.path LIKE (SELECT CONCAT(fa.path, '%') FROM areas fa WHERE fa.id = ?)");
-    params.push(f.areaId);
+    add("ia.path LIKE (SELECT CONCAT(fa.path, '%') FROM areas fa WHERE fa.id = ?)", f.areaId);
   }
   return { conds, params };
 }
@@ -82,7 +81,7 @@ export interface ItemFilter {
 
 export interface ReviewInput {
   action: 'exclude' | 'hold' | 'include';
-  itemIds: string[];
+  seqs: number[];
   reason?: string | null | undefined;
 }
 
@@ -240,11 +239,11 @@ export class BatchesService {
     }
     const ks = keysetWhere([{ expr: 'p.seq', dir: 'ASC' }], after);
     const rows = (await this.ds.query(
-      `SELECT ${ITEM_COLUMNS} FROM payments p FORCE INDEX (uq_payments_batch_seq) JOIN areas ia ON ia.id = p.area_id
+      `SELECT ${ITEM_COLUMNS} FROM payments p FORCE INDEX (PRIMARY) JOIN areas ia ON ia.id = p.area_id
        WHERE ${conds.join(' AND ')} AND ${ks.sql} ORDER BY p.seq LIMIT ${page.limit + 1}`,
       [...params, ...ks.params],
     )) as ItemRow[];
-    return finishPage(rows, page.limit, (r) => [r.seq], toItemView);
+    return finishPage(rows, page.limit, (r) => [Number(r.seq)], toItemView);
   }
 
   async totals(p: Principal, id: string): Promise<Totals> {
@@ -544,8 +543,7 @@ export class BatchesService {
 
   /** Exclude, hold or include items again, with a reason; only while the batch is draft or rejected. */
   async review(actor: Actor, p: Principal, id: string, input: ReviewInput): Promise<{ batch: BatchView; changed: number }> {
-    const ids = [...new Set(input.itemIds)];
-    if (ids.some((i) => !/^\d{1,19}$/.test(i))) throw invalid('ITEM_ID_INVALID', 'itemIds: each must be a payment id', { path: 'itemIds' });
+    const ids = [...new Set(input.seqs)];
     if (input.action !== 'include' && !input.reason?.trim()) {
       throw invalid('REASON_REQUIRED', `reason: say why the items are ${input.action === 'exclude' ? 'excluded' : 'held'}`, {
         path: 'reason',
@@ -556,28 +554,22 @@ export class BatchesService {
       assertAreaScope(p, b.area_path, 'this batch');
       assertEditable(b.status);
       const marks = ids.map(() => '?').join(', ');
-      const found = (await em.query(`SELECT id, review FROM payments WHERE batch_id = ? AND id IN (${marks}) FOR UPDATE`, [
+      const found = (await em.query(`SELECT seq, review FROM payments WHERE batch_id = ? AND seq IN (${marks}) FOR UPDATE`, [
         b.id,
         ...ids,
-      ])) as {
-        id: string;
-        review: ItemReview;
-      }[];
+      ])) as { seq: string; review: ItemReview }[];
       if (found.length !== ids.length) {
-        const have = new Set(found.map((f) => String(f.id)));
+        const have = new Set(found.map((f) => Number(f.seq)));
         const missing = ids.filter((i) => !have.has(i));
-        throw invalid('ITEM_NOT_IN_BATCH', `itemIds: not in batch ${b.id}: ${missing.slice(0, 20).join(', ')}`, {
-          path: 'itemIds',
-          missing,
-        });
+        throw invalid('ITEM_NOT_IN_BATCH', `seqs: not in batch ${b.id}: ${missing.slice(0, 20).join(', ')}`, { path: 'seqs', missing });
       }
       const target: ItemReview = input.action === 'exclude' ? 'excluded' : input.action === 'hold' ? 'held' : 'included';
-      const toChange = found.filter((f) => f.review !== target).map((f) => String(f.id));
+      const toChange = found.filter((f) => f.review !== target).map((f) => Number(f.seq));
       if (toChange.length) {
         const m2 = toChange.map(() => '?').join(', ');
         try {
           await em.query(
-            `UPDATE payments SET review = ?, review_reason = ?, reviewed_by = ?, live = ? WHERE batch_id = ? AND id IN (${m2})`,
+            `UPDATE payments SET review = ?, review_reason = ?, reviewed_by = ?, live = ? WHERE batch_id = ? AND seq IN (${m2})`,
             [
               target,
               target === 'included' ? null : input.reason!.trim(),
@@ -608,7 +600,7 @@ export class BatchesService {
           entityType: 'batch',
           entityId: b.id,
           areaId: b.area_id,
-          after: { items: toChange.length, itemIds: toChange.slice(0, 100), reason: input.reason ?? null },
+          after: { items: toChange.length, seqs: toChange.slice(0, 100), reason: input.reason ?? null },
         });
       }
       return { batch: toBatchView(await this.row(em, b.id)), changed: toChange.length };

@@ -1,0 +1,162 @@
+/**
+ * Batch generation benchmark: fills a database of its own with a roll of N
+ * people (set-based SQL, ciphertexts made by the service's cipher), then times
+ * BatchesService.create for one month over the whole province — the same call
+ * POST /batches makes — and the listing of item pages of that batch.
+ *
+ *   npx tsx bench/generate-batch.ts --rows 1000000 --tune
+ */
+process.env.NODE_ENV ??= 'development';
+process.env.DB_NAME ??= 'welfare_bench_batches';
+process.env.REDIS_PREFIX ??= 'welfare-bench-batches';
+process.env.LOG_LEVEL ??= 'warn';
+
+import { parseArgs } from 'node:util';
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string', default: '1000000' },
+      tune: { type: 'boolean', default: false },
+      queries: { type: 'string', default: '200' },
+    },
+  });
+  const rows = Number(values.rows);
+  const { config } = await import('../config');
+  const cfg = config();
+  const mysql = (await import('mysql2/promise')).default;
+  const conn = await mysql.createConnection({ host: cfg.dbHost, port: cfg.dbPort, user: cfg.dbUser, password: cfg.dbPassword });
+  await conn.query(`DROP DATABASE IF EXISTS \`${cfg.dbName}\``);
+  await conn.end();
+  const { openInfra, closeInfra } = await import('../src/boot');
+  const { DataCipher } = await import('../src/platform/crypto');
+  const { BatchesService } = await import('../src/components/batches');
+  const { AuditService } = await import('../src/components/audit');
+  const { seedDemo } = await import('../scripts/seed');
+  const infra = await openInfra('bench', cfg);
+  const ds = infra.ds;
+  if (values.tune) {
+    await ds.query('SET GLOBAL innodb_buffer_pool_size = 2147483648');
+    await ds.query('SET GLOBAL innodb_log_file_size = 1073741824').catch(() => undefined);
+  }
+  const [vars] = await ds.query(
+    'SELECT @@version AS v, @@innodb_buffer_pool_size DIV 1048576 AS bp, @@innodb_log_file_size DIV 1048576 AS redo, @@innodb_flush_log_at_trx_commit AS flush',
+  );
+  console.log(`database ${vars.v}: buffer pool ${vars.bp} MB, redo log ${vars.redo} MB, flush_log_at_trx_commit ${vars.flush}`);
+  await seedDemo(ds, cfg);
+  const cipher = DataCipher.fromConfig(cfg);
+
+  // ---- the roll: N people in the 13 demo wards, 60% bank, 20% wallet, 20% cash, coefficients 1.0-3.0
+  let t = Date.now();
+  await ds.query('DROP TABLE IF EXISTS bench_digits, bench_seq');
+  await ds.query('CREATE TABLE bench_digits (d TINYINT UNSIGNED NOT NULL PRIMARY KEY) ENGINE=InnoDB');
+  await ds.query('INSERT INTO bench_digits VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9)');
+  await ds.query('CREATE TABLE bench_seq (n INT UNSIGNED NOT NULL PRIMARY KEY) ENGINE=InnoDB');
+  await ds.query(
+    `INSERT INTO bench_seq (n)
+     SELECT x.n FROM (
+       SELECT 1 + a.d + 10*b.d + 100*c.d + 1000*e.d + 10000*f.d + 100000*g.d + 1000000*h.d AS n
+       FROM bench_digits a, bench_digits b, bench_digits c, bench_digits e, bench_digits f, bench_digits g, bench_digits h
+     ) x WHERE x.n <= ? ORDER BY x.n`,
+    [rows],
+  );
+  const wards = (await ds.query("SELECT id FROM areas WHERE level = 'commune' ORDER BY id")) as { id: number }[];
+  const nid = cipher.encrypt('001040123456', 'nid');
+  const acct = cipher.encrypt('102012345678', 'account');
+  const wal = cipher.encrypt('0912345678', 'wallet');
+  const [prog] = (await ds.query("SELECT id FROM programmes WHERE code = 'TCXH-NCT80'")) as { id: number }[];
+  const wardCase = `CASE s.n % ${wards.length} ${wards.map((w, i) => `WHEN ${i} THEN ${w.id}`).join(' ')} END`;
+  await ds.query(
+    `INSERT INTO beneficiaries (id, national_id_hash, national_id_enc, national_id_masked, full_name, name_search, given_search, date_of_birth, gender, area_id)
+     SELECT s.n, UNHEX(SHA2(CONCAT('nid', s.n), 256)), ?, '0010******56', CONCAT('Nguyễn Văn ', s.n), CONCAT('nguyen van ', s.n),
+       CONCAT(s.n, ' nguyen van'), '1940-03-15', 'M', ${wardCase}
+     FROM bench_seq s`,
+    [nid],
+  );
+  await ds.query(
+    `INSERT INTO enrolments (beneficiary_id, programme_id, coefficient_x100, start_period, status, channel, bank_bin, account_hash, account_enc,
+       account_masked, account_name, wallet_provider, wallet_hash, wallet_enc, wallet_masked, name_mismatch)
+     SELECT s.n, ?, 100 + 50 * (s.n % 5), 202401, 'active',
+       CASE WHEN s.n % 10 < 6 THEN 'BANK' WHEN s.n % 10 < 8 THEN 'WALLET' ELSE 'CASH' END,
+       CASE WHEN s.n % 10 < 6 THEN '970436' END,
+       CASE WHEN s.n % 10 < 6 THEN UNHEX(SHA2(CONCAT('acct', s.n), 256)) END,
+       CASE WHEN s.n % 10 < 6 THEN ? END,
+       CASE WHEN s.n % 10 < 6 THEN '1020********78' END,
+       CASE WHEN s.n % 10 < 8 THEN CONCAT('NGUYEN VAN ', s.n) END,
+       CASE WHEN s.n % 10 IN (6, 7) THEN 'MOMO' END,
+       CASE WHEN s.n % 10 IN (6, 7) THEN UNHEX(SHA2(CONCAT('wallet', s.n), 256)) END,
+       CASE WHEN s.n % 10 IN (6, 7) THEN ? END,
+       CASE WHEN s.n % 10 IN (6, 7) THEN '09******78' END,
+       s.n % 50 = 0
+     FROM bench_seq s`,
+    [prog!.id, acct, wal],
+  );
+  await ds.query('DROP TABLE bench_seq, bench_digits');
+  console.log(`roll of ${rows.toLocaleString('en')} people written in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+
+  // ---- generation, through the service (no account check: the hooks do nothing here)
+  const audit = new AuditService(ds, cfg.auditChainKey);
+  const batches = new BatchesService(ds, audit, { accountCheckNeeded: async () => undefined, releaseScheduled: async () => undefined });
+  const [staff] = (await ds.query("SELECT id, username FROM users WHERE username = 'staff'")) as { id: number; username: string }[];
+  const [province] = (await ds.query("SELECT id FROM areas WHERE code = '01'")) as { id: number }[];
+  const actor = { userId: staff!.id, username: staff!.username, roles: ['staff'], requestId: null, source: 'bench' };
+  const principal = {
+    userId: staff!.id,
+    username: staff!.username,
+    roles: ['staff' as const],
+    areaId: null,
+    areaPath: null,
+    sessionId: 'bench',
+    stage: 'full' as const,
+  };
+  t = Date.now();
+  const batch = await batches.create(actor, principal, { programmeId: prog!.id, kind: 'regular', period: 202412, areaId: province!.id });
+  const genMs = Date.now() - t;
+  console.log(
+    `generation: ${batch.itemCount.toLocaleString('en')} items, ${batch.totalAmount.toLocaleString('en')} đ in ${(genMs / 1000).toFixed(2)} s ` +
+      `(${Math.round(batch.itemCount / (genMs / 1000)).toLocaleString('en')} items/s)`,
+  );
+  t = Date.now();
+  const again = await batches.create(actor, principal, { programmeId: prog!.id, kind: 'regular', period: 202412, areaId: province!.id });
+  console.log(
+    `overlapping batch (everyone already in the first): ${again.itemCount} items, ${again.leftOutCount.toLocaleString('en')} left out in ${((Date.now() - t) / 1000).toFixed(2)} s`,
+  );
+
+  // ---- item pages
+  const n = Number(values.queries);
+  const [ward] = (await ds.query("SELECT id FROM areas WHERE code = '00040'")) as { id: number }[];
+  const time = async (label: string, fn: (i: number) => Promise<unknown>) => {
+    const ms: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const s = process.hrtime.bigint();
+      await fn(i);
+      ms.push(Number(process.hrtime.bigint() - s) / 1e6);
+    }
+    ms.sort((a, b) => a - b);
+    console.log(`| ${label} | ${pct(ms, 50).toFixed(1)} ms | ${pct(ms, 95).toFixed(1)} ms | ${ms[ms.length - 1]!.toFixed(1)} ms |`);
+  };
+  const { encodeCursor } = await import('../src/platform/http/pagination');
+  console.log('| item page (50) | p50 | p95 | max |\n| --- | --- | --- | --- |');
+  await time('first page', () => batches.items(principal, batch.id, {}, { limit: 50 }));
+  await time('deep page (random position)', () =>
+    batches.items(principal, batch.id, {}, { limit: 50, cursor: encodeCursor([Math.floor(Math.random() * batch.itemCount)]) }),
+  );
+  await time('one ward (1 in 13)', (i) =>
+    batches.items(principal, batch.id, { areaId: ward!.id }, { limit: 50, cursor: i % 2 ? encodeCursor([500_000]) : undefined }),
+  );
+  await time('wallet items', () => batches.items(principal, batch.id, { channel: 'WALLET' }, { limit: 50 }));
+  await time('flagged (2%)', () => batches.items(principal, batch.id, { flagged: true }, { limit: 50 }));
+  t = Date.now();
+  await batches.totals(principal, batch.id);
+  console.log(`totals by review, area, channel and bank: ${Date.now() - t} ms`);
+  await closeInfra(infra);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
