@@ -610,7 +610,11 @@ describe('payment batches', function () {
       const p2 = await get(`/batches/${b.id}/items?limit=2&cursor=${p1.body.nextCursor}`, c.staff.token);
       expect(p2.body.items.map((i: any) => i.seq)).to.deep.equal(seqs.slice(2, 4));
       const ward = await get(`/batches/${b.id}/items?areaId=${await areaId('00004')}`, c.staff.token);
-      expect(ward.body.items).to.have.length(2);
+      expect(ward.body.items.map((i: any) => i.areaCode)).to.deep.equal(['00004', '00004']);
+      const district = await get(`/batches/${b.id}/items?areaId=${await areaId('001')}`, c.staff.token);
+      expect(district.body.items).to.have.length(5);
+      const elsewhere = await get(`/batches/${b.id}/items?areaId=${await areaId('002')}`, c.staff.token);
+      expect(elsewhere.body.items).to.have.length(0);
 
       const csv = await call('GET', `/api/v1/batches/${b.id}/items/export.csv`, { token: c.auditor.token });
       expect(csv.status).to.equal(200);

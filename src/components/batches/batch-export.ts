@@ -6,7 +6,7 @@ import type { DataSource } from 'typeorm';
 import { formatVnd } from '../../platform/money';
 import { formatPeriod } from '../../platform/period';
 import { amountInWords } from '../../platform/vn-words';
-import { itemConditions, type ItemFilter } from './batches.service';
+import { itemConditions, subtreeIds, type ItemFilter } from './batches.service';
 import { ITEM_COLUMNS, toItemView, type BatchRow, type ItemRow, type ItemView } from './batch-views';
 
 export type ExportFormat = 'csv' | 'xlsx';
@@ -73,13 +73,13 @@ async function streamItems(
   f: ItemFilter,
   order: 'seq' | 'area',
 ): Promise<{ rows: AsyncIterable<ItemView>; release: () => Promise<void> }> {
-  const { conds, params } = itemConditions(b.id, f);
+  const { conds, params } = itemConditions(b.id, f, await subtreeIds(ds, f.areaId));
   const runner = ds.createQueryRunner();
   await runner.connect();
   let raw: Readable;
   try {
     raw = await runner.stream(
-      `SELECT ${ITEM_COLUMNS} FROM payments p FORCE INDEX (PRIMARY) JOIN areas ia ON ia.id = p.area_id
+      `SELECT ${ITEM_COLUMNS} FROM payments p FORCE INDEX (PRIMARY) STRAIGHT_JOIN areas ia FORCE INDEX (PRIMARY) ON ia.id = p.area_id
        WHERE ${conds.join(' AND ')} ORDER BY ${order === 'seq' ? 'p.seq' : 'ia.path, p.full_name, p.seq'}`,
       params,
     );

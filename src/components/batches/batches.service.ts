@@ -23,7 +23,8 @@ import {
 } from './batch-views';
 
 /** WHERE conditions (over `payments p` joined to its area as `ia`) for an item filter. */
-export function itemConditions(batchId: string, f: ItemFilter): { conds: string[]; params: unknown[] } {
+/** `areaIds`: the subtree of `f.areaId` (subtreeIds), null for no area filter. */
+export function itemConditions(batchId: string, f: ItemFilter, areaIds: number[] | null): { conds: string[]; params: unknown[] } {
   const conds = ['p.batch_id = ?'];
   const params: unknown[] = [batchId];
   const add = (sql: string, ...values: unknown[]) => {
@@ -37,10 +38,20 @@ export function itemConditions(batchId: string, f: ItemFilter): { conds: string[
   if (f.flagged !== undefined) add('p.flagged = ?', f.flagged ? 1 : 0);
   if (f.status) add('p.status = ?', f.status);
   if (f.period !== undefined) add('p.period = ?', f.period);
-  if (f.areaId !== undefined) {
-    add("ia.path LIKE (SELECT CONCAT(fa.path, '%') FROM areas fa WHERE fa.id = ?)", f.areaId);
+  if (areaIds) {
+    if (!areaIds.length) conds.push('1=0');
+    else add(`p.area_id IN (${areaIds.map(() => '?').join(', ')})`, ...areaIds);
   }
   return { conds, params };
+}
+
+/** Ids of an area and every area under it (a province has a few hundred: they go in an IN list, read in index order). */
+export async function subtreeIds(ds: DataSource, areaId: number | undefined): Promise<number[] | null> {
+  if (areaId === undefined) return null;
+  const rows = (await ds.query("SELECT s.id FROM areas r JOIN areas s ON s.path LIKE CONCAT(r.path, '%') WHERE r.id = ?", [areaId])) as {
+    id: number;
+  }[];
+  return rows.map((r) => r.id);
 }
 
 /** Longest range of months one arrears batch may cover. */
@@ -232,27 +243,38 @@ export class BatchesService {
 
   async items(p: Principal, id: string, f: ItemFilter, page: { limit: number; cursor?: string | undefined }): Promise<Page<ItemView>> {
     const b = await this.visible(p, id);
-    const { conds, params } = itemConditions(b.id, f);
+    const { conds, params } = itemConditions(b.id, f, await subtreeIds(this.ds, f.areaId));
     const after = decodeCursor(page.cursor, 1);
     if (after && (!Number.isSafeInteger(after[0]) || (after[0] as number) < 0)) {
       throw invalid('INVALID_CURSOR', 'cursor is not one this list issued; start again without it', { location: 'query', path: 'cursor' });
     }
     const ks = keysetWhere([{ expr: 'p.seq', dir: 'ASC' }], after);
     const rows = (await this.ds.query(
-      `SELECT ${ITEM_COLUMNS} FROM payments p FORCE INDEX (PRIMARY) JOIN areas ia ON ia.id = p.area_id
+      `SELECT ${ITEM_COLUMNS} FROM payments p FORCE INDEX (PRIMARY) STRAIGHT_JOIN areas ia FORCE INDEX (PRIMARY) ON ia.id = p.area_id
        WHERE ${conds.join(' AND ')} AND ${ks.sql} ORDER BY p.seq LIMIT ${page.limit + 1}`,
       [...params, ...ks.params],
     )) as ItemRow[];
     return finishPage(rows, page.limit, (r) => [Number(r.seq)], toItemView);
   }
 
+  /** One scan of the batch's payments grouped finely (review × area × channel × bank/wallet), summed up here. */
   async totals(p: Principal, id: string): Promise<Totals> {
     const b = await this.visible(p, id);
-    const byReview = (await this.ds.query(
-      `SELECT review, COUNT(*) AS n, COALESCE(SUM(amount), 0) AS amount, SUM(flagged) AS flagged, SUM(CASE WHEN flagged = 1 THEN amount ELSE 0 END) AS flagged_amount
-       FROM payments WHERE batch_id = ? GROUP BY review`,
+    const groups = (await this.ds.query(
+      `SELECT review, area_id, channel, COALESCE(bank_bin, wallet_provider, '') AS code, COUNT(*) AS n, SUM(amount) AS amount,
+         SUM(flagged) AS flagged, SUM(CASE WHEN flagged = 1 THEN amount ELSE 0 END) AS flagged_amount
+       FROM payments WHERE batch_id = ? GROUP BY review, area_id, channel, COALESCE(bank_bin, wallet_provider, '')`,
       [b.id],
-    )) as { review: ItemReview; n: string; amount: string; flagged: string; flagged_amount: string }[];
+    )) as {
+      review: ItemReview;
+      area_id: number;
+      channel: string;
+      code: string;
+      n: string;
+      amount: string;
+      flagged: string;
+      flagged_amount: string;
+    }[];
     const out: Totals = {
       included: { count: 0, amount: 0 },
       held: { count: 0, amount: 0 },
@@ -262,53 +284,53 @@ export class BatchesService {
       byChannel: [],
       byBank: [],
     };
-    for (const r of byReview) {
-      out[r.review] = { count: Number(r.n), amount: Number(r.amount) };
-      if (r.review !== 'excluded') {
-        out.flagged.count += Number(r.flagged);
-        out.flagged.amount += Number(r.flagged_amount);
+    const sum = <K>(m: Map<K, { count: number; amount: number }>, k: K, n: number, amount: number) => {
+      const c = m.get(k) ?? { count: 0, amount: 0 };
+      c.count += n;
+      c.amount += amount;
+      m.set(k, c);
+    };
+    const perArea = new Map<number, { count: number; amount: number }>();
+    const perChannel = new Map<string, { count: number; amount: number }>();
+    const perBank = new Map<string, { count: number; amount: number }>();
+    for (const g of groups) {
+      const n = Number(g.n);
+      const amount = Number(g.amount);
+      out[g.review].count += n;
+      out[g.review].amount += amount;
+      if (g.review !== 'excluded') {
+        out.flagged.count += Number(g.flagged);
+        out.flagged.amount += Number(g.flagged_amount);
       }
+      if (g.review !== 'included') continue;
+      sum(perArea, g.area_id, n, amount);
+      sum(perChannel, g.channel, n, amount);
+      if (g.code) sum(perBank, `${g.channel}:${g.code}`, n, amount);
     }
-    const areas = (await this.ds.query(
-      `SELECT t.area_id, a.code, a.name, t.n, t.amount FROM (
-         SELECT area_id, COUNT(*) AS n, SUM(amount) AS amount FROM payments WHERE batch_id = ? AND review = 'included' GROUP BY area_id
-       ) t JOIN areas a ON a.id = t.area_id ORDER BY a.path`,
-      [b.id],
-    )) as { area_id: number; code: string; name: string; n: string; amount: string }[];
-    out.byArea = areas.map((r) => ({
-      areaId: r.area_id,
-      areaCode: r.code,
-      areaName: r.name,
-      count: Number(r.n),
-      amount: Number(r.amount),
-    }));
-    const channels = (await this.ds.query(
-      `SELECT channel, COALESCE(bank_bin, wallet_provider, '') AS code, COUNT(*) AS n, SUM(amount) AS amount
-       FROM payments WHERE batch_id = ? AND review = 'included' GROUP BY channel, COALESCE(bank_bin, wallet_provider, '')`,
-      [b.id],
-    )) as { channel: string; code: string; n: string; amount: string }[];
     const names = new Map<string, string>();
     for (const r of (await this.ds.query('SELECT bin AS code, short_name AS name FROM banks')) as { code: string; name: string }[])
       names.set(`BANK:${r.code}`, r.name);
     for (const r of (await this.ds.query('SELECT code, name FROM wallet_providers')) as { code: string; name: string }[])
       names.set(`WALLET:${r.code}`, r.name);
-    const perChannel = new Map<string, { count: number; amount: number }>();
-    for (const r of channels) {
-      const c = perChannel.get(r.channel) ?? { count: 0, amount: 0 };
-      c.count += Number(r.n);
-      c.amount += Number(r.amount);
-      perChannel.set(r.channel, c);
-      if (r.code)
-        out.byBank.push({
-          channel: r.channel,
-          code: r.code,
-          name: names.get(`${r.channel}:${r.code}`) ?? null,
-          count: Number(r.n),
-          amount: Number(r.amount),
-        });
+    if (perArea.size) {
+      const ids = [...perArea.keys()];
+      const areas = (await this.ds.query(
+        `SELECT id, code, name FROM areas WHERE id IN (${ids.map(() => '?').join(', ')}) ORDER BY path`,
+        ids,
+      )) as {
+        id: number;
+        code: string;
+        name: string;
+      }[];
+      out.byArea = areas.map((a) => ({ areaId: a.id, areaCode: a.code, areaName: a.name, ...perArea.get(a.id)! }));
     }
-    out.byChannel = [...perChannel].map(([channel, c]) => ({ channel, ...c })).sort((a, b2) => a.channel.localeCompare(b2.channel));
-    out.byBank.sort((a, b2) => a.channel.localeCompare(b2.channel) || a.code.localeCompare(b2.code));
+    out.byChannel = [...perChannel].map(([channel, c]) => ({ channel, ...c })).sort((x, y) => x.channel.localeCompare(y.channel));
+    out.byBank = [...perBank]
+      .map(([key, c]) => {
+        const [channel, code] = key.split(':') as [string, string];
+        return { channel, code, name: names.get(key) ?? null, ...c };
+      })
+      .sort((x, y) => x.channel.localeCompare(y.channel) || x.code.localeCompare(y.code));
     return out;
   }
 
