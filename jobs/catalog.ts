@@ -1,4 +1,5 @@
 import type { QueueFactory } from '../src/platform/queue';
+import type { ChunkJob } from '../src/components/payments/payment-engine';
 
 /**
  * Every queue and job of the service, with its payload type. The worker
@@ -17,6 +18,8 @@ export interface JobCatalog {
   'batches.check-accounts': { batchId: string };
   /** Delayed until a scheduled batch's start: check floats and release it. `at` is the start (ms) it was queued for. */
   'batches.release': { batchId: string; at: number };
+  /** A released batch: cut its payments into send jobs on each provider's queue (payments.p<providerId>). */
+  'payments.dispatch': { batchId: string };
 }
 
 export type JobName = keyof JobCatalog;
@@ -28,6 +31,7 @@ export const JOB_NAMES: readonly JobName[] = [
   'idempotency.purge',
   'batches.check-accounts',
   'batches.release',
+  'payments.dispatch',
 ];
 
 /** Repeating jobs: cron in Asia/Ho_Chi_Minh. */
@@ -95,4 +99,36 @@ export async function enqueueBatchRelease(queues: QueueFactory, batchId: string,
 
 export function batchReleaseJobId(batchId: string, at: Date): string {
   return `batch-release-${batchId}-${at.getTime()}`;
+}
+
+/** Queued on release (and by the sweeper); one per batch at a time. */
+export async function enqueueDispatch(queues: QueueFactory, batchId: string): Promise<void> {
+  await queues
+    .get<JobCatalog['payments.dispatch']>('payments.dispatch')
+    .add(
+      { batchId },
+      {
+        jobId: `dispatch-${batchId}`,
+        attempts: BATCH_JOB_ATTEMPTS,
+        backoff: { type: 'exponential', delay: 2000 },
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    );
+}
+
+/** The Bull queue of one provider's send and inquiry chunks: a slow provider holds up only its own queue. */
+export function providerQueueName(providerId: number): string {
+  return `payments.p${providerId}`;
+}
+
+/** A chunk job's id names its work, so the same chunk queued twice is one job. */
+export async function enqueueChunk(queues: QueueFactory, providerId: number, job: ChunkJob): Promise<void> {
+  await queues.get<ChunkJob>(providerQueueName(providerId)).add(job, {
+    jobId: `${job.kind}-${job.batchId}-${job.fromSeq}-${job.toSeq}`,
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 1000 },
+    removeOnComplete: true,
+    removeOnFail: true,
+  });
 }

@@ -7,6 +7,8 @@ import { disableInactiveUsers } from './disable-inactive-users.processor';
 import { runRollImport } from './roll-import.processor';
 import { sweepRollImports } from './roll-sweep.processor';
 import { checkAccounts, releaseBatch, sweepBatches } from './batch.processors';
+import { providerQueueName } from './catalog';
+import type { ChunkJob } from '../src/components/payments';
 
 /** A processor gets the payload and which attempt this is (1-based) of how many. */
 type Processor<N extends JobName> = (payload: JobCatalog[N], attempt: { number: number; of: number }) => Promise<unknown>;
@@ -19,6 +21,7 @@ export function processors(services: Services, infra: Infra): { [N in JobName]: 
     'idempotency.purge': async () => ({ deleted: await services.idempotency.purgeExpired() }),
     'batches.check-accounts': checkAccounts(services),
     'batches.release': releaseBatch(services),
+    'payments.dispatch': ({ batchId }) => services.engine.dispatch(batchId),
   };
 }
 
@@ -58,7 +61,47 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
     batchSweep().catch((err: unknown) => infra.log.warn('batch sweep failed; next round retries', { err }));
   }, infra.cfg.batchSweepSeconds * 1000);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+
+  // one queue per provider, so that a slow provider holds up only its own payments; providers added later join at the next sweep
+  const serving = new Set<number>();
+  const serveProviders = async () => {
+    for (const p of await services.providers.list({ active: true })) {
+      if (p.kind === 'file' || serving.has(p.id)) continue;
+      serving.add(p.id);
+      const concurrency = Math.max(2, Math.ceil(p.concurrency / infra.cfg.paymentChunkSize) + 1);
+      void infra.queues.get<ChunkJob>(providerQueueName(p.id)).process(concurrency, async (job) => {
+        try {
+          return await services.engine.runChunk(p.id, job.data);
+        } catch (err) {
+          // whatever was claimed stays `sending` until its lease ends, then an inquiry decides: never a blind resend
+          infra.log.error('payment chunk failed', { providerId: p.id, jobId: job.id, err });
+          throw err;
+        }
+      });
+    }
+  };
+  let sweeping = false;
+  const paymentSweep = async () => {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      await serveProviders();
+      await services.engine.sweep();
+    } catch (err) {
+      infra.log.warn('payment sweep failed; next round retries', { err });
+    } finally {
+      sweeping = false;
+    }
+  };
+  await paymentSweep();
+  const paymentTimer = setInterval(() => void paymentSweep(), infra.cfg.paymentSweepMs);
+  paymentTimer.unref();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      clearInterval(paymentTimer);
+    },
+  };
 }
 
 async function main(): Promise<void> {

@@ -132,12 +132,55 @@ export class CreateBatches1764500000000 implements MigrationInterface {
       flagged TINYINT(1) NOT NULL DEFAULT 0,
       status VARCHAR(16) ${ASCII} NOT NULL DEFAULT 'pending',
       provider_id INT UNSIGNED NULL,
+      claim_token CHAR(24) ${ASCII} NULL,
+      claimed_at DATETIME(3) NULL,
+      attempts INT UNSIGNED NOT NULL DEFAULT 0,
+      inquiries INT UNSIGNED NOT NULL DEFAULT 0,
+      next_attempt_at DATETIME(3) NULL,
+      queued_until DATETIME(3) NULL,
+      transfer_id VARCHAR(64) NULL,
+      failure_code VARCHAR(32) ${ASCII} NULL,
+      last_error VARCHAR(500) NULL,
+      sent_at DATETIME(3) NULL,
+      settled_at DATETIME(3) NULL,
       created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
       PRIMARY KEY (batch_id, seq),
       UNIQUE KEY uq_payments_id (id),
       UNIQUE KEY uq_payments_live (beneficiary_id, programme_id, period, slot, live),
       CONSTRAINT fk_payments_batch FOREIGN KEY (batch_id) REFERENCES batches (id)
+    ) ${TABLE}`);
+
+    // every status change of a payment: from, to, what caused it (send, callback, inquiry, sweeper, staff)
+    await q.query(`CREATE TABLE payment_events (
+      id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+      batch_id BIGINT UNSIGNED NOT NULL,
+      seq BIGINT UNSIGNED NOT NULL,
+      from_status VARCHAR(16) ${ASCII} NULL,
+      to_status VARCHAR(16) ${ASCII} NOT NULL,
+      source VARCHAR(16) ${ASCII} NOT NULL,
+      detail VARCHAR(500) NULL,
+      occurred_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+      PRIMARY KEY (id),
+      KEY ix_payment_events_payment (batch_id, seq, id)
+    ) ${TABLE}`);
+
+    // every status event a provider posted (contract section 4), kept whether or not it matched a payment
+    await q.query(`CREATE TABLE provider_events (
+      id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+      provider_id INT UNSIGNED NOT NULL,
+      event_id VARCHAR(128) NOT NULL,
+      reference VARCHAR(64) ${ASCII} NOT NULL,
+      transfer_id VARCHAR(64) NULL,
+      status VARCHAR(16) ${ASCII} NOT NULL,
+      amount BIGINT NOT NULL,
+      failure_code VARCHAR(32) ${ASCII} NULL,
+      occurred_at VARCHAR(40) NOT NULL,
+      outcome VARCHAR(24) ${ASCII} NOT NULL,
+      received_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+      PRIMARY KEY (id),
+      UNIQUE KEY uq_provider_events (provider_id, event_id),
+      KEY ix_provider_events_reference (reference)
     ) ${TABLE}`);
 
     // who the generation left out, and why (e.g. already in another batch's live payment)
@@ -157,6 +200,8 @@ export class CreateBatches1764500000000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     await q.query('DROP TABLE batch_left_out');
+    await q.query('DROP TABLE provider_events');
+    await q.query('DROP TABLE payment_events');
     await q.query('DROP TABLE payments');
     await q.query('DROP TABLE batch_makers');
     await q.query('DROP TABLE batch_transitions');

@@ -14,6 +14,7 @@ import { registerProgrammeRoutes } from './components/programmes';
 import { registerReferenceRoutes } from './components/reference';
 import { registerProviderRoutes } from './components/providers';
 import { registerBatchRoutes } from './components/batches';
+import { mountProviderCallbacks, registerPaymentRoutes } from './components/payments';
 import { enqueueAccountCheck } from '../jobs/catalog';
 import { registerBeneficiaryRoutes, registerRollImportRoutes } from './components/beneficiaries';
 
@@ -58,6 +59,8 @@ export function buildApp(infra: Infra, services: Services): express.Express {
   });
   app.use('/api/docs', helmet({ contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:'] } } }));
   app.use(/^(?!\/api\/docs)/, helmet());
+  // provider callbacks need the exact bytes their signature covers: before the JSON parser
+  mountProviderCallbacks(app, services.engine);
   app.use(express.json({ limit: cfg.httpBodyLimit, strict: true }));
 
   app.get('/healthz', (_req, res) => {
@@ -109,6 +112,7 @@ export function buildApp(infra: Infra, services: Services): express.Express {
     checker: services.accountChecker,
     recheck: (id) => enqueueAccountCheck(infra.queues, id),
   });
+  registerPaymentRoutes(api, services.batches, services.engine);
 
   const doc = api.openapiDocument(API_INFO);
   if (cfg.apiDocs === 'public') {

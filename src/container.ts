@@ -12,7 +12,8 @@ import { ProgrammesService } from './components/programmes';
 import { ReferenceService } from './components/reference';
 import { ProvidersService } from './components/providers';
 import { BeneficiariesService, RollImportRunner, RollImportsService } from './components/beneficiaries';
-import { enqueueAccountCheck, enqueueBatchRelease, enqueueRollImport } from '../jobs/catalog';
+import { enqueueAccountCheck, enqueueBatchRelease, enqueueChunk, enqueueDispatch, enqueueRollImport } from '../jobs/catalog';
+import { PaymentEngine } from './components/payments';
 import { AccountChecker, BatchReleaser, BatchesService } from './components/batches';
 
 /** What a process has opened: configuration, database, Redis, queues, logger. */
@@ -42,6 +43,7 @@ export interface Services {
   batches: BatchesService;
   releaser: BatchReleaser;
   accountChecker: AccountChecker;
+  engine: PaymentEngine;
 }
 
 export function buildServices(infra: Infra): Services {
@@ -77,7 +79,29 @@ export function buildServices(infra: Infra): Services {
         infra.log.warn('queueing a batch release failed; the sweeper will', { batchId: id, err });
       }),
   });
-  const releaser = new BatchReleaser(ds, audit, batches, providers, infra.log);
+  const releaser = new BatchReleaser(ds, audit, batches, providers, infra.log, (id) =>
+    // a lost dispatch is not lost work: the worker's payment sweeper queues what processing batches still owe
+    enqueueDispatch(infra.queues, id).catch((err: unknown) => {
+      infra.log.warn('queueing a dispatch failed; the sweeper will', { batchId: id, err });
+    }),
+  );
+  const engine = new PaymentEngine(
+    ds,
+    cipher,
+    providers,
+    audit,
+    { send: (providerId, job) => enqueueChunk(infra.queues, providerId, job) },
+    infra.log,
+    {
+      chunkSize: cfg.paymentChunkSize,
+      sendingLeaseMs: cfg.paymentSendingLeaseSeconds * 1000,
+      maxInquiries: cfg.paymentMaxInquiries,
+      retryBaseMs: cfg.paymentRetryBaseMs,
+      retryCapMs: cfg.paymentRetryCapMs,
+      pollMs: cfg.paymentPollSeconds * 1000,
+      queueLeaseMs: cfg.paymentQueueLeaseSeconds * 1000,
+    },
+  );
   const accountChecker = new AccountChecker(ds, cipher, providers, infra.log);
   return {
     cipher,
@@ -96,5 +120,6 @@ export function buildServices(infra: Infra): Services {
     batches,
     releaser,
     accountChecker,
+    engine,
   };
 }

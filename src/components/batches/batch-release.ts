@@ -50,6 +50,8 @@ export class BatchReleaser {
     private readonly batches: BatchesService,
     private readonly providers: AdapterSource,
     private readonly log: winston.Logger,
+    /** after the release committed: start paying (queue the dispatch) */
+    private readonly onReleased: (batchId: string) => Promise<void> = async () => undefined,
   ) {}
 
   /** Staff release an approved or scheduled batch now. */
@@ -112,6 +114,7 @@ export class BatchReleaser {
           await em.query("UPDATE payments SET status = 'excluded' WHERE batch_id = ? AND review = 'excluded'", [b.id]);
           await this.transition(em, actor, b, at ? `scheduled start ${vnTime(at)}` : 'released at once');
         });
+        await this.onReleased(b.id);
         return 'released';
       } finally {
         await runner.query('SELECT RELEASE_LOCK(?)', [RELEASE_LOCK]);

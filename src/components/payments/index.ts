@@ -1,0 +1,3 @@
+export { PaymentEngine, type ChunkJob, type EngineOptions, type EngineQueues } from './payment-engine';
+export { registerPaymentRoutes, mountProviderCallbacks } from './payments.routes';
+export * from './payment-states';

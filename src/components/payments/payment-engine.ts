@@ -1,0 +1,589 @@
+import { randomBytes } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import type winston from 'winston';
+import type { DataCipher } from '../../platform/crypto';
+import { notFound } from '../../platform/errors';
+import { formatPeriod } from '../../platform/period';
+import type { Actor } from '../../platform/security';
+import type { AuditService } from '../audit';
+import type { HeaderBag } from '../providers/signing';
+import type { Destination, InquiryOutcome, ProviderPort, SendOutcome, TransferEvent } from '../providers/provider.port';
+import type { ProvidersService } from '../providers/providers.service';
+import { backoffMs, fromProvider, MAY_BECOME, OPEN_STATUSES, parseReference, type PaymentStatus } from './payment-states';
+
+export interface EngineOptions {
+  /** Payments one send or inquiry job claims at once (one conditional UPDATE for all). */
+  chunkSize: number;
+  /** A payment left `sending` longer than this (its worker died) becomes `unknown`: an inquiry decides. */
+  sendingLeaseMs: number;
+  /** Inquiries of an `unknown` payment before it goes to manual review. */
+  maxInquiries: number;
+  retryBaseMs: number;
+  retryCapMs: number;
+  /** A `sent` payment with no callback is asked about after this long. */
+  pollMs: number;
+  /** Work queued in a job is not queued again before this long (the sweeper requeues what a lost job held). */
+  queueLeaseMs: number;
+}
+
+/** What the engine asks the queues to do (the worker's Bull queues; no-ops where there is no worker). */
+export interface EngineQueues {
+  send(providerId: number, job: ChunkJob): Promise<void>;
+}
+
+export interface ChunkJob {
+  kind: 'send' | 'inquire';
+  batchId: string;
+  fromSeq: string;
+  toSeq: string;
+}
+
+const SYSTEM: Actor = { userId: null, username: 'system', roles: ['system'], requestId: null, source: 'engine' };
+
+interface ClaimedRow {
+  seq: string;
+  reference: string;
+  amount: string;
+  period: number;
+  channel: 'BANK' | 'WALLET' | 'CASH';
+  bank_bin: string | null;
+  wallet_provider: string | null;
+  account_enc: Buffer | null;
+  wallet_enc: Buffer | null;
+  account_name: string | null;
+  status: PaymentStatus;
+  attempts: number;
+  inquiries: number;
+  programme_code: string;
+}
+
+interface Result {
+  seq: string;
+  /** the status the payment had when claimed */
+  from: PaymentStatus;
+  status: PaymentStatus;
+  transferId: string | null;
+  failureCode: string | null;
+  error: string | null;
+  /** when to act again (retry, inquiry, poll); null: nothing to do */
+  nextAt: Date | null;
+  /** the inquiry count after this step (inquiries only) */
+  inquiries?: number;
+}
+
+/** Requests in flight to one provider from this process, whatever the number of chunks running. */
+class Semaphore {
+  private waiters: (() => void)[] = [];
+  constructor(private free: number) {}
+  async take(): Promise<void> {
+    if (this.free > 0) {
+      this.free -= 1;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+  give(): void {
+    const w = this.waiters.shift();
+    if (w) w();
+    else this.free += 1;
+  }
+}
+
+function token(): string {
+  return randomBytes(12).toString('hex');
+}
+
+const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+
+/**
+ * The disbursement engine. The database is the source of truth: a payment
+ * moves only by conditional updates (`… AND status = ?`, rows counted), each
+ * change is a payment_events row, and a payment is marked `sending` (durably)
+ * before its request leaves, with its reference as the provider's
+ * idempotency key. Bull only carries work: jobs name ranges of payments, so a
+ * job run twice, or a lost job rebuilt by the sweeper, finds nothing left to
+ * claim.
+ */
+export class PaymentEngine {
+  private readonly inFlight = new Map<number, { limit: number; sem: Semaphore }>();
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly cipher: DataCipher,
+    private readonly providers: ProvidersService,
+    private readonly audit: AuditService,
+    private readonly queues: EngineQueues,
+    private readonly log: winston.Logger,
+    private readonly opts: EngineOptions,
+  ) {}
+
+  // ------------------------------------------------------------ dispatch
+
+  /** Cuts a batch's due work (pending sends, due inquiries and polls) into chunk jobs on each provider's queue. */
+  async dispatch(batchId: string, now = new Date()): Promise<{ send: number; inquire: number }> {
+    const out = { send: 0, inquire: 0 };
+    for (const kind of ['send', 'inquire'] as const) {
+      const statuses = kind === 'send' ? ['pending'] : ['unknown', 'sent'];
+      const rows = (await this.ds.query(
+        `SELECT p.seq, p.provider_id FROM payments p JOIN providers pv ON pv.id = p.provider_id AND pv.kind <> 'file'
+         WHERE p.batch_id = ? AND p.review = 'included' AND p.status IN (${marks(statuses.length)})
+           AND p.provider_id IS NOT NULL AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= ?)
+           AND (p.queued_until IS NULL OR p.queued_until <= ?)
+         ORDER BY p.provider_id, p.seq`,
+        [batchId, ...statuses, now, now],
+      )) as { seq: string; provider_id: number }[];
+      let i = 0;
+      while (i < rows.length) {
+        const providerId = rows[i]!.provider_id;
+        let j = i;
+        while (j < rows.length && rows[j]!.provider_id === providerId && j - i < this.opts.chunkSize) j++;
+        const job: ChunkJob = { kind, batchId, fromSeq: String(rows[i]!.seq), toSeq: String(rows[j - 1]!.seq) };
+        const seqs = rows.slice(i, j).map((r) => String(r.seq));
+        // queued: not queued again before the lease ends (if the job is lost, the sweeper queues it again then)
+        await this.ds.query(`UPDATE payments SET queued_until = ? WHERE batch_id = ? AND seq IN (${marks(seqs.length)})`, [
+          new Date(now.getTime() + this.opts.queueLeaseMs),
+          batchId,
+          ...seqs,
+        ]);
+        await this.queues.send(providerId, job);
+        out[kind] += 1;
+        i = j;
+      }
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------ sending
+
+  /** Claims the chunk's pending payments (one conditional UPDATE), sends each, writes the outcomes in one transaction. */
+  async runChunk(providerId: number, job: ChunkJob): Promise<{ claimed: number }> {
+    const provider = await this.providers.get(providerId);
+    if (provider.paused || !provider.active) return { claimed: 0 };
+    const adapter = await this.providers.adapterFor(providerId);
+    if (!adapter) return { claimed: 0 }; // file providers pay outside the wire API
+    const claim = token();
+    const now = new Date();
+    if (job.kind === 'send') {
+      await this.ds.query(
+        `UPDATE payments SET status = 'sending', claim_token = ?, claimed_at = CURRENT_TIMESTAMP(3), attempts = attempts + 1,
+           sent_at = CURRENT_TIMESTAMP(3), next_attempt_at = NULL, queued_until = NULL
+         WHERE batch_id = ? AND seq BETWEEN ? AND ? AND provider_id = ? AND review = 'included' AND status = 'pending'
+           AND (next_attempt_at IS NULL OR next_attempt_at <= ?)`,
+        [claim, job.batchId, job.fromSeq, job.toSeq, providerId, now],
+      );
+    } else {
+      // an inquiry claims without changing the status: the lease (next_attempt_at) keeps other workers off meanwhile
+      await this.ds.query(
+        `UPDATE payments SET claim_token = ?, claimed_at = CURRENT_TIMESTAMP(3), next_attempt_at = ?, queued_until = NULL
+         WHERE batch_id = ? AND seq BETWEEN ? AND ? AND provider_id = ? AND review = 'included' AND status IN ('unknown', 'sent')
+           AND next_attempt_at <= ?`,
+        [claim, new Date(now.getTime() + this.opts.sendingLeaseMs), job.batchId, job.fromSeq, job.toSeq, providerId, now],
+      );
+    }
+    const rows = (await this.ds.query(
+      `SELECT p.seq, p.reference, p.amount, p.period, p.channel, p.bank_bin, p.wallet_provider, p.account_enc, p.wallet_enc,
+         p.account_name, p.status, p.attempts, p.inquiries, pr.code AS programme_code
+       FROM payments p JOIN programmes pr ON pr.id = p.programme_id
+       WHERE p.batch_id = ? AND p.seq BETWEEN ? AND ? AND p.claim_token = ?`,
+      [job.batchId, job.fromSeq, job.toSeq, claim],
+    )) as ClaimedRow[];
+    if (!rows.length) return { claimed: 0 };
+    if (job.kind === 'send')
+      await this.recordEvents(
+        this.ds.manager,
+        job.batchId,
+        rows.map((r) => r.seq),
+        'pending',
+        'sending',
+        'send',
+        null,
+      );
+    let slot = this.inFlight.get(providerId);
+    if (!slot || slot.limit !== provider.concurrency) {
+      slot = { limit: provider.concurrency, sem: new Semaphore(provider.concurrency) };
+      this.inFlight.set(providerId, slot);
+    }
+    const sem = slot.sem;
+    for (const r of rows) if (job.kind === 'send') r.status = 'sending';
+    const results = await Promise.all(
+      rows.map(async (r) => {
+        await sem.take();
+        try {
+          return job.kind === 'send' ? await this.sendOne(adapter, r) : await this.inquireOne(adapter, r);
+        } finally {
+          sem.give();
+        }
+      }),
+    );
+    await this.writeResults(job.batchId, claim, job.kind, results);
+    return { claimed: rows.length };
+  }
+
+  private destination(r: ClaimedRow): Destination {
+    if (r.channel === 'BANK') {
+      return {
+        type: 'BANK_ACCOUNT',
+        bankCode: r.bank_bin!,
+        accountNumber: this.cipher.decrypt(r.account_enc!, 'account'),
+        accountName: r.account_name!,
+      };
+    }
+    return {
+      type: 'WALLET',
+      walletProvider: r.wallet_provider!,
+      walletId: this.cipher.decrypt(r.wallet_enc!, 'wallet'),
+      accountName: r.account_name!,
+    };
+  }
+
+  private async sendOne(adapter: ProviderPort, r: ClaimedRow): Promise<Result> {
+    let outcome: SendOutcome;
+    try {
+      outcome = await adapter.send({
+        reference: r.reference,
+        amount: Number(r.amount),
+        destination: this.destination(r),
+        description: `${r.programme_code} ${formatPeriod(r.period)}`.slice(0, 140),
+      });
+    } catch (e) {
+      // refused before anything left (bad destination data): never sent, staff must look
+      return {
+        seq: r.seq,
+        from: r.status,
+        status: 'review',
+        transferId: null,
+        failureCode: null,
+        error: (e as Error).message.slice(0, 500),
+        nextAt: null,
+      };
+    }
+    const base = { seq: r.seq, from: r.status, transferId: null, failureCode: null, error: null };
+    switch (outcome.kind) {
+      case 'accepted':
+      case 'duplicate': {
+        const t = outcome.transfer;
+        const status = fromProvider(t.status);
+        return {
+          ...base,
+          status,
+          transferId: t.transferId,
+          failureCode: t.failureCode,
+          nextAt: status === 'sent' ? new Date(Date.now() + this.opts.pollMs) : null,
+        };
+      }
+      case 'rejected':
+        return {
+          ...base,
+          status: 'failed',
+          failureCode: 'REJECTED',
+          error: `${outcome.code}: ${outcome.message ?? ''}`.slice(0, 500),
+          nextAt: null,
+        };
+      case 'conflict':
+        return {
+          ...base,
+          status: 'review',
+          error: 'REFERENCE_CONFLICT: the provider holds this reference with another body',
+          nextAt: null,
+        };
+      case 'unauthorized':
+      case 'retry_later': {
+        const wait = Math.max(
+          outcome.kind === 'retry_later' && outcome.retryAfterSeconds !== null ? outcome.retryAfterSeconds * 1000 : 0,
+          backoffMs(r.attempts, this.opts.retryBaseMs, this.opts.retryCapMs),
+        );
+        const error = outcome.kind === 'unauthorized' ? `provider refused our signature: ${outcome.code}` : 'provider busy; not accepted';
+        return { ...base, status: 'pending', error, nextAt: new Date(Date.now() + wait) };
+      }
+      case 'unknown':
+        return {
+          ...base,
+          status: 'unknown',
+          error: outcome.reason.slice(0, 500),
+          nextAt: new Date(Date.now() + backoffMs(0, this.opts.retryBaseMs, this.opts.retryCapMs)),
+        };
+    }
+  }
+
+  private async inquireOne(adapter: ProviderPort, r: ClaimedRow): Promise<Result> {
+    let outcome: InquiryOutcome;
+    try {
+      outcome = await adapter.inquire(r.reference);
+    } catch (e) {
+      outcome = { kind: 'unknown', reason: (e as Error).message };
+    }
+    const base = { seq: r.seq, from: r.status, transferId: null, failureCode: null, error: null };
+    const inquiries = r.inquiries + 1;
+    if (outcome.kind === 'found') {
+      const t = outcome.transfer;
+      if (Number(t.amount) !== Number(r.amount)) {
+        return {
+          ...base,
+          status: 'review',
+          error: `provider holds ${t.amount} đ for this reference, we sent ${r.amount} đ`,
+          nextAt: null,
+          inquiries,
+        };
+      }
+      const status = fromProvider(t.status);
+      return {
+        ...base,
+        status,
+        transferId: t.transferId,
+        failureCode: t.failureCode,
+        nextAt: status === 'sent' ? new Date(Date.now() + this.opts.pollMs) : null,
+        inquiries: status === 'sent' ? 0 : inquiries,
+      };
+    }
+    if (outcome.kind === 'not_found') {
+      // only now is it safe to send again, with the same reference; a transfer the provider had accepted cannot vanish
+      if (r.status === 'unknown') return { ...base, status: 'pending', error: null, nextAt: null, inquiries: 0 };
+      return { ...base, status: 'review', error: 'the provider no longer knows a transfer it had accepted', nextAt: null, inquiries };
+    }
+    if (inquiries >= this.opts.maxInquiries && r.status === 'unknown') {
+      return { ...base, status: 'review', error: `no answer after ${inquiries} inquiries`, nextAt: null, inquiries };
+    }
+    const wait = Math.max(
+      outcome.kind === 'retry_later' && outcome.retryAfterSeconds !== null ? outcome.retryAfterSeconds * 1000 : 0,
+      backoffMs(inquiries, this.opts.retryBaseMs, this.opts.retryCapMs),
+    );
+    return { ...base, status: r.status, error: null, nextAt: new Date(Date.now() + wait), inquiries };
+  }
+
+  /**
+   * One transaction per chunk: a conditional UPDATE per outcome (only rows this
+   * claim still holds in the state it left them: a callback that came first
+   * wins) and the events of exactly the rows it moved.
+   */
+  private async writeResults(batchId: string, claim: string, kind: 'send' | 'inquire', results: Result[]): Promise<void> {
+    const from = kind === 'send' ? ['sending'] : ['unknown', 'sent'];
+    const done = `${claim.slice(0, 22)}ok`;
+    await this.ds.transaction(async (em) => {
+      for (let i = 0; i < results.length; i += 500) {
+        const page = results.slice(i, i + 500);
+        const values = page
+          .map((_, k) =>
+            k === 0 ? 'SELECT ? AS seq, ? AS st, ? AS tid, ? AS fc, ? AS err, ? AS nat, ? AS inq' : 'SELECT ?, ?, ?, ?, ?, ?, ?',
+          )
+          .join(' UNION ALL ');
+        await em.query(
+          `UPDATE payments p JOIN (${values}) v ON p.seq = v.seq
+           SET p.status = v.st, p.transfer_id = COALESCE(v.tid, p.transfer_id), p.failure_code = v.fc, p.last_error = v.err,
+             p.next_attempt_at = v.nat, p.inquiries = COALESCE(v.inq, p.inquiries), p.claim_token = ?,
+             p.settled_at = CASE WHEN v.st IN ('succeeded', 'failed', 'returned') THEN CURRENT_TIMESTAMP(3) ELSE p.settled_at END
+           WHERE p.batch_id = ? AND p.claim_token = ? AND p.status IN (${marks(from.length)})`,
+          [
+            ...page.flatMap((r) => [r.seq, r.status, r.transferId, r.failureCode, r.error, r.nextAt, r.inquiries ?? null]),
+            done,
+            batchId,
+            claim,
+            ...from,
+          ],
+        );
+      }
+      // the rows moved are exactly those now carrying `done`; record their changes (an inquiry that changed nothing records nothing)
+      const seqs = results.map((r) => r.seq);
+      for (let i = 0; i < seqs.length; i += 1000) {
+        const part = seqs.slice(i, i + 1000);
+        const moved = (await em.query(
+          `SELECT seq, status FROM payments WHERE batch_id = ? AND claim_token = ? AND seq IN (${marks(part.length)})`,
+          [batchId, done, ...part],
+        )) as { seq: string; status: PaymentStatus }[];
+        const bySeq = new Map(results.map((r) => [String(r.seq), r]));
+        const rows = moved.map((m) => ({ m, r: bySeq.get(String(m.seq))! })).filter(({ m, r }) => m.status !== r.from);
+        if (rows.length) {
+          await em.query(
+            `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source, detail) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+            rows.flatMap(({ m, r }) => [batchId, m.seq, r.from, m.status, kind === 'send' ? 'send' : 'inquiry', r.error ?? r.failureCode]),
+          );
+        }
+      }
+    });
+  }
+
+  private async recordEvents(
+    em: EntityManager,
+    batchId: string,
+    seqs: string[],
+    from: PaymentStatus | null,
+    to: PaymentStatus,
+    source: string,
+    detail: string | null,
+  ): Promise<void> {
+    for (let i = 0; i < seqs.length; i += 1000) {
+      const part = seqs.slice(i, i + 1000);
+      await em.query(
+        `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source, detail) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+        part.flatMap((s) => [batchId, s, from, to, source, detail]),
+      );
+    }
+  }
+
+  // ------------------------------------------------------------ callbacks
+
+  /**
+   * A status event posted by a provider: signature and timestamp checked by
+   * its adapter (401 otherwise), kept once per event id (a duplicate is
+   * acknowledged and ignored), applied only forward. An event for a reference
+   * the service does not know is kept for reconciliation.
+   */
+  async applyCallback(
+    providerName: string,
+    headers: HeaderBag,
+    rawBody: Buffer,
+    path: string,
+  ): Promise<{ outcome: 'applied' | 'duplicate' | 'ignored_late' | 'unknown_reference' | 'amount_mismatch' }> {
+    let provider;
+    try {
+      provider = await this.providers.getByName(providerName);
+    } catch {
+      throw notFound('PROVIDER_NOT_FOUND', `no provider named ${providerName}`);
+    }
+    const adapter = await this.providers.adapterFor(provider.id);
+    if (!adapter) throw notFound('PROVIDER_NOT_FOUND', `provider ${providerName} posts no callbacks`);
+    const event = adapter.verifyCallback(headers, rawBody, path);
+    const kept = (await this.ds.query(
+      `INSERT IGNORE INTO provider_events (provider_id, event_id, reference, transfer_id, status, amount, failure_code, occurred_at, outcome)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'received')`,
+      [provider.id, event.eventId, event.reference, event.transferId, event.status, event.amount, event.failureCode, event.occurredAt],
+    )) as { affectedRows: number };
+    if (kept.affectedRows === 0) return { outcome: 'duplicate' };
+    const outcome = await this.applyEvent(provider.id, event);
+    await this.ds.query('UPDATE provider_events SET outcome = ? WHERE provider_id = ? AND event_id = ?', [
+      outcome,
+      provider.id,
+      event.eventId,
+    ]);
+    if (outcome === 'unknown_reference' || outcome === 'amount_mismatch') {
+      this.log.warn('provider event not applied', { provider: providerName, reference: event.reference, outcome });
+    }
+    return { outcome };
+  }
+
+  private async applyEvent(
+    providerId: number,
+    event: TransferEvent,
+  ): Promise<'applied' | 'ignored_late' | 'unknown_reference' | 'amount_mismatch'> {
+    const ref = parseReference(event.reference);
+    if (!ref) return 'unknown_reference';
+    const [p] = (await this.ds.query(
+      `SELECT p.batch_id, p.seq, p.amount, p.status, p.provider_id FROM batches b JOIN payments p ON p.batch_id = b.id AND p.seq = ?
+       WHERE b.reference_prefix = ?`,
+      [ref.seq, ref.prefix],
+    )) as { batch_id: string; seq: string; amount: string; status: PaymentStatus; provider_id: number | null }[];
+    if (!p || p.provider_id !== providerId) return 'unknown_reference';
+    if (Number(p.amount) !== event.amount) return 'amount_mismatch';
+    const target = fromProvider(event.status) as 'sent' | 'succeeded' | 'failed' | 'returned';
+    const allowed = MAY_BECOME[target];
+    const applied = await this.ds.transaction(async (em) => {
+      const res = (await em.query(
+        `UPDATE payments SET status = ?, transfer_id = COALESCE(transfer_id, ?), failure_code = ?, claim_token = NULL,
+           next_attempt_at = ?, settled_at = CASE WHEN ? IN ('succeeded', 'failed', 'returned') THEN CURRENT_TIMESTAMP(3) ELSE settled_at END
+         WHERE batch_id = ? AND seq = ? AND status IN (${marks(allowed.length)})`,
+        [
+          target,
+          event.transferId,
+          event.failureCode,
+          target === 'sent' ? new Date(Date.now() + this.opts.pollMs) : null,
+          target,
+          p.batch_id,
+          p.seq,
+          ...allowed,
+        ],
+      )) as { affectedRows: number };
+      if (res.affectedRows !== 1) return false;
+      await this.recordEvents(em, String(p.batch_id), [String(p.seq)], p.status, target, 'callback', event.failureCode);
+      return true;
+    });
+    return applied ? 'applied' : 'ignored_late';
+  }
+
+  // ------------------------------------------------------------ recovery and completion
+
+  /**
+   * The sweeper, run by every worker at start and every few seconds: payments
+   * left `sending` past their lease (a worker died mid-send) become `unknown`
+   * (an inquiry decides; never a blind resend); every processing batch's due
+   * work is queued again (lost jobs after a Redis flush are rebuilt); batches
+   * with nothing open are completed.
+   */
+  async sweep(now = new Date()): Promise<{ expired: number; batches: number }> {
+    const batches = (await this.ds.query("SELECT id FROM batches WHERE status = 'processing' ORDER BY id")) as { id: string }[];
+    let expired = 0;
+    for (const { id } of batches) {
+      const batchId = String(id);
+      const stale = (await this.ds.query("SELECT seq FROM payments WHERE batch_id = ? AND status = 'sending' AND claimed_at < ?", [
+        batchId,
+        new Date(now.getTime() - this.opts.sendingLeaseMs),
+      ])) as { seq: string }[];
+      if (stale.length) {
+        await this.ds.transaction(async (em) => {
+          const seqs = stale.map((s) => String(s.seq));
+          for (let i = 0; i < seqs.length; i += 1000) {
+            const part = seqs.slice(i, i + 1000);
+            const res = (await em.query(
+              `UPDATE payments SET status = 'unknown', claim_token = NULL, next_attempt_at = CURRENT_TIMESTAMP(3),
+                 last_error = 'the worker sending it stopped before recording an answer'
+               WHERE batch_id = ? AND status = 'sending' AND claimed_at < ? AND seq IN (${marks(part.length)})`,
+              [batchId, new Date(now.getTime() - this.opts.sendingLeaseMs), ...part],
+            )) as { affectedRows: number };
+            expired += res.affectedRows;
+          }
+          await this.recordEvents(em, batchId, seqs, 'sending', 'unknown', 'sweeper', 'sending lease expired');
+        });
+      }
+      await this.dispatch(batchId, now);
+      await this.completeIfDone(batchId);
+    }
+    return { expired, batches: batches.length };
+  }
+
+  /** processing → completed (every payment final, none failed) or completed_with_failures; recorded and audited once. */
+  async completeIfDone(batchId: string): Promise<boolean> {
+    const [open] = (await this.ds.query(
+      `SELECT COUNT(*) AS n, SUM(status IN ('failed', 'returned')) AS failed FROM payments
+       WHERE batch_id = ? AND review = 'included' AND (status IN (${marks(OPEN_STATUSES.length)}) OR status IN ('failed', 'returned'))`,
+      [batchId, ...OPEN_STATUSES],
+    )) as { n: string; failed: string | null }[];
+    const failed = Number(open?.failed ?? 0);
+    if (Number(open?.n ?? 0) - failed > 0) return false;
+    return this.ds.transaction(async (em) => {
+      const to = failed > 0 ? 'completed_with_failures' : 'completed';
+      const res = (await em.query(
+        "UPDATE batches SET status = ?, completed_at = CURRENT_TIMESTAMP(3) WHERE id = ? AND status = 'processing'",
+        [to, batchId],
+      )) as { affectedRows: number };
+      if (res.affectedRows !== 1) return false;
+      const [b] = (await em.query('SELECT id, version, item_count, total_amount, area_id FROM batches WHERE id = ?', [batchId])) as {
+        id: string;
+        version: number;
+        item_count: number;
+        total_amount: string;
+        area_id: number;
+      }[];
+      const reason = failed ? `${failed} payment(s) failed or came back` : 'every payment succeeded';
+      await em.query(
+        `INSERT INTO batch_transitions (batch_id, from_status, to_status, reason, actor_user_id, actor_username, version, item_count, total_amount)
+         VALUES (?, 'processing', ?, ?, NULL, 'system', ?, ?, ?)`,
+        [batchId, to, reason, b!.version, b!.item_count, b!.total_amount],
+      );
+      await this.audit.record(em, SYSTEM, {
+        action: 'batch.complete',
+        entityType: 'batch',
+        entityId: batchId,
+        areaId: b!.area_id,
+        after: { status: to, reason },
+      });
+      return true;
+    });
+  }
+
+  /** Counts and amounts of a batch's payments by status (the live progress of a batch). */
+  async progress(batchId: string): Promise<{ status: string; count: number; amount: number }[]> {
+    const rows = (await this.ds.query(
+      "SELECT status, COUNT(*) AS n, COALESCE(SUM(amount), 0) AS amount FROM payments WHERE batch_id = ? AND review = 'included' GROUP BY status ORDER BY status",
+      [batchId],
+    )) as { status: string; n: string; amount: string }[];
+    return rows.map((r) => ({ status: r.status, count: Number(r.n), amount: Number(r.amount) }));
+  }
+}

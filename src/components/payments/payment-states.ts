@@ -1,0 +1,66 @@
+import type { TransferStatus } from '../providers/provider.port';
+
+/**
+ * A payment's life in the engine (payments.status):
+ *
+ * - `pending`: approved, released, not sent yet (or to be sent again: a 429/503, or an inquiry that found nothing);
+ * - `sending`: claimed by a worker and marked before its request leaves;
+ * - `unknown`: the request may or may not have been accepted (timeout, reset, other 5xx, a worker killed mid-send):
+ *   only a status inquiry decides;
+ * - `sent`: the provider holds the transfer (PENDING there);
+ * - `succeeded`, `failed`, `returned`: what the provider says happened (`returned` after `succeeded`);
+ * - `review`: the engine gave up deciding (inquiries exhausted, an answer outside the contract): staff look.
+ *
+ * Before release `pending` only means "not sent"; `held`, `excluded` and `cancelled` never reach a provider.
+ */
+export const PAYMENT_STATUSES = [
+  'pending',
+  'sending',
+  'unknown',
+  'sent',
+  'succeeded',
+  'failed',
+  'returned',
+  'review',
+  'held',
+  'excluded',
+  'cancelled',
+] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+/** Not final: the batch is not done while a payment is in one of these. */
+export const OPEN_STATUSES: readonly PaymentStatus[] = ['pending', 'sending', 'unknown', 'sent', 'review'];
+
+/** Failed outcomes that end a batch as completed_with_failures. */
+export const FAILURE_STATUSES: readonly PaymentStatus[] = ['failed', 'returned'];
+
+/** What a provider status becomes here. */
+export function fromProvider(status: TransferStatus): PaymentStatus {
+  return status === 'PENDING' ? 'sent' : status === 'SUCCEEDED' ? 'succeeded' : status === 'FAILED' ? 'failed' : 'returned';
+}
+
+/**
+ * The states a provider's word may move a payment out of, per target: never
+ * backwards. A late PENDING never undoes a final state; SUCCEEDED or FAILED
+ * never undo RETURNED; RETURNED may arrive before the SUCCEEDED it follows.
+ */
+export const MAY_BECOME: Record<'sent' | 'succeeded' | 'failed' | 'returned', readonly PaymentStatus[]> = {
+  sent: ['pending', 'sending', 'unknown', 'review'],
+  succeeded: ['pending', 'sending', 'unknown', 'sent', 'review'],
+  failed: ['pending', 'sending', 'unknown', 'sent', 'review'],
+  returned: ['pending', 'sending', 'unknown', 'sent', 'review', 'succeeded'],
+};
+
+const REFERENCE = /^(B\d{6}[A-Z2-9]{8})-(\d{1,19})$/;
+
+/** A payment reference is its batch's prefix and its seq: `B202412K3M9Q2XA-1042`. */
+export function parseReference(reference: string): { prefix: string; seq: string } | null {
+  const m = REFERENCE.exec(reference);
+  return m ? { prefix: m[1]!, seq: m[2]! } : null;
+}
+
+/** Exponential backoff with full jitter: base × 2^attempt, capped, times a random factor in [0.5, 1). */
+export function backoffMs(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(attempt, 20));
+  return Math.round(ceiling * (0.5 + random() / 2));
+}

@@ -1,0 +1,360 @@
+import { expect } from 'chai';
+import nock from 'nock';
+import { signedHeaders } from '../../src/components/providers/signing';
+import { testApp } from '../helpers/app';
+import { approveBatch, createBatch, crew, enrol, makeProgramme, waitForStatus, type Crew } from '../helpers/batches';
+import { areaId, makeUser, uniq } from '../helpers/factories';
+import { call, get, post } from '../helpers/http';
+import { startTestSandbox, useSandboxFor, type TestSandbox } from '../helpers/sandbox';
+import { testWorker } from '../helpers/worker';
+
+const BIN = '970422'; // MB: routed to this file's mocked provider
+const SECRET = 'nock-provider-secret-0123456789';
+
+interface Pay {
+  seq: string;
+  reference: string;
+  status: string;
+  attempts: number;
+  inquiries: number;
+  failure_code: string | null;
+  last_error: string | null;
+  transfer_id: string | null;
+}
+
+async function payments(batchId: string): Promise<Pay[]> {
+  const { infra } = await testApp();
+  return (await infra.ds.query(
+    'SELECT seq, reference, status, attempts, inquiries, failure_code, last_error, transfer_id FROM payments WHERE batch_id = ? ORDER BY seq',
+    [batchId],
+  )) as Pay[];
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function waitForPayments(batchId: string, ok: (p: Pay[]) => boolean, what: string): Promise<Pay[]> {
+  return waitFor(what, async () => {
+    const p = await payments(batchId);
+    return ok(p) ? p : null;
+  });
+}
+
+function transfer(reference: string, amount: number, status = 'PENDING', failureCode: string | null = null) {
+  const at = '2026-11-25T09:00:00+07:00';
+  return { reference, transferId: `T-${reference}`, status, amount, currency: 'VND', failureCode, createdAt: at, updatedAt: at };
+}
+
+describe('payment engine', function () {
+  this.timeout(60_000);
+  let c: Crew;
+  let host: string;
+  let sandbox: TestSandbox;
+  let resetSandbox: () => Promise<void>;
+  let providerId: number;
+
+  before(async () => {
+    const { infra, services } = await testApp();
+    await testWorker();
+    c = await crew();
+    sandbox = await startTestSandbox();
+    resetSandbox = (await useSandboxFor(infra.ds, sandbox.url)).reset;
+    const admin = await makeUser(['admin']);
+    const actor = { userId: admin.id, username: admin.username, roles: admin.roles, requestId: null, source: 'test' };
+    const name = uniq('nockpay')
+      .replace(/[^a-z0-9]/g, '')
+      .slice(0, 30);
+    host = `http://${name}.provider.test`;
+    const p = await services.providers.create(actor, {
+      name,
+      kind: 'http',
+      baseUrl: host,
+      clientId: 'client-1',
+      secret: SECRET,
+      timeoutMs: 400,
+      concurrency: 20,
+    });
+    providerId = p.id;
+    await services.providers.setRoute(actor, 'BANK', BIN, p.id);
+  });
+
+  after(async () => {
+    const { infra } = await testApp();
+    await infra.ds.query("DELETE FROM provider_routes WHERE channel = 'BANK' AND match_code = ?", [BIN]);
+    await resetSandbox();
+    await sandbox.close();
+    nock.cleanAll();
+  });
+
+  afterEach(() => nock.cleanAll());
+
+  /** A released batch of `n` people paid through the mocked provider (or the sandbox), its payments as queued. */
+  async function released(n: number, bin = BIN): Promise<{ id: string; refs: string[]; amount: number }> {
+    nock(host)
+      .get('/v1/balance')
+      .reply(200, { currency: 'VND', available: 10 ** 12 })
+      .persist();
+    const prog = await makeProgramme();
+    for (let i = 0; i < n; i++) await enrol(prog.id, { bankBin: bin });
+    const b = await createBatch(c.staff.token, { programmeId: prog.id, period: '2024-12', areaId: await areaId('01') });
+    await approveBatch(c, b.id);
+    const r = await post(`/batches/${b.id}/release`, {}, c.staff.token);
+    expect(r.body.status, JSON.stringify(r.body)).to.equal('processing');
+    const ps = await payments(b.id);
+    return { id: b.id, refs: ps.map((p) => p.reference), amount: 750_000 };
+  }
+
+  it('pays a batch end to end through the sandbox: sent, settled (poll or callback), batch completed', async () => {
+    const b = await released(3, '970436');
+    const sent = await waitForPayments(b.id, (ps) => ps.every((p) => p.status === 'sent'), 'payments sent');
+    for (const p of sent) expect(sandbox.ledger.get(p.reference)).to.include({ status: 'PENDING', amount: 750_000 });
+    // one settles by callback, the others are found settled by the poll
+    sandbox.ledger.settle(sent[0]!.reference, 'SUCCEEDED');
+    sandbox.ledger.settle(sent[1]!.reference, 'SUCCEEDED');
+    sandbox.ledger.settle(sent[2]!.reference, 'FAILED', 'ACCOUNT_CLOSED');
+    const body = JSON.stringify({
+      eventId: `E-${sent[0]!.reference}`,
+      reference: sent[0]!.reference,
+      transferId: sandbox.ledger.get(sent[0]!.reference)!.transferId,
+      status: 'SUCCEEDED',
+      amount: 750_000,
+      currency: 'VND',
+      failureCode: null,
+      occurredAt: '2026-11-25T09:00:02+07:00',
+    });
+    const path = '/api/v1/providers/sandbox/callbacks';
+    const cb = await call('POST', path, {
+      rawBody: body,
+      headers: {
+        'content-type': 'application/json',
+        ...signedHeaders(sandbox.secret, { method: 'POST', pathWithQuery: path, rawBody: body }),
+      },
+    });
+    expect(cb.status, cb.text).to.equal(200);
+    expect(cb.body.outcome).to.equal('applied');
+    const done = await waitForStatus(c.staff.token, b.id, 'completed_with_failures');
+    expect(done.completedAt).to.be.a('string');
+    const final = await payments(b.id);
+    expect(final.map((p) => p.status).sort()).to.deep.equal(['failed', 'succeeded', 'succeeded']);
+    expect(final.find((p) => p.status === 'failed')!.failure_code).to.equal('ACCOUNT_CLOSED');
+    const progress = await get(`/batches/${b.id}/progress`, c.auditor.token);
+    expect(progress.body.byStatus).to.deep.equal([
+      { status: 'failed', count: 1, amount: 750_000 },
+      { status: 'succeeded', count: 2, amount: 1_500_000 },
+    ]);
+    const tr = await get(`/batches/${b.id}/transitions`, c.auditor.token);
+    expect(tr.body.at(-1)).to.include({ from: 'processing', to: 'completed_with_failures', actor: 'system' });
+    const { infra } = await testApp();
+    const events = (await infra.ds.query(
+      'SELECT from_status, to_status, source FROM payment_events WHERE batch_id = ? AND seq = ? ORDER BY id',
+      [b.id, sent[0]!.seq],
+    )) as { from_status: string; to_status: string; source: string }[];
+    expect(events.map((e) => `${e.from_status}>${e.to_status}:${e.source}`)).to.deep.equal([
+      'pending>sending:send',
+      'sending>sent:send',
+      'sent>succeeded:callback',
+    ]);
+  });
+
+  it('records a refusal (400) as failed and never sends it again', async () => {
+    const b = await released(1);
+    const send = nock(host).post('/v1/transfers').reply(400, { error: 'INVALID_REQUEST', message: 'bad account' });
+    const [p] = await waitForPayments(b.id, (ps) => ps[0]!.status === 'failed', 'failed');
+    expect(p).to.include({ failure_code: 'REJECTED', attempts: 1 });
+    expect(p!.last_error).to.include('INVALID_REQUEST');
+    expect(send.isDone()).to.equal(true);
+    await new Promise((r) => setTimeout(r, 800));
+    expect((await payments(b.id))[0]).to.include({ status: 'failed', attempts: 1 });
+    await waitForStatus(c.staff.token, b.id, 'completed_with_failures');
+  });
+
+  it('sends a reference conflict (409) to review, never resending', async () => {
+    const b = await released(1);
+    nock(host).post('/v1/transfers').reply(409, { error: 'REFERENCE_CONFLICT' });
+    const [p] = await waitForPayments(b.id, (ps) => ps[0]!.status === 'review', 'review');
+    expect(p!.last_error).to.include('REFERENCE_CONFLICT');
+    expect(p!.attempts).to.equal(1);
+  });
+
+  it('sends again after 429 (respecting Retry-After) and 503, with the same reference', async () => {
+    const b = await released(1);
+    const ref = b.refs[0]!;
+    const bodies: { reference: string }[] = [];
+    nock(host)
+      .post('/v1/transfers', (body: { reference: string }) => bodies.push(body) > 0)
+      .reply(429, { error: 'RATE_LIMITED' }, { 'Retry-After': '1' })
+      .post('/v1/transfers', (body: { reference: string }) => bodies.push(body) > 0)
+      .reply(503, { error: 'UNAVAILABLE' })
+      .post('/v1/transfers', (body: { reference: string }) => bodies.push(body) > 0)
+      .reply(201, transfer(ref, 750_000, 'SUCCEEDED'));
+    const started = Date.now();
+    const [p] = await waitForPayments(b.id, (ps) => ps[0]!.status === 'succeeded', 'succeeded');
+    expect(Date.now() - started).to.be.at.least(1000); // Retry-After: 1
+    expect(p!.attempts).to.equal(3);
+    expect(bodies.map((x) => x.reference)).to.deep.equal([ref, ref, ref]);
+    await waitForStatus(c.staff.token, b.id, 'completed');
+  });
+
+  it('after a 500 asks before sending again: 404 means never accepted, so it is sent again with the same reference', async () => {
+    const b = await released(1);
+    const ref = b.refs[0]!;
+    nock(host)
+      .post('/v1/transfers')
+      .reply(500, 'oops')
+      .get(`/v1/transfers/${ref}`)
+      .reply(404, { error: 'NOT_FOUND' })
+      .post('/v1/transfers')
+      .reply(201, transfer(ref, 750_000, 'SUCCEEDED'));
+    const [p] = await waitForPayments(b.id, (ps) => ps[0]!.status === 'succeeded', 'succeeded');
+    expect(p!.attempts).to.equal(2);
+    const { infra } = await testApp();
+    const events = (await infra.ds.query('SELECT to_status FROM payment_events WHERE batch_id = ? ORDER BY id', [b.id])) as {
+      to_status: string;
+    }[];
+    expect(events.map((e) => e.to_status)).to.deep.equal(['sending', 'unknown', 'pending', 'sending', 'succeeded']);
+  });
+
+  it('after a timeout finds the transfer by inquiry and never sends it twice', async () => {
+    const b = await released(1);
+    const ref = b.refs[0]!;
+    const posts = nock(host).post('/v1/transfers').delay(1500).reply(201, transfer(ref, 750_000));
+    nock(host)
+      .get(`/v1/transfers/${ref}`)
+      .reply(200, transfer(ref, 750_000, 'SUCCEEDED'));
+    const [p] = await waitForPayments(b.id, (ps) => ps[0]!.status === 'succeeded', 'succeeded');
+    expect(p!.attempts).to.equal(1);
+    expect(p!.transfer_id).to.equal(`T-${ref}`);
+    expect(posts.isDone()).to.equal(true);
+  });
+
+  it('goes to manual review when inquiries never get an answer', async () => {
+    const b = await released(1);
+    const ref = b.refs[0]!;
+    nock(host).post('/v1/transfers').reply(502, 'bad gateway');
+    nock(host).get(`/v1/transfers/${ref}`).times(10).reply(500, 'still down');
+    const [p] = await waitForPayments(b.id, (ps) => ps[0]!.status === 'review', 'review');
+    expect(p!.attempts).to.equal(1);
+    expect(p!.last_error).to.include('inquiries');
+  });
+
+  it('settles a payment killed mid-send by inquiry after its lease, without resending', async () => {
+    const { infra } = await testApp();
+    const b = await released(1);
+    const ref = b.refs[0]!;
+    // the provider accepts, but the worker "dies" before recording the answer: simulate by holding the row in sending
+    nock(host).post('/v1/transfers').delay(5000).reply(201, transfer(ref, 750_000));
+    await waitForPayments(b.id, (ps) => ps[0]!.status === 'sending', 'sending');
+    nock.cleanAll();
+    nock(host)
+      .get('/v1/balance')
+      .reply(200, { currency: 'VND', available: 10 ** 12 })
+      .persist();
+    const inquiry = nock(host)
+      .get(`/v1/transfers/${ref}`)
+      .reply(200, transfer(ref, 750_000, 'SUCCEEDED'));
+    await infra.ds.query("UPDATE payments SET claimed_at = claimed_at - INTERVAL 1 HOUR WHERE batch_id = ? AND status = 'sending'", [b.id]);
+    const [p] = await waitForPayments(b.id, (ps) => ps[0]!.status === 'succeeded', 'succeeded');
+    expect(p!.attempts).to.equal(1);
+    expect(inquiry.isDone()).to.equal(true);
+  });
+
+  it('lets two workers race for the same chunk: each payment is sent once', async () => {
+    const { services } = await testApp();
+    const b = await released(4);
+    const seen: string[] = [];
+    nock(host)
+      .post('/v1/transfers', (body: { reference: string }) => seen.push(body.reference) > 0)
+      .times(8)
+      .delay(100)
+      .reply(201, (_uri, body) => transfer((body as { reference: string }).reference, 750_000, 'SUCCEEDED'));
+    const ps = await payments(b.id);
+    const job = { kind: 'send' as const, batchId: b.id, fromSeq: ps[0]!.seq, toSeq: ps.at(-1)!.seq };
+    const [x, y, z] = await Promise.all([
+      services.engine.runChunk(providerId, job),
+      services.engine.runChunk(providerId, job),
+      services.engine.runChunk(providerId, job),
+    ]);
+    await waitForPayments(b.id, (all) => all.every((p) => p.status === 'succeeded'), 'all succeeded');
+    expect(x.claimed + y.claimed + z.claimed).to.be.at.most(4);
+    expect([...seen].sort()).to.deep.equal([...b.refs].sort());
+  });
+
+  describe('callbacks', () => {
+    const path = () => `/api/v1/providers/${host.slice(7).split('.')[0]}/callbacks`;
+    const post = (body: string, headers: Record<string, string>) =>
+      call('POST', path(), { rawBody: body, headers: { 'content-type': 'application/json', ...headers } });
+    const event = (ref: string, status: string, id: string, failureCode: string | null = null) =>
+      JSON.stringify({
+        eventId: id,
+        reference: ref,
+        transferId: `T-${ref}`,
+        status,
+        amount: 750_000,
+        currency: 'VND',
+        failureCode,
+        occurredAt: '2026-11-25T09:00:05+07:00',
+      });
+    const signed = (body: string, secret = SECRET, now?: number) =>
+      signedHeaders(secret, {
+        method: 'POST',
+        pathWithQuery: path(),
+        rawBody: body,
+        ...(now !== undefined ? { timestamp: Math.floor(now / 1000) } : {}),
+      });
+
+    it('refuses a bad signature or a stale timestamp with 401, changing nothing', async () => {
+      const body = event('B202412AAAAAAAA-1', 'SUCCEEDED', uniq('E'));
+      expect((await post(body, signed(body, 'wrong-secret-wrong-secret-000'))).status).to.equal(401);
+      const stale = await post(body, signed(body, SECRET, Date.now() - 3600_000));
+      expect(stale.status).to.equal(401);
+      expect(stale.body.error).to.equal('STALE_TIMESTAMP');
+      const { infra } = await testApp();
+      const kept = (await infra.ds.query('SELECT COUNT(*) AS n FROM provider_events WHERE reference = ?', ['B202412AAAAAAAA-1'])) as {
+        n: string;
+      }[];
+      expect(Number(kept[0]!.n)).to.equal(0);
+    });
+
+    it('acknowledges duplicates once, never moves backwards, and keeps events for unknown references', async () => {
+      const b = await released(1);
+      const ref = b.refs[0]!;
+      // the callback arrives before the send's own answer
+      nock(host)
+        .post('/v1/transfers')
+        .delay(700)
+        .reply(201, transfer(ref, 750_000, 'PENDING'));
+      await waitForPayments(b.id, (ps) => ps[0]!.status === 'sending', 'sending');
+      const succeeded = event(ref, 'SUCCEEDED', uniq('E'));
+      const first = await post(succeeded, signed(succeeded));
+      expect(first.body.outcome).to.equal('applied');
+      const again = await post(succeeded, signed(succeeded));
+      expect(again.status).to.equal(200);
+      expect(again.body.outcome).to.equal('duplicate');
+      await new Promise((r) => setTimeout(r, 1000)); // the 201 PENDING lands now: it must not undo SUCCEEDED
+      expect((await payments(b.id))[0]!.status).to.equal('succeeded');
+      // RETURNED, then a late PENDING and a late SUCCEEDED
+      const returned = event(ref, 'RETURNED', uniq('E'), 'ACCOUNT_CLOSED');
+      expect((await post(returned, signed(returned))).body.outcome).to.equal('applied');
+      const late = event(ref, 'SUCCEEDED', uniq('E'));
+      expect((await post(late, signed(late))).body.outcome).to.equal('ignored_late');
+      const p = (await payments(b.id))[0]!;
+      expect(p).to.include({ status: 'returned', failure_code: 'ACCOUNT_CLOSED', attempts: 1 });
+      const stranger = event('B202412ZZZZZZZZ-77', 'SUCCEEDED', uniq('E'));
+      const s = await post(stranger, signed(stranger));
+      expect(s.status).to.equal(200);
+      expect(s.body.outcome).to.equal('unknown_reference');
+      const { infra } = await testApp();
+      const [kept] = (await infra.ds.query('SELECT outcome FROM provider_events WHERE reference = ?', ['B202412ZZZZZZZZ-77'])) as {
+        outcome: string;
+      }[];
+      expect(kept!.outcome).to.equal('unknown_reference');
+    });
+  });
+});
