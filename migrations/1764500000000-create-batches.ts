@@ -48,6 +48,7 @@ export class CreateBatches1764500000000 implements MigrationInterface {
       created_by INT UNSIGNED NOT NULL,
       submitted_by INT UNSIGNED NULL,
       approved_by INT UNSIGNED NULL,
+      retry_of BIGINT UNSIGNED NULL,
       created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
       submitted_at DATETIME(3) NULL,

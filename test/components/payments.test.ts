@@ -286,6 +286,44 @@ describe('payment engine', function () {
     expect([...seen].sort()).to.deep.equal([...b.refs].sort());
   });
 
+  it('pays failed payments again in a retry batch, to the corrected destination, once', async () => {
+    const { infra, services } = await testApp();
+    const b = await released(2);
+    const [first, second] = b.refs as [string, string];
+    nock(host)
+      .post('/v1/transfers', (body: { reference: string }) => body.reference === first)
+      .reply(201, transfer(first, 750_000, 'SUCCEEDED'))
+      .post('/v1/transfers', (body: { reference: string }) => body.reference === second)
+      .reply(201, transfer(second, 750_000, 'FAILED', 'ACCOUNT_CLOSED'));
+    await waitForStatus(c.staff.token, b.id, 'completed_with_failures');
+    const failed = (await payments(b.id)).find((p) => p.reference === second)!;
+    const [orig] = (await infra.ds.query('SELECT enrolment_id, live FROM payments WHERE batch_id = ? AND seq = ?', [b.id, failed.seq])) as {
+      enrolment_id: string;
+      live: number | null;
+    }[];
+    expect(orig!.live).to.equal(null); // the month is free again
+    // staff correct the account on the roll
+    await infra.ds.query('UPDATE enrolments SET account_enc = ?, account_masked = ? WHERE id = ?', [
+      services.cipher.encrypt('5550001234', 'account'),
+      '55******34',
+      orig!.enrolment_id,
+    ]);
+    const retry = await post(`/batches/${b.id}/retry`, {}, c.staff.token);
+    expect(retry.status, JSON.stringify(retry.body)).to.equal(201);
+    expect(retry.body).to.include({ status: 'draft', retryOf: b.id, itemCount: 1, totalAmount: 750_000, leftOutCount: 0 });
+    const items = await get(`/batches/${retry.body.id}/items`, c.staff.token);
+    expect(items.body.items[0]).to.include({ seq: Number(failed.seq), destination: '55******34', amount: 750_000, period: '2024-12' });
+    // a second retry finds the month live in the first retry
+    const again = await post(`/batches/${b.id}/retry`, {}, c.staff.token);
+    expect(again.body).to.include({ itemCount: 0, leftOutCount: 1 });
+    const left = await get(`/batches/${again.body.id}/left-out`, c.staff.token);
+    expect(left.body.items[0]).to.include({ reason: 'already_in_batch', otherBatchId: retry.body.id });
+    // a draft batch has nothing to retry
+    const notYet = await post(`/batches/${retry.body.id}/retry`, {}, c.staff.token);
+    expect(notYet.status).to.equal(409);
+    expect(notYet.body.error.code).to.equal('BATCH_NOT_PAID_YET');
+  });
+
   describe('callbacks', () => {
     const path = () => `/api/v1/providers/${host.slice(7).split('.')[0]}/callbacks`;
     const post = (body: string, headers: Record<string, string>) =>

@@ -167,3 +167,43 @@ export async function generateArrears(em: EntityManager, s: GenerationScope, mon
     await em.query(`DROP TEMPORARY TABLE IF EXISTS ${tmp}`);
   }
 }
+
+/**
+ * A retry batch: the failed and returned payments of batch `originalId`, same
+ * seq, month, slot and amount, to the destination the roll holds now. The
+ * unique key on live payments skips months live elsewhere (recorded as left
+ * out, like enrolments no longer active).
+ */
+export async function generateRetry(em: EntityManager, s: GenerationScope, originalId: string): Promise<GenerationResult> {
+  const res = (await em.query(
+    `INSERT IGNORE INTO payments (batch_id, seq, reference, kind, ${SNAPSHOT_COLUMNS})
+     SELECT ?, o.seq, CONCAT(?, o.seq), o.kind,
+       o.beneficiary_id, o.enrolment_id, o.programme_id, o.period, o.slot, 1, o.amount, o.base_level, o.coefficient_x100, o.paid_before,
+       b.area_id, b.full_name, e.channel, e.bank_bin, e.wallet_provider, e.account_enc, e.account_masked,
+       e.wallet_enc, e.wallet_masked, e.account_name, e.name_mismatch, e.name_mismatch
+     FROM payments o
+     JOIN enrolments e ON e.id = o.enrolment_id
+     JOIN beneficiaries b ON b.id = e.beneficiary_id
+     WHERE o.batch_id = ? AND o.review = 'included' AND o.status IN ('failed', 'returned') AND e.status = 'active'
+     ORDER BY o.seq`,
+    [s.batchId, `${s.referencePrefix}-`, originalId],
+  )) as { affectedRows: number; info?: string };
+  const info = insertInfo(res);
+  if (info.records - res.affectedRows !== info.duplicates || info.warnings !== info.duplicates) {
+    throw new Error(`retry generation skipped rows for another reason than a live payment: ${res.info ?? ''}`);
+  }
+  const left = (await em.query(
+    `INSERT INTO batch_left_out (batch_id, enrolment_id, period, beneficiary_id, reason, other_batch_id, other_reference, detail)
+     SELECT ?, o.enrolment_id, o.period, o.beneficiary_id,
+       CASE WHEN e.status <> 'active' THEN 'not_active' ELSE 'already_in_batch' END,
+       l.batch_id, l.reference, CONCAT('payment ', o.reference, ' ', o.status)
+     FROM payments o
+     JOIN enrolments e ON e.id = o.enrolment_id
+     LEFT JOIN payments l ON l.beneficiary_id = o.beneficiary_id AND l.programme_id = o.programme_id AND l.period = o.period
+       AND l.slot = o.slot AND l.live = 1 AND l.batch_id <> ?
+     WHERE o.batch_id = ? AND o.review = 'included' AND o.status IN ('failed', 'returned')
+       AND (e.status <> 'active' OR l.batch_id IS NOT NULL)`,
+    [s.batchId, s.batchId, originalId],
+  )) as { affectedRows: number };
+  return { inserted: res.affectedRows, leftOut: left.affectedRows };
+}

@@ -49,6 +49,7 @@ export interface BatchRow {
   approved_by: number | null;
   approved_by_name: string | null;
   scheduled_by: number | null;
+  retry_of: string | null;
   created_at: Date;
   submitted_at: Date | null;
   approved_at: Date | null;
@@ -94,6 +95,8 @@ export interface BatchView {
   createdBy: string | null;
   submittedBy: string | null;
   approvedBy: string | null;
+  /** the batch whose failed payments this one pays again */
+  retryOf: string | null;
   createdAt: string;
   submittedAt: string | null;
   approvedAt: string | null;
@@ -130,6 +133,7 @@ export function toBatchView(r: BatchRow): BatchView {
     createdBy: r.created_by_name,
     submittedBy: r.submitted_by_name,
     approvedBy: r.approved_by_name,
+    retryOf: r.retry_of === null ? null : String(r.retry_of),
     createdAt: r.created_at.toISOString(),
     submittedAt: r.submitted_at?.toISOString() ?? null,
     approvedAt: r.approved_at?.toISOString() ?? null,

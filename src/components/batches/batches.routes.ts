@@ -77,6 +77,21 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
   });
 
   api.route({
+    method: 'post',
+    path: '/batches/:id/retry',
+    summary: "Create a draft batch paying again this batch's failed and returned payments, to the destinations the roll holds now",
+    description:
+      'Same months, amounts and slots; corrected destinations are taken from the roll. It is reviewed and approved like any batch. Payments whose month is live in another batch, or whose enrolment is no longer active, are left out with that reason.',
+    tags: ['batches'],
+    access: MAKERS,
+    params: batchIdParams,
+    body: noteBody,
+    idempotent: true,
+    responses: { 201: { description: 'The retry batch, as draft', schema: batchSchema }, 409: { description: 'BATCH_NOT_PAID_YET' } },
+    handler: ({ params, body }, ctx) => batches.createRetry(ctx.actor, ctx.principal, params.id, body.note ?? null),
+  });
+
+  api.route({
     method: 'get',
     path: '/batches/:id',
     summary: 'One batch',

@@ -91,6 +91,7 @@ export const batchSchema = z
     createdBy: z.string().nullable(),
     submittedBy: z.string().nullable(),
     approvedBy: z.string().nullable(),
+    retryOf: z.string().nullable().describe('The batch whose failed payments this one pays again'),
     createdAt: z.string(),
     submittedAt: z.string().nullable(),
     approvedAt: z.string().nullable(),
@@ -183,9 +184,9 @@ export const leftOutPage = pageOf(
     fullName: z.string().nullable(),
     period: z.string(),
     reason: z
-      .enum(['already_in_batch', 'not_paid', 'payment_not_final', 'overpaid'])
+      .enum(['already_in_batch', 'not_paid', 'payment_not_final', 'overpaid', 'not_active'])
       .describe(
-        'already_in_batch: a live payment for this month exists (otherBatchId); arrears: not_paid (no payment for the month yet), payment_not_final (its batch is not approved yet), overpaid (paid more than is owed now)',
+        'already_in_batch: a live payment for this month exists (otherBatchId); arrears: not_paid (no payment for the month yet), payment_not_final (its batch is not approved yet), overpaid (paid more than is owed now); retry: not_active (the enrolment ended or is suspended)',
       ),
     otherBatchId: z.string().nullable(),
     otherReference: z.string().nullable(),

@@ -6,7 +6,7 @@ import { formatPeriod, periodsBetween, type Period } from '../../platform/period
 import { assertAreaScope, hasRole, type Actor, type Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
 import { levelInForce } from '../programmes/programmes.service';
-import { generateArrears, generateRegular, type GenerationScope, type MonthLevel } from './batch-generation';
+import { generateArrears, generateRegular, generateRetry, type GenerationScope, type MonthLevel } from './batch-generation';
 import { assertCan, assertEditable, type BatchAction, type BatchStatus } from './batch-states';
 import {
   BATCH_SELECT,
@@ -454,6 +454,73 @@ export class BatchesService {
       monthLevels.push({ period: m, baseLevel: l.amount });
     }
 
+    return this.generate(
+      actor,
+      {
+        kind: input.kind,
+        programme: prog,
+        periodFrom: input.period,
+        periodTo,
+        area,
+        title: input.title ?? null,
+        retryOf: null,
+      },
+      (em, scope) =>
+        input.kind === 'regular'
+          ? generateRegular(em, scope, input.period, monthLevels[0]!.baseLevel)
+          : generateArrears(em, scope, monthLevels),
+    );
+  }
+
+  /**
+   * A new draft batch paying again what another batch's payments failed to pay
+   * (failed, or returned), to the destination the roll holds now (corrected
+   * meanwhile), for the same amount and month; it goes through review and
+   * approval like any batch. A payment whose month is already live elsewhere,
+   * or whose enrolment is no longer active, is left out with that reason.
+   */
+  async createRetry(actor: Actor, p: Principal, originalId: string, title?: string | null): Promise<BatchView> {
+    const o = await this.visible(p, originalId);
+    assertAreaScope(p, o.area_path, 'this batch');
+    if (o.status !== 'completed_with_failures' && o.status !== 'completed' && o.status !== 'processing') {
+      throw conflict('BATCH_NOT_PAID_YET', `batch ${o.id} is ${o.status}: only a batch that was paid has failed payments to retry`);
+    }
+    const [prog] = (await this.ds.query('SELECT id, code, frequency, active FROM programmes WHERE id = ?', [o.programme_id])) as {
+      id: number;
+      code: string;
+      frequency: 'monthly' | 'one_off';
+      active: number;
+    }[];
+    return this.generate(
+      actor,
+      {
+        kind: o.kind,
+        programme: prog!,
+        periodFrom: o.period_from,
+        periodTo: o.period_to,
+        area: { id: o.area_id, path: o.area_path },
+        title: title ?? `Chi lại đợt ${o.id}`,
+        retryOf: o.id,
+      },
+      (em, scope) => generateRetry(em, scope, o.id),
+    );
+  }
+
+  /** One transaction under the programme's generation lock: the batch row, its payments, counters, makers, transition, audit. */
+  private async generate(
+    actor: Actor,
+    meta: {
+      kind: BatchKind;
+      programme: { id: number; code: string; frequency: 'monthly' | 'one_off' };
+      periodFrom: Period;
+      periodTo: Period;
+      area: { id: number; path: string };
+      title: string | null;
+      retryOf: string | null;
+    },
+    fill: (em: EntityManager, scope: GenerationScope) => Promise<{ inserted: number; leftOut: number }>,
+  ): Promise<BatchView> {
+    const { programme: prog, area } = meta;
     const runner = this.ds.createQueryRunner();
     await runner.connect();
     const lockName = `batches.generate.${prog.id}`;
@@ -468,12 +535,12 @@ export class BatchesService {
           let created: { insertId: string } | undefined;
           let prefix = '';
           for (let attempt = 0; !created; attempt++) {
-            prefix = newPrefix(input.period);
+            prefix = newPrefix(meta.periodFrom);
             try {
               created = (await em.query(
-                `INSERT INTO batches (reference_prefix, kind, programme_id, period_from, period_to, area_id, area_path, title, status, created_by)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?)`,
-                [prefix, input.kind, prog.id, input.period, periodTo, area.id, area.path, input.title ?? null, actor.userId],
+                `INSERT INTO batches (reference_prefix, kind, programme_id, period_from, period_to, area_id, area_path, title, status, created_by, retry_of)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?)`,
+                [prefix, meta.kind, prog.id, meta.periodFrom, meta.periodTo, area.id, area.path, meta.title, actor.userId, meta.retryOf],
               )) as { insertId: string };
             } catch (e) {
               if (!isDuplicateKey(e) || attempt >= 3) throw e;
@@ -487,24 +554,22 @@ export class BatchesService {
             frequency: prog.frequency,
             areaPath: area.path,
           };
-          const result =
-            input.kind === 'regular'
-              ? await generateRegular(em, scope, input.period, monthLevels[0]!.baseLevel)
-              : await generateArrears(em, scope, monthLevels);
+          const result = await fill(em, scope);
           await this.recount(em, batchId);
           await em.query('INSERT INTO batch_makers (batch_id, user_id, first_action) VALUES (?, ?, ?)', [batchId, actor.userId, 'create']);
           const b = await this.row(em, batchId);
-          await this.recordTransition(em, actor, b, null, 'draft', null);
+          await this.recordTransition(em, actor, b, null, 'draft', meta.retryOf ? `retry of batch ${meta.retryOf}` : null);
           await this.audit.record(em, actor, {
             action: 'batch.create',
             entityType: 'batch',
             entityId: batchId,
             areaId: area.id,
             after: {
-              kind: input.kind,
+              kind: meta.kind,
               programme: prog.code,
-              period: formatPeriod(input.period),
-              periodTo: formatPeriod(periodTo),
+              period: formatPeriod(meta.periodFrom),
+              periodTo: formatPeriod(meta.periodTo),
+              retryOf: meta.retryOf,
               itemCount: b.item_count,
               totalAmount: Number(b.total_amount),
               leftOut: result.leftOut,

@@ -370,6 +370,7 @@ export class PaymentEngine {
           `UPDATE payments p JOIN (${values}) v ON p.seq = v.seq
            SET p.status = v.st, p.transfer_id = COALESCE(v.tid, p.transfer_id), p.failure_code = v.fc, p.last_error = v.err,
              p.next_attempt_at = v.nat, p.inquiries = COALESCE(v.inq, p.inquiries), p.claim_token = ?,
+             p.live = CASE WHEN v.st IN ('failed', 'returned') THEN NULL ELSE p.live END,
              p.settled_at = CASE WHEN v.st IN ('succeeded', 'failed', 'returned') THEN CURRENT_TIMESTAMP(3) ELSE p.settled_at END
            WHERE p.batch_id = ? AND p.claim_token = ? AND p.status IN (${marks(from.length)})`,
           [
@@ -478,12 +479,14 @@ export class PaymentEngine {
     const applied = await this.ds.transaction(async (em) => {
       const res = (await em.query(
         `UPDATE payments SET status = ?, transfer_id = COALESCE(transfer_id, ?), failure_code = ?, claim_token = NULL,
+           live = CASE WHEN ? IN ('failed', 'returned') THEN NULL ELSE live END,
            next_attempt_at = ?, settled_at = CASE WHEN ? IN ('succeeded', 'failed', 'returned') THEN CURRENT_TIMESTAMP(3) ELSE settled_at END
          WHERE batch_id = ? AND seq = ? AND status IN (${marks(allowed.length)})`,
         [
           target,
           event.transferId,
           event.failureCode,
+          target,
           target === 'sent' ? new Date(Date.now() + this.opts.pollMs) : null,
           target,
           p.batch_id,
