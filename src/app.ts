@@ -112,7 +112,7 @@ export function buildApp(infra: Infra, services: Services): express.Express {
     checker: services.accountChecker,
     recheck: (id) => enqueueAccountCheck(infra.queues, id),
   });
-  registerPaymentRoutes(api, services.batches, services.engine);
+  registerPaymentRoutes(api, services.batches, services.engine, services.paypoints, { dir: cfg.importDir, maxBytes: 16 * 1024 * 1024 });
 
   const doc = api.openapiDocument(API_INFO);
   if (cfg.apiDocs === 'public') {

@@ -13,7 +13,7 @@ import { ReferenceService } from './components/reference';
 import { ProvidersService } from './components/providers';
 import { BeneficiariesService, RollImportRunner, RollImportsService } from './components/beneficiaries';
 import { enqueueAccountCheck, enqueueBatchRelease, enqueueChunk, enqueueDispatch, enqueueRollImport } from '../jobs/catalog';
-import { PaymentEngine } from './components/payments';
+import { PaymentEngine, PayPoints } from './components/payments';
 import { AccountChecker, BatchReleaser, BatchesService } from './components/batches';
 
 /** What a process has opened: configuration, database, Redis, queues, logger. */
@@ -44,6 +44,7 @@ export interface Services {
   releaser: BatchReleaser;
   accountChecker: AccountChecker;
   engine: PaymentEngine;
+  paypoints: PayPoints;
 }
 
 export function buildServices(infra: Infra): Services {
@@ -121,5 +122,6 @@ export function buildServices(infra: Infra): Services {
     releaser,
     accountChecker,
     engine,
+    paypoints: new PayPoints(ds, audit, batches),
   };
 }

@@ -324,6 +324,48 @@ describe('payment engine', function () {
     expect(notYet.body.error.code).to.equal('BATCH_NOT_PAID_YET');
   });
 
+  it('pays cash through pay points: hand-over, then a results file checked whole before anything is recorded', async () => {
+    const prog = await makeProgramme();
+    for (let i = 0; i < 3; i++) await enrol(prog.id, { channel: 'CASH', area: '00004' });
+    const b = await createBatch(c.staff.token, { programmeId: prog.id, period: '2024-12', areaId: await areaId('01') });
+    await approveBatch(c, b.id);
+    expect((await post(`/batches/${b.id}/release`, {}, c.staff.token)).body.status).to.equal('processing');
+    const refs = (await payments(b.id)).map((p) => p.reference);
+    const upload = async (csv: string) => {
+      const form = new FormData();
+      form.append('file', new Blob([csv]), 'results.csv');
+      return call('POST', `/api/v1/batches/${b.id}/paypoints/results`, { token: c.staff.token, form });
+    };
+    // not handed over yet: refused, nothing written
+    const early = await upload(`reference,paid\n${refs[0]},yes\n`);
+    expect(early.status).to.equal(400);
+    expect(early.body.error.details.problems[0].message).to.include('not handed to a pay point');
+    const h = await post(`/batches/${b.id}/paypoints/handover`, { areaId: await areaId('00004') }, c.staff.token);
+    expect(h.body).to.deep.equal({ handedOver: 3 });
+    expect((await payments(b.id)).map((p) => p.status)).to.deep.equal(['sent', 'sent', 'sent']);
+    const bad = await upload(`reference,paid,note\n${refs[0]},yes,\nB202412ZZZZZZZZ-1,yes,\n${refs[1]},maybe,\n`);
+    expect(bad.status).to.equal(400);
+    expect(bad.body.error.code).to.equal('RESULTS_FILE_INVALID');
+    expect(bad.body.error.details.problems.map((x: { row: number }) => x.row)).to.deep.equal([4]);
+    expect((await payments(b.id)).map((p) => p.status)).to.deep.equal(['sent', 'sent', 'sent']);
+    const unknown = await upload(`reference,paid\n${refs[0]},yes\nB202412ZZZZZZZZ-1,yes\n`);
+    expect(unknown.body.error.details.problems).to.deep.equal([
+      { row: 3, column: 'reference', message: `B202412ZZZZZZZZ-1 is not a payment of batch ${b.id}` },
+    ]);
+    const ok = await upload(`reference,paid,note\n${refs[0]},yes,\n${refs[1]},có,\n${refs[2]},no,không đến nhận\n`);
+    expect(ok.status, ok.text).to.equal(200);
+    expect(ok.body).to.deep.equal({ paid: 2, notCollected: 1, unchanged: 0 });
+    const again = await upload(`reference,paid,note\n${refs[0]},yes,\n${refs[1]},có,\n${refs[2]},no,không đến nhận\n`);
+    expect(again.body).to.deep.equal({ paid: 0, notCollected: 0, unchanged: 3 });
+    const final = await payments(b.id);
+    expect(final.map((p) => [p.status, p.failure_code])).to.deep.equal([
+      ['succeeded', null],
+      ['succeeded', null],
+      ['failed', 'NOT_COLLECTED'],
+    ]);
+    await waitForStatus(c.staff.token, b.id, 'completed_with_failures');
+  });
+
   describe('callbacks', () => {
     const path = () => `/api/v1/providers/${host.slice(7).split('.')[0]}/callbacks`;
     const post = (body: string, headers: Record<string, string>) =>

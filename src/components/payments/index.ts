@@ -1,3 +1,4 @@
 export { PaymentEngine, type ChunkJob, type EngineOptions, type EngineQueues } from './payment-engine';
 export { registerPaymentRoutes, mountProviderCallbacks } from './payments.routes';
+export { PayPoints } from './paypoints';
 export * from './payment-states';

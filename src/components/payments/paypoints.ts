@@ -1,0 +1,198 @@
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { parse } from 'csv-parse';
+import type { DataSource } from 'typeorm';
+import { conflict, invalid } from '../../platform/errors';
+import type { ReceivedFile } from '../../platform/http/upload';
+import type { Actor, Principal } from '../../platform/security';
+import type { AuditService } from '../audit';
+import type { BatchesService } from '../batches';
+import { subtreeIds } from '../batches/batches.service';
+
+/** Largest results file: one line per cash payment of a batch. */
+export const MAX_RESULT_ROWS = 200_000;
+
+export interface ResultProblem {
+  row: number;
+  column: string | null;
+  message: string;
+}
+
+const YES = new Set(['yes', 'y', '1', 'true', 'có', 'co', 'x']);
+const NO = new Set(['no', 'n', '0', 'false', 'không', 'khong', '']);
+
+/**
+ * The `file` adapter for cash pay points: no wire API. Staff hand a batch's
+ * cash payments to the pay points (they become `sent`, and the printable list
+ * is GET /batches/{id}/items/export.xlsx?channel=CASH, per commune), then
+ * upload the results file the pay points return: one line per payment,
+ * `reference,paid[,note]`. The whole file is checked before anything is
+ * written; then one transaction records who was paid (`succeeded`) and who
+ * did not come (`failed`, NOT_COLLECTED: the month is free for a later batch).
+ */
+export class PayPoints {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly audit: AuditService,
+    private readonly batches: BatchesService,
+  ) {}
+
+  private async processingBatch(p: Principal, batchId: string) {
+    const b = await this.batches.visibleRow(p, batchId);
+    if (b.status !== 'processing') {
+      throw conflict('BATCH_NOT_PROCESSING', `batch ${b.id} is ${b.status}: pay points work on a released batch`);
+    }
+    return b;
+  }
+
+  /** Marks the cash payments of the batch (or of one area subtree) as handed to their pay points. */
+  async handOver(actor: Actor, p: Principal, batchId: string, areaId?: number): Promise<{ handedOver: number }> {
+    const b = await this.processingBatch(p, batchId);
+    const ids = await subtreeIds(this.ds, areaId);
+    const areaSql = ids ? (ids.length ? `AND p.area_id IN (${ids.map(() => '?').join(', ')})` : 'AND 1=0') : '';
+    return this.ds.transaction(async (em) => {
+      const token = `paypoint-${Date.now()}`.slice(0, 24);
+      const res = (await em.query(
+        `UPDATE payments p JOIN providers pv ON pv.id = p.provider_id AND pv.kind = 'file'
+         SET p.status = 'sent', p.sent_at = CURRENT_TIMESTAMP(3), p.attempts = p.attempts + 1, p.claim_token = ?
+         WHERE p.batch_id = ? AND p.review = 'included' AND p.status = 'pending' ${areaSql}`,
+        [token, b.id, ...(ids ?? [])],
+      )) as { affectedRows: number };
+      await em.query(
+        `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source, detail)
+         SELECT batch_id, seq, 'pending', 'sent', 'paypoint', 'handed to the pay point' FROM payments WHERE batch_id = ? AND claim_token = ?`,
+        [b.id, token],
+      );
+      await em.query('UPDATE payments SET claim_token = NULL WHERE batch_id = ? AND claim_token = ?', [b.id, token]);
+      await this.audit.record(em, actor, {
+        action: 'batch.paypoint_handover',
+        entityType: 'batch',
+        entityId: b.id,
+        areaId: areaId ?? b.area_id,
+        after: { handedOver: res.affectedRows },
+      });
+      return { handedOver: res.affectedRows };
+    });
+  }
+
+  /** Reads and checks the whole results file, then records it in one transaction; a file with any problem writes nothing. */
+  async recordResults(
+    actor: Actor,
+    p: Principal,
+    batchId: string,
+    file: ReceivedFile,
+  ): Promise<{ paid: number; notCollected: number; unchanged: number }> {
+    try {
+      const b = await this.processingBatch(p, batchId);
+      const lines = await this.read(file.path);
+      const problems: ResultProblem[] = [];
+      const byRef = new Map<string, { row: number; paid: boolean; note: string | null }>();
+      for (const l of lines) {
+        if (byRef.has(l.reference)) problems.push({ row: l.row, column: 'reference', message: `${l.reference} appears twice in the file` });
+        byRef.set(l.reference, l);
+      }
+      const refs = [...byRef.keys()];
+      const found = new Map<string, { seq: string; status: string; channel: string; kind: string | null }>();
+      for (let i = 0; i < refs.length; i += 1000) {
+        const part = refs.slice(i, i + 1000);
+        const rows = (await this.ds.query(
+          `SELECT p.reference, p.seq, p.status, p.channel, pv.kind FROM payments p LEFT JOIN providers pv ON pv.id = p.provider_id
+           WHERE p.batch_id = ? AND p.reference IN (${part.map(() => '?').join(', ')})`,
+          [b.id, ...part],
+        )) as { reference: string; seq: string; status: string; channel: string; kind: string | null }[];
+        for (const r of rows) found.set(r.reference, r);
+      }
+      let unchanged = 0;
+      for (const [ref, l] of byRef) {
+        const f = found.get(ref);
+        if (!f) problems.push({ row: l.row, column: 'reference', message: `${ref} is not a payment of batch ${b.id}` });
+        else if (f.kind !== 'file') problems.push({ row: l.row, column: 'reference', message: `${ref} is not paid at a pay point` });
+        else if (f.status === (l.paid ? 'succeeded' : 'failed')) unchanged += 1;
+        else if (f.status !== 'sent') {
+          problems.push({ row: l.row, column: 'paid', message: `${ref} is ${f.status}, not handed to a pay point awaiting its result` });
+        }
+      }
+      if (problems.length) {
+        throw invalid('RESULTS_FILE_INVALID', `the results file has ${problems.length} problem(s); nothing was recorded`, {
+          problems: problems.slice(0, 200),
+        });
+      }
+      return await this.ds.transaction(async (em) => {
+        let paid = 0;
+        let notCollected = 0;
+        for (const [ref, l] of byRef) {
+          const f = found.get(ref)!;
+          if (f.status !== 'sent') continue;
+          const to = l.paid ? 'succeeded' : 'failed';
+          const res = (await em.query(
+            `UPDATE payments SET status = ?, failure_code = ?, last_error = ?, settled_at = CURRENT_TIMESTAMP(3),
+               live = CASE WHEN ? = 'failed' THEN NULL ELSE live END
+             WHERE batch_id = ? AND seq = ? AND status = 'sent'`,
+            [to, l.paid ? null : 'NOT_COLLECTED', l.note, to, b.id, f.seq],
+          )) as { affectedRows: number };
+          if (res.affectedRows !== 1) throw conflict('PAYMENT_CHANGED', `${ref} changed while the file was recorded; upload it again`);
+          await em.query(
+            "INSERT INTO payment_events (batch_id, seq, from_status, to_status, source, detail) VALUES (?, ?, 'sent', ?, 'paypoint', ?)",
+            [b.id, f.seq, to, l.note],
+          );
+          if (l.paid) paid += 1;
+          else notCollected += 1;
+        }
+        await this.audit.record(em, actor, {
+          action: 'batch.paypoint_results',
+          entityType: 'batch',
+          entityId: b.id,
+          areaId: b.area_id,
+          after: { paid, notCollected, unchanged, file: file.fileName },
+        });
+        return { paid, notCollected, unchanged };
+      });
+    } finally {
+      await rm(file.path, { force: true });
+    }
+  }
+
+  private async read(path: string): Promise<{ row: number; reference: string; paid: boolean; note: string | null }[]> {
+    const out: { row: number; reference: string; paid: boolean; note: string | null }[] = [];
+    const problems: ResultProblem[] = [];
+    const parser = createReadStream(path).pipe(
+      parse({
+        bom: true,
+        columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()),
+        skip_empty_lines: true,
+        trim: true,
+        max_record_size: 4096,
+      }),
+    );
+    let row = 1;
+    try {
+      for await (const rec of parser as AsyncIterable<Record<string, string>>) {
+        row += 1;
+        if (row === 2) {
+          const missing = ['reference', 'paid'].filter((c) => !(c in rec));
+          if (missing.length)
+            throw invalid('RESULTS_FILE_INVALID', `the header must have reference and paid; missing: ${missing.join(', ')}`);
+        }
+        if (out.length >= MAX_RESULT_ROWS) throw invalid('RESULTS_FILE_TOO_LONG', `at most ${MAX_RESULT_ROWS} lines`);
+        const paidText = (rec.paid ?? '').toLowerCase();
+        const paid = YES.has(paidText) ? true : NO.has(paidText) ? false : null;
+        if (!rec.reference) problems.push({ row, column: 'reference', message: 'reference is empty' });
+        if (paid === null) problems.push({ row, column: 'paid', message: `paid must be yes or no, not "${rec.paid}"` });
+        if (rec.reference && paid !== null)
+          out.push({ row, reference: rec.reference, paid, note: rec.note ? rec.note.slice(0, 500) : null });
+      }
+    } catch (e) {
+      if ((e as { code?: string }).code?.startsWith('CSV_')) {
+        throw invalid('RESULTS_FILE_INVALID', `the results file is not readable CSV: ${(e as Error).message}`);
+      }
+      throw e;
+    }
+    if (row === 1) throw invalid('RESULTS_FILE_EMPTY', 'the results file is empty');
+    if (problems.length) {
+      throw invalid('RESULTS_FILE_INVALID', `the results file has ${problems.length} problem(s); nothing was recorded`, {
+        problems: problems.slice(0, 200),
+      });
+    }
+    return out;
+  }
+}
