@@ -9,6 +9,7 @@ import { sweepRollImports } from './roll-sweep.processor';
 import { checkAccounts, releaseBatch, sweepBatches } from './batch.processors';
 import { providerQueueName } from './catalog';
 import type { ChunkJob } from '../src/components/payments';
+import { initMetrics, serveMetrics, type MetricsServer } from '../src/platform/metrics';
 
 /** A processor gets the payload and which attempt this is (1-based) of how many. */
 type Processor<N extends JobName> = (payload: JobCatalog[N], attempt: { number: number; of: number }) => Promise<unknown>;
@@ -68,7 +69,9 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
     for (const p of await services.providers.list({ active: true })) {
       if (p.kind === 'file' || serving.has(p.id)) continue;
       serving.add(p.id);
-      const concurrency = Math.max(2, Math.ceil(p.concurrency / infra.cfg.paymentChunkSize) + 1);
+      // enough chunks at once that one chunk's database writes overlap others' requests; the engine's per-provider
+      // semaphore keeps the requests in flight at the provider's concurrency whatever the number of chunks
+      const concurrency = Math.max(4, 2 * Math.ceil(p.concurrency / infra.cfg.paymentChunkSize) + 2);
       void infra.queues.get<ChunkJob>(providerQueueName(p.id)).process(concurrency, async (job) => {
         try {
           return await services.engine.runChunk(p.id, job.data);
@@ -108,11 +111,23 @@ async function main(): Promise<void> {
   holdSignalsDuringBoot();
   const cfg = configOrExit();
   const infra = await openInfra('worker', cfg);
+  initMetrics('worker');
   const services = buildServices(infra);
   const worker = await startWorker(infra, services);
   infra.log.info(`worker started: ${JOB_NAMES.join(', ')}`);
-  onShutdown(cfg, infra.log, () => {
+  // the engine's provider latencies and transitions live here: Prometheus scrapes each worker on 127.0.0.1:WORKER_METRICS_PORT
+  let metrics: MetricsServer | null = null;
+  if (cfg.workerMetricsPort > 0) {
+    // paying matters more than being watched: a taken port is logged, not fatal
+    metrics = await serveMetrics({ host: '127.0.0.1', port: cfg.workerMetricsPort, token: cfg.metricsToken }).catch((err: unknown) => {
+      infra.log.error('worker metrics server failed to start; running without it', { port: cfg.workerMetricsPort, err });
+      return null;
+    });
+    if (metrics) infra.log.info(`worker metrics on http://127.0.0.1:${metrics.port}/metrics`);
+  }
+  onShutdown(cfg, infra.log, async () => {
     worker.stop();
+    await metrics?.close();
     return closeInfra(infra);
   });
 }

@@ -443,18 +443,18 @@ export class PaymentEngine {
     const adapter = await this.providers.adapterFor(provider.id);
     if (!adapter) throw notFound('PROVIDER_NOT_FOUND', `provider ${providerName} posts no callbacks`);
     const event = adapter.verifyCallback(headers, rawBody, path);
-    const kept = (await this.ds.query(
-      `INSERT IGNORE INTO provider_events (provider_id, event_id, reference, transfer_id, status, amount, failure_code, occurred_at, outcome)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'received')`,
-      [provider.id, event.eventId, event.reference, event.transferId, event.status, event.amount, event.failureCode, event.occurredAt],
-    )) as { affectedRows: number };
-    if (kept.affectedRows === 0) return { outcome: 'duplicate' };
-    const outcome = await this.applyEvent(provider.id, event);
-    await this.ds.query('UPDATE provider_events SET outcome = ? WHERE provider_id = ? AND event_id = ?', [
-      outcome,
-      provider.id,
-      event.eventId,
-    ]);
+    // one transaction, one commit: the event kept, the payment moved, its change recorded, the outcome noted
+    const outcome = await this.ds.transaction(async (em) => {
+      const kept = (await em.query(
+        `INSERT IGNORE INTO provider_events (provider_id, event_id, reference, transfer_id, status, amount, failure_code, occurred_at, outcome)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'received')`,
+        [provider.id, event.eventId, event.reference, event.transferId, event.status, event.amount, event.failureCode, event.occurredAt],
+      )) as { affectedRows: number };
+      if (kept.affectedRows === 0) return 'duplicate' as const;
+      const result = await this.applyEvent(em, provider.id, event);
+      await em.query('UPDATE provider_events SET outcome = ? WHERE provider_id = ? AND event_id = ?', [result, provider.id, event.eventId]);
+      return result;
+    });
     if (outcome === 'unknown_reference' || outcome === 'amount_mismatch') {
       this.log.warn('provider event not applied', { provider: providerName, reference: event.reference, outcome });
     }
@@ -462,43 +462,42 @@ export class PaymentEngine {
   }
 
   private async applyEvent(
+    em: EntityManager,
     providerId: number,
     event: TransferEvent,
   ): Promise<'applied' | 'ignored_late' | 'unknown_reference' | 'amount_mismatch'> {
     const ref = parseReference(event.reference);
     if (!ref) return 'unknown_reference';
-    const [p] = (await this.ds.query(
+    const [p] = (await em.query(
       `SELECT p.batch_id, p.seq, p.amount, p.status, p.provider_id FROM batches b JOIN payments p ON p.batch_id = b.id AND p.seq = ?
-       WHERE b.reference_prefix = ?`,
+       WHERE b.reference_prefix = ? FOR UPDATE`,
       [ref.seq, ref.prefix],
     )) as { batch_id: string; seq: string; amount: string; status: PaymentStatus; provider_id: number | null }[];
     if (!p || p.provider_id !== providerId) return 'unknown_reference';
     if (Number(p.amount) !== event.amount) return 'amount_mismatch';
     const target = fromProvider(event.status) as 'sent' | 'succeeded' | 'failed' | 'returned';
     const allowed = MAY_BECOME[target];
-    const applied = await this.ds.transaction(async (em) => {
-      const res = (await em.query(
-        `UPDATE payments SET status = ?, transfer_id = COALESCE(transfer_id, ?), failure_code = ?, claim_token = NULL,
-           live = CASE WHEN ? IN ('failed', 'returned') THEN NULL ELSE live END,
-           next_attempt_at = ?, settled_at = CASE WHEN ? IN ('succeeded', 'failed', 'returned') THEN CURRENT_TIMESTAMP(3) ELSE settled_at END
-         WHERE batch_id = ? AND seq = ? AND status IN (${marks(allowed.length)})`,
-        [
-          target,
-          event.transferId,
-          event.failureCode,
-          target,
-          target === 'sent' ? new Date(Date.now() + this.opts.pollMs) : null,
-          target,
-          p.batch_id,
-          p.seq,
-          ...allowed,
-        ],
-      )) as { affectedRows: number };
-      if (res.affectedRows !== 1) return false;
-      await this.recordEvents(em, String(p.batch_id), [String(p.seq)], p.status, target, 'callback', event.failureCode);
-      return true;
-    });
-    return applied ? 'applied' : 'ignored_late';
+    if (!allowed.includes(p.status)) return 'ignored_late';
+    const res = (await em.query(
+      `UPDATE payments SET status = ?, transfer_id = COALESCE(transfer_id, ?), failure_code = ?, claim_token = NULL,
+         live = CASE WHEN ? IN ('failed', 'returned') THEN NULL ELSE live END,
+         next_attempt_at = ?, settled_at = CASE WHEN ? IN ('succeeded', 'failed', 'returned') THEN CURRENT_TIMESTAMP(3) ELSE settled_at END
+       WHERE batch_id = ? AND seq = ? AND status = ?`,
+      [
+        target,
+        event.transferId,
+        event.failureCode,
+        target,
+        target === 'sent' ? new Date(Date.now() + this.opts.pollMs) : null,
+        target,
+        p.batch_id,
+        p.seq,
+        p.status,
+      ],
+    )) as { affectedRows: number };
+    if (res.affectedRows !== 1) return 'ignored_late';
+    await this.recordEvents(em, String(p.batch_id), [String(p.seq)], p.status, target, 'callback', event.failureCode);
+    return 'applied';
   }
 
   // ------------------------------------------------------------ recovery and completion

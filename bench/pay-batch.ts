@@ -1,0 +1,206 @@
+/**
+ * End-to-end payment benchmark: a batch of N payments (bank and wallet) paid
+ * through the sandbox provider running in its own process, by the service's
+ * worker in its own process, with the API in its own process receiving the
+ * sandbox's callbacks, everything on this machine and durable commits
+ * (innodb_flush_log_at_trx_commit as the server has it).
+ *
+ *   npx tsx bench/pay-batch.ts --rows 100000                       # sandbox answering at once
+ *   npx tsx bench/pay-batch.ts --rows 100000 --latency 200 --concurrency 500
+ *
+ * Prints: time to release, time until every payment was accepted by the
+ * provider (the dispatch rate), time until the batch completed, payments/s,
+ * and the worker's RSS (min / max while it ran). Then checks the sandbox's
+ * ledger: every reference accepted exactly once, total = total approved.
+ */
+process.env.NODE_ENV ??= 'development';
+process.env.DB_NAME ??= 'welfare_bench_pay';
+process.env.REDIS_PREFIX ??= 'welfare-bench-pay';
+process.env.LOG_LEVEL ??= 'warn';
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+const ROOT = path.join(__dirname, '..');
+
+function rssMb(pid: number): number | null {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string', default: '100000' },
+      latency: { type: 'string', default: '0' },
+      concurrency: { type: 'string', default: '200' },
+      'max-in-flight': { type: 'string', default: '500' },
+      settle: { type: 'string', default: '0' },
+      workers: { type: 'string', default: '1' },
+      tune: { type: 'boolean', default: false },
+    },
+  });
+  const rows = Number(values.rows);
+  const apiPort = 3510;
+  const sandboxPort = 4510;
+  const env = {
+    ...process.env,
+    HTTP_PORT: String(apiPort),
+    SANDBOX_PORT: String(sandboxPort),
+    SANDBOX_URL: `http://127.0.0.1:${sandboxPort}`,
+    PUBLIC_BASE_URL: `http://127.0.0.1:${apiPort}`,
+    SANDBOX_LATENCY_MS: values.latency,
+    SANDBOX_SETTLE_MS: values.settle,
+    SANDBOX_MAX_IN_FLIGHT: values['max-in-flight'],
+    SANDBOX_FLOAT: String(10 ** 15),
+    DEMO_SEED: 'false',
+  };
+  process.env.SANDBOX_URL = env.SANDBOX_URL;
+  process.env.PUBLIC_BASE_URL = env.PUBLIC_BASE_URL;
+
+  const { config } = await import('../config');
+  const cfg = config();
+  const mysql = (await import('mysql2/promise')).default;
+  const conn = await mysql.createConnection({ host: cfg.dbHost, port: cfg.dbPort, user: cfg.dbUser, password: cfg.dbPassword });
+  await conn.query(`DROP DATABASE IF EXISTS \`${cfg.dbName}\``);
+  await conn.end();
+  const { openInfra, closeInfra } = await import('../src/boot');
+  const { buildServices } = await import('../src/container');
+  const { seedDemo } = await import('../scripts/seed');
+  const infra = await openInfra('bench', cfg);
+  const ds = infra.ds;
+  const stale = await infra.redis.keys(`${cfg.redisPrefix}:*`);
+  if (stale.length) await infra.redis.del(...stale);
+  if (values.tune) {
+    await ds.query('SET GLOBAL innodb_buffer_pool_size = 2147483648');
+    await ds.query('SET GLOBAL innodb_log_file_size = 1073741824').catch(() => undefined);
+  }
+  const [vars] = await ds.query(
+    'SELECT @@version AS v, @@innodb_flush_log_at_trx_commit AS flush, @@innodb_buffer_pool_size DIV 1048576 AS bp',
+  );
+  console.log(`database ${vars.v}: flush_log_at_trx_commit ${vars.flush} (durable commits), buffer pool ${vars.bp} MB`);
+  await seedDemo(ds, cfg);
+  const services = buildServices(infra);
+  const { writeRoll } = await import('./bench-roll');
+  const prog = await writeRoll(ds, services.cipher, rows, { cash: false });
+  await ds.query("UPDATE providers SET concurrency = ? WHERE name = 'sandbox'", [Number(values.concurrency)]);
+
+  const children: ChildProcess[] = [];
+  const run = (file: string) => {
+    const c = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, file)], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env,
+      cwd: ROOT,
+    });
+    children.push(c);
+    return c;
+  };
+  const stopAll = () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  };
+  process.on('exit', stopAll);
+  run('src/sandbox-server.ts');
+  run('src/server.ts');
+  const workers = Array.from({ length: Number(values.workers) }, () => run('jobs/worker.ts'));
+  for (let i = 0; i < 100; i++) {
+    const ok = await fetch(`http://127.0.0.1:${apiPort}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  const [staff] = (await ds.query("SELECT id, username FROM users WHERE username = 'staff'")) as { id: number; username: string }[];
+  const [province] = (await ds.query("SELECT id FROM areas WHERE code = '01'")) as { id: number }[];
+  const actor = { userId: staff!.id, username: staff!.username, roles: ['staff'], requestId: null, source: 'bench' };
+  const principal = {
+    userId: staff!.id,
+    username: staff!.username,
+    roles: ['staff' as const],
+    areaId: null,
+    areaPath: null,
+    sessionId: 'bench',
+    stage: 'full' as const,
+  };
+  const batch = await services.batches.create(actor, principal, {
+    programmeId: prog.id,
+    kind: 'regular',
+    period: 202412,
+    areaId: province!.id,
+  });
+  // the approval itself is not what is measured: mark it approved (the account check is not run either)
+  await ds.query("UPDATE batches SET status = 'approved', check_status = 'done', approved_by = ? WHERE id = ?", [staff!.id, batch.id]);
+  console.log(`batch ${batch.id}: ${batch.itemCount.toLocaleString('en')} payments, ${batch.totalAmount.toLocaleString('en')} đ`);
+
+  let minRss = Infinity;
+  let maxRss = 0;
+  const sampler = setInterval(() => {
+    for (const w of workers) {
+      const r = rssMb(w.pid!);
+      if (r !== null) {
+        minRss = Math.min(minRss, r);
+        maxRss = Math.max(maxRss, r);
+      }
+    }
+  }, 250);
+  const t0 = Date.now();
+  const released = await services.releaser.releaseNow(actor, principal, batch.id);
+  const tRelease = Date.now() - t0;
+  if (released.status !== 'processing') throw new Error(`not released: ${JSON.stringify(released.fundsHold)}`);
+  let tAccepted = 0;
+  let last = '';
+  for (;;) {
+    const byStatus = await services.engine.progress(batch.id);
+    const open = byStatus.filter((s) => ['pending', 'sending', 'unknown'].includes(s.status)).reduce((n, s) => n + s.count, 0);
+    const line = byStatus.map((s) => `${s.status} ${s.count}`).join(', ');
+    if (line !== last) {
+      process.stdout.write(`  ${((Date.now() - t0) / 1000).toFixed(1)} s: ${line}\n`);
+      last = line;
+    }
+    if (!tAccepted && open === 0) tAccepted = Date.now() - t0;
+    const [b] = (await ds.query('SELECT status FROM batches WHERE id = ?', [batch.id])) as { status: string }[];
+    if (b!.status !== 'processing') break;
+    if (Date.now() - t0 > 30 * 60_000) throw new Error('not done after 30 minutes');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const tDone = Date.now() - t0;
+  clearInterval(sampler);
+  const n = batch.itemCount;
+  console.log(`release (float check, routing): ${tRelease} ms`);
+  console.log(
+    `all accepted by the provider after ${(tAccepted / 1000).toFixed(1)} s: ${Math.round(n / (tAccepted / 1000)).toLocaleString('en')} payments/s`,
+  );
+  console.log(
+    `batch completed after ${(tDone / 1000).toFixed(1)} s: ${Math.round(n / (tDone / 1000)).toLocaleString('en')} payments/s end to end`,
+  );
+  console.log(`worker RSS during the run: ${minRss.toFixed(0)}-${maxRss.toFixed(0)} MB`);
+
+  // the sandbox's own book: each reference accepted exactly once, total paid = total approved
+  const { signedHeaders } = await import('../src/components/providers/signing');
+  const ledgerPath = '/_sandbox/ledger';
+  const res = await fetch(`${env.SANDBOX_URL}${ledgerPath}`, {
+    headers: signedHeaders(cfg.sandboxSecret, { method: 'GET', pathWithQuery: ledgerPath, rawBody: '' }, cfg.sandboxClientId),
+  });
+  console.log(`sandbox ledger: ${res.status} ${await res.text()}`);
+  const [sum] = (await ds.query(
+    "SELECT COUNT(*) AS n, SUM(amount) AS amount, SUM(status = 'succeeded') AS ok, SUM(attempts) AS attempts FROM payments WHERE batch_id = ?",
+    [batch.id],
+  )) as { n: string; amount: string; ok: string; attempts: string }[];
+  console.log(
+    `service: ${sum!.n} payments, ${sum!.ok} succeeded, ${sum!.attempts} send attempts, ${Number(sum!.amount).toLocaleString('en')} đ`,
+  );
+  stopAll();
+  await closeInfra(infra);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
