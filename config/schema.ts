@@ -47,6 +47,34 @@ const keyring = z
 
 const secretString = z.string().min(32, 'must be at least 32 characters');
 
+/** Milliseconds, fixed (`800`) or a range (`200-1500`), as [min, max]. */
+const msRange = z
+  .string()
+  .regex(/^\s*\d{1,8}\s*(-\s*\d{1,8}\s*)?$/, 'must be milliseconds, n or min-max')
+  .transform((v): readonly [number, number] => {
+    const [a, b] = v.split('-').map((p) => Number(p.trim()));
+    return [a!, b ?? a!];
+  })
+  .refine(([a, b]) => a <= b, 'min must not exceed max');
+const rangeOrManual = z.union([z.literal('manual').transform(() => null), msRange]);
+const share = z.coerce.number().min(0).max(1);
+const FAILURE_CODE = '(ACCOUNT_NOT_FOUND|ACCOUNT_CLOSED|NAME_MISMATCH|INVALID_DESTINATION|LIMIT_EXCEEDED|INSUFFICIENT_FUNDS|REJECTED)';
+/** A share of failures: one number (all REJECTED) or `CODE:share,...`, adding up to at most 1. */
+const failShares = z
+  .string()
+  .regex(
+    new RegExp(`^(\\d*\\.?\\d+|${FAILURE_CODE}:\\d*\\.?\\d+(,${FAILURE_CODE}:\\d*\\.?\\d+)*)$`),
+    'must be a share (0.02) or CODE:share,... with contract failure codes',
+  )
+  .transform((v): Record<string, number> => {
+    if (!v.includes(':')) return Number(v) > 0 ? { REJECTED: Number(v) } : {};
+    return Object.fromEntries(v.split(',').map((p) => [p.split(':')[0]!, Number(p.split(':')[1])]));
+  })
+  .refine(
+    (m) => Object.values(m).every((x) => x <= 1) && Object.values(m).reduce((a, b) => a + b, 0) <= 1,
+    'shares must add up to at most 1',
+  );
+
 const dev32 = (label: string): string => `dev-only-${label}-not-for-production-use-0000`.slice(0, 48);
 
 export const schema = {
@@ -225,6 +253,90 @@ export const schema = {
     doc: 'Client id (X-Client-Id) the service uses at the built-in sandbox provider, and the one client the sandbox accepts.',
     schema: z.string().regex(/^[\x21-\x7e]{1,100}$/, 'must be 1-100 printable ASCII characters without spaces'),
     defaults: { development: 'welfare-sandbox', test: 'welfare-sandbox', production: 'welfare-sandbox' },
+  },
+  sandboxSettleMs: {
+    env: 'SANDBOX_SETTLE_MS',
+    doc: 'Sandbox provider process: how long an accepted transfer stays PENDING before it settles by itself, ms, fixed (`800`) or a range (`200-1500`); `0` settles in the 201 answer itself; `manual` only through POST /_sandbox/transfers/{reference}/settle.',
+    schema: rangeOrManual,
+    defaults: { development: '200-1500', test: '200-1500', production: '200-1500' },
+  },
+  sandboxLatencyMs: {
+    env: 'SANDBOX_LATENCY_MS',
+    doc: 'Sandbox provider process: delay before each contract request is answered, ms, fixed or a range (`20-200`).',
+    schema: msRange,
+    defaults: { development: '0', test: '0', production: '0' },
+  },
+  sandboxFailShare: {
+    env: 'SANDBOX_FAIL_SHARE',
+    doc: 'Sandbox provider process: share of settling transfers that FAIL, either one number (REJECTED) or per failure code (`NAME_MISMATCH:0.01,REJECTED:0.02`). Accounts ending in 0000 always fail ACCOUNT_NOT_FOUND, 9999 ACCOUNT_CLOSED.',
+    schema: failShares,
+    defaults: { development: '0', test: '0', production: '0' },
+  },
+  sandboxReturnShare: {
+    env: 'SANDBOX_RETURN_SHARE',
+    doc: 'Sandbox provider process: share of SUCCEEDED transfers RETURNED (ACCOUNT_CLOSED) later, after SANDBOX_RETURN_MS.',
+    schema: share,
+    defaults: { development: '0', test: '0', production: '0' },
+  },
+  sandboxReturnMs: {
+    env: 'SANDBOX_RETURN_MS',
+    doc: 'Sandbox provider process: how long after it succeeded a transfer is returned, ms, fixed or a range.',
+    schema: msRange,
+    defaults: { development: '5000-60000', test: '5000-60000', production: '5000-60000' },
+  },
+  sandbox5xxShare: {
+    env: 'SANDBOX_5XX_SHARE',
+    doc: 'Sandbox provider process: share of transfer requests (create and inquiry) answered 503 UNAVAILABLE or 500, half each, before anything is recorded.',
+    schema: share,
+    defaults: { development: '0', test: '0', production: '0' },
+  },
+  sandboxTimeoutShare: {
+    env: 'SANDBOX_TIMEOUT_SHARE',
+    doc: 'Sandbox provider process: share of accepted transfer creates whose answer is never sent (the transfer is kept; the connection is dropped after SANDBOX_TIMEOUT_HOLD_MS).',
+    schema: share,
+    defaults: { development: '0', test: '0', production: '0' },
+  },
+  sandboxTimeoutHoldMs: {
+    env: 'SANDBOX_TIMEOUT_HOLD_MS',
+    doc: 'Sandbox provider process: how long an unanswered create holds its connection before dropping it.',
+    schema: z.coerce.number().int().min(0).max(86400000),
+    defaults: { development: '30000', test: '30000', production: '30000' },
+  },
+  sandboxMaxInFlight: {
+    env: 'SANDBOX_MAX_IN_FLIGHT',
+    doc: 'Sandbox provider process: contract requests in flight above which it answers 429 RATE_LIMITED with Retry-After (0 = no limit).',
+    schema: z.coerce.number().int().min(0).max(1000000),
+    defaults: { development: '500', test: '500', production: '500' },
+  },
+  sandboxDuplicateCallbackShare: {
+    env: 'SANDBOX_DUPLICATE_CALLBACK_SHARE',
+    doc: 'Sandbox provider process: share of delivered status callbacks delivered a second time.',
+    schema: share,
+    defaults: { development: '0', test: '0', production: '0' },
+  },
+  sandboxOutOfOrderShare: {
+    env: 'SANDBOX_OUT_OF_ORDER_SHARE',
+    doc: 'Sandbox provider process: share of returned transfers whose SUCCEEDED callback is held back until the RETURNED one was delivered.',
+    schema: share,
+    defaults: { development: '0', test: '0', production: '0' },
+  },
+  sandboxCallbackDelayMs: {
+    env: 'SANDBOX_CALLBACK_DELAY_MS',
+    doc: 'Sandbox provider process: delay before each callback is first delivered, ms, fixed or a range (jitter).',
+    schema: msRange,
+    defaults: { development: '0', test: '0', production: '0' },
+  },
+  sandboxFloat: {
+    env: 'SANDBOX_FLOAT',
+    doc: 'Sandbox provider process: whole đồng in the service float account at start.',
+    schema: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    defaults: { development: '1000000000000', test: '1000000000000', production: '1000000000000' },
+  },
+  sandboxSeed: {
+    env: 'SANDBOX_SEED',
+    doc: 'Sandbox provider process: seed of its random choices (settlement fates, faults, jitter), so that a run can be repeated; `random` draws one and logs it.',
+    schema: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be 1-64 printable ASCII characters without spaces'),
+    defaults: { development: 'random', test: 'random', production: 'random' },
   },
   authIdleMinutes: {
     env: 'AUTH_IDLE_MINUTES',

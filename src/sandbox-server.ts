@@ -1,3 +1,4 @@
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { configOrExit, holdSignalsDuringBoot, onShutdown } from './boot';
 import { buildSandboxApp } from './components/providers/sandbox/sandbox.app';
@@ -6,8 +7,11 @@ import { processLogger } from './platform/logger';
 /**
  * The sandbox provider process: the built-in Provider API v1 sandbox on
  * 127.0.0.1:SANDBOX_PORT, signing with SANDBOX_SECRET and accepting the client
- * SANDBOX_CLIENT_ID. Its ledger lives in memory: a restart forgets every
- * transfer. Never run in production.
+ * SANDBOX_CLIENT_ID. Transfers settle by themselves (SANDBOX_SETTLE_MS) and
+ * their status events go to each transfer's callbackUrl; the SANDBOX_* fault
+ * settings start it as a faulty gateway for fault tests and benchmarks, and
+ * POST /_sandbox/faults changes them while it runs. Its ledger lives in
+ * memory: a restart forgets every transfer. Never run in production.
  */
 async function main(): Promise<void> {
   holdSignalsDuringBoot();
@@ -17,18 +21,48 @@ async function main(): Promise<void> {
     process.stderr.write('the sandbox provider is for development and tests; it does not run with NODE_ENV=production\n');
     process.exit(78);
   }
-  const { app } = buildSandboxApp({ clientId: cfg.sandboxClientId, secret: cfg.sandboxSecret });
-  const server = app.listen(cfg.sandboxPort, '127.0.0.1');
+  const { app, ledger } = buildSandboxApp({
+    clientId: cfg.sandboxClientId,
+    secret: cfg.sandboxSecret,
+    initialFloat: cfg.sandboxFloat,
+    seed: cfg.sandboxSeed === 'random' ? undefined : cfg.sandboxSeed,
+    settleMs: cfg.sandboxSettleMs,
+    latencyMs: cfg.sandboxLatencyMs,
+    failShares: cfg.sandboxFailShare,
+    returnShare: cfg.sandboxReturnShare,
+    returnMs: cfg.sandboxReturnMs,
+    fiveXxShare: cfg.sandbox5xxShare,
+    timeoutShare: cfg.sandboxTimeoutShare,
+    timeoutHoldMs: cfg.sandboxTimeoutHoldMs,
+    maxInFlight: cfg.sandboxMaxInFlight,
+    duplicateCallbackShare: cfg.sandboxDuplicateCallbackShare,
+    outOfOrderShare: cfg.sandboxOutOfOrderShare,
+    callbackDelayMs: cfg.sandboxCallbackDelayMs,
+    onError: (err: unknown) => log.error('sandbox timed work failed', { err: err instanceof Error ? err.message : String(err) }),
+  });
+  const server = http.createServer({ keepAliveTimeout: 65_000 }, app);
+  // a keep-alive client pool may hold hundreds of connections
+  server.maxConnections = 10_000;
+  server.listen(cfg.sandboxPort, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
   const addr = server.address() as AddressInfo;
   log.info(`sandbox provider listening on http://${addr.address}:${addr.port}`);
+  const b = ledger.behaviour();
+  log.info(
+    `sandbox seed ${ledger.seed}; settle ${b.settleMs === null ? 'manual' : `${b.settleMs[0]}-${b.settleMs[1]} ms`}, ` +
+      `fail ${JSON.stringify(b.failShares)}, return ${b.returnShare}, 5xx ${b.fiveXxShare}, timeout ${b.timeoutShare}, ` +
+      `max in flight ${b.maxInFlight || 'unlimited'}, duplicate callbacks ${b.duplicateCallbackShare}, out of order ${b.outOfOrderShare}`,
+  );
   onShutdown(cfg, log, async () => {
+    ledger.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();
+      // answers held back on purpose (SANDBOX_TIMEOUT_SHARE) would otherwise hold the shutdown
+      setTimeout(() => server.closeAllConnections(), 1000).unref();
     });
   });
 }

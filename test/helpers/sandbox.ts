@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { DataSource } from 'typeorm';
 import { config } from '../../config';
 import { buildSandboxApp, type SandboxLedger, type SandboxOptions } from '../../src/components/providers/sandbox/sandbox.app';
+import { signedHeaders } from '../../src/components/providers/signing';
 
 export interface TestSandbox {
   /** `http://127.0.0.1:<port>` */
@@ -11,6 +12,13 @@ export interface TestSandbox {
   ledger: SandboxLedger;
   clientId: string;
   secret: string;
+  /** A signed request to the sandbox (contract or /_sandbox admin paths); the body is sent as JSON unless it is a string. */
+  request(
+    method: string,
+    pathWithQuery: string,
+    body?: unknown,
+  ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>;
+  /** Stops the server, its settlement timers and its callbacks. */
   close(): Promise<void>;
 }
 
@@ -36,11 +44,105 @@ export async function startTestSandbox(opts: Partial<SandboxOptions> = {}): Prom
     ledger,
     clientId,
     secret,
+    request: (method, pathWithQuery, body) => signedRequest(url, clientId, secret, method, pathWithQuery, body),
     close: () =>
       (closed ??= new Promise<void>((resolve, reject) => {
+        ledger.close();
         server.closeAllConnections();
         server.close((err) => (err ? reject(err) : resolve()));
       })),
+  };
+}
+
+/** One signed request with a fresh connection (no pooling: nothing is left open after it). */
+export function signedRequest(
+  baseUrl: string,
+  clientId: string,
+  secret: string,
+  method: string,
+  pathWithQuery: string,
+  body?: unknown,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  const raw = body === undefined ? Buffer.alloc(0) : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body), 'utf8');
+  const headers: Record<string, string> = signedHeaders(secret, { method, pathWithQuery, rawBody: raw }, clientId);
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${baseUrl}${pathWithQuery}`, { method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(raw);
+  });
+}
+
+/** One callback as the receiver got it: exact bytes, headers and request target, for verifyCallback. */
+export interface ReceivedCallback {
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  rawBody: Buffer;
+  /** The status the receiver answered. */
+  answered: number;
+  at: number;
+}
+
+export interface CallbackReceiver {
+  /** `http://127.0.0.1:<port>/callbacks` (append a query or use another path freely: every POST is recorded). */
+  url: string;
+  received: ReceivedCallback[];
+  /** Resolves once `predicate(received)` holds; rejects after `timeoutMs`. */
+  waitFor(predicate: (received: ReceivedCallback[]) => boolean, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A service stand-in that records the sandbox's callbacks. `answer` decides
+ * the status of each (default 200), e.g. 503 for the first tries of an event.
+ */
+export async function startCallbackReceiver(
+  answer: (cb: Omit<ReceivedCallback, 'answered'>, index: number) => number = () => 200,
+): Promise<CallbackReceiver> {
+  const received: ReceivedCallback[] = [];
+  let waiters: { check: () => boolean; resolve: () => void }[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const cb = { path: req.url ?? '', headers: req.headers, rawBody: Buffer.concat(chunks), at: Date.now() };
+      const status = answer(cb, received.length);
+      received.push({ ...cb, answered: status });
+      res.writeHead(status, { 'content-type': 'application/json' }).end('{}');
+      waiters = waiters.filter((w) => (w.check() ? (w.resolve(), false) : true));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/callbacks`;
+  return {
+    url,
+    received,
+    waitFor: (predicate, timeoutMs = 5000) =>
+      new Promise<void>((resolve, reject) => {
+        if (predicate(received)) return resolve();
+        const timer = setTimeout(() => {
+          waiters = waiters.filter((w) => w.resolve !== done);
+          reject(new Error(`callbacks not as expected within ${timeoutMs} ms; received ${received.length}`));
+        }, timeoutMs);
+        const done = (): void => {
+          clearTimeout(timer);
+          resolve();
+        };
+        waiters.push({ check: () => predicate(received), resolve: done });
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -1,52 +1,55 @@
 /**
  * The built-in sandbox provider: serves the Disbursement Provider API v1
- * (shared/contracts/provider-api.md) from memory, for tests and demos.
+ * (shared/contracts/provider-api.md) from memory, for tests, demos and fault
+ * benchmarks.
  *
- * First cut: signing (section 1), transfers (2), inquiry (3), statements (5),
- * balance (6) and account lookups (7). Status changes happen only when the
- * owner of the ledger calls `settle`; callbacks (section 4) and fault
- * injection are not implemented yet.
+ * Signing (section 1), transfers (2), inquiry (3), callbacks (4), statements
+ * (5), balance (6) and account lookups (7). Transfers settle by themselves
+ * when `settleMs` is set (else only through `ledger.settle`), may fail by
+ * configured shares, be returned later, and every status change is posted to
+ * the transfer's callbackUrl. Faults on demand: latency, 503/500 before
+ * accepting, answers lost after accepting, 429 over an in-flight limit,
+ * duplicated, delayed and out-of-order callbacks. A small signed admin surface
+ * under `/_sandbox` (not part of the contract) reads the ledger and changes
+ * the faults while it runs.
  */
-import { randomBytes } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
-import { canonicalJson } from '../../../platform/canonical-json';
-import { conflict, invalid, notFound } from '../../../platform/errors/app-error';
+import { AppError } from '../../../platform/errors/app-error';
+import { FAILURE_CODES } from '../provider.port';
 import { signedHeaders, verify } from '../signing';
-import type { FailureCode, LookupDestination, StatementLine, Transfer, TransferStatus } from '../provider.port';
+import { SandboxLedger, type TransferRequest } from './ledger';
+import type { BehaviourPatch } from './settings';
 
-export interface SandboxOptions {
+export { bankName, SandboxLedger, vnIso } from './ledger';
+export type { CreateResult, LedgerSummary, ListedTransfer, RequestStats } from './ledger';
+export type { CallbackStats } from './callbacks';
+export { DEFAULT_BEHAVIOUR, type BehaviourPatch, type Range, type SandboxBehaviour } from './settings';
+
+/**
+ * The sandbox's identity and start state, plus any behaviour field
+ * (SandboxBehaviour: settleMs, failShares, returnShare, fiveXxShare,
+ * timeoutShare, maxInFlight, duplicateCallbackShare, outOfOrderShare, …).
+ * Without them it settles nothing by itself and injects no fault.
+ */
+export type SandboxOptions = {
   clientId: string;
+  /** Shared secret: requests, signed statements and callbacks. */
   secret: string;
   /** The sandbox's clock in ms (default `Date.now`): signature freshness, timestamps and business dates. */
   now?: () => number;
-  /** Delay before each request is handled, to imitate a slow gateway. */
-  latencyMs?: number;
   /** Whole đồng in the service's float account at start (default 10^12). */
   initialFloat?: number;
-}
+  /** Seed of every random choice (settlement fates, faults, jitter); random when not given (see GET /_sandbox/ledger). */
+  seed?: string | number;
+  /** Where errors of timed work (settlement, callbacks) are reported. */
+  onError?: (err: unknown) => void;
+} & BehaviourPatch;
 
-const DEFAULT_FLOAT = 1_000_000_000_000;
-const VN_OFFSET_MS = 7 * 3600 * 1000;
 const STATEMENT_HEADER = ['reference', 'transferId', 'status', 'amount', 'currency', 'failureCode', 'occurredAt'];
-
-/** ISO 8601 in Asia/Ho_Chi_Minh (no daylight saving: always +07:00), whole seconds. */
-export function vnIso(ms: number): string {
-  return `${new Date(ms + VN_OFFSET_MS).toISOString().slice(0, 19)}+07:00`;
-}
-
-/** Upper case without diacritics, as banks hold names ("Nguyễn Văn Đức" → "NGUYEN VAN DUC"). */
-export function bankName(name: string): string {
-  return name
-    .normalize('NFD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .replace(/đ/g, 'd')
-    .replace(/Đ/g, 'D')
-    .toUpperCase()
-    .replace(/\s+/g, ' ')
-    .trim();
-}
+const MAX_BODY_BYTES = 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 const present = z.string().min(1).max(128);
 const bankAccount = { type: z.literal('BANK_ACCOUNT'), bankCode: z.string().regex(/^\d{6}$/), accountNumber: present };
@@ -55,9 +58,8 @@ const destinationSchema = z.discriminatedUnion('type', [
   z.strictObject({ ...bankAccount, accountName: present }),
   z.strictObject({ ...wallet, accountName: present }),
 ]);
-const lookupSchema = z.strictObject({
-  destination: z.discriminatedUnion('type', [z.strictObject(bankAccount), z.strictObject(wallet)]),
-});
+const lookupDestinationSchema = z.discriminatedUnion('type', [z.strictObject(bankAccount), z.strictObject(wallet)]);
+const lookupSchema = z.strictObject({ destination: lookupDestinationSchema });
 const transferRequestSchema = z.strictObject({
   reference: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'reference must be 1-64 of [A-Za-z0-9_-]'),
   amount: z.int().positive().max(Number.MAX_SAFE_INTEGER),
@@ -69,137 +71,13 @@ const transferRequestSchema = z.strictObject({
     .optional(),
   callbackUrl: z.url({ protocol: /^https?$/ }).optional(),
 });
-type TransferRequest = z.infer<typeof transferRequestSchema>;
 
-interface Entry {
-  transfer: Transfer;
-  /** Canonical JSON of the accepted request: a resend with an identical body is a duplicate. */
-  requestKey: string;
-  request: TransferRequest;
-}
-
-export type CreateResult = { kind: 'created'; transfer: Transfer } | { kind: 'duplicate'; transfer: Transfer } | { kind: 'conflict' };
-
-const destinationKey = (d: LookupDestination): string =>
-  d.type === 'BANK_ACCOUNT' ? `BANK_ACCOUNT:${d.bankCode}:${d.accountNumber}` : `WALLET:${d.walletProvider}:${d.walletId}`;
-
-/** The sandbox's book: transfers by reference, the float, and every status change (the statement source). */
-export class SandboxLedger {
-  private readonly transfers = new Map<string, Entry>();
-  private readonly changes: StatementLine[] = [];
-  private readonly accounts = new Map<string, string>();
-  private available: number;
-
-  constructor(
-    private readonly now: () => number,
-    initialFloat: number,
-  ) {
-    if (!Number.isSafeInteger(initialFloat) || initialFloat < 0) throw new Error('sandbox float must be a non-negative whole number');
-    this.available = initialFloat;
-  }
-
-  balance(): number {
-    return this.available;
-  }
-
-  get(reference: string): Transfer | undefined {
-    const entry = this.transfers.get(reference);
-    return entry && { ...entry.transfer };
-  }
-
-  /** Registers who holds an account, for lookups; the name is stored as banks hold it. */
-  registerAccount(destination: LookupDestination, accountName: string): void {
-    this.accounts.set(destinationKey(destination), bankName(accountName));
-  }
-
-  /**
-   * Account lookup. Magic numbers let tests and demos exercise the review
-   * flags: an account number (or wallet id) ending in `0000` is NOT_FOUND and
-   * one ending in `9999` is CLOSED. Any other is ACTIVE, held by the name
-   * registered for it, else the name of the last transfer sent to it, else
-   * `SANDBOX ACCOUNT HOLDER`.
-   */
-  lookup(destination: LookupDestination): { status: 'ACTIVE' | 'CLOSED' | 'NOT_FOUND'; accountName: string | null } {
-    const number = destination.type === 'BANK_ACCOUNT' ? destination.accountNumber : destination.walletId;
-    if (number.endsWith('0000')) return { status: 'NOT_FOUND', accountName: null };
-    const key = destinationKey(destination);
-    let name = this.accounts.get(key);
-    if (name === undefined) {
-      for (const entry of this.transfers.values()) {
-        if (destinationKey(entry.request.destination) === key) name = bankName(entry.request.destination.accountName);
-      }
-    }
-    return { status: number.endsWith('9999') ? 'CLOSED' : 'ACTIVE', accountName: name ?? 'SANDBOX ACCOUNT HOLDER' };
-  }
-
-  /**
-   * Accepts a transfer request (already validated). A float too small for the
-   * amount still accepts it, as FAILED with INSUFFICIENT_FUNDS (no money moved).
-   */
-  create(request: TransferRequest): CreateResult {
-    const requestKey = canonicalJson(request);
-    const existing = this.transfers.get(request.reference);
-    if (existing) {
-      return existing.requestKey === requestKey ? { kind: 'duplicate', transfer: { ...existing.transfer } } : { kind: 'conflict' };
-    }
-    const at = vnIso(this.now());
-    const short = request.amount > this.available;
-    if (!short) this.available -= request.amount;
-    const transfer: Transfer = {
-      reference: request.reference,
-      transferId: `T${randomBytes(8).toString('hex').toUpperCase()}`,
-      status: short ? 'FAILED' : 'PENDING',
-      amount: request.amount,
-      currency: 'VND',
-      failureCode: short ? 'INSUFFICIENT_FUNDS' : null,
-      createdAt: at,
-      updatedAt: at,
-    };
-    this.transfers.set(request.reference, { transfer, requestKey, request });
-    this.record(transfer, at);
-    return { kind: 'created', transfer: { ...transfer } };
-  }
-
-  /**
-   * Moves a transfer PENDING → SUCCEEDED | FAILED, or SUCCEEDED → RETURNED,
-   * and records the change for statements. FAILED and RETURNED need a
-   * failureCode and give the amount back to the float; SUCCEEDED takes none.
-   */
-  settle(reference: string, status: Exclude<TransferStatus, 'PENDING'>, failureCode?: FailureCode): Transfer {
-    const entry = this.transfers.get(reference);
-    if (!entry) throw notFound('NOT_FOUND', `no transfer ${reference}`);
-    const from = entry.transfer.status;
-    const allowed =
-      (from === 'PENDING' && (status === 'SUCCEEDED' || status === 'FAILED')) || (from === 'SUCCEEDED' && status === 'RETURNED');
-    if (!allowed) throw conflict('INVALID_TRANSITION', `transfer ${reference} cannot move ${from} → ${status}`);
-    const final = status === 'FAILED' || status === 'RETURNED';
-    if (final !== (failureCode !== undefined)) {
-      throw invalid('INVALID_FAILURE_CODE', 'failureCode is required exactly for FAILED and RETURNED');
-    }
-    const at = vnIso(this.now());
-    entry.transfer = { ...entry.transfer, status, failureCode: failureCode ?? null, updatedAt: at };
-    if (final) this.available += entry.transfer.amount;
-    this.record(entry.transfer, at);
-    return { ...entry.transfer };
-  }
-
-  /** Every status change (acceptance included) whose time falls on the business date `YYYY-MM-DD`, oldest first. */
-  statement(date: string): StatementLine[] {
-    return this.changes.filter((c) => c.occurredAt.startsWith(`${date}T`)).map((c) => ({ ...c }));
-  }
-
-  private record(t: Transfer, occurredAt: string): void {
-    this.changes.push({
-      reference: t.reference,
-      transferId: t.transferId,
-      status: t.status,
-      amount: t.amount,
-      currency: 'VND',
-      failureCode: t.failureCode,
-      occurredAt,
-    });
-  }
-}
+const accountSchema = z.strictObject({ destination: lookupDestinationSchema, accountName: present });
+const floatSchema = z.strictObject({ available: z.int().min(0).max(Number.MAX_SAFE_INTEGER) });
+const settleSchema = z.strictObject({
+  status: z.enum(['SUCCEEDED', 'FAILED', 'RETURNED']),
+  failureCode: z.enum(FAILURE_CODES).optional(),
+});
 
 const fail = (res: Response, status: number, error: string, message?: string): void => {
   res.status(status).json(message === undefined ? { error } : { error, message });
@@ -216,27 +94,67 @@ function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
 const issuesMessage = (error: z.ZodError): string =>
   error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
 
-/** The sandbox provider's express app (not listening) and its ledger. */
+/**
+ * The sandbox provider's express app (not listening) and its ledger. Call
+ * `ledger.close()` when done with it: it stops settlement timers and callbacks.
+ */
 export function buildSandboxApp(opts: SandboxOptions): { app: express.Express; ledger: SandboxLedger } {
-  const now = opts.now ?? Date.now;
-  const ledger = new SandboxLedger(now, opts.initialFloat ?? DEFAULT_FLOAT);
+  const { clientId, secret, now: nowOpt, initialFloat, seed, onError, ...behaviour } = opts;
+  const now = nowOpt ?? Date.now;
+  const ledger = new SandboxLedger({ now, initialFloat, seed, secret, behaviour, onError });
+  const stats = ledger.requestStats;
+  const rng = ledger.requestRng;
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
 
-  if (opts.latencyMs !== undefined && opts.latencyMs > 0) {
-    const delay = opts.latencyMs;
-    app.use((_req, _res, next) => void setTimeout(next, delay));
-  }
-  app.use(express.raw({ type: '*/*', limit: '1mb' }));
-
-  const rawBody = (req: Request): Buffer => (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
-
-  // section 1: every request is signed by the one client this sandbox knows
+  // contract requests: the in-flight limit (429 before anything else, as a gateway does) and latency
   app.use((req, res, next) => {
-    const check = verify(opts.secret, req.headers, req.method, req.originalUrl, rawBody(req), now());
+    if (!req.url.startsWith('/v1/')) return next();
+    const b = ledger.behaviour();
+    stats.total++;
+    if (b.maxInFlight > 0 && stats.inFlight >= b.maxInFlight) {
+      stats.rateLimited++;
+      res.setHeader('Retry-After', String(b.retryAfterSeconds));
+      return fail(res, 429, 'RATE_LIMITED');
+    }
+    stats.inFlight++;
+    res.once('close', () => void stats.inFlight--);
+    const delay = rng.between(b.latencyMs);
+    if (delay > 0) setTimeout(next, delay);
+    else next();
+  });
+
+  // the exact body bytes: the signature covers them
+  app.use((req, res, next) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      res.setHeader('Connection', 'close');
+      return fail(res, 413, 'INVALID_REQUEST', 'body too large');
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else if (!tooLarge) chunks.push(chunk);
+    });
+    req.on('error', () => undefined);
+    req.on('end', () => {
+      if (tooLarge) return fail(res, 413, 'INVALID_REQUEST', 'body too large');
+      req.body = chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+      next();
+    });
+  });
+
+  const rawBody = (req: Request): Buffer => (Buffer.isBuffer(req.body) ? req.body : EMPTY);
+
+  // section 1: every request is signed by the one client this sandbox knows (the admin surface too)
+  app.use((req, res, next) => {
+    const check = verify(secret, req.headers, req.method, req.originalUrl, rawBody(req), now());
     if (!check.ok) return fail(res, 401, check.reason);
-    if (req.headers['x-client-id'] !== opts.clientId) return fail(res, 401, 'BAD_SIGNATURE');
+    if (req.headers['x-client-id'] !== clientId) return fail(res, 401, 'BAD_SIGNATURE');
     next();
   });
 
@@ -254,15 +172,42 @@ export function buildSandboxApp(opts: SandboxOptions): { app: express.Express; l
     return parsed.data;
   };
 
+  /** 503 or 500 (half each) for `fiveXxShare` of transfer requests, before anything is read or recorded. */
+  const failedBeforeAccepting = (res: Response): boolean => {
+    const b = ledger.behaviour();
+    if (!rng.chance(b.fiveXxShare)) return false;
+    if (rng.next() < 0.5) {
+      stats.unavailable++;
+      res.setHeader('Retry-After', String(b.retryAfterSeconds));
+      fail(res, 503, 'UNAVAILABLE');
+    } else {
+      stats.internalErrors++;
+      fail(res, 500, 'INTERNAL');
+    }
+    return true;
+  };
+
   app.post('/v1/transfers', (req, res) => {
+    if (failedBeforeAccepting(res)) return;
     const request = jsonBody(req, res, transferRequestSchema);
     if (request === undefined) return;
-    const result = ledger.create(request);
+    const result = ledger.create(request as TransferRequest);
     if (result.kind === 'conflict') return fail(res, 409, 'REFERENCE_CONFLICT');
+    const b = ledger.behaviour();
+    if (rng.chance(b.timeoutShare)) {
+      // accepted and kept, but the answer is lost: the sender must inquire
+      stats.timedOut++;
+      const socket = req.socket;
+      const timer = setTimeout(() => socket.destroy(), b.timeoutHoldMs);
+      timer.unref();
+      res.once('close', () => clearTimeout(timer));
+      return;
+    }
     res.status(result.kind === 'created' ? 201 : 200).json(result.transfer);
   });
 
   app.get('/v1/transfers/:reference', (req, res) => {
+    if (failedBeforeAccepting(res)) return;
     const transfer = ledger.get(req.params.reference);
     if (!transfer) return fail(res, 404, 'NOT_FOUND');
     res.status(200).json(transfer);
@@ -288,7 +233,7 @@ export function buildSandboxApp(opts: SandboxOptions): { app: express.Express; l
       .map((l) => [l.reference, l.transferId, l.status, String(l.amount), l.currency, l.failureCode ?? '', l.occurredAt]);
     const body = Buffer.from(stringify([STATEMENT_HEADER, ...rows]), 'utf8');
     // the response is signed over the request it answers (method and target as received) and its exact body
-    const headers = signedHeaders(opts.secret, {
+    const headers = signedHeaders(secret, {
       method: 'GET',
       pathWithQuery: req.originalUrl,
       rawBody: body,
@@ -297,10 +242,64 @@ export function buildSandboxApp(opts: SandboxOptions): { app: express.Express; l
     res.status(200).set(headers).type('text/csv; charset=utf-8').send(body);
   });
 
+  // ---- the admin surface (not part of the contract), signed like the rest
+
+  app.get('/_sandbox/ledger', (_req, res) => {
+    res.status(200).json({ ...ledger.summary(), memory: process.memoryUsage() });
+  });
+
+  app.get('/_sandbox/transfers', (req, res) => {
+    const num = (v: unknown, dflt: number): number | null =>
+      v === undefined ? dflt : typeof v === 'string' && /^\d{1,9}$/.test(v) ? Number(v) : null;
+    const after = num(req.query.after, 0);
+    const limit = num(req.query.limit, 100);
+    if (after === null || limit === null || limit < 1 || limit > 1000) {
+      return fail(res, 400, 'INVALID_REQUEST', 'after must be a whole number, limit 1-1000');
+    }
+    res.status(200).json(ledger.transfers(after, limit));
+  });
+
+  app.post('/_sandbox/accounts', (req, res) => {
+    const body = jsonBody(req, res, accountSchema);
+    if (body === undefined) return;
+    ledger.registerAccount(body.destination, body.accountName);
+    res.status(200).json(ledger.lookup(body.destination));
+  });
+
+  app.post('/_sandbox/float', (req, res) => {
+    const body = jsonBody(req, res, floatSchema);
+    if (body === undefined) return;
+    res.status(200).json({ currency: 'VND', available: ledger.setFloat(body.available) });
+  });
+
+  app.get('/_sandbox/faults', (_req, res) => {
+    res.status(200).json(ledger.behaviour());
+  });
+
+  app.post('/_sandbox/faults', (req, res) => {
+    const json = parseJson(rawBody(req));
+    if (!json.ok) return fail(res, 400, 'INVALID_REQUEST', 'body must be JSON');
+    try {
+      res.status(200).json(ledger.configure(json.value as BehaviourPatch));
+    } catch (err) {
+      fail(res, 400, 'INVALID_REQUEST', err instanceof Error ? err.message : String(err));
+    }
+  });
+
+  app.post('/_sandbox/transfers/:reference/settle', (req, res) => {
+    const body = jsonBody(req, res, settleSchema);
+    if (body === undefined) return;
+    try {
+      res.status(200).json(ledger.settle(req.params.reference, body.status, body.failureCode));
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      fail(res, err.status, err.code, err.message);
+    }
+  });
+
   app.use((_req: Request, res: Response) => fail(res, 404, 'NOT_FOUND'));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const status = (err as { status?: unknown }).status;
-    if (status === 413) return fail(res, 413, 'INVALID_REQUEST', 'body too large');
     if (typeof status === 'number' && status >= 400 && status < 500) return fail(res, 400, 'INVALID_REQUEST', 'unreadable request');
     fail(res, 500, 'INTERNAL');
   });
