@@ -20,8 +20,26 @@ async function main(): Promise<void> {
       rows: { type: 'string', default: '1000000' },
       keep: { type: 'boolean', default: false },
       tune: { type: 'boolean', default: false },
+      // print every statement of the import that took longer than 200 ms (mysql2's diagnostics channel)
+      steps: { type: 'boolean', default: false },
     },
   });
+  if (values.steps) {
+    const dc = await import('node:diagnostics_channel');
+    const started = new WeakMap<object, bigint>();
+    dc.tracingChannel('mysql2:query').subscribe({
+      start: (ctx) => started.set(ctx as object, process.hrtime.bigint()),
+      end: () => undefined,
+      asyncStart: (ctx) => {
+        const t = started.get(ctx as object);
+        const ms = t === undefined ? 0 : Number(process.hrtime.bigint() - t) / 1e6;
+        const sql = String((ctx as { query?: string }).query ?? '').replace(/\s+/g, ' ');
+        if (ms > 200) console.log(`    ${(ms / 1000).toFixed(2)} s  ${sql.slice(0, 150)}`);
+      },
+      asyncEnd: () => undefined,
+      error: () => undefined,
+    });
+  }
   const rows = Number(values.rows);
   const file = `bench/out/roll-${rows}.csv`;
   const { generateRoll } = await import('./roll-generator');

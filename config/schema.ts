@@ -446,6 +446,19 @@ export const schema = {
     schema: positiveInt,
     defaults: { development: '5000', test: '300', production: '5000' },
   },
+  metricsToken: {
+    env: 'METRICS_TOKEN',
+    doc: 'Bearer token Prometheus sends (Authorization: Bearer …) to scrape GET /metrics on the API and the worker metrics port; compared in constant time. Secret.',
+    schema: secretString,
+    defaults: { development: dev32('metrics'), test: dev32('metrics') },
+    secret: true,
+  },
+  workerMetricsPort: {
+    env: 'WORKER_METRICS_PORT',
+    doc: 'Port on 127.0.0.1 where each worker process serves its own Prometheus metrics (provider request latency, transitions) at /metrics, with METRICS_TOKEN; 0 turns it off. Give each worker on one host its own port.',
+    schema: port,
+    defaults: { development: '9464', test: '0', production: '9464' },
+  },
   shutdownGraceMs: {
     env: 'SHUTDOWN_GRACE_MS',
     doc: 'How long a process waits for in-flight requests and jobs on SIGTERM before exiting anyway.',

@@ -607,6 +607,24 @@ describe('roll imports', function () {
       expect((await enrolment(owner.national_id!)).version, 'the owner keeps the account').to.equal(1);
     });
 
+    it('checks the accounts of a file against the roll also when some of its people are stored: changed rows, not unchanged ones', async () => {
+      const owner = person();
+      const mover = female();
+      const walletOwner = walletPerson();
+      const stays = person();
+      await importFile(staff.token, rollCsv([owner, mover, walletOwner, stays]));
+      // stays unchanged; mover now gives owner's account; a newcomer gives the stored wallet holder's wallet
+      const newcomer = walletPerson({ wallet_id: walletOwner.wallet_id! });
+      const again = await importFile(staff.token, rollCsv([stays, { ...mover, account_number: owner.account_number! }, newcomer]));
+      expect(brief(await allProblems(staff.token, again.id))).to.deep.equal([
+        '3|account_number|SHARED_ACCOUNT',
+        '4|wallet_id|SHARED_ACCOUNT',
+      ]);
+      expect(again.result).to.include({ beneficiariesCreated: 0, enrolmentsCreated: 0, enrolmentsUpdated: 0, enrolmentsUnchanged: 1 });
+      expect((await enrolment(mover.national_id!)).version, 'the mover keeps their account').to.equal(1);
+      expect(await beneficiary(newcomer.national_id!)).to.equal(undefined);
+    });
+
     it('does the same for wallets: in one file, and against the roll', async () => {
       const a = walletPerson();
       const b = walletPerson({ wallet_id: a.wallet_id! });
@@ -1221,14 +1239,27 @@ describe('roll imports', function () {
       await sql('DELETE FROM enrolments WHERE import_id = ?', [byLoad.id]);
       await sql('DELETE FROM beneficiaries WHERE import_id = ?', [byLoad.id]);
       runner.stagingMode = 'insert';
+      let byInsert: any;
       try {
-        const byInsert = await importFile(staff.token, csv);
+        byInsert = await importFile(staff.token, csv);
         expect(runner.lastStaging).to.equal('insert');
         expect(byInsert.progress).to.deep.equal(byLoad.progress);
         expect(byInsert.result).to.deep.equal(byLoad.result);
         expect(await stored(byInsert.id)).to.deep.equal(loaded);
       } finally {
         runner.stagingMode = 'auto';
+      }
+      // and LOAD DATA with the hashes, ciphertexts and bytes made on the main thread instead of the staging thread
+      await sql('DELETE FROM enrolments WHERE import_id = ?', [byInsert.id]);
+      await sql('DELETE FROM beneficiaries WHERE import_id = ?', [byInsert.id]);
+      runner.stagingThread = false;
+      try {
+        const inThread = await importFile(staff.token, csv);
+        expect(runner.lastStaging).to.equal('load');
+        expect(inThread.result).to.deep.equal(byLoad.result);
+        expect(await stored(inThread.id)).to.deep.equal(loaded);
+      } finally {
+        runner.stagingThread = true;
       }
     });
   });

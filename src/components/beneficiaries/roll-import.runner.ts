@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import type winston from 'winston';
 import type { DataCipher } from '../../platform/crypto';
 import { AppError } from '../../platform/errors';
@@ -38,6 +38,18 @@ interface Problem {
   code: string;
   message: string;
 }
+
+/**
+ * A stored person (b) whose commune or phone differs from the file's row (r); an empty phone in the file keeps the
+ * stored one.
+ */
+const PERSON_CHANGED = `(b.area_id <> r.area_id OR (r.phone_hash IS NOT NULL AND NOT (b.phone_hash <=> r.phone_hash)))`;
+
+/** A stored enrolment (e) that differs from the file's row (r). */
+const ENROLMENT_CHANGED = `(e.coefficient_x100 <> r.coefficient_x100 OR e.start_period <> r.start_period OR NOT (e.end_period <=> r.end_period)
+  OR e.channel <> r.channel OR NOT (e.bank_bin <=> r.bank_bin) OR NOT (e.account_hash <=> r.account_hash)
+  OR NOT (CAST(e.account_name AS BINARY) <=> CAST(r.account_name AS BINARY)) OR NOT (e.wallet_provider <=> r.wallet_provider)
+  OR NOT (e.wallet_hash <=> r.wallet_hash))`;
 
 /** The rows of an import that the merge has to write, with the stored person and enrolment they match (see mergeIn). */
 const diffTable = (staging: string): string => `${staging}_diff`;
@@ -82,6 +94,12 @@ export class RollImportRunner {
    */
   stagingMode: 'auto' | 'insert' = 'auto';
 
+  /**
+   * LOAD DATA staging makes the rows' hashes, ciphertexts and bytes in a worker thread while this one reads and
+   * validates the file (two cores instead of one); false makes them here (same bytes).
+   */
+  stagingThread = true;
+
   /** How the last run staged its rows. */
   lastStaging: 'load' | 'insert' | null = null;
 
@@ -118,9 +136,26 @@ export class RollImportRunner {
       );
       const t1 = Date.now();
       await this.ds.query("UPDATE roll_imports SET phase = 'checking', rows_read = ? WHERE id = ?", [read, id]);
-      await this.check(imp, table);
-      const t2 = Date.now();
-      const changed = await this.merge(imp, table, read);
+      // One import at a time from the checks against the roll to the end of the merge: two imports touching the same
+      // people must not interleave, and the rows the check finds to write (the diff) stay those to write. Only imports
+      // create people; an edit through the API in between is re-checked by every update of the merge.
+      const runner = this.ds.createQueryRunner();
+      await runner.connect();
+      let changed: number;
+      let t2: number;
+      try {
+        const [lock] = (await runner.query('SELECT GET_LOCK(?, 600) AS got', ['roll_import_merge'])) as { got: number }[];
+        if (lock?.got !== 1) throw new AppError('unavailable', 'IMPORT_BUSY', 'another import is merging; will retry');
+        try {
+          const onRoll = await this.check(imp, table);
+          t2 = Date.now();
+          changed = await this.merge(runner, imp, table, read, onRoll);
+        } finally {
+          await runner.query('SELECT RELEASE_LOCK(?)', ['roll_import_merge']);
+        }
+      } finally {
+        await runner.release();
+      }
       const t3 = Date.now();
       // after a large merge the optimizer's statistics lag behind: refresh them so that searches keep their plans
       if (changed > 10_000) await this.ds.query('ANALYZE TABLE beneficiaries, enrolments');
@@ -188,7 +223,8 @@ export class RollImportRunner {
     let invalid = 0;
     let staged: StageInput[] = [];
     let problems: Problem[] = [];
-    const loader = this.stagingMode === 'auto' ? await LocalInfileStager.open(this.ds, this.cipher, table) : null;
+    const loader =
+      this.stagingMode === 'auto' ? await LocalInfileStager.open(this.ds, this.cipher, table, imp.id, this.stagingThread) : null;
     const stager: Stager = loader ?? new InProcessStager(this.ds, this.cipher, table, STAGE_IN_FLIGHT);
     this.lastStaging = loader ? 'load' : 'insert';
     // batches are written while the next ones are read
@@ -321,7 +357,8 @@ export class RollImportRunner {
   }
 
   /** Conflicts that only the whole file and the stored roll reveal; each offending row is reported and left out. */
-  private async check(imp: ImportRow, t: string): Promise<void> {
+  /** Returns whether anyone of the file is on the roll already (then the diff table holds the rows to write). */
+  private async check(imp: ImportRow, t: string): Promise<boolean> {
     const id = imp.id;
     const problem = (sql: string, params: unknown[] = []) =>
       this.ds.query(`INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message) ${sql}`, [id, ...params]);
@@ -341,15 +378,56 @@ export class RollImportRunner {
                          HAVING COUNT(DISTINCT CAST(full_name AS BINARY), date_of_birth, gender, IFNULL(phone_hash, ''), area_id) > 1) d
          ON d.national_id_hash = r.national_id_hash`,
     );
-    await problem(
-      `SELECT ?, r.row_no, 'national_id', 'PERSON_CONFLICT',
-         CONCAT('this national ID is on the roll with a different ',
-           CONCAT_WS(', ', IF(CAST(b.full_name AS BINARY) <> CAST(r.full_name AS BINARY), 'full_name', NULL),
-                           IF(b.date_of_birth <> r.date_of_birth, 'date_of_birth', NULL), IF(b.gender <> r.gender, 'gender', NULL)),
-           '; correct the file, or the stored record first')
-       FROM ${t} r JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash
-       WHERE CAST(b.full_name AS BINARY) <> CAST(r.full_name AS BINARY) OR b.date_of_birth <> r.date_of_birth OR b.gender <> r.gender`,
-    );
+    const accounts = [
+      ['account_hash', 'account_number', 'bank account', 'account_new'],
+      ['wallet_hash', 'wallet_id', 'wallet', 'wallet_new'],
+    ] as const;
+    for (const [hash, column, what] of accounts) {
+      await problem(
+        `SELECT ?, r.row_no, '${column}', 'SHARED_ACCOUNT',
+           LEFT(CONCAT('the same ${what} is given for different people on rows ', d.rows_list), 500)
+         FROM ${t} r JOIN (SELECT ${hash}, GROUP_CONCAT(row_no ORDER BY row_no SEPARATOR ', ') AS rows_list FROM ${t}
+                           WHERE ${hash} IS NOT NULL GROUP BY ${hash} HAVING COUNT(DISTINCT national_id_hash) > 1) d
+           ON d.${hash} = r.${hash}`,
+      );
+    }
+
+    // Against the roll. Is anyone of the file on it? If not (a first import), no stored person can conflict, and every
+    // account of the file is checked against the roll's.
+    const [{ n: found }] = (await this.ds.query(
+      `SELECT EXISTS (SELECT 1 FROM ${t} r JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash) AS n`,
+    )) as [{ n: number | string }];
+    const onRoll = Number(found) === 1;
+    const d = diffTable(t);
+    if (onRoll) {
+      // One pass over the file and the roll finds every row that differs from what is stored: a new person or enrolment,
+      // a person who moved commune or changed phone, an enrolment that differs, a person whose name, birth date or gender
+      // disagree (PERSON_CONFLICT), and whether the row's account or wallet is new for that enrolment. The merge writes
+      // only these rows, and the account checks below look only at new accounts: an account already stored for the same
+      // person and programme cannot be another person's, since neither an import nor an edit lets two people share one.
+      // A file that changes nothing leaves this table empty.
+      await this.ds.query(
+        `CREATE TABLE ${d} (row_no INT UNSIGNED NOT NULL, beneficiary_id BIGINT UNSIGNED NULL, enrolment_id BIGINT UNSIGNED NULL,
+           person_changed TINYINT(1) NOT NULL, enrolment_changed TINYINT(1) NOT NULL, conflict VARCHAR(100) NULL,
+           account_new TINYINT(1) NOT NULL, wallet_new TINYINT(1) NOT NULL, PRIMARY KEY (row_no)) ENGINE=InnoDB`,
+      );
+      const conflict = `NULLIF(CONCAT_WS(', ', IF(CAST(b.full_name AS BINARY) <> CAST(r.full_name AS BINARY), 'full_name', NULL),
+        IF(b.date_of_birth <> r.date_of_birth, 'date_of_birth', NULL), IF(b.gender <> r.gender, 'gender', NULL)), '')`;
+      await this.ds.query(
+        `INSERT INTO ${d} (row_no, beneficiary_id, enrolment_id, person_changed, enrolment_changed, conflict, account_new, wallet_new)
+         SELECT r.row_no, b.id, e.id, IFNULL(${PERSON_CHANGED}, 0), IFNULL(${ENROLMENT_CHANGED}, 0), ${conflict},
+                r.account_hash IS NOT NULL AND NOT (e.account_hash <=> r.account_hash),
+                r.wallet_hash IS NOT NULL AND NOT (e.wallet_hash <=> r.wallet_hash)
+         FROM ${t} r LEFT JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash
+           LEFT JOIN enrolments e ON e.beneficiary_id = b.id AND e.programme_id = r.programme_id
+         WHERE b.id IS NULL OR e.id IS NULL OR ${PERSON_CHANGED} OR ${ENROLMENT_CHANGED} OR ${conflict} IS NOT NULL`,
+      );
+      await problem(
+        `SELECT ?, r.row_no, 'national_id', 'PERSON_CONFLICT',
+           CONCAT('this national ID is on the roll with a different ', d.conflict, '; correct the file, or the stored record first')
+         FROM ${d} d JOIN ${t} r ON r.row_no = d.row_no WHERE d.conflict IS NOT NULL`,
+      );
+    }
     if (imp.scope_area_id !== null) {
       await problem(
         `SELECT ?, r.row_no, 'national_id', 'PERSON_OUT_OF_SCOPE', 'this person is on the roll of an area outside yours'
@@ -358,106 +436,84 @@ export class RollImportRunner {
         [imp.scope_area_id],
       );
     }
-    for (const [hash, column, what] of [
-      ['account_hash', 'account_number', 'bank account'],
-      ['wallet_hash', 'wallet_id', 'wallet'],
-    ] as const) {
-      await problem(
-        `SELECT ?, r.row_no, '${column}', 'SHARED_ACCOUNT',
-           LEFT(CONCAT('the same ${what} is given for different people on rows ', d.rows_list), 500)
-         FROM ${t} r JOIN (SELECT ${hash}, GROUP_CONCAT(row_no ORDER BY row_no SEPARATOR ', ') AS rows_list FROM ${t}
-                           WHERE ${hash} IS NOT NULL GROUP BY ${hash} HAVING COUNT(DISTINCT national_id_hash) > 1) d
-           ON d.${hash} = r.${hash}`,
-      );
+    for (const [hash, column, what, isNew] of accounts) {
+      const rows = onRoll ? `${d} d JOIN ${t} r ON r.row_no = d.row_no AND d.${isNew} = 1` : `${t} r`;
       await problem(
         `SELECT DISTINCT ?, r.row_no, '${column}', 'SHARED_ACCOUNT', 'this ${what} is already on the roll for another person'
-         FROM ${t} r JOIN enrolments e ON e.${hash} = r.${hash} JOIN beneficiaries b ON b.id = e.beneficiary_id
+         FROM ${rows} JOIN enrolments e ON e.${hash} = r.${hash} JOIN beneficiaries b ON b.id = e.beneficiary_id
          WHERE r.${hash} IS NOT NULL AND b.national_id_hash <> r.national_id_hash`,
       );
     }
     await this.ds.query(`UPDATE ${t} r JOIN roll_import_problems p ON p.import_id = ? AND p.row_no = r.row_no SET r.rejected = 1`, [id]);
+    // the merge writes the diff's rows: none that was rejected
+    if (onRoll) await this.ds.query(`DELETE d FROM ${d} d JOIN ${t} r ON r.row_no = d.row_no WHERE r.rejected = 1`);
+    return onRoll;
   }
 
-  /** Returns how many people and enrolments were created or updated. */
-  private async merge(imp: ImportRow, t: string, read: number): Promise<number> {
+  /** In one transaction on `runner`, which holds the import lock. Returns how many people and enrolments were created or updated. */
+  private async merge(runner: QueryRunner, imp: ImportRow, t: string, read: number, onRoll: boolean): Promise<number> {
     const id = imp.id;
     const by = imp.uploaded_by;
     await this.ds.query("UPDATE roll_imports SET phase = 'merging' WHERE id = ?", [id]);
-    // one merge at a time: two imports touching the same people must not interleave
-    const runner = this.ds.createQueryRunner();
-    await runner.connect();
+    await runner.startTransaction();
     try {
-      const [lock] = (await runner.query('SELECT GET_LOCK(?, 600) AS got', ['roll_import_merge'])) as { got: number }[];
-      if (lock?.got !== 1) throw new AppError('unavailable', 'IMPORT_BUSY', 'another import is merging; will retry');
-      try {
-        // created before the transaction: DDL would commit it
-        await runner.query(
-          `CREATE TABLE ${diffTable(t)} (row_no INT UNSIGNED NOT NULL, beneficiary_id BIGINT UNSIGNED NULL, enrolment_id BIGINT UNSIGNED NULL,
-             person_changed TINYINT(1) NOT NULL, enrolment_changed TINYINT(1) NOT NULL, PRIMARY KEY (row_no)) ENGINE=InnoDB`,
-        );
-        await runner.startTransaction();
-        const em = runner.manager;
-        const counts = await this.mergeIn(em, t, id, by);
-        const [{ n: invalid }] = (await em.query(
-          'SELECT COUNT(DISTINCT row_no) AS n FROM roll_import_problems WHERE import_id = ? AND row_no > 0',
-          [id],
-        )) as [{ n: string }];
-        const rowsValid = read - Number(invalid);
-        await em.query(
-          `UPDATE roll_imports SET status = 'completed', phase = NULL, rows_valid = ?, rows_invalid = ?, beneficiaries_created = ?,
-             enrolments_created = ?, enrolments_updated = ?, enrolments_unchanged = ?, name_mismatches = ?, finished_at = CURRENT_TIMESTAMP(3)
-           WHERE id = ?`,
-          [
-            rowsValid,
-            Number(invalid),
-            counts.beneficiariesCreated,
-            counts.enrolmentsCreated,
-            counts.enrolmentsUpdated,
-            rowsValid - counts.enrolmentsCreated - counts.enrolmentsUpdated,
-            counts.nameMismatches,
-            id,
-          ],
-        );
-        const [u] = (await em.query('SELECT username, roles FROM users WHERE id = ?', [by])) as { username: string; roles: string }[];
-        const actor: Actor = {
-          userId: by,
-          username: u?.username ?? 'unknown',
-          roles: (u?.roles ?? '').split(','),
-          requestId: imp.request_id,
-          source: 'worker',
-        };
-        await this.audit.record(em, actor, {
-          action: 'roll.import_completed',
-          entityType: 'roll_import',
-          entityId: id,
-          areaId: imp.scope_area_id,
-          after: { rowsRead: read, rowsValid, rowsInvalid: Number(invalid), ...counts },
-        });
-        await runner.commitTransaction();
-        return counts.beneficiariesCreated + counts.enrolmentsCreated + counts.enrolmentsUpdated;
-      } catch (e) {
-        if (runner.isTransactionActive) await runner.rollbackTransaction();
-        throw e;
-      } finally {
-        await runner.query('SELECT RELEASE_LOCK(?)', ['roll_import_merge']);
-      }
-    } finally {
-      await runner.release();
+      const em = runner.manager;
+      const counts = await this.mergeIn(em, t, id, by, onRoll);
+      const [{ n: invalid }] = (await em.query(
+        'SELECT COUNT(DISTINCT row_no) AS n FROM roll_import_problems WHERE import_id = ? AND row_no > 0',
+        [id],
+      )) as [{ n: string }];
+      const rowsValid = read - Number(invalid);
+      await em.query(
+        `UPDATE roll_imports SET status = 'completed', phase = NULL, rows_valid = ?, rows_invalid = ?, beneficiaries_created = ?,
+           enrolments_created = ?, enrolments_updated = ?, enrolments_unchanged = ?, name_mismatches = ?, finished_at = CURRENT_TIMESTAMP(3)
+         WHERE id = ?`,
+        [
+          rowsValid,
+          Number(invalid),
+          counts.beneficiariesCreated,
+          counts.enrolmentsCreated,
+          counts.enrolmentsUpdated,
+          rowsValid - counts.enrolmentsCreated - counts.enrolmentsUpdated,
+          counts.nameMismatches,
+          id,
+        ],
+      );
+      const [u] = (await em.query('SELECT username, roles FROM users WHERE id = ?', [by])) as { username: string; roles: string }[];
+      const actor: Actor = {
+        userId: by,
+        username: u?.username ?? 'unknown',
+        roles: (u?.roles ?? '').split(','),
+        requestId: imp.request_id,
+        source: 'worker',
+      };
+      await this.audit.record(em, actor, {
+        action: 'roll.import_completed',
+        entityType: 'roll_import',
+        entityId: id,
+        areaId: imp.scope_area_id,
+        after: { rowsRead: read, rowsValid, rowsInvalid: Number(invalid), ...counts },
+      });
+      await runner.commitTransaction();
+      return counts.beneficiariesCreated + counts.enrolmentsCreated + counts.enrolmentsUpdated;
+    } catch (e) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+      throw e;
     }
   }
 
-  private async mergeIn(em: EntityManager, t: string, id: string, by: number) {
+  /** `onRoll`: someone of the file is on the roll, and the check's diff table holds the accepted rows to write. */
+  private async mergeIn(em: EntityManager, t: string, id: string, by: number, onRoll: boolean) {
     const affected = (r: unknown) => (r as { affectedRows?: number }).affectedRows ?? 0;
     const d = diffTable(t);
 
-    // who of the file is on the roll already: one read-only probe per person decides which passes are needed at all
+    // the people the merge creates: every accepted person of a first import, else those the diff found missing
     const count = async (sql: string) => Number(((await em.query(sql)) as [{ n: string }])[0].n);
-    const people = await count(`SELECT COUNT(DISTINCT national_id_hash) AS n FROM ${t} WHERE rejected = 0`);
-    const existing = await count(
-      `SELECT COUNT(*) AS n FROM (SELECT DISTINCT r.national_id_hash FROM ${t} r JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash
-       WHERE r.rejected = 0) x`,
-    );
-    const createdPeople = people - existing;
+    const createdPeople = onRoll
+      ? await count(
+          `SELECT COUNT(DISTINCT r.national_id_hash) AS n FROM ${d} d JOIN ${t} r ON r.row_no = d.row_no WHERE d.beneficiary_id IS NULL`,
+        )
+      : await count(`SELECT COUNT(DISTINCT national_id_hash) AS n FROM ${t} WHERE rejected = 0`);
     const personColumns = `national_id_hash, national_id_enc, national_id_masked, full_name, name_search, given_search, date_of_birth,
       gender, phone_hash, phone_enc, phone_masked, area_id`;
     const enrolmentColumns = `programme_id, coefficient_x100, start_period, end_period, channel, bank_bin, account_hash, account_enc,
@@ -486,26 +542,11 @@ export class RollImportRunner {
 
     let updated = 0;
     let inserted: unknown;
-    if (existing === 0) {
+    if (!onRoll) {
       // nobody of the file is on the roll: nothing stored can have changed, every accepted row is inserted
       if (createdPeople > 0) await insertPeople(`FROM ${t} r WHERE r.rejected = 0`);
       inserted = await insertEnrolments(`FROM ${t} r`, 'r.rejected = 0');
     } else {
-      // one pass over the file and the roll finds the rows to write: a new person or enrolment, a person who moved commune or
-      // changed phone (an empty phone in the file keeps the stored one), an enrolment that differs. A file that changes nothing
-      // leaves this table empty, and every pass below reads only it.
-      const personChanged = `(b.area_id <> r.area_id OR (r.phone_hash IS NOT NULL AND NOT (b.phone_hash <=> r.phone_hash)))`;
-      const enrolmentChanged = `(e.coefficient_x100 <> r.coefficient_x100 OR e.start_period <> r.start_period OR NOT (e.end_period <=> r.end_period)
-        OR e.channel <> r.channel OR NOT (e.bank_bin <=> r.bank_bin) OR NOT (e.account_hash <=> r.account_hash)
-        OR NOT (CAST(e.account_name AS BINARY) <=> CAST(r.account_name AS BINARY)) OR NOT (e.wallet_provider <=> r.wallet_provider)
-        OR NOT (e.wallet_hash <=> r.wallet_hash))`;
-      await em.query(
-        `INSERT INTO ${d} (row_no, beneficiary_id, enrolment_id, person_changed, enrolment_changed)
-         SELECT r.row_no, b.id, e.id, IFNULL(${personChanged}, 0), IFNULL(${enrolmentChanged}, 0)
-         FROM ${t} r LEFT JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash
-           LEFT JOIN enrolments e ON e.beneficiary_id = b.id AND e.programme_id = r.programme_id
-         WHERE r.rejected = 0 AND (b.id IS NULL OR e.id IS NULL OR ${personChanged} OR ${enrolmentChanged})`,
-      );
       if (createdPeople > 0) await insertPeople(`FROM ${d} d JOIN ${t} r ON r.row_no = d.row_no WHERE d.beneficiary_id IS NULL`);
 
       // the first row of each changed person carries their personal data (the check made all of their rows agree)
@@ -515,14 +556,14 @@ export class RollImportRunner {
         `INSERT INTO roll_history (beneficiary_id, change_type, before_state, after_state, changed_by, import_id)
          SELECT b.id, 'beneficiary.updated', JSON_OBJECT('areaId', b.area_id, 'phone', b.phone_masked),
                 JSON_OBJECT('areaId', r.area_id, 'phone', IFNULL(r.phone_masked, b.phone_masked)), ?, ?
-         FROM ${changedPeople} WHERE ${personChanged}`,
+         FROM ${changedPeople} WHERE ${PERSON_CHANGED}`,
         [by, id],
       );
       await em.query(
         `UPDATE ${changedPeople}
          SET b.area_id = r.area_id, b.phone_hash = IFNULL(r.phone_hash, b.phone_hash), b.phone_enc = IFNULL(r.phone_enc, b.phone_enc),
              b.phone_masked = IFNULL(r.phone_masked, b.phone_masked), b.updated_by = ?, b.import_id = ?
-         WHERE ${personChanged}`,
+         WHERE ${PERSON_CHANGED}`,
         [by, id],
       );
 
@@ -535,7 +576,7 @@ export class RollImportRunner {
         await em.query(
           `INSERT INTO roll_history (beneficiary_id, enrolment_id, change_type, before_state, after_state, changed_by, import_id)
            SELECT e.beneficiary_id, e.id, 'enrolment.updated', ${state('e')}, ${state('r')}, ?, ?
-           FROM ${changedEnrolments} WHERE d.enrolment_changed = 1 AND ${enrolmentChanged}`,
+           FROM ${changedEnrolments} WHERE d.enrolment_changed = 1 AND ${ENROLMENT_CHANGED}`,
           [by, id],
         ),
       );
@@ -545,7 +586,7 @@ export class RollImportRunner {
              e.bank_bin = r.bank_bin, e.account_hash = r.account_hash, e.account_enc = r.account_enc, e.account_masked = r.account_masked,
              e.account_name = r.account_name, e.wallet_provider = r.wallet_provider, e.wallet_hash = r.wallet_hash, e.wallet_enc = r.wallet_enc,
              e.wallet_masked = r.wallet_masked, e.name_mismatch = r.name_mismatch, e.version = e.version + 1, e.updated_by = ?, e.import_id = ?
-         WHERE d.enrolment_changed = 1 AND ${enrolmentChanged}`,
+         WHERE d.enrolment_changed = 1 AND ${ENROLMENT_CHANGED}`,
         [by, id],
       );
       inserted = await insertEnrolments(`FROM ${d} d JOIN ${t} r ON r.row_no = d.row_no`, 'd.enrolment_id IS NULL');

@@ -1,8 +1,11 @@
 import { once } from 'node:events';
+import path from 'node:path';
 import { Readable, type Writable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { DataCipher } from '../../platform/crypto';
-import { insertSql, loadSql, stageRow, writeStageRow, type StageInput } from './roll-stage';
+import { insertSql, loadSql, packStageInputs, stageRow, writeStageRow, type StageInput } from './roll-stage';
+import type { StageWorkerData, StageWorkerReply, StageWorkerRequest } from './roll-stage.worker';
 import { TsvWriter } from './tsv-writer';
 
 /** Writes validated rows to an import's staging table; `stage` returns once there is room for more (backpressure). */
@@ -49,6 +52,66 @@ interface InfileConnection {
 const INFILE_REFUSED = new Set([1148, 3948, 2068, 4166]);
 /** Bytes allowed to wait in the socket before the reader is held back. */
 const SOCKET_BACKLOG = 4 * 1024 * 1024;
+/** Batches posted to the staging thread and not yet written back: enough to keep it busy, few enough to keep memory flat. */
+const THREAD_IN_FLIGHT = 3;
+/**
+ * The staging thread's V8 heap: it holds a few batches at a time. A small young generation keeps its garbage from
+ * piling up between scavenges (the process's peak memory), at a few percent of its speed.
+ */
+const THREAD_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 96 };
+
+/**
+ * Starts roll-stage.worker in a thread. The module is the sibling of this one with this one's extension: `.js` when
+ * built, `.ts` when run through tsx, where the thread registers tsx itself unless the process's loader flags did.
+ */
+function startStageWorker(cipher: DataCipher, importId: string): Worker {
+  const file = path.join(__dirname, `roll-stage.worker${path.extname(__filename)}`);
+  const data: StageWorkerData = { file, keyring: cipher.keyring(), importId };
+  const bootstrap = `const { workerData } = require('node:worker_threads');
+    if (workerData.file.endsWith('.ts') && !require.extensions['.ts']) require('tsx/cjs');
+    require(workerData.file);`;
+  return new Worker(bootstrap, { eval: true, workerData: data, resourceLimits: THREAD_LIMITS });
+}
+
+/** One staging thread: batches in, their LOAD DATA bytes out in the same order. */
+class StageThread {
+  private readonly worker: Worker;
+  private seq = 0;
+  private readonly waiting = new Map<number, { resolve: (chunks: Buffer[]) => void; reject: (e: Error) => void }>();
+  private failure: Error | null = null;
+
+  constructor(cipher: DataCipher, importId: string) {
+    this.worker = startStageWorker(cipher, importId);
+    this.worker.on('message', ({ seq, chunks, error }: StageWorkerReply) => {
+      const w = this.waiting.get(seq);
+      this.waiting.delete(seq);
+      if (!w) return;
+      if (error !== undefined) w.reject(new Error(`staging thread: ${error}`));
+      else w.resolve(chunks!.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)));
+    });
+    const fail = (e: Error) => {
+      this.failure ??= e;
+      for (const w of this.waiting.values()) w.reject(e);
+      this.waiting.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`staging thread exited (${code})`)));
+  }
+
+  /** The batch's LOAD DATA bytes, once the thread has written them. */
+  encode(batch: StageInput[]): Promise<Buffer[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    const seq = this.seq++;
+    const done = new Promise<Buffer[]>((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
+    this.worker.postMessage({ seq, rows: packStageInputs(batch) } satisfies StageWorkerRequest);
+    return done;
+  }
+
+  async stop(): Promise<void> {
+    this.worker.removeAllListeners('exit');
+    await this.worker.terminate();
+  }
+}
 
 /**
  * Streams validated rows into the staging table through one `LOAD DATA LOCAL INFILE`, written as bytes by
@@ -61,15 +124,28 @@ export class LocalInfileStager implements Stager {
   private readonly source = new Readable({ read() {} });
   private rows = 0;
   private ended = false;
+  /** Batches being encrypted and written by the staging thread, oldest first. */
+  private readonly encoding: Promise<Buffer[]>[] = [];
 
   private constructor(
     private readonly cipher: DataCipher,
     private readonly runner: QueryRunner,
     private readonly socket: Writable,
     private readonly done: Promise<{ affectedRows?: number; warningStatus?: number }>,
+    private readonly thread: StageThread | null,
   ) {}
 
-  static async open(ds: DataSource, cipher: DataCipher, table: string): Promise<LocalInfileStager | null> {
+  /**
+   * `threaded`: the rows' hashes, ciphertexts and bytes are made in a worker thread while this thread reads and
+   * validates the file (the output is the same: both run `writeStageRow`).
+   */
+  static async open(
+    ds: DataSource,
+    cipher: DataCipher,
+    table: string,
+    importId: string,
+    threaded: boolean,
+  ): Promise<LocalInfileStager | null> {
     const runner = ds.createQueryRunner();
     const conn = (await runner.connect()) as InfileConnection;
     let source: Readable | null = null;
@@ -88,11 +164,12 @@ export class LocalInfileStager implements Stager {
       );
     });
     done.catch(() => undefined); // awaited in finish()
-    const stager = new LocalInfileStager(cipher, runner, conn.stream, done);
+    const stager = new LocalInfileStager(cipher, runner, conn.stream, done, threaded ? new StageThread(cipher, importId) : null);
     source = stager.source;
     try {
       await Promise.race([asked, done]);
     } catch (e) {
+      await stager.thread?.stop();
       await runner.release();
       if (INFILE_REFUSED.has((e as { errno?: number }).errno ?? 0)) return null;
       throw e;
@@ -101,15 +178,26 @@ export class LocalInfileStager implements Stager {
   }
 
   async stage(importId: string, batch: StageInput[]): Promise<void> {
+    this.rows += batch.length;
+    if (this.thread) {
+      const p = this.thread.encode(batch);
+      p.catch(() => undefined); // awaited below or in finish()
+      this.encoding.push(p);
+      while (this.encoding.length > THREAD_IN_FLIGHT) await this.pushChunks(await this.encoding.shift()!);
+      return;
+    }
     for (const b of batch) {
       writeStageRow(this.writer, this.cipher, importId, b);
-      if (this.writer.full) await this.push();
+      if (this.writer.full) await this.push(this.writer.take());
     }
-    this.rows += batch.length;
   }
 
-  private async push(): Promise<void> {
-    this.source.push(this.writer.take());
+  private async pushChunks(chunks: Buffer[]): Promise<void> {
+    for (const c of chunks) await this.push(c);
+  }
+
+  private async push(chunk: Buffer): Promise<void> {
+    this.source.push(chunk);
     // mysql2 writes each chunk to the socket at once: hold the reader back while the server is behind
     if ((this.socket as Writable & { writableLength: number }).writableLength > SOCKET_BACKLOG) {
       await Promise.race([once(this.socket, 'drain'), this.done.catch(() => undefined)]);
@@ -119,15 +207,24 @@ export class LocalInfileStager implements Stager {
   async finish(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    let failure: unknown = null;
     try {
+      while (this.encoding.length) await this.pushChunks(await this.encoding.shift()!);
       if (this.writer.length) this.source.push(this.writer.take());
+    } catch (e) {
+      failure = e; // the LOAD is still ended below, so that its connection goes back to the pool idle
+      this.encoding.splice(0);
+    }
+    try {
       this.source.push(null);
       const res = await this.done;
+      if (failure) throw failure;
       // LOCAL makes data errors warnings: a row the table did not take as written is a fault, never a silent loss
       if ((res.affectedRows ?? -1) !== this.rows || (res.warningStatus ?? 0) !== 0) {
         throw new Error(`staging load took ${res.affectedRows ?? '?'} of ${this.rows} rows with ${res.warningStatus ?? '?'} warnings`);
       }
     } finally {
+      await this.thread?.stop();
       await this.runner.release();
     }
   }

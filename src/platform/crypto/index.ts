@@ -3,6 +3,13 @@ import type { Config } from '../../../config';
 
 const VERSION = 1;
 
+/** A DataCipher's keys as plain data, for a worker thread (structured clone). */
+export interface CipherKeyring {
+  keys: [string, Buffer][];
+  activeKeyId: string;
+  hmacKey: string;
+}
+
 /**
  * AES-256-GCM with a keyring: every ciphertext carries the id of the key that
  * sealed it, so keys can be rotated (new values use the active key, old ones
@@ -45,6 +52,15 @@ export class DataCipher {
       if (this.aadBytes.size < 64) this.aadBytes.set(aad, b); // per-row aad (totp:<id>) is not worth keeping
     }
     return b;
+  }
+
+  /** What `fromKeyring` needs to build the same cipher in a worker thread of this process (posted, never stored or logged). */
+  keyring(): CipherKeyring {
+    return { keys: [...this.keys], activeKeyId: this.activeKeyId, hmacKey: this.hmacKey };
+  }
+
+  static fromKeyring(k: CipherKeyring): DataCipher {
+    return new DataCipher(new Map(k.keys), k.activeKeyId, k.hmacKey);
   }
 
   static fromConfig(cfg: Config): DataCipher {

@@ -1,0 +1,53 @@
+/**
+ * Worker thread of `LocalInfileStager` (threaded): receives batches of validated rows packed by
+ * `packStageInputs`, computes their keyed hashes and ciphertexts and writes them as LOAD DATA lines
+ * (`writeStageRow`, the same function the in-thread path runs), and posts the bytes back, transferred.
+ * The file is read and validated on the main thread meanwhile: the import uses two cores.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { DataCipher, type CipherKeyring } from '../../platform/crypto';
+import { unpackStageInputs, writeStageRow } from './roll-stage';
+import { TsvWriter } from './tsv-writer';
+
+export interface StageWorkerData {
+  /** The bootstrap's module to load (this file); see `startStageWorker`. */
+  file: string;
+  keyring: CipherKeyring;
+  importId: string;
+}
+
+/** A batch in: rows packed by `packStageInputs`. */
+export interface StageWorkerRequest {
+  seq: number;
+  rows: unknown[];
+}
+
+/** A batch out: its LOAD DATA bytes in order (each chunk's ArrayBuffer transferred), or what went wrong. */
+export interface StageWorkerReply {
+  seq: number;
+  chunks?: Uint8Array[];
+  error?: string;
+}
+
+if (parentPort && (workerData as Partial<StageWorkerData> | null)?.keyring) {
+  const port = parentPort;
+  const data = workerData as StageWorkerData;
+  const cipher = DataCipher.fromKeyring(data.keyring);
+  const writer = new TsvWriter();
+  port.on('message', ({ seq, rows }: StageWorkerRequest) => {
+    try {
+      const chunks: Buffer[] = [];
+      for (const row of unpackStageInputs(rows)) {
+        writeStageRow(writer, cipher, data.importId, row);
+        if (writer.full) chunks.push(writer.take());
+      }
+      if (writer.length) chunks.push(writer.take());
+      port.postMessage(
+        { seq, chunks } satisfies StageWorkerReply,
+        chunks.map((c) => c.buffer as ArrayBuffer),
+      );
+    } catch (e) {
+      port.postMessage({ seq, error: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies StageWorkerReply);
+    }
+  });
+}
