@@ -8,6 +8,7 @@ const SECRETS = {
   DATA_HMAC_KEY: 'hmac-Secret-For-Production-0b7e55c1a9f2d4',
   SANDBOX_SECRET: 'sandbox-Secret-For-Production-9a1c3e5f7b',
   AUDIT_CHAIN_KEY: 'audit-Chain-Key-For-Production-5d8e2b4a16',
+  METRICS_TOKEN: 'metrics-Token-For-Production-3c6f9a2d8e1b',
   DATA_KEYS: `k2026:${key(42)}`,
 };
 
@@ -192,7 +193,7 @@ describe('config: loadConfig(env)', () => {
   });
 
   describe('production', () => {
-    it('refuses to start without JWT_SECRET, DATA_KEYS, DATA_HMAC_KEY, AUDIT_CHAIN_KEY and SANDBOX_SECRET, naming each', () => {
+    it('refuses to start without JWT_SECRET, DATA_KEYS, DATA_HMAC_KEY, AUDIT_CHAIN_KEY, SANDBOX_SECRET and METRICS_TOKEN, naming each', () => {
       const env = { ...PROD };
       for (const k of Object.keys(SECRETS)) delete env[k];
       const problems = problemsOf(env);
@@ -216,6 +217,7 @@ describe('config: loadConfig(env)', () => {
         DATA_HMAC_KEY: schema.dataHmacKey.defaults.development,
         SANDBOX_SECRET: schema.sandboxSecret.defaults.development,
         AUDIT_CHAIN_KEY: schema.auditChainKey.defaults.development,
+        METRICS_TOKEN: schema.metricsToken.defaults.development,
       };
       const problems = problemsOf({ ...PROD, ...dev, DATA_ACTIVE_KEY_ID: 'dev1' });
       for (const k of Object.keys(dev)) expect(named(problems, k)[0], k).to.match(/development default/);
