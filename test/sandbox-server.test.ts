@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { config } from '../config';
 import { HttpProviderAdapter } from '../src/components/providers';
+import { signedRequest } from './helpers/sandbox';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -66,6 +67,42 @@ describe('src/sandbox-server.ts: the sandbox provider as a process', () => {
     }
     proc.child.kill('SIGTERM');
     expect(await proc.exited).to.equal(0);
+  });
+
+  it('takes its settlement and faults from SANDBOX_* variables and serves the signed /_sandbox admin surface', async () => {
+    const cfg = config();
+    const port = await freePort();
+    proc = runSandbox({
+      SANDBOX_PORT: String(port),
+      SANDBOX_SETTLE_MS: '0',
+      SANDBOX_FAIL_SHARE: 'LIMIT_EXCEEDED:1',
+      SANDBOX_SEED: 'process-seed',
+      SANDBOX_FLOAT: '9000000',
+      SANDBOX_MAX_IN_FLIGHT: '7',
+    });
+    const base = `http://127.0.0.1:${port}`;
+    const adapter = new HttpProviderAdapter({ baseUrl: base, clientId: cfg.sandboxClientId, secret: cfg.sandboxSecret, timeoutMs: 2000 });
+    try {
+      const deadline = Date.now() + 15_000;
+      while (!(await adapter.balance().catch(() => undefined))) {
+        if (proc.child.exitCode !== null) throw new Error(`sandbox exited:\n${proc.output()}`);
+        if (Date.now() > deadline) throw new Error(`sandbox not answering:\n${proc.output()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const out = await adapter.send({
+        reference: 'PROC-1',
+        amount: 100000,
+        destination: { type: 'WALLET', walletProvider: 'MOMO', walletId: '0912345678', accountName: 'LE THI C' },
+      });
+      expect(out.kind === 'accepted' && out.transfer).to.include({ status: 'FAILED', failureCode: 'LIMIT_EXCEEDED' });
+      const res = await signedRequest(base, cfg.sandboxClientId, cfg.sandboxSecret, 'GET', '/_sandbox/ledger');
+      expect(res.status).to.equal(200);
+      const summary = JSON.parse(res.body) as { seed: string; accepted: number; available: number; behaviour: { maxInFlight: number } };
+      expect(summary).to.include({ seed: 'process-seed', accepted: 1, available: 9_000_000 });
+      expect(summary.behaviour.maxInFlight).to.equal(7);
+    } finally {
+      adapter.close();
+    }
   });
 
   it('refuses to run in production', async () => {
