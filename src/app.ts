@@ -17,6 +17,8 @@ import { registerBatchRoutes } from './components/batches';
 import { mountProviderCallbacks, registerPaymentRoutes } from './components/payments';
 import { enqueueAccountCheck } from '../jobs/catalog';
 import { registerBeneficiaryRoutes, registerRollImportRoutes } from './components/beneficiaries';
+import { OperationsService, registerOperationsRoutes } from './components/operations';
+import { initMetrics, metricsHandler } from './platform/metrics';
 
 const API_INFO = {
   title: 'Welfare disbursement API',
@@ -81,6 +83,12 @@ export function buildApp(infra: Infra, services: Services): express.Express {
     res.status(body.status === 'ready' ? 200 : 503).json(body);
   });
 
+  // Prometheus: the API's own metrics and the gauges read at scrape time (payments, batches, queues), behind METRICS_TOKEN
+  initMetrics('api');
+  const operations = new OperationsService(ds, infra.queues, services.providers, services.audit, log);
+  operations.registerCollectors();
+  app.get('/metrics', metricsHandler(cfg.metricsToken));
+
   const api = new Api((req) => services.auth.authenticate(req.header('authorization')), services.idempotency);
   const loginLimiter = rateLimit({
     windowMs: 60_000,
@@ -104,6 +112,7 @@ export function buildApp(infra: Infra, services: Services): express.Express {
   registerRollImportRoutes(api, services.rollImports, { dir: cfg.importDir, maxBytes: cfg.importMaxBytes });
   registerBeneficiaryRoutes(api, services.beneficiaries);
   registerProviderRoutes(api, services.providers);
+  registerOperationsRoutes(api, operations);
   registerBatchRoutes(api, {
     ds: infra.ds,
     audit: services.audit,

@@ -119,6 +119,7 @@ describe('src/sandbox-server.ts: the sandbox provider as a process', () => {
       DATA_HMAC_KEY: 'hmac-Secret-For-Production-0b7e55c1a9f2d4',
       SANDBOX_SECRET: 'sandbox-Secret-For-Production-9a1c3e5f7b',
       AUDIT_CHAIN_KEY: 'audit-Chain-Key-For-Production-5d8e2b4a16',
+      METRICS_TOKEN: 'metrics-Token-For-Production-3c6f9a2d8e1b',
       DATA_KEYS: `k2026:${Buffer.alloc(32, 42).toString('base64')}`,
       DATA_ACTIVE_KEY_ID: 'k2026',
       DEMO_SEED: 'false',
