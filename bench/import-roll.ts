@@ -22,6 +22,8 @@ async function main(): Promise<void> {
       tune: { type: 'boolean', default: false },
       // print every statement of the import that took longer than 200 ms (mysql2's diagnostics channel)
       steps: { type: 'boolean', default: false },
+      // make the staging rows' hashes, ciphertexts and bytes on the main thread (RollImportRunner.stagingThread = false)
+      inline: { type: 'boolean', default: false },
     },
   });
   if (values.steps) {
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
   console.log(`database ${vars.v}: buffer pool ${vars.bp} MB, redo log ${vars.redo} MB, flush_log_at_trx_commit ${vars.flush}`);
   await seedDemo(infra.ds, cfg);
   const services = buildServices(infra);
+  services.rollImportRunner.stagingThread = !values.inline;
   const ds = infra.ds;
   const [prog] = await ds.query("SELECT id FROM programmes WHERE code = 'TCXH-NCT80'");
   if (!prog) {
@@ -89,6 +92,21 @@ async function main(): Promise<void> {
   }
   const [staff] = await ds.query("SELECT id FROM users WHERE username = 'staff'");
   console.log(`RSS before importing ${(process.memoryUsage().rss / 1048576).toFixed(0)} MB`);
+
+  // CPU seconds of this process's main thread, of its other threads (the staging thread, libuv) and of the database
+  // server: on a shared machine the wall-clock phases vary, these less
+  const { readFileSync, readdirSync } = await import('node:fs');
+  const ticks = (stat: string) => {
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks of 10 ms
+  };
+  const mariadbd = readdirSync('/proc').find((p) => /^\d+$/.test(p) && readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'mariadbd');
+  const cpu = () => {
+    const main = ticks(readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8'));
+    const all = ticks(readFileSync('/proc/self/stat', 'utf8'));
+    const db = mariadbd ? ticks(readFileSync(`/proc/${mariadbd}/stat`, 'utf8')) : NaN;
+    return { main, others: all - main, db };
+  };
 
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
@@ -104,9 +122,15 @@ async function main(): Promise<void> {
     await mkdir(cfg.importDir, { recursive: true });
     await copyFile(file, path);
     peak = process.memoryUsage().rss;
+    const c0 = cpu();
     const t0 = process.hrtime.bigint();
     await services.rollImportRunner.run(id, path);
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const c1 = cpu();
+    console.log(
+      `  CPU: main thread ${(c1.main - c0.main).toFixed(1)} s, other threads ${(c1.others - c0.others).toFixed(1)} s, ` +
+        `mariadbd ${(c1.db - c0.db).toFixed(1)} s (all of its sessions); load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`,
+    );
     const [imp] = await ds.query('SELECT * FROM roll_imports WHERE id = ?', [id]);
     console.log(`  phases: ${JSON.stringify(services.rollImportRunner.lastTimings)}, staging by ${services.rollImportRunner.lastStaging}`);
     console.log(
