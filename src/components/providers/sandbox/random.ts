@@ -1,7 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-/** A fresh seed, for a sandbox started without one (it is reported, so that a run can be repeated). */
-export const randomSeed = (): string => randomBytes(8).toString('hex');
+/**
+ * A fresh seed, for a sandbox started without one (it is reported, so that a
+ * run can be repeated): 16 letters, since logs mask long runs of digits.
+ */
+export const randomSeed = (): string => [...randomBytes(16)].map((b) => String.fromCharCode(97 + (b % 26))).join('');
 
 /**
  * A small seeded generator (sfc32): the sandbox's request-level dice (5xx,
