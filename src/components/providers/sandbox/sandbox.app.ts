@@ -79,9 +79,15 @@ const settleSchema = z.strictObject({
   failureCode: z.enum(FAILURE_CODES).optional(),
 });
 
-const fail = (res: Response, status: number, error: string, message?: string): void => {
-  res.status(status).json(message === undefined ? { error } : { error, message });
-};
+/** A JSON answer written straight to Node's response (the hot path skips express's send machinery). */
+function sendJson(res: Response, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+const fail = (res: Response, status: number, error: string, message?: string): void =>
+  sendJson(res, status, message === undefined ? { error } : { error, message });
 
 function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
   try {
@@ -203,14 +209,14 @@ export function buildSandboxApp(opts: SandboxOptions): { app: express.Express; l
       res.once('close', () => clearTimeout(timer));
       return;
     }
-    res.status(result.kind === 'created' ? 201 : 200).json(result.transfer);
+    sendJson(res, result.kind === 'created' ? 201 : 200, result.transfer);
   });
 
   app.get('/v1/transfers/:reference', (req, res) => {
     if (failedBeforeAccepting(res)) return;
     const transfer = ledger.get(req.params.reference);
     if (!transfer) return fail(res, 404, 'NOT_FOUND');
-    res.status(200).json(transfer);
+    sendJson(res, 200, transfer);
   });
 
   app.get('/v1/balance', (_req, res) => {
