@@ -103,18 +103,16 @@ export function batchReleaseJobId(batchId: string, at: Date): string {
 
 /** Queued on release (and by the sweeper); one per batch at a time. */
 export async function enqueueDispatch(queues: QueueFactory, batchId: string): Promise<void> {
-  await queues
-    .get<JobCatalog['payments.dispatch']>('payments.dispatch')
-    .add(
-      { batchId },
-      {
-        jobId: `dispatch-${batchId}`,
-        attempts: BATCH_JOB_ATTEMPTS,
-        backoff: { type: 'exponential', delay: 2000 },
-        removeOnComplete: true,
-        removeOnFail: true,
-      },
-    );
+  await queues.get<JobCatalog['payments.dispatch']>('payments.dispatch').add(
+    { batchId },
+    {
+      jobId: `dispatch-${batchId}`,
+      attempts: BATCH_JOB_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 2000 },
+      removeOnComplete: true,
+      removeOnFail: true,
+    },
+  );
 }
 
 /** The Bull queue of one provider's send and inquiry chunks: a slow provider holds up only its own queue. */

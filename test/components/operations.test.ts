@@ -61,9 +61,9 @@ describe('operations: metrics, the queue view, queue pause and resume', () => {
     });
 
     it('answers the Prometheus text format with the token: engine metrics, scrape-time gauges and process metrics', async () => {
-      observeProviderRequest('sandbox', 'send', 'accepted', 0.042);
-      countTransitions('sandbox', 'sent', 3);
-      countTransitions('sandbox', 'failed', 0);
+      observeProviderRequest('metrics-test', 'send', 'accepted', 0.042);
+      countTransitions('metrics-test', 'sent', 3);
+      countTransitions('metrics-test', 'failed', 0);
       const r = await call('GET', '/metrics', { token });
       expect(r.status, r.text).to.equal(200);
       expect(r.headers.get('content-type')).to.match(/^text\/plain; version=0\.0\.4/);
@@ -78,11 +78,11 @@ describe('operations: metrics, the queue view, queue pause and resume', () => {
       ]) {
         expect(r.text).to.contain(`# TYPE ${name} `);
       }
-      const send = { provider: 'sandbox', op: 'send', outcome: 'accepted', process: 'api' };
+      const send = { provider: 'metrics-test', op: 'send', outcome: 'accepted', process: 'api' };
       expect(sample(r.text, 'welfare_provider_request_seconds_bucket', { ...send, le: '0.05' })).to.be.at.least(1);
       expect(sample(r.text, 'welfare_provider_request_seconds_bucket', { ...send, le: '0.005' })).to.equal(0);
-      expect(sample(r.text, 'welfare_payment_transitions_total', { provider: 'sandbox', to: 'sent', process: 'api' })).to.be.at.least(3);
-      expect(sample(r.text, 'welfare_payment_transitions_total', { provider: 'sandbox', to: 'failed' })).to.equal(undefined);
+      expect(sample(r.text, 'welfare_payment_transitions_total', { provider: 'metrics-test', to: 'sent', process: 'api' })).to.be.at.least(3);
+      expect(sample(r.text, 'welfare_payment_transitions_total', { provider: 'metrics-test', to: 'failed' })).to.equal(undefined);
       expect(sample(r.text, 'welfare_queue_jobs', { queue: 'payments.dispatch', state: 'waiting', process: 'api' })).to.be.a('number');
       expect(sample(r.text, 'welfare_process_cpu_user_seconds_total', { process: 'api' })).to.be.a('number');
       for (const c of ['payments', 'batches', 'queues'])

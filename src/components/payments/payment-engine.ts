@@ -9,6 +9,7 @@ import type { AuditService } from '../audit';
 import type { HeaderBag } from '../providers/signing';
 import type { Destination, InquiryOutcome, ProviderPort, SendOutcome, TransferEvent } from '../providers/provider.port';
 import type { ProvidersService } from '../providers/providers.service';
+import { countTransitions, observeProviderRequest } from '../../platform/metrics';
 import { backoffMs, fromProvider, MAY_BECOME, OPEN_STATUSES, parseReference, type PaymentStatus } from './payment-states';
 
 export interface EngineOptions {
@@ -58,6 +59,8 @@ interface ClaimedRow {
 }
 
 interface Result {
+  /** what the provider answered, for metrics: accepted, duplicate, rejected, conflict, retry_later, unauthorized, unknown, found, not_found, error */
+  outcome: string;
   seq: string;
   /** the status the payment had when claimed */
   from: PaymentStatus;
@@ -158,7 +161,8 @@ export class PaymentEngine {
   /** Claims the chunk's pending payments (one conditional UPDATE), sends each, writes the outcomes in one transaction. */
   async runChunk(providerId: number, job: ChunkJob): Promise<{ claimed: number }> {
     const provider = await this.providers.get(providerId);
-    if (provider.paused || !provider.active) return { claimed: 0 };
+    // a paused provider takes no new sends; what it already holds is still asked about
+    if (job.kind === 'send' && (provider.paused || !provider.active)) return { claimed: 0 };
     const adapter = await this.providers.adapterFor(providerId);
     if (!adapter) return { claimed: 0 }; // file providers pay outside the wire API
     const claim = token();
@@ -208,14 +212,19 @@ export class PaymentEngine {
     const results = await Promise.all(
       rows.map(async (r) => {
         await sem.take();
+        const started = process.hrtime.bigint();
         try {
-          return job.kind === 'send' ? await this.sendOne(adapter, r) : await this.inquireOne(adapter, r);
+          const result = job.kind === 'send' ? await this.sendOne(adapter, r) : await this.inquireOne(adapter, r);
+          observeProviderRequest(provider.name, job.kind, result.outcome, Number(process.hrtime.bigint() - started) / 1e9);
+          return result;
         } finally {
           sem.give();
         }
       }),
     );
-    await this.writeResults(job.batchId, claim, job.kind, results);
+    const moved = await this.writeResults(job.batchId, claim, job.kind, results);
+    if (job.kind === 'send') countTransitions(provider.name, 'sending', rows.length);
+    for (const [to, n] of moved) countTransitions(provider.name, to, n);
     return { claimed: rows.length };
   }
 
@@ -248,6 +257,7 @@ export class PaymentEngine {
     } catch (e) {
       // refused before anything left (bad destination data): never sent, staff must look
       return {
+        outcome: 'error',
         seq: r.seq,
         from: r.status,
         status: 'review',
@@ -257,7 +267,7 @@ export class PaymentEngine {
         nextAt: null,
       };
     }
-    const base = { seq: r.seq, from: r.status, transferId: null, failureCode: null, error: null };
+    const base = { outcome: outcome.kind, seq: r.seq, from: r.status, transferId: null, failureCode: null, error: null };
     switch (outcome.kind) {
       case 'accepted':
       case 'duplicate': {
@@ -312,7 +322,7 @@ export class PaymentEngine {
     } catch (e) {
       outcome = { kind: 'unknown', reason: (e as Error).message };
     }
-    const base = { seq: r.seq, from: r.status, transferId: null, failureCode: null, error: null };
+    const base = { outcome: outcome.kind, seq: r.seq, from: r.status, transferId: null, failureCode: null, error: null };
     const inquiries = r.inquiries + 1;
     if (outcome.kind === 'found') {
       const t = outcome.transfer;
@@ -355,10 +365,12 @@ export class PaymentEngine {
    * claim still holds in the state it left them: a callback that came first
    * wins) and the events of exactly the rows it moved.
    */
-  private async writeResults(batchId: string, claim: string, kind: 'send' | 'inquire', results: Result[]): Promise<void> {
+  private async writeResults(batchId: string, claim: string, kind: 'send' | 'inquire', results: Result[]): Promise<Map<string, number>> {
     const from = kind === 'send' ? ['sending'] : ['unknown', 'sent'];
     const done = `${claim.slice(0, 22)}ok`;
+    const movedTo = new Map<string, number>();
     await this.ds.transaction(async (em) => {
+      movedTo.clear();
       for (let i = 0; i < results.length; i += 500) {
         const page = results.slice(i, i + 500);
         const values = page
@@ -392,6 +404,7 @@ export class PaymentEngine {
         )) as { seq: string; status: PaymentStatus }[];
         const bySeq = new Map(results.map((r) => [String(r.seq), r]));
         const rows = moved.map((m) => ({ m, r: bySeq.get(String(m.seq))! })).filter(({ m, r }) => m.status !== r.from);
+        for (const { m } of rows) movedTo.set(m.status, (movedTo.get(m.status) ?? 0) + 1);
         if (rows.length) {
           await em.query(
             `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source, detail) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
@@ -400,6 +413,7 @@ export class PaymentEngine {
         }
       }
     });
+    return movedTo;
   }
 
   private async recordEvents(

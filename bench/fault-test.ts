@@ -1,0 +1,54 @@
+/**
+ * The payment engine's fault test at full size (see bench/fault-scenario.ts):
+ *
+ *   npx tsx bench/fault-test.ts --rows 20000 --workers 2
+ */
+process.env.NODE_ENV ??= 'development';
+process.env.DB_NAME ??= 'welfare_bench_fault';
+process.env.REDIS_PREFIX ??= 'welfare-bench-fault';
+process.env.LOG_LEVEL ??= 'warn';
+
+import { parseArgs } from 'node:util';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string', default: '20000' },
+      workers: { type: 'string', default: '2' },
+      'kill-every': { type: 'string', default: '3000' },
+    },
+  });
+  const { config } = await import('../config');
+  const { runFaultScenario } = await import('./fault-scenario');
+  const report = await runFaultScenario(config(), {
+    rows: Number(values.rows),
+    workers: Number(values.workers),
+    killEveryMs: Number(values['kill-every']),
+    flushAt: 0.4,
+    timeoutShare: 0.05,
+    fiveXxShare: 0.05,
+    duplicateCallbackShare: 0.2,
+    returnShare: 0.01,
+    outOfOrderShare: 0.5,
+    apiPort: 3520,
+    sandboxPort: 4520,
+    timeoutMs: 1000,
+    log: (l) => console.log(l),
+  });
+  console.log(JSON.stringify({ ...report, disagreements: report.disagreements.slice(0, 20) }, null, 2));
+  const ok =
+    report.sandbox.acceptedMoreThanOnce === 0 &&
+    report.sandbox.accepted === report.payments &&
+    report.sandbox.acceptedAmount === report.approvedAmount &&
+    report.sandbox.succeededAmount === report.serviceSucceededAmount &&
+    report.disagreements.length === 0 &&
+    report.strangers.length === 0 &&
+    report.neverAccepted.length === 0;
+  console.log(ok ? 'PASS: every reference accepted exactly once, totals agree, every payment final' : 'FAIL');
+  process.exit(ok ? 0 : 1);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,62 @@
+import { expect } from 'chai';
+import Redis from 'ioredis';
+import mysql from 'mysql2/promise';
+import { config } from '../config';
+import { runFaultScenario } from '../bench/fault-scenario';
+
+/**
+ * The payment engine's fault test at CI size (bench/fault-test.ts runs it at
+ * 20,000): real sandbox, API and worker processes, 5% timeouts after
+ * accepting, 5% 5xx before accepting, duplicated and out-of-order callbacks,
+ * workers killed with SIGKILL and restarted, the Redis keys deleted once.
+ */
+describe('payment engine under faults (processes killed, Redis flushed)', function () {
+  this.timeout(240_000);
+  const base = config();
+  const dbName = `${base.dbName}_fault`;
+  const redisPrefix = `${base.redisPrefix}-fault`;
+
+  after(async () => {
+    const conn = await mysql.createConnection({ host: base.dbHost, port: base.dbPort, user: base.dbUser, password: base.dbPassword });
+    await conn.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
+    await conn.end();
+    const redis = new Redis(base.redisUrl);
+    const keys = await redis.keys(`${redisPrefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+  });
+
+  it('accepts every reference exactly once at the provider, totals agree, every payment final', async () => {
+    const port = 20_000 + (process.pid % 20_000);
+    const report = await runFaultScenario(
+      { ...base, dbName, redisPrefix },
+      {
+        rows: 400,
+        workers: 2,
+        killEveryMs: 3000,
+        flushAt: 0.3,
+        timeoutShare: 0.05,
+        fiveXxShare: 0.05,
+        duplicateCallbackShare: 0.3,
+        returnShare: 0.02,
+        outOfOrderShare: 0.5,
+        apiPort: port,
+        sandboxPort: port + 1,
+        timeoutMs: 800,
+        log: () => undefined,
+      },
+    );
+    expect(report.payments).to.equal(400);
+    expect(report.flushed).to.equal(true);
+    expect(report.kills).to.be.at.least(1);
+    expect(report.sandbox.acceptedMoreThanOnce).to.equal(0);
+    expect(report.sandbox.accepted).to.equal(report.payments);
+    expect(report.neverAccepted).to.deep.equal([]);
+    expect(report.strangers).to.deep.equal([]);
+    expect(report.sandbox.acceptedAmount).to.equal(report.approvedAmount);
+    expect(report.sandbox.succeededAmount).to.equal(report.serviceSucceededAmount);
+    expect(report.disagreements).to.deep.equal([]);
+    expect(Object.keys(report.byStatus).every((s) => ['succeeded', 'failed', 'returned'].includes(s))).to.equal(true);
+    expect(report.batchStatus).to.match(/^completed/);
+  });
+});
