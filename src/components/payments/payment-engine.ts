@@ -168,13 +168,23 @@ export class PaymentEngine {
     const claim = token();
     const now = new Date();
     if (job.kind === 'send') {
-      await this.ds.query(
-        `UPDATE payments SET status = 'sending', claim_token = ?, claimed_at = CURRENT_TIMESTAMP(3), attempts = attempts + 1,
-           sent_at = CURRENT_TIMESTAMP(3), next_attempt_at = NULL, queued_until = NULL
-         WHERE batch_id = ? AND seq BETWEEN ? AND ? AND provider_id = ? AND review = 'included' AND status = 'pending'
-           AND (next_attempt_at IS NULL OR next_attempt_at <= ?)`,
-        [claim, job.batchId, job.fromSeq, job.toSeq, providerId, now],
-      );
+      // one commit: the claim (durable before any request leaves) and its events
+      await this.ds.transaction(async (em) => {
+        const res = (await em.query(
+          `UPDATE payments SET status = 'sending', claim_token = ?, claimed_at = CURRENT_TIMESTAMP(3), attempts = attempts + 1,
+             sent_at = CURRENT_TIMESTAMP(3), next_attempt_at = NULL, queued_until = NULL
+           WHERE batch_id = ? AND seq BETWEEN ? AND ? AND provider_id = ? AND review = 'included' AND status = 'pending'
+             AND (next_attempt_at IS NULL OR next_attempt_at <= ?)`,
+          [claim, job.batchId, job.fromSeq, job.toSeq, providerId, now],
+        )) as { affectedRows: number };
+        if (res.affectedRows > 0) {
+          await em.query(
+            `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source)
+             SELECT batch_id, seq, 'pending', 'sending', 'send' FROM payments WHERE batch_id = ? AND seq BETWEEN ? AND ? AND claim_token = ?`,
+            [job.batchId, job.fromSeq, job.toSeq, claim],
+          );
+        }
+      });
     } else {
       // an inquiry claims without changing the status: the lease (next_attempt_at) keeps other workers off meanwhile
       await this.ds.query(
@@ -192,16 +202,6 @@ export class PaymentEngine {
       [job.batchId, job.fromSeq, job.toSeq, claim],
     )) as ClaimedRow[];
     if (!rows.length) return { claimed: 0 };
-    if (job.kind === 'send')
-      await this.recordEvents(
-        this.ds.manager,
-        job.batchId,
-        rows.map((r) => r.seq),
-        'pending',
-        'sending',
-        'send',
-        null,
-      );
     let slot = this.inFlight.get(providerId);
     if (!slot || slot.limit !== provider.concurrency) {
       slot = { limit: provider.concurrency, sem: new Semaphore(provider.concurrency) };
