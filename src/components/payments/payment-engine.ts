@@ -7,10 +7,11 @@ import { formatPeriod } from '../../platform/period';
 import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
 import type { HeaderBag } from '../providers/signing';
-import type { Destination, InquiryOutcome, ProviderPort, SendOutcome, TransferEvent } from '../providers/provider.port';
+import type { Destination, InquiryOutcome, ProviderPort, SendOutcome } from '../providers/provider.port';
 import type { ProvidersService } from '../providers/providers.service';
 import { countTransitions, observeProviderRequest } from '../../platform/metrics';
-import { backoffMs, fromProvider, MAY_BECOME, OPEN_STATUSES, parseReference, type PaymentStatus } from './payment-states';
+import { CallbackBatcher, type CallbackOutcome } from './callback-batcher';
+import { backoffMs, fromProvider, OPEN_STATUSES, type PaymentStatus } from './payment-states';
 
 export interface EngineOptions {
   /** Payments one send or inquiry job claims at once (one conditional UPDATE for all). */
@@ -109,6 +110,8 @@ const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
  */
 export class PaymentEngine {
   private readonly inFlight = new Map<number, { limit: number; sem: Semaphore }>();
+  private readonly callbackProviders = new Map<string, { provider: { id: number }; adapter: ProviderPort; until: number }>();
+  private readonly callbacks: CallbackBatcher;
 
   constructor(
     private readonly ds: DataSource,
@@ -118,7 +121,9 @@ export class PaymentEngine {
     private readonly queues: EngineQueues,
     private readonly log: winston.Logger,
     private readonly opts: EngineOptions,
-  ) {}
+  ) {
+    this.callbacks = new CallbackBatcher(ds, (em, rows) => this.recordChanges(em, rows), opts.pollMs);
+  }
 
   // ------------------------------------------------------------ dispatch
 
@@ -442,76 +447,46 @@ export class PaymentEngine {
    * acknowledged and ignored), applied only forward. An event for a reference
    * the service does not know is kept for reconciliation.
    */
-  async applyCallback(
-    providerName: string,
-    headers: HeaderBag,
-    rawBody: Buffer,
-    path: string,
-  ): Promise<{ outcome: 'applied' | 'duplicate' | 'ignored_late' | 'unknown_reference' | 'amount_mismatch' }> {
-    let provider;
-    try {
-      provider = await this.providers.getByName(providerName);
-    } catch {
-      throw notFound('PROVIDER_NOT_FOUND', `no provider named ${providerName}`);
-    }
-    const adapter = await this.providers.adapterFor(provider.id);
-    if (!adapter) throw notFound('PROVIDER_NOT_FOUND', `provider ${providerName} posts no callbacks`);
+  async applyCallback(providerName: string, headers: HeaderBag, rawBody: Buffer, path: string): Promise<{ outcome: CallbackOutcome }> {
+    const { provider, adapter } = await this.callbackProvider(providerName);
     const event = adapter.verifyCallback(headers, rawBody, path);
-    // one transaction, one commit: the event kept, the payment moved, its change recorded, the outcome noted
-    const outcome = await this.ds.transaction(async (em) => {
-      const kept = (await em.query(
-        `INSERT IGNORE INTO provider_events (provider_id, event_id, reference, transfer_id, status, amount, failure_code, occurred_at, outcome)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'received')`,
-        [provider.id, event.eventId, event.reference, event.transferId, event.status, event.amount, event.failureCode, event.occurredAt],
-      )) as { affectedRows: number };
-      if (kept.affectedRows === 0) return 'duplicate' as const;
-      const result = await this.applyEvent(em, provider.id, event);
-      await em.query('UPDATE provider_events SET outcome = ? WHERE provider_id = ? AND event_id = ?', [result, provider.id, event.eventId]);
-      return result;
-    });
+    // kept, matched and applied with the other events of these few milliseconds, in one transaction
+    const outcome = await this.callbacks.submit(provider.id, event);
     if (outcome === 'unknown_reference' || outcome === 'amount_mismatch') {
       this.log.warn('provider event not applied', { provider: providerName, reference: event.reference, outcome });
     }
     return { outcome };
   }
 
-  private async applyEvent(
+  /** The provider a callback names, with its adapter; remembered a few seconds (a burst of callbacks reads it once). */
+  private async callbackProvider(name: string): Promise<{ provider: { id: number }; adapter: ProviderPort }> {
+    const cached = this.callbackProviders.get(name);
+    if (cached && cached.until > Date.now()) return cached;
+    let provider;
+    try {
+      provider = await this.providers.getByName(name);
+    } catch {
+      throw notFound('PROVIDER_NOT_FOUND', `no provider named ${name}`);
+    }
+    const adapter = await this.providers.adapterFor(provider.id);
+    if (!adapter) throw notFound('PROVIDER_NOT_FOUND', `provider ${name} posts no callbacks`);
+    const entry = { provider, adapter, until: Date.now() + 5000 };
+    this.callbackProviders.set(name, entry);
+    return entry;
+  }
+
+  private async recordChanges(
     em: EntityManager,
-    providerId: number,
-    event: TransferEvent,
-  ): Promise<'applied' | 'ignored_late' | 'unknown_reference' | 'amount_mismatch'> {
-    const ref = parseReference(event.reference);
-    if (!ref) return 'unknown_reference';
-    const [p] = (await em.query(
-      `SELECT p.batch_id, p.seq, p.amount, p.status, p.provider_id FROM batches b JOIN payments p ON p.batch_id = b.id AND p.seq = ?
-       WHERE b.reference_prefix = ? FOR UPDATE`,
-      [ref.seq, ref.prefix],
-    )) as { batch_id: string; seq: string; amount: string; status: PaymentStatus; provider_id: number | null }[];
-    if (!p || p.provider_id !== providerId) return 'unknown_reference';
-    if (Number(p.amount) !== event.amount) return 'amount_mismatch';
-    const target = fromProvider(event.status) as 'sent' | 'succeeded' | 'failed' | 'returned';
-    const allowed = MAY_BECOME[target];
-    if (!allowed.includes(p.status)) return 'ignored_late';
-    const res = (await em.query(
-      `UPDATE payments SET status = ?, transfer_id = COALESCE(transfer_id, ?), failure_code = ?, claim_token = NULL,
-         live = CASE WHEN ? IN ('failed', 'returned') THEN NULL ELSE live END,
-         next_attempt_at = ?, settled_at = CASE WHEN ? IN ('succeeded', 'failed', 'returned') THEN CURRENT_TIMESTAMP(3) ELSE settled_at END
-       WHERE batch_id = ? AND seq = ? AND status = ?`,
-      [
-        target,
-        event.transferId,
-        event.failureCode,
-        target,
-        target === 'sent' ? new Date(Date.now() + this.opts.pollMs) : null,
-        target,
-        p.batch_id,
-        p.seq,
-        p.status,
-      ],
-    )) as { affectedRows: number };
-    if (res.affectedRows !== 1) return 'ignored_late';
-    await this.recordEvents(em, String(p.batch_id), [String(p.seq)], p.status, target, 'callback', event.failureCode);
-    return 'applied';
+    rows: { batchId: string; seq: string; from: PaymentStatus; to: PaymentStatus; detail: string | null }[],
+    source = 'callback',
+  ): Promise<void> {
+    for (let i = 0; i < rows.length; i += 1000) {
+      const part = rows.slice(i, i + 1000);
+      await em.query(
+        `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source, detail) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+        part.flatMap((r) => [r.batchId, r.seq, r.from, r.to, source, r.detail]),
+      );
+    }
   }
 
   // ------------------------------------------------------------ recovery and completion
