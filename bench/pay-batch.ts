@@ -25,6 +25,25 @@ import { parseArgs } from 'node:util';
 
 const ROOT = path.join(__dirname, '..');
 
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function pidOf(name: string): number | null {
+  try {
+    const { execSync } = require('node:child_process') as typeof import('node:child_process');
+    return Number(execSync(`pidof ${name}`).toString().trim().split(' ')[0]) || null;
+  } catch {
+    return null;
+  }
+}
+
 function rssMb(pid: number): number | null {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -105,8 +124,8 @@ async function main(): Promise<void> {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   };
   process.on('exit', stopAll);
-  run('src/sandbox-server.ts');
-  run('src/server.ts');
+  const sandboxProc = run('src/sandbox-server.ts');
+  const apiProc = run('src/server.ts');
   const workers = Array.from({ length: Number(values.workers) }, () => run('jobs/worker.ts'));
   for (let i = 0; i < 100; i++) {
     const ok = await fetch(`http://127.0.0.1:${apiPort}/healthz`).then(
@@ -150,6 +169,14 @@ async function main(): Promise<void> {
       }
     }
   }, 250);
+  const mariadb = pidOf('mariadbd') ?? pidOf('mysqld');
+  const cpu = () => ({
+    sandbox: cpuSeconds(sandboxProc.pid!),
+    api: cpuSeconds(apiProc.pid!),
+    worker: workers.reduce((n, w) => n + cpuSeconds(w.pid!), 0),
+    database: mariadb ? cpuSeconds(mariadb) : 0,
+  });
+  const cpu0 = cpu();
   const t0 = Date.now();
   const released = await services.releaser.releaseNow(actor, principal, batch.id);
   const tRelease = Date.now() - t0;
@@ -168,10 +195,12 @@ async function main(): Promise<void> {
     const [b] = (await ds.query('SELECT status FROM batches WHERE id = ?', [batch.id])) as { status: string }[];
     if (b!.status !== 'processing') break;
     if (Date.now() - t0 > 30 * 60_000) throw new Error('not done after 30 minutes');
-    await new Promise((r) => setTimeout(r, 500));
+    // watching is not free (a grouped read of the batch): every 2 s
+    await new Promise((r) => setTimeout(r, 2000));
   }
   const tDone = Date.now() - t0;
   clearInterval(sampler);
+  const cpu1 = cpu();
   const n = batch.itemCount;
   console.log(`release (float check, routing): ${tRelease} ms`);
   console.log(
@@ -181,6 +210,12 @@ async function main(): Promise<void> {
     `batch completed after ${(tDone / 1000).toFixed(1)} s: ${Math.round(n / (tDone / 1000)).toLocaleString('en')} payments/s end to end`,
   );
   console.log(`worker RSS during the run: ${minRss.toFixed(0)}-${maxRss.toFixed(0)} MB`);
+  console.log(
+    `CPU seconds during the run (2 cores = ${((2 * tDone) / 1000).toFixed(0)} available): ` +
+      (Object.keys(cpu0) as (keyof typeof cpu0)[])
+        .map((k) => `${k} ${(cpu1[k] - cpu0[k]).toFixed(1)} (${(((cpu1[k] - cpu0[k]) * 1e6) / n).toFixed(0)} µs/payment)`)
+        .join(', '),
+  );
 
   // the sandbox's own book: each reference accepted exactly once, total paid = total approved
   const { signedHeaders } = await import('../src/components/providers/signing');

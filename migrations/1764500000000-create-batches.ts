@@ -149,6 +149,7 @@ export class CreateBatches1764500000000 implements MigrationInterface {
       PRIMARY KEY (batch_id, seq),
       UNIQUE KEY uq_payments_id (id),
       UNIQUE KEY uq_payments_live (beneficiary_id, programme_id, period, slot, live),
+      KEY ix_payments_work (batch_id, status, next_attempt_at),
       CONSTRAINT fk_payments_batch FOREIGN KEY (batch_id) REFERENCES batches (id)
     ) ${TABLE}`);
 

@@ -531,13 +531,17 @@ export class PaymentEngine {
 
   /** processing → completed (every payment final, none failed) or completed_with_failures; recorded and audited once. */
   async completeIfDone(batchId: string): Promise<boolean> {
+    // both reads use the (batch, status) index: nothing open, then how many failed
     const [open] = (await this.ds.query(
-      `SELECT COUNT(*) AS n, SUM(status IN ('failed', 'returned')) AS failed FROM payments
-       WHERE batch_id = ? AND review = 'included' AND (status IN (${marks(OPEN_STATUSES.length)}) OR status IN ('failed', 'returned'))`,
+      `SELECT 1 AS x FROM payments WHERE batch_id = ? AND status IN (${marks(OPEN_STATUSES.length)}) AND review = 'included' LIMIT 1`,
       [batchId, ...OPEN_STATUSES],
-    )) as { n: string; failed: string | null }[];
-    const failed = Number(open?.failed ?? 0);
-    if (Number(open?.n ?? 0) - failed > 0) return false;
+    )) as { x: number }[];
+    if (open) return false;
+    const [f] = (await this.ds.query(
+      "SELECT COUNT(*) AS n FROM payments WHERE batch_id = ? AND status IN ('failed', 'returned') AND review = 'included'",
+      [batchId],
+    )) as { n: string }[];
+    const failed = Number(f?.n ?? 0);
     return this.ds.transaction(async (em) => {
       const to = failed > 0 ? 'completed_with_failures' : 'completed';
       const res = (await em.query(
