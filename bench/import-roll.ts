@@ -4,7 +4,10 @@
  * the process's peak memory; then imports the same file again (nothing may
  * change) and times name and national-ID searches over the resulting roll.
  *
- *   npx tsx bench/import-roll.ts --rows 1000000
+ *   NODE_OPTIONS=--max-old-space-size=192 npx tsx bench/import-roll.ts --rows 1000000 --tune
+ *
+ * (the worker process's heap flags, scripts/start.ts); --steps prints the slow statements, --inline encrypts on the
+ * main thread only.
  */
 process.env.NODE_ENV ??= 'development';
 process.env.DB_NAME ??= 'welfare_bench';
@@ -91,6 +94,11 @@ async function main(): Promise<void> {
     );
   }
   const [staff] = await ds.query("SELECT id FROM users WHERE username = 'staff'");
+  // the worker process runs with scripts/start.ts's WORKER_NODE_FLAGS: run the bench with them (NODE_OPTIONS) to compare
+  const v8 = await import('node:v8');
+  console.log(
+    `V8 heap limit ${(v8.getHeapStatistics().heap_size_limit / 1048576).toFixed(0)} MB (NODE_OPTIONS=${process.env.NODE_OPTIONS ?? ''})`,
+  );
   console.log(`RSS before importing ${(process.memoryUsage().rss / 1048576).toFixed(0)} MB`);
 
   // CPU seconds of this process's main thread, of its other threads (the staging thread, libuv) and of the database
@@ -109,7 +117,15 @@ async function main(): Promise<void> {
   };
 
   let peak = 0;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  let atPeak = '';
+  const mb = (n: number) => `${(n / 1048576).toFixed(0)}`;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    if (m.rss > peak) {
+      peak = m.rss;
+      atPeak = `heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, external ${mb(m.external)} MB (array buffers ${mb(m.arrayBuffers)} MB)`;
+    }
+  }, 50);
   const runOnce = async (label: string) => {
     const { copyFile } = await import('node:fs/promises');
     const res = await ds.query(
@@ -122,6 +138,7 @@ async function main(): Promise<void> {
     await mkdir(cfg.importDir, { recursive: true });
     await copyFile(file, path);
     peak = process.memoryUsage().rss;
+    atPeak = '';
     const c0 = cpu();
     const t0 = process.hrtime.bigint();
     await services.rollImportRunner.run(id, path);
@@ -132,6 +149,7 @@ async function main(): Promise<void> {
         `mariadbd ${(c1.db - c0.db).toFixed(1)} s (all of its sessions); load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`,
     );
     const [imp] = await ds.query('SELECT * FROM roll_imports WHERE id = ?', [id]);
+    console.log(`  at peak RSS (main thread's V8): ${atPeak}`);
     console.log(`  phases: ${JSON.stringify(services.rollImportRunner.lastTimings)}, staging by ${services.rollImportRunner.lastStaging}`);
     console.log(
       `${label}: ${rows} rows in ${secs.toFixed(1)} s (${Math.round(rows / secs)} rows/s), peak RSS ${(peak / 1048576).toFixed(0)} MB; ` +
