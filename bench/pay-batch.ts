@@ -18,7 +18,7 @@ process.env.DB_NAME ??= 'welfare_bench_pay';
 process.env.REDIS_PREFIX ??= 'welfare-bench-pay';
 process.env.LOG_LEVEL ??= 'warn';
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,7 +37,6 @@ function cpuSeconds(pid: number): number {
 
 function pidOf(name: string): number | null {
   try {
-    const { execSync } = require('node:child_process') as typeof import('node:child_process');
     return Number(execSync(`pidof ${name}`).toString().trim().split(' ')[0]) || null;
   } catch {
     return null;
