@@ -54,6 +54,14 @@ const ENROLMENT_CHANGED = `(e.coefficient_x100 <> r.coefficient_x100 OR e.start_
 /** The rows of an import that the merge has to write, with the stored person and enrolment they match (see mergeIn). */
 const diffTable = (staging: string): string => `${staging}_diff`;
 
+/** Promise.all that waits for every statement to end before throwing the first failure (none is left running). */
+async function settleAll<T extends readonly unknown[]>(all: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const out = await Promise.allSettled(all);
+  const failed = out.find((o) => o.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return out.map((o) => (o as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 const FIXED_LENGTH_DIGITS: Partial<Record<Column, number>> = { national_id: 12, phone: 10, wallet_id: 10 };
 
 /** roll_import_problems.column_name: an unknown header is reported under its own name, which may be longer. */
@@ -365,45 +373,48 @@ export class RollImportRunner {
     const problem = (sql: string, params: unknown[] = []) =>
       this.ds.query(`INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message) ${sql}`, [id, ...params]);
 
+    const accounts = [
+      ['account_hash', 'account_number', 'bank account', 'account_new'],
+      ['wallet_hash', 'wallet_id', 'wallet', 'wallet_new'],
+    ] as const;
     // Each check within the file groups the file once and then finds the rows of the groups it reports (STRAIGHT_JOIN:
     // left to itself, MariaDB ran the grouping again for every row of the file, "LATERAL DERIVED", 5 s at a million rows).
-    await problem(
-      `SELECT ?, r.row_no, 'programme_code', 'DUPLICATE_IN_FILE',
+    // They run one after the other (problems of one row keep the order of the checks), beside the roll comparison below.
+    const inFile = async () => {
+      await problem(
+        `SELECT ?, r.row_no, 'programme_code', 'DUPLICATE_IN_FILE',
          LEFT(CONCAT('the same person and programme are on rows ', d.rows_list, '; keep one row'), 500)
        FROM (SELECT national_id_hash, programme_id, GROUP_CONCAT(row_no ORDER BY row_no SEPARATOR ', ') AS rows_list
              FROM ${t} GROUP BY national_id_hash, programme_id HAVING COUNT(*) > 1) d
          STRAIGHT_JOIN ${t} r ON r.national_id_hash = d.national_id_hash AND r.programme_id = d.programme_id`,
-    );
-    await problem(
-      `SELECT ?, r.row_no, 'national_id', 'PERSON_DIFFERS_IN_FILE',
+      );
+      await problem(
+        `SELECT ?, r.row_no, 'national_id', 'PERSON_DIFFERS_IN_FILE',
          LEFT(CONCAT('the same national ID has different personal data (name, birth date, gender, area or phone) on rows ', d.rows_list), 500)
        FROM (SELECT national_id_hash, GROUP_CONCAT(row_no ORDER BY row_no SEPARATOR ', ') AS rows_list FROM ${t}
              GROUP BY national_id_hash
              HAVING COUNT(DISTINCT CAST(full_name AS BINARY), date_of_birth, gender, IFNULL(phone_hash, ''), area_id) > 1) d
          STRAIGHT_JOIN ${t} r ON r.national_id_hash = d.national_id_hash`,
-    );
-    const accounts = [
-      ['account_hash', 'account_number', 'bank account', 'account_new'],
-      ['wallet_hash', 'wallet_id', 'wallet', 'wallet_new'],
-    ] as const;
-    for (const [hash, column, what] of accounts) {
-      await problem(
-        `SELECT ?, r.row_no, '${column}', 'SHARED_ACCOUNT',
+      );
+      for (const [hash, column, what] of accounts) {
+        await problem(
+          `SELECT ?, r.row_no, '${column}', 'SHARED_ACCOUNT',
            LEFT(CONCAT('the same ${what} is given for different people on rows ', d.rows_list), 500)
          FROM (SELECT ${hash}, GROUP_CONCAT(row_no ORDER BY row_no SEPARATOR ', ') AS rows_list FROM ${t}
                WHERE ${hash} IS NOT NULL GROUP BY ${hash} HAVING COUNT(DISTINCT national_id_hash) > 1) d
            STRAIGHT_JOIN ${t} r ON r.${hash} = d.${hash}`,
-      );
-    }
+        );
+      }
+    };
 
     // Against the roll. Is anyone of the file on it? If not (a first import), no stored person can conflict, and every
     // account of the file is checked against the roll's.
-    const [{ n: found }] = (await this.ds.query(
-      `SELECT EXISTS (SELECT 1 FROM ${t} r JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash) AS n`,
-    )) as [{ n: number | string }];
-    const onRoll = Number(found) === 1;
     const d = diffTable(t);
-    if (onRoll) {
+    const compare = async (): Promise<boolean> => {
+      const [{ n: found }] = (await this.ds.query(
+        `SELECT EXISTS (SELECT 1 FROM ${t} r JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash) AS n`,
+      )) as [{ n: number | string }];
+      if (Number(found) !== 1) return false;
       // One pass over the file and the roll finds every row that differs from what is stored: a new person or enrolment,
       // a person who moved commune or changed phone, an enrolment that differs, a person whose name, birth date or gender
       // disagree (PERSON_CONFLICT), and whether the row's account or wallet is new for that enrolment. The merge writes
@@ -412,20 +423,31 @@ export class RollImportRunner {
       // A file that changes nothing leaves this table empty.
       await this.ds.query(
         `CREATE TABLE ${d} (row_no INT UNSIGNED NOT NULL, beneficiary_id BIGINT UNSIGNED NULL, enrolment_id BIGINT UNSIGNED NULL,
-           person_changed TINYINT(1) NOT NULL, enrolment_changed TINYINT(1) NOT NULL, conflict VARCHAR(100) NULL,
-           account_new TINYINT(1) NOT NULL, wallet_new TINYINT(1) NOT NULL, PRIMARY KEY (row_no)) ENGINE=InnoDB`,
+         person_changed TINYINT(1) NOT NULL, enrolment_changed TINYINT(1) NOT NULL, conflict VARCHAR(100) NULL,
+         account_new TINYINT(1) NOT NULL, wallet_new TINYINT(1) NOT NULL, PRIMARY KEY (row_no)) ENGINE=InnoDB`,
       );
       const conflict = `NULLIF(CONCAT_WS(', ', IF(CAST(b.full_name AS BINARY) <> CAST(r.full_name AS BINARY), 'full_name', NULL),
-        IF(b.date_of_birth <> r.date_of_birth, 'date_of_birth', NULL), IF(b.gender <> r.gender, 'gender', NULL)), '')`;
-      await this.ds.query(
-        `INSERT INTO ${d} (row_no, beneficiary_id, enrolment_id, person_changed, enrolment_changed, conflict, account_new, wallet_new)
+      IF(b.date_of_birth <> r.date_of_birth, 'date_of_birth', NULL), IF(b.gender <> r.gender, 'gender', NULL)), '')`;
+      // in two halves of the file at once: one statement runs on one core of the database server
+      const [{ n: last }] = (await this.ds.query(`SELECT IFNULL(MAX(row_no), 0) AS n FROM ${t}`)) as [{ n: number | string }];
+      const half = Math.ceil(Number(last) / 2);
+      const diffPass = (from: number, to: number) =>
+        this.ds.query(
+          `INSERT INTO ${d} (row_no, beneficiary_id, enrolment_id, person_changed, enrolment_changed, conflict, account_new, wallet_new)
          SELECT r.row_no, b.id, e.id, IFNULL(${PERSON_CHANGED}, 0), IFNULL(${ENROLMENT_CHANGED}, 0), ${conflict},
                 r.account_hash IS NOT NULL AND NOT (e.account_hash <=> r.account_hash),
                 r.wallet_hash IS NOT NULL AND NOT (e.wallet_hash <=> r.wallet_hash)
          FROM ${t} r LEFT JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash
            LEFT JOIN enrolments e ON e.beneficiary_id = b.id AND e.programme_id = r.programme_id
-         WHERE b.id IS NULL OR e.id IS NULL OR ${PERSON_CHANGED} OR ${ENROLMENT_CHANGED} OR ${conflict} IS NOT NULL`,
-      );
+         WHERE r.row_no BETWEEN ? AND ?
+           AND (b.id IS NULL OR e.id IS NULL OR ${PERSON_CHANGED} OR ${ENROLMENT_CHANGED} OR ${conflict} IS NOT NULL)`,
+          [from, to],
+        );
+      await settleAll([diffPass(0, half), diffPass(half + 1, Number(last))]);
+      return true;
+    };
+    const [, onRoll] = await settleAll([inFile(), compare()]);
+    if (onRoll) {
       await problem(
         `SELECT ?, r.row_no, 'national_id', 'PERSON_CONFLICT',
            CONCAT('this national ID is on the roll with a different ', d.conflict, '; correct the file, or the stored record first')
