@@ -194,8 +194,8 @@ async function main(): Promise<void> {
     const [b] = (await ds.query('SELECT status FROM batches WHERE id = ?', [batch.id])) as { status: string }[];
     if (b!.status !== 'processing') break;
     if (Date.now() - t0 > 30 * 60_000) throw new Error('not done after 30 minutes');
-    // watching is not free (a grouped read of the batch): every 2 s
-    await new Promise((r) => setTimeout(r, 2000));
+    // watching is not free (a grouped read of the whole batch): every 5 s
+    await new Promise((r) => setTimeout(r, 5000));
   }
   const tDone = Date.now() - t0;
   clearInterval(sampler);

@@ -112,6 +112,8 @@ export class PaymentEngine {
   private readonly inFlight = new Map<number, { limit: number; sem: Semaphore }>();
   private readonly callbackProviders = new Map<string, { provider: { id: number }; adapter: ProviderPort; until: number }>();
   private readonly callbacks: CallbackBatcher;
+  /** When this worker's sweeper last looked for payments never tried, per batch. */
+  private readonly freshDispatch = new Map<string, number>();
 
   constructor(
     private readonly ds: DataSource,
@@ -128,14 +130,18 @@ export class PaymentEngine {
   // ------------------------------------------------------------ dispatch
 
   /** Cuts a batch's due work (pending sends, due inquiries and polls) into chunk jobs on each provider's queue. */
-  async dispatch(batchId: string, now = new Date()): Promise<{ send: number; inquire: number }> {
+  async dispatch(batchId: string, now = new Date(), opts: { fresh?: boolean } = {}): Promise<{ send: number; inquire: number }> {
     const out = { send: 0, inquire: 0 };
+    // `fresh: false` (the frequent sweeps) reads only payments waiting for a moment (retries, inquiries, polls): an
+    // index range; payments never tried are read again only now and then (their jobs are lost only with Redis)
+    const fresh = opts.fresh ?? true;
     for (const kind of ['send', 'inquire'] as const) {
       const statuses = kind === 'send' ? ['pending'] : ['unknown', 'sent'];
       const rows = (await this.ds.query(
         `SELECT p.seq, p.provider_id FROM payments p JOIN providers pv ON pv.id = p.provider_id AND pv.kind <> 'file'
          WHERE p.batch_id = ? AND p.review = 'included' AND p.status IN (${marks(statuses.length)})
-           AND p.provider_id IS NOT NULL AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= ?)
+           AND p.provider_id IS NOT NULL
+           AND ${fresh ? '(p.next_attempt_at IS NULL OR p.next_attempt_at <= ?)' : 'p.next_attempt_at <= ?'}
            AND (p.queued_until IS NULL OR p.queued_until <= ?)
          ORDER BY p.provider_id, p.seq`,
         [batchId, ...statuses, now, now],
@@ -523,7 +529,10 @@ export class PaymentEngine {
           await this.recordEvents(em, batchId, seqs, 'sending', 'unknown', 'sweeper', 'sending lease expired');
         });
       }
-      await this.dispatch(batchId, now);
+      const last = this.freshDispatch.get(batchId) ?? 0;
+      const fresh = now.getTime() - last >= this.opts.queueLeaseMs / 2;
+      if (fresh) this.freshDispatch.set(batchId, now.getTime());
+      await this.dispatch(batchId, now, { fresh });
       await this.completeIfDone(batchId);
     }
     return { expired, batches: batches.length };

@@ -31,6 +31,8 @@ export interface HttpProviderOptions {
   timeoutMs: number;
   /** Sent as `callbackUrl` with every transfer, when set. */
   callbackUrl?: string;
+  /** Connections kept to the provider (default 64): at least the requests the service keeps in flight to it. */
+  maxSockets?: number;
 }
 
 const REFERENCE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -130,7 +132,7 @@ export class HttpProviderAdapter implements ProviderPort {
     if (!Number.isInteger(opts.timeoutMs) || opts.timeoutMs <= 0) throw new Error('provider timeoutMs must be a positive integer');
     this.prefix = this.origin.pathname.replace(/\/+$/, '');
     this.transport = this.origin.protocol === 'https:' ? https : http;
-    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: 64 });
+    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 64 });
   }
 
   /** Closes the pooled connections. */

@@ -193,7 +193,15 @@ function isDuplicateKey(e: unknown): boolean {
 
 /** An adapter is rebuilt when any of these change; the ciphertext changes with every new secret. */
 const fingerprint = (r: Row): string =>
-  [r.kind, r.name, r.base_url ?? '', r.client_id ?? '', r.secret_enc?.toString('base64') ?? '', String(r.timeout_ms)].join('\n');
+  [
+    r.kind,
+    r.name,
+    r.base_url ?? '',
+    r.client_id ?? '',
+    r.secret_enc?.toString('base64') ?? '',
+    String(r.timeout_ms),
+    String(r.concurrency),
+  ].join('\n');
 
 export type ProvidersConfig = Pick<Config, 'mode' | 'sandboxUrl' | 'sandboxClientId' | 'sandboxSecret' | 'publicBaseUrl'>;
 
@@ -501,6 +509,8 @@ export class ProvidersService {
       secret,
       timeoutMs: Number(row.timeout_ms),
       callbackUrl: this.callbackUrl(row.name),
+      // as many connections as requests the engine keeps in flight to this provider
+      maxSockets: Math.max(1, Number(row.concurrency)),
     });
     this.adapters.set(providerId, { fingerprint: fp, adapter });
     if (cached) this.retire(cached.adapter, Number(row.timeout_ms));
