@@ -65,6 +65,7 @@ async function main(): Promise<void> {
     clientId: cfg.sandboxClientId,
     secret: cfg.sandboxSecret,
     timeoutMs: 10_000,
+    maxSockets: concurrency,
   });
   for (let i = 0; i < 100; i++) {
     const up = await adapter.balance().then(

@@ -81,7 +81,9 @@ describe('operations: metrics, the queue view, queue pause and resume', () => {
       const send = { provider: 'metrics-test', op: 'send', outcome: 'accepted', process: 'api' };
       expect(sample(r.text, 'welfare_provider_request_seconds_bucket', { ...send, le: '0.05' })).to.be.at.least(1);
       expect(sample(r.text, 'welfare_provider_request_seconds_bucket', { ...send, le: '0.005' })).to.equal(0);
-      expect(sample(r.text, 'welfare_payment_transitions_total', { provider: 'metrics-test', to: 'sent', process: 'api' })).to.be.at.least(3);
+      expect(sample(r.text, 'welfare_payment_transitions_total', { provider: 'metrics-test', to: 'sent', process: 'api' })).to.be.at.least(
+        3,
+      );
       expect(sample(r.text, 'welfare_payment_transitions_total', { provider: 'metrics-test', to: 'failed' })).to.equal(undefined);
       expect(sample(r.text, 'welfare_queue_jobs', { queue: 'payments.dispatch', state: 'waiting', process: 'api' })).to.be.a('number');
       expect(sample(r.text, 'welfare_process_cpu_user_seconds_total', { process: 'api' })).to.be.a('number');
