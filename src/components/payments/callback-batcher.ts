@@ -1,0 +1,207 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { TransferEvent } from '../providers/provider.port';
+import { fromProvider, MAY_BECOME, parseReference, type PaymentStatus } from './payment-states';
+
+export type CallbackOutcome = 'applied' | 'duplicate' | 'ignored_late' | 'unknown_reference' | 'amount_mismatch';
+
+interface Pending {
+  providerId: number;
+  event: TransferEvent;
+  resolve: (o: CallbackOutcome) => void;
+  reject: (e: unknown) => void;
+}
+
+interface PaymentRow {
+  batch_id: string;
+  seq: string;
+  amount: string;
+  status: PaymentStatus;
+  provider_id: number | null;
+  transfer_id: string | null;
+  failure_code: string | null;
+}
+
+const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+
+/**
+ * Provider callbacks applied in groups: the events that arrive within a few
+ * milliseconds (or up to `maxBatch`) are kept, matched and applied in one
+ * transaction, so a burst of thousands of callbacks costs a handful of
+ * statements per hundred instead of several per event. Each request is
+ * answered only after the commit, with its own outcome. The rules are those
+ * of one event at a time: kept once per event id (a duplicate, in the batch
+ * or before it, is acknowledged and ignored), applied only forward (events of
+ * one payment in arrival order), unknown references kept for reconciliation.
+ */
+export class CallbackBatcher {
+  private queue: Pending[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+
+  constructor(
+    private readonly ds: DataSource,
+    private readonly record: (
+      em: EntityManager,
+      rows: { batchId: string; seq: string; from: PaymentStatus; to: PaymentStatus; detail: string | null }[],
+    ) => Promise<void>,
+    private readonly pollMs: number,
+    private readonly opts: { maxBatch: number; maxWaitMs: number } = { maxBatch: 200, maxWaitMs: 5 },
+  ) {}
+
+  submit(providerId: number, event: TransferEvent): Promise<CallbackOutcome> {
+    return new Promise<CallbackOutcome>((resolve, reject) => {
+      this.queue.push({ providerId, event, resolve, reject });
+      if (this.queue.length >= this.opts.maxBatch) this.kick(0);
+      else this.kick(this.opts.maxWaitMs);
+    });
+  }
+
+  private kick(delay: number): void {
+    if (this.running) return; // the running flush takes the next group when it ends
+    if (this.timer && delay > 0) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.flush(), delay);
+  }
+
+  private async flush(): Promise<void> {
+    this.timer = null;
+    if (this.running || !this.queue.length) return;
+    this.running = true;
+    const group = this.queue.splice(0, this.opts.maxBatch);
+    try {
+      const outcomes = await this.ds.transaction((em) => this.apply(em, group));
+      group.forEach((p, i) => p.resolve(outcomes[i]!));
+    } catch (e) {
+      for (const p of group) p.reject(e);
+    } finally {
+      this.running = false;
+      if (this.queue.length) this.kick(this.queue.length >= this.opts.maxBatch ? 0 : this.opts.maxWaitMs);
+    }
+  }
+
+  private async apply(em: EntityManager, group: Pending[]): Promise<CallbackOutcome[]> {
+    const outcomes: CallbackOutcome[] = new Array<CallbackOutcome>(group.length);
+    // 1. keep each event once: a repeat within the group, or of an event kept before, is a duplicate
+    const firstOf = new Map<string, number>();
+    group.forEach((p, i) => {
+      const key = `${p.providerId}\n${p.event.eventId}`;
+      if (firstOf.has(key)) outcomes[i] = 'duplicate';
+      else firstOf.set(key, i);
+    });
+    const fresh = [...firstOf.values()];
+    await em.query(
+      `INSERT IGNORE INTO provider_events (provider_id, event_id, reference, transfer_id, status, amount, failure_code, occurred_at, outcome)
+       VALUES ${fresh.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, 'received')").join(', ')}`,
+      fresh.flatMap((i) => {
+        const { providerId, event: e } = group[i]!;
+        return [providerId, e.eventId, e.reference, e.transferId, e.status, e.amount, e.failureCode, e.occurredAt];
+      }),
+    );
+    // rows still `received` are the ones this transaction inserted (kept events always carry their final outcome)
+    const mine = new Set<string>();
+    const byProvider = new Map<number, number[]>();
+    for (const i of fresh) byProvider.set(group[i]!.providerId, [...(byProvider.get(group[i]!.providerId) ?? []), i]);
+    for (const [providerId, idx] of byProvider) {
+      const rows = (await em.query(
+        `SELECT event_id FROM provider_events WHERE provider_id = ? AND outcome = 'received' AND event_id IN (${marks(idx.length)})`,
+        [providerId, ...idx.map((i) => group[i]!.event.eventId)],
+      )) as { event_id: string }[];
+      for (const r of rows) mine.add(`${providerId}\n${r.event_id}`);
+    }
+    const toApply = fresh.filter((i) => {
+      if (mine.has(`${group[i]!.providerId}\n${group[i]!.event.eventId}`)) return true;
+      outcomes[i] = 'duplicate';
+      return false;
+    });
+
+    // 2. the payments they name, locked
+    const prefixes = new Map<string, string | null>();
+    for (const i of toApply) {
+      const ref = parseReference(group[i]!.event.reference);
+      if (ref) prefixes.set(ref.prefix, null);
+    }
+    if (prefixes.size) {
+      const rows = (await em.query(`SELECT id, reference_prefix FROM batches WHERE reference_prefix IN (${marks(prefixes.size)})`, [
+        ...prefixes.keys(),
+      ])) as { id: string; reference_prefix: string }[];
+      for (const r of rows) prefixes.set(r.reference_prefix, String(r.id));
+    }
+    const wanted = new Map<string, string[]>();
+    for (const i of toApply) {
+      const ref = parseReference(group[i]!.event.reference);
+      const batchId = ref ? prefixes.get(ref.prefix) : null;
+      if (ref && batchId) wanted.set(batchId, [...(wanted.get(batchId) ?? []), ref.seq]);
+    }
+    const payments = new Map<string, PaymentRow & { original: PaymentStatus }>();
+    for (const [batchId, seqs] of wanted) {
+      const rows = (await em.query(
+        `SELECT batch_id, seq, amount, status, provider_id, transfer_id, failure_code FROM payments
+         WHERE batch_id = ? AND seq IN (${marks(seqs.length)}) FOR UPDATE`,
+        [batchId, ...seqs],
+      )) as PaymentRow[];
+      for (const r of rows) payments.set(`${r.batch_id}-${r.seq}`, { ...r, original: r.status });
+    }
+
+    // 3. each event in arrival order, forward only
+    const changes: { batchId: string; seq: string; from: PaymentStatus; to: PaymentStatus; detail: string | null }[] = [];
+    for (const i of toApply) {
+      const { providerId, event } = group[i]!;
+      const ref = parseReference(event.reference);
+      const batchId = ref ? prefixes.get(ref.prefix) : null;
+      const p = ref && batchId ? payments.get(`${batchId}-${ref.seq}`) : undefined;
+      if (!p || p.provider_id !== providerId) {
+        outcomes[i] = 'unknown_reference';
+        continue;
+      }
+      if (Number(p.amount) !== event.amount) {
+        outcomes[i] = 'amount_mismatch';
+        continue;
+      }
+      const target = fromProvider(event.status) as keyof typeof MAY_BECOME;
+      if (!MAY_BECOME[target].includes(p.status)) {
+        outcomes[i] = 'ignored_late';
+        continue;
+      }
+      changes.push({ batchId: String(p.batch_id), seq: String(p.seq), from: p.status, to: target, detail: event.failureCode });
+      p.status = target;
+      p.transfer_id ??= event.transferId;
+      p.failure_code = event.failureCode;
+      outcomes[i] = 'applied';
+    }
+
+    // 4. write: payments that moved, their changes, every event's outcome
+    const moved = [...payments.values()].filter((p) => p.status !== p.original);
+    if (moved.length) {
+      const now = Date.now();
+      const values = moved
+        .map((_, k) => (k === 0 ? 'SELECT ? AS b, ? AS s, ? AS was, ? AS st, ? AS tid, ? AS fc, ? AS nat' : 'SELECT ?, ?, ?, ?, ?, ?, ?'))
+        .join(' UNION ALL ');
+      await em.query(
+        `UPDATE payments p JOIN (${values}) v ON p.batch_id = v.b AND p.seq = v.s AND p.status = v.was
+         SET p.status = v.st, p.transfer_id = COALESCE(p.transfer_id, v.tid), p.failure_code = v.fc, p.claim_token = NULL,
+           p.live = CASE WHEN v.st IN ('failed', 'returned') THEN NULL ELSE p.live END, p.next_attempt_at = v.nat,
+           p.settled_at = CASE WHEN v.st IN ('succeeded', 'failed', 'returned') THEN CURRENT_TIMESTAMP(3) ELSE p.settled_at END`,
+        moved.flatMap((p) => [
+          p.batch_id,
+          p.seq,
+          p.original,
+          p.status,
+          p.transfer_id,
+          p.failure_code,
+          p.status === 'sent' ? new Date(now + this.pollMs) : null,
+        ]),
+      );
+      await this.record(em, changes);
+    }
+    for (const [providerId, idx] of byProvider) {
+      const kept = idx.filter((i) => outcomes[i] !== 'duplicate');
+      if (!kept.length) continue;
+      const values = kept.map((_, k) => (k === 0 ? 'SELECT ? AS e, ? AS o' : 'SELECT ?, ?')).join(' UNION ALL ');
+      await em.query(
+        `UPDATE provider_events pe JOIN (${values}) v ON pe.event_id = v.e SET pe.outcome = v.o WHERE pe.provider_id = ? AND pe.outcome = 'received'`,
+        [...kept.flatMap((i) => [group[i]!.event.eventId, outcomes[i]]), providerId],
+      );
+    }
+    return outcomes;
+  }
+}
