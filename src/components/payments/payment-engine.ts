@@ -427,22 +427,21 @@ export class PaymentEngine {
     return movedTo;
   }
 
-  private async recordEvents(
+  /** The same change for many payments of one batch (the sweeper's expired leases). */
+  private recordEvents(
     em: EntityManager,
     batchId: string,
     seqs: string[],
-    from: PaymentStatus | null,
+    from: PaymentStatus,
     to: PaymentStatus,
     source: string,
     detail: string | null,
   ): Promise<void> {
-    for (let i = 0; i < seqs.length; i += 1000) {
-      const part = seqs.slice(i, i + 1000);
-      await em.query(
-        `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source, detail) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
-        part.flatMap((s) => [batchId, s, from, to, source, detail]),
-      );
-    }
+    return this.recordChanges(
+      em,
+      seqs.map((seq) => ({ batchId, seq, from, to, detail })),
+      source,
+    );
   }
 
   // ------------------------------------------------------------ callbacks
