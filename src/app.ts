@@ -19,6 +19,8 @@ import { enqueueAccountCheck } from '../jobs/catalog';
 import { registerBeneficiaryRoutes, registerRollImportRoutes } from './components/beneficiaries';
 import { OperationsService, registerOperationsRoutes } from './components/operations';
 import { initMetrics, metricsHandler } from './platform/metrics';
+import { registerReconciliationRoutes } from './components/reconciliation';
+import { registerExportRoutes } from './components/exports';
 
 const API_INFO = {
   title: 'Welfare disbursement API',
@@ -122,6 +124,8 @@ export function buildApp(infra: Infra, services: Services): express.Express {
     recheck: (id) => enqueueAccountCheck(infra.queues, id),
   });
   registerPaymentRoutes(api, services.batches, services.engine, services.paypoints, { dir: cfg.importDir, maxBytes: 16 * 1024 * 1024 });
+  registerReconciliationRoutes(api, { recon: services.reconciliation, upload: { dir: cfg.importDir, maxBytes: cfg.importMaxBytes } });
+  registerExportRoutes(api, services.exports);
 
   const doc = api.openapiDocument(API_INFO);
   if (cfg.apiDocs === 'public') {

@@ -15,6 +15,8 @@ import { BeneficiariesService, RollImportRunner, RollImportsService } from './co
 import { enqueueAccountCheck, enqueueBatchRelease, enqueueChunk, enqueueDispatch, enqueueRollImport } from '../jobs/catalog';
 import { PaymentEngine, PayPoints } from './components/payments';
 import { AccountChecker, BatchReleaser, BatchesService } from './components/batches';
+import { ReconciliationService } from './components/reconciliation';
+import { ExportsService } from './components/exports';
 
 /** What a process has opened: configuration, database, Redis, queues, logger. */
 export interface Infra {
@@ -45,6 +47,8 @@ export interface Services {
   accountChecker: AccountChecker;
   engine: PaymentEngine;
   paypoints: PayPoints;
+  reconciliation: ReconciliationService;
+  exports: ExportsService;
 }
 
 export function buildServices(infra: Infra): Services {
@@ -123,5 +127,7 @@ export function buildServices(infra: Infra): Services {
     accountChecker,
     engine,
     paypoints: new PayPoints(ds, audit, batches),
+    reconciliation: new ReconciliationService(ds, cipher, audit, providers, cfg, infra.log),
+    exports: new ExportsService(ds, cipher, audit, cfg, infra.log),
   };
 }

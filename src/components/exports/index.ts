@@ -1,0 +1,2 @@
+export { ExportsService } from './exports.service';
+export { registerExportRoutes } from './exports.routes';

@@ -1,0 +1,2 @@
+export { ReconciliationService } from './reconciliation.service';
+export { registerReconciliationRoutes } from './reconciliation.routes';
