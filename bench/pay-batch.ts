@@ -10,7 +10,9 @@
  *
  * Prints: time to release, time until every payment was accepted by the
  * provider (the dispatch rate), time until the batch completed, payments/s,
- * and the worker's RSS (min / max while it ran). Then checks the sandbox's
+ * and the worker's RSS (at release, peak, at completion, every 5 s). The
+ * worker runs with the heap flag of `npm run worker` (--max-old-space-size=192).
+ * `--profile DIR` writes a CPU profile of each child process (node --cpu-prof). Then checks the sandbox's
  * ledger: every reference accepted exactly once, total = total approved.
  */
 process.env.NODE_ENV ??= 'development';
@@ -62,6 +64,8 @@ async function main(): Promise<void> {
       settle: { type: 'string', default: '0' },
       workers: { type: 'string', default: '1' },
       tune: { type: 'boolean', default: false },
+      // write a V8 CPU profile of the sandbox, API and worker into this directory (node --cpu-prof)
+      profile: { type: 'string' },
     },
   });
   const rows = Number(values.rows);
@@ -110,8 +114,9 @@ async function main(): Promise<void> {
   await ds.query("UPDATE providers SET concurrency = ? WHERE name = 'sandbox'", [Number(values.concurrency)]);
 
   const children: ChildProcess[] = [];
-  const run = (file: string) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, file)], {
+  const profile = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] : [];
+  const run = (file: string, nodeFlags: string[] = []) => {
+    const c = spawn(process.execPath, [...nodeFlags, ...profile, '--import', 'tsx', path.join(ROOT, file)], {
       stdio: ['ignore', 'inherit', 'inherit'],
       env,
       cwd: ROOT,
@@ -125,7 +130,8 @@ async function main(): Promise<void> {
   process.on('exit', stopAll);
   const sandboxProc = run('src/sandbox-server.ts');
   const apiProc = run('src/server.ts');
-  const workers = Array.from({ length: Number(values.workers) }, () => run('jobs/worker.ts'));
+  // the worker runs as `npm run worker` and scripts/start.ts run it: old generation capped at 192 MB
+  const workers = Array.from({ length: Number(values.workers) }, () => run('jobs/worker.ts', ['--max-old-space-size=192']));
   for (let i = 0; i < 100; i++) {
     const ok = await fetch(`http://127.0.0.1:${apiPort}/healthz`).then(
       (r) => r.ok,
@@ -157,16 +163,16 @@ async function main(): Promise<void> {
   await ds.query("UPDATE batches SET status = 'approved', check_status = 'done', approved_by = ? WHERE id = ?", [staff!.id, batch.id]);
   console.log(`batch ${batch.id}: ${batch.itemCount.toLocaleString('en')} payments, ${batch.totalAmount.toLocaleString('en')} đ`);
 
-  let minRss = Infinity;
-  let maxRss = 0;
+  // the workers' RSS (summed over workers): at release, every 250 ms while paying (peak), at completion
+  const workerRss = () => workers.reduce((n, w) => n + (rssMb(w.pid!) ?? 0), 0);
+  const rssStart = workerRss();
+  let maxRss = rssStart;
+  const rssTrace: string[] = [];
+  let ticks = 0;
   const sampler = setInterval(() => {
-    for (const w of workers) {
-      const r = rssMb(w.pid!);
-      if (r !== null) {
-        minRss = Math.min(minRss, r);
-        maxRss = Math.max(maxRss, r);
-      }
-    }
+    const r = workerRss();
+    maxRss = Math.max(maxRss, r);
+    if (ticks++ % 20 === 0) rssTrace.push(r.toFixed(0));
   }, 250);
   const mariadb = pidOf('mariadbd') ?? pidOf('mysqld');
   const cpu = () => ({
@@ -199,6 +205,7 @@ async function main(): Promise<void> {
   }
   const tDone = Date.now() - t0;
   clearInterval(sampler);
+  const rssEnd = workerRss();
   const cpu1 = cpu();
   const n = batch.itemCount;
   console.log(`release (float check, routing): ${tRelease} ms`);
@@ -208,7 +215,11 @@ async function main(): Promise<void> {
   console.log(
     `batch completed after ${(tDone / 1000).toFixed(1)} s: ${Math.round(n / (tDone / 1000)).toLocaleString('en')} payments/s end to end`,
   );
-  console.log(`worker RSS during the run: ${minRss.toFixed(0)}-${maxRss.toFixed(0)} MB`);
+  console.log(
+    `worker RSS: start ${rssStart.toFixed(0)} MB, peak ${maxRss.toFixed(0)} MB, end ${rssEnd.toFixed(0)} MB (every 5 s: ${rssTrace.join(' ')})`,
+  );
+  const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  console.log(`load average at the end: ${loadavg}`);
   console.log(
     `CPU seconds during the run (2 cores = ${((2 * tDone) / 1000).toFixed(0)} available): ` +
       (Object.keys(cpu0) as (keyof typeof cpu0)[])

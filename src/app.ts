@@ -45,6 +45,9 @@ export function buildApp(infra: Infra, services: Services): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', cfg.trustProxy);
 
+  // provider callbacks: the hot path of a payment run, signed over the exact bytes; first, before request ids,
+  // the request log, helmet and the JSON parser (payments.routes.ts)
+  mountProviderCallbacks(app, services.engine, log);
   app.use(requestIdMiddleware);
   app.use((req: Request, res: Response, next: NextFunction) => {
     res.on('finish', () => {
@@ -63,8 +66,6 @@ export function buildApp(infra: Infra, services: Services): express.Express {
   });
   app.use('/api/docs', helmet({ contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:'] } } }));
   app.use(/^(?!\/api\/docs)/, helmet());
-  // provider callbacks need the exact bytes their signature covers: before the JSON parser
-  mountProviderCallbacks(app, services.engine);
   app.use(express.json({ limit: cfg.httpBodyLimit, strict: true }));
 
   app.get('/healthz', (_req, res) => {

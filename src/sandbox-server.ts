@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     process.stderr.write('the sandbox provider is for development and tests; it does not run with NODE_ENV=production\n');
     process.exit(78);
   }
-  const { app, ledger } = buildSandboxApp({
+  const { handler, ledger } = buildSandboxApp({
     clientId: cfg.sandboxClientId,
     secret: cfg.sandboxSecret,
     initialFloat: cfg.sandboxFloat,
@@ -40,7 +40,8 @@ async function main(): Promise<void> {
     callbackDelayMs: cfg.sandboxCallbackDelayMs,
     onError: (err: unknown) => log.error('sandbox timed work failed', { err: err instanceof Error ? err.message : String(err) }),
   });
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, app);
+  // the transfer routes on plain node:http, everything else through the express app
+  const server = http.createServer({ keepAliveTimeout: 65_000 }, handler);
   // a keep-alive client pool may hold hundreds of connections
   server.maxConnections = 10_000;
   server.listen(cfg.sandboxPort, '127.0.0.1');

@@ -7,6 +7,8 @@ import { areaId, makeUser, uniq } from '../helpers/factories';
 import { call, get, post } from '../helpers/http';
 import { startTestSandbox, useSandboxFor, type TestSandbox } from '../helpers/sandbox';
 import { testWorker } from '../helpers/worker';
+import { LocalRateLimiter, RedisRateLimiter, type RateLimiter } from '../../src/components/payments/rate-limiter';
+import { redisKey } from '../../src/platform/redis';
 
 const BIN = '970422'; // MB: routed to this file's mocked provider
 const SECRET = 'nock-provider-secret-0123456789';
@@ -263,6 +265,63 @@ describe('payment engine', function () {
     const [p] = await waitForPayments(b.id, (ps) => ps[0]!.status === 'succeeded', 'succeeded');
     expect(p!.attempts).to.equal(1);
     expect(inquiry.isDone()).to.equal(true);
+  });
+
+  it('spaces the requests to a provider with a rate limit (4 a second: one every 250 ms)', async () => {
+    const { infra } = await testApp();
+    await infra.ds.query('UPDATE providers SET rate_limit_per_second = 4 WHERE id = ?', [providerId]);
+    try {
+      const b = await released(6);
+      const at: number[] = [];
+      nock(host)
+        .post('/v1/transfers')
+        .times(6)
+        .reply((_uri, body) => {
+          at.push(Date.now());
+          const { reference } = (typeof body === 'string' ? JSON.parse(body) : body) as { reference: string };
+          return [201, transfer(reference, 750_000, 'SUCCEEDED')];
+        });
+      await waitForPayments(b.id, (ps) => ps.every((p) => p.status === 'succeeded'), 'all succeeded');
+      expect(at).to.have.length(6);
+      // a bucket of one token at 4/s: the k-th request leaves no sooner than k × 250 ms after the first
+      for (let k = 1; k < at.length; k++) expect(at[k]! - at[0]!, `request ${k}`).to.be.at.least(k * 250 - 25);
+      // and not much later: the limit spaces requests, it does not stall them
+      expect(at[5]! - at[0]!).to.be.below(5 * 250 + 1000);
+    } finally {
+      await infra.ds.query('UPDATE providers SET rate_limit_per_second = NULL WHERE id = ?', [providerId]);
+    }
+  });
+
+  describe('rate limiters', () => {
+    /** Takes `n` tokens from each limiter at once (as from several workers) at `rate`/s; the grant times, sorted. */
+    async function grants(limiters: RateLimiter[], provider: number, rate: number, n: number): Promise<number[]> {
+      const t0 = performance.now();
+      const at: number[] = [];
+      await Promise.all(
+        limiters.flatMap((l) => Array.from({ length: n }, () => l.take(provider, rate).then(() => at.push(performance.now() - t0)))),
+      );
+      return at.sort((a, b) => a - b);
+    }
+
+    it('a token bucket in this process: 10 a second, the k-th grant no sooner than k × 100 ms', async () => {
+      const at = await grants([new LocalRateLimiter()], 1, 10, 12);
+      for (let k = 0; k < at.length; k++) expect(at[k], `grant ${k}`).to.be.at.least(k * 100 - 15);
+      expect(at[11]).to.be.below(11 * 100 + 400);
+    });
+
+    it('shared through Redis: two workers together stay within the limit', async () => {
+      const { infra } = await testApp();
+      const key = (id: number) => redisKey(infra.cfg, 'ratelimit', 'test', uniq('bucket'), id);
+      const k1 = key(7);
+      const a = new RedisRateLimiter(infra.redis, () => k1);
+      const other = infra.redis.duplicate();
+      const b = new RedisRateLimiter(other, () => k1);
+      // 20 a second (bursts of 2), 8 requests from each worker: 16 in about 700 ms, never more than the bucket allows
+      const at = await grants([a, b], 7, 20, 8).finally(() => other.quit());
+      expect(at).to.have.length(16);
+      for (let k = 2; k < at.length; k++) expect(at[k], `grant ${k}`).to.be.at.least((k - 1) * 50 - 15);
+      expect(at[15]).to.be.below(15 * 50 + 600);
+    });
   });
 
   it('lets two workers race for the same chunk: each payment is sent once', async () => {

@@ -11,6 +11,7 @@ import type { Destination, InquiryOutcome, ProviderPort, SendOutcome } from '../
 import type { ProvidersService } from '../providers/providers.service';
 import { countTransitions, observeProviderRequest } from '../../platform/metrics';
 import { CallbackBatcher, type CallbackOutcome } from './callback-batcher';
+import { LocalRateLimiter, type RateLimiter } from './rate-limiter';
 import { backoffMs, fromProvider, OPEN_STATUSES, type PaymentStatus } from './payment-states';
 
 export interface EngineOptions {
@@ -114,6 +115,8 @@ export class PaymentEngine {
   private readonly callbacks: CallbackBatcher;
   /** When this worker's sweeper last looked for payments never tried, per batch. */
   private readonly freshDispatch = new Map<string, number>();
+  /** Providers' rate limits: per process unless the worker installs the Redis-shared one (useRateLimiter). */
+  private limiter: RateLimiter = new LocalRateLimiter();
 
   constructor(
     private readonly ds: DataSource,
@@ -125,6 +128,11 @@ export class PaymentEngine {
     private readonly opts: EngineOptions,
   ) {
     this.callbacks = new CallbackBatcher(ds, (em, rows) => this.recordChanges(em, rows), opts.pollMs);
+  }
+
+  /** The limiter of providers' request rates (the worker shares one through Redis across its processes). */
+  useRateLimiter(limiter: RateLimiter): void {
+    this.limiter = limiter;
   }
 
   // ------------------------------------------------------------ dispatch
@@ -169,15 +177,43 @@ export class PaymentEngine {
 
   // ------------------------------------------------------------ sending
 
-  /** Claims the chunk's pending payments (one conditional UPDATE), sends each, writes the outcomes in one transaction. */
+  /**
+   * Claims the chunk's pending payments (one conditional UPDATE), sends each, writes the outcomes in one transaction.
+   * A provider with a rate limit has its chunk claimed in parts of at most a quarter of the sending lease's worth of
+   * requests at its rate, so that no payment waits for its turn in `sending` until the sweeper takes it for lost.
+   */
   async runChunk(providerId: number, job: ChunkJob): Promise<{ claimed: number }> {
     const provider = await this.providers.get(providerId);
     // a paused provider takes no new sends; what it already holds is still asked about
     if (job.kind === 'send' && (provider.paused || !provider.active)) return { claimed: 0 };
     const adapter = await this.providers.adapterFor(providerId);
     if (!adapter) return { claimed: 0 }; // file providers pay outside the wire API
+    const rate = provider.rateLimitPerSecond;
+    if (rate === null || rate <= 0) return this.runClaim(provider, adapter, job, null);
+    const part = Math.max(1, Math.min(this.opts.chunkSize, Math.floor((rate * this.opts.sendingLeaseMs) / 4000)));
+    let claimed = 0;
+    for (;;) {
+      const n = (await this.runClaim(provider, adapter, job, part)).claimed;
+      claimed += n;
+      if (n < part) return { claimed };
+      // paused meanwhile: the rest waits
+      if (job.kind === 'send') {
+        const now = await this.providers.get(providerId);
+        if (now.paused || !now.active) return { claimed };
+      }
+    }
+  }
+
+  private async runClaim(
+    provider: { id: number; name: string; concurrency: number; rateLimitPerSecond: number | null },
+    adapter: ProviderPort,
+    job: ChunkJob,
+    limit: number | null,
+  ): Promise<{ claimed: number }> {
+    const providerId = provider.id;
     const claim = token();
     const now = new Date();
+    const limitSql = limit === null ? '' : ` ORDER BY seq LIMIT ${Number(limit)}`;
     if (job.kind === 'send') {
       // one commit: the claim (durable before any request leaves) and its events
       await this.ds.transaction(async (em) => {
@@ -185,7 +221,7 @@ export class PaymentEngine {
           `UPDATE payments SET status = 'sending', claim_token = ?, claimed_at = CURRENT_TIMESTAMP(3), attempts = attempts + 1,
              sent_at = CURRENT_TIMESTAMP(3), next_attempt_at = NULL, queued_until = NULL
            WHERE batch_id = ? AND seq BETWEEN ? AND ? AND provider_id = ? AND review = 'included' AND status = 'pending'
-             AND (next_attempt_at IS NULL OR next_attempt_at <= ?)`,
+             AND (next_attempt_at IS NULL OR next_attempt_at <= ?)${limitSql}`,
           [claim, job.batchId, job.fromSeq, job.toSeq, providerId, now],
         )) as { affectedRows: number };
         if (res.affectedRows > 0) {
@@ -201,7 +237,7 @@ export class PaymentEngine {
       await this.ds.query(
         `UPDATE payments SET claim_token = ?, claimed_at = CURRENT_TIMESTAMP(3), next_attempt_at = ?, queued_until = NULL
          WHERE batch_id = ? AND seq BETWEEN ? AND ? AND provider_id = ? AND review = 'included' AND status IN ('unknown', 'sent')
-           AND next_attempt_at <= ?`,
+           AND next_attempt_at <= ?${limitSql}`,
         [claim, new Date(now.getTime() + this.opts.sendingLeaseMs), job.batchId, job.fromSeq, job.toSeq, providerId, now],
       );
     }
@@ -219,12 +255,15 @@ export class PaymentEngine {
       this.inFlight.set(providerId, slot);
     }
     const sem = slot.sem;
+    const rate = provider.rateLimitPerSecond;
     for (const r of rows) if (job.kind === 'send') r.status = 'sending';
     const results = await Promise.all(
       rows.map(async (r) => {
         await sem.take();
-        const started = process.hrtime.bigint();
         try {
+          // the provider's rate limit: a token per request, taken once a slot is free (sends and inquiries alike)
+          if (rate !== null && rate > 0) await this.limiter.take(providerId, rate);
+          const started = process.hrtime.bigint();
           const result = job.kind === 'send' ? await this.sendOne(adapter, r) : await this.inquireOne(adapter, r);
           observeProviderRequest(provider.name, job.kind, result.outcome, Number(process.hrtime.bigint() - started) / 1e9);
           return result;

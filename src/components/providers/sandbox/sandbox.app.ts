@@ -13,6 +13,7 @@
  * under `/_sandbox` (not part of the contract) reads the ledger and changes
  * the faults while it runs.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
@@ -80,13 +81,13 @@ const settleSchema = z.strictObject({
 });
 
 /** A JSON answer written straight to Node's response (the hot path skips express's send machinery). */
-function sendJson(res: Response, status: number, value: unknown): void {
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value);
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
 
-const fail = (res: Response, status: number, error: string, message?: string): void =>
+const fail = (res: ServerResponse, status: number, error: string, message?: string): void =>
   sendJson(res, status, message === undefined ? { error } : { error, message });
 
 function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
@@ -100,11 +101,24 @@ function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
 const issuesMessage = (error: z.ZodError): string =>
   error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
 
+/** The hot routes: `POST /v1/transfers` and `GET /v1/transfers/{reference}` (with no query and no trailing slash). */
+const TRANSFER_PATH = /^\/v1\/transfers(?:\/([^/?]+))?$/;
+
 /**
  * The sandbox provider's express app (not listening) and its ledger. Call
  * `ledger.close()` when done with it: it stops settlement timers and callbacks.
+ *
+ * `handler` serves the two transfer routes (create and inquiry, the hot path
+ * of a payment run) on plain node:http, with exactly the steps and answers of
+ * the express app (in-flight limit, latency, body limit, signature, faults),
+ * and hands every other request to the app; the app also serves the transfer
+ * routes itself first, so either may be mounted.
  */
-export function buildSandboxApp(opts: SandboxOptions): { app: express.Express; ledger: SandboxLedger } {
+export function buildSandboxApp(opts: SandboxOptions): {
+  app: express.Express;
+  ledger: SandboxLedger;
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
+} {
   const { clientId, secret, now: nowOpt, initialFloat, seed, onError, ...behaviour } = opts;
   const now = nowOpt ?? Date.now;
   const ledger = new SandboxLedger({ now, initialFloat, seed, secret, behaviour, onError });
@@ -113,6 +127,127 @@ export function buildSandboxApp(opts: SandboxOptions): { app: express.Express; l
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+
+  /** 503 or 500 (half each) for `fiveXxShare` of transfer requests, before anything is read or recorded. */
+  const failedBeforeAccepting = (res: ServerResponse): boolean => {
+    const b = ledger.behaviour();
+    if (!rng.chance(b.fiveXxShare)) return false;
+    if (rng.next() < 0.5) {
+      stats.unavailable++;
+      res.setHeader('Retry-After', String(b.retryAfterSeconds));
+      fail(res, 503, 'UNAVAILABLE');
+    } else {
+      stats.internalErrors++;
+      fail(res, 500, 'INTERNAL');
+    }
+    return true;
+  };
+
+  const createTransfer = (req: IncomingMessage, res: ServerResponse, body: Buffer): void => {
+    if (failedBeforeAccepting(res)) return;
+    const json = parseJson(body);
+    if (!json.ok) return fail(res, 400, 'INVALID_REQUEST', 'body must be JSON');
+    const parsed = transferRequestSchema.safeParse(json.value);
+    if (!parsed.success) return fail(res, 400, 'INVALID_REQUEST', issuesMessage(parsed.error));
+    const result = ledger.create(parsed.data as TransferRequest);
+    if (result.kind === 'conflict') return fail(res, 409, 'REFERENCE_CONFLICT');
+    const b = ledger.behaviour();
+    if (rng.chance(b.timeoutShare)) {
+      // accepted and kept, but the answer is lost: the sender must inquire
+      stats.timedOut++;
+      const socket = req.socket;
+      const timer = setTimeout(() => socket.destroy(), b.timeoutHoldMs);
+      timer.unref();
+      res.once('close', () => clearTimeout(timer));
+      return;
+    }
+    sendJson(res, result.kind === 'created' ? 201 : 200, result.transfer);
+  };
+
+  const inquire = (res: ServerResponse, reference: string): void => {
+    if (failedBeforeAccepting(res)) return;
+    const transfer = ledger.get(reference);
+    if (!transfer) return fail(res, 404, 'NOT_FOUND');
+    sendJson(res, 200, transfer);
+  };
+
+  /** Serves a transfer route on plain node:http and returns true, or returns false (untouched) for anything else. */
+  const transferRoute = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const url = req.url ?? '';
+    if (!url.startsWith('/v1/transfers')) return false;
+    const m = TRANSFER_PATH.exec(url);
+    if (!m) return false;
+    let reference: string | undefined;
+    if (m[1] !== undefined) {
+      if (req.method !== 'GET') return false;
+      try {
+        reference = decodeURIComponent(m[1]);
+      } catch {
+        return false; // the app answers an undecodable path
+      }
+    } else if (req.method !== 'POST') return false;
+    // the in-flight limit (429 before anything else, as a gateway does), then latency
+    const b = ledger.behaviour();
+    stats.total++;
+    if (b.maxInFlight > 0 && stats.inFlight >= b.maxInFlight) {
+      stats.rateLimited++;
+      res.setHeader('Retry-After', String(b.retryAfterSeconds));
+      fail(res, 429, 'RATE_LIMITED');
+      return true;
+    }
+    stats.inFlight++;
+    res.once('close', () => void stats.inFlight--);
+    const declared = Number(req.headers['content-length'] ?? 0);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = declared > MAX_BODY_BYTES;
+    const answer = (): void => {
+      if (tooLarge) {
+        res.setHeader('Connection', 'close');
+        return fail(res, 413, 'INVALID_REQUEST', 'body too large');
+      }
+      const body = chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      // section 1: signed by the one client this sandbox knows
+      const check = verify(secret, req.headers, req.method!, url, body, now());
+      if (!check.ok) return fail(res, 401, check.reason);
+      if (req.headers['x-client-id'] !== clientId) return fail(res, 401, 'BAD_SIGNATURE');
+      if (reference === undefined) createTransfer(req, res, body);
+      else inquire(res, reference);
+    };
+    let ended = false;
+    let due = false;
+    const delay = rng.between(b.latencyMs);
+    const ready = (): void => {
+      if (ended && due) answer();
+    };
+    if (delay > 0) {
+      setTimeout(() => {
+        due = true;
+        ready();
+      }, delay);
+    } else due = true;
+    if (tooLarge) {
+      // not read: answered (after the latency) and the connection closed
+      req.resume();
+      ended = true;
+      ready();
+      return true;
+    }
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else if (!tooLarge) chunks.push(chunk);
+    });
+    req.on('error', () => undefined);
+    req.on('end', () => {
+      ended = true;
+      ready();
+    });
+    return true;
+  };
+  app.use((req, res, next) => {
+    if (!transferRoute(req, res)) next();
+  });
 
   // contract requests: the in-flight limit (429 before anything else, as a gateway does) and latency
   app.use((req, res, next) => {
@@ -178,46 +313,9 @@ export function buildSandboxApp(opts: SandboxOptions): { app: express.Express; l
     return parsed.data;
   };
 
-  /** 503 or 500 (half each) for `fiveXxShare` of transfer requests, before anything is read or recorded. */
-  const failedBeforeAccepting = (res: Response): boolean => {
-    const b = ledger.behaviour();
-    if (!rng.chance(b.fiveXxShare)) return false;
-    if (rng.next() < 0.5) {
-      stats.unavailable++;
-      res.setHeader('Retry-After', String(b.retryAfterSeconds));
-      fail(res, 503, 'UNAVAILABLE');
-    } else {
-      stats.internalErrors++;
-      fail(res, 500, 'INTERNAL');
-    }
-    return true;
-  };
-
-  app.post('/v1/transfers', (req, res) => {
-    if (failedBeforeAccepting(res)) return;
-    const request = jsonBody(req, res, transferRequestSchema);
-    if (request === undefined) return;
-    const result = ledger.create(request as TransferRequest);
-    if (result.kind === 'conflict') return fail(res, 409, 'REFERENCE_CONFLICT');
-    const b = ledger.behaviour();
-    if (rng.chance(b.timeoutShare)) {
-      // accepted and kept, but the answer is lost: the sender must inquire
-      stats.timedOut++;
-      const socket = req.socket;
-      const timer = setTimeout(() => socket.destroy(), b.timeoutHoldMs);
-      timer.unref();
-      res.once('close', () => clearTimeout(timer));
-      return;
-    }
-    sendJson(res, result.kind === 'created' ? 201 : 200, result.transfer);
-  });
-
-  app.get('/v1/transfers/:reference', (req, res) => {
-    if (failedBeforeAccepting(res)) return;
-    const transfer = ledger.get(req.params.reference);
-    if (!transfer) return fail(res, 404, 'NOT_FOUND');
-    sendJson(res, 200, transfer);
-  });
+  // the same routes for the requests the plain handler leaves to the app (a query string, a trailing slash)
+  app.post('/v1/transfers', (req, res) => createTransfer(req, res, rawBody(req)));
+  app.get('/v1/transfers/:reference', (req, res) => inquire(res, req.params.reference));
 
   app.get('/v1/balance', (_req, res) => {
     res.status(200).json({ currency: 'VND', available: ledger.balance() });
@@ -310,5 +408,11 @@ export function buildSandboxApp(opts: SandboxOptions): { app: express.Express; l
     fail(res, 500, 'INTERNAL');
   });
 
-  return { app, ledger };
+  return {
+    app,
+    ledger,
+    handler: (req, res) => {
+      if (!transferRoute(req, res)) app(req, res);
+    },
+  };
 }
