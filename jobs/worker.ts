@@ -9,6 +9,8 @@ import { sweepRollImports } from './roll-sweep.processor';
 import { checkAccounts, releaseBatch, sweepBatches } from './batch.processors';
 import { providerQueueName } from './catalog';
 import type { ChunkJob } from '../src/components/payments';
+import { RedisRateLimiter } from '../src/components/payments/rate-limiter';
+import { redisKey } from '../src/platform/redis';
 import { initMetrics, serveMetrics, type MetricsServer } from '../src/platform/metrics';
 
 /** A processor gets the payload and which attempt this is (1-based) of how many. */
@@ -62,6 +64,9 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
     batchSweep().catch((err: unknown) => infra.log.warn('batch sweep failed; next round retries', { err }));
   }, infra.cfg.batchSweepSeconds * 1000);
   timer.unref();
+
+  // providers' rate limits hold across every worker process of the deployment: one token bucket per provider in Redis
+  services.engine.useRateLimiter(new RedisRateLimiter(infra.redis, (id) => redisKey(infra.cfg, 'ratelimit', 'provider', id)));
 
   // one queue per provider, so that a slow provider holds up only its own payments; providers added later join at the next sweep
   const serving = new Set<number>();
