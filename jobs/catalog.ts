@@ -20,6 +20,12 @@ export interface JobCatalog {
   'batches.release': { batchId: string; at: number };
   /** A released batch: cut its payments into send jobs on each provider's queue (payments.p<providerId>). */
   'payments.dispatch': { batchId: string };
+  /** Load a received statement's lines and match them against the payments. */
+  'reconciliation.process': { statementId: string };
+  /** Daily: fetch every API provider's statement of the day before; then queue again statements left unmatched. */
+  'reconciliation.fetch': Record<string, never>;
+  /** Every 5 minutes: queue again statements received but not matched (Redis lost the job, a worker died). */
+  'reconciliation.sweep': Record<string, never>;
 }
 
 export type JobName = keyof JobCatalog;
@@ -32,6 +38,9 @@ export const JOB_NAMES: readonly JobName[] = [
   'batches.check-accounts',
   'batches.release',
   'payments.dispatch',
+  'reconciliation.process',
+  'reconciliation.fetch',
+  'reconciliation.sweep',
 ];
 
 /** Repeating jobs: cron in Asia/Ho_Chi_Minh. */
@@ -39,6 +48,9 @@ export const SCHEDULES: Partial<Record<JobName, string>> = {
   'users.disable-inactive': '15 1 * * *',
   'rolls.sweep': '*/5 * * * *',
   'idempotency.purge': '40 2 * * *',
+  // providers close their business day at midnight; their statements are ready by morning
+  'reconciliation.fetch': '30 6 * * *',
+  'reconciliation.sweep': '*/5 * * * *',
 };
 
 export const SCHEDULE_TZ = 'Asia/Ho_Chi_Minh';
@@ -129,4 +141,18 @@ export async function enqueueChunk(queues: QueueFactory, providerId: number, job
     removeOnComplete: true,
     removeOnFail: true,
   });
+}
+
+/** One job per statement: received twice (upload and sweeper), it is processed once at a time. */
+export async function enqueueStatement(queues: QueueFactory, statementId: string): Promise<void> {
+  await queues.get<JobCatalog['reconciliation.process']>('reconciliation.process').add(
+    { statementId },
+    {
+      jobId: `statement-${statementId}`,
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 5000 },
+      removeOnComplete: true,
+      removeOnFail: true,
+    },
+  );
 }

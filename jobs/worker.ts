@@ -7,6 +7,7 @@ import { disableInactiveUsers } from './disable-inactive-users.processor';
 import { runRollImport } from './roll-import.processor';
 import { sweepRollImports } from './roll-sweep.processor';
 import { checkAccounts, releaseBatch, sweepBatches } from './batch.processors';
+import { fetchStatements, processStatement, sweepStatements } from './reconciliation.processors';
 import { providerQueueName } from './catalog';
 import type { ChunkJob } from '../src/components/payments';
 import { RedisRateLimiter } from '../src/components/payments/rate-limiter';
@@ -25,6 +26,9 @@ export function processors(services: Services, infra: Infra): { [N in JobName]: 
     'batches.check-accounts': checkAccounts(services),
     'batches.release': releaseBatch(services),
     'payments.dispatch': ({ batchId }) => services.engine.dispatch(batchId),
+    'reconciliation.process': processStatement(services),
+    'reconciliation.fetch': fetchStatements(services, infra),
+    'reconciliation.sweep': sweepStatements(services, infra),
   };
 }
 

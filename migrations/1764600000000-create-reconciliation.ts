@@ -18,6 +18,8 @@ const ASCII = 'CHARACTER SET ascii COLLATE ascii_bin';
  * payment sit together, in the payments' own key order, so matching joins the
  * two tables in step and "which expected payments have no line" is a key
  * lookup. Lines whose reference is not a payment have batch 0 and seq 0.
+ * A pay point's results file says who was paid, not how much: its lines have
+ * no amount or currency, and only their status is compared.
  */
 export class CreateReconciliation1764600000000 implements MigrationInterface {
   name = 'CreateReconciliation1764600000000';
@@ -32,7 +34,8 @@ export class CreateReconciliation1764600000000 implements MigrationInterface {
       file_name VARCHAR(255) NULL,
       line_count INT UNSIGNED NOT NULL DEFAULT 0,
       total_amount BIGINT NOT NULL DEFAULT 0,
-      status VARCHAR(16) ${ASCII} NOT NULL DEFAULT 'loading',
+      status VARCHAR(16) ${ASCII} NOT NULL DEFAULT 'received',
+      problems JSON NULL,
       superseded_by BIGINT UNSIGNED NULL,
       received_by INT UNSIGNED NULL,
       received_by_name VARCHAR(64) NOT NULL,
@@ -51,8 +54,8 @@ export class CreateReconciliation1764600000000 implements MigrationInterface {
       reference VARCHAR(64) ${ASCII} NOT NULL,
       transfer_id VARCHAR(64) NULL,
       status VARCHAR(16) ${ASCII} NOT NULL,
-      amount BIGINT NOT NULL,
-      currency CHAR(3) ${ASCII} NOT NULL,
+      amount BIGINT NULL,
+      currency CHAR(3) ${ASCII} NULL,
       failure_code VARCHAR(32) ${ASCII} NULL,
       occurred_at VARCHAR(40) ${ASCII} NOT NULL,
       category VARCHAR(24) ${ASCII} NULL,
@@ -140,7 +143,7 @@ export class CreateReconciliation1764600000000 implements MigrationInterface {
     await q.query(`CREATE TABLE recon_exception_notes (
       id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
       exception_id BIGINT UNSIGNED NOT NULL,
-      kind VARCHAR(16) ${ASCII} NOT NULL,
+      kind VARCHAR(24) ${ASCII} NOT NULL,
       body VARCHAR(2000) NULL,
       user_id INT UNSIGNED NULL,
       username VARCHAR(64) NOT NULL,

@@ -12,7 +12,14 @@ import { ProgrammesService } from './components/programmes';
 import { ReferenceService } from './components/reference';
 import { ProvidersService } from './components/providers';
 import { BeneficiariesService, RollImportRunner, RollImportsService } from './components/beneficiaries';
-import { enqueueAccountCheck, enqueueBatchRelease, enqueueChunk, enqueueDispatch, enqueueRollImport } from '../jobs/catalog';
+import {
+  enqueueAccountCheck,
+  enqueueBatchRelease,
+  enqueueChunk,
+  enqueueDispatch,
+  enqueueRollImport,
+  enqueueStatement,
+} from '../jobs/catalog';
 import { PaymentEngine, PayPoints } from './components/payments';
 import { AccountChecker, BatchReleaser, BatchesService } from './components/batches';
 import { ReconciliationService } from './components/reconciliation';
@@ -127,7 +134,7 @@ export function buildServices(infra: Infra): Services {
     accountChecker,
     engine,
     paypoints: new PayPoints(ds, audit, batches),
-    reconciliation: new ReconciliationService(ds, cipher, audit, providers, cfg, infra.log),
+    reconciliation: new ReconciliationService(ds, audit, providers, cfg, infra.log, (id) => enqueueStatement(infra.queues, id)),
     exports: new ExportsService(ds, cipher, audit, cfg, infra.log),
   };
 }
