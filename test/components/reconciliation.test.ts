@@ -411,7 +411,7 @@ describe('reconciliation', function () {
         const [root] = (await infra.ds.query('SELECT path FROM areas WHERE id = ?', [d1])) as any[];
         return String(r.path).startsWith(root.path);
       };
-      const expected = [];
+      const expected: string[] = [];
       for (const e of all) if (await inD1(e.areaId)) expected.push(e.id);
       expect(mine.map((e: any) => e.id).sort()).to.deep.equal(expected.sort());
       expect(mine.length).to.be.greaterThan(0).and.lessThan(all.length);
