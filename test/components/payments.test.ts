@@ -9,6 +9,8 @@ import { startTestSandbox, useSandboxFor, type TestSandbox } from '../helpers/sa
 import { testWorker } from '../helpers/worker';
 import { LocalRateLimiter, RedisRateLimiter, type RateLimiter } from '../../src/components/payments/rate-limiter';
 import { redisKey } from '../../src/platform/redis';
+import { CallbackBatcher } from '../../src/components/payments/callback-batcher';
+import type { TransferEvent } from '../../src/components/providers/provider.port';
 
 const BIN = '970422'; // MB: routed to this file's mocked provider
 const SECRET = 'nock-provider-secret-0123456789';
@@ -459,6 +461,33 @@ describe('payment engine', function () {
         n: string;
       }[];
       expect(Number(kept[0]!.n)).to.equal(0);
+    });
+
+    it('refuses a body over 64 KiB with 413, keeping nothing', async () => {
+      const body = JSON.stringify({ pad: 'x'.repeat(70 * 1024) });
+      const r = await post(body, signed(body));
+      expect(r.status).to.equal(413);
+      expect(r.body.error.code).to.equal('PAYLOAD_TOO_LARGE');
+    });
+
+    it('keeps an event delivered to two API processes at once exactly once: one applies it, the other finds a duplicate', async () => {
+      const b = await released(1);
+      const ref = b.refs[0]!;
+      nock(host).post('/v1/transfers').reply(201, transfer(ref, 750_000));
+      await waitForPayments(b.id, (ps) => ps[0]!.status === 'sent', 'sent');
+      const { infra } = await testApp();
+      const noRecord = () => Promise.resolve();
+      const api1 = new CallbackBatcher(infra.ds, noRecord, 60_000);
+      const api2 = new CallbackBatcher(infra.ds, noRecord, 60_000);
+      const e = JSON.parse(event(ref, 'SUCCEEDED', uniq('E'))) as TransferEvent;
+      const outcomes = await Promise.all([api1.submit(providerId, e), api2.submit(providerId, e)]);
+      expect(outcomes.sort()).to.deep.equal(['applied', 'duplicate']);
+      const kept = (await infra.ds.query('SELECT outcome FROM provider_events WHERE provider_id = ? AND event_id = ?', [
+        providerId,
+        e.eventId,
+      ])) as { outcome: string }[];
+      expect(kept.map((k) => k.outcome)).to.deep.equal(['applied']);
+      expect((await payments(b.id))[0]!.status).to.equal('succeeded');
     });
 
     it('acknowledges duplicates once, never moves backwards, and keeps events for unknown references', async () => {

@@ -23,6 +23,9 @@ interface PaymentRow {
 
 const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
+/** Another process kept one of the group's events after the group checked for duplicates: apply the group again. */
+class KeptMeanwhile extends Error {}
+
 /**
  * Provider callbacks applied in groups: the events that arrive within a few
  * milliseconds (or up to `maxBatch`) are kept, matched and applied in one
@@ -32,9 +35,13 @@ const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
  * of one event at a time: kept once per event id (a duplicate, in the batch
  * or before it, is acknowledged and ignored), applied only forward (events of
  * one payment in arrival order), unknown references kept for reconciliation.
+ * Each event is kept (provider_events) with its outcome, in the transaction
+ * that applies it.
  */
 export class CallbackBatcher {
   private queue: Pending[] = [];
+  /** reference prefix → batch id (a prefix is a batch's for ever). */
+  private readonly prefixes = new Map<string, string>();
   private timer: NodeJS.Timeout | null = null;
   private running = false;
 
@@ -45,7 +52,7 @@ export class CallbackBatcher {
       rows: { batchId: string; seq: string; from: PaymentStatus; to: PaymentStatus; detail: string | null }[],
     ) => Promise<void>,
     private readonly pollMs: number,
-    private readonly opts: { maxBatch: number; maxWaitMs: number } = { maxBatch: 200, maxWaitMs: 5 },
+    private readonly opts: { maxBatch: number; maxWaitMs: number } = { maxBatch: 500, maxWaitMs: 10 },
   ) {}
 
   submit(providerId: number, event: TransferEvent): Promise<CallbackOutcome> {
@@ -69,8 +76,18 @@ export class CallbackBatcher {
     this.running = true;
     const group = this.queue.splice(0, this.opts.maxBatch);
     try {
-      const outcomes = await this.ds.transaction((em) => this.apply(em, group));
-      group.forEach((p, i) => p.resolve(outcomes[i]!));
+      let outcomes: CallbackOutcome[] | null = null;
+      // an event kept by another process between this group's duplicate check and its insert: the group is rolled
+      // back and applied again, when the check sees it (rare: the same event delivered to two API processes at once)
+      for (let attempt = 1; !outcomes; attempt++) {
+        try {
+          outcomes = await this.ds.transaction((em) => this.apply(em, group));
+        } catch (e) {
+          if (!(e instanceof KeptMeanwhile) || attempt >= 5) throw e;
+        }
+      }
+      const done = outcomes;
+      group.forEach((p, i) => p.resolve(done[i]!));
     } catch (e) {
       for (const p of group) p.reject(e);
     } finally {
@@ -79,57 +96,57 @@ export class CallbackBatcher {
     }
   }
 
+  /** The batch ids of reference prefixes (a prefix names one batch for ever: found ones are remembered). */
+  private async batchesOf(em: EntityManager, prefixes: Set<string>): Promise<Map<string, string>> {
+    const missing = [...prefixes].filter((p) => !this.prefixes.has(p));
+    if (missing.length) {
+      const rows = (await em.query(`SELECT id, reference_prefix FROM batches WHERE reference_prefix IN (${marks(missing.length)})`, [
+        ...missing,
+      ])) as { id: string; reference_prefix: string }[];
+      if (this.prefixes.size > 10_000) this.prefixes.clear();
+      for (const r of rows) this.prefixes.set(r.reference_prefix, String(r.id));
+    }
+    return this.prefixes;
+  }
+
   private async apply(em: EntityManager, group: Pending[]): Promise<CallbackOutcome[]> {
     const outcomes: CallbackOutcome[] = new Array<CallbackOutcome>(group.length);
-    // 1. keep each event once: a repeat within the group, or of an event kept before, is a duplicate
+    // 1. each event once: a repeat within the group, or of an event kept before, is a duplicate
     const firstOf = new Map<string, number>();
     group.forEach((p, i) => {
       const key = `${p.providerId}\n${p.event.eventId}`;
       if (firstOf.has(key)) outcomes[i] = 'duplicate';
       else firstOf.set(key, i);
     });
-    const fresh = [...firstOf.values()];
-    await em.query(
-      `INSERT IGNORE INTO provider_events (provider_id, event_id, reference, transfer_id, status, amount, failure_code, occurred_at, outcome)
-       VALUES ${fresh.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, 'received')").join(', ')}`,
-      fresh.flatMap((i) => {
-        const { providerId, event: e } = group[i]!;
-        return [providerId, e.eventId, e.reference, e.transferId, e.status, e.amount, e.failureCode, e.occurredAt];
-      }),
-    );
-    // rows still `received` are the ones this transaction inserted (kept events always carry their final outcome)
-    const mine = new Set<string>();
     const byProvider = new Map<number, number[]>();
-    for (const i of fresh) byProvider.set(group[i]!.providerId, [...(byProvider.get(group[i]!.providerId) ?? []), i]);
-    for (const [providerId, idx] of byProvider) {
-      const rows = (await em.query(
-        `SELECT event_id FROM provider_events WHERE provider_id = ? AND outcome = 'received' AND event_id IN (${marks(idx.length)})`,
-        [providerId, ...idx.map((i) => group[i]!.event.eventId)],
-      )) as { event_id: string }[];
-      for (const r of rows) mine.add(`${providerId}\n${r.event_id}`);
+    for (const i of firstOf.values()) {
+      const id = group[i]!.providerId;
+      const list = byProvider.get(id);
+      if (list) list.push(i);
+      else byProvider.set(id, [i]);
     }
-    const toApply = fresh.filter((i) => {
-      if (mine.has(`${group[i]!.providerId}\n${group[i]!.event.eventId}`)) return true;
+    const kept = new Set<string>();
+    for (const [providerId, idx] of byProvider) {
+      const rows = (await em.query(`SELECT event_id FROM provider_events WHERE provider_id = ? AND event_id IN (${marks(idx.length)})`, [
+        providerId,
+        ...idx.map((i) => group[i]!.event.eventId),
+      ])) as { event_id: string }[];
+      for (const r of rows) kept.add(`${providerId}\n${r.event_id}`);
+    }
+    const toApply = [...firstOf.values()].filter((i) => {
+      if (!kept.has(`${group[i]!.providerId}\n${group[i]!.event.eventId}`)) return true;
       outcomes[i] = 'duplicate';
       return false;
     });
 
     // 2. the payments they name, locked
-    const prefixes = new Map<string, string | null>();
-    for (const i of toApply) {
-      const ref = parseReference(group[i]!.event.reference);
-      if (ref) prefixes.set(ref.prefix, null);
-    }
-    if (prefixes.size) {
-      const rows = (await em.query(`SELECT id, reference_prefix FROM batches WHERE reference_prefix IN (${marks(prefixes.size)})`, [
-        ...prefixes.keys(),
-      ])) as { id: string; reference_prefix: string }[];
-      for (const r of rows) prefixes.set(r.reference_prefix, String(r.id));
-    }
+    const refs = toApply.map((i) => parseReference(group[i]!.event.reference));
+    const prefixSet = new Set<string>();
+    for (const ref of refs) if (ref) prefixSet.add(ref.prefix);
+    const prefixes = prefixSet.size ? await this.batchesOf(em, prefixSet) : new Map<string, string>();
     const wanted = new Map<string, string[]>();
-    for (const i of toApply) {
-      const ref = parseReference(group[i]!.event.reference);
-      const batchId = ref ? prefixes.get(ref.prefix) : null;
+    for (const ref of refs) {
+      const batchId = ref ? prefixes.get(ref.prefix) : undefined;
       if (ref && batchId) wanted.set(batchId, [...(wanted.get(batchId) ?? []), ref.seq]);
     }
     const payments = new Map<string, PaymentRow & { original: PaymentStatus }>();
@@ -169,7 +186,7 @@ export class CallbackBatcher {
       outcomes[i] = 'applied';
     }
 
-    // 4. write: payments that moved, their changes, every event's outcome
+    // 4. write: payments that moved and their changes
     const moved = [...payments.values()].filter((p) => p.status !== p.original);
     if (moved.length) {
       const now = Date.now();
@@ -193,14 +210,17 @@ export class CallbackBatcher {
       );
       await this.record(em, changes);
     }
-    for (const [providerId, idx] of byProvider) {
-      const kept = idx.filter((i) => outcomes[i] !== 'duplicate');
-      if (!kept.length) continue;
-      const values = kept.map((_, k) => (k === 0 ? 'SELECT ? AS e, ? AS o' : 'SELECT ?, ?')).join(' UNION ALL ');
-      await em.query(
-        `UPDATE provider_events pe JOIN (${values}) v ON pe.event_id = v.e SET pe.outcome = v.o WHERE pe.provider_id = ? AND pe.outcome = 'received'`,
-        [...kept.flatMap((i) => [group[i]!.event.eventId, outcomes[i]]), providerId],
-      );
+    // 5. keep the events with their outcomes; fewer rows than events means another process kept one meanwhile
+    if (toApply.length) {
+      const res = (await em.query(
+        `INSERT IGNORE INTO provider_events (provider_id, event_id, reference, transfer_id, status, amount, failure_code, occurred_at, outcome)
+         VALUES ${toApply.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+        toApply.flatMap((i) => {
+          const { providerId, event: e } = group[i]!;
+          return [providerId, e.eventId, e.reference, e.transferId, e.status, e.amount, e.failureCode, e.occurredAt, outcomes[i]];
+        }),
+      )) as { affectedRows: number };
+      if (res.affectedRows !== toApply.length) throw new KeptMeanwhile();
     }
     return outcomes;
   }
