@@ -169,6 +169,17 @@ async function main(): Promise<void> {
   let maxRss = rssStart;
   const rssTrace: string[] = [];
   let ticks = 0;
+  // requests in flight at the sandbox, once a second: near the concurrency, the run is bound by CPU, not by the pipeline
+  const { signedHeaders } = await import('../src/components/providers/signing');
+  const inFlight: number[] = [];
+  const flightSampler = setInterval(() => {
+    fetch(`${env.SANDBOX_URL}${'/_sandbox/ledger'}`, {
+      headers: signedHeaders(cfg.sandboxSecret, { method: 'GET', pathWithQuery: '/_sandbox/ledger', rawBody: '' }, cfg.sandboxClientId),
+    })
+      .then((r) => r.json() as Promise<{ requests: { inFlight: number } }>)
+      .then((j) => inFlight.push(j.requests.inFlight))
+      .catch(() => undefined);
+  }, 1000);
   const sampler = setInterval(() => {
     const r = workerRss();
     maxRss = Math.max(maxRss, r);
@@ -181,6 +192,27 @@ async function main(): Promise<void> {
     worker: workers.reduce((n, w) => n + cpuSeconds(w.pid!), 0),
     database: mariadb ? cpuSeconds(mariadb) : 0,
   });
+  // what the database did per payment: statements, commits, row operations, log flushes
+  const STATUS = [
+    'Com_select',
+    'Com_insert',
+    'Com_update',
+    'Com_update_multi',
+    'Com_commit',
+    'Innodb_rows_read',
+    'Innodb_rows_inserted',
+    'Innodb_rows_updated',
+    'Innodb_data_fsyncs',
+    'Questions',
+  ];
+  const dbStatus = async () => {
+    const rows = (await ds.query(`SHOW GLOBAL STATUS WHERE Variable_name IN (${STATUS.map(() => '?').join(', ')})`, STATUS)) as {
+      Variable_name: string;
+      Value: string;
+    }[];
+    return new Map(rows.map((r) => [r.Variable_name, Number(r.Value)]));
+  };
+  const db0 = await dbStatus();
   const cpu0 = cpu();
   const t0 = Date.now();
   const released = await services.releaser.releaseNow(actor, principal, batch.id);
@@ -205,8 +237,10 @@ async function main(): Promise<void> {
   }
   const tDone = Date.now() - t0;
   clearInterval(sampler);
+  clearInterval(flightSampler);
   const rssEnd = workerRss();
   const cpu1 = cpu();
+  const db1 = await dbStatus();
   const n = batch.itemCount;
   console.log(`release (float check, routing): ${tRelease} ms`);
   console.log(
@@ -218,6 +252,11 @@ async function main(): Promise<void> {
   console.log(
     `worker RSS: start ${rssStart.toFixed(0)} MB, peak ${maxRss.toFixed(0)} MB, end ${rssEnd.toFixed(0)} MB (every 5 s: ${rssTrace.join(' ')})`,
   );
+  const sortedFlight = [...inFlight].sort((a, b) => a - b);
+  console.log(
+    `requests in flight at the sandbox (sampled each second): mean ${(inFlight.reduce((a, b) => a + b, 0) / Math.max(1, inFlight.length)).toFixed(0)}, ` +
+      `median ${sortedFlight[Math.floor(sortedFlight.length / 2)] ?? 0}, max ${sortedFlight.at(-1) ?? 0}`,
+  );
   const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(`load average at the end: ${loadavg}`);
   console.log(
@@ -227,8 +266,13 @@ async function main(): Promise<void> {
         .join(', '),
   );
 
+  console.log(
+    `database per payment: ${STATUS.filter((k) => db1.has(k))
+      .map((k) => `${k} ${((db1.get(k)! - db0.get(k)!) / n).toFixed(2)}`)
+      .join(', ')}`,
+  );
+
   // the sandbox's own book: each reference accepted exactly once, total paid = total approved
-  const { signedHeaders } = await import('../src/components/providers/signing');
   const ledgerPath = '/_sandbox/ledger';
   const res = await fetch(`${env.SANDBOX_URL}${ledgerPath}`, {
     headers: signedHeaders(cfg.sandboxSecret, { method: 'GET', pathWithQuery: ledgerPath, rawBody: '' }, cfg.sandboxClientId),

@@ -421,6 +421,7 @@ export class PaymentEngine {
     const movedTo = new Map<string, number>();
     await this.ds.transaction(async (em) => {
       movedTo.clear();
+      let updated = 0;
       for (let i = 0; i < results.length; i += 500) {
         const page = results.slice(i, i + 500);
         const values = page
@@ -428,7 +429,7 @@ export class PaymentEngine {
             k === 0 ? 'SELECT ? AS seq, ? AS st, ? AS tid, ? AS fc, ? AS err, ? AS nat, ? AS inq' : 'SELECT ?, ?, ?, ?, ?, ?, ?',
           )
           .join(' UNION ALL ');
-        await em.query(
+        const res = (await em.query(
           `UPDATE payments p JOIN (${values}) v ON p.seq = v.seq
            SET p.status = v.st, p.transfer_id = COALESCE(v.tid, p.transfer_id), p.failure_code = v.fc, p.last_error = v.err,
              p.next_attempt_at = v.nat, p.inquiries = COALESCE(v.inq, p.inquiries), p.claim_token = ?,
@@ -442,25 +443,37 @@ export class PaymentEngine {
             claim,
             ...from,
           ],
-        );
+        )) as { affectedRows: number };
+        updated += res.affectedRows;
       }
-      // the rows moved are exactly those now carrying `done`; record their changes (an inquiry that changed nothing records nothing)
-      const seqs = results.map((r) => r.seq);
-      for (let i = 0; i < seqs.length; i += 1000) {
-        const part = seqs.slice(i, i + 1000);
-        const moved = (await em.query(
-          `SELECT seq, status FROM payments WHERE batch_id = ? AND claim_token = ? AND seq IN (${marks(part.length)})`,
-          [batchId, done, ...part],
-        )) as { seq: string; status: PaymentStatus }[];
+      // the rows moved are exactly those now carrying `done` (an inquiry that changed nothing records nothing): when
+      // the claim still held every row (the usual case), all of them; otherwise (a callback came first) read which
+      let rows: { seq: string; from: PaymentStatus; to: PaymentStatus; r: Result }[];
+      if (updated === results.length) {
+        rows = results.filter((r) => r.status !== r.from).map((r) => ({ seq: r.seq, from: r.from, to: r.status, r }));
+      } else {
+        rows = [];
         const bySeq = new Map(results.map((r) => [String(r.seq), r]));
-        const rows = moved.map((m) => ({ m, r: bySeq.get(String(m.seq))! })).filter(({ m, r }) => m.status !== r.from);
-        for (const { m } of rows) movedTo.set(m.status, (movedTo.get(m.status) ?? 0) + 1);
-        if (rows.length) {
-          await em.query(
-            `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source, detail) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
-            rows.flatMap(({ m, r }) => [batchId, m.seq, r.from, m.status, kind === 'send' ? 'send' : 'inquiry', r.error ?? r.failureCode]),
-          );
+        const seqs = results.map((r) => r.seq);
+        for (let i = 0; i < seqs.length; i += 1000) {
+          const part = seqs.slice(i, i + 1000);
+          const moved = (await em.query(
+            `SELECT seq, status FROM payments WHERE batch_id = ? AND claim_token = ? AND seq IN (${marks(part.length)})`,
+            [batchId, done, ...part],
+          )) as { seq: string; status: PaymentStatus }[];
+          for (const m of moved) {
+            const r = bySeq.get(String(m.seq))!;
+            if (m.status !== r.from) rows.push({ seq: String(m.seq), from: r.from, to: m.status, r });
+          }
         }
+      }
+      for (const { to } of rows) movedTo.set(to, (movedTo.get(to) ?? 0) + 1);
+      for (let i = 0; i < rows.length; i += 1000) {
+        const part = rows.slice(i, i + 1000);
+        await em.query(
+          `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source, detail) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+          part.flatMap(({ seq, from: f, to, r }) => [batchId, seq, f, to, kind === 'send' ? 'send' : 'inquiry', r.error ?? r.failureCode]),
+        );
       }
     });
     return movedTo;
