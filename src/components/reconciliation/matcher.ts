@@ -71,31 +71,34 @@ export interface MatchTotals {
  * transaction on `q` (one connection: the work table is temporary). Every
  * step is one set-based statement; nothing is read row by row into memory.
  */
-export async function matchStatement(q: QueryRunner, m: MatchInput): Promise<MatchTotals> {
+export async function matchStatement(q: QueryRunner, m: MatchInput, onStep?: (step: string, ms: number) => void): Promise<MatchTotals> {
   const { statementId: sid, providerId } = m;
+  let mark = Date.now();
+  const step = (name: string) => {
+    const now = Date.now();
+    onStep?.(name, now - mark);
+    mark = now;
+  };
 
-  // 1. the same change reported twice: every copy after the first is a duplicate line
+  // 1-2. every line written once, in key order on both sides, with its category: a copy of a change already reported
+  //      (same reference and status, a later line) is a duplicate; any other line is judged against its payment
   await q.query(
-    `UPDATE statement_lines l JOIN (
-       SELECT batch_id, seq, reference, status, MIN(line_no) AS first_line FROM statement_lines
-       WHERE statement_id = ? GROUP BY batch_id, seq, reference, status HAVING COUNT(*) > 1
-     ) d ON l.batch_id = d.batch_id AND l.seq = d.seq AND l.reference = d.reference AND l.status = d.status AND l.line_no > d.first_line
-     SET l.category = 'duplicate'
-     WHERE l.statement_id = ?`,
-    [sid, sid],
+    `INSERT INTO statement_lines (statement_id, batch_id, seq, line_no, reference, transfer_id, status, amount, currency, failure_code,
+       occurred_at, category, service_status, service_amount)
+     SELECT ?, l.batch_id, l.seq, l.line_no, l.reference, l.transfer_id, l.status, l.amount, l.currency, l.failure_code, l.occurred_at,
+       CASE WHEN l.copy > 1 THEN 'duplicate' ELSE ${categoryCase('behind')} END, p.status, p.amount
+     FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.batch_id, s.seq, s.reference, s.status ORDER BY s.line_no) AS copy
+           FROM recon_stage s) l
+     LEFT JOIN payments p ON p.batch_id = l.batch_id AND p.seq = l.seq
+     ORDER BY l.batch_id, l.seq, l.line_no`,
+    [sid, providerId],
   );
 
-  // 2. every other line against its payment, in key order on both sides
-  await q.query(
-    `UPDATE statement_lines l LEFT JOIN payments p ON p.batch_id = l.batch_id AND p.seq = l.seq
-     SET l.service_status = p.status, l.service_amount = p.amount, l.category = ${categoryCase('behind')}
-     WHERE l.statement_id = ? AND l.category IS NULL`,
-    [providerId, sid],
-  );
-
+  step('categorise');
   // 3. the statement is conclusive where the payment is behind it: settle with the engine's conditional updates
   const settled = await settle(q, m);
 
+  step('settle');
   // 4. what could not be settled (moved meanwhile, or the statement contradicts itself) is judged again as it stands now
   await q.query(
     `UPDATE statement_lines l LEFT JOIN payments p ON p.batch_id = l.batch_id AND p.seq = l.seq
@@ -104,6 +107,7 @@ export async function matchStatement(q: QueryRunner, m: MatchInput): Promise<Mat
     [providerId, sid],
   );
 
+  step('judge again');
   // 5. every line that did not match is an exception
   await q.query(
     `INSERT IGNORE INTO recon_exceptions (run_id, provider_id, business_date, category, reference, batch_id, seq, line_no, area_id, area_path,
@@ -116,6 +120,7 @@ export async function matchStatement(q: QueryRunner, m: MatchInput): Promise<Mat
     [m.runId, providerId, m.businessDate, sid],
   );
 
+  step('line exceptions');
   // 6. payments the provider accepted that day (by our clock) with no line here nor on the neighbouring days' statements
   await q.query(
     `INSERT IGNORE INTO recon_exceptions (run_id, provider_id, business_date, category, reference, batch_id, seq, line_no, area_id, area_path,
@@ -150,6 +155,7 @@ export async function matchStatement(q: QueryRunner, m: MatchInput): Promise<Mat
     ],
   );
 
+  step('missing payments');
   // 7. a payment reported missing by an earlier day's run that this statement holds after all (the day's edge): found
   const found = (await q.query(
     `UPDATE recon_exceptions e JOIN statement_lines l ON l.statement_id = ? AND l.batch_id = e.batch_id AND l.seq = e.seq
@@ -159,6 +165,7 @@ export async function matchStatement(q: QueryRunner, m: MatchInput): Promise<Mat
     [sid, `on the ${m.providerName} statement of ${m.businessDate}`, providerId, m.runId],
   )) as { affectedRows: number };
 
+  step('found elsewhere');
   // 8. totals: lines by category, and the missing payments
   const rows = (await q.query(
     `SELECT category, COUNT(*) AS n, COALESCE(SUM(COALESCE(amount, service_amount, 0)), 0) AS amount
@@ -176,6 +183,7 @@ export async function matchStatement(q: QueryRunner, m: MatchInput): Promise<Mat
     lineCount += Number(r.n);
   }
   byCategory.missing = { count: Number(missing!.n), amount: Number(missing!.amount) };
+  step('totals');
   return { byCategory, settled, lineCount, foundElsewhere: found.affectedRows };
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import type winston from 'winston';
 import type { Config } from '../../../config';
 import { conflict, forbidden, invalid, notFound } from '../../platform/errors';
@@ -79,6 +79,8 @@ export interface ExceptionView {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- database rows, read column by column into typed views
 type Row = Record<string, any>;
+/** Told how long each phase of loading and matching took (the benchmark prints them). */
+export type PhaseTimer = (phase: string, ms: number) => void;
 const iso = (d: Date | string | null) => (d === null ? null : d instanceof Date ? d.toISOString() : new Date(d).toISOString());
 /** A DATE column as YYYY-MM-DD (the connection's time zone is UTC, so a Date is that day's UTC midnight). */
 const day = (d: Date | string) => (typeof d === 'string' ? d.slice(0, 10) : d.toISOString().slice(0, 10));
@@ -272,7 +274,7 @@ export class ReconciliationService {
    * after a crash at any point (a half load is deleted and redone; matching is
    * one transaction). A statement with any bad line is rejected whole.
    */
-  async process(statementId: string): Promise<{ status: string; runId: string | null }> {
+  async process(statementId: string, onPhase?: PhaseTimer): Promise<{ status: string; runId: string | null }> {
     // one process at a time per statement, whatever queued it (a job replayed after a stall, the sweeper)
     const lock = this.ds.createQueryRunner();
     await lock.connect();
@@ -282,7 +284,7 @@ export class ReconciliationService {
       // thrown, so that the job is tried again later (by then the other one has finished, and this finds it done)
       if (Number(got?.ok) !== 1) throw conflict('STATEMENT_BUSY', `statement ${statementId} is being processed elsewhere`);
       try {
-        return await this.processLocked(statementId);
+        return await this.processLocked(statementId, onPhase);
       } finally {
         await lock.query("SELECT RELEASE_LOCK(CONCAT(DATABASE(), '.', ?))", [name]);
       }
@@ -291,7 +293,7 @@ export class ReconciliationService {
     }
   }
 
-  private async processLocked(statementId: string): Promise<{ status: string; runId: string | null }> {
+  private async processLocked(statementId: string, onPhase?: PhaseTimer): Promise<{ status: string; runId: string | null }> {
     const [s] = (await this.ds.query(
       `SELECT s.*, pv.name AS provider_name, pv.kind AS provider_kind FROM statements s JOIN providers pv ON pv.id = s.provider_id WHERE s.id = ?`,
       [statementId],
@@ -301,19 +303,26 @@ export class ReconciliationService {
     const date = day(s.business_date);
     const format: StatementFormat = s.provider_kind === 'file' ? 'paypoint' : 'provider';
     const actor = actorOfRow(s.received_by === null ? null : Number(s.received_by), s.received_by_name);
-    if (s.status === 'received' || s.status === 'loading') {
-      await this.ds.query("UPDATE statements SET status = 'loading' WHERE id = ?", [statementId]);
-      await this.ds.query('DELETE FROM statement_lines WHERE statement_id = ?', [statementId]);
+    await this.ds.query("UPDATE statements SET status = 'loading' WHERE id = ? AND status = 'received'", [statementId]);
+    // the lines are staged in a temporary table of this connection; they reach statement_lines only with the match's commit
+    const qr = this.ds.createQueryRunner();
+    await qr.connect();
+    try {
+      await qr.query('DROP TEMPORARY TABLE IF EXISTS recon_stage');
+      await qr.query(`CREATE TEMPORARY TABLE recon_stage (
+        line_no INT UNSIGNED NOT NULL, batch_id BIGINT UNSIGNED NOT NULL, seq BIGINT UNSIGNED NOT NULL,
+        reference VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, transfer_id VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL,
+        status VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, amount BIGINT NULL, currency CHAR(3) CHARACTER SET ascii COLLATE ascii_bin NULL,
+        failure_code VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NULL, occurred_at VARCHAR(40) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+        PRIMARY KEY (line_no)) ENGINE=InnoDB`);
+      let totals: { count: number; amount: number };
       try {
-        const { count, amount } = await this.load(statementId, format, date);
-        await this.ds.query(
-          "UPDATE statements SET status = 'loaded', line_count = ?, total_amount = ? WHERE id = ? AND status = 'loading'",
-          [count, amount, statementId],
-        );
+        const started = Date.now();
+        totals = await this.stage(qr, statementId, format, date);
+        onPhase?.('load', Date.now() - started);
       } catch (e) {
         const err = e as { code?: string; message?: string; details?: unknown; kind?: string };
         if (err.kind !== 'invalid') throw e;
-        await this.ds.query('DELETE FROM statement_lines WHERE statement_id = ?', [statementId]);
         await this.ds.transaction(async (em) => {
           await em.query("UPDATE statements SET status = 'rejected', problems = ? WHERE id = ?", [
             JSON.stringify({ code: err.code, message: err.message, details: err.details ?? null }),
@@ -328,12 +337,21 @@ export class ReconciliationService {
         });
         return { status: 'rejected', runId: null };
       }
+      const runId = await this.match(qr, statementId, Number(s.provider_id), s.provider_name, date, actor, totals, onPhase);
+      return { status: 'matched', runId };
+    } finally {
+      await qr.query('DROP TEMPORARY TABLE IF EXISTS recon_stage').catch(() => undefined);
+      await qr.release();
     }
-    const runId = await this.match(statementId, Number(s.provider_id), s.provider_name, date, actor);
-    return { status: 'matched', runId };
   }
 
-  private async load(statementId: string, format: StatementFormat, date: string): Promise<{ count: number; amount: number }> {
+  /** Reads and checks the file, staging its lines (reference resolved to batch and seq) on `qr`. Throws `invalid` on any bad line. */
+  private async stage(
+    qr: QueryRunner,
+    statementId: string,
+    format: StatementFormat,
+    date: string,
+  ): Promise<{ count: number; amount: number }> {
     const batchOfPrefix = new Map<string, string>();
     const resolve = async (lines: ParsedLine[]) => {
       const unknown = new Set<string>();
@@ -353,47 +371,57 @@ export class ReconciliationService {
     let count = 0;
     let amount = 0;
     let inFlight: Promise<unknown> = Promise.resolve();
-    for await (const group of readStatement(this.file(statementId), format, { businessDate: date })) {
-      await resolve(group);
-      const params: unknown[] = [];
-      for (const l of group) {
-        const r = parseReference(l.reference);
-        const batch = r ? batchOfPrefix.get(r.prefix)! : '0';
-        params.push(
-          statementId,
-          batch,
-          batch === '0' ? '0' : r!.seq,
-          l.lineNo,
-          l.reference,
-          l.transferId,
-          l.status,
-          l.amount,
-          l.currency,
-          l.failureCode,
-          l.occurredAt,
+    try {
+      for await (const group of readStatement(this.file(statementId), format, { businessDate: date })) {
+        await resolve(group);
+        const params: unknown[] = [];
+        for (const l of group) {
+          const r = parseReference(l.reference);
+          const batch = r ? batchOfPrefix.get(r.prefix)! : '0';
+          params.push(
+            l.lineNo,
+            batch,
+            batch === '0' ? '0' : r!.seq,
+            l.reference,
+            l.transferId,
+            l.status,
+            l.amount,
+            l.currency,
+            l.failureCode,
+            l.occurredAt,
+          );
+          count += 1;
+          amount += l.amount ?? 0;
+        }
+        await inFlight;
+        inFlight = qr.query(
+          `INSERT INTO recon_stage (line_no, batch_id, seq, reference, transfer_id, status, amount, currency, failure_code, occurred_at)
+           VALUES ${group.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+          params,
         );
-        count += 1;
-        amount += l.amount ?? 0;
       }
-      await inFlight;
-      inFlight = this.ds.query(
-        `INSERT INTO statement_lines (statement_id, batch_id, seq, line_no, reference, transfer_id, status, amount, currency, failure_code, occurred_at)
-         VALUES ${group.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-        params,
-      );
+    } finally {
+      await inFlight.catch(() => undefined);
     }
     await inFlight;
     return { count, amount };
   }
 
-  private async match(statementId: string, providerId: number, providerName: string, date: string, actor: Actor): Promise<string> {
+  private async match(
+    qr: QueryRunner,
+    statementId: string,
+    providerId: number,
+    providerName: string,
+    date: string,
+    actor: Actor,
+    lines: { count: number; amount: number },
+    onPhase?: PhaseTimer,
+  ): Promise<string> {
     const { start, end } = businessDay(date);
-    const qr = this.ds.createQueryRunner();
-    await qr.connect();
     try {
       await qr.startTransaction('REPEATABLE READ');
       const [locked] = (await qr.query('SELECT status FROM statements WHERE id = ? FOR UPDATE', [statementId])) as { status: string }[];
-      if (locked?.status !== 'loaded') {
+      if (locked?.status !== 'loading') {
         await qr.rollbackTransaction();
         return (await this.runIdOf(statementId))!;
       }
@@ -402,15 +430,11 @@ export class ReconciliationService {
         [providerId, date, statementId, actor.userId, actor.username],
       )) as { insertId: number };
       const runId = String(ins.insertId);
-      const t = await matchStatement(qr, {
-        statementId,
-        runId,
-        providerId,
-        providerName,
-        businessDate: date,
-        dayStart: start,
-        dayEnd: end,
-      });
+      const t = await matchStatement(
+        qr,
+        { statementId, runId, providerId, providerName, businessDate: date, dayStart: start, dayEnd: end },
+        onPhase,
+      );
       // an earlier statement of the same provider and day is replaced: its run and open exceptions close
       const older = (await qr.query(
         `SELECT s.id, r.id AS run_id FROM statements s LEFT JOIN recon_runs r ON r.statement_id = s.id
@@ -453,7 +477,11 @@ export class ReconciliationService {
           runId,
         ],
       );
-      await qr.query("UPDATE statements SET status = 'matched' WHERE id = ?", [statementId]);
+      await qr.query("UPDATE statements SET status = 'matched', line_count = ?, total_amount = ? WHERE id = ?", [
+        lines.count,
+        lines.amount,
+        statementId,
+      ]);
       await this.audit.record(qr.manager, actor, {
         action: 'reconciliation.run_completed',
         entityType: 'recon_run',
@@ -468,7 +496,9 @@ export class ReconciliationService {
           superseded: older.map((o) => o.run_id),
         },
       });
+      const committing = Date.now();
       await qr.commitTransaction();
+      onPhase?.('commit', Date.now() - committing);
       this.log.info('statement matched', {
         statementId,
         runId,
@@ -481,14 +511,12 @@ export class ReconciliationService {
     } catch (e) {
       if (qr.isTransactionActive) await qr.rollbackTransaction();
       throw e;
-    } finally {
-      await qr.release();
     }
   }
 
   /** Statements received but not matched (queueing lost, a worker died): queue them again. */
   async unfinished(): Promise<string[]> {
-    const rows = (await this.ds.query("SELECT id FROM statements WHERE status IN ('received', 'loading', 'loaded') ORDER BY id")) as {
+    const rows = (await this.ds.query("SELECT id FROM statements WHERE status IN ('received', 'loading') ORDER BY id")) as {
       id: string;
     }[];
     return rows.map((r) => String(r.id));
