@@ -470,6 +470,43 @@ describe('reconciliation', function () {
     });
   });
 
+  describe('statement files', () => {
+    it('reads CRLF line ends, a byte order mark and quoted fields exactly as plain lines', async () => {
+      const a = await makeProvider();
+      const b = await makeProvider();
+      const batchA = await paidBatch([{ status: 'succeeded' }, { status: 'succeeded' }], a.id);
+      const batchB = await paidBatch([{ status: 'succeeded' }, { status: 'succeeded' }], b.id);
+      const plain = (refs: string[]) => csv(refs.map((r) => line(r, 'SUCCEEDED')));
+      const fancy = (refs: string[]) =>
+        `\ufeff${HEADER}\r\n${refs.map((r) => `"${r}","T-${r}",SUCCEEDED,"${AMOUNT}",VND,,${today()}T09:00:00+07:00`).join('\r\n')}\r\n`;
+      const s1 = await waitForStatement(
+        c.staff.token,
+        (await uploadStatement(c.staff.token, a.name, plain(batchA.pays.map((p) => p.reference)))).body.statement.id,
+      );
+      const s2 = await waitForStatement(
+        c.staff.token,
+        (await uploadStatement(c.staff.token, b.name, fancy(batchB.pays.map((p) => p.reference)))).body.statement.id,
+      );
+      for (const s of [s1, s2]) {
+        expect(s.status, JSON.stringify(s.problems)).to.equal('matched');
+        expect(s.lineCount).to.equal(2);
+        const run = (await get(`/reconciliation/runs/${s.runId}`, c.staff.token)).body;
+        expect(run.totals.matched).to.deep.equal({ count: 2, amount: 2 * AMOUNT });
+      }
+    });
+
+    it('rejects a statement with one huge line, whichever way it is read', async () => {
+      const own = await makeProvider();
+      for (const quote of ['', '"']) {
+        const content = `${HEADER}\n${quote}${'B'.repeat(10_000)}${quote},T1,SUCCEEDED,1,VND,,${today()}T09:00:00+07:00\n`;
+        const up = await uploadStatement(c.staff.token, own.name, content);
+        const s = await waitForStatement(c.staff.token, up.body.statement.id);
+        expect(s.status).to.equal('rejected');
+        expect(s.problems.code).to.equal('STATEMENT_INVALID');
+      }
+    });
+  });
+
   describe('pay point results', () => {
     it("takes a cash pay point's results file as its statement: who came is paid, who did not is failed", async () => {
       const cash = await makeProvider('file');

@@ -178,6 +178,10 @@ export async function* readStatement(
   format: StatementFormat,
   opts: { groupSize?: number; businessDate: string },
 ): AsyncGenerator<ParsedLine[]> {
+  if (format === 'provider' && !(await hasQuote(path))) {
+    yield* readPlain(path, opts.groupSize ?? 2000);
+    return;
+  }
   const groupSize = opts.groupSize ?? 2000;
   const problems: LineProblem[] = [];
   let problemCount = 0;
@@ -217,6 +221,75 @@ export async function* readStatement(
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code?.startsWith('CSV_')) throw invalid('STATEMENT_INVALID', `the statement is not readable CSV: ${(e as Error).message}`);
+    throw e;
+  }
+  if (problemCount) {
+    throw invalid('STATEMENT_INVALID', `the statement has ${problemCount} problem(s); nothing was loaded`, { problems });
+  }
+  if (group.length) yield group;
+}
+
+/** Whether the file has a double quote anywhere: without one, CSV is plain lines of comma-separated fields. */
+async function hasQuote(path: string): Promise<boolean> {
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+    if ((chunk as Buffer).includes(0x22)) return true;
+  }
+  return false;
+}
+
+/**
+ * The fast path of `readStatement` for a provider statement with no quoting
+ * (what providers send): lines split on newlines (CRLF too), fields on commas,
+ * the same checks and the same errors as the CSV parser's path.
+ */
+async function* readPlain(path: string, groupSize: number): AsyncGenerator<ParsedLine[]> {
+  const problems: LineProblem[] = [];
+  let problemCount = 0;
+  let group: ParsedLine[] = [];
+  let rest = '';
+  let lineNo = 0;
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const take = (text: string): void => {
+    lineNo += 1;
+    if (lineNo === 1) return; // the header, checked on receipt
+    const line = text.endsWith('\r') ? text.slice(0, -1) : text;
+    if (line === '') return;
+    if (line.length > MAX_LINE_BYTES) {
+      throw invalid('STATEMENT_INVALID', `the statement is not readable CSV: line ${lineNo} is longer than ${MAX_LINE_BYTES} bytes`);
+    }
+    const local: LineProblem[] = [];
+    const parsed = provider(line.split(','), lineNo, local);
+    if (local.length) {
+      problemCount += local.length;
+      for (const p of local) if (problems.length < MAX_PROBLEMS) problems.push(p);
+      return;
+    }
+    if (!problemCount) group.push(parsed!);
+  };
+  try {
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+      const text = rest + decoder.decode(chunk as Buffer, { stream: true });
+      let from = 0;
+      if (lineNo === 0 && text.charCodeAt(0) === 0xfeff) from = 1;
+      for (;;) {
+        const nl = text.indexOf('\n', from);
+        if (nl === -1) break;
+        take(text.slice(from, nl));
+        from = nl + 1;
+      }
+      rest = text.slice(from);
+      if (rest.length > MAX_LINE_BYTES) {
+        throw invalid('STATEMENT_INVALID', `the statement is not readable CSV: line ${lineNo + 1} is longer than ${MAX_LINE_BYTES} bytes`);
+      }
+      while (group.length >= groupSize) {
+        yield group.slice(0, groupSize);
+        group = group.slice(groupSize);
+      }
+    }
+    const last = rest + decoder.decode();
+    if (last !== '') take(last);
+  } catch (e) {
+    if (e instanceof TypeError) throw invalid('STATEMENT_ENCODING', 'the statement file is not UTF-8 text');
     throw e;
   }
   if (problemCount) {
