@@ -495,6 +495,37 @@ describe('reconciliation', function () {
       }
     });
 
+    it('stages lines with plain INSERTs where the server refuses LOCAL INFILE (MySQL 8), with the same result', async () => {
+      const { services } = await testApp();
+      const results: unknown[] = [];
+      for (const mode of ['auto', 'insert'] as const) {
+        const own = await makeProvider();
+        const b = await paidBatch([{ status: 'succeeded' }, { status: 'unknown', transfer: false }, { status: 'succeeded' }], own.id);
+        const refs = b.pays.map((p) => p.reference);
+        services.reconciliation.stagingMode = mode;
+        try {
+          const up = await uploadStatement(
+            c.staff.token,
+            own.name,
+            csv([
+              line(refs[0]!, 'SUCCEEDED'),
+              line(refs[0]!, 'SUCCEEDED'),
+              line(refs[1]!, 'SUCCEEDED'),
+              line('NOT-OURS-9', 'FAILED', 5, 'REJECTED'),
+            ]),
+          );
+          const s = await waitForStatement(c.staff.token, up.body.statement.id);
+          expect(s.status).to.equal('matched');
+          const run = (await get(`/reconciliation/runs/${s.runId}`, c.staff.token)).body;
+          results.push({ totals: run.totals, settled: run.settled, lines: run.lineCount });
+        } finally {
+          services.reconciliation.stagingMode = 'auto';
+        }
+      }
+      expect(results[1]).to.deep.equal(results[0]);
+      expect(results[0]).to.deep.include({ settled: 1, lines: 4 });
+    });
+
     it('rejects a statement with one huge line, whichever way it is read', async () => {
       const own = await makeProvider();
       for (const quote of ['', '"']) {

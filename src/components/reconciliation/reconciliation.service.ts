@@ -13,6 +13,7 @@ import { parseReference } from '../payments/payment-states';
 import type { Provider, ProvidersService } from '../providers';
 import { CATEGORIES, matchStatement, type Category, type MatchTotals } from './matcher';
 import { checkHeader, readStatement, statementCsv, type ParsedLine, type StatementFormat } from './statement-file';
+import { insertStager, localInfileStager, type StageRow } from './statement-stage';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DAY_MS = 86_400_000;
@@ -131,6 +132,11 @@ function actorOfRow(userId: number | null, username: string): Actor {
  */
 export class ReconciliationService {
   private readonly dir: string;
+  /**
+   * How lines reach the staging table: `auto` streams them with LOAD DATA LOCAL INFILE when the server allows it
+   * (MariaDB's default) and falls back to multi-row INSERTs when it does not (MySQL 8's default); `insert` always inserts.
+   */
+  stagingMode: 'auto' | 'insert' = 'auto';
 
   constructor(
     private readonly ds: DataSource,
@@ -370,40 +376,25 @@ export class ReconciliationService {
     };
     let count = 0;
     let amount = 0;
-    let inFlight: Promise<unknown> = Promise.resolve();
+    const stager = (this.stagingMode === 'auto' ? await localInfileStager(qr) : null) ?? insertStager(qr);
     try {
       for await (const group of readStatement(this.file(statementId), format, { businessDate: date })) {
         await resolve(group);
-        const params: unknown[] = [];
+        const rows: StageRow[] = [];
         for (const l of group) {
           const r = parseReference(l.reference);
           const batch = r ? batchOfPrefix.get(r.prefix)! : '0';
-          params.push(
-            l.lineNo,
-            batch,
-            batch === '0' ? '0' : r!.seq,
-            l.reference,
-            l.transferId,
-            l.status,
-            l.amount,
-            l.currency,
-            l.failureCode,
-            l.occurredAt,
-          );
+          rows.push({ ...l, batchId: batch, seq: batch === '0' ? '0' : r!.seq });
           count += 1;
           amount += l.amount ?? 0;
         }
-        await inFlight;
-        inFlight = qr.query(
-          `INSERT INTO recon_stage (line_no, batch_id, seq, reference, transfer_id, status, amount, currency, failure_code, occurred_at)
-           VALUES ${group.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-          params,
-        );
+        await stager.add(rows);
       }
-    } finally {
-      await inFlight.catch(() => undefined);
+    } catch (e) {
+      await stager.abandon();
+      throw e;
     }
-    await inFlight;
+    await stager.finish();
     return { count, amount };
   }
 
