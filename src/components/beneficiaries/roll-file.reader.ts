@@ -79,13 +79,24 @@ function csvError(e: unknown): AppError {
       `a line near line ${err.lines ?? '?'} is longer than ${MAX_RECORD_BYTES / 1024} KB; the file is not a roll in the agreed format`,
     );
   }
+  if (err.code === 'INVALID_OPENING_QUOTE') {
+    // csv-parse's own message quotes the cell, which may be someone's ID
+    return fileError(
+      'MALFORMED_CSV',
+      `the CSV cannot be read near line ${err.lines ?? '?'}: a quote (") inside a cell that does not start with one; quote the whole cell and double the quote`,
+    );
+  }
   if (typeof err.code === 'string' && err.code.startsWith('CSV_')) {
     return fileError('MALFORMED_CSV', `the CSV cannot be read near line ${err.lines ?? '?'}: ${err.message ?? err.code}`);
   }
   return fileError('UNREADABLE_FILE', 'the file cannot be read');
 }
 
-async function* readCsv(path: string): AsyncGenerator<FileRow> {
+/** How many rows a reader hands over at once (one await per batch, not per row). */
+const BATCH_ROWS = 512;
+
+/** The general CSV reader (csv-parse): quoted fields, embedded separators, quotes and line ends, any line-end style. */
+export async function* readCsvGeneral(path: string): AsyncGenerator<FileRow[]> {
   // empty lines are records too (one empty cell): a spreadsheet counts them as rows, and so must the row numbers of problems
   const parser = parse({
     bom: true,
@@ -101,16 +112,118 @@ async function* readCsv(path: string): AsyncGenerator<FileRow> {
   guard.on('error', fail);
   source.pipe(guard).pipe(parser);
   let rowNo = 0;
+  let batch: FileRow[] = [];
   try {
     for await (const record of parser as AsyncIterable<string[]>) {
       rowNo += 1;
-      yield { rowNo, cells: record };
+      batch.push({ rowNo, cells: record });
+      if (batch.length >= BATCH_ROWS) {
+        yield batch;
+        batch = [];
+      }
     }
+    if (batch.length) yield batch;
   } catch (e) {
     throw csvError(e);
   } finally {
     source.destroy();
   }
+}
+
+const QUOTE = 0x22;
+const CR = 0x0d;
+const LF = 0x0a;
+
+/**
+ * Whether the file is CSV of the plain kind a roll export is: no quote character anywhere, and one line-end style
+ * (every line ends in LF, or every line in CRLF, with no CR elsewhere). Such a file's records are its lines and its
+ * cells what lies between the commas, so `readCsvPlain` reads it exactly as csv-parse would, about six times faster.
+ * Anything else (a quoted cell, old Mac CR line ends, mixed line ends) is read by csv-parse. One pass over the
+ * bytes with memchr-speed searches: a few tens of milliseconds for a million rows.
+ */
+export async function isPlainCsv(path: string): Promise<{ plain: boolean; crlf: boolean }> {
+  let lf = 0;
+  let crlf = 0;
+  let last = -1; // the previous chunk's last byte
+  let bad = false;
+  const source = createReadStream(path, { highWaterMark: 1024 * 1024 });
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      if (chunk.length === 0) continue;
+      // a quote anywhere, or a CR not followed by LF (also across the chunk boundary)
+      if (chunk.includes(QUOTE) || (last === CR && chunk[0] !== LF)) {
+        bad = true;
+        break;
+      }
+      for (let i = chunk.indexOf(CR); i >= 0 && !bad; i = chunk.indexOf(CR, i + 1)) {
+        if (i + 1 < chunk.length && chunk[i + 1] !== LF) bad = true;
+      }
+      if (bad) break;
+      for (let i = chunk.indexOf(LF); i >= 0; i = chunk.indexOf(LF, i + 1)) {
+        lf += 1;
+        if ((i > 0 ? chunk[i - 1] : last) === CR) crlf += 1;
+      }
+      last = chunk[chunk.length - 1]!;
+    }
+  } finally {
+    source.destroy();
+  }
+  // a CR as the very last byte, or mixed line ends: csv-parse's rules apply
+  if (bad || last === CR || (crlf !== 0 && crlf !== lf)) return { plain: false, crlf: false };
+  return { plain: true, crlf: crlf > 0 };
+}
+
+/**
+ * The plain-CSV reader (see isPlainCsv): lines split at LF (CRLF: the CR dropped), cells split at commas. Same records
+ * as csv-parse with this module's options for such a file: a leading BOM dropped, an empty line one empty cell, no
+ * record after a final line end; the same refusals (FILE_NOT_UTF8 through the same guard, LINE_TOO_LONG).
+ */
+export async function* readCsvPlain(path: string, crlf: boolean): AsyncGenerator<FileRow[]> {
+  const source = createReadStream(path, { highWaterMark: 256 * 1024 });
+  const guard = new Utf8Guard();
+  source.on('error', (e) => guard.destroy(e));
+  source.pipe(guard);
+  // the guard has checked the bytes; this decoder only turns them into text
+  const decoder = new TextDecoder('utf-8', { ignoreBOM: false });
+  let rest = '';
+  let rowNo = 0;
+  let line = 1;
+  const tooLong = () =>
+    fileError(
+      'LINE_TOO_LONG',
+      `a line near line ${line} is longer than ${MAX_RECORD_BYTES / 1024} KB; the file is not a roll in the agreed format`,
+    );
+  const cut = crlf ? 1 : 0;
+  try {
+    for await (const chunk of guard as AsyncIterable<Buffer>) {
+      const s = rest.length ? rest + decoder.decode(chunk, { stream: true }) : decoder.decode(chunk, { stream: true });
+      const batch: FileRow[] = [];
+      let pos = 0;
+      for (let nl = s.indexOf('\n'); nl >= 0; nl = s.indexOf('\n', pos)) {
+        const end = nl - cut;
+        if (end - pos > MAX_RECORD_BYTES) throw tooLong();
+        rowNo += 1;
+        line += 1;
+        batch.push({ rowNo, cells: s.slice(pos, end).split(',') });
+        pos = nl + 1;
+      }
+      rest = pos === 0 ? s : s.slice(pos);
+      if (rest.length > MAX_RECORD_BYTES) throw tooLong();
+      if (batch.length) yield batch;
+    }
+    rest += decoder.decode();
+    if (rest.length) yield [{ rowNo: rowNo + 1, cells: rest.split(',') }];
+  } catch (e) {
+    throw csvError(e);
+  } finally {
+    source.destroy();
+    guard.destroy();
+  }
+}
+
+async function* readCsv(path: string): AsyncGenerator<FileRow[]> {
+  const { plain, crlf } = await isPlainCsv(path);
+  yield* plain ? readCsvPlain(path, crlf) : readCsvGeneral(path);
 }
 
 /** Marks cells that Excel holds as numbers, so that the validator can say "format the column as Text" when digits were lost. */
@@ -155,7 +268,7 @@ function closeSheet(sheet: SheetReader | undefined): boolean {
   return false;
 }
 
-async function* readXlsx(path: string): AsyncGenerator<FileRow> {
+async function* readXlsx(path: string): AsyncGenerator<FileRow[]> {
   const fh = await open(path, 'r');
   try {
     const magic = Buffer.alloc(4);
@@ -181,12 +294,18 @@ async function* readXlsx(path: string): AsyncGenerator<FileRow> {
         closeSheet(current); // the first worksheet only
         continue;
       }
+      let batch: FileRow[] = [];
       for await (const row of current) {
         const values = row.values as ExcelJS.CellValue[];
         const cells: string[] = [];
         for (let i = 1; i < values.length; i++) cells.push(cellText(values[i] ?? null));
-        yield { rowNo: row.number, cells };
+        batch.push({ rowNo: row.number, cells });
+        if (batch.length >= BATCH_ROWS) {
+          yield batch;
+          batch = [];
+        }
       }
+      if (batch.length) yield batch;
     }
     finished = true;
   } catch (e) {
@@ -210,6 +329,6 @@ async function* readXlsx(path: string): AsyncGenerator<FileRow> {
   }
 }
 
-export function readRollFile(path: string, format: RollFormat): AsyncGenerator<FileRow> {
+export function readRollFile(path: string, format: RollFormat): AsyncGenerator<FileRow[]> {
   return format === 'csv' ? readCsv(path) : readXlsx(path);
 }

@@ -257,96 +257,101 @@ export class RollImportRunner {
 
     let finished = false;
     try {
-      for await (const { rowNo, cells } of readRollFile(filePath, imp.format)) {
-        // a blank row (an empty line, or only empty cells) holds no data; it still counts for the row numbers after it
-        if (cells.every((c) => c.trim() === '')) continue;
-        if (!header) {
-          const names = cells.map(plainCell);
-          // empty cells after the last column name are no columns (Excel keeps cells that were merely formatted)
-          while (names.length > 0 && names[names.length - 1]!.trim() === '') names.pop();
-          const delimiter = wrongDelimiter(names);
-          const mapped = delimiter ? { index: {}, problems: [delimiter] } : mapHeader(names);
-          if (mapped.problems.length) {
-            const e = fileError('BAD_HEADER', mapped.problems.map((p) => p.message).join('; '));
-            (e as { details?: unknown }).details = mapped.problems;
-            await this.ds.query('INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message) VALUES ?', [
-              mapped.problems.map((p) => [imp.id, rowNo, problemColumn(p.column), p.code, p.message.slice(0, 500)]),
-            ]);
-            throw e;
+      for await (const fileRows of readRollFile(filePath, imp.format))
+        for (const { rowNo, cells } of fileRows) {
+          // a blank row (an empty line, or only empty cells) holds no data; it still counts for the row numbers after it
+          if (cells.every((c) => c.trim() === '')) continue;
+          if (!header) {
+            const names = cells.map(plainCell);
+            // empty cells after the last column name are no columns (Excel keeps cells that were merely formatted)
+            while (names.length > 0 && names[names.length - 1]!.trim() === '') names.pop();
+            const delimiter = wrongDelimiter(names);
+            const mapped = delimiter ? { index: {}, problems: [delimiter] } : mapHeader(names);
+            if (mapped.problems.length) {
+              const e = fileError('BAD_HEADER', mapped.problems.map((p) => p.message).join('; '));
+              (e as { details?: unknown }).details = mapped.problems;
+              await this.ds.query('INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message) VALUES ?', [
+                mapped.problems.map((p) => [imp.id, rowNo, problemColumn(p.column), p.code, p.message.slice(0, 500)]),
+              ]);
+              throw e;
+            }
+            header = mapped.index;
+            headerWidth = names.length;
+            continue;
           }
-          header = mapped.index;
-          headerWidth = names.length;
-          continue;
-        }
-        read += 1;
-        const rowProblems: RowProblem[] = [];
-        const values: Partial<Record<Column, string>> = {};
-        for (const col of COLUMNS) {
-          const i = header[col.key];
-          if (i === undefined) continue;
-          let v = cells[i] ?? '';
-          if (v.startsWith(NUMERIC_CELL)) {
-            v = v.slice(NUMERIC_CELL.length);
-            const fixed = FIXED_LENGTH_DIGITS[col.key];
-            if (fixed && /^\d+$/.test(v) && v.length < fixed) v = v.padStart(fixed, '0');
-            else if (col.key === 'account_number') {
+          read += 1;
+          const rowProblems: RowProblem[] = [];
+          const values: Partial<Record<Column, string>> = {};
+          for (const col of COLUMNS) {
+            const i = header[col.key];
+            if (i === undefined) continue;
+            let v = cells[i] ?? '';
+            if (v.startsWith(NUMERIC_CELL)) {
+              v = v.slice(NUMERIC_CELL.length);
+              const fixed = FIXED_LENGTH_DIGITS[col.key];
+              if (fixed && /^\d+$/.test(v) && v.length < fixed) v = v.padStart(fixed, '0');
+              else if (col.key === 'account_number') {
+                rowProblems.push({
+                  column: 'account_number',
+                  code: 'NUMBER_CELL',
+                  message:
+                    'the account number is stored as a number in the spreadsheet, which loses leading zeros and long digits; format the column as Text',
+                });
+              }
+            } else if (v.startsWith(DATE_CELL)) {
+              v = v.slice(DATE_CELL.length);
+              // Excel turns a month typed as 2024-01 into the date 2024-01-01
+              if (col.key === 'start_period' || col.key === 'end_period') v = v.slice(0, 7);
+            }
+            values[col.key] = v;
+          }
+          const extra = cells.slice(headerWidth).some((c) => c.trim() !== '');
+          const result = validateRow(values, refData);
+          rowProblems.push(...result.problems);
+          const row = result.row;
+          let area: AreaRef | undefined;
+          let programmeId: number | undefined;
+          if (row) {
+            area = ref.areas.get(row.areaCode);
+            if (!area)
+              rowProblems.push({ column: 'area_code', code: 'UNKNOWN_AREA', message: `no administrative unit with code ${row.areaCode}` });
+            else if (area.level !== 'commune') {
               rowProblems.push({
-                column: 'account_number',
-                code: 'NUMBER_CELL',
-                message:
-                  'the account number is stored as a number in the spreadsheet, which loses leading zeros and long digits; format the column as Text',
+                column: 'area_code',
+                code: 'AREA_NOT_COMMUNE',
+                message: `${row.areaCode} is a ${area.level}; give the commune the person is paid in`,
+              });
+            } else if (ref.scopePath && !area.path.startsWith(ref.scopePath)) {
+              rowProblems.push({ column: 'area_code', code: 'AREA_OUT_OF_SCOPE', message: `${row.areaCode} is outside your area` });
+            }
+            programmeId = ref.programmes.get(row.programmeCode);
+            if (programmeId === undefined) {
+              rowProblems.push({
+                column: 'programme_code',
+                code: 'UNKNOWN_PROGRAMME',
+                message: `no active programme ${row.programmeCode}`,
               });
             }
-          } else if (v.startsWith(DATE_CELL)) {
-            v = v.slice(DATE_CELL.length);
-            // Excel turns a month typed as 2024-01 into the date 2024-01-01
-            if (col.key === 'start_period' || col.key === 'end_period') v = v.slice(0, 7);
           }
-          values[col.key] = v;
-        }
-        const extra = cells.slice(headerWidth).some((c) => c.trim() !== '');
-        const result = validateRow(values, refData);
-        rowProblems.push(...result.problems);
-        const row = result.row;
-        let area: AreaRef | undefined;
-        let programmeId: number | undefined;
-        if (row) {
-          area = ref.areas.get(row.areaCode);
-          if (!area)
-            rowProblems.push({ column: 'area_code', code: 'UNKNOWN_AREA', message: `no administrative unit with code ${row.areaCode}` });
-          else if (area.level !== 'commune') {
-            rowProblems.push({
-              column: 'area_code',
-              code: 'AREA_NOT_COMMUNE',
-              message: `${row.areaCode} is a ${area.level}; give the commune the person is paid in`,
-            });
-          } else if (ref.scopePath && !area.path.startsWith(ref.scopePath)) {
-            rowProblems.push({ column: 'area_code', code: 'AREA_OUT_OF_SCOPE', message: `${row.areaCode} is outside your area` });
+          if (extra)
+            problems.push({ rowNo, column: null, code: 'EXTRA_CELLS', message: 'the row has more cells than the header has columns' });
+          if (rowProblems.length || extra || !row) {
+            invalid += 1;
+            for (const p of rowProblems) problems.push({ rowNo, column: p.column, code: p.code, message: p.message });
+          } else {
+            valid += 1;
+            staged.push({ rowNo, row, areaId: area!.id, programmeId: programmeId! });
           }
-          programmeId = ref.programmes.get(row.programmeCode);
-          if (programmeId === undefined) {
-            rowProblems.push({ column: 'programme_code', code: 'UNKNOWN_PROGRAMME', message: `no active programme ${row.programmeCode}` });
+          if (staged.length >= STAGE_BATCH || problems.length >= STAGE_BATCH) await flush();
+          if (read % PROGRESS_EVERY === 0) {
+            await this.ds.query('UPDATE roll_imports SET rows_read = ?, rows_valid = ?, rows_invalid = ? WHERE id = ?', [
+              read,
+              valid,
+              invalid,
+              imp.id,
+            ]);
           }
         }
-        if (extra)
-          problems.push({ rowNo, column: null, code: 'EXTRA_CELLS', message: 'the row has more cells than the header has columns' });
-        if (rowProblems.length || extra || !row) {
-          invalid += 1;
-          for (const p of rowProblems) problems.push({ rowNo, column: p.column, code: p.code, message: p.message });
-        } else {
-          valid += 1;
-          staged.push({ rowNo, row, areaId: area!.id, programmeId: programmeId! });
-        }
-        if (staged.length >= STAGE_BATCH || problems.length >= STAGE_BATCH) await flush();
-        if (read % PROGRESS_EVERY === 0) {
-          await this.ds.query('UPDATE roll_imports SET rows_read = ?, rows_valid = ?, rows_invalid = ? WHERE id = ?', [
-            read,
-            valid,
-            invalid,
-            imp.id,
-          ]);
-        }
-      }
       await flush();
       await Promise.all(inFlight.splice(0));
       await stager.finish();

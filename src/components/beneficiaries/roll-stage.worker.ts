@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DataCipher, type CipherKeyring } from '../../platform/crypto';
-import { unpackStageInputs, writeStageRow } from './roll-stage';
+import { RowSealer, unpackStageInputs, writeStageRow } from './roll-stage';
 import { TsvWriter } from './tsv-writer';
 
 export interface StageWorkerData {
@@ -32,13 +32,13 @@ export interface StageWorkerReply {
 if (parentPort && (workerData as Partial<StageWorkerData> | null)?.keyring) {
   const port = parentPort;
   const data = workerData as StageWorkerData;
-  const cipher = DataCipher.fromKeyring(data.keyring);
+  const sealer = new RowSealer(DataCipher.fromKeyring(data.keyring));
   const writer = new TsvWriter();
   port.on('message', ({ seq, rows }: StageWorkerRequest) => {
     try {
       const chunks: Buffer[] = [];
       for (const row of unpackStageInputs(rows)) {
-        writeStageRow(writer, cipher, data.importId, row);
+        writeStageRow(writer, sealer, data.importId, row);
         if (writer.full) chunks.push(writer.take());
       }
       if (writer.length) chunks.push(writer.take());

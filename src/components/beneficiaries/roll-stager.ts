@@ -4,7 +4,7 @@ import { Readable, type Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { DataCipher } from '../../platform/crypto';
-import { insertSql, loadSql, packStageInputs, stageRow, writeStageRow, type StageInput } from './roll-stage';
+import { insertSql, loadSql, packStageInputs, RowSealer, stageRow, writeStageRow, type StageInput } from './roll-stage';
 import type { StageWorkerData, StageWorkerReply, StageWorkerRequest } from './roll-stage.worker';
 import { TsvWriter } from './tsv-writer';
 
@@ -128,6 +128,7 @@ export class LocalInfileStager implements Stager {
   private readonly queue: { chunks: Buffer[] | null; pending: Promise<Buffer[]> | null }[] = [];
   /** Batches the staging thread holds. */
   private inThread = 0;
+  private readonly sealer: RowSealer;
 
   private constructor(
     private readonly cipher: DataCipher,
@@ -135,7 +136,9 @@ export class LocalInfileStager implements Stager {
     private readonly socket: Writable,
     private readonly done: Promise<{ affectedRows?: number; warningStatus?: number }>,
     private readonly thread: StageThread | null,
-  ) {}
+  ) {
+    this.sealer = new RowSealer(cipher);
+  }
 
   /**
    * `threaded`: the rows' hashes, ciphertexts and bytes are made in a worker thread while this thread reads and
@@ -183,7 +186,7 @@ export class LocalInfileStager implements Stager {
     this.rows += batch.length;
     if (!this.thread) {
       for (const b of batch) {
-        writeStageRow(this.writer, this.cipher, importId, b);
+        writeStageRow(this.writer, this.sealer, importId, b);
         if (this.writer.full) await this.push(this.writer.take());
       }
       return;
@@ -205,7 +208,7 @@ export class LocalInfileStager implements Stager {
     } else {
       const chunks: Buffer[] = [];
       for (const b of batch) {
-        writeStageRow(this.writer, this.cipher, importId, b);
+        writeStageRow(this.writer, this.sealer, importId, b);
         if (this.writer.full) chunks.push(this.writer.take());
       }
       if (this.writer.length) chunks.push(this.writer.take());

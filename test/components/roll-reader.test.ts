@@ -1,0 +1,171 @@
+import { expect } from 'chai';
+import { parse } from 'csv-parse/sync';
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readCsvGeneral, readCsvPlain, isPlainCsv, readRollFile } from '../../src/components/beneficiaries/roll-file.reader';
+import { LookupHasher } from '../../src/components/beneficiaries/roll-hash';
+import { AppError } from '../../src/platform/errors';
+
+/** The roll file reader's two CSV paths (plain and csv-parse), and the staging's keyed hashes. */
+describe('roll file reader', () => {
+  let dir: string;
+  let n = 0;
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'roll-reader-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const file = (content: string | Buffer): string => {
+    const p = path.join(dir, `f${n++}.csv`);
+    writeFileSync(p, content);
+    return p;
+  };
+  const records = async (gen: AsyncGenerator<{ rowNo: number; cells: string[] }[]>) => {
+    const out: { rowNo: number; cells: string[] }[] = [];
+    for await (const batch of gen) out.push(...batch);
+    return out;
+  };
+  /** What csv-parse makes of the bytes with the reader's options: the reference for every file. */
+  const reference = (content: string | Buffer) =>
+    (parse(Buffer.from(content), { bom: true, delimiter: ',', relax_column_count: true, skip_empty_lines: false }) as string[][]).map(
+      (cells, i) => ({ rowNo: i + 1, cells }),
+    );
+  const refusal = async (gen: AsyncGenerator<unknown>): Promise<AppError> => {
+    try {
+      for await (const _ of gen) void _;
+    } catch (e) {
+      expect(e).to.be.instanceOf(AppError);
+      return e as AppError;
+    }
+    throw new Error('the file was read without a refusal');
+  };
+
+  const plainFiles = [
+    'a,b\n1,2\n',
+    'a,b\n1,2',
+    'a,b\r\n1,2\r\n',
+    'a,b\r\n1,2',
+    'a,b\n\n1,2\n\n',
+    'a,b\r\n\r\n1,2\r\n,,\r\n',
+    '\ufeffa,b\n1,2\n',
+    '\ufeffa,b\r\n1,,2,\r\n',
+    'x',
+    '\n',
+    '\n\n',
+    'ắ,ệ\nĐặng Văn Ánh,Ý\n',
+    ',\n,\n',
+    'a,b\n \n',
+    "a,b\n1;2,3\t4,it's\n",
+  ];
+
+  it('reads plain files (no quotes, one line-end style) by the fast path, with the same records as csv-parse', async () => {
+    for (const content of plainFiles) {
+      const p = file(content);
+      const { plain, crlf } = await isPlainCsv(p);
+      expect(plain, JSON.stringify(content)).to.equal(true);
+      expect(crlf, JSON.stringify(content)).to.equal(content.includes('\r\n'));
+      expect(await records(readCsvPlain(p, crlf)), JSON.stringify(content)).to.deep.equal(reference(content));
+      expect(await records(readRollFile(p, 'csv')), JSON.stringify(content)).to.deep.equal(reference(content));
+    }
+  });
+
+  it('reads quoted cells, embedded commas, quotes and line ends, CR or mixed line ends through csv-parse', async () => {
+    const others = [
+      'a,b\n1,"2"\n',
+      'a,b\n"Nguyễn, Văn","say ""hi"""\n',
+      'a,b\r\n"line one\r\nline two",x\r\n3,4\r\n',
+      'a,b\n"multi\nline",x\n',
+      'a\rb\r',
+      'a,b\r\n1,2\n3,4\r\n',
+      'a,b\n1,2\r',
+      '\ufeff"national_id",full_name\r\n"001040123456",An\r\n',
+    ];
+    for (const content of others) {
+      const p = file(content);
+      expect((await isPlainCsv(p)).plain, JSON.stringify(content)).to.equal(false);
+      expect(await records(readRollFile(p, 'csv')), JSON.stringify(content)).to.deep.equal(reference(content));
+    }
+  });
+
+  it('gives the same records either way for a large generated file crossing many read chunks', async () => {
+    const lines = ['national_id,full_name,phone'];
+    for (let i = 0; i < 30_000; i++) lines.push(`${String(i).padStart(12, '0')},Nguyễn Thị Ánh ${i % 97},${i % 3 ? '' : '0912345678'}`);
+    for (const eol of ['\n', '\r\n']) {
+      const content = lines.join(eol) + eol;
+      const p = file(content);
+      const { plain, crlf } = await isPlainCsv(p);
+      expect(plain).to.equal(true);
+      const fast = await records(readCsvPlain(p, crlf));
+      expect(fast).to.deep.equal(await records(readCsvGeneral(p)));
+      expect(fast).to.have.length(30_001);
+    }
+  });
+
+  it('refuses bytes that are not UTF-8, UTF-16 and NUL bytes with FILE_NOT_UTF8 on the fast path too', async () => {
+    const good = 'national_id,full_name\n001040123456,Nguyen Van An\n'.repeat(5000);
+    const latin1 = file(Buffer.concat([Buffer.from(good), Buffer.from('001040123456,Lê Hà\n', 'latin1')]));
+    expect((await isPlainCsv(latin1)).plain).to.equal(true);
+    const e = await refusal(readRollFile(latin1, 'csv'));
+    expect(e.code).to.equal('FILE_NOT_UTF8');
+    expect(e.message).to.match(/near byte \d+/);
+    const utf16 = file(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a,b\n1,2\n', 'utf16le')]));
+    expect((await refusal(readRollFile(utf16, 'csv'))).code).to.equal('FILE_NOT_UTF8');
+    const noBom = file(Buffer.from('a,b\n1,2\n', 'utf16le'));
+    const e16 = await refusal(readRollFile(noBom, 'csv'));
+    expect(e16.code).to.equal('FILE_NOT_UTF8');
+    expect(e16.message).to.include('UTF-16');
+    // a multi-byte character cut at the end of the file
+    const cut = file(Buffer.concat([Buffer.from('a,b\n1,'), Buffer.from('ệ').subarray(0, 2)]));
+    expect((await refusal(readRollFile(cut, 'csv'))).code).to.equal('FILE_NOT_UTF8');
+  });
+
+  it('refuses a huge line with LINE_TOO_LONG without holding it: at the end, in the middle, without any line end, and quoted', async () => {
+    const head = 'national_id,full_name\n001040123456,An\n';
+    const cases = [
+      `${head}${'9'.repeat(100 * 1024)}\n`,
+      `${head}${'9'.repeat(100 * 1024)}\n001040123456,An\n`,
+      '9'.repeat(3 * 1024 * 1024),
+      `${head}"${'9'.repeat(100 * 1024)}",x\n`,
+    ];
+    for (const content of cases) {
+      const e = await refusal(readRollFile(file(content), 'csv'));
+      expect(e.code, content.slice(0, 30)).to.equal('LINE_TOO_LONG');
+      expect(e.message).to.include('64 KB');
+      expect(e.message).not.to.include('9'.repeat(20));
+    }
+  });
+
+  it('refuses broken quoting with MALFORMED_CSV naming the line', async () => {
+    for (const content of ['a,b\n1,"2\n', 'a,b\n1,"2"x\n', 'a,b\n1,2"3"\n']) {
+      const e = await refusal(readRollFile(file(content), 'csv'));
+      expect(e.code, content).to.equal('MALFORMED_CSV');
+      expect(e.message).to.match(/line \d+/);
+    }
+  });
+});
+
+describe('roll staging keyed hashes (LookupHasher)', () => {
+  it('equals HMAC-SHA256 of node:crypto for every message length and key kind', () => {
+    const keys = ['short', randomBytes(32).toString('base64'), 'x'.repeat(64), 'y'.repeat(65), 'k'.repeat(200), 'khóa bí mật'];
+    for (const key of keys) {
+      const h = new LookupHasher(key);
+      for (let len = 0; len < 200; len++) {
+        for (const purpose of ['nid', 'phone', 'account', 'wallet']) {
+          const value = len % 5 === 0 ? 'ệ'.repeat(len) : randomBytes(len).toString('hex').slice(0, len);
+          const expected = createHmac('sha256', key).update(`${purpose}\n${value}`).digest();
+          expect(h.hash(purpose, value).equals(expected), `key ${key.length}, length ${len}, ${purpose}`).to.equal(true);
+        }
+      }
+    }
+  });
+
+  it('writes into a buffer at an offset and keeps nothing between calls', () => {
+    const h = new LookupHasher('key');
+    const out = Buffer.alloc(40);
+    h.hashInto('account', '970436:1234567890123', out, 8);
+    expect(out.subarray(8).equals(createHmac('sha256', 'key').update('account\n970436:1234567890123').digest())).to.equal(true);
+    expect(h.hash('nid', '001040123456').equals(createHmac('sha256', 'key').update('nid\n001040123456').digest())).to.equal(true);
+  });
+});
