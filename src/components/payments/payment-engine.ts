@@ -137,39 +137,48 @@ export class PaymentEngine {
 
   // ------------------------------------------------------------ dispatch
 
-  /** Cuts a batch's due work (pending sends, due inquiries and polls) into chunk jobs on each provider's queue. */
+  /**
+   * Cuts a batch's due work (pending sends, due inquiries and polls) into chunk jobs on each provider's queue. Reads
+   * the batch a page at a time per provider (seq order, 10 000 rows), so that memory does not grow with the batch.
+   */
   async dispatch(batchId: string, now = new Date(), opts: { fresh?: boolean } = {}): Promise<{ send: number; inquire: number }> {
     const out = { send: 0, inquire: 0 };
     // `fresh: false` (the frequent sweeps) reads only payments waiting for a moment (retries, inquiries, polls): an
     // index range; payments never tried are read again only now and then (their jobs are lost only with Redis)
     const fresh = opts.fresh ?? true;
+    const PAGE = 10_000;
     for (const kind of ['send', 'inquire'] as const) {
       const statuses = kind === 'send' ? ['pending'] : ['unknown', 'sent'];
-      const rows = (await this.ds.query(
-        `SELECT p.seq, p.provider_id FROM payments p JOIN providers pv ON pv.id = p.provider_id AND pv.kind <> 'file'
-         WHERE p.batch_id = ? AND p.review = 'included' AND p.status IN (${marks(statuses.length)})
-           AND p.provider_id IS NOT NULL
+      const due = `p.batch_id = ? AND p.review = 'included' AND p.status IN (${marks(statuses.length)})
            AND ${fresh ? '(p.next_attempt_at IS NULL OR p.next_attempt_at <= ?)' : 'p.next_attempt_at <= ?'}
-           AND (p.queued_until IS NULL OR p.queued_until <= ?)
-         ORDER BY p.provider_id, p.seq`,
+           AND (p.queued_until IS NULL OR p.queued_until <= ?)`;
+      const providers = (await this.ds.query(
+        `SELECT DISTINCT p.provider_id FROM payments p JOIN providers pv ON pv.id = p.provider_id AND pv.kind <> 'file'
+         WHERE ${due} AND p.provider_id IS NOT NULL ORDER BY p.provider_id`,
         [batchId, ...statuses, now, now],
-      )) as { seq: string; provider_id: number }[];
-      let i = 0;
-      while (i < rows.length) {
-        const providerId = rows[i]!.provider_id;
-        let j = i;
-        while (j < rows.length && rows[j]!.provider_id === providerId && j - i < this.opts.chunkSize) j++;
-        const job: ChunkJob = { kind, batchId, fromSeq: String(rows[i]!.seq), toSeq: String(rows[j - 1]!.seq) };
-        const seqs = rows.slice(i, j).map((r) => String(r.seq));
-        // queued: not queued again before the lease ends (if the job is lost, the sweeper queues it again then)
-        await this.ds.query(`UPDATE payments SET queued_until = ? WHERE batch_id = ? AND seq IN (${marks(seqs.length)})`, [
-          new Date(now.getTime() + this.opts.queueLeaseMs),
-          batchId,
-          ...seqs,
-        ]);
-        await this.queues.send(providerId, job);
-        out[kind] += 1;
-        i = j;
+      )) as { provider_id: number }[];
+      for (const { provider_id: providerId } of providers) {
+        let after = '0';
+        for (;;) {
+          const rows = (await this.ds.query(
+            `SELECT p.seq FROM payments p WHERE ${due} AND p.provider_id = ? AND p.seq > ? ORDER BY p.seq LIMIT ${PAGE}`,
+            [batchId, ...statuses, now, now, providerId, after],
+          )) as { seq: string }[];
+          for (let i = 0; i < rows.length; i += this.opts.chunkSize) {
+            const seqs = rows.slice(i, i + this.opts.chunkSize).map((r) => String(r.seq));
+            const job: ChunkJob = { kind, batchId, fromSeq: seqs[0]!, toSeq: seqs[seqs.length - 1]! };
+            // queued: not queued again before the lease ends (if the job is lost, the sweeper queues it again then)
+            await this.ds.query(`UPDATE payments SET queued_until = ? WHERE batch_id = ? AND seq IN (${marks(seqs.length)})`, [
+              new Date(now.getTime() + this.opts.queueLeaseMs),
+              batchId,
+              ...seqs,
+            ]);
+            await this.queues.send(providerId, job);
+            out[kind] += 1;
+          }
+          if (rows.length < PAGE) break;
+          after = String(rows[rows.length - 1]!.seq);
+        }
       }
     }
     return out;
@@ -189,19 +198,25 @@ export class PaymentEngine {
     const adapter = await this.providers.adapterFor(providerId);
     if (!adapter) return { claimed: 0 }; // file providers pay outside the wire API
     const rate = provider.rateLimitPerSecond;
-    if (rate === null || rate <= 0) return this.runClaim(provider, adapter, job, null);
+    if (rate === null || rate <= 0) return this.finished(job, await this.runClaim(provider, adapter, job, null));
     const part = Math.max(1, Math.min(this.opts.chunkSize, Math.floor((rate * this.opts.sendingLeaseMs) / 4000)));
     let claimed = 0;
     for (;;) {
       const n = (await this.runClaim(provider, adapter, job, part)).claimed;
       claimed += n;
-      if (n < part) return { claimed };
+      if (n < part) return this.finished(job, { claimed });
       // paused meanwhile: the rest waits
       if (job.kind === 'send') {
         const now = await this.providers.get(providerId);
         if (now.paused || !now.active) return { claimed };
       }
     }
+  }
+
+  /** After a chunk that did something: the batch ends now if that was its last open payment (not at the next sweep). */
+  private async finished(job: ChunkJob, out: { claimed: number }): Promise<{ claimed: number }> {
+    if (out.claimed > 0) await this.completeIfDone(job.batchId);
+    return out;
   }
 
   private async runClaim(
