@@ -28,13 +28,20 @@ async function sha256Of(file: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, tune: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string', default: '1000000' },
+      tune: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+    },
+  });
   const rows = Number(values.rows);
   const { config } = await import('../config');
   const cfg = config();
   const mysql = (await import('mysql2/promise')).default;
   const conn = await mysql.createConnection({ host: cfg.dbHost, port: cfg.dbPort, user: cfg.dbUser, password: cfg.dbPassword });
-  await conn.query(`DROP DATABASE IF EXISTS \`${cfg.dbName}\``);
+  // --keep: the database of the previous run, its roll and batch reused (statements, runs and exceptions removed)
+  if (!values.keep) await conn.query(`DROP DATABASE IF EXISTS \`${cfg.dbName}\``);
   await conn.end();
   const { openInfra, closeInfra } = await import('../src/boot');
   const { DataCipher } = await import('../src/platform/crypto');
@@ -53,14 +60,16 @@ async function main(): Promise<void> {
     'SELECT @@version AS v, @@innodb_buffer_pool_size DIV 1048576 AS bp, @@innodb_flush_log_at_trx_commit AS flush',
   );
   console.log(`database ${vars.v}: buffer pool ${vars.bp} MB, flush_log_at_trx_commit ${vars.flush}`);
-  await seedDemo(ds, cfg);
+  const [existing] = values.keep ? ((await ds.query('SELECT COUNT(*) AS n FROM batches')) as { n: string }[]) : [{ n: '0' }];
+  const reuse = Number(existing!.n) > 0;
+  if (!reuse) await seedDemo(ds, cfg);
   const cipher = DataCipher.fromConfig(cfg);
   const audit = new AuditService(ds, cfg.auditChainKey);
 
   // ---- a paid batch of N payments
   let t = Date.now();
   const { writeRoll } = await import('./bench-roll');
-  const prog = await writeRoll(ds, cipher, rows);
+  const prog = reuse ? null : await writeRoll(ds, cipher, rows);
   const batches = new BatchesService(ds, audit, { accountCheckNeeded: async () => undefined, releaseScheduled: async () => undefined });
   const [staff] = (await ds.query("SELECT id, username FROM users WHERE username = 'staff'")) as { id: number; username: string }[];
   const [province] = (await ds.query("SELECT id FROM areas WHERE code = '01'")) as { id: number }[];
@@ -74,7 +83,16 @@ async function main(): Promise<void> {
     sessionId: 'b',
     stage: 'full' as const,
   };
-  const batch = await batches.create(actor, principal, { programmeId: prog!.id, kind: 'regular', period: 202412, areaId: province!.id });
+  let batch: { id: string; itemCount: number };
+  if (reuse) {
+    for (const t of ['recon_exception_notes', 'recon_exceptions', 'recon_runs', 'statement_lines', 'statements'])
+      await ds.query(`DELETE FROM ${t}`);
+    await ds.query("DELETE FROM payment_events WHERE source = 'statement'");
+    const [b] = (await ds.query('SELECT id, item_count FROM batches ORDER BY id LIMIT 1')) as { id: string; item_count: number }[];
+    batch = { id: String(b!.id), itemCount: Number(b!.item_count) };
+  } else {
+    batch = await batches.create(actor, principal, { programmeId: prog!.id, kind: 'regular', period: 202412, areaId: province!.id });
+  }
   const [sb] = (await ds.query("SELECT id, name FROM providers WHERE kind = 'sandbox' ORDER BY id LIMIT 1")) as {
     id: number;
     name: string;
@@ -137,9 +155,12 @@ async function main(): Promise<void> {
   const providers = new ProvidersService(ds, cipher, audit, cfg);
   const recon = new ReconciliationService(ds, audit, providers, cfg, infra.log, async () => undefined);
   let peak = 0;
-  const base = process.memoryUsage().rss;
+  let heapPeak = 0;
+  const base = process.memoryUsage();
   const sampler = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
+    const m = process.memoryUsage();
+    peak = Math.max(peak, m.rss);
+    heapPeak = Math.max(heapPeak, m.heapUsed);
   }, 50);
   t = Date.now();
   const intake = await recon.upload(actor, sb!.name, date, { path: file, fileName: 'statement.csv', size, sha256: await sha256Of(file) });
@@ -157,7 +178,9 @@ async function main(): Promise<void> {
     `load + match of ${run.lineCount.toLocaleString('en')} lines: ${(total / 1000).toFixed(1)} s (${Math.round(run.lineCount / (total / 1000)).toLocaleString('en')} lines/s)`,
   );
   for (const [k, ms] of Object.entries(phases)) console.log(`  ${k}: ${(ms / 1000).toFixed(1)} s`);
-  console.log(`RSS: ${Math.round(base / 1048576)} MB before, peak ${Math.round(peak / 1048576)} MB`);
+  console.log(
+    `RSS: ${Math.round(base.rss / 1048576)} MB before, peak ${Math.round(peak / 1048576)} MB; JS heap: ${Math.round(base.heapUsed / 1048576)} MB before, peak ${Math.round(heapPeak / 1048576)} MB`,
+  );
   console.log('| category | count | amount (đ) |\n| --- | ---: | ---: |');
   for (const [k, v] of Object.entries(run.totals))
     console.log(`| ${k} | ${v.count.toLocaleString('en')} | ${v.amount.toLocaleString('en')} |`);
