@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import ExcelJS from 'exceljs';
 
@@ -123,7 +123,19 @@ export class XlsxSink implements TableSink {
     if (!this.ws || this.rowsInSheet >= XLSX_ROWS_PER_SHEET) this.newSheet();
     this.ws!.addRow(cells as Cell[]).commit();
     this.rowsInSheet += 1;
-    // the zip stream buffers what the file has not taken yet: wait for it like any writer
+    if ((this.rowsInSheet & 255) === 0) return this.backpressure();
+  }
+
+  /**
+   * exceljs writes a sheet's XML into the zip without heeding backpressure: when rows come faster than deflate
+   * compresses them, the backlog waits in the zip entry's input buffer and memory grows with the sheet. Every 256
+   * rows the writer waits for that buffer to drain (its sheet stream is internal to exceljs, hence the cast).
+   */
+  private backpressure(): Promise<void> | void {
+    const sheet = (this.ws as unknown as { _stream?: { pipes?: (Writable & { _writableState?: { needDrain?: boolean } })[] } })._stream;
+    const entry = sheet?.pipes?.[0];
+    // archiver's own readable-stream 3 PassThrough: no writableNeedDrain getter, the state says it
+    if (entry?._writableState?.needDrain) return Promise.race([once(entry, 'drain').then(() => undefined), this.target.done]);
     if (this.target.head.writableNeedDrain) return Promise.race([once(this.target.head, 'drain').then(() => undefined), this.target.done]);
   }
 
