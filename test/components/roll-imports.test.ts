@@ -1262,6 +1262,83 @@ describe('roll imports', function () {
         runner.stagingThread = true;
       }
     });
+
+    it('merges a first import on two connections (people, and enrolments in an XA branch) with the same roll as on one', async () => {
+      const { services } = await testApp();
+      const runner = services.rollImportRunner;
+      const p = person();
+      const rows = [p, walletPerson(), cashPerson(), female(), { ...p, programme_code: 'TCXH-KT', coefficient: '1,5' }];
+      const csv = rollCsv(rows);
+      const roll = async (id: string) => ({
+        people: await sql(
+          `SELECT national_id_hash, full_name, area_id, phone_hash FROM beneficiaries WHERE import_id = ? ORDER BY national_id_hash`,
+          [id],
+        ),
+        enrolments: await sql(
+          `SELECT b.national_id_hash, e.programme_id, e.coefficient_x100, e.channel, e.account_hash, e.wallet_hash, e.status
+           FROM enrolments e JOIN beneficiaries b ON b.id = e.beneficiary_id WHERE e.import_id = ? ORDER BY b.national_id_hash, e.programme_id`,
+          [id],
+        ),
+      });
+      const parallel = await importFile(staff.token, csv);
+      expect(parallel.result).to.include({ beneficiariesCreated: 4, enrolmentsCreated: 5 });
+      const stored = await roll(parallel.id);
+      expect(stored.enrolments).to.have.length(5);
+      expect((await sql('XA RECOVER')).filter((x: any) => String(x.data).startsWith('roll-import-'))).to.deep.equal([]);
+      await sql('DELETE FROM enrolments WHERE import_id = ?', [parallel.id]);
+      await sql('DELETE FROM beneficiaries WHERE import_id = ?', [parallel.id]);
+      runner.parallelMerge = false;
+      try {
+        const single = await importFile(staff.token, csv);
+        expect(single.result).to.deep.equal(parallel.result);
+        expect(await roll(single.id)).to.deep.equal(stored);
+      } finally {
+        runner.parallelMerge = true;
+      }
+    });
+
+    it('finishes a merge whose process stopped between its two commits when the job runs again', async () => {
+      const { services } = await testApp();
+      const runner = services.rollImportRunner;
+      const rows = [person(), walletPerson(), cashPerson()];
+      let stopped = 0;
+      runner.afterDecision = async () => {
+        runner.afterDecision = null;
+        stopped += 1;
+        // what another process sees meanwhile: people, the audit event, no enrolments, the import still running
+        throw new Error('the worker stopped here');
+      };
+      try {
+        const imp = await importFile(staff.token, rollCsv(rows), 'roll.csv');
+        expect(stopped).to.equal(1);
+        expect(imp.status).to.equal('completed');
+        expect(imp.result).to.include({ beneficiariesCreated: 3, enrolmentsCreated: 3 });
+        for (const r of rows) expect(await enrolment(r.national_id!, 'TCXH-NCT80')).to.include({ status: 'active' });
+        expect((await sql('XA RECOVER')).filter((x: any) => String(x.data).startsWith('roll-import-'))).to.deep.equal([]);
+      } finally {
+        runner.afterDecision = null;
+      }
+    });
+
+    it('rolls back a branch left prepared by a merge that never reached its decision', async () => {
+      const { infra, services } = await testApp();
+      await sql('CREATE TABLE IF NOT EXISTS xa_probe (id INT PRIMARY KEY)');
+      const [imp] = await sql("SELECT id FROM roll_imports WHERE status = 'completed' ORDER BY id DESC LIMIT 1");
+      const xid = `roll-import-${Number(imp.id) + 100000}`;
+      const q = infra.ds.createQueryRunner();
+      await q.connect();
+      await q.query(`XA START '${xid}'`);
+      await q.query('INSERT INTO xa_probe VALUES (1)');
+      await q.query(`XA END '${xid}'`);
+      await q.query(`XA PREPARE '${xid}'`);
+      (q as any).databaseConnection.destroy(); // the process stopped: the branch stays prepared on the server
+      await q.release().catch(() => undefined);
+      expect((await sql('XA RECOVER')).map((x: any) => String(x.data))).to.include(xid);
+      await services.rollImportRunner.recoverMerges();
+      expect((await sql('XA RECOVER')).map((x: any) => String(x.data))).not.to.include(xid);
+      expect(await sql('SELECT * FROM xa_probe')).to.deep.equal([]);
+      await sql('DROP TABLE xa_probe');
+    });
   });
 
   describe('a large import', () => {

@@ -6,6 +6,7 @@ import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
 import type { StageInput } from './roll-stage';
 import { InProcessStager, LocalInfileStager, type Stager } from './roll-stager';
+import { importOfXid, XaBranch, xidOf } from './roll-xa';
 import { DATE_CELL, fileError, NUMERIC_CELL, plainCell, readRollFile, type RollFormat } from './roll-file.reader';
 import { COLUMNS, mapHeader, validateRow, type Column, type RowProblem } from './roll-validation';
 
@@ -32,6 +33,14 @@ interface ImportRow {
   request_id: string | null;
 }
 
+/** The rows every accepted row refers to (the foreign keys of people and enrolments), as the file named them. */
+interface Parents {
+  areas: Set<number>;
+  programmes: Set<number>;
+  banks: Set<string>;
+  wallets: Set<string>;
+}
+
 interface Problem {
   rowNo: number;
   column: string | null;
@@ -50,6 +59,11 @@ const ENROLMENT_CHANGED = `(e.coefficient_x100 <> r.coefficient_x100 OR e.start_
   OR e.channel <> r.channel OR NOT (e.bank_bin <=> r.bank_bin) OR NOT (e.account_hash <=> r.account_hash)
   OR NOT (CAST(e.account_name AS BINARY) <=> CAST(r.account_name AS BINARY)) OR NOT (e.wallet_provider <=> r.wallet_provider)
   OR NOT (e.wallet_hash <=> r.wallet_hash))`;
+
+const PERSON_COLUMNS = `national_id_hash, national_id_enc, national_id_masked, full_name, name_search, given_search, date_of_birth,
+  gender, phone_hash, phone_enc, phone_masked, area_id`;
+const ENROLMENT_COLUMNS = `programme_id, coefficient_x100, start_period, end_period, channel, bank_bin, account_hash, account_enc,
+  account_masked, account_name, wallet_provider, wallet_hash, wallet_enc, wallet_masked, name_mismatch`;
 
 /** The rows of an import that the merge has to write, with the stored person and enrolment they match (see mergeIn). */
 const diffTable = (staging: string): string => `${staging}_diff`;
@@ -108,6 +122,71 @@ export class RollImportRunner {
    */
   stagingThread = true;
 
+  /**
+   * A first import inserts its enrolments on a second connection beside its people (an XA branch committed with the
+   * merge); false inserts them after the people in the one transaction (also what happens when XA RECOVER is not
+   * allowed to the service's database user).
+   */
+  parallelMerge = true;
+
+  /** Tests only: runs between the merge's commit and the commit of its XA branch (a process stopping there). */
+  afterDecision: (() => Promise<void>) | null = null;
+
+  private xa: boolean | null = null;
+
+  /** Whether this database user can see prepared XA branches, so that recoverMerges can finish an interrupted merge. */
+  private async xaUsable(): Promise<boolean> {
+    if (this.xa === null) {
+      try {
+        await this.ds.query('XA RECOVER');
+        this.xa = true;
+      } catch (e) {
+        this.log.warn('roll import: XA RECOVER not allowed; first imports merge on one connection', { error: String(e) });
+        this.xa = false;
+      }
+    }
+    return this.xa;
+  }
+
+  /**
+   * Finishes the merges a stopped process left half-committed: a prepared enrolment branch is committed when the main
+   * transaction of its merge committed (its `roll.import_completed` audit event exists), rolled back otherwise. Only
+   * under the import lock, where no merge is running.
+   */
+  async recoverMerges(): Promise<void> {
+    if (!(await this.xaUsable())) return;
+    const branches = (await this.ds.query('XA RECOVER')) as { data: string | Buffer }[];
+    for (const b of branches) {
+      const xid = String(b.data);
+      const importId = importOfXid(xid);
+      if (importId === null) continue;
+      const [{ n: decided }] = (await this.ds.query(
+        `SELECT EXISTS (SELECT 1 FROM audit_events WHERE entity_type = 'roll_import' AND entity_id = ? AND action = 'roll.import_completed') AS n`,
+        [importId],
+      )) as [{ n: number | string }];
+      const verb = Number(decided) === 1 ? 'COMMIT' : 'ROLLBACK';
+      await this.ds.query(`XA ${verb} '${xidOf(importId)}'`);
+      this.log.warn('roll import: interrupted merge finished', { importId, outcome: verb.toLowerCase() });
+    }
+  }
+
+  /** recoverMerges under the import lock, waiting for a running merge to end. */
+  private async recoverUnderLock(): Promise<void> {
+    const runner = this.ds.createQueryRunner();
+    await runner.connect();
+    try {
+      const [lock] = (await runner.query('SELECT GET_LOCK(?, 600) AS got', ['roll_import_merge'])) as { got: number }[];
+      if (lock?.got !== 1) return;
+      try {
+        await this.recoverMerges();
+      } finally {
+        await runner.query('SELECT RELEASE_LOCK(?)', ['roll_import_merge']);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
   /** How the last run staged its rows. */
   lastStaging: 'load' | 'insert' | null = null;
 
@@ -119,8 +198,14 @@ export class RollImportRunner {
   }
 
   async run(importId: string, filePath: string): Promise<void> {
-    const [imp] = (await this.ds.query('SELECT * FROM roll_imports WHERE id = ?', [importId])) as ImportRow[];
+    const load = async () => ((await this.ds.query('SELECT * FROM roll_imports WHERE id = ?', [importId])) as ImportRow[])[0];
+    let imp = await load();
     if (!imp) throw new AppError('not_found', 'IMPORT_NOT_FOUND', `no roll import ${importId}`);
+    if (imp.status === 'running') {
+      // a job delivered again after its process stopped: a merge it left between its two commits is finished first
+      await this.recoverUnderLock();
+      imp = (await load())!;
+    }
     if (imp.status === 'completed' || imp.status === 'failed') return; // a redelivered job: the outcome stands
     const id = String(imp.id);
     const table = this.staging(id);
@@ -136,11 +221,12 @@ export class RollImportRunner {
     // import: its primary key is the row number alone, so that the checks and the merge find a row of it by number.
     await this.ds.query(
       `ALTER TABLE ${table} DROP PRIMARY KEY, ADD PRIMARY KEY (row_no),
-         DROP INDEX ix_import_rows_nid, DROP INDEX ix_import_rows_account, DROP INDEX ix_import_rows_wallet`,
+         DROP INDEX ix_import_rows_nid, DROP INDEX ix_import_rows_account, DROP INDEX ix_import_rows_wallet,
+         ADD COLUMN person_row INT UNSIGNED NULL`,
     );
     try {
       const t0 = Date.now();
-      const read = await this.readAndStage(imp, filePath, table);
+      const { read, parents } = await this.readAndStage(imp, filePath, table);
       await this.ds.query(
         `ALTER TABLE ${table} ADD INDEX ix_nid (national_id_hash, programme_id), ADD INDEX ix_account (account_hash), ADD INDEX ix_wallet (wallet_hash)`,
       );
@@ -157,9 +243,10 @@ export class RollImportRunner {
         const [lock] = (await runner.query('SELECT GET_LOCK(?, 600) AS got', ['roll_import_merge'])) as { got: number }[];
         if (lock?.got !== 1) throw new AppError('unavailable', 'IMPORT_BUSY', 'another import is merging; will retry');
         try {
+          await this.recoverMerges();
           const onRoll = await this.check(imp, table);
           t2 = Date.now();
-          changed = await this.merge(runner, imp, table, read, onRoll);
+          changed = await this.merge(runner, imp, table, read, onRoll, parents);
         } finally {
           await runner.query('SELECT RELEASE_LOCK(?)', ['roll_import_merge']);
         }
@@ -223,7 +310,7 @@ export class RollImportRunner {
     return { areas, programmes, banks, wallets, scopePath };
   }
 
-  private async readAndStage(imp: ImportRow, filePath: string, table: string): Promise<number> {
+  private async readAndStage(imp: ImportRow, filePath: string, table: string): Promise<{ read: number; parents: Parents }> {
     const ref = await this.reference(imp);
     const refData = { isKnownBank: (b: string) => ref.banks.has(b), isKnownWalletProvider: (w: string) => ref.wallets.has(w) };
     let header: Partial<Record<Column, number>> | null = null;
@@ -233,6 +320,7 @@ export class RollImportRunner {
     let invalid = 0;
     let staged: StageInput[] = [];
     let problems: Problem[] = [];
+    const parents: Parents = { areas: new Set(), programmes: new Set(), banks: new Set(), wallets: new Set() };
     const loader =
       this.stagingMode === 'auto' ? await LocalInfileStager.open(this.ds, this.cipher, table, imp.id, this.stagingThread) : null;
     const stager: Stager = loader ?? new InProcessStager(this.ds, this.cipher, table, STAGE_IN_FLIGHT);
@@ -341,6 +429,10 @@ export class RollImportRunner {
           } else {
             valid += 1;
             staged.push({ rowNo, row, areaId: area!.id, programmeId: programmeId! });
+            parents.areas.add(area!.id);
+            parents.programmes.add(programmeId!);
+            if (row.bankCode) parents.banks.add(row.bankCode);
+            if (row.walletProvider) parents.wallets.add(row.walletProvider);
           }
           if (staged.length >= STAGE_BATCH || problems.length >= STAGE_BATCH) await flush();
           if (read % PROGRESS_EVERY === 0) {
@@ -368,7 +460,7 @@ export class RollImportRunner {
       invalid,
       imp.id,
     ]);
-    return read;
+    return { read, parents };
   }
 
   /** Conflicts that only the whole file and the stored roll reveal; each offending row is reported and left out. */
@@ -478,28 +570,48 @@ export class RollImportRunner {
     await this.ds.query(`UPDATE ${t} r JOIN roll_import_problems p ON p.import_id = ? AND p.row_no = r.row_no SET r.rejected = 1`, [id]);
     // the merge writes the diff's rows: none that was rejected
     if (onRoll) await this.ds.query(`DELETE d FROM ${d} d JOIN ${t} r ON r.row_no = d.row_no WHERE r.rejected = 1`);
+    else {
+      // For the merge's person ids (insertAll): a person on several accepted rows (several programmes) is the person of
+      // the first of them. Committed here, so that the merge's second connection sees it too.
+      await this.ds.query(
+        `UPDATE ${t} r JOIN (
+           SELECT x.national_id_hash, MIN(x.row_no) AS first_row
+           FROM (SELECT national_id_hash FROM ${t} GROUP BY national_id_hash HAVING COUNT(*) > 1) m
+             STRAIGHT_JOIN ${t} x ON x.national_id_hash = m.national_id_hash
+           WHERE x.rejected = 0 GROUP BY x.national_id_hash) g ON g.national_id_hash = r.national_id_hash
+         SET r.person_row = g.first_row WHERE r.rejected = 0`,
+      );
+    }
     return onRoll;
   }
 
   /** In one transaction on `runner`, which holds the import lock. Returns how many people and enrolments were created or updated. */
-  private async merge(runner: QueryRunner, imp: ImportRow, t: string, read: number, onRoll: boolean): Promise<number> {
+  private async merge(runner: QueryRunner, imp: ImportRow, t: string, read: number, onRoll: boolean, parents: Parents): Promise<number> {
     const id = imp.id;
     const by = imp.uploaded_by;
     await this.ds.query("UPDATE roll_imports SET phase = 'merging' WHERE id = ?", [id]);
+    // The enrolments of a first import are inserted by a second connection at the same time as the people (an XA
+    // branch, committed with this transaction: see insertAll), when the server lets this user recover XA branches.
+    const branch = !onRoll && this.parallelMerge && (await this.xaUsable()) ? await XaBranch.start(this.ds, xidOf(id)) : null;
     // Nobody of the file on the roll: the merge only inserts (people and enrolments no one else can see before the
     // commit) and reads no stored row it writes back, so READ COMMITTED spares the shared locks REPEATABLE READ would
     // take on every staging and person row read (10-15% of a first import's merge). A merge that updates stored rows
     // keeps REPEATABLE READ: its shared locks keep an edit from slipping between a history row and its update.
-    await runner.startTransaction(onRoll ? undefined : 'READ COMMITTED');
+    // The first import's foreign keys are checked once per referenced row instead of once per inserted row (insertAll).
+    if (!onRoll) await runner.query('SET SESSION foreign_key_checks = 0');
+    let committed = false;
     try {
+      await runner.startTransaction(onRoll ? undefined : 'READ COMMITTED');
       const em = runner.manager;
-      const counts = await this.mergeIn(em, t, id, by, onRoll);
+      const counts = onRoll ? await this.mergeIn(em, t, id, by) : await this.insertAll(em, t, id, by, parents, branch);
       const [{ n: invalid }] = (await em.query(
         'SELECT COUNT(DISTINCT row_no) AS n FROM roll_import_problems WHERE import_id = ? AND row_no > 0',
         [id],
       )) as [{ n: string }];
       const rowsValid = read - Number(invalid);
-      await em.query(
+      // with a branch, the import becomes completed when the branch commits, after the people: nobody sees it completed
+      // with its enrolments missing (while the two commits happen, it is still running)
+      await (branch ?? em).query(
         `UPDATE roll_imports SET status = 'completed', phase = NULL, rows_valid = ?, rows_invalid = ?, beneficiaries_created = ?,
            enrolments_created = ?, enrolments_updated = ?, enrolments_unchanged = ?, name_mismatches = ?, finished_at = CURRENT_TIMESTAMP(3)
          WHERE id = ?`,
@@ -529,48 +641,104 @@ export class RollImportRunner {
         areaId: imp.scope_area_id,
         after: { rowsRead: read, rowsValid, rowsInvalid: Number(invalid), ...counts },
       });
+      // The decision: the branch is prepared (it can no longer fail to commit), and this commit writes the people and the
+      // audit event of the completed import; recoverMerges commits a branch whose import has that event, should this
+      // process stop before the branch's commit below.
+      await branch?.prepare();
       await runner.commitTransaction();
+      committed = true;
+      await this.afterDecision?.();
+      if (branch) await branch.commit(this.ds, this.log);
       return counts.beneficiariesCreated + counts.enrolmentsCreated + counts.enrolmentsUpdated;
     } catch (e) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction();
+      if (!committed) {
+        if (branch)
+          await branch
+            .rollback()
+            .catch((x: unknown) => this.log.error('roll import: XA rollback failed', { importId: id, error: String(x) }));
+        if (runner.isTransactionActive) await runner.rollbackTransaction();
+      }
       throw e;
+    } finally {
+      if (!onRoll) await runner.query('SET SESSION foreign_key_checks = 1');
+      await branch?.release();
     }
   }
 
-  /** `onRoll`: someone of the file is on the roll, and the check's diff table holds the accepted rows to write. */
-  private async mergeIn(em: EntityManager, t: string, id: string, by: number, onRoll: boolean) {
+  /**
+   * A first import (nobody of the file on the roll): every accepted row is a new enrolment, every accepted person a new
+   * person. People get their ids here (the largest stored id + the row number of their first accepted row: ids keep
+   * file order, with gaps where rows were refused; only imports create people, one at a time under the import lock), so
+   * the enrolments need no lookup of the person and can be inserted beside them, by `branch` on another connection
+   * (the two inserts are each bound by index maintenance on one core of the server; the whole of the merge then takes
+   * about as long as the people alone). Both run without per-row foreign-key checks: the people and enrolments refer to
+   * people of this same merge and to areas, programmes, banks and wallet providers that are share-locked here until
+   * the commit, the guarantee the per-row checks give (a missing one fails the import, which is then retried).
+   */
+  private async insertAll(em: EntityManager, t: string, id: string, by: number, parents: Parents, branch: XaBranch | null) {
+    const affected = (r: unknown) => (r as { affectedRows?: number }).affectedRows ?? 0;
+    const lock = async (table: string, key: string, values: (number | string)[]) => {
+      if (!values.length) return;
+      const found = (await em.query(`SELECT ${key} FROM ${table} WHERE ${key} IN (?) LOCK IN SHARE MODE`, [values])) as unknown[];
+      if (found.length !== values.length) throw new Error(`roll import ${id}: a ${table} row of the file was removed during the import`);
+    };
+    await lock('areas', 'id', [...parents.areas]);
+    await lock('programmes', 'id', [...parents.programmes]);
+    await lock('banks', 'bin', [...parents.banks]);
+    await lock('wallet_providers', 'code', [...parents.wallets]);
+    const [{ n: base }] = (await em.query('SELECT IFNULL(MAX(id), 0) AS n FROM beneficiaries')) as [{ n: string | number }];
+    const r = (cols: string) => cols.replace(/(\w+)/g, 'r.$1');
+    const people = () =>
+      em.query(
+        `INSERT INTO beneficiaries (id, ${PERSON_COLUMNS}, created_by, updated_by, import_id)
+         SELECT ? + r.row_no, ${r(PERSON_COLUMNS)}, ?, ?, ? FROM ${t} r WHERE r.rejected = 0 AND IFNULL(r.person_row, r.row_no) = r.row_no`,
+        [Number(base), by, by, id],
+      );
+    const enrolmentSql = `INSERT INTO enrolments (beneficiary_id, ${ENROLMENT_COLUMNS}, status, created_by, updated_by, import_id)
+      SELECT ? + IFNULL(r.person_row, r.row_no), ${r(ENROLMENT_COLUMNS)}, 'active', ?, ?, ? FROM ${t} r WHERE r.rejected = 0`;
+    const enrolmentParams = [Number(base), by, by, id];
+    let created: [unknown, unknown];
+    if (branch) {
+      created = await settleAll([people(), branch.query(enrolmentSql, enrolmentParams)]);
+    } else {
+      created = [await people(), await em.query(enrolmentSql, enrolmentParams)];
+    }
+    const [{ n: mismatches }] = (await em.query(`SELECT COUNT(*) AS n FROM ${t} WHERE rejected = 0 AND name_mismatch = 1`)) as [
+      { n: string },
+    ];
+    return {
+      beneficiariesCreated: affected(created[0]),
+      enrolmentsCreated: affected(created[1]),
+      enrolmentsUpdated: 0,
+      nameMismatches: Number(mismatches),
+    };
+  }
+
+  /** Someone of the file is on the roll: the check's diff table holds the accepted rows to write. */
+  private async mergeIn(em: EntityManager, t: string, id: string, by: number) {
     const affected = (r: unknown) => (r as { affectedRows?: number }).affectedRows ?? 0;
     const d = diffTable(t);
 
-    // the people the merge creates: every accepted person of a first import, else those the diff found missing
+    // the people the merge creates: those the diff found missing
     const count = async (sql: string) => Number(((await em.query(sql)) as [{ n: string }])[0].n);
-    const createdPeople = onRoll
-      ? await count(
-          `SELECT COUNT(DISTINCT r.national_id_hash) AS n FROM ${d} d JOIN ${t} r ON r.row_no = d.row_no WHERE d.beneficiary_id IS NULL`,
-        )
-      : await count(`SELECT COUNT(DISTINCT national_id_hash) AS n FROM ${t} WHERE rejected = 0`);
-    const personColumns = `national_id_hash, national_id_enc, national_id_masked, full_name, name_search, given_search, date_of_birth,
-      gender, phone_hash, phone_enc, phone_masked, area_id`;
-    const enrolmentColumns = `programme_id, coefficient_x100, start_period, end_period, channel, bank_bin, account_hash, account_enc,
-      account_masked, account_name, wallet_provider, wallet_hash, wallet_enc, wallet_masked, name_mismatch`;
+    const createdPeople = await count(
+      `SELECT COUNT(DISTINCT r.national_id_hash) AS n FROM ${d} d JOIN ${t} r ON r.row_no = d.row_no WHERE d.beneficiary_id IS NULL`,
+    );
     const r = (cols: string) => cols.replace(/(\w+)/g, 'r.$1');
-    // Rows are inserted in file order: the staging table is read along its primary key, and the people's ids, hence the
-    // enrolments' unique key, grow with it (reading the staging table in national-ID-hash order through its secondary index
-    // took twice as long at a million rows). A person on several rows, or already on the roll, meets the unique key and is
-    // left as stored (their changes are handled below).
+    // Rows are inserted in file order: the diff is read along its primary key, the row number. A person on several rows,
+    // or already on the roll, meets the unique key and is left as stored (their changes are handled below).
     const insertPeople = (from: string) =>
       em.query(
-        `INSERT INTO beneficiaries (${personColumns}, created_by, updated_by, import_id)
-         SELECT ${r(personColumns)}, ?, ?, ? ${from}
+        `INSERT INTO beneficiaries (${PERSON_COLUMNS}, created_by, updated_by, import_id)
+         SELECT ${r(PERSON_COLUMNS)}, ?, ?, ? ${from}
          ON DUPLICATE KEY UPDATE beneficiaries.id = beneficiaries.id`,
         [by, by, id],
       );
-    // `unseen`: leave out a person and programme already enrolled. Not needed when nobody of the file was on the roll
-    // (DUPLICATE_IN_FILE refused every repeated person and programme); the unique key would refuse one all the same.
+    // leaves out a person and programme already enrolled
     const insertEnrolments = (from: string, where: string, unseen: boolean) =>
       em.query(
-        `INSERT INTO enrolments (beneficiary_id, ${enrolmentColumns}, status, created_by, updated_by, import_id)
-         SELECT b.id, ${r(enrolmentColumns)}, 'active', ?, ?, ? ${from}
+        `INSERT INTO enrolments (beneficiary_id, ${ENROLMENT_COLUMNS}, status, created_by, updated_by, import_id)
+         SELECT b.id, ${r(ENROLMENT_COLUMNS)}, 'active', ?, ?, ? ${from}
            STRAIGHT_JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash
            ${unseen ? 'LEFT JOIN enrolments e ON e.beneficiary_id = b.id AND e.programme_id = r.programme_id' : ''}
          WHERE ${where} ${unseen ? 'AND e.id IS NULL' : ''}`,
@@ -579,11 +747,7 @@ export class RollImportRunner {
 
     let updated = 0;
     let inserted: unknown;
-    if (!onRoll) {
-      // nobody of the file is on the roll: nothing stored can have changed, every accepted row is inserted
-      if (createdPeople > 0) await insertPeople(`FROM ${t} r WHERE r.rejected = 0`);
-      inserted = await insertEnrolments(`FROM ${t} r`, 'r.rejected = 0', false);
-    } else {
+    {
       if (createdPeople > 0) await insertPeople(`FROM ${d} d JOIN ${t} r ON r.row_no = d.row_no WHERE d.beneficiary_id IS NULL`);
 
       // the first row of each changed person carries their personal data (the check made all of their rows agree)
