@@ -80,8 +80,9 @@ export async function matchStatement(q: QueryRunner, m: MatchInput, onStep?: (st
     mark = now;
   };
 
-  // 1-2. every line written once, in key order on both sides, with its category: a copy of a change already reported
-  //      (same reference and status, a later line) is a duplicate; any other line is judged against its payment
+  // 1-2. every line written once with its category: a copy of a change already reported (same reference and status, a
+  //      later line) is a duplicate; any other line is judged against its payment. The window sorts the lines by
+  //      payment, so both the join and the insert run in key order without a sort of their own.
   await q.query(
     `INSERT INTO statement_lines (statement_id, batch_id, seq, line_no, reference, transfer_id, status, amount, currency, failure_code,
        occurred_at, category, service_status, service_amount)
@@ -89,8 +90,7 @@ export async function matchStatement(q: QueryRunner, m: MatchInput, onStep?: (st
        CASE WHEN l.copy > 1 THEN 'duplicate' ELSE ${categoryCase('behind')} END, p.status, p.amount
      FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY s.batch_id, s.seq, s.reference, s.status ORDER BY s.line_no) AS copy
            FROM recon_stage s) l
-     LEFT JOIN payments p ON p.batch_id = l.batch_id AND p.seq = l.seq
-     ORDER BY l.batch_id, l.seq, l.line_no`,
+     LEFT JOIN payments p ON p.batch_id = l.batch_id AND p.seq = l.seq`,
     [sid, providerId],
   );
 

@@ -359,12 +359,11 @@ export class ReconciliationService {
     date: string,
   ): Promise<{ count: number; amount: number }> {
     const batchOfPrefix = new Map<string, string>();
+    let refs: (ReturnType<typeof parseReference> | undefined)[] = [];
     const resolve = async (lines: ParsedLine[]) => {
       const unknown = new Set<string>();
-      for (const l of lines) {
-        const r = parseReference(l.reference);
-        if (r && !batchOfPrefix.has(r.prefix)) unknown.add(r.prefix);
-      }
+      refs = lines.map((l) => parseReference(l.reference));
+      for (const r of refs) if (r && !batchOfPrefix.has(r.prefix)) unknown.add(r.prefix);
       if (unknown.size) {
         const rows = (await this.ds.query(
           `SELECT id, reference_prefix FROM batches WHERE reference_prefix IN (${[...unknown].map(() => '?').join(', ')})`,
@@ -381,10 +380,22 @@ export class ReconciliationService {
       for await (const group of readStatement(this.file(statementId), format, { businessDate: date })) {
         await resolve(group);
         const rows: StageRow[] = [];
-        for (const l of group) {
-          const r = parseReference(l.reference);
+        for (let i = 0; i < group.length; i++) {
+          const l = group[i]!;
+          const r = refs[i];
           const batch = r ? batchOfPrefix.get(r.prefix)! : '0';
-          rows.push({ ...l, batchId: batch, seq: batch === '0' ? '0' : r!.seq });
+          rows.push({
+            lineNo: l.lineNo,
+            batchId: batch,
+            seq: batch === '0' ? '0' : r!.seq,
+            reference: l.reference,
+            transferId: l.transferId,
+            status: l.status,
+            amount: l.amount,
+            currency: l.currency,
+            failureCode: l.failureCode,
+            occurredAt: l.occurredAt,
+          });
           count += 1;
           amount += l.amount ?? 0;
         }
