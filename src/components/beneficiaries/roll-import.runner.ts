@@ -745,53 +745,49 @@ export class RollImportRunner {
         [by, by, id],
       );
 
-    let updated = 0;
-    let inserted: unknown;
-    {
-      if (createdPeople > 0) await insertPeople(`FROM ${d} d JOIN ${t} r ON r.row_no = d.row_no WHERE d.beneficiary_id IS NULL`);
+    if (createdPeople > 0) await insertPeople(`FROM ${d} d JOIN ${t} r ON r.row_no = d.row_no WHERE d.beneficiary_id IS NULL`);
 
-      // the first row of each changed person carries their personal data (the check made all of their rows agree)
-      const changedPeople = `(SELECT MIN(row_no) AS row_no, beneficiary_id FROM ${d} WHERE person_changed = 1 GROUP BY beneficiary_id) f
-        JOIN ${t} r ON r.row_no = f.row_no JOIN beneficiaries b ON b.id = f.beneficiary_id`;
-      await em.query(
-        `INSERT INTO roll_history (beneficiary_id, change_type, before_state, after_state, changed_by, import_id)
-         SELECT b.id, 'beneficiary.updated', JSON_OBJECT('areaId', b.area_id, 'phone', b.phone_masked),
-                JSON_OBJECT('areaId', r.area_id, 'phone', IFNULL(r.phone_masked, b.phone_masked)), ?, ?
-         FROM ${changedPeople} WHERE ${PERSON_CHANGED}`,
-        [by, id],
-      );
-      await em.query(
-        `UPDATE ${changedPeople}
-         SET b.area_id = r.area_id, b.phone_hash = IFNULL(r.phone_hash, b.phone_hash), b.phone_enc = IFNULL(r.phone_enc, b.phone_enc),
-             b.phone_masked = IFNULL(r.phone_masked, b.phone_masked), b.updated_by = ?, b.import_id = ?
-         WHERE ${PERSON_CHANGED}`,
-        [by, id],
-      );
+    // the first row of each changed person carries their personal data (the check made all of their rows agree)
+    const changedPeople = `(SELECT MIN(row_no) AS row_no, beneficiary_id FROM ${d} WHERE person_changed = 1 GROUP BY beneficiary_id) f
+      JOIN ${t} r ON r.row_no = f.row_no JOIN beneficiaries b ON b.id = f.beneficiary_id`;
+    await em.query(
+      `INSERT INTO roll_history (beneficiary_id, change_type, before_state, after_state, changed_by, import_id)
+       SELECT b.id, 'beneficiary.updated', JSON_OBJECT('areaId', b.area_id, 'phone', b.phone_masked),
+              JSON_OBJECT('areaId', r.area_id, 'phone', IFNULL(r.phone_masked, b.phone_masked)), ?, ?
+       FROM ${changedPeople} WHERE ${PERSON_CHANGED}`,
+      [by, id],
+    );
+    await em.query(
+      `UPDATE ${changedPeople}
+       SET b.area_id = r.area_id, b.phone_hash = IFNULL(r.phone_hash, b.phone_hash), b.phone_enc = IFNULL(r.phone_enc, b.phone_enc),
+           b.phone_masked = IFNULL(r.phone_masked, b.phone_masked), b.updated_by = ?, b.import_id = ?
+       WHERE ${PERSON_CHANGED}`,
+      [by, id],
+    );
 
-      const state = (a: string) =>
-        `JSON_OBJECT('coefficientX100', ${a}.coefficient_x100, 'startPeriod', ${a}.start_period, 'endPeriod', ${a}.end_period,
-          'channel', ${a}.channel, 'bankBin', ${a}.bank_bin, 'account', ${a}.account_masked, 'accountName', ${a}.account_name,
-          'walletProvider', ${a}.wallet_provider, 'wallet', ${a}.wallet_masked)`;
-      const changedEnrolments = `${d} d JOIN ${t} r ON r.row_no = d.row_no JOIN enrolments e ON e.id = d.enrolment_id`;
-      updated = affected(
-        await em.query(
-          `INSERT INTO roll_history (beneficiary_id, enrolment_id, change_type, before_state, after_state, changed_by, import_id)
-           SELECT e.beneficiary_id, e.id, 'enrolment.updated', ${state('e')}, ${state('r')}, ?, ?
-           FROM ${changedEnrolments} WHERE d.enrolment_changed = 1 AND ${ENROLMENT_CHANGED}`,
-          [by, id],
-        ),
-      );
+    const state = (a: string) =>
+      `JSON_OBJECT('coefficientX100', ${a}.coefficient_x100, 'startPeriod', ${a}.start_period, 'endPeriod', ${a}.end_period,
+        'channel', ${a}.channel, 'bankBin', ${a}.bank_bin, 'account', ${a}.account_masked, 'accountName', ${a}.account_name,
+        'walletProvider', ${a}.wallet_provider, 'wallet', ${a}.wallet_masked)`;
+    const changedEnrolments = `${d} d JOIN ${t} r ON r.row_no = d.row_no JOIN enrolments e ON e.id = d.enrolment_id`;
+    const updated = affected(
       await em.query(
-        `UPDATE ${changedEnrolments}
-         SET e.coefficient_x100 = r.coefficient_x100, e.start_period = r.start_period, e.end_period = r.end_period, e.channel = r.channel,
-             e.bank_bin = r.bank_bin, e.account_hash = r.account_hash, e.account_enc = r.account_enc, e.account_masked = r.account_masked,
-             e.account_name = r.account_name, e.wallet_provider = r.wallet_provider, e.wallet_hash = r.wallet_hash, e.wallet_enc = r.wallet_enc,
-             e.wallet_masked = r.wallet_masked, e.name_mismatch = r.name_mismatch, e.version = e.version + 1, e.updated_by = ?, e.import_id = ?
-         WHERE d.enrolment_changed = 1 AND ${ENROLMENT_CHANGED}`,
+        `INSERT INTO roll_history (beneficiary_id, enrolment_id, change_type, before_state, after_state, changed_by, import_id)
+         SELECT e.beneficiary_id, e.id, 'enrolment.updated', ${state('e')}, ${state('r')}, ?, ?
+         FROM ${changedEnrolments} WHERE d.enrolment_changed = 1 AND ${ENROLMENT_CHANGED}`,
         [by, id],
-      );
-      inserted = await insertEnrolments(`FROM ${d} d JOIN ${t} r ON r.row_no = d.row_no`, 'd.enrolment_id IS NULL', true);
-    }
+      ),
+    );
+    await em.query(
+      `UPDATE ${changedEnrolments}
+       SET e.coefficient_x100 = r.coefficient_x100, e.start_period = r.start_period, e.end_period = r.end_period, e.channel = r.channel,
+           e.bank_bin = r.bank_bin, e.account_hash = r.account_hash, e.account_enc = r.account_enc, e.account_masked = r.account_masked,
+           e.account_name = r.account_name, e.wallet_provider = r.wallet_provider, e.wallet_hash = r.wallet_hash, e.wallet_enc = r.wallet_enc,
+           e.wallet_masked = r.wallet_masked, e.name_mismatch = r.name_mismatch, e.version = e.version + 1, e.updated_by = ?, e.import_id = ?
+       WHERE d.enrolment_changed = 1 AND ${ENROLMENT_CHANGED}`,
+      [by, id],
+    );
+    const inserted = await insertEnrolments(`FROM ${d} d JOIN ${t} r ON r.row_no = d.row_no`, 'd.enrolment_id IS NULL', true);
     const [{ n: mismatches }] = (await em.query(`SELECT COUNT(*) AS n FROM ${t} WHERE rejected = 0 AND name_mismatch = 1`)) as [
       { n: string },
     ];

@@ -37,7 +37,9 @@ if (parentPort && (workerData as Partial<StageWorkerData> | null)?.keyring) {
   port.on('message', ({ seq, rows }: StageWorkerRequest) => {
     try {
       const chunks: Buffer[] = [];
-      for (const row of unpackStageInputs(rows)) {
+      const batch = unpackStageInputs(rows);
+      sealer.begin(batch.length);
+      for (const row of batch) {
         writeStageRow(writer, sealer, data.importId, row);
         if (writer.full) chunks.push(writer.take());
       }

@@ -185,6 +185,7 @@ export class LocalInfileStager implements Stager {
   async stage(importId: string, batch: StageInput[]): Promise<void> {
     this.rows += batch.length;
     if (!this.thread) {
+      this.sealer.begin(batch.length);
       for (const b of batch) {
         writeStageRow(this.writer, this.sealer, importId, b);
         if (this.writer.full) await this.push(this.writer.take());
@@ -207,6 +208,7 @@ export class LocalInfileStager implements Stager {
       this.queue.push(entry);
     } else {
       const chunks: Buffer[] = [];
+      this.sealer.begin(batch.length);
       for (const b of batch) {
         writeStageRow(this.writer, this.sealer, importId, b);
         if (this.writer.full) chunks.push(this.writer.take());
