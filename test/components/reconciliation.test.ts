@@ -1,4 +1,11 @@
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
+import { sweepStatements } from '../../jobs/reconciliation.processors';
+import { ReconciliationService } from '../../src/components/reconciliation';
+import { SYSTEM_ACTOR } from '../../src/platform/security';
 import { testApp } from '../helpers/app';
 import { approveBatch, createBatch, crew, enrol, makeProgramme, type Crew } from '../helpers/batches';
 import { areaId, lastAudit, makeUser, uniq } from '../helpers/factories';
@@ -538,6 +545,43 @@ describe('reconciliation', function () {
     });
   });
 
+  describe('recovery', () => {
+    it('a statement whose job was lost, or whose worker died while loading it, is processed by the sweep, once', async () => {
+      const { infra, services } = await testApp();
+      const own = await makeProvider();
+      const b = await paidBatch([{ status: 'succeeded' }, { status: 'unknown', transfer: false }], own.id);
+      const refs = b.pays.map((p) => p.reference);
+      // the same service, but its queueing lost (as when Redis is down at upload)
+      const lost = new ReconciliationService(infra.ds, services.audit, services.providers, infra.cfg, infra.log, async () => undefined);
+      const form = { path: '', fileName: 'statement.csv', size: 0, sha256: '' };
+      const content = csv([line(refs[0]!, 'SUCCEEDED'), line(refs[1]!, 'SUCCEEDED')]);
+      const tmp = path.join(os.tmpdir(), `recon-test-${process.pid}-${Date.now()}.csv`);
+      await writeFile(tmp, content);
+      const staff = { userId: c.staff.id, username: c.staff.username, roles: ['staff'], requestId: null, source: 'test' };
+      const got = await lost.upload(staff, own.name, today(), {
+        ...form,
+        path: tmp,
+        size: content.length,
+        sha256: createHash('sha256').update(content).digest('hex'),
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await get(`/reconciliation/statements/${got.statement.id}`, c.staff.token)).body.status).to.equal('received');
+      // and a second one left half-way: 'loading' when its worker died
+      await infra.ds.query("UPDATE statements SET status = 'loading' WHERE id = ?", [got.statement.id]);
+      const swept = await sweepStatements(services, infra)();
+      expect(swept.queued).to.be.at.least(1);
+      const s = await waitForStatement(c.staff.token, got.statement.id);
+      expect(s.status).to.equal('matched');
+      const run = (await get(`/reconciliation/runs/${s.runId}`, c.staff.token)).body;
+      expect(run).to.deep.include({ settled: 1, lineCount: 2 });
+      // processing it again (a replayed job) finds it done and changes nothing
+      const again = await services.reconciliation.process(got.statement.id);
+      expect(again).to.deep.equal({ status: 'matched', runId: s.runId });
+      const [{ n }] = (await infra.ds.query('SELECT COUNT(*) AS n FROM recon_runs WHERE statement_id = ?', [s.id])) as any[];
+      expect(Number(n)).to.equal(1);
+    });
+  });
+
   describe('pay point results', () => {
     it("takes a cash pay point's results file as its statement: who came is paid, who did not is failed", async () => {
       const cash = await makeProvider('file');
@@ -614,6 +658,22 @@ describe('reconciliation', function () {
       const again = await post('/reconciliation/statements/fetch', { provider: sb.name, date: today() }, c.staff.token);
       expect(again.body.created).to.equal(false);
       expect(again.body.statement.id).to.equal(s.id);
+    });
+
+    it("the morning job fetches every API provider's statement of the day before, as the system; a provider that fails is counted, not fatal", async () => {
+      const { infra, services } = await testApp();
+      const tomorrow = new Date(Date.now() + 86_400_000);
+      const out = await services.reconciliation.fetchAll({ ...SYSTEM_ACTOR, source: 'schedule' }, tomorrow);
+      expect(out.date).to.equal(today());
+      expect(out.fetched).to.be.at.least(1);
+      expect(out.failed).to.be.at.least(1); // the providers of the other tests answer nowhere
+      const [sb] = (await infra.ds.query("SELECT id FROM providers WHERE kind = 'sandbox' ORDER BY id LIMIT 1")) as any[];
+      const rows = (await infra.ds.query('SELECT source, received_by_name FROM statements WHERE provider_id = ? AND business_date = ?', [
+        sb.id,
+        today(),
+      ])) as any[];
+      expect(rows.length).to.be.at.least(1);
+      expect(rows.every((r) => r.source === 'fetched')).to.equal(true);
     });
   });
 });
