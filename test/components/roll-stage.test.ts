@@ -78,3 +78,18 @@ describe('roll staging through LOAD DATA (TsvWriter)', () => {
     expect(w.length).to.equal(0);
   });
 });
+
+describe('TsvWriter fast paths', () => {
+  it('writes integers and short ASCII text as the general path does', () => {
+    const w = new TsvWriter(1024);
+    const ints = [0, 7, 10, 99, 100, 202401, 4294967295, 999999999999999, -1, 1e15, 2 ** 53 + 2];
+    for (const n of ints) w.int(n);
+    w.endRow();
+    expect(w.take().toString()).to.equal(`${ints.map(String).join('\t')}\n`);
+    const texts = ['', 'M', '2024-01-15', '0012******89', 'nguyen van an', 'a\\b', 'tab\there', 'nl\nx', 'nul\0', 'Ánh', 'x'.repeat(70)];
+    for (const t of texts) w.text(t);
+    w.endRow();
+    const escaped = (t: string) => t.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\0/g, '\\0');
+    expect(w.take().toString()).to.equal(`${texts.map(escaped).join('\t')}\n`);
+  });
+});

@@ -68,6 +68,20 @@ const ENROLMENT_COLUMNS = `programme_id, coefficient_x100, start_period, end_per
 /** The rows of an import that the merge has to write, with the stored person and enrolment they match (see mergeIn). */
 const diffTable = (staging: string): string => `${staging}_diff`;
 
+/** The national IDs on more than one row of an import's file (see check). */
+const multiTable = (staging: string): string => `${staging}_multi`;
+
+const NOT_SPACE = /\S/;
+
+/** Whether every cell from `from` on is empty or spaces (most rows: the first cell says no). */
+function isBlank(cells: string[], from: number): boolean {
+  for (let i = from; i < cells.length; i++) {
+    const c = cells[i]!;
+    if (c.length !== 0 && NOT_SPACE.test(c)) return false;
+  }
+  return true;
+}
+
 /** Promise.all that waits for every statement to end before throwing the first failure (none is left running). */
 async function settleAll<T extends readonly unknown[]>(all: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
   const out = await Promise.allSettled(all);
@@ -215,7 +229,7 @@ export class RollImportRunner {
       [id],
     );
     await this.ds.query('DELETE FROM roll_import_problems WHERE import_id = ?', [id]);
-    await this.ds.query(`DROP TABLE IF EXISTS ${table}, ${diffTable(table)}`);
+    await this.ds.query(`DROP TABLE IF EXISTS ${table}, ${diffTable(table)}, ${multiTable(table)}`);
     await this.ds.query(`CREATE TABLE ${table} LIKE roll_import_rows`);
     // Loaded without secondary indexes; they are built once, sorted, when the file has been read. The table holds one
     // import: its primary key is the row number alone, so that the checks and the merge find a row of it by number.
@@ -265,7 +279,7 @@ export class RollImportRunner {
       }
       throw e;
     } finally {
-      await this.ds.query(`DROP TABLE IF EXISTS ${table}, ${diffTable(table)}`);
+      await this.ds.query(`DROP TABLE IF EXISTS ${table}, ${diffTable(table)}, ${multiTable(table)}`);
     }
   }
 
@@ -348,7 +362,7 @@ export class RollImportRunner {
       for await (const fileRows of readRollFile(filePath, imp.format))
         for (const { rowNo, cells } of fileRows) {
           // a blank row (an empty line, or only empty cells) holds no data; it still counts for the row numbers after it
-          if (cells.every((c) => c.trim() === '')) continue;
+          if (isBlank(cells, 0)) continue;
           if (!header) {
             const names = cells.map(plainCell);
             // empty cells after the last column name are no columns (Excel keeps cells that were merely formatted)
@@ -393,7 +407,7 @@ export class RollImportRunner {
             }
             values[col.key] = v;
           }
-          const extra = cells.slice(headerWidth).some((c) => c.trim() !== '');
+          const extra = cells.length > headerWidth && !isBlank(cells, headerWidth);
           const result = validateRow(values, refData);
           rowProblems.push(...result.problems);
           const row = result.row;
@@ -478,6 +492,11 @@ export class RollImportRunner {
     // left to itself, MariaDB ran the grouping again for every row of the file, "LATERAL DERIVED", 5 s at a million rows).
     // They run one after the other (problems of one row keep the order of the checks), beside the roll comparison below.
     const inFile = async () => {
+      // for the merge's person ids of a first import (below): the few national IDs on several rows
+      await this.ds.query(
+        `CREATE TABLE ${multiTable(t)} (national_id_hash BINARY(32) NOT NULL PRIMARY KEY) ENGINE=InnoDB
+         SELECT national_id_hash FROM ${t} GROUP BY national_id_hash HAVING COUNT(*) > 1`,
+      );
       await problem(
         `SELECT ?, r.row_no, 'programme_code', 'DUPLICATE_IN_FILE',
          LEFT(CONCAT('the same person and programme are on rows ', d.rows_list, '; keep one row'), 500)
@@ -576,8 +595,7 @@ export class RollImportRunner {
       await this.ds.query(
         `UPDATE ${t} r JOIN (
            SELECT x.national_id_hash, MIN(x.row_no) AS first_row
-           FROM (SELECT national_id_hash FROM ${t} GROUP BY national_id_hash HAVING COUNT(*) > 1) m
-             STRAIGHT_JOIN ${t} x ON x.national_id_hash = m.national_id_hash
+           FROM ${multiTable(t)} m STRAIGHT_JOIN ${t} x ON x.national_id_hash = m.national_id_hash
            WHERE x.rejected = 0 GROUP BY x.national_id_hash) g ON g.national_id_hash = r.national_id_hash
          SET r.person_row = g.first_row WHERE r.rejected = 0`,
       );

@@ -14,6 +14,8 @@ const N = 0x4e;
 const ZERO = 0x30;
 const T = 0x74;
 const LOWER_N = 0x6e;
+/** Strings up to this length are tried as plain ASCII first. */
+const SHORT = 64;
 /** A JS string holding a character the file format gives a meaning to. */
 const SPECIAL = /[\\\t\n\0]/;
 
@@ -66,6 +68,19 @@ export class TsvWriter {
 
   int(n: number): void {
     this.field();
+    if (Number.isSafeInteger(n) && n >= 0 && n < 1e15) {
+      // digits written directly: a native call per value costs more than the value
+      const buf = this.buf;
+      let end = this.pos;
+      for (let x = n; x >= 10; x = Math.floor(x / 10)) end++;
+      this.pos = end + 1;
+      let x = n;
+      do {
+        buf[end--] = ZERO + (x % 10);
+        x = Math.floor(x / 10);
+      } while (x > 0);
+      return;
+    }
     this.pos += this.buf.write(String(n), this.pos, 'latin1');
   }
 
@@ -76,6 +91,21 @@ export class TsvWriter {
 
   text(s: string): void {
     this.field();
+    if (s.length <= SHORT) {
+      // short ASCII without special characters (codes, dates, masks, folded names): bytes copied here
+      const buf = this.buf;
+      let p = this.pos;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80 || c === BACKSLASH || c === TAB || c === NEWLINE || c === NUL) break;
+        buf[p++] = c;
+      }
+      if (i === s.length) {
+        this.pos = p;
+        return;
+      }
+    }
     if (!SPECIAL.test(s)) {
       this.pos += this.buf.write(s, this.pos, 'utf8');
       return;
