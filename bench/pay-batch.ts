@@ -66,6 +66,10 @@ async function main(): Promise<void> {
       tune: { type: 'boolean', default: false },
       // write a V8 CPU profile of the sandbox, API and worker into this directory (node --cpu-prof)
       profile: { type: 'string' },
+      // V8's young generation of the sandbox (the provider's stand-in: not the service) in MB; 0 = Node's default
+      'sandbox-semi-space': { type: 'string', default: '32' },
+      // an experiment: the same for the API and the worker (their production flags are in scripts/start.ts)
+      'semi-space': { type: 'string', default: '0' },
     },
   });
   const rows = Number(values.rows);
@@ -128,10 +132,13 @@ async function main(): Promise<void> {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   };
   process.on('exit', stopAll);
-  const sandboxProc = run('src/sandbox-server.ts');
-  const apiProc = run('src/server.ts');
+  const semi = (mb: string) => (Number(mb) > 0 ? [`--max-semi-space-size=${Number(mb)}`] : []);
+  const sandboxProc = run('src/sandbox-server.ts', semi(values['sandbox-semi-space']));
+  const apiProc = run('src/server.ts', semi(values['semi-space']));
   // the worker runs as `npm run worker` and scripts/start.ts run it: old generation capped at 192 MB
-  const workers = Array.from({ length: Number(values.workers) }, () => run('jobs/worker.ts', ['--max-old-space-size=192']));
+  const workers = Array.from({ length: Number(values.workers) }, () =>
+    run('jobs/worker.ts', ['--max-old-space-size=192', ...semi(values['semi-space'])]),
+  );
   for (let i = 0; i < 100; i++) {
     const ok = await fetch(`http://127.0.0.1:${apiPort}/healthz`).then(
       (r) => r.ok,

@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { TransferEvent } from '../providers/provider.port';
-import { fromProvider, MAY_BECOME, parseReference, type PaymentStatus } from './payment-states';
+import { fromProvider, MAY_BECOME, parseReference, retryOnDeadlock, type PaymentStatus } from './payment-states';
 
 export type CallbackOutcome = 'applied' | 'duplicate' | 'ignored_late' | 'unknown_reference' | 'amount_mismatch';
 
@@ -81,7 +81,7 @@ export class CallbackBatcher {
       // back and applied again, when the check sees it (rare: the same event delivered to two API processes at once)
       for (let attempt = 1; !outcomes; attempt++) {
         try {
-          outcomes = await this.ds.transaction((em) => this.apply(em, group));
+          outcomes = await retryOnDeadlock(() => this.ds.transaction((em) => this.apply(em, group)));
         } catch (e) {
           if (!(e instanceof KeptMeanwhile) || attempt >= 5) throw e;
         }

@@ -12,7 +12,7 @@ import type { ProvidersService } from '../providers/providers.service';
 import { countTransitions, observeProviderRequest } from '../../platform/metrics';
 import { CallbackBatcher, type CallbackOutcome } from './callback-batcher';
 import { LocalRateLimiter, type RateLimiter } from './rate-limiter';
-import { backoffMs, fromProvider, OPEN_STATUSES, type PaymentStatus } from './payment-states';
+import { backoffMs, fromProvider, OPEN_STATUSES, retryOnDeadlock, type PaymentStatus } from './payment-states';
 
 export interface EngineOptions {
   /** Payments one send or inquiry job claims at once (one conditional UPDATE for all). */
@@ -287,7 +287,7 @@ export class PaymentEngine {
         }
       }),
     );
-    const moved = await this.writeResults(job.batchId, claim, job.kind, results);
+    const moved = await retryOnDeadlock(() => this.writeResults(job.batchId, claim, job.kind, results));
     if (job.kind === 'send') countTransitions(provider.name, 'sending', rows.length);
     for (const [to, n] of moved) countTransitions(provider.name, to, n);
     return { claimed: rows.length };
