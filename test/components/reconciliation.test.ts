@@ -130,6 +130,20 @@ describe('reconciliation', function () {
     return { id: p.id, name };
   }
 
+  /** Every statement received has been processed: nothing of this file's runs in the background of the next one. */
+  async function settled(timeoutMs = 20_000): Promise<void> {
+    const { infra } = await testApp();
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const [{ n }] = (await infra.ds.query("SELECT COUNT(*) AS n FROM statements WHERE status IN ('received', 'loading')")) as any[];
+      if (Number(n) === 0) return;
+      if (Date.now() > end) throw new Error(`${n} statement(s) still waiting for the worker`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  after(() => settled());
+
   before(async () => {
     await testApp();
     await testWorker();
@@ -674,6 +688,7 @@ describe('reconciliation', function () {
       ])) as any[];
       expect(rows.length).to.be.at.least(1);
       expect(rows.every((r) => r.source === 'fetched')).to.equal(true);
+      await settled();
     });
   });
 });

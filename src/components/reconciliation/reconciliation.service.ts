@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import type winston from 'winston';
 import type { Config } from '../../../config';
-import { conflict, forbidden, invalid, notFound } from '../../platform/errors';
+import { conflict, forbidden, invalid, notFound, unavailable } from '../../platform/errors';
 import { decodeCursor, finishPage, type Page } from '../../platform/http/pagination';
 import type { ReceivedFile } from '../../platform/http/upload';
 import { areaPathScopeSql, assertAreaScope, type Actor, type Principal } from '../../platform/security';
@@ -288,7 +288,7 @@ export class ReconciliationService {
       const name = `statement-${statementId}`;
       const [got] = (await lock.query("SELECT GET_LOCK(CONCAT(DATABASE(), '.', ?), 0) AS ok", [name])) as { ok: number | string }[];
       // thrown, so that the job is tried again later (by then the other one has finished, and this finds it done)
-      if (Number(got?.ok) !== 1) throw conflict('STATEMENT_BUSY', `statement ${statementId} is being processed elsewhere`);
+      if (Number(got?.ok) !== 1) throw unavailable('STATEMENT_BUSY', `statement ${statementId} is being processed elsewhere`);
       try {
         return await this.processLocked(statementId, onPhase);
       } finally {
