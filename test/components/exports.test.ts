@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import ExcelJS from 'exceljs';
 import { parse } from 'csv-parse/sync';
@@ -492,6 +495,76 @@ describe('auditor exports', function () {
       expect(rows.length).to.be.greaterThan(0);
       expect(rows.every((r) => inDistrict.has(r.areaCode!))).to.equal(true);
       expect(rows.some((r) => r.action === 'export.requested')).to.equal(true); // their own export requests
+    });
+  });
+
+  describe('a run of the real matcher', () => {
+    const PAST = '2021-06-15'; // statements cannot be in the future; nobody else reconciles this day
+
+    it('exports exactly the run’s count and amount in every category', async () => {
+      const { services } = await testApp();
+      const prog = await makeProgramme();
+      const name = uniq('mprov').slice(0, 40);
+      const pv = await sql<{ insertId: number }>("INSERT INTO providers (name, kind, base_url) VALUES (?, 'http', 'http://127.0.0.1:9')", [
+        name,
+      ]);
+      // the engine's reference form: B + the month + 8 letters and digits
+      const prefix = `B202106${Array.from({ length: 8 }, () => 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'[Math.floor(Math.random() * 32)]).join('')}`;
+      const b = await sql<{ insertId: number }>(
+        `INSERT INTO batches (reference_prefix, kind, programme_id, period_from, period_to, area_id, area_path, status, created_by, released_at)
+         SELECT ?, 'regular', ?, 202106, 202106, id, path, 'processing', ?, '2021-06-14 01:00:00' FROM areas WHERE code = '01'`,
+        [prefix, prog.id, staff.id],
+      );
+      const refs: string[] = [];
+      for (let seq = 1; seq <= 5; seq++) {
+        const e = await enrol(prog.id, { area: seq % 2 ? '00001' : '00040' });
+        refs.push(`${prefix}-${seq}`);
+        await sql(
+          `INSERT INTO payments (batch_id, seq, reference, kind, beneficiary_id, enrolment_id, programme_id, period, amount, base_level,
+             coefficient_x100, area_id, full_name, channel, bank_bin, account_enc, account_masked, status, provider_id, transfer_id, sent_at)
+           SELECT ?, ?, ?, 'regular', b.id, e.id, e.programme_id, 202106, 540000, 360000, 150, b.area_id, b.full_name, e.channel, e.bank_bin,
+             e.account_enc, e.account_masked, 'succeeded', ?, ?, '2021-06-15 03:00:00'
+           FROM enrolments e JOIN beneficiaries b ON b.id = e.beneficiary_id WHERE e.id = ?`,
+          [b.insertId, seq, refs[seq - 1], pv.insertId, `T-${seq}`, e.enrolmentId],
+        );
+      }
+      const at = `${PAST}T09:00:00+07:00`;
+      const lines = [
+        [refs[0], 'T-1', 'SUCCEEDED', '540000', 'VND', '', at],
+        [refs[1], 'T-2', 'SUCCEEDED', '500000', 'VND', '', at], // amount mismatch
+        [refs[2], 'T-3', 'FAILED', '540000', 'VND', 'ACCOUNT_CLOSED', at], // status mismatch
+        [refs[3], 'T-4', 'SUCCEEDED', '540000', 'VND', '', at],
+        [refs[3], 'T-4', 'SUCCEEDED', '540000', 'VND', '', at], // duplicate
+        ['NOT-OURS-1', 'T-X', 'SUCCEEDED', '77000', 'VND', '', at], // unknown
+        // refs[4]: missing
+      ];
+      const file = path.join(os.tmpdir(), `${uniq('stmt')}.csv`);
+      const content = `reference,transferId,status,amount,currency,failureCode,occurredAt\n${lines.map((l) => l.join(',')).join('\n')}\n`;
+      await writeFile(file, content);
+      const actor = { userId: staff.id, username: staff.username, roles: ['staff'], requestId: null, source: 'test' };
+      const got = await services.reconciliation.upload(actor, name, PAST, {
+        path: file,
+        fileName: 'statement.csv',
+        size: Buffer.byteLength(content),
+        sha256: createHash('sha256').update(content).digest('hex'),
+      });
+      const { runId } = await services.reconciliation.process(got.statement.id);
+      const [run] = await sql<any[]>('SELECT * FROM recon_runs WHERE id = ?', [runId]);
+      const { manifest, bytes } = await exportFile(
+        { kind: 'reconciliation', format: 'csv', from: PAST, to: PAST, providerId: pv.insertId },
+        auditor.token,
+      );
+      const cats = ['matched', 'amount_mismatch', 'status_mismatch', 'missing', 'unknown', 'duplicate'];
+      const fromRun = Object.fromEntries(
+        cats
+          .map((c) => [c, { count: Number(run[`${c}_count`]), amount: Number(run[`${c}_amount`]) }])
+          .filter(([, v]) => (v as any).count > 0),
+      );
+      expect(fromRun).to.have.keys(cats); // the statement has every category, so the comparison covers them all
+      expect(manifest.totals.byCategory).to.deep.equal(fromRun);
+      const rows = csvRows(bytes);
+      expect(rows.filter((r) => r.exceptionId !== '').length).to.equal(5); // every item not matched has its exception
+      expect(rows.find((r) => r.category === 'missing')!.reference).to.equal(refs[4]);
     });
   });
 
