@@ -150,7 +150,10 @@ async function main(): Promise<void> {
     );
     const [imp] = await ds.query('SELECT * FROM roll_imports WHERE id = ?', [id]);
     console.log(`  at peak RSS (main thread's V8): ${atPeak}`);
-    console.log(`  phases: ${JSON.stringify(services.rollImportRunner.lastTimings)}, staging by ${services.rollImportRunner.lastStaging}`);
+    console.log(
+      `  phases: ${JSON.stringify(services.rollImportRunner.lastTimings)}, staging by ${services.rollImportRunner.lastStaging}, ` +
+        `reader waited ${JSON.stringify(services.rollImportRunner.lastWaits, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))} ms`,
+    );
     console.log(
       `${label}: ${rows} rows in ${secs.toFixed(1)} s (${Math.round(rows / secs)} rows/s), peak RSS ${(peak / 1048576).toFixed(0)} MB; ` +
         `status ${imp.status}, valid ${imp.rows_valid}, invalid ${imp.rows_invalid}, people created ${imp.beneficiaries_created}, ` +

@@ -14,6 +14,8 @@ import { COLUMNS, mapHeader, validateRow, type Column, type RowProblem } from '.
 const STAGE_BATCH = 2000;
 /** Staging inserts running while the file is read on. */
 const STAGE_IN_FLIGHT = 2;
+/** Problems per multi-row INSERT while reading. */
+const PROBLEM_BATCH = 1000;
 /** How often progress is written while reading. */
 const PROGRESS_EVERY = 20_000;
 
@@ -201,6 +203,9 @@ export class RollImportRunner {
     }
   }
 
+  /** How long the last run's reader waited for the staging thread and for the server (LOAD DATA only). */
+  lastWaits: { threadMs: number; serverMs: number } | null = null;
+
   /** How the last run staged its rows. */
   lastStaging: 'load' | 'insert' | null = null;
 
@@ -339,14 +344,17 @@ export class RollImportRunner {
       this.stagingMode === 'auto' ? await LocalInfileStager.open(this.ds, this.cipher, table, imp.id, this.stagingThread) : null;
     const stager: Stager = loader ?? new InProcessStager(this.ds, this.cipher, table, STAGE_IN_FLIGHT);
     this.lastStaging = loader ? 'load' : 'insert';
+    this.lastWaits = loader?.waited ?? null;
     // batches are written while the next ones are read
     const inFlight: Promise<unknown>[] = [];
-    const flush = async () => {
+    // problems are written in groups of PROBLEM_BATCH (each write is a commit), rows in batches of STAGE_BATCH
+    const flush = async (last = false) => {
       const rows = staged;
-      const probs = problems;
       staged = [];
-      problems = [];
       if (rows.length) await stager.stage(imp.id, rows);
+      if (!last && problems.length < PROBLEM_BATCH) return;
+      const probs = problems;
+      problems = [];
       if (probs.length) {
         inFlight.push(
           this.ds.query('INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message) VALUES ?', [
@@ -357,6 +365,8 @@ export class RollImportRunner {
       while (inFlight.length > STAGE_IN_FLIGHT) await inFlight.shift();
     };
 
+    let progress: Promise<unknown> | null = null;
+    let progressError: unknown = null;
     let finished = false;
     try {
       for await (const fileRows of readRollFile(filePath, imp.format))
@@ -448,18 +458,25 @@ export class RollImportRunner {
             if (row.bankCode) parents.banks.add(row.bankCode);
             if (row.walletProvider) parents.wallets.add(row.walletProvider);
           }
-          if (staged.length >= STAGE_BATCH || problems.length >= STAGE_BATCH) await flush();
-          if (read % PROGRESS_EVERY === 0) {
-            await this.ds.query('UPDATE roll_imports SET rows_read = ?, rows_valid = ?, rows_invalid = ? WHERE id = ?', [
-              read,
-              valid,
-              invalid,
-              imp.id,
-            ]);
+          if (staged.length >= STAGE_BATCH || problems.length >= PROBLEM_BATCH) await flush();
+          // progress is written beside the reading, never waited for (each write is a commit, tens of milliseconds
+          // while the staging load fills the redo log); one at a time, so that a later count is never overtaken
+          if (read % PROGRESS_EVERY === 0 && !progress) {
+            progress = this.ds
+              .query('UPDATE roll_imports SET rows_read = ?, rows_valid = ?, rows_invalid = ? WHERE id = ?', [read, valid, invalid, imp.id])
+              .then(
+                () => (progress = null),
+                (e: unknown) => {
+                  progress = null;
+                  progressError ??= e;
+                },
+              );
           }
         }
-      await flush();
+      await flush(true);
       await Promise.all(inFlight.splice(0));
+      await progress;
+      if (progressError) throw progressError;
       await stager.finish();
       finished = true;
     } finally {
@@ -610,15 +627,17 @@ export class RollImportRunner {
     await this.ds.query("UPDATE roll_imports SET phase = 'merging' WHERE id = ?", [id]);
     // The enrolments of a first import are inserted by a second connection at the same time as the people (an XA
     // branch, committed with this transaction: see insertAll), when the server lets this user recover XA branches.
-    const branch = !onRoll && this.parallelMerge && (await this.xaUsable()) ? await XaBranch.start(this.ds, xidOf(id)) : null;
+    const parallel = !onRoll && this.parallelMerge && (await this.xaUsable());
+    let branch: XaBranch | null = null;
     // Nobody of the file on the roll: the merge only inserts (people and enrolments no one else can see before the
     // commit) and reads no stored row it writes back, so READ COMMITTED spares the shared locks REPEATABLE READ would
     // take on every staging and person row read (10-15% of a first import's merge). A merge that updates stored rows
     // keeps REPEATABLE READ: its shared locks keep an edit from slipping between a history row and its update.
     // The first import's foreign keys are checked once per referenced row instead of once per inserted row (insertAll).
-    if (!onRoll) await runner.query('SET SESSION foreign_key_checks = 0');
     let committed = false;
     try {
+      if (!onRoll) await runner.query('SET SESSION foreign_key_checks = 0');
+      if (parallel) branch = await XaBranch.start(this.ds, xidOf(id));
       await runner.startTransaction(onRoll ? undefined : 'READ COMMITTED');
       const em = runner.manager;
       const counts = onRoll ? await this.mergeIn(em, t, id, by) : await this.insertAll(em, t, id, by, parents, branch);
