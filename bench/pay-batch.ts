@@ -9,11 +9,19 @@
  *   npx tsx bench/pay-batch.ts --rows 100000 --latency 200 --concurrency 500
  *
  * Prints: time to release, time until every payment was accepted by the
- * provider (the dispatch rate), time until the batch completed, payments/s,
- * and the worker's RSS (at release, peak, at completion, every 5 s). The
- * worker runs with the heap flag of `npm run worker` (--max-old-space-size=192).
- * `--profile DIR` writes a CPU profile of each child process (node --cpu-prof). Then checks the sandbox's
- * ledger: every reference accepted exactly once, total = total approved.
+ * provider (the dispatch rate), time until the batch completed (both exact to
+ * 250 ms), payments/s, the worker's RSS (at release, peak, at completion,
+ * every 5 s), the requests in flight at the sandbox (sampled each second),
+ * CPU per payment of each process and what the database did per payment.
+ * Then checks the sandbox's ledger: every reference accepted exactly once,
+ * total = total approved.
+ *
+ * The worker runs with the heap flag of `npm run worker`
+ * (--max-old-space-size=192; `--worker-old-space 0` runs it without).
+ * `--profile DIR` writes a CPU profile of each child process (node --cpu-prof);
+ * `--sandbox-semi-space MB` (default 32) sizes the young generation of the
+ * sandbox, the provider's stand-in; `--semi-space MB` does the same for the
+ * API and the worker, as an experiment (their flags are scripts/start.ts's).
  */
 process.env.NODE_ENV ??= 'development';
 process.env.DB_NAME ??= 'welfare_bench_pay';
@@ -70,6 +78,8 @@ async function main(): Promise<void> {
       'sandbox-semi-space': { type: 'string', default: '32' },
       // an experiment: the same for the API and the worker (their production flags are in scripts/start.ts)
       'semi-space': { type: 'string', default: '0' },
+      // the worker's old generation in MB, as `npm run worker` and scripts/start.ts run it; 0 = Node's default (no cap)
+      'worker-old-space': { type: 'string', default: '192' },
     },
   });
   const rows = Number(values.rows);
@@ -137,7 +147,10 @@ async function main(): Promise<void> {
   const apiProc = run('src/server.ts', semi(values['semi-space']));
   // the worker runs as `npm run worker` and scripts/start.ts run it: old generation capped at 192 MB
   const workers = Array.from({ length: Number(values.workers) }, () =>
-    run('jobs/worker.ts', ['--max-old-space-size=192', ...semi(values['semi-space'])]),
+    run('jobs/worker.ts', [
+      ...(Number(values['worker-old-space']) > 0 ? [`--max-old-space-size=${Number(values['worker-old-space'])}`] : []),
+      ...semi(values['semi-space']),
+    ]),
   );
   for (let i = 0; i < 100; i++) {
     const ok = await fetch(`http://127.0.0.1:${apiPort}/healthz`).then(

@@ -10,9 +10,17 @@ import { applyPatch, DEFAULT_BEHAVIOUR, type BehaviourPatch, type SandboxBehavio
 const VN_OFFSET_MS = 7 * 3600 * 1000;
 const DAY_MS = 24 * 3600 * 1000;
 
-/** ISO 8601 in Asia/Ho_Chi_Minh (no daylight saving: always +07:00), whole seconds. */
+let lastSecond = NaN;
+let lastIso = '';
+
+/** ISO 8601 in Asia/Ho_Chi_Minh (no daylight saving: always +07:00), whole seconds (the last one remembered: a busy second formats once). */
 export function vnIso(ms: number): string {
-  return `${new Date(ms + VN_OFFSET_MS).toISOString().slice(0, 19)}+07:00`;
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastIso = `${new Date(second * 1000 + VN_OFFSET_MS).toISOString().slice(0, 19)}+07:00`;
+    lastSecond = second;
+  }
+  return lastIso;
 }
 
 /** Upper case without diacritics, as banks hold names ("Nguyễn Văn Đức" → "NGUYEN VAN DUC"). */
