@@ -205,9 +205,11 @@ export class ExportsService {
       });
       return newId;
     });
+    // the answer is the manifest as accepted (running), whatever the generation has done by the time it is sent
+    const accepted = await this.get(p, id);
     const job = this.generate(actor, id, req, area, full, params).finally(() => this.inFlight.delete(id));
     this.inFlight.set(id, job);
-    return this.get(p, id);
+    return accepted;
   }
 
   /** The cashless coverage report of a month for an area (default: the caller's scope). */
