@@ -236,11 +236,11 @@ export class Coverage {
         let cursor: string | undefined;
         do {
           const page = await pageAfter(cursor);
-          for (const r of page.items) {
+          yield page.items.map((r) => {
             rowCount += 1;
             total += r.cashAmount;
             if (!r.channelsNow.some((c) => c !== 'CASH')) stillNoAccount += 1;
-            yield [
+            return [
               r.beneficiaryId,
               r.fullName,
               r.nationalId,
@@ -253,7 +253,7 @@ export class Coverage {
               r.cashAmount,
               r.channelsNow.join(' '),
             ];
-          }
+          });
           cursor = page.nextCursor ?? undefined;
         } while (cursor);
       },

@@ -312,10 +312,12 @@ export class ExportsService {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       const source = this.sourceOf(req, area, full);
       sink = req.format === 'csv' ? new CsvSink(partPath, source.columns) : new XlsxSink(partPath, source.columns, source.sheet);
-      for await (const row of source.rows()) {
-        const wait = sink.row(row);
-        if (wait) await wait;
-        progress += 1;
+      for await (const batch of source.rows()) {
+        for (const row of batch) {
+          const wait = sink.row(row);
+          if (wait) await wait;
+        }
+        progress += batch.length;
       }
       const t = source.totals();
       const [me] = (await this.ds.query('SELECT created_at FROM exports WHERE id = ?', [id])) as { created_at: Date }[];
