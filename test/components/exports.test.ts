@@ -466,6 +466,33 @@ describe('auditor exports', function () {
     });
   });
 
+  describe('an export that cannot be written', () => {
+    it('is marked failed with a message that leaks nothing, the failure is audited, and the next export works', async () => {
+      const { services } = await testApp();
+      const svc = services.exports as unknown as { dir: string };
+      const dir = svc.dir;
+      const blocker = path.join(os.tmpdir(), `${uniq('not-a-dir')}`);
+      await writeFile(blocker, 'x');
+      svc.dir = path.join(blocker, 'exports'); // mkdir fails: a file stands where the directory should be
+      let id: string;
+      try {
+        const r = await post('/exports', recon(), auditor.token);
+        expect(r.status).to.equal(202);
+        id = r.body.id;
+        await services.exports.whenIdle();
+      } finally {
+        svc.dir = dir;
+      }
+      const m = (await get(`/exports/${id}`, auditor.token)).body;
+      expect(m.status).to.equal('failed');
+      expect(m.error).to.equal('the export failed; see the service log');
+      expect(m.sha256).to.equal(null);
+      const failed = await auditOf('export.failed', id);
+      expect(failed.actor_user_id).to.equal(auditor.id);
+      expect((await exportFile(recon(), auditor.token)).manifest.rowCount).to.equal(7);
+    });
+  });
+
   describe('POST /api/v1/exports (audit trail)', () => {
     const today = () => new Date(Date.now() + 7 * 3600_000).toISOString().slice(0, 10);
 
