@@ -3,7 +3,7 @@ import type { DataCipher } from '../../platform/crypto';
 import { decodeCursor, encodeCursor, type Page } from '../../platform/http/pagination';
 import { formatPeriod, type Period } from '../../platform/period';
 import type { AreaRef } from './export-scope';
-import type { ExportSource } from './export-sources';
+import { streamQuery, type ExportSource } from './export-sources';
 
 /**
  * "Paid in a month" everywhere below: the person has at least one payment for that month (payments.period, the
@@ -176,6 +176,44 @@ export class Coverage {
     };
   }
 
+  /** The query of the people paid in cash, by beneficiary id: a page after a cursor, or (limit null) all of them. */
+  private cashQuery(area: AreaRef | null, period: Period, after: string | number | null, limit: number | null, reveal: boolean) {
+    const root = area?.path ?? '/';
+    const m = monthPayments(root, period, 'JOIN programmes pg ON pg.id = p.programme_id');
+    return {
+      sql: `SELECT g.beneficiary_id, g.cash_amount, g.cash_payments, g.programmes, bn.full_name, bn.national_id_masked, bn.phone_masked,
+         ${reveal ? 'bn.national_id_enc, bn.phone_enc,' : ''} DATE_FORMAT(bn.date_of_birth, '%Y-%m-%d') AS dob,
+         ca.code AS area_code, ca.name AS area_name,
+         (SELECT GROUP_CONCAT(DISTINCT e.channel ORDER BY e.channel) FROM enrolments e
+           WHERE e.beneficiary_id = g.beneficiary_id AND e.status = 'active') AS channels_now
+       FROM (
+         SELECT p.beneficiary_id, MIN(a.path) AS area_path, SUM(p.amount) AS cash_amount, COUNT(*) AS cash_payments,
+           GROUP_CONCAT(DISTINCT pg.code ORDER BY pg.code) AS programmes
+         ${m.sql} AND p.channel = 'CASH' ${after !== null ? 'AND p.beneficiary_id > ?' : ''}
+         GROUP BY p.beneficiary_id ORDER BY p.beneficiary_id ${limit !== null ? 'LIMIT ?' : ''}
+       ) g
+       JOIN beneficiaries bn ON bn.id = g.beneficiary_id
+       JOIN areas ca ON ca.path = g.area_path
+       ORDER BY g.beneficiary_id`,
+      params: [...m.params, ...(after !== null ? [after] : []), ...(limit !== null ? [limit] : [])],
+    };
+  }
+
+  private recipient(r: CashRow, reveal: boolean): CashRecipient {
+    return {
+      beneficiaryId: String(r.beneficiary_id),
+      fullName: r.full_name,
+      nationalId: reveal && r.national_id_enc ? this.cipher.decrypt(r.national_id_enc, 'nid') : r.national_id_masked,
+      dateOfBirth: r.dob,
+      phone: reveal && r.phone_enc ? this.cipher.decrypt(r.phone_enc, 'phone') : r.phone_masked,
+      area: { code: r.area_code, name: r.area_name },
+      programmes: r.programmes ? r.programmes.split(',') : [],
+      cashPayments: Number(r.cash_payments),
+      cashAmount: Number(r.cash_amount),
+      channelsNow: r.channels_now ? r.channels_now.split(',') : [],
+    };
+  }
+
   /** People paid in cash in the month, by beneficiary id (keyset pages). */
   async cashRecipients(
     area: AreaRef | null,
@@ -184,78 +222,56 @@ export class Coverage {
     reveal: boolean,
   ): Promise<Page<CashRecipient>> {
     const cur = decodeCursor(page.cursor, 1);
-    const root = area?.path ?? '/';
-    const m = monthPayments(root, period, 'JOIN programmes pg ON pg.id = p.programme_id');
-    const rows = (await this.ds.query(
-      `SELECT g.beneficiary_id, g.cash_amount, g.cash_payments, g.programmes, bn.full_name, bn.national_id_masked, bn.phone_masked,
-         ${reveal ? 'bn.national_id_enc, bn.phone_enc,' : ''} DATE_FORMAT(bn.date_of_birth, '%Y-%m-%d') AS dob,
-         ca.code AS area_code, ca.name AS area_name,
-         (SELECT GROUP_CONCAT(DISTINCT e.channel ORDER BY e.channel) FROM enrolments e
-           WHERE e.beneficiary_id = g.beneficiary_id AND e.status = 'active') AS channels_now
-       FROM (
-         SELECT p.beneficiary_id, MIN(a.path) AS area_path, SUM(p.amount) AS cash_amount, COUNT(*) AS cash_payments,
-           GROUP_CONCAT(DISTINCT pg.code ORDER BY pg.code) AS programmes
-         ${m.sql} AND p.channel = 'CASH' ${cur ? 'AND p.beneficiary_id > ?' : ''}
-         GROUP BY p.beneficiary_id ORDER BY p.beneficiary_id LIMIT ?
-       ) g
-       JOIN beneficiaries bn ON bn.id = g.beneficiary_id
-       JOIN areas ca ON ca.path = g.area_path
-       ORDER BY g.beneficiary_id`,
-      [...m.params, ...(cur ? [cur[0]] : []), page.limit + 1],
-    )) as CashRow[];
+    const q = this.cashQuery(area, period, cur ? cur[0]! : null, page.limit + 1, reveal);
+    const rows = (await this.ds.query(q.sql, q.params)) as CashRow[];
     const more = rows.length > page.limit;
     const kept = more ? rows.slice(0, page.limit) : rows;
     return {
-      items: kept.map((r) => ({
-        beneficiaryId: String(r.beneficiary_id),
-        fullName: r.full_name,
-        nationalId: reveal && r.national_id_enc ? this.cipher.decrypt(r.national_id_enc, 'nid') : r.national_id_masked,
-        dateOfBirth: r.dob,
-        phone: reveal && r.phone_enc ? this.cipher.decrypt(r.phone_enc, 'phone') : r.phone_masked,
-        area: { code: r.area_code, name: r.area_name },
-        programmes: r.programmes ? r.programmes.split(',') : [],
-        cashPayments: Number(r.cash_payments),
-        cashAmount: Number(r.cash_amount),
-        channelsNow: r.channels_now ? r.channels_now.split(',') : [],
-      })),
+      items: kept.map((r) => this.recipient(r, reveal)),
       nextCursor: more ? encodeCursor([String(kept[kept.length - 1]!.beneficiary_id)]) : null,
     };
   }
 
-  /** The same list as an export: keyset pages of a thousand people, so memory stays flat. */
+  /** The same list as an export: one grouped query, streamed (the month's cash payments are read once, not once a page). */
   cashSource(area: AreaRef | null, period: Period, full: boolean): ExportSource {
     let rowCount = 0;
     let total = 0;
     let stillNoAccount = 0;
-    const pageAfter = (cursor: string | undefined) => this.cashRecipients(area, period, { limit: 1000, cursor }, full);
+    const q = this.cashQuery(area, period, null, null, full);
+    const ds = this.ds;
+    const toRecipient = (r: CashRow) => this.recipient(r, full);
     return {
       sheet: 'Paid in cash',
       columns: CASH_COLUMNS,
       totals: () => ({ rowCount, totalAmount: total, detail: { period: formatPeriod(period), withoutBankOrWalletNow: stillNoAccount } }),
       rows: async function* () {
-        let cursor: string | undefined;
-        do {
-          const page = await pageAfter(cursor);
-          yield page.items.map((r) => {
-            rowCount += 1;
-            total += r.cashAmount;
-            if (!r.channelsNow.some((c) => c !== 'CASH')) stillNoAccount += 1;
-            return [
-              r.beneficiaryId,
-              r.fullName,
-              r.nationalId,
-              r.dateOfBirth,
-              r.phone,
-              r.area.code,
-              r.area.name,
-              r.programmes.join(' '),
-              r.cashPayments,
-              r.cashAmount,
-              r.channelsNow.join(' '),
-            ];
-          });
-          cursor = page.nextCursor ?? undefined;
-        } while (cursor);
+        const runner = ds.createQueryRunner();
+        await runner.connect();
+        try {
+          for await (const batch of streamQuery<CashRow>(runner, q.sql, q.params)) {
+            yield batch.map((row) => {
+              const r = toRecipient(row);
+              rowCount += 1;
+              total += r.cashAmount;
+              if (!r.channelsNow.some((c) => c !== 'CASH')) stillNoAccount += 1;
+              return [
+                r.beneficiaryId,
+                r.fullName,
+                r.nationalId,
+                r.dateOfBirth,
+                r.phone,
+                r.area.code,
+                r.area.name,
+                r.programmes.join(' '),
+                r.cashPayments,
+                r.cashAmount,
+                r.channelsNow.join(' '),
+              ];
+            });
+          }
+        } finally {
+          await runner.release();
+        }
       },
     };
   }
