@@ -229,40 +229,49 @@ export class PaymentEngine {
     const claim = token();
     const now = new Date();
     const limitSql = limit === null ? '' : ` ORDER BY seq LIMIT ${Number(limit)}`;
-    if (job.kind === 'send') {
-      // one commit: the claim (durable before any request leaves) and its events
-      await this.ds.transaction(async (em) => {
-        const res = (await em.query(
-          `UPDATE payments SET status = 'sending', claim_token = ?, claimed_at = CURRENT_TIMESTAMP(3), attempts = attempts + 1,
-             sent_at = CURRENT_TIMESTAMP(3), next_attempt_at = NULL, queued_until = NULL
-           WHERE batch_id = ? AND seq BETWEEN ? AND ? AND provider_id = ? AND review = 'included' AND status = 'pending'
-             AND (next_attempt_at IS NULL OR next_attempt_at <= ?)${limitSql}`,
-          [claim, job.batchId, job.fromSeq, job.toSeq, providerId, now],
-        )) as { affectedRows: number };
-        if (res.affectedRows > 0) {
-          await em.query(
-            `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source)
-             SELECT batch_id, seq, 'pending', 'sending', 'send' FROM payments WHERE batch_id = ? AND seq BETWEEN ? AND ? AND claim_token = ?`,
-            [job.batchId, job.fromSeq, job.toSeq, claim],
-          );
+    // one commit: the claim (durable before any request leaves), the claimed rows read back and, for sends, their
+    // events, written as a plain multi-row INSERT (an INSERT … SELECT would hold payment_events' table-wide
+    // AUTO-INC lock while it read, and deadlock with callback groups); run again after a deadlock
+    const rows = await retryOnDeadlock(() =>
+      this.ds.transaction(async (em) => {
+        if (job.kind === 'send') {
+          const res = (await em.query(
+            `UPDATE payments SET status = 'sending', claim_token = ?, claimed_at = CURRENT_TIMESTAMP(3), attempts = attempts + 1,
+               sent_at = CURRENT_TIMESTAMP(3), next_attempt_at = NULL, queued_until = NULL
+             WHERE batch_id = ? AND seq BETWEEN ? AND ? AND provider_id = ? AND review = 'included' AND status = 'pending'
+               AND (next_attempt_at IS NULL OR next_attempt_at <= ?)${limitSql}`,
+            [claim, job.batchId, job.fromSeq, job.toSeq, providerId, now],
+          )) as { affectedRows: number };
+          if (res.affectedRows === 0) return [];
+        } else {
+          // an inquiry claims without changing the status: the lease (next_attempt_at) keeps other workers off meanwhile
+          const res = (await em.query(
+            `UPDATE payments SET claim_token = ?, claimed_at = CURRENT_TIMESTAMP(3), next_attempt_at = ?, queued_until = NULL
+             WHERE batch_id = ? AND seq BETWEEN ? AND ? AND provider_id = ? AND review = 'included' AND status IN ('unknown', 'sent')
+               AND next_attempt_at <= ?${limitSql}`,
+            [claim, new Date(now.getTime() + this.opts.sendingLeaseMs), job.batchId, job.fromSeq, job.toSeq, providerId, now],
+          )) as { affectedRows: number };
+          if (res.affectedRows === 0) return [];
         }
-      });
-    } else {
-      // an inquiry claims without changing the status: the lease (next_attempt_at) keeps other workers off meanwhile
-      await this.ds.query(
-        `UPDATE payments SET claim_token = ?, claimed_at = CURRENT_TIMESTAMP(3), next_attempt_at = ?, queued_until = NULL
-         WHERE batch_id = ? AND seq BETWEEN ? AND ? AND provider_id = ? AND review = 'included' AND status IN ('unknown', 'sent')
-           AND next_attempt_at <= ?${limitSql}`,
-        [claim, new Date(now.getTime() + this.opts.sendingLeaseMs), job.batchId, job.fromSeq, job.toSeq, providerId, now],
-      );
-    }
-    const rows = (await this.ds.query(
-      `SELECT p.seq, p.reference, p.amount, p.period, p.channel, p.bank_bin, p.wallet_provider, p.account_enc, p.wallet_enc,
-         p.account_name, p.status, p.attempts, p.inquiries, pr.code AS programme_code
-       FROM payments p JOIN programmes pr ON pr.id = p.programme_id
-       WHERE p.batch_id = ? AND p.seq BETWEEN ? AND ? AND p.claim_token = ?`,
-      [job.batchId, job.fromSeq, job.toSeq, claim],
-    )) as ClaimedRow[];
+        const claimed = (await em.query(
+          `SELECT p.seq, p.reference, p.amount, p.period, p.channel, p.bank_bin, p.wallet_provider, p.account_enc, p.wallet_enc,
+             p.account_name, p.status, p.attempts, p.inquiries, pr.code AS programme_code
+           FROM payments p JOIN programmes pr ON pr.id = p.programme_id
+           WHERE p.batch_id = ? AND p.seq BETWEEN ? AND ? AND p.claim_token = ?`,
+          [job.batchId, job.fromSeq, job.toSeq, claim],
+        )) as ClaimedRow[];
+        if (job.kind === 'send') {
+          for (let i = 0; i < claimed.length; i += 1000) {
+            const part = claimed.slice(i, i + 1000);
+            await em.query(
+              `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source) VALUES ${part.map(() => "(?, ?, 'pending', 'sending', 'send')").join(', ')}`,
+              part.flatMap((r) => [job.batchId, r.seq]),
+            );
+          }
+        }
+        return claimed;
+      }),
+    );
     if (!rows.length) return { claimed: 0 };
     let slot = this.inFlight.get(providerId);
     if (!slot || slot.limit !== provider.concurrency) {

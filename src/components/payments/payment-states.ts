@@ -65,14 +65,19 @@ export function backoffMs(attempt: number, baseMs: number, capMs: number, random
   return Math.round(ceiling * (0.5 + random() / 2));
 }
 
-/** A deadlock or lock wait timeout rolled the transaction back: run it again (its updates are conditional), a few times. */
+const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'ER_AUTOINC_READ_FAILED']);
+
+/**
+ * A deadlock or lock wait timeout rolled the transaction back: run it again (its updates are conditional), a few
+ * times. InnoDB reports a deadlock met while waiting for a table's AUTO-INC lock as ER_AUTOINC_READ_FAILED.
+ */
 export async function retryOnDeadlock<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await fn();
     } catch (err) {
       const code = (err as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (err as { code?: string }).code;
-      if (i >= attempts || (code !== 'ER_LOCK_DEADLOCK' && code !== 'ER_LOCK_WAIT_TIMEOUT')) throw err;
+      if (i >= attempts || !RETRYABLE.has(code ?? '')) throw err;
       await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * i));
     }
   }
