@@ -33,6 +33,12 @@ async function cipher() {
   return (await testApp()).services.cipher;
 }
 
+/** Prepared XA branches of roll imports in this test database (merges left between their two commits). */
+async function ourBranches(): Promise<string[]> {
+  const [{ db }] = await sql('SELECT DATABASE() AS db');
+  return (await sql('XA RECOVER')).map((x: any) => String(x.data)).filter((x: string) => x.startsWith(`roll-import:${db}:`));
+}
+
 /** Uploads and waits until the worker is done with it; the final import view. */
 async function importFile(token: string, content: string | Buffer, fileName = 'roll.csv'): Promise<any> {
   const up = await upload(token, content, fileName);
@@ -1284,7 +1290,7 @@ describe('roll imports', function () {
       expect(parallel.result).to.include({ beneficiariesCreated: 4, enrolmentsCreated: 5 });
       const stored = await roll(parallel.id);
       expect(stored.enrolments).to.have.length(5);
-      expect((await sql('XA RECOVER')).filter((x: any) => String(x.data).startsWith('roll-import-'))).to.deep.equal([]);
+      expect(await ourBranches()).to.deep.equal([]);
       await sql('DELETE FROM enrolments WHERE import_id = ?', [parallel.id]);
       await sql('DELETE FROM beneficiaries WHERE import_id = ?', [parallel.id]);
       runner.parallelMerge = false;
@@ -1314,7 +1320,7 @@ describe('roll imports', function () {
         expect(imp.status).to.equal('completed');
         expect(imp.result).to.include({ beneficiariesCreated: 3, enrolmentsCreated: 3 });
         for (const r of rows) expect(await enrolment(r.national_id!, 'TCXH-NCT80')).to.include({ status: 'active' });
-        expect((await sql('XA RECOVER')).filter((x: any) => String(x.data).startsWith('roll-import-'))).to.deep.equal([]);
+        expect(await ourBranches()).to.deep.equal([]);
       } finally {
         runner.afterDecision = null;
       }
@@ -1324,18 +1330,29 @@ describe('roll imports', function () {
       const { infra, services } = await testApp();
       await sql('CREATE TABLE IF NOT EXISTS xa_probe (id INT PRIMARY KEY)');
       const [imp] = await sql("SELECT id FROM roll_imports WHERE status = 'completed' ORDER BY id DESC LIMIT 1");
-      const xid = `roll-import-${Number(imp.id) + 100000}`;
-      const q = infra.ds.createQueryRunner();
-      await q.connect();
-      await q.query(`XA START '${xid}'`);
-      await q.query('INSERT INTO xa_probe VALUES (1)');
-      await q.query(`XA END '${xid}'`);
-      await q.query(`XA PREPARE '${xid}'`);
-      (q as any).databaseConnection.destroy(); // the process stopped: the branch stays prepared on the server
-      await q.release().catch(() => undefined);
-      expect((await sql('XA RECOVER')).map((x: any) => String(x.data))).to.include(xid);
+      const [{ db }] = await sql('SELECT DATABASE() AS db');
+      const xid = `roll-import:${db}:${Number(imp.id) + 100000}`;
+      // a branch of the same import id in another database is not this database's to decide
+      const other = `roll-import:elsewhere:${Number(imp.id) + 100000}`;
+      for (const [x, row] of [
+        [xid, 1],
+        [other, 2],
+      ] as const) {
+        const q = infra.ds.createQueryRunner();
+        await q.connect();
+        await q.query(`XA START '${x}'`);
+        await q.query('INSERT INTO xa_probe VALUES (?)', [row]);
+        await q.query(`XA END '${x}'`);
+        await q.query(`XA PREPARE '${x}'`);
+        (q as any).databaseConnection.destroy(); // the process stopped: the branch stays prepared on the server
+        await q.release().catch(() => undefined);
+      }
+      const prepared = async () => (await sql('XA RECOVER')).map((x: any) => String(x.data));
+      expect(await prepared()).to.include.members([xid, other]);
       await services.rollImportRunner.recoverMerges();
-      expect((await sql('XA RECOVER')).map((x: any) => String(x.data))).not.to.include(xid);
+      expect(await prepared()).not.to.include(xid);
+      expect(await prepared()).to.include(other);
+      await sql(`XA ROLLBACK '${other}'`);
       expect(await sql('SELECT * FROM xa_probe')).to.deep.equal([]);
       await sql('DROP TABLE xa_probe');
     });

@@ -6,9 +6,12 @@ import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
 import type { StageInput } from './roll-stage';
 import { InProcessStager, LocalInfileStager, type Stager } from './roll-stager';
-import { importOfXid, XaBranch, xidOf } from './roll-xa';
+import { importOfXid, XaBranch, XID_DATABASE, xidOf } from './roll-xa';
 import { DATE_CELL, fileError, NUMERIC_CELL, plainCell, readRollFile, type RollFormat } from './roll-file.reader';
 import { COLUMNS, mapHeader, validateRow, type Column, type RowProblem } from './roll-validation';
+
+/** The import lock (see run): per database, as the server's named locks are server-wide. */
+const MERGE_LOCK = "CONCAT(DATABASE(), '.roll_import_merge')";
 
 /** Rows per multi-row INSERT into the staging table. */
 const STAGE_BATCH = 2000;
@@ -148,20 +151,25 @@ export class RollImportRunner {
   /** Tests only: runs between the merge's commit and the commit of its XA branch (a process stopping there). */
   afterDecision: (() => Promise<void>) | null = null;
 
-  private xa: boolean | null = null;
+  /** The database's name when XA branches can be used and recovered here, else null (see xaUsable). */
+  private xaDatabase: string | null | undefined = undefined;
 
-  /** Whether this database user can see prepared XA branches, so that recoverMerges can finish an interrupted merge. */
+  /**
+   * Whether this database user can see prepared XA branches (so that recoverMerges can finish an interrupted merge),
+   * and the database's name fits the branches' ids.
+   */
   private async xaUsable(): Promise<boolean> {
-    if (this.xa === null) {
+    if (this.xaDatabase === undefined) {
       try {
+        const [{ db }] = (await this.ds.query('SELECT DATABASE() AS db')) as [{ db: string | null }];
         await this.ds.query('XA RECOVER');
-        this.xa = true;
+        this.xaDatabase = db !== null && XID_DATABASE.test(db) ? db : null;
       } catch (e) {
         this.log.warn('roll import: XA RECOVER not allowed; first imports merge on one connection', { error: String(e) });
-        this.xa = false;
+        this.xaDatabase = null;
       }
     }
-    return this.xa;
+    return this.xaDatabase !== null;
   }
 
   /**
@@ -174,14 +182,14 @@ export class RollImportRunner {
     const branches = (await this.ds.query('XA RECOVER')) as { data: string | Buffer }[];
     for (const b of branches) {
       const xid = String(b.data);
-      const importId = importOfXid(xid);
+      const importId = importOfXid(this.xaDatabase!, xid);
       if (importId === null) continue;
       const [{ n: decided }] = (await this.ds.query(
         `SELECT EXISTS (SELECT 1 FROM audit_events WHERE entity_type = 'roll_import' AND entity_id = ? AND action = 'roll.import_completed') AS n`,
         [importId],
       )) as [{ n: number | string }];
       const verb = Number(decided) === 1 ? 'COMMIT' : 'ROLLBACK';
-      await this.ds.query(`XA ${verb} '${xidOf(importId)}'`);
+      await this.ds.query(`XA ${verb} '${xidOf(this.xaDatabase!, importId)}'`);
       this.log.warn('roll import: interrupted merge finished', { importId, outcome: verb.toLowerCase() });
     }
   }
@@ -191,12 +199,12 @@ export class RollImportRunner {
     const runner = this.ds.createQueryRunner();
     await runner.connect();
     try {
-      const [lock] = (await runner.query('SELECT GET_LOCK(?, 600) AS got', ['roll_import_merge'])) as { got: number }[];
+      const [lock] = (await runner.query(`SELECT GET_LOCK(${MERGE_LOCK}, 600) AS got`)) as { got: number }[];
       if (lock?.got !== 1) return;
       try {
         await this.recoverMerges();
       } finally {
-        await runner.query('SELECT RELEASE_LOCK(?)', ['roll_import_merge']);
+        await runner.query(`SELECT RELEASE_LOCK(${MERGE_LOCK})`);
       }
     } finally {
       await runner.release();
@@ -259,7 +267,7 @@ export class RollImportRunner {
       let changed: number;
       let t2: number;
       try {
-        const [lock] = (await runner.query('SELECT GET_LOCK(?, 600) AS got', ['roll_import_merge'])) as { got: number }[];
+        const [lock] = (await runner.query(`SELECT GET_LOCK(${MERGE_LOCK}, 600) AS got`)) as { got: number }[];
         if (lock?.got !== 1) throw new AppError('unavailable', 'IMPORT_BUSY', 'another import is merging; will retry');
         try {
           await this.recoverMerges();
@@ -267,7 +275,7 @@ export class RollImportRunner {
           t2 = Date.now();
           changed = await this.merge(runner, imp, table, read, onRoll, parents);
         } finally {
-          await runner.query('SELECT RELEASE_LOCK(?)', ['roll_import_merge']);
+          await runner.query(`SELECT RELEASE_LOCK(${MERGE_LOCK})`);
         }
       } finally {
         await runner.release();
@@ -637,7 +645,7 @@ export class RollImportRunner {
     let committed = false;
     try {
       if (!onRoll) await runner.query('SET SESSION foreign_key_checks = 0');
-      if (parallel) branch = await XaBranch.start(this.ds, xidOf(id));
+      if (parallel) branch = await XaBranch.start(this.ds, xidOf(this.xaDatabase!, id));
       await runner.startTransaction(onRoll ? undefined : 'READ COMMITTED');
       const em = runner.manager;
       const counts = onRoll ? await this.mergeIn(em, t, id, by) : await this.insertAll(em, t, id, by, parents, branch);

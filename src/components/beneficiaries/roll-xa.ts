@@ -2,17 +2,25 @@ import type { DataSource, QueryRunner } from 'typeorm';
 import type winston from 'winston';
 
 /**
- * The XA transaction id of an import's second merge branch (the enrolments of a first import). Ids are numbers, so the
- * literal below needs no escaping.
+ * The XA transaction id of an import's second merge branch (the enrolments of a first import). XA ids are
+ * server-wide, like the import lock: the database's name is part of it, so that recovery in one database never
+ * touches another's branch. Import ids are numbers and database names are checked, so the literal needs no escaping.
  */
-export function xidOf(importId: string): string {
+export function xidOf(database: string, importId: string): string {
   if (!/^\d+$/.test(importId)) throw new Error(`not an import id: ${importId}`);
-  return `roll-import-${importId}`;
+  if (!XID_DATABASE.test(database)) throw new Error(`database name not usable in an XA id: ${database}`);
+  return `roll-import:${database}:${importId}`;
 }
 
-/** The import of a branch's XA id, or null for anyone else's. */
-export function importOfXid(xid: string): string | null {
-  return /^roll-import-(\d+)$/.exec(xid)?.[1] ?? null;
+/** Database names that fit an XA id literal (64 bytes with the prefix and an import id). */
+export const XID_DATABASE = /^[A-Za-z0-9_$-]{1,32}$/;
+
+/** The import of a branch's XA id in `database`, or null for any other branch. */
+export function importOfXid(database: string, xid: string): string | null {
+  const prefix = `roll-import:${database}:`;
+  if (!xid.startsWith(prefix)) return null;
+  const id = xid.slice(prefix.length);
+  return /^\d+$/.test(id) ? id : null;
 }
 
 /**
