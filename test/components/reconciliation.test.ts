@@ -3,6 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import nock from 'nock';
+import { signedHeaders } from '../../src/components/providers/signing';
 import { sweepStatements } from '../../jobs/reconciliation.processors';
 import { ReconciliationService } from '../../src/components/reconciliation';
 import { SYSTEM_ACTOR } from '../../src/platform/security';
@@ -620,6 +622,69 @@ describe('reconciliation', function () {
       expect((await payment(b.id, p0!.seq)).status).to.equal('succeeded');
       expect(await payment(b.id, p1!.seq)).to.deep.include({ status: 'failed', failure_code: 'NOT_COLLECTED', live: null });
       expect((await payment(b.id, p2!.seq)).status).to.equal('sent');
+    });
+  });
+
+  describe('fetching over the wire (nock)', () => {
+    const SECRET = 'recon-secret-0123456789';
+
+    async function httpProvider(): Promise<{ id: number; name: string; host: string }> {
+      const p = await makeProvider();
+      return { ...p, host: `http://${p.name}.provider.test` };
+    }
+
+    function signed(body: string, date: string, secret = SECRET): Record<string, string> {
+      return signedHeaders(secret, { method: 'GET', pathWithQuery: `/v1/statements?date=${date}`, rawBody: Buffer.from(body) });
+    }
+
+    afterEach(() => nock.cleanAll());
+
+    it('streams a signed statement to a file and matches it; the same body again is the same statement', async () => {
+      const p = await httpProvider();
+      const b = await paidBatch([{ status: 'succeeded' }, { status: 'sent' }], p.id);
+      const refs = b.pays.map((x) => x.reference);
+      const body = csv([line(refs[0]!, 'SUCCEEDED'), line(refs[1]!, 'SUCCEEDED')]);
+      nock(p.host)
+        .get('/v1/statements')
+        .query({ date: today() })
+        .times(2)
+        .reply(200, body, { 'content-type': 'text/csv; charset=utf-8', ...signed(body, today()) });
+      const f = await post('/reconciliation/statements/fetch', { provider: p.name, date: today() }, c.staff.token);
+      expect(f.status, JSON.stringify(f.body)).to.equal(202);
+      const s = await waitForStatement(c.staff.token, f.body.statement.id);
+      expect(s).to.deep.include({ status: 'matched', source: 'fetched', lineCount: 2 });
+      expect(s.sha256).to.equal(createHash('sha256').update(body).digest('hex'));
+      const run = (await get(`/reconciliation/runs/${s.runId}`, c.staff.token)).body;
+      expect(run.totals.matched.count).to.equal(2);
+      expect(run.settled).to.equal(1);
+      const again = await post('/reconciliation/statements/fetch', { provider: p.name, date: today() }, c.staff.token);
+      expect(again.body).to.deep.include({ created: false });
+      expect(again.body.statement.id).to.equal(s.id);
+    });
+
+    it('keeps nothing of a statement whose signature fails, that the provider refuses, or that breaks the contract', async () => {
+      const { infra } = await testApp();
+      const p = await httpProvider();
+      const body = csv([line('B202401AAAAAAAA-1', 'SUCCEEDED')]);
+      const count = async () =>
+        Number(((await infra.ds.query('SELECT COUNT(*) AS n FROM statements WHERE provider_id = ?', [p.id])) as any[])[0].n);
+      nock(p.host)
+        .get('/v1/statements')
+        .query(true)
+        .reply(200, body, signed(body, today(), 'another-secret-0123456789'));
+      const bad = await post('/reconciliation/statements/fetch', { provider: p.name, date: today() }, c.staff.token);
+      expect(bad.status).to.equal(500);
+      expect(bad.body.error.code).to.equal('PROVIDER_BAD_SIGNATURE');
+      nock(p.host).get('/v1/statements').query(true).reply(503, { error: 'UNAVAILABLE' });
+      const down = await post('/reconciliation/statements/fetch', { provider: p.name, date: today() }, c.staff.token);
+      expect(down.status).to.equal(503);
+      expect(down.body.error.code).to.equal('PROVIDER_UNAVAILABLE');
+      const odd = 'ref,amount\nX,1\n';
+      nock(p.host).get('/v1/statements').query(true).reply(200, odd, signed(odd, today()));
+      const outside = await post('/reconciliation/statements/fetch', { provider: p.name, date: today() }, c.staff.token);
+      expect(outside.status).to.equal(500);
+      expect(outside.body.error.code).to.equal('PROVIDER_BAD_RESPONSE');
+      expect(await count()).to.equal(0);
     });
   });
 

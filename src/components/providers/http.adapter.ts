@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
 import { AppError, invalid, unauthenticated, unavailable } from '../../platform/errors/app-error';
-import { signedHeaders, verify, type HeaderBag } from './signing';
+import { signedHeaders, streamVerifier, verify, type HeaderBag } from './signing';
 import {
   FAILURE_CODES,
   TRANSFER_STATUSES,
@@ -39,6 +41,8 @@ const REFERENCE = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_JSON_BYTES = 1024 * 1024;
 // a day's statement of a million changes is about 100 MB
 const MAX_STATEMENT_BYTES = 512 * 1024 * 1024;
+/** How long a statement download may take at least. */
+const STATEMENT_TIMEOUT_MS = 10 * 60_000;
 const STATEMENT_HEADER = ['reference', 'transferId', 'status', 'amount', 'currency', 'failureCode', 'occurredAt'];
 
 const wholeDong = z.int().positive();
@@ -248,6 +252,90 @@ export class HttpProviderAdapter implements ProviderPort {
     const check = verify(this.opts.secret, res.headers, 'GET', this.target(pathWithQuery), res.body);
     if (!check.ok) throw new AppError('internal', 'PROVIDER_BAD_SIGNATURE', `statement signature refused: ${check.reason}`);
     return parseStatement(res.body);
+  }
+
+  async statementTo(date: string, file: string): Promise<{ bytes: number; sha256: string }> {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) {
+      throw invalid('INVALID_DATE', 'statement date must be YYYY-MM-DD');
+    }
+    const pathWithQuery = `/v1/statements?date=${date}`;
+    const target = this.target(pathWithQuery);
+    const headers = {
+      ...signedHeaders(this.opts.secret, { method: 'GET', pathWithQuery: target, rawBody: Buffer.alloc(0) }, this.opts.clientId),
+      accept: 'text/csv',
+    };
+    const out = createWriteStream(file);
+    try {
+      return await new Promise<{ bytes: number; sha256: string }>((resolve, reject) => {
+        let settled = false;
+        const finish = (err: AppError | null, res?: { bytes: number; sha256: string }): void => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          if (err) {
+            req.destroy();
+            reject(err);
+          } else resolve(res!);
+        };
+        const req = this.transport.request({
+          protocol: this.origin.protocol,
+          hostname: this.origin.hostname,
+          port: this.origin.port || undefined,
+          method: 'GET',
+          path: target,
+          headers,
+          agent: this.agent,
+        });
+        // a statement is a download, not a call: it gets minutes, not the provider's per-request timeout
+        const timer = setTimeout(
+          () => finish(unavailable('PROVIDER_UNAVAILABLE', 'the statement did not arrive in time')),
+          Math.max(this.opts.timeoutMs, STATEMENT_TIMEOUT_MS),
+        );
+        req.on('error', (err: NodeJS.ErrnoException) =>
+          finish(unavailable('PROVIDER_UNAVAILABLE', `provider unreachable: ${err.code ?? 'ERROR'}`, err)),
+        );
+        req.on('response', (res) => {
+          if (res.statusCode !== 200) {
+            res.resume();
+            finish(this.unexpected('a statement request', { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.alloc(0) }));
+            return;
+          }
+          const check = streamVerifier(this.opts.secret, res.headers, 'GET', target);
+          const hash = createHash('sha256');
+          let bytes = 0;
+          res.on('data', (chunk: Buffer) => {
+            bytes += chunk.length;
+            if (bytes > MAX_STATEMENT_BYTES) {
+              finish(new AppError('internal', 'PROVIDER_BAD_RESPONSE', `statement larger than ${MAX_STATEMENT_BYTES} bytes`));
+              return;
+            }
+            check.update(chunk);
+            hash.update(chunk);
+            if (!out.write(chunk)) {
+              res.pause();
+              out.once('drain', () => res.resume());
+            }
+          });
+          res.on('error', (err: NodeJS.ErrnoException) =>
+            finish(unavailable('PROVIDER_UNAVAILABLE', `statement cut: ${err.code ?? 'ERROR'}`, err)),
+          );
+          res.on('close', () => {
+            if (!res.complete) finish(unavailable('PROVIDER_UNAVAILABLE', 'connection closed before the statement was complete'));
+          });
+          res.on('end', () => {
+            out.end(() => {
+              const v = check.result();
+              if (!v.ok) finish(new AppError('internal', 'PROVIDER_BAD_SIGNATURE', `statement signature refused: ${v.reason}`));
+              else finish(null, { bytes, sha256: hash.digest('hex') });
+            });
+          });
+        });
+        req.end();
+      });
+    } catch (e) {
+      out.destroy();
+      throw e;
+    }
   }
 
   verifyCallback(headers: HeaderBag, rawBody: Buffer, path: string, now: Date | number = Date.now()): TransferEvent {

@@ -158,6 +158,11 @@ export interface ProviderPort {
   /** Every status change on the business date `YYYY-MM-DD` (Asia/Ho_Chi_Minh), its signature verified. */
   statement(date: string): Promise<StatementLine[]>;
   /**
+   * The same statement streamed as received into the file `path` (never held in memory), its signature checked
+   * along the way; resolves with its size and SHA-256 once the signature holds. Throws like `statement`.
+   */
+  statementTo(date: string, path: string): Promise<{ bytes: number; sha256: string }>;
+  /**
    * Checks the signature of a received callback over its exact bytes and
    * request target (`path` with query, as received), then parses it. Throws
    * AppError `unauthenticated` (BAD_SIGNATURE or STALE_TIMESTAMP) or `invalid`.

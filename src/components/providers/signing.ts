@@ -78,3 +78,35 @@ export function verify(
   const expected = sign(secret, { timestamp, method, pathWithQuery, rawBody });
   return safeEqual(expected, signature) ? { ok: true } : { ok: false, reason: 'BAD_SIGNATURE' };
 }
+
+/**
+ * `verify` for a body that arrives in pieces (a statement of a million lines
+ * is never held whole): `update` with each piece as it comes, then `result`.
+ * The signature covers the body last, so the HMAC runs along with the stream.
+ */
+export function streamVerifier(
+  secret: string,
+  headers: HeaderBag,
+  method: string,
+  pathWithQuery: string,
+  now: Date | number = Date.now(),
+): { update(chunk: Buffer): void; result(): VerifyResult } {
+  const timestamp = header(headers, 'x-timestamp');
+  const signature = header(headers, 'x-signature');
+  const nowSeconds = unixSeconds(typeof now === 'number' ? now : now.getTime());
+  let early: VerifyResult | null = null;
+  if (timestamp === undefined || !/^\d{1,15}$/.test(timestamp) || Math.abs(nowSeconds - Number(timestamp)) > MAX_CLOCK_SKEW_SECONDS) {
+    early = { ok: false, reason: 'STALE_TIMESTAMP' };
+  } else if (signature === undefined) early = { ok: false, reason: 'BAD_SIGNATURE' };
+  const hmac = createHmac('sha256', secret);
+  if (!early) hmac.update(`${timestamp!}\n${method.toUpperCase()}\n${pathWithQuery}\n`, 'utf8');
+  return {
+    update(chunk) {
+      if (!early) hmac.update(chunk);
+    },
+    result() {
+      if (early) return early;
+      return safeEqual(hmac.digest('hex'), signature!) ? { ok: true } : { ok: false, reason: 'BAD_SIGNATURE' };
+    },
+  };
+}

@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import type winston from 'winston';
 import type { Config } from '../../../config';
-import { conflict, forbidden, invalid, notFound, unavailable } from '../../platform/errors';
+import { AppError, conflict, forbidden, invalid, notFound, unavailable } from '../../platform/errors';
 import { decodeCursor, finishPage, type Page } from '../../platform/http/pagination';
 import type { ReceivedFile } from '../../platform/http/upload';
 import { areaPathScopeSql, assertAreaScope, type Actor, type Principal } from '../../platform/security';
@@ -12,7 +11,7 @@ import type { AuditService } from '../audit';
 import { parseReference } from '../payments/payment-states';
 import type { Provider, ProvidersService } from '../providers';
 import { CATEGORIES, matchStatement, type Category, type MatchTotals } from './matcher';
-import { checkHeader, readStatement, statementCsv, type ParsedLine, type StatementFormat } from './statement-file';
+import { checkHeader, readStatement, type ParsedLine, type StatementFormat } from './statement-file';
 import { insertStager, localInfileStager, type StageRow } from './statement-stage';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -185,14 +184,21 @@ export class ReconciliationService {
     if (provider.kind === 'file') throw invalid('PROVIDER_HAS_NO_API', `${provider.name} is a pay point provider: upload its results file`);
     const adapter = await this.providers.adapterFor(provider.id);
     if (!adapter) throw conflict('PROVIDER_HAS_NO_API', `${provider.name} has no adapter to ask`);
-    const lines = await adapter.statement(date);
-    const body = statementCsv(lines);
     await mkdir(this.dir, { recursive: true });
     const tmp = path.join(this.dir, `fetch-${provider.id}-${date}-${process.pid}-${Date.now()}.part`);
-    await writeFile(tmp, body);
     try {
-      const sha = createHash('sha256').update(body).digest('hex');
-      return await this.intake(actor, provider, date, 'fetched', tmp, `${provider.name}-${date}.csv`, sha);
+      // streamed to a file as it arrives, its signature checked on the way: a statement of any size, memory flat
+      const { sha256 } = await adapter.statementTo(date, tmp);
+      try {
+        await checkHeader(tmp, 'provider');
+      } catch (e) {
+        throw new AppError(
+          'internal',
+          'PROVIDER_BAD_RESPONSE',
+          `${provider.name}'s statement is outside the contract: ${(e as Error).message}`,
+        );
+      }
+      return await this.intake(actor, provider, date, 'fetched', tmp, `${provider.name}-${date}.csv`, sha256);
     } finally {
       await rm(tmp, { force: true });
     }

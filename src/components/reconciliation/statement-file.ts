@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { parse } from 'csv-parse';
 import { invalid } from '../../platform/errors';
-import type { FailureCode, StatementLine, TransferStatus } from '../providers/provider.port';
+import type { FailureCode, TransferStatus } from '../providers/provider.port';
 
 /** The contract's statement header (provider API section 5), in its order. */
 export const STATEMENT_HEADER = ['reference', 'transferId', 'status', 'amount', 'currency', 'failureCode', 'occurredAt'] as const;
@@ -296,14 +296,4 @@ async function* readPlain(path: string, groupSize: number): AsyncGenerator<Parse
     throw invalid('STATEMENT_INVALID', `the statement has ${problemCount} problem(s); nothing was loaded`, { problems });
   }
   if (group.length) yield group;
-}
-
-/** The contract's CSV of statement lines (a fetched statement is kept in the same form an upload has). */
-export function statementCsv(lines: StatementLine[]): string {
-  const esc = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-  const out = [STATEMENT_HEADER.join(',')];
-  for (const l of lines) {
-    out.push([l.reference, l.transferId, l.status, String(l.amount), l.currency, l.failureCode ?? '', l.occurredAt].map(esc).join(','));
-  }
-  return `${out.join('\n')}\n`;
 }
