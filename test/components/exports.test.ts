@@ -575,8 +575,18 @@ describe('auditor exports', function () {
         size: Buffer.byteLength(content),
         sha256: createHash('sha256').update(content).digest('hex'),
       });
-      const { runId } = await services.reconciliation.process(got.statement.id);
-      const [run] = await sql<any[]>('SELECT * FROM recon_runs WHERE id = ?', [runId]);
+      // matched here, or by a test worker that took the queued job first (the whole suite runs one)
+      const end = Date.now() + 20_000;
+      for (;;) {
+        const [st] = await sql<{ status: string }[]>('SELECT status FROM statements WHERE id = ?', [got.statement.id]);
+        if (st!.status === 'matched') break;
+        if (Date.now() > end) throw new Error(`statement ${got.statement.id} still ${st!.status}`);
+        await services.reconciliation.process(got.statement.id).catch((e: { code?: string }) => {
+          if (e.code !== 'STATEMENT_BUSY') throw e;
+        });
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      const [run] = await sql<any[]>('SELECT * FROM recon_runs WHERE statement_id = ?', [got.statement.id]);
       const { manifest, bytes } = await exportFile(
         { kind: 'reconciliation', format: 'csv', from: PAST, to: PAST, providerId: pv.insertId },
         auditor.token,
