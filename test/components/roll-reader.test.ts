@@ -1,13 +1,11 @@
 import { expect } from 'chai';
 import { parse } from 'csv-parse/sync';
-import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readCsvGeneral, readCsvPlain, isPlainCsv, readRollFile } from '../../src/components/beneficiaries/roll-file.reader';
-import { GcmBatchSealer } from '../../src/components/beneficiaries/roll-gcm';
 import { LookupHasher } from '../../src/components/beneficiaries/roll-hash';
-import { DataCipher } from '../../src/platform/crypto';
 import { AppError } from '../../src/platform/errors';
 
 /** The roll file reader's two CSV paths (plain and csv-parse), and the staging's keyed hashes. */
@@ -169,41 +167,5 @@ describe('roll staging keyed hashes (LookupHasher)', () => {
     h.hashInto('account', '970436:1234567890123', out, 8);
     expect(out.subarray(8).equals(createHmac('sha256', 'key').update('account\n970436:1234567890123').digest())).to.equal(true);
     expect(h.hash('nid', '001040123456').equals(createHmac('sha256', 'key').update('nid\n001040123456').digest())).to.equal(true);
-  });
-});
-
-describe('roll staging ciphertexts (GcmBatchSealer)', () => {
-  it('makes the bytes of node:crypto AES-256-GCM for the same IV, in DataCipher layout, opened by DataCipher.decrypt', () => {
-    const key = randomBytes(32);
-    const cipher = new DataCipher(new Map([['k2026', key]]), 'k2026', 'hmac');
-    const g = new GcmBatchSealer(cipher.keyring());
-    g.begin(3000);
-    for (let i = 0; i < 3000; i++) {
-      const len = i % 33;
-      const plain = randomBytes(len).toString('hex').slice(0, len);
-      const aad = ['nid', 'phone', 'account', 'wallet', ''][i % 5]!;
-      const sealed = g.seal(plain, aad);
-      const at = 2 + 'k2026'.length;
-      const iv = sealed.subarray(at, at + 12);
-      const c = createCipheriv('aes-256-gcm', key, iv);
-      if (aad) c.setAAD(Buffer.from(aad));
-      const data = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
-      const expected = Buffer.concat([Buffer.from([1, 5]), Buffer.from('k2026'), iv, c.getAuthTag(), data]);
-      expect(sealed.equals(expected), `length ${len}, aad ${aad}`).to.equal(true);
-      expect(cipher.decrypt(sealed, aad)).to.equal(plain);
-    }
-    expect(() => g.seal('0912345678', 'phone')).to.throw(/exhausted/);
-  });
-
-  it('draws a fresh IV for every value, and leaves long or non-ASCII values to node:crypto', () => {
-    const cipher = new DataCipher(new Map([['a', randomBytes(32)]]), 'a', 'hmac');
-    const g = new GcmBatchSealer(cipher.keyring());
-    g.begin(1000);
-    const ivs = new Set<string>();
-    for (let i = 0; i < 1000; i++) ivs.add(g.seal('001040123456', 'nid').subarray(3, 15).toString('hex'));
-    expect(ivs.size).to.equal(1000);
-    expect(GcmBatchSealer.fits('9'.repeat(32))).to.equal(true);
-    expect(GcmBatchSealer.fits('9'.repeat(33))).to.equal(false);
-    expect(GcmBatchSealer.fits('Ánh')).to.equal(false);
   });
 });

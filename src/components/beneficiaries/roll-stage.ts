@@ -1,5 +1,4 @@
 import type { DataCipher } from '../../platform/crypto';
-import { GcmBatchSealer } from './roll-gcm';
 import { LookupHasher } from './roll-hash';
 import { foldName, maskDigits, maskNationalId, type RollRow } from './roll-validation';
 import type { TsvWriter } from './tsv-writer';
@@ -101,22 +100,20 @@ export class RowSealer {
   /** A hash is written into the TSV at once: one scratch buffer serves every row. */
   private readonly scratch = Buffer.allocUnsafe(32);
 
-  private readonly gcm: GcmBatchSealer;
-
   constructor(readonly cipher: DataCipher) {
-    const keyring = cipher.keyring();
-    this.hasher = new LookupHasher(keyring.hmacKey);
-    this.gcm = new GcmBatchSealer(keyring);
+    this.hasher = new LookupHasher(cipher.keyring().hmacKey);
   }
 
-  /** Before writing `rows` rows: their IVs and AES blocks in one go (each row seals at most three values). */
-  begin(rows: number): void {
-    this.gcm.begin(rows * 3);
-  }
+  /**
+   * Before writing `rows` rows. Nothing to prepare: encryption stays with node:crypto (OpenSSL), value by value. A
+   * batched AES-GCM with the GHASH in JavaScript was 4x cheaper but is hand-written cryptography with key-dependent
+   * table lookups; personal data is not the place for it.
+   */
+  begin(_rows: number): void {}
 
-  /** DataCipher.encrypt(plain, aad), from the batch begun. */
+  /** DataCipher.encrypt(plain, aad). */
   encrypt(plain: string, aad: string): Buffer {
-    return GcmBatchSealer.fits(plain) ? this.gcm.seal(plain, aad) : this.cipher.encrypt(plain, aad);
+    return this.cipher.encrypt(plain, aad);
   }
 
   /** The keyed hash of `value`, valid until the next call. */
