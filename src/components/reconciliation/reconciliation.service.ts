@@ -16,6 +16,8 @@ import { insertStager, localInfileStager, type StageRow } from './statement-stag
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DAY_MS = 86_400_000;
+/** How long a second processing of one statement waits for the first before giving up (and being retried). */
+const PROCESS_LOCK_WAIT_S = 300;
 /** Resolutions staff may give an exception; a write-off needs a second person. */
 export const RESOLUTIONS = ['resent', 'refunded', 'written_off', 'corrected', 'no_action'] as const;
 export type Resolution = (typeof RESOLUTIONS)[number];
@@ -292,7 +294,10 @@ export class ReconciliationService {
     await lock.connect();
     try {
       const name = `statement-${statementId}`;
-      const [got] = (await lock.query("SELECT GET_LOCK(CONCAT(DATABASE(), '.', ?), 0) AS ok", [name])) as { ok: number | string }[];
+      // another process on it (a job replayed while the first still runs, a direct call): wait for it, then find it done
+      const [got] = (await lock.query("SELECT GET_LOCK(CONCAT(DATABASE(), '.', ?), ?) AS ok", [name, PROCESS_LOCK_WAIT_S])) as {
+        ok: number | string;
+      }[];
       // thrown, so that the job is tried again later (by then the other one has finished, and this finds it done)
       if (Number(got?.ok) !== 1) throw unavailable('STATEMENT_BUSY', `statement ${statementId} is being processed elsewhere`);
       try {
