@@ -10,7 +10,8 @@ async function main(): Promise<void> {
   holdSignalsDuringBoot();
   const cfg = configOrExit();
   const infra = await openInfra('api', cfg);
-  const app = buildApp(infra, buildServices(infra));
+  const services = buildServices(infra);
+  const app = buildApp(infra, services);
   const server = app.listen(cfg.httpPort, cfg.httpHost);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -38,6 +39,8 @@ async function main(): Promise<void> {
       server.close(() => resolve());
       server.closeIdleConnections();
     });
+    // exports run in the background of the API: let the running ones finish their file and manifest
+    await services.exports.whenIdle();
     await closeInfra(infra);
   });
 }

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import ExcelJS from 'exceljs';
 import { parse } from 'csv-parse/sync';
 import { REVEAL_ROLES } from '../../src/components/beneficiaries/beneficiaries.service';
+import { CsvSink } from '../../src/components/exports/export-file';
 import { FULL_VALUE_ROLES, fingerprint } from '../../src/components/exports/exports.service';
 import { testApp } from '../helpers/app';
 import { areaId, makeUser, uniq, type TestUser } from '../helpers/factories';
@@ -608,5 +609,27 @@ describe('auditor exports', function () {
   it('full values are offered to exactly the roles that may reveal identifiers on the roll', () => {
     expect([...FULL_VALUE_ROLES].sort()).to.deep.equal([...REVEAL_ROLES].sort());
     expect(fingerprint('ab12345678')).to.equal('ab:12:34:56:78');
+  });
+});
+
+describe('export CSV cells', () => {
+  it('keeps text that a spreadsheet would run as a formula as text, and leaves numbers and ordinary text alone', async () => {
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'csv-cells-')), 'out.csv');
+    const sink = new CsvSink(file, ['note', 'amount']);
+    for (const note of ['=HYPERLINK("http://x","y")', '+1', '-2', '@SUM(A1)', '\tx', 'bình thường', 'a,b']) await sink.row([note, -5]);
+    const { sha256 } = await sink.close();
+    const raw = await readFile(file);
+    expect(createHash('sha256').update(raw).digest('hex')).to.equal(sha256);
+    const rows = parse(raw, { bom: true, columns: true }) as { note: string; amount: string }[];
+    expect(rows.map((r) => r.note)).to.deep.equal([
+      '\'=HYPERLINK("http://x","y")',
+      "'+1",
+      "'-2",
+      "'@SUM(A1)",
+      "'\tx",
+      'bình thường',
+      'a,b',
+    ]);
+    expect(rows.every((r) => r.amount === '-5')).to.equal(true);
   });
 });

@@ -38,10 +38,15 @@ function fileTarget(path: string): { head: HashCount; done: Promise<void> } {
 
 const NEEDS_QUOTES = /[",\r\n]/;
 
+/** A text cell a spreadsheet program would run as a formula (`=`, `+`, `-`, `@`, tab, carriage return first). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
 function csvCell(v: Cell): string {
   if (v === null) return '';
   if (typeof v === 'number') return String(v);
-  return NEEDS_QUOTES.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+  // free text (notes, names) opened by an auditor's spreadsheet must stay text: a leading quote makes it so (OWASP)
+  const text = FORMULA_START.test(v) ? `'${v}` : v;
+  return NEEDS_QUOTES.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /** Flush to the file in pieces of about this many characters. */
