@@ -28,7 +28,7 @@ async function counts(): Promise<{ banks: number; wallets: number; audits: numbe
   const [row] = await query<{ b: string; w: string }>(
     'SELECT (SELECT COUNT(*) FROM banks) AS b, (SELECT COUNT(*) FROM wallet_providers) AS w',
   );
-  return { banks: Number(row!.b), wallets: Number(row!.w), audits: await auditCount() };
+  return { banks: Number(row!.b), wallets: Number(row!.w), audits: await auditCount('bank', 'wallet_provider') };
 }
 
 async function auditOfRequest(
