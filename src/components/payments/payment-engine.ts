@@ -164,17 +164,21 @@ export class PaymentEngine {
             `SELECT p.seq FROM payments p WHERE ${due} AND p.provider_id = ? AND p.seq > ? ORDER BY p.seq LIMIT ${PAGE}`,
             [batchId, ...statuses, now, now, providerId, after],
           )) as { seq: string }[];
-          for (let i = 0; i < rows.length; i += this.opts.chunkSize) {
-            const seqs = rows.slice(i, i + this.opts.chunkSize).map((r) => String(r.seq));
-            const job: ChunkJob = { kind, batchId, fromSeq: seqs[0]!, toSeq: seqs[seqs.length - 1]! };
-            // queued: not queued again before the lease ends (if the job is lost, the sweeper queues it again then)
-            await this.ds.query(`UPDATE payments SET queued_until = ? WHERE batch_id = ? AND seq IN (${marks(seqs.length)})`, [
+          if (rows.length) {
+            // queued: not queued again before the lease ends (if a job is lost, the sweeper queues it again then);
+            // one statement for the page, then its chunk jobs at once (the Redis client pipelines them)
+            await this.ds.query(`UPDATE payments SET queued_until = ? WHERE batch_id = ? AND seq IN (${marks(rows.length)})`, [
               new Date(now.getTime() + this.opts.queueLeaseMs),
               batchId,
-              ...seqs,
+              ...rows.map((r) => String(r.seq)),
             ]);
-            await this.queues.send(providerId, job);
-            out[kind] += 1;
+            const jobs: ChunkJob[] = [];
+            for (let i = 0; i < rows.length; i += this.opts.chunkSize) {
+              const part = rows.slice(i, i + this.opts.chunkSize);
+              jobs.push({ kind, batchId, fromSeq: String(part[0]!.seq), toSeq: String(part[part.length - 1]!.seq) });
+            }
+            await Promise.all(jobs.map((job) => this.queues.send(providerId, job)));
+            out[kind] += jobs.length;
           }
           if (rows.length < PAGE) break;
           after = String(rows[rows.length - 1]!.seq);
