@@ -18,6 +18,10 @@ export class QueueFactory {
   constructor(private readonly cfg: Config) {
     this.client = createRedis(cfg, { forBull: true, name: 'bull' });
     this.subscriber = createRedis(cfg, { forBull: true, name: 'bull-sub' });
+    // every queue (one per job kind and per provider) adds its listeners to these two shared connections: that is
+    // the design, not a leak, so Node's warning at the eleventh does not apply
+    this.client.setMaxListeners(0);
+    this.subscriber.setMaxListeners(0);
   }
 
   get<T = unknown>(name: string): Bull.Queue<T> {
