@@ -386,6 +386,12 @@ export const schema = {
     schema: z.string().min(1),
     defaults: { development: 'var/imports', test: 'var/test-imports', production: '/var/lib/welfare/imports' },
   },
+  exportRetentionDays: {
+    env: 'EXPORT_RETENTION_DAYS',
+    doc: 'Days an auditor export file is kept after it is written; then a daily job deletes the file (its manifest stays, marked expired).',
+    schema: positiveInt,
+    defaults: { development: '7', test: '7', production: '7' },
+  },
   importMaxBytes: {
     env: 'IMPORT_MAX_BYTES',
     doc: 'Largest roll file accepted for upload, in bytes (a million-row CSV is about 200 MB).',

@@ -26,6 +26,8 @@ export interface JobCatalog {
   'reconciliation.fetch': Record<string, never>;
   /** Every 5 minutes: queue again statements received but not matched (Redis lost the job, a worker died). */
   'reconciliation.sweep': Record<string, never>;
+  /** Daily: delete export files older than EXPORT_RETENTION_DAYS (manifests stay, marked expired). */
+  'exports.purge': Record<string, never>;
 }
 
 export type JobName = keyof JobCatalog;
@@ -41,6 +43,7 @@ export const JOB_NAMES: readonly JobName[] = [
   'reconciliation.process',
   'reconciliation.fetch',
   'reconciliation.sweep',
+  'exports.purge',
 ];
 
 /** Repeating jobs: cron in Asia/Ho_Chi_Minh. */
@@ -51,6 +54,7 @@ export const SCHEDULES: Partial<Record<JobName, string>> = {
   // providers close their business day at midnight; their statements are ready by morning
   'reconciliation.fetch': '30 6 * * *',
   'reconciliation.sweep': '*/5 * * * *',
+  'exports.purge': '55 2 * * *',
 };
 
 export const SCHEDULE_TZ = 'Asia/Ho_Chi_Minh';

@@ -29,6 +29,7 @@ export function processors(services: Services, infra: Infra): { [N in JobName]: 
     'reconciliation.process': processStatement(services),
     'reconciliation.fetch': fetchStatements(services, infra),
     'reconciliation.sweep': sweepStatements(services, infra),
+    'exports.purge': () => services.exports.purgeExpired(),
   };
 }
 

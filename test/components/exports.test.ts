@@ -273,6 +273,27 @@ describe('auditor exports', function () {
   // exports are written in the background: none may outlive the database
   after(async () => (await testApp()).services.exports.whenIdle());
 
+  describe('retention', () => {
+    it('deletes files older than EXPORT_RETENTION_DAYS, keeps their manifests as expired, audits it, and refuses the download', async () => {
+      const { services, infra } = await testApp();
+      const { manifest } = await exportFile(recon(), auditor.token);
+      const fresh = await exportFile(recon({ format: 'xlsx' }), auditor.token);
+      await sql('UPDATE exports SET finished_at = NOW(3) - INTERVAL ? DAY WHERE id = ?', [infra.cfg.exportRetentionDays + 1, manifest.id]);
+      const out = await services.exports.purgeExpired();
+      expect(out.expired).to.be.at.least(1);
+      const after = (await get(`/exports/${manifest.id}`, auditor.token)).body;
+      expect(after).to.deep.include({ status: 'expired', sha256: manifest.sha256 });
+      const d = await download(manifest.id, auditor.token);
+      expect(d.status).to.equal(409);
+      expect(d.json.error.code).to.equal('EXPORT_EXPIRED');
+      const [ev] = await sql("SELECT summary FROM audit_events WHERE action = 'export.expired' ORDER BY id DESC LIMIT 1");
+      expect(String(ev.summary)).to.contain(String(manifest.id));
+      // the younger one is untouched
+      expect((await download(fresh.manifest.id, auditor.token)).status).to.equal(200);
+      expect((await services.exports.purgeExpired()).expired).to.equal(0);
+    });
+  });
+
   describe('POST /api/v1/exports (reconciliation)', () => {
     it('writes every line and missing payment of the period with its category, exception, resolution and notes; the manifest hash is the file’s', async () => {
       const { manifest, bytes } = await exportFile(recon(), auditor.token);

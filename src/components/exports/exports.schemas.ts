@@ -69,7 +69,7 @@ export const manifestSchema = z
     kind: z.enum(['reconciliation', 'audit_trail', 'cash_recipients']),
     format: z.enum(['csv', 'xlsx']),
     status: z
-      .enum(['running', 'done', 'failed'])
+      .enum(['running', 'done', 'failed', 'expired'])
       .describe('running: being written (poll this manifest); done: the file is final; failed: see error'),
     params: z.record(z.string(), z.unknown()).describe('What was asked, as checked: period, provider, area code'),
     fullValues: z.boolean().describe('Personal identifiers in full (otherwise masked)'),

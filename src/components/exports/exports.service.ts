@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { rename, stat, unlink } from 'node:fs/promises';
+import { rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
 import type winston from 'winston';
@@ -8,7 +8,7 @@ import type { DataCipher } from '../../platform/crypto';
 import { AppError, conflict, forbidden, invalid, notFound } from '../../platform/errors';
 import { decodeCursor, finishPage, keysetWhere, type Page } from '../../platform/http/pagination';
 import { formatPeriod, type Period } from '../../platform/period';
-import { hasRole, inAreaScope, type Actor, type Principal } from '../../platform/security';
+import { SYSTEM_ACTOR, hasRole, inAreaScope, type Actor, type Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
 import { Coverage, type CashRecipient, type CoverageReport } from './coverage';
 import { CsvSink, XlsxSink, type Cell, type TableSink } from './export-file';
@@ -18,7 +18,8 @@ import { auditTrailSource, reconciliationSource, type ExportSource, type RowScop
 export type ExportKind = 'reconciliation' | 'audit_trail' | 'cash_recipients';
 export type ExportFormat = 'csv' | 'xlsx';
 /** running: being written (or waiting for a free slot); done: the file and its manifest are final; failed: no file. */
-export type ExportStatus = 'running' | 'done' | 'failed';
+/** `expired`: done, its file deleted after EXPORT_RETENTION_DAYS (the manifest stays). */
+export type ExportStatus = 'running' | 'done' | 'failed' | 'expired';
 
 /** Roles that may export reconciliation logs and the audit trail. */
 export const AUDIT_EXPORT_ROLES = ['auditor', 'admin'] as const;
@@ -441,6 +442,29 @@ export class ExportsService {
     return finishPage(rows, page.limit, (r) => [String(r.id)], manifestOf);
   }
 
+  /**
+   * The daily purge: files of exports finished more than EXPORT_RETENTION_DAYS ago are deleted (they hold personal
+   * data, masked or not), their manifests marked expired; one audit event names them.
+   */
+  async purgeExpired(): Promise<{ expired: number }> {
+    const rows = (await this.ds.query(
+      "SELECT id, file_name FROM exports WHERE status = 'done' AND finished_at < NOW(3) - INTERVAL ? DAY ORDER BY id LIMIT 10000",
+      [this.cfg.exportRetentionDays],
+    )) as { id: string; file_name: string | null }[];
+    if (!rows.length) return { expired: 0 };
+    for (const r of rows) if (r.file_name) await rm(path.join(this.dir, r.file_name), { force: true });
+    const ids = rows.map((r) => String(r.id));
+    await this.ds.transaction(async (em) => {
+      await em.query(`UPDATE exports SET status = 'expired' WHERE status = 'done' AND id IN (${ids.map(() => '?').join(', ')})`, ids);
+      await this.audit.record(em, SYSTEM_ACTOR, {
+        action: 'export.expired',
+        entityType: 'export',
+        after: { ids: ids.join(' '), retentionDays: this.cfg.exportRetentionDays },
+      });
+    });
+    return { expired: ids.length };
+  }
+
   /** The finished file of your own export, for download; the download is audited. */
   async openFile(actor: Actor, p: Principal, id: string): Promise<{ manifest: ExportManifest; path: string }> {
     const r = await this.row(id);
@@ -448,6 +472,12 @@ export class ExportsService {
     if (r.user_id !== p.userId) throw forbidden('EXPORT_NOT_YOURS', 'only the person who made an export downloads its file');
     if (r.status === 'running') throw conflict('EXPORT_NOT_READY', 'the export is still being written; try again when its status is done');
     if (r.status === 'failed') throw conflict('EXPORT_FAILED', `the export failed: ${r.error ?? 'unknown reason'}`);
+    if (r.status === 'expired') {
+      throw conflict(
+        'EXPORT_EXPIRED',
+        `the file was deleted after ${this.cfg.exportRetentionDays} days, as every export's is; ask for the export again`,
+      );
+    }
     const file = path.join(this.dir, r.file_name!);
     const st = await stat(file).catch(() => null);
     if (!st) throw notFound('EXPORT_FILE_MISSING', 'the file of this export is no longer kept; ask for the export again');
