@@ -213,6 +213,23 @@ describe('reconciliation', function () {
       expect(lineSum).to.equal(statement.lineCount);
     });
 
+    it('lists statements and runs by provider, dates and status', async () => {
+      const runs = await get(`/reconciliation/runs?provider=${provider.name}&from=${today()}&to=${today()}`, c.auditor.token);
+      expect(runs.status).to.equal(200);
+      expect(runs.body.items.map((r: any) => r.id)).to.include(run.id);
+      expect(runs.body.items.every((r: any) => r.provider.name === provider.name && r.businessDate === today())).to.equal(true);
+      const none = await get(`/reconciliation/runs?provider=${provider.name}&to=2020-01-01`, c.auditor.token);
+      expect(none.body.items).to.have.length(0);
+      const done = await get(`/reconciliation/runs?provider=${provider.name}&status=done`, c.auditor.token);
+      expect(done.body.items.map((r: any) => r.id)).to.deep.equal([run.id]);
+      const superseded = await get(`/reconciliation/runs?provider=${provider.name}&status=superseded`, c.auditor.token);
+      expect(superseded.body.items).to.have.length(0);
+      const st = await get(`/reconciliation/statements?provider=${provider.name}`, c.staff.token);
+      expect(st.body.items.map((x: any) => x.id)).to.include(statement.id);
+      const bad = await get('/reconciliation/runs?from=yesterday', c.staff.token);
+      expect(bad.status).to.equal(400);
+    });
+
     it('lists each line with its category and what the service holds', async () => {
       const r = await get(`/reconciliation/runs/${run.id}/lines?limit=200`, c.auditor.token);
       expect(r.status).to.equal(200);

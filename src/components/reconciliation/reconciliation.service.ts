@@ -556,28 +556,10 @@ export class ReconciliationService {
     f: { provider?: string | undefined; from?: string | undefined; to?: string | undefined },
     page: { limit: number; cursor?: string | undefined },
   ): Promise<Page<StatementView>> {
-    const where: string[] = ['1=1'];
-    const params: unknown[] = [];
-    if (f.provider) {
-      where.push('pv.name = ?');
-      params.push(f.provider);
-    }
-    if (f.from) {
-      where.push('s.business_date >= ?');
-      params.push(f.from);
-    }
-    if (f.to) {
-      where.push('s.business_date <= ?');
-      params.push(f.to);
-    }
-    const cursor = decodeCursor(page.cursor, 1);
-    if (cursor) {
-      where.push('s.id < ?');
-      params.push(cursor[0]!);
-    }
+    const { sql, params } = listFilter('s', f, page.cursor);
     const rows = (await this.ds.query(
       `SELECT s.*, pv.name AS provider_name, r.id AS run_id FROM statements s JOIN providers pv ON pv.id = s.provider_id
-       LEFT JOIN recon_runs r ON r.statement_id = s.id WHERE ${where.join(' AND ')} ORDER BY s.id DESC LIMIT ?`,
+       LEFT JOIN recon_runs r ON r.statement_id = s.id WHERE ${sql} ORDER BY s.id DESC LIMIT ?`,
       [...params, page.limit + 1],
     )) as Row[];
     return finishPage(rows, page.limit, (r) => [String(r.id)], statementView);
@@ -596,32 +578,10 @@ export class ReconciliationService {
     f: { provider?: string | undefined; from?: string | undefined; to?: string | undefined; status?: string | undefined },
     page: { limit: number; cursor?: string | undefined },
   ): Promise<Page<RunView>> {
-    const where: string[] = ['1=1'];
-    const params: unknown[] = [];
-    if (f.provider) {
-      where.push('pv.name = ?');
-      params.push(f.provider);
-    }
-    if (f.from) {
-      where.push('r.business_date >= ?');
-      params.push(f.from);
-    }
-    if (f.to) {
-      where.push('r.business_date <= ?');
-      params.push(f.to);
-    }
-    if (f.status) {
-      where.push('r.status = ?');
-      params.push(f.status);
-    }
-    const cursor = decodeCursor(page.cursor, 1);
-    if (cursor) {
-      where.push('r.id < ?');
-      params.push(cursor[0]!);
-    }
+    const { sql, params } = listFilter('r', f, page.cursor);
     const rows = (await this.ds.query(
       `SELECT r.*, pv.name AS provider_name FROM recon_runs r JOIN providers pv ON pv.id = r.provider_id
-       WHERE ${where.join(' AND ')} ORDER BY r.id DESC LIMIT ?`,
+       WHERE ${sql} ORDER BY r.id DESC LIMIT ?`,
       [...params, page.limit + 1],
     )) as Row[];
     return finishPage(rows, page.limit, (r) => [String(r.id)], runView);
@@ -984,6 +944,27 @@ export class ReconciliationService {
       openExceptions: ex.map((e) => ({ category: e.category, count: Number(e.n), amount: Number(e.amount) })),
     };
   }
+}
+
+/** The WHERE of a newest-first list of statements (`s`) or runs (`r`): provider by name, business dates, status, cursor. */
+function listFilter(
+  alias: 's' | 'r',
+  f: { provider?: string | undefined; from?: string | undefined; to?: string | undefined; status?: string | undefined },
+  cursor: string | undefined,
+): { sql: string; params: unknown[] } {
+  const where: string[] = ['1=1'];
+  const params: unknown[] = [];
+  const add = (cond: string, v: unknown) => {
+    if (v === undefined) return;
+    where.push(cond);
+    params.push(v);
+  };
+  add('pv.name = ?', f.provider);
+  add(`${alias}.business_date >= ?`, f.from);
+  add(`${alias}.business_date <= ?`, f.to);
+  add(`${alias}.status = ?`, f.status);
+  add(`${alias}.id < ?`, decodeCursor(cursor, 1)?.[0]);
+  return { sql: where.join(' AND '), params };
 }
 
 function summary(t: MatchTotals): Record<string, string> {

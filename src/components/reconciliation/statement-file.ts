@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { parse } from 'csv-parse';
 import { invalid } from '../../platform/errors';
-import type { FailureCode, TransferStatus } from '../providers/provider.port';
+import { FAILURE_CODES as PORT_FAILURE_CODES, TRANSFER_STATUSES, type FailureCode, type TransferStatus } from '../providers/provider.port';
 
 /** The contract's statement header (provider API section 5), in its order. */
 export const STATEMENT_HEADER = ['reference', 'transferId', 'status', 'amount', 'currency', 'failureCode', 'occurredAt'] as const;
@@ -14,16 +14,9 @@ export const STATEMENT_HEADER = ['reference', 'transferId', 'status', 'amount', 
  */
 export type StatementFormat = 'provider' | 'paypoint';
 
-export const STATUSES: readonly TransferStatus[] = ['PENDING', 'SUCCEEDED', 'FAILED', 'RETURNED'];
-export const FAILURE_CODES: readonly FailureCode[] = [
-  'ACCOUNT_NOT_FOUND',
-  'ACCOUNT_CLOSED',
-  'NAME_MISMATCH',
-  'INVALID_DESTINATION',
-  'LIMIT_EXCEEDED',
-  'INSUFFICIENT_FUNDS',
-  'REJECTED',
-];
+/** The contract's statuses and failure codes, as the provider port has them. */
+export const STATUSES: readonly TransferStatus[] = TRANSFER_STATUSES;
+export const FAILURE_CODES: readonly FailureCode[] = PORT_FAILURE_CODES;
 /** A pay point's "not paid": the person did not come. */
 export const NOT_COLLECTED = 'NOT_COLLECTED';
 
