@@ -15,6 +15,9 @@ import { importFilePath } from '../../src/components/beneficiaries/roll-imports.
 import { COLUMNS, type Column } from '../../src/components/beneficiaries/roll-validation';
 import { type AppError } from '../../src/platform/errors';
 import { receiveFile } from '../../src/platform/http/upload';
+import { closeInfra, openInfra } from '../../src/boot';
+import { buildServices } from '../../src/container';
+import { seedDemo } from '../../scripts/seed';
 import { testApp } from '../helpers/app';
 import { lastAudit, makeUser, type TestUser } from '../helpers/factories';
 import { call } from '../helpers/http';
@@ -1300,6 +1303,108 @@ describe('roll imports', function () {
         expect(await roll(single.id)).to.deep.equal(stored);
       } finally {
         runner.parallelMerge = true;
+      }
+    });
+
+    it('merges the first import of an empty roll with bulk index builds: the same roll as row by row, then updated as usual', async () => {
+      const { infra, services } = await testApp();
+      // a roll of its own, empty (this test run's database holds other tests' people)
+      const cfg = { ...infra.cfg, dbName: `${infra.cfg.dbName}_empty` };
+      const drop = () => infra.ds.query(`DROP DATABASE IF EXISTS \`${cfg.dbName}\``);
+      await drop();
+      const other = await openInfra('test-empty-roll', cfg);
+      try {
+        await seedDemo(other.ds, cfg);
+        const runner = buildServices(other).rollImportRunner;
+        const [{ id: by }] = await other.ds.query("SELECT id FROM users WHERE username = 'staff'");
+        const run = async (csv: string) => {
+          const res = await other.ds.query(
+            "INSERT INTO roll_imports (file_name, format, file_sha256, file_size, status, uploaded_by, scope_area_id) VALUES ('roll.csv', 'csv', REPEAT('0', 64), 0, 'queued', ?, NULL)",
+            [by],
+          );
+          const id = String(res.insertId);
+          const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'bulk-')), 'roll.csv');
+          await writeFile(file, csv);
+          await runner.run(id, file);
+          const [imp] = await other.ds.query('SELECT * FROM roll_imports WHERE id = ?', [id]);
+          return imp;
+        };
+        const roll = async (ds: typeof infra.ds, id: string) => {
+          const open = (v: Buffer | null, aad: string) => (v === null ? null : services.cipher.decrypt(v, aad));
+          const people = await ds.query(
+            `SELECT b.national_id_hash, b.national_id_enc, b.national_id_masked, b.full_name, b.name_search, b.given_search, b.date_of_birth,
+               b.gender, b.phone_hash, b.phone_enc, a.code AS area FROM beneficiaries b JOIN areas a ON a.id = b.area_id
+             WHERE b.import_id = ? ORDER BY b.national_id_hash`,
+            [id],
+          );
+          const enrolments = await ds.query(
+            `SELECT b.national_id_hash, p.code AS programme, e.coefficient_x100, e.start_period, e.end_period, e.status, e.channel, e.bank_bin,
+               e.account_hash, e.account_enc, e.account_name, e.wallet_provider, e.wallet_hash, e.wallet_enc, e.name_mismatch
+             FROM enrolments e JOIN beneficiaries b ON b.id = e.beneficiary_id JOIN programmes p ON p.id = e.programme_id
+             WHERE e.import_id = ? ORDER BY b.national_id_hash, p.code`,
+            [id],
+          );
+          return {
+            people: people.map((x: any) => ({
+              ...x,
+              national_id_enc: open(x.national_id_enc, 'nid'),
+              phone_enc: open(x.phone_enc, 'phone'),
+            })),
+            enrolments: enrolments.map((x: any) => ({
+              ...x,
+              account_enc: open(x.account_enc, 'account'),
+              wallet_enc: open(x.wallet_enc, 'wallet'),
+            })),
+          };
+        };
+        const p = person();
+        const rows = [
+          p,
+          walletPerson(),
+          cashPerson(),
+          female(),
+          { ...p, programme_code: 'TCXH-KT', coefficient: '1,5' },
+          person({ date_of_birth: '1950-02-30' }),
+        ];
+        const first = await run(rollCsv(rows));
+        expect(runner.lastMerge).to.equal('bulk');
+        expect(first).to.include({ status: 'completed', rows_valid: 5, rows_invalid: 1, beneficiaries_created: 4, enrolments_created: 5 });
+        const left = (await other.ds.query('XA RECOVER')).filter((x: any) => String(x.data).startsWith(`roll-import:${cfg.dbName}:`));
+        expect(left, 'no branch left prepared').to.deep.equal([]);
+        // the same file through the usual path (this run's database is not empty) stores the same roll
+        const usual = await importFile(staff.token, rollCsv(rows));
+        expect(services.rollImportRunner.lastMerge).to.not.equal('bulk');
+        const bulkRoll = await roll(other.ds, String(first.id));
+        expect(bulkRoll.people).to.have.length(4);
+        expect(bulkRoll.enrolments).to.have.length(5);
+        expect(bulkRoll).to.deep.equal(await roll(infra.ds, usual.id));
+        // the roll is not empty any more: the next file updates it as usual, and unique keys hold again
+        const second = await run(rollCsv([{ ...p, coefficient: '2' }, person()]));
+        expect(runner.lastMerge).to.equal('update');
+        expect(second).to.include({ status: 'completed', beneficiaries_created: 1, enrolments_created: 1, enrolments_updated: 1 });
+        const [stored] = await other.ds.query(
+          'SELECT national_id_hash, national_id_enc, full_name, name_search, given_search, date_of_birth, gender, area_id FROM beneficiaries LIMIT 1',
+        );
+        let dup: unknown = null;
+        await other.ds
+          .query(
+            "INSERT INTO beneficiaries (national_id_hash, national_id_enc, national_id_masked, full_name, name_search, given_search, date_of_birth, gender, area_id) VALUES (?, ?, 'x', ?, ?, ?, ?, ?, ?)",
+            [
+              stored.national_id_hash,
+              stored.national_id_enc,
+              stored.full_name,
+              stored.name_search,
+              stored.given_search,
+              stored.date_of_birth,
+              stored.gender,
+              stored.area_id,
+            ],
+          )
+          .catch((e: unknown) => (dup = e));
+        expect(String(dup)).to.match(/Duplicate entry/);
+      } finally {
+        await closeInfra(other);
+        await drop();
       }
     });
 

@@ -217,6 +217,9 @@ export class RollImportRunner {
   /** How the last run staged its rows. */
   lastStaging: 'load' | 'insert' | null = null;
 
+  /** How the last run merged: inserts only, into an empty roll without unique checks (bulk), or with updates. */
+  lastMerge: 'bulk' | 'insert' | 'update' | null = null;
+
   /** Phase durations of the last run, for benchmarks and logs. */
   lastTimings: { readMs: number; checkMs: number; mergeMs: number; analyzeMs: number } | null = null;
 
@@ -642,10 +645,18 @@ export class RollImportRunner {
     // take on every staging and person row read (10-15% of a first import's merge). A merge that updates stored rows
     // keeps REPEATABLE READ: its shared locks keep an edit from slipping between a history row and its update.
     // The first import's foreign keys are checked once per referenced row instead of once per inserted row (insertAll).
+    // The first import of a roll (no person stored at all: only imports create people, and this one holds the import
+    // lock) inserts into empty tables. Without unique checks, MariaDB (10.6+) then buffers the rows and builds each
+    // index sorted, page by page, instead of one index entry at a time: people 19 -> 11 s, enrolments 14 -> 10 s of
+    // server CPU a million rows. Nothing is lost by it: the checks have refused every national ID and person-programme
+    // pair on two rows of the file, ids are given explicitly (the primary key is always checked), and the roll is
+    // empty; a server without the bulk path (MySQL) just inserts as before.
+    const bulk = !onRoll && (await this.rollEmpty());
+    this.lastMerge = bulk ? 'bulk' : onRoll ? 'update' : 'insert';
     let committed = false;
     try {
-      if (!onRoll) await runner.query('SET SESSION foreign_key_checks = 0');
-      if (parallel) branch = await XaBranch.start(this.ds, xidOf(this.xaDatabase!, id));
+      if (!onRoll) await runner.query(`SET SESSION foreign_key_checks = 0, unique_checks = ${bulk ? 0 : 1}`);
+      if (parallel) branch = await XaBranch.start(this.ds, xidOf(this.xaDatabase!, id), bulk);
       await runner.startTransaction(onRoll ? undefined : 'READ COMMITTED');
       const em = runner.manager;
       const counts = onRoll ? await this.mergeIn(em, t, id, by) : await this.insertAll(em, t, id, by, parents, branch);
@@ -705,9 +716,17 @@ export class RollImportRunner {
       }
       throw e;
     } finally {
-      if (!onRoll) await runner.query('SET SESSION foreign_key_checks = 1');
+      if (!onRoll) await runner.query('SET SESSION foreign_key_checks = 1, unique_checks = 1');
       await branch?.release();
     }
+  }
+
+  /** Nobody on the roll at all: no person and no enrolment stored, in any area. */
+  private async rollEmpty(): Promise<boolean> {
+    const [r] = (await this.ds.query('SELECT EXISTS (SELECT 1 FROM beneficiaries) AS b, EXISTS (SELECT 1 FROM enrolments) AS e')) as [
+      { b: number | string; e: number | string },
+    ];
+    return Number(r.b) === 0 && Number(r.e) === 0;
   }
 
   /**

@@ -41,15 +41,19 @@ export class XaBranch {
     readonly xid: string,
   ) {}
 
-  static async start(ds: DataSource, xid: string): Promise<XaBranch> {
+  /**
+   * `bulk`: the branch inserts into a table that is empty (the first import of a roll), and runs without unique
+   * checks so that the server builds its indexes in bulk (see RollImportRunner.merge for why that is safe).
+   */
+  static async start(ds: DataSource, xid: string, bulk = false): Promise<XaBranch> {
     const runner = ds.createQueryRunner();
     await runner.connect();
     try {
-      await runner.query('SET SESSION foreign_key_checks = 0');
+      await runner.query(`SET SESSION foreign_key_checks = 0, unique_checks = ${bulk ? 0 : 1}`);
       await runner.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
       await runner.query(`XA START '${xid}'`);
     } catch (e) {
-      await runner.query('SET SESSION foreign_key_checks = 1').catch(() => undefined);
+      await runner.query('SET SESSION foreign_key_checks = 1, unique_checks = 1').catch(() => undefined);
       await runner.release();
       throw e;
     }
@@ -91,7 +95,7 @@ export class XaBranch {
   }
 
   async release(): Promise<void> {
-    if (this.state === 'ended') await this.runner.query('SET SESSION foreign_key_checks = 1').catch(() => undefined);
+    if (this.state === 'ended') await this.runner.query('SET SESSION foreign_key_checks = 1, unique_checks = 1').catch(() => undefined);
     else {
       // a connection whose branch could not be ended (it failed) is not given back to the pool in that state
       (this.runner as unknown as { databaseConnection?: { destroy?: () => void } }).databaseConnection?.destroy?.();
