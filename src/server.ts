@@ -1,9 +1,10 @@
 import 'reflect-metadata';
-import type { ServerResponse } from 'node:http';
+import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from './app';
 import { closeInfra, configOrExit, holdSignalsDuringBoot, onShutdown, openInfra } from './boot';
 import { buildServices } from './container';
+import { providerCallbackHandler } from './components/payments';
 
 /** The API process: config → database (created and migrated) → Redis → HTTP; graceful shutdown on SIGTERM. */
 async function main(): Promise<void> {
@@ -12,7 +13,12 @@ async function main(): Promise<void> {
   const infra = await openInfra('api', cfg);
   const services = buildServices(infra);
   const app = buildApp(infra, services);
-  const server = app.listen(cfg.httpPort, cfg.httpHost);
+  // provider callbacks (the hot path of a payment run) are served before express; everything else by the app
+  const callbacks = providerCallbackHandler(services.engine, infra.log);
+  const server = http.createServer((req, res) => {
+    if (!callbacks(req, res)) app(req, res);
+  });
+  server.listen(cfg.httpPort, cfg.httpHost);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

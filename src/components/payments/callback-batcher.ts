@@ -5,6 +5,8 @@ import { fromProvider, MAY_BECOME, parseReference, retryOnDeadlock, type Payment
 export type CallbackOutcome = 'applied' | 'duplicate' | 'ignored_late' | 'unknown_reference' | 'amount_mismatch';
 
 interface Pending {
+  /** Date.now() when it arrived */
+  at: number;
   providerId: number;
   event: TransferEvent;
   resolve: (o: CallbackOutcome) => void;
@@ -43,7 +45,8 @@ export class CallbackBatcher {
   /** reference prefix → batch id (a prefix is a batch's for ever). */
   private readonly prefixes = new Map<string, string>();
   private timer: NodeJS.Timeout | null = null;
-  private running = false;
+  /** Groups being applied now (each in its own transaction). */
+  private running = 0;
 
   constructor(
     private readonly ds: DataSource,
@@ -52,29 +55,44 @@ export class CallbackBatcher {
       rows: { batchId: string; seq: string; from: PaymentStatus; to: PaymentStatus; detail: string | null }[],
     ) => Promise<void>,
     private readonly pollMs: number,
-    private readonly opts: { maxBatch: number; maxWaitMs: number } = { maxBatch: 500, maxWaitMs: 10 },
+    private readonly opts: { maxBatch: number; maxWaitMs: number; maxGroups?: number } = { maxBatch: 500, maxWaitMs: 10, maxGroups: 2 },
   ) {}
 
   submit(providerId: number, event: TransferEvent): Promise<CallbackOutcome> {
     return new Promise<CallbackOutcome>((resolve, reject) => {
-      this.queue.push({ providerId, event, resolve, reject });
+      this.queue.push({ at: Date.now(), providerId, event, resolve, reject });
       if (this.queue.length >= this.opts.maxBatch) this.kick(0);
       else this.kick(this.opts.maxWaitMs);
     });
   }
 
+  /**
+   * A group starts when maxBatch events wait, or maxWaitMs after the first of them arrived; up to maxGroups groups are
+   * applied at once (one commit's log flush overlaps the next group's statements). Events that arrive while every
+   * group slot is busy start theirs as soon as one ends, if their first has waited maxWaitMs by then (before, every
+   * group ended with a further wait of maxWaitMs, which capped the callbacks a second under a steady stream).
+   */
   private kick(delay: number): void {
-    if (this.running) return; // the running flush takes the next group when it ends
+    if (this.running >= (this.opts.maxGroups ?? 1)) return; // a running group takes the next one when it ends
     if (this.timer && delay > 0) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.flush(), delay);
   }
 
+  /** The next group: at once when full, else when its first event has waited maxWaitMs. */
+  private kickNext(): void {
+    const first = this.queue[0];
+    if (!first) return;
+    this.kick(this.queue.length >= this.opts.maxBatch ? 0 : Math.max(0, first.at + this.opts.maxWaitMs - Date.now()));
+  }
+
   private async flush(): Promise<void> {
     this.timer = null;
-    if (this.running || !this.queue.length) return;
-    this.running = true;
+    if (this.running >= (this.opts.maxGroups ?? 1) || !this.queue.length) return;
+    this.running++;
     const group = this.queue.splice(0, this.opts.maxBatch);
+    // another group may start meanwhile with what is left (or comes) while this one runs
+    if (this.queue.length) this.kickNext();
     try {
       let outcomes: CallbackOutcome[] | null = null;
       // an event kept by another process between this group's duplicate check and its insert: the group is rolled
@@ -91,8 +109,8 @@ export class CallbackBatcher {
     } catch (e) {
       for (const p of group) p.reject(e);
     } finally {
-      this.running = false;
-      if (this.queue.length) this.kick(this.queue.length >= this.opts.maxBatch ? 0 : this.opts.maxWaitMs);
+      this.running--;
+      if (this.queue.length) this.kickNext();
     }
   }
 

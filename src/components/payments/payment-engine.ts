@@ -619,14 +619,17 @@ export class PaymentEngine {
 
   /** processing → completed (every payment final, none failed) or completed_with_failures; recorded and audited once. */
   async completeIfDone(batchId: string): Promise<boolean> {
-    // both reads use the (batch, status) index: nothing open, then how many failed
+    // both reads use the (batch, status) index, forced: nothing open, then how many failed. Left to itself the optimizer
+    // reads the batch by its primary key for the first, and a batch paid in seq order has its open payments at the
+    // end: every chunk's check read every payment already paid (most of the database's CPU in a 100,000 run)
     const [open] = (await this.ds.query(
-      `SELECT 1 AS x FROM payments WHERE batch_id = ? AND status IN (${marks(OPEN_STATUSES.length)}) AND review = 'included' LIMIT 1`,
+      `SELECT 1 AS x FROM payments FORCE INDEX (ix_payments_work)
+       WHERE batch_id = ? AND status IN (${marks(OPEN_STATUSES.length)}) AND review = 'included' LIMIT 1`,
       [batchId, ...OPEN_STATUSES],
     )) as { x: number }[];
     if (open) return false;
     const [f] = (await this.ds.query(
-      "SELECT COUNT(*) AS n FROM payments WHERE batch_id = ? AND status IN ('failed', 'returned') AND review = 'included'",
+      "SELECT COUNT(*) AS n FROM payments FORCE INDEX (ix_payments_work) WHERE batch_id = ? AND status IN ('failed', 'returned') AND review = 'included'",
       [batchId],
     )) as { n: string }[];
     const failed = Number(f?.n ?? 0);

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type winston from 'winston';
 import { z } from 'zod';
@@ -98,28 +98,50 @@ function answer(res: ServerResponse, status: number, value: unknown): void {
  * `POST /api/v1/providers/:name/callbacks`: a provider's status events
  * (contract section 4), authenticated by the provider's signature over the
  * exact body bytes, not by a session. The hot path of a payment run (one
- * callback per status change): mounted first, before the request id, the
- * request log, helmet and the JSON parser, it reads the body itself (at most
- * 64 KiB: 413), lets the engine verify and apply the event, and answers
- * directly. Refused signatures are logged; other errors go to the app's
- * error handler.
+ * callback per status change): a plain node:http handler that the API server
+ * runs before express (server.ts), and that the app also mounts first, before
+ * the request id, the request log, helmet and the JSON parser, for servers
+ * built around the app alone (tests). It reads the body itself (at most 64 KiB:
+ * 413), lets the engine verify and apply the event, and answers directly, in
+ * the app's error shape. Refused signatures are logged.
+ *
+ * Returns a handler that serves a callback request and returns true, or
+ * returns false (having touched nothing) for any other request.
  */
-export function mountProviderCallbacks(app: Express, engine: PaymentEngine, log: winston.Logger): void {
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    if (req.method !== 'POST' || !req.url.startsWith('/api/v1/providers/')) return next();
-    const m = CALLBACK_PATH.exec(req.url);
-    if (!m) return next();
+export function providerCallbackHandler(
+  engine: PaymentEngine,
+  log: winston.Logger,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const fail = (res: ServerResponse, err: unknown): void => {
+    const e = toAppError(err);
+    if (e.kind === 'internal' || e.kind === 'unavailable') log.error('request failed', { code: e.code, err: e.cause ?? e });
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    // 401 keeps the contract's own body ({"error":"BAD_SIGNATURE"}); anything else the app's error body
+    if (e.kind === 'unauthenticated') return answer(res, 401, { error: e.code });
+    answer(res, e.status, {
+      error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}), requestId: '' },
+    });
+  };
+  return (req, res) => {
+    const url = req.url ?? '';
+    if (req.method !== 'POST' || !url.startsWith('/api/v1/providers/')) return false;
+    const m = CALLBACK_PATH.exec(url);
+    if (!m) return false;
     let name: string;
     try {
       name = decodeURIComponent(m[1]!);
     } catch {
-      return next();
+      return false;
     }
-    const url = req.url;
+    const tooLarge = () => new AppError('too_large', 'PAYLOAD_TOO_LARGE', `callback body larger than ${MAX_CALLBACK_BYTES} bytes`);
     if (Number(req.headers['content-length'] ?? 0) > MAX_CALLBACK_BYTES) {
       res.setHeader('Connection', 'close');
       req.resume();
-      return next(new AppError('too_large', 'PAYLOAD_TOO_LARGE', `callback body larger than ${MAX_CALLBACK_BYTES} bytes`));
+      fail(res, tooLarge());
+      return true;
     }
     const chunks: Buffer[] = [];
     let size = 0;
@@ -130,26 +152,32 @@ export function mountProviderCallbacks(app: Express, engine: PaymentEngine, log:
     });
     req.on('error', (err) => {
       failed = true;
-      next(err);
+      fail(res, err);
     });
     req.on('end', () => {
       if (failed) return;
       if (size > MAX_CALLBACK_BYTES) {
         res.setHeader('Connection', 'close');
-        return next(new AppError('too_large', 'PAYLOAD_TOO_LARGE', `callback body larger than ${MAX_CALLBACK_BYTES} bytes`));
+        return fail(res, tooLarge());
       }
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
       engine.applyCallback(name, req.headers, body, url).then(
         ({ outcome }) => answer(res, 200, { received: true, outcome }),
         (err: unknown) => {
           const e = toAppError(err);
-          if (e.kind === 'unauthenticated') {
-            log.warn('provider callback refused', { provider: name, reason: e.code });
-            return answer(res, 401, { error: e.code });
-          }
-          next(err);
+          if (e.kind === 'unauthenticated') log.warn('provider callback refused', { provider: name, reason: e.code });
+          fail(res, e);
         },
       );
     });
+    return true;
+  };
+}
+
+/** The callback route as the app's first middleware (see providerCallbackHandler). */
+export function mountProviderCallbacks(app: Express, engine: PaymentEngine, log: winston.Logger): void {
+  const handle = providerCallbackHandler(engine, log);
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (!handle(req, res)) next();
   });
 }
