@@ -649,6 +649,68 @@ describe('roll imports', function () {
     });
   });
 
+  describe('encrypting only what the merge writes', () => {
+    it('leaves a mostly known file unencrypted while reading and encrypts the new and changed rows afterwards', async () => {
+      const { services } = await testApp();
+      const runner = services.rollImportRunner;
+      const known = [person(), person(), walletPerson(), female()];
+      const first = await importFile(staff.token, rollCsv(known));
+      expect(first.result.enrolmentsCreated).to.equal(4);
+      expect(runner.lastFill).to.deep.equal({ sealedWhileReading: true, filled: 0 });
+      // the same file again: nothing to write, nothing encrypted
+      await importFile(staff.token, rollCsv(known));
+      expect(runner.lastFill).to.deep.equal({ sealedWhileReading: false, filled: 0 });
+      // three unchanged, one with a new account, one new person (after the known ones)
+      const moved = { ...known[1]!, account_number: `19${serialOf(known[1]!)}4242` };
+      const fresh = cashPerson({ phone: '0912345678' });
+      const later = await importFile(staff.token, rollCsv([known[0]!, moved, known[2]!, known[3]!, fresh]));
+      expect(later.result).to.include({ beneficiariesCreated: 1, enrolmentsCreated: 1, enrolmentsUpdated: 1, enrolmentsUnchanged: 3 });
+      expect(runner.lastFill).to.deep.equal({ sealedWhileReading: false, filled: 2 });
+      const c = await cipher();
+      const e = await enrolment(moved.national_id!);
+      expect(c.decrypt(e.account_enc, 'account')).to.equal(moved.account_number);
+      expect(e.account_hash.equals(c.lookupHash('account', `${moved.bank_code}:${moved.account_number}`))).to.equal(true);
+      const [b] = await sql('SELECT national_id_enc, phone_enc FROM beneficiaries WHERE national_id_hash = ?', [
+        c.lookupHash('nid', fresh.national_id!),
+      ]);
+      expect(c.decrypt(b.national_id_enc, 'nid')).to.equal(fresh.national_id);
+      expect(c.decrypt(b.phone_enc, 'phone')).to.equal('0912345678');
+      // the unchanged kept their ciphertexts
+      for (const k of [known[0]!, known[2]!]) {
+        const [s] = await sql('SELECT national_id_enc FROM beneficiaries WHERE national_id_hash = ?', [
+          c.lookupHash('nid', k.national_id!),
+        ]);
+        expect(c.decrypt(s.national_id_enc, 'nid')).to.equal(k.national_id);
+      }
+    });
+
+    it('refuses the import with FILE_CHANGED, merging nothing, when the file changes before the rows are encrypted', async () => {
+      const { services } = await testApp();
+      const runner = services.rollImportRunner;
+      const rows = [person(), walletPerson()];
+      runner.sealing = 'never';
+      runner.beforeFill = async (file) => {
+        runner.beforeFill = null;
+        await writeFile(file, rollCsv([{ ...rows[0]!, account_number: `${rows[0]!.account_number}9` }, rows[1]!]));
+      };
+      try {
+        const imp = await importFile(staff.token, rollCsv(rows));
+        expect(imp.status).to.equal('failed');
+        expect(imp.error).to.include({ code: 'FILE_CHANGED' });
+        const c = await cipher();
+        for (const r of rows) {
+          const [{ n }] = await sql('SELECT COUNT(*) AS n FROM beneficiaries WHERE national_id_hash = ?', [
+            c.lookupHash('nid', r.national_id!),
+          ]);
+          expect(Number(n)).to.equal(0);
+        }
+      } finally {
+        runner.sealing = 'auto';
+        runner.beforeFill = null;
+      }
+    });
+  });
+
   describe('area scope and reference codes', () => {
     it('refuses rows outside the uploader’s district, non-commune and unknown codes, and people of another district', async () => {
       const elsewhere = person({ area_code: '00037' });
@@ -1269,6 +1331,20 @@ describe('roll imports', function () {
         expect(await stored(inThread.id)).to.deep.equal(loaded);
       } finally {
         runner.stagingThread = true;
+      }
+      // and staged without ciphertexts, every accepted row encrypted afterwards by the fill pass
+      await sql('DELETE FROM enrolments WHERE import_id = ?', [byLoad.id]);
+      await sql('DELETE FROM beneficiaries WHERE import_id = ?', [byLoad.id]);
+      await sql('DELETE FROM enrolments WHERE import_id IN (SELECT id FROM roll_imports WHERE id > ?)', [byInsert.id]);
+      await sql('DELETE FROM beneficiaries WHERE import_id IN (SELECT id FROM roll_imports WHERE id > ?)', [byInsert.id]);
+      runner.sealing = 'never';
+      try {
+        const filled = await importFile(staff.token, csv);
+        expect(runner.lastFill).to.deep.equal({ sealedWhileReading: false, filled: 4 });
+        expect(filled.result).to.deep.equal(byLoad.result);
+        expect(await stored(filled.id)).to.deep.equal(loaded);
+      } finally {
+        runner.sealing = 'auto';
       }
     });
 

@@ -53,6 +53,35 @@ interface Problem {
   message: string;
 }
 
+/** A row's cells by column (the header's index), with the spreadsheet's typed cells turned into text as the contract says. */
+function cellValues(cells: string[], header: Partial<Record<Column, number>>, rowProblems: RowProblem[]): Partial<Record<Column, string>> {
+  const values: Partial<Record<Column, string>> = {};
+  for (const col of COLUMNS) {
+    const i = header[col.key];
+    if (i === undefined) continue;
+    let v = cells[i] ?? '';
+    if (v.startsWith(NUMERIC_CELL)) {
+      v = v.slice(NUMERIC_CELL.length);
+      const fixed = FIXED_LENGTH_DIGITS[col.key];
+      if (fixed && /^\d+$/.test(v) && v.length < fixed) v = v.padStart(fixed, '0');
+      else if (col.key === 'account_number') {
+        rowProblems.push({
+          column: 'account_number',
+          code: 'NUMBER_CELL',
+          message:
+            'the account number is stored as a number in the spreadsheet, which loses leading zeros and long digits; format the column as Text',
+        });
+      }
+    } else if (v.startsWith(DATE_CELL)) {
+      v = v.slice(DATE_CELL.length);
+      // Excel turns a month typed as 2024-01 into the date 2024-01-01
+      if (col.key === 'start_period' || col.key === 'end_period') v = v.slice(0, 7);
+    }
+    values[col.key] = v;
+  }
+  return values;
+}
+
 /**
  * A stored person (b) whose commune or phone differs from the file's row (r); an empty phone in the file keeps the
  * stored one.
@@ -72,6 +101,12 @@ const ENROLMENT_COLUMNS = `programme_id, coefficient_x100, start_period, end_per
 
 /** The rows of an import that the merge has to write, with the stored person and enrolment they match (see mergeIn). */
 const diffTable = (staging: string): string => `${staging}_diff`;
+
+/** Ciphertexts made after the checks for rows staged without them (see fill). */
+const fillTable = (staging: string): string => `${staging}_fill`;
+
+/** Rows per INSERT into the fill table. */
+const FILL_BATCH = 1000;
 
 /** The national IDs on more than one row of an import's file (see check). */
 const multiTable = (staging: string): string => `${staging}_multi`;
@@ -151,6 +186,9 @@ export class RollImportRunner {
   /** Tests only: runs between the merge's commit and the commit of its XA branch (a process stopping there). */
   afterDecision: (() => Promise<void>) | null = null;
 
+  /** Tests: runs after the checks, before `fill` reads the file again. */
+  beforeFill: ((filePath: string) => Promise<void>) | null = null;
+
   /** The database's name when XA branches can be used and recovered here, else null (see xaUsable). */
   private xaDatabase: string | null | undefined = undefined;
 
@@ -217,6 +255,12 @@ export class RollImportRunner {
   /** How the last run staged its rows. */
   lastStaging: 'load' | 'insert' | null = null;
 
+  /** Whether to encrypt while reading: as the first batch suggests (sealWhileReading), always, or never (tests). */
+  sealing: 'auto' | 'always' | 'never' = 'auto';
+
+  /** Whether the last run encrypted while reading, and how many rows `fill` encrypted afterwards. */
+  lastFill: { sealedWhileReading: boolean; filled: number } | null = null;
+
   /** How the last run merged: inserts only, into an empty roll without unique checks (bulk), or with updates. */
   lastMerge: 'bulk' | 'insert' | 'update' | null = null;
 
@@ -245,18 +289,18 @@ export class RollImportRunner {
       [id],
     );
     await this.ds.query('DELETE FROM roll_import_problems WHERE import_id = ?', [id]);
-    await this.ds.query(`DROP TABLE IF EXISTS ${table}, ${diffTable(table)}, ${multiTable(table)}`);
+    await this.ds.query(`DROP TABLE IF EXISTS ${table}, ${diffTable(table)}, ${multiTable(table)}, ${fillTable(table)}`);
     await this.ds.query(`CREATE TABLE ${table} LIKE roll_import_rows`);
     // Loaded without secondary indexes; they are built once, sorted, when the file has been read. The table holds one
     // import: its primary key is the row number alone, so that the checks and the merge find a row of it by number.
     await this.ds.query(
       `ALTER TABLE ${table} DROP PRIMARY KEY, ADD PRIMARY KEY (row_no),
          DROP INDEX ix_import_rows_nid, DROP INDEX ix_import_rows_account, DROP INDEX ix_import_rows_wallet,
-         ADD COLUMN person_row INT UNSIGNED NULL`,
+         MODIFY national_id_enc VARBINARY(128) NULL, ADD COLUMN person_row INT UNSIGNED NULL`,
     );
     try {
       const t0 = Date.now();
-      const { read, parents } = await this.readAndStage(imp, filePath, table);
+      const { read, parents, sealed } = await this.readAndStage(imp, filePath, table);
       await this.ds.query(
         `ALTER TABLE ${table} ADD INDEX ix_nid (national_id_hash, programme_id), ADD INDEX ix_account (account_hash), ADD INDEX ix_wallet (wallet_hash)`,
       );
@@ -275,6 +319,9 @@ export class RollImportRunner {
         try {
           await this.recoverMerges();
           const onRoll = await this.check(imp, table);
+          await this.beforeFill?.(filePath);
+          const filled = await this.fill(imp, filePath, table, onRoll);
+          this.lastFill = { sealedWhileReading: sealed, filled };
           t2 = Date.now();
           changed = await this.merge(runner, imp, table, read, onRoll, parents);
         } finally {
@@ -295,7 +342,7 @@ export class RollImportRunner {
       }
       throw e;
     } finally {
-      await this.ds.query(`DROP TABLE IF EXISTS ${table}, ${diffTable(table)}, ${multiTable(table)}`);
+      await this.ds.query(`DROP TABLE IF EXISTS ${table}, ${diffTable(table)}, ${multiTable(table)}, ${fillTable(table)}`);
     }
   }
 
@@ -340,7 +387,28 @@ export class RollImportRunner {
     return { areas, programmes, banks, wallets, scopePath };
   }
 
-  private async readAndStage(imp: ImportRow, filePath: string, table: string): Promise<{ read: number; parents: Parents }> {
+  /**
+   * Whether to encrypt while reading. Most rows of a monthly file are people and enrolments the roll holds unchanged,
+   * which the merge does not write: their ciphertexts would be made for nothing (node:crypto's AES-GCM is the largest
+   * cost of reading, about 5 µs a value). So the first batch decides: when half or more of its people are on the roll
+   * already, the rows are staged with their keyed hashes and masks but without ciphertexts, and `fill` encrypts, once
+   * the checks know them, only the rows the merge writes. Otherwise (a first import) everything is encrypted while
+   * reading, as the merge writes every row. Either way the merge finds every ciphertext it writes (fill checks it).
+   */
+  private async sealWhileReading(batch: StageInput[]): Promise<boolean> {
+    if (this.sealing !== 'auto') return this.sealing === 'always';
+    const hashes = [...new Set(batch.map((b) => b.row.nationalId))].map((n) => this.cipher.lookupHash('nid', n));
+    const [{ n }] = (await this.ds.query('SELECT COUNT(*) AS n FROM beneficiaries WHERE national_id_hash IN (?)', [hashes])) as [
+      { n: string | number },
+    ];
+    return Number(n) * 2 < hashes.length;
+  }
+
+  private async readAndStage(
+    imp: ImportRow,
+    filePath: string,
+    table: string,
+  ): Promise<{ read: number; parents: Parents; sealed: boolean }> {
     const ref = await this.reference(imp);
     const refData = { isKnownBank: (b: string) => ref.banks.has(b), isKnownWalletProvider: (w: string) => ref.wallets.has(w) };
     let header: Partial<Record<Column, number>> | null = null;
@@ -359,10 +427,14 @@ export class RollImportRunner {
     // batches are written while the next ones are read
     const inFlight: Promise<unknown>[] = [];
     // problems are written in groups of PROBLEM_BATCH (each write is a commit), rows in batches of STAGE_BATCH
+    let seal: boolean | null = null;
     const flush = async (last = false) => {
       const rows = staged;
       staged = [];
-      if (rows.length) await stager.stage(imp.id, rows);
+      if (rows.length) {
+        seal ??= await this.sealWhileReading(rows);
+        await stager.stage(imp.id, rows, seal);
+      }
       if (!last && problems.length < PROBLEM_BATCH) return;
       const probs = problems;
       problems = [];
@@ -404,30 +476,7 @@ export class RollImportRunner {
           }
           read += 1;
           const rowProblems: RowProblem[] = [];
-          const values: Partial<Record<Column, string>> = {};
-          for (const col of COLUMNS) {
-            const i = header[col.key];
-            if (i === undefined) continue;
-            let v = cells[i] ?? '';
-            if (v.startsWith(NUMERIC_CELL)) {
-              v = v.slice(NUMERIC_CELL.length);
-              const fixed = FIXED_LENGTH_DIGITS[col.key];
-              if (fixed && /^\d+$/.test(v) && v.length < fixed) v = v.padStart(fixed, '0');
-              else if (col.key === 'account_number') {
-                rowProblems.push({
-                  column: 'account_number',
-                  code: 'NUMBER_CELL',
-                  message:
-                    'the account number is stored as a number in the spreadsheet, which loses leading zeros and long digits; format the column as Text',
-                });
-              }
-            } else if (v.startsWith(DATE_CELL)) {
-              v = v.slice(DATE_CELL.length);
-              // Excel turns a month typed as 2024-01 into the date 2024-01-01
-              if (col.key === 'start_period' || col.key === 'end_period') v = v.slice(0, 7);
-            }
-            values[col.key] = v;
-          }
+          const values = cellValues(cells, header, rowProblems);
           const extra = cells.length > headerWidth && !isBlank(cells, headerWidth);
           const result = validateRow(values, refData);
           rowProblems.push(...result.problems);
@@ -502,7 +551,7 @@ export class RollImportRunner {
       invalid,
       imp.id,
     ]);
-    return { read, parents };
+    return { read, parents, sealed: seal ?? true };
   }
 
   /** Conflicts that only the whole file and the stored roll reveal; each offending row is reported and left out. */
@@ -632,6 +681,102 @@ export class RollImportRunner {
   }
 
   /** In one transaction on `runner`, which holds the import lock. Returns how many people and enrolments were created or updated. */
+  /**
+   * Encrypts what the merge writes and the reading left unencrypted (see sealWhileReading): the rows of the diff (people
+   * and enrolments new or changed), or every accepted row of a first import. The file is read again and only those rows
+   * are validated again and encrypted; each one's keyed hashes must be those staged for it (the same value is
+   * encrypted as was checked), or the import is refused: the file changed under it. Afterwards no row the merge writes
+   * lacks a ciphertext its hash calls for. Returns the number of rows encrypted here.
+   */
+  private async fill(imp: ImportRow, filePath: string, t: string, onRoll: boolean): Promise<number> {
+    const missing = `(r.national_id_enc IS NULL OR (r.phone_hash IS NOT NULL AND r.phone_enc IS NULL)
+      OR (r.account_hash IS NOT NULL AND r.account_enc IS NULL) OR (r.wallet_hash IS NOT NULL AND r.wallet_enc IS NULL))`;
+    const from = onRoll ? `${diffTable(t)} d JOIN ${t} r ON r.row_no = d.row_no WHERE` : `${t} r WHERE r.rejected = 0 AND`;
+    // the row numbers, a page at a time, into one typed array (4 bytes a row)
+    let needed = new Uint32Array(1024);
+    let count = 0;
+    for (let after = 0; ;) {
+      const page = (await this.ds.query(`SELECT r.row_no FROM ${from} ${missing} AND r.row_no > ? ORDER BY r.row_no LIMIT 50000`, [
+        after,
+      ])) as { row_no: number }[];
+      if (!page.length) break;
+      if (count + page.length > needed.length) {
+        const grown = new Uint32Array(Math.max(needed.length * 2, count + page.length));
+        grown.set(needed.subarray(0, count));
+        needed = grown;
+      }
+      for (const p of page) needed[count++] = Number(p.row_no);
+      after = Number(page[page.length - 1]!.row_no);
+    }
+    if (count === 0) return 0;
+
+    const changed = () => new AppError('invalid', 'FILE_CHANGED', 'the file changed while it was being imported; upload it again');
+    const ft = fillTable(t);
+    await this.ds.query(`DROP TABLE IF EXISTS ${ft}`);
+    await this.ds.query(
+      `CREATE TABLE ${ft} (row_no INT UNSIGNED NOT NULL PRIMARY KEY, national_id_hash BINARY(32) NOT NULL, national_id_enc VARBINARY(128) NOT NULL,
+        phone_hash BINARY(32) NULL, phone_enc VARBINARY(128) NULL, account_hash BINARY(32) NULL, account_enc VARBINARY(128) NULL,
+        wallet_hash BINARY(32) NULL, wallet_enc VARBINARY(128) NULL) ENGINE=InnoDB`,
+    );
+    const ref = await this.reference(imp);
+    const refData = { isKnownBank: (b: string) => ref.banks.has(b), isKnownWalletProvider: (w: string) => ref.wallets.has(w) };
+    const c = this.cipher;
+    let header: Partial<Record<Column, number>> | null = null;
+    let k = 0;
+    let batch: unknown[][] = [];
+    const write = async () => {
+      if (batch.length) await this.ds.query(`INSERT INTO ${ft} VALUES ?`, [batch]);
+      batch = [];
+    };
+    for await (const fileRows of readRollFile(filePath, imp.format)) {
+      for (const { rowNo, cells } of fileRows) {
+        if (k === count) break;
+        if (isBlank(cells, 0)) continue;
+        if (!header) {
+          const names = cells.map(plainCell);
+          while (names.length > 0 && names[names.length - 1]!.trim() === '') names.pop();
+          const mapped = mapHeader(names);
+          if (mapped.problems.length) throw changed();
+          header = mapped.index;
+          continue;
+        }
+        if (rowNo < needed[k]!) continue;
+        if (rowNo > needed[k]!) throw changed(); // a row number the file no longer has
+        k += 1;
+        const row = validateRow(cellValues(cells, header, []), refData).row;
+        if (!row) throw changed();
+        const bank = row.channel === 'BANK';
+        const wallet = row.channel === 'WALLET';
+        batch.push([
+          rowNo,
+          c.lookupHash('nid', row.nationalId),
+          c.encrypt(row.nationalId, 'nid'),
+          row.phone ? c.lookupHash('phone', row.phone) : null,
+          row.phone ? c.encrypt(row.phone, 'phone') : null,
+          bank ? c.lookupHash('account', `${row.bankCode}:${row.accountNumber}`) : null,
+          bank ? c.encrypt(row.accountNumber!, 'account') : null,
+          wallet ? c.lookupHash('wallet', `${row.walletProvider}:${row.walletId}`) : null,
+          wallet ? c.encrypt(row.walletId!, 'wallet') : null,
+        ]);
+        if (batch.length >= FILL_BATCH) await write();
+      }
+      if (k === count) break;
+    }
+    await write();
+    if (k !== count) throw changed();
+    // only where every keyed hash is the one staged: the ciphertext holds the value the checks saw
+    await this.ds.query(
+      `UPDATE ${t} r JOIN ${ft} f ON f.row_no = r.row_no
+       SET r.national_id_enc = f.national_id_enc, r.phone_enc = f.phone_enc, r.account_enc = f.account_enc, r.wallet_enc = f.wallet_enc
+       WHERE r.national_id_hash = f.national_id_hash AND r.phone_hash <=> f.phone_hash AND r.account_hash <=> f.account_hash
+         AND r.wallet_hash <=> f.wallet_hash`,
+    );
+    const [{ n }] = (await this.ds.query(`SELECT COUNT(*) AS n FROM ${from} ${missing}`)) as [{ n: string | number }];
+    if (Number(n) !== 0) throw changed();
+    await this.ds.query(`DROP TABLE IF EXISTS ${ft}`);
+    return count;
+  }
+
   private async merge(runner: QueryRunner, imp: ImportRow, t: string, read: number, onRoll: boolean, parents: Parents): Promise<number> {
     const id = imp.id;
     const by = imp.uploaded_by;

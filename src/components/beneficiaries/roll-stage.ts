@@ -50,7 +50,7 @@ export function givenFirst(folded: string): string {
 }
 
 /** The staging row: identifiers encrypted and keyed-hashed, masks and search keys computed. Same order as STAGE_COLUMNS. */
-export function stageRow(c: DataCipher, importId: string, { rowNo, row: r, areaId, programmeId }: StageInput): unknown[] {
+export function stageRow(c: DataCipher, importId: string, { rowNo, row: r, areaId, programmeId }: StageInput, seal = true): unknown[] {
   const folded = foldName(r.fullName);
   const bank = r.channel === 'BANK';
   const wallet = r.channel === 'WALLET';
@@ -58,7 +58,7 @@ export function stageRow(c: DataCipher, importId: string, { rowNo, row: r, areaI
     importId,
     rowNo,
     c.lookupHash('nid', r.nationalId),
-    c.encrypt(r.nationalId, 'nid'),
+    seal ? c.encrypt(r.nationalId, 'nid') : null,
     maskNationalId(r.nationalId),
     r.fullName,
     folded,
@@ -66,7 +66,7 @@ export function stageRow(c: DataCipher, importId: string, { rowNo, row: r, areaI
     r.dateOfBirth,
     r.gender,
     r.phone ? c.lookupHash('phone', r.phone) : null,
-    r.phone ? c.encrypt(r.phone, 'phone') : null,
+    r.phone && seal ? c.encrypt(r.phone, 'phone') : null,
     r.phone ? maskDigits(r.phone, 3, 2) : null,
     areaId,
     programmeId,
@@ -76,21 +76,17 @@ export function stageRow(c: DataCipher, importId: string, { rowNo, row: r, areaI
     r.channel,
     bank ? r.bankCode : null,
     bank ? c.lookupHash('account', `${r.bankCode}:${r.accountNumber}`) : null,
-    bank ? c.encrypt(r.accountNumber!, 'account') : null,
+    bank && seal ? c.encrypt(r.accountNumber!, 'account') : null,
     bank ? maskDigits(r.accountNumber!, 0, 4) : null,
     bank || wallet ? r.accountName : null,
     wallet ? r.walletProvider : null,
     wallet ? c.lookupHash('wallet', `${r.walletProvider}:${r.walletId}`) : null,
-    wallet ? c.encrypt(r.walletId!, 'wallet') : null,
+    wallet && seal ? c.encrypt(r.walletId!, 'wallet') : null,
     wallet ? maskDigits(r.walletId!, 3, 2) : null,
     r.nameMismatch ? 1 : 0,
   ];
 }
 
-/**
- * The staging row of `stageRow`, written as one line of a LOAD DATA file (same values, same column order). Call
- * `s.begin(n)` before each group of n rows.
- */
 /**
  * What seals a staging row: the cipher for the ciphertexts, and the same keyed hashes as `DataCipher.lookupHash` made
  * by a `LookupHasher` (a few times cheaper for such short values; identical bytes).
@@ -122,14 +118,26 @@ export class RowSealer {
   }
 }
 
-export function writeStageRow(w: TsvWriter, s: RowSealer, importId: string, { rowNo, row: r, areaId, programmeId }: StageInput): void {
+/**
+ * The staging row of `stageRow`, written as one line of a LOAD DATA file (same values, same column order). Call
+ * `s.begin(n)` before each group of n rows. `seal` false leaves the ciphertexts out (NULL): the rows of a file whose
+ * people are mostly on the roll already, where only what the merge writes is encrypted (RollImportRunner.fill).
+ */
+export function writeStageRow(
+  w: TsvWriter,
+  s: RowSealer,
+  importId: string,
+  { rowNo, row: r, areaId, programmeId }: StageInput,
+  seal = true,
+): void {
   const folded = foldName(r.fullName);
   const bank = r.channel === 'BANK';
   const wallet = r.channel === 'WALLET';
   w.text(importId);
   w.int(rowNo);
   w.bytes(s.hash('nid', r.nationalId));
-  w.bytes(s.encrypt(r.nationalId, 'nid'));
+  if (seal) w.bytes(s.encrypt(r.nationalId, 'nid'));
+  else w.nul();
   w.text(maskNationalId(r.nationalId));
   w.text(r.fullName);
   w.text(folded);
@@ -138,7 +146,8 @@ export function writeStageRow(w: TsvWriter, s: RowSealer, importId: string, { ro
   w.text(r.gender);
   if (r.phone) {
     w.bytes(s.hash('phone', r.phone));
-    w.bytes(s.encrypt(r.phone, 'phone'));
+    if (seal) w.bytes(s.encrypt(r.phone, 'phone'));
+    else w.nul();
     w.text(maskDigits(r.phone, 3, 2));
   } else {
     w.nul();
@@ -154,7 +163,8 @@ export function writeStageRow(w: TsvWriter, s: RowSealer, importId: string, { ro
   if (bank) {
     w.text(r.bankCode!);
     w.bytes(s.hash('account', `${r.bankCode}:${r.accountNumber}`));
-    w.bytes(s.encrypt(r.accountNumber!, 'account'));
+    if (seal) w.bytes(s.encrypt(r.accountNumber!, 'account'));
+    else w.nul();
     w.text(maskDigits(r.accountNumber!, 0, 4));
   } else {
     w.nul();
@@ -166,7 +176,8 @@ export function writeStageRow(w: TsvWriter, s: RowSealer, importId: string, { ro
   if (wallet) {
     w.text(r.walletProvider!);
     w.bytes(s.hash('wallet', `${r.walletProvider}:${r.walletId}`));
-    w.bytes(s.encrypt(r.walletId!, 'wallet'));
+    if (seal) w.bytes(s.encrypt(r.walletId!, 'wallet'));
+    else w.nul();
     w.text(maskDigits(r.walletId!, 3, 2));
   } else {
     w.nul();

@@ -20,6 +20,8 @@ export interface StageWorkerData {
 export interface StageWorkerRequest {
   seq: number;
   rows: unknown[];
+  /** Whether to encrypt (writeStageRow's `seal`). */
+  seal: boolean;
 }
 
 /** A batch out: its LOAD DATA bytes in order (each chunk's ArrayBuffer transferred), or what went wrong. */
@@ -34,13 +36,13 @@ if (parentPort && (workerData as Partial<StageWorkerData> | null)?.keyring) {
   const data = workerData as StageWorkerData;
   const sealer = new RowSealer(DataCipher.fromKeyring(data.keyring));
   const writer = new TsvWriter();
-  port.on('message', ({ seq, rows }: StageWorkerRequest) => {
+  port.on('message', ({ seq, rows, seal }: StageWorkerRequest) => {
     try {
       const chunks: Buffer[] = [];
       const batch = unpackStageInputs(rows);
       sealer.begin(batch.length);
       for (const row of batch) {
-        writeStageRow(writer, sealer, data.importId, row);
+        writeStageRow(writer, sealer, data.importId, row, seal);
         if (writer.full) chunks.push(writer.take());
       }
       if (writer.length) chunks.push(writer.take());

@@ -10,7 +10,8 @@ import { TsvWriter } from './tsv-writer';
 
 /** Writes validated rows to an import's staging table; `stage` returns once there is room for more (backpressure). */
 export interface Stager {
-  stage(importId: string, batch: StageInput[]): Promise<void>;
+  /** `seal` false: without ciphertexts (see writeStageRow). */
+  stage(importId: string, batch: StageInput[], seal: boolean): Promise<void>;
   /** Waits for every batch to be written; throws the first failure. */
   finish(): Promise<void>;
 }
@@ -26,8 +27,8 @@ export class InProcessStager implements Stager {
     private readonly inFlight = 2,
   ) {}
 
-  async stage(importId: string, batch: StageInput[]): Promise<void> {
-    const rows = batch.map((b) => stageRow(this.cipher, importId, b));
+  async stage(importId: string, batch: StageInput[], seal: boolean): Promise<void> {
+    const rows = batch.map((b) => stageRow(this.cipher, importId, b, seal));
     const p = this.ds.query(insertSql(this.table), [rows]);
     p.catch(() => undefined); // surfaced by the await below or by finish()
     this.pending.push(p);
@@ -99,11 +100,11 @@ class StageThread {
   }
 
   /** The batch's LOAD DATA bytes, once the thread has written them. */
-  encode(batch: StageInput[]): Promise<Buffer[]> {
+  encode(batch: StageInput[], seal: boolean): Promise<Buffer[]> {
     if (this.failure) return Promise.reject(this.failure);
     const seq = this.seq++;
     const done = new Promise<Buffer[]>((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
-    this.worker.postMessage({ seq, rows: packStageInputs(batch) } satisfies StageWorkerRequest);
+    this.worker.postMessage({ seq, rows: packStageInputs(batch), seal } satisfies StageWorkerRequest);
     return done;
   }
 
@@ -182,12 +183,12 @@ export class LocalInfileStager implements Stager {
     return stager;
   }
 
-  async stage(importId: string, batch: StageInput[]): Promise<void> {
+  async stage(importId: string, batch: StageInput[], seal: boolean): Promise<void> {
     this.rows += batch.length;
     if (!this.thread) {
       this.sealer.begin(batch.length);
       for (const b of batch) {
-        writeStageRow(this.writer, this.sealer, importId, b);
+        writeStageRow(this.writer, this.sealer, importId, b, seal);
         if (this.writer.full) await this.push(this.writer.take());
       }
       return;
@@ -196,7 +197,7 @@ export class LocalInfileStager implements Stager {
     // shared between the two cores in whatever proportion keeps both busy (reading and validating the file costs about
     // half of what hashing, encrypting and writing the rows does).
     if (this.inThread < THREAD_IN_FLIGHT) {
-      const entry: (typeof this.queue)[number] = { chunks: null, pending: this.thread.encode(batch) };
+      const entry: (typeof this.queue)[number] = { chunks: null, pending: this.thread.encode(batch, seal) };
       this.inThread += 1;
       entry.pending!.then(
         (chunks) => {
@@ -210,7 +211,7 @@ export class LocalInfileStager implements Stager {
       const chunks: Buffer[] = [];
       this.sealer.begin(batch.length);
       for (const b of batch) {
-        writeStageRow(this.writer, this.sealer, importId, b);
+        writeStageRow(this.writer, this.sealer, importId, b, seal);
         if (this.writer.full) chunks.push(this.writer.take());
       }
       if (this.writer.length) chunks.push(this.writer.take());
