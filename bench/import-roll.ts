@@ -27,6 +27,8 @@ async function main(): Promise<void> {
       steps: { type: 'boolean', default: false },
       // make the staging rows' hashes, ciphertexts and bytes on the main thread (RollImportRunner.stagingThread = false)
       inline: { type: 'boolean', default: false },
+      // a third import: the same file with this share of its bank accounts changed (the monthly case); 0 skips it
+      changed: { type: 'string', default: '0.02' },
     },
   });
   if (values.steps) {
@@ -126,17 +128,17 @@ async function main(): Promise<void> {
       atPeak = `heap ${mb(m.heapUsed)}/${mb(m.heapTotal)} MB, external ${mb(m.external)} MB (array buffers ${mb(m.arrayBuffers)} MB)`;
     }
   }, 50);
-  const runOnce = async (label: string) => {
+  const runOnce = async (label: string, source = file) => {
     const { copyFile } = await import('node:fs/promises');
     const res = await ds.query(
       "INSERT INTO roll_imports (file_name, format, file_sha256, file_size, status, uploaded_by, scope_area_id) VALUES (?, 'csv', REPEAT('0', 64), 0, 'queued', ?, NULL)",
-      [file, staff.id],
+      [source, staff.id],
     );
     const id = String(res.insertId);
     const path = `${cfg.importDir}/bench-${id}.csv`;
     const { mkdir } = await import('node:fs/promises');
     await mkdir(cfg.importDir, { recursive: true });
-    await copyFile(file, path);
+    await copyFile(source, path);
     peak = process.memoryUsage().rss;
     atPeak = '';
     const c0 = cpu();
@@ -164,6 +166,35 @@ async function main(): Promise<void> {
   };
   await runOnce('first import');
   await runOnce('same file again');
+  const share = Number(values.changed);
+  if (share > 0) {
+    // every (1/share)-th row with a bank account gets another first digit (the generator's accounts all start with 1):
+    // a new account for that enrolment, nobody else's
+    const variant = `bench/out/roll-${rows}-changed-${share}.csv`;
+    if (!existsSync(variant)) {
+      const { createReadStream, createWriteStream } = await import('node:fs');
+      const { createInterface } = await import('node:readline');
+      const out = createWriteStream(variant);
+      let col = -1;
+      let n = 0;
+      const every = Math.round(1 / share);
+      for await (const line of createInterface({ input: createReadStream(file) })) {
+        let l = line;
+        if (col < 0) col = line.split(',').indexOf('account_number');
+        else {
+          const cells = line.split(',');
+          const acc = cells[col] ?? '';
+          if (/^\d{6,19}$/.test(acc) && ++n % every === 0) {
+            cells[col] = `9${acc.slice(1)}`;
+            l = cells.join(',');
+          }
+        }
+        if (!out.write(`${l}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
+      }
+      await new Promise<void>((r) => out.end(() => r()));
+    }
+    await runOnce(`a month later (${share * 100}% of the bank accounts changed)`, variant);
+  }
   clearInterval(sampler);
 
   // searches: name prefix (family + middle + given), given name, exact national ID
