@@ -29,7 +29,7 @@ process.env.REDIS_PREFIX ??= 'welfare-bench-pay';
 process.env.LOG_LEVEL ??= 'warn';
 
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -57,6 +57,22 @@ function pidOf(name: string): number | null {
   } catch {
     return null;
   }
+}
+
+/** Context switches of a process so far (voluntary: it waited; involuntary: it was preempted), over all its threads. */
+function switches(pid: number): [number, number] {
+  let vol = 0;
+  let inv = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const st = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      vol += Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(st)?.[1] ?? 0);
+      inv += Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(st)?.[1] ?? 0);
+    }
+  } catch {
+    // gone
+  }
+  return [vol, inv];
 }
 
 function rssMb(pid: number): number | null {
@@ -248,6 +264,18 @@ async function main(): Promise<void> {
     out.database -= othersSeconds();
     return out;
   };
+  const ctx = () => {
+    const out: Record<string, [number, number]> = {};
+    for (const [k, pids] of Object.entries(procs()))
+      out[k] = pids.reduce<[number, number]>(
+        (n, p) => {
+          const [v, i] = switches(p);
+          return [n[0] + v, n[1] + i];
+        },
+        [0, 0],
+      );
+    return out;
+  };
   const sysCpu = () => {
     const out: Record<string, number> = {};
     for (const [k, pids] of Object.entries(procs())) out[k] = pids.reduce((n, p) => n + cpuSplit(p)[1], 0);
@@ -277,6 +305,7 @@ async function main(): Promise<void> {
   await sampleOthers();
   const cpu0 = cpu();
   const sys0 = sysCpu();
+  const ctx0 = ctx();
   const t0 = Date.now();
   const released = await services.releaser.releaseNow(actor, principal, batch.id);
   const tRelease = Date.now() - t0;
@@ -316,6 +345,7 @@ async function main(): Promise<void> {
   await sampleOthers();
   const cpu1 = cpu();
   const sys1 = sysCpu();
+  const ctx1 = ctx();
   const db1 = await dbStatus();
   // the sandbox's callbacks (one per transfer) may still be on their way: wait until it has none left (up to 2 min)
   const { signedHeaders: sign } = await import('../src/components/providers/signing');
@@ -371,6 +401,12 @@ async function main(): Promise<void> {
         .map((k) => `${k} ${(((sys1[k]! - sys0[k]!) * 1e6) / n).toFixed(0)} µs`)
         .join(', ') +
       `; MariaDB threads of other databases' connections left out: ${othersSeconds().toFixed(1)} s`,
+  );
+  console.log(
+    `context switches per payment (voluntary + preempted): ` +
+      Object.keys(ctx0)
+        .map((k) => `${k} ${((ctx1[k]![0] - ctx0[k]![0]) / n).toFixed(2)} + ${((ctx1[k]![1] - ctx0[k]![1]) / n).toFixed(2)}`)
+        .join(', '),
   );
   console.log(
     `callbacks at completion: ${cbAtDone.delivered.toLocaleString('en')} of ${cbAtDone.events.toLocaleString('en')} delivered, ` +

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { HttpProviderAdapter } from '../../src/components/providers/http.adapter';
 import type { TransferEvent, TransferOrder } from '../../src/components/providers/provider.port';
 import type { LedgerSummary, ListedTransfer, SandboxOptions } from '../../src/components/providers/sandbox/sandbox.app';
+import { SandboxLedger } from '../../src/components/providers/sandbox/ledger';
 import {
   signedRequest,
   startCallbackReceiver,
@@ -351,5 +352,49 @@ describe('sandbox provider: settlement, callbacks and faults', () => {
     await sleep(150);
     expect(sandbox.ledger.get('MAN-3')).to.include({ status: 'PENDING' });
     expect(receiver.received).to.have.length(2);
+  });
+});
+
+describe('sandbox ledger: which resends are identical', () => {
+  // the ledger as the app drives it, without HTTP: a resend with the same fields is a duplicate, whatever the key
+  // order or spacing of its JSON; any field that differs (or is added) makes it a conflict
+  const base = {
+    reference: 'IDN-1',
+    amount: 500000,
+    currency: 'VND' as const,
+    destination: { type: 'BANK_ACCOUNT' as const, bankCode: '970415', accountNumber: '0123456789', accountName: 'NGUYEN VAN A' },
+    description: 'TCXH 2024-12',
+    callbackUrl: 'http://127.0.0.1:1/callbacks',
+  };
+
+  it('answers the same fields in another key order as a duplicate, and any changed, added or removed field as a conflict', () => {
+    const ledger = new SandboxLedger({ seed: 'identical' });
+    try {
+      expect(ledger.create(base).kind).to.equal('created');
+      const reordered = JSON.parse(
+        '{"callbackUrl":"http://127.0.0.1:1/callbacks","description":"TCXH 2024-12","destination":{"accountName":"NGUYEN VAN A",' +
+          '"accountNumber":"0123456789","bankCode":"970415","type":"BANK_ACCOUNT"},"currency":"VND","amount":500000,"reference":"IDN-1"}',
+      ) as typeof base;
+      expect(ledger.create(reordered).kind).to.equal('duplicate');
+      const changed: (typeof base | Record<string, unknown>)[] = [
+        { ...base, amount: 500001 },
+        { ...base, description: 'TCXH 2024-11' },
+        { ...base, callbackUrl: 'http://127.0.0.1:2/callbacks' },
+        { ...base, destination: { ...base.destination, accountName: 'NGUYEN VAN B' } },
+        { ...base, destination: { ...base.destination, bankCode: '970416' } },
+        { ...base, destination: { type: 'WALLET', walletProvider: '970415', walletId: '0123456789', accountName: 'NGUYEN VAN A' } },
+      ];
+      const { description: _d, ...noDescription } = base;
+      const { callbackUrl: _c, ...noCallback } = base;
+      changed.push(noDescription, noCallback);
+      for (const c of changed) expect(ledger.create(c as typeof base).kind, JSON.stringify(c)).to.equal('conflict');
+      // a transfer first sent without a description is not the same as one with it either
+      expect(ledger.create({ ...noDescription, reference: 'IDN-2' }).kind).to.equal('created');
+      expect(ledger.create({ ...base, reference: 'IDN-2' }).kind).to.equal('conflict');
+      expect(ledger.create({ ...noDescription, reference: 'IDN-2' }).kind).to.equal('duplicate');
+      expect(ledger.summary()).to.include({ accepted: 2, acceptedMoreThanOnce: 0, duplicates: 2, conflicts: 9 });
+    } finally {
+      ledger.close();
+    }
   });
 });

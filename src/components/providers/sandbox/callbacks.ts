@@ -135,12 +135,10 @@ export class CallbackSender {
     d.attempt++;
     const b = this.behaviour();
     const pathWithQuery = `${d.url.pathname}${d.url.search}`;
-    const headers: Record<string, string> = {
-      // re-signed for every attempt: a retry an hour later must still carry a fresh timestamp
-      ...signedHeaders(this.secret, { method: 'POST', pathWithQuery, rawBody: d.body, timestamp: unixSeconds(this.now()) }),
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': String(d.body.length),
-    };
+    // re-signed for every attempt: a retry an hour later must still carry a fresh timestamp
+    const headers = signedHeaders(this.secret, { method: 'POST', pathWithQuery, rawBody: d.body, timestamp: unixSeconds(this.now()) });
+    headers['content-type'] = 'application/json; charset=utf-8';
+    headers['content-length'] = String(d.body.length);
     const secure = d.url.protocol === 'https:';
     let finished = false;
     const done = (ok: boolean): void => {

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../../../platform/canonical-json';
 import { conflict, invalid, notFound } from '../../../platform/errors/app-error';
 import type { Destination, FailureCode, LookupDestination, StatementLine, Transfer, TransferEvent, TransferStatus } from '../provider.port';
 import { CallbackSender, type CallbackStats } from './callbacks';
@@ -131,6 +130,41 @@ interface Change {
   status: TransferStatus;
   failureCode: FailureCode | null;
   atMs: number;
+}
+
+/**
+ * What makes two transfer requests "identical" (contract section 2: 200 for a resend with an identical body, 409
+ * otherwise): every field of the validated request, in a fixed order. The app's strict schema admits no other field,
+ * the destination's type decides which of its fields are present, and an optional field is a string when present, so
+ * this is as exact as comparing the requests' canonical JSON, without sorting keys for every request.
+ */
+export function requestKey(r: TransferRequest): string {
+  const d = r.destination;
+  return JSON.stringify(
+    d.type === 'BANK_ACCOUNT'
+      ? [
+          r.reference,
+          r.amount,
+          r.currency,
+          d.type,
+          d.bankCode,
+          d.accountNumber,
+          d.accountName,
+          r.description ?? null,
+          r.callbackUrl ?? null,
+        ]
+      : [
+          r.reference,
+          r.amount,
+          r.currency,
+          d.type,
+          d.walletProvider,
+          d.walletId,
+          d.accountName,
+          r.description ?? null,
+          r.callbackUrl ?? null,
+        ],
+  );
 }
 
 const destinationKey = (d: LookupDestination): string =>
@@ -271,7 +305,7 @@ export class SandboxLedger {
    */
   create(request: TransferRequest): CreateResult {
     // 128 bits of the hash are plenty to tell two bodies apart, and half the memory of the whole digest
-    const digest = createHash('sha256').update(canonicalJson(request)).digest().toString('base64', 0, 16);
+    const digest = createHash('sha256').update(requestKey(request)).digest().toString('base64', 0, 16);
     const existing = this.byReference.get(request.reference);
     if (existing) {
       if (existing.digest !== digest) {
@@ -488,7 +522,8 @@ export class SandboxLedger {
     }
     const status = as ?? entry.status;
     const event: TransferEvent = {
-      eventId: `E${createHash('sha256').update(`${entry.transferId}:${status}`).digest('hex').slice(0, 24).toUpperCase()}`,
+      // one id per transfer and status (a redelivery carries the same one): the transfer id's digits and the status
+      eventId: `E${entry.transferId.slice(1)}${status[0]}`,
       reference: entry.reference,
       transferId: entry.transferId,
       status,
