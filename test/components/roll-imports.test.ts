@@ -866,6 +866,34 @@ describe('roll imports', function () {
       expect(await ours()).to.deep.equal(before);
     });
 
+    it('encrypts a workbook’s rows after the checks as it would while reading, number and date cells included', async () => {
+      const { services } = await testApp();
+      const runner = services.rollImportRunner;
+      const rows = [person(), walletPerson(), person({ start_period: '2024-05' })];
+      const xlsx = await xlsxOf(DEFAULT_COLUMNS, [
+        cellsOf(rows[0]!, { national_id: 'number', phone: 'number', coefficient: 'number', bank_code: 'number' }),
+        cellsOf(rows[1]!, { national_id: 'number', wallet_id: 'number' }),
+        cellsOf({ ...rows[2]!, start_period: '2024-05-01' }, { date_of_birth: 'date', start_period: 'date' }),
+      ]);
+      runner.sealing = 'never';
+      try {
+        const imp = await importFile(staff.token, xlsx, 'roll.xlsx');
+        expect(imp.status, JSON.stringify(await problemsOf(staff.token, imp.id))).to.equal('completed');
+        expect(runner.lastFill).to.deep.equal({ sealedWhileReading: false, filled: 3 });
+        const c = await cipher();
+        for (const r of rows) {
+          const b = await beneficiary(r.national_id!);
+          expect(c.decrypt(b.national_id_enc, 'nid')).to.equal(r.national_id);
+          expect(c.decrypt(b.phone_enc, 'phone')).to.equal(r.phone);
+        }
+        expect(c.decrypt((await enrolment(rows[0]!.national_id!)).account_enc, 'account')).to.equal(rows[0]!.account_number);
+        expect(c.decrypt((await enrolment(rows[1]!.national_id!)).wallet_enc, 'wallet')).to.equal(rows[1]!.wallet_id);
+        expect(await enrolment(rows[2]!.national_id!)).to.include({ start_period: 202405 });
+      } finally {
+        runner.sealing = 'auto';
+      }
+    });
+
     it('left-pads IDs and phones held as numbers, takes date cells, and refuses an account number held as a number (NUMBER_CELL)', async () => {
       const padded = person(); // 0010…: a number cell keeps 1040…; 09…: keeps 9…
       const numericAccount = person({ account_number: '' });
