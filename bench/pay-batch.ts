@@ -59,6 +59,14 @@ function pidOf(name: string): number | null {
   }
 }
 
+/** CPU seconds the whole machine has been busy (every state but idle and iowait) and stolen by the hypervisor, so far. */
+function machineSeconds(): { busy: number; steal: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+  return { busy: busy / 100, steal: f[7]! / 100 };
+}
+
 /** Context switches of a process so far (voluntary: it waited; involuntary: it was preempted), over all its threads. */
 function switches(pid: number): [number, number] {
   let vol = 0;
@@ -306,6 +314,8 @@ async function main(): Promise<void> {
   const cpu0 = cpu();
   const sys0 = sysCpu();
   const ctx0 = ctx();
+  const machine0 = machineSeconds();
+  const self0 = cpuSeconds(process.pid);
   const t0 = Date.now();
   const released = await services.releaser.releaseNow(actor, principal, batch.id);
   const tRelease = Date.now() - t0;
@@ -346,6 +356,8 @@ async function main(): Promise<void> {
   const cpu1 = cpu();
   const sys1 = sysCpu();
   const ctx1 = ctx();
+  const machine1 = machineSeconds();
+  const self1 = cpuSeconds(process.pid);
   const db1 = await dbStatus();
   // the sandbox's callbacks (one per transfer) may still be on their way: wait until it has none left (up to 2 min)
   const { signedHeaders: sign } = await import('../src/components/providers/signing');
@@ -402,6 +414,15 @@ async function main(): Promise<void> {
         .join(', ') +
       `; MariaDB threads of other databases' connections left out: ${othersSeconds().toFixed(1)} s`,
   );
+  {
+    // whatever else ran on the machine meanwhile (other engineers' tests and benchmarks): busy time not ours
+    const ours = (Object.keys(cpu0) as (keyof typeof cpu0)[]).reduce((t, k) => t + cpu1[k] - cpu0[k], 0);
+    const busy = machine1.busy - machine0.busy;
+    console.log(
+      `machine busy ${busy.toFixed(1)} CPU-s: our four processes and MariaDB ${ours.toFixed(1)}, this benchmark's own process ` +
+        `${(self1 - self0).toFixed(1)}, everything else ${(busy - ours - (self1 - self0)).toFixed(1)} (steal ${(machine1.steal - machine0.steal).toFixed(1)})`,
+    );
+  }
   console.log(
     `context switches per payment (voluntary + preempted): ` +
       Object.keys(ctx0)

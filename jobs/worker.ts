@@ -11,6 +11,7 @@ import { fetchStatements, processStatement, sweepStatements } from './reconcilia
 import { providerQueueName } from './catalog';
 import type { ChunkJob } from '../src/components/payments';
 import { RedisRateLimiter } from '../src/components/payments/rate-limiter';
+import { RedisDispatchMarks } from '../src/components/payments/dispatch-marks';
 import { redisKey } from '../src/platform/redis';
 import { initMetrics, serveMetrics, type MetricsServer } from '../src/platform/metrics';
 
@@ -72,6 +73,8 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
 
   // providers' rate limits hold across every worker process of the deployment: one token bucket per provider in Redis
   services.engine.useRateLimiter(new RedisRateLimiter(infra.redis, (id) => redisKey(infra.cfg, 'ratelimit', 'provider', id)));
+  // a batch's never-tried sends are marked queued in Redis, beside their jobs, instead of one row update each
+  services.engine.useDispatchMarks(new RedisDispatchMarks(infra.redis, (id) => redisKey(infra.cfg, 'dispatch', 'batch', id)));
 
   // one queue per provider, so that a slow provider holds up only its own payments; providers added later join at the next sweep
   const serving = new Set<number>();

@@ -10,6 +10,8 @@ import { testWorker } from '../helpers/worker';
 import { LocalRateLimiter, RedisRateLimiter, type RateLimiter } from '../../src/components/payments/rate-limiter';
 import { redisKey } from '../../src/platform/redis';
 import { CallbackBatcher } from '../../src/components/payments/callback-batcher';
+import { RedisDispatchMarks } from '../../src/components/payments/dispatch-marks';
+import { PaymentEngine, type ChunkJob } from '../../src/components/payments';
 import type { TransferEvent } from '../../src/components/providers/provider.port';
 
 const BIN = '970422'; // MB: routed to this file's mocked provider
@@ -292,6 +294,80 @@ describe('payment engine', function () {
     } finally {
       await infra.ds.query('UPDATE providers SET rate_limit_per_second = NULL WHERE id = ?', [providerId]);
     }
+  });
+
+  it("marks a batch's never-tried sends queued in Redis, not row by row, and queues them again once the mark is gone", async () => {
+    const { infra, services } = await testApp();
+    const prog = await makeProgramme();
+    for (let i = 0; i < 5; i++) await enrol(prog.id, { bankBin: BIN });
+    const b = await createBatch(c.staff.token, { programmeId: prog.id, period: '2024-12', areaId: await areaId('01') });
+    await approveBatch(c, b.id);
+    // routed by hand and left approved: the test worker's sweeper, which serves processing batches, keeps off it
+    await infra.ds.query('UPDATE payments SET provider_id = ? WHERE batch_id = ?', [providerId, b.id]);
+    const jobs: ChunkJob[] = [];
+    const engineWith = (marks: RedisDispatchMarks | null) => {
+      const e = new PaymentEngine(
+        infra.ds,
+        services.cipher,
+        services.providers,
+        services.audit,
+        { send: async (_p, j) => void jobs.push(j) },
+        infra.log,
+        {
+          chunkSize: 2,
+          sendingLeaseMs: 60_000,
+          maxInquiries: 3,
+          retryBaseMs: 50,
+          retryCapMs: 500,
+          pollMs: 60_000,
+          queueLeaseMs: 60_000,
+        },
+      );
+      if (marks) e.useDispatchMarks(marks);
+      return e;
+    };
+    const markKey = redisKey(infra.cfg, 'test', uniq('dispatch'), b.id);
+    const marked = engineWith(new RedisDispatchMarks(infra.redis, () => markKey));
+    const leased = async () =>
+      (
+        (await infra.ds.query('SELECT seq FROM payments WHERE batch_id = ? AND queued_until IS NOT NULL ORDER BY seq', [b.id])) as {
+          seq: string;
+        }[]
+      ).map((r) => String(r.seq));
+    const seqs = (await payments(b.id)).map((p) => String(p.seq));
+
+    // five never-tried payments in chunks of two: three jobs, no row lease, the batch marked for the queue lease
+    expect(await marked.dispatch(b.id)).to.deep.equal({ send: 3, inquire: 0 });
+    expect(jobs.map((j) => [j.fromSeq, j.toSeq])).to.deep.equal([
+      [seqs[0], seqs[1]],
+      [seqs[2], seqs[3]],
+      [seqs[4], seqs[4]],
+    ]);
+    expect(await leased()).to.deep.equal([]);
+    const ttl = await infra.redis.pttl(markKey);
+    expect(ttl).to.be.within(50_000, 60_000);
+    // while the mark lives a fresh dispatch leaves them alone
+    expect(await marked.dispatch(b.id)).to.deep.equal({ send: 0, inquire: 0 });
+    // a payment due for a retry is leased row by row, as before
+    await infra.ds.query('UPDATE payments SET next_attempt_at = CURRENT_TIMESTAMP(3) - INTERVAL 1 SECOND WHERE batch_id = ? AND seq = ?', [
+      b.id,
+      seqs[2],
+    ]);
+    expect(await marked.dispatch(b.id, new Date(), { fresh: false })).to.deep.equal({ send: 1, inquire: 0 });
+    expect(await leased()).to.deep.equal([seqs[2]]);
+    // the mark gone with the jobs (Redis flushed): the next fresh dispatch queues the never-tried payments again
+    await infra.redis.del(markKey);
+    jobs.length = 0;
+    expect(await marked.dispatch(b.id)).to.deep.equal({ send: 2, inquire: 0 });
+    expect(jobs.map((j) => [j.fromSeq, j.toSeq])).to.deep.equal([
+      [seqs[0], seqs[1]],
+      [seqs[3], seqs[4]],
+    ]);
+    // an engine without marks leases each row it queues
+    await infra.redis.del(markKey);
+    expect(await engineWith(null).dispatch(b.id)).to.deep.equal({ send: 2, inquire: 0 });
+    expect(await leased()).to.deep.equal(seqs);
+    expect(await engineWith(null).dispatch(b.id)).to.deep.equal({ send: 0, inquire: 0 });
   });
 
   describe('rate limiters', () => {

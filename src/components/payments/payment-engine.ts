@@ -11,6 +11,7 @@ import type { Destination, InquiryOutcome, ProviderPort, SendOutcome } from '../
 import type { ProvidersService } from '../providers/providers.service';
 import { countTransitions, observeProviderRequest } from '../../platform/metrics';
 import { CallbackBatcher, type CallbackOutcome } from './callback-batcher';
+import type { DispatchMarks } from './dispatch-marks';
 import { LocalRateLimiter, type RateLimiter } from './rate-limiter';
 import { backoffMs, fromProvider, OPEN_STATUSES, retryOnDeadlock, type PaymentStatus } from './payment-states';
 
@@ -117,6 +118,8 @@ export class PaymentEngine {
   private readonly freshDispatch = new Map<string, number>();
   /** Providers' rate limits: per process unless the worker installs the Redis-shared one (useRateLimiter). */
   private limiter: RateLimiter = new LocalRateLimiter();
+  /** Batch-wide marks of queued never-tried sends (the worker's, in Redis); without them each row carries its lease. */
+  private marks: DispatchMarks | null = null;
 
   constructor(
     private readonly ds: DataSource,
@@ -135,6 +138,11 @@ export class PaymentEngine {
     this.limiter = limiter;
   }
 
+  /** Where dispatch marks a batch's never-tried sends as queued (the worker's Redis, beside the jobs themselves). */
+  useDispatchMarks(marks: DispatchMarks): void {
+    this.marks = marks;
+  }
+
   // ------------------------------------------------------------ dispatch
 
   /**
@@ -146,11 +154,25 @@ export class PaymentEngine {
     // `fresh: false` (the frequent sweeps) reads only payments waiting for a moment (retries, inquiries, polls): an
     // index range; payments never tried are read again only now and then (their jobs are lost only with Redis)
     const fresh = opts.fresh ?? true;
+    // with the worker's marks, the never-tried payments of a batch are marked queued for the batch as a whole (one
+    // Redis key) rather than row by row; while the mark lives, a fresh dispatch leaves them alone
+    const batchMarks = this.marks;
+    let freshSends = fresh;
+    if (fresh && batchMarks) {
+      try {
+        if (await batchMarks.isMarked(batchId)) freshSends = false;
+      } catch {
+        // out of reach: queue them again (a claim is conditional: a payment queued twice is sent once)
+      }
+    }
     const PAGE = 10_000;
     for (const kind of ['send', 'inquire'] as const) {
       const statuses = kind === 'send' ? ['pending'] : ['unknown', 'sent'];
+      const kindFresh = kind === 'send' ? freshSends : fresh;
+      // never-tried sends covered by the batch's mark (set below, once all of them are queued) need no row lease
+      const byMark = kind === 'send' && kindFresh && batchMarks !== null;
       const due = `p.batch_id = ? AND p.review = 'included' AND p.status IN (${marks(statuses.length)})
-           AND ${fresh ? '(p.next_attempt_at IS NULL OR p.next_attempt_at <= ?)' : 'p.next_attempt_at <= ?'}
+           AND ${kindFresh ? '(p.next_attempt_at IS NULL OR p.next_attempt_at <= ?)' : 'p.next_attempt_at <= ?'}
            AND (p.queued_until IS NULL OR p.queued_until <= ?)`;
       const providers = (await this.ds.query(
         `SELECT DISTINCT p.provider_id FROM payments p JOIN providers pv ON pv.id = p.provider_id AND pv.kind <> 'file'
@@ -161,17 +183,21 @@ export class PaymentEngine {
         let after = '0';
         for (;;) {
           const rows = (await this.ds.query(
-            `SELECT p.seq FROM payments p WHERE ${due} AND p.provider_id = ? AND p.seq > ? ORDER BY p.seq LIMIT ${PAGE}`,
+            `SELECT p.seq, p.next_attempt_at IS NULL AS never FROM payments p
+             WHERE ${due} AND p.provider_id = ? AND p.seq > ? ORDER BY p.seq LIMIT ${PAGE}`,
             [batchId, ...statuses, now, now, providerId, after],
-          )) as { seq: string }[];
+          )) as { seq: string; never: number | string }[];
           if (rows.length) {
             // queued: not queued again before the lease ends (if a job is lost, the sweeper queues it again then);
             // one statement for the page, then its chunk jobs at once (the Redis client pipelines them)
-            await this.ds.query(`UPDATE payments SET queued_until = ? WHERE batch_id = ? AND seq IN (${marks(rows.length)})`, [
-              new Date(now.getTime() + this.opts.queueLeaseMs),
-              batchId,
-              ...rows.map((r) => String(r.seq)),
-            ]);
+            const leased = byMark ? rows.filter((r) => Number(r.never) !== 1) : rows;
+            if (leased.length) {
+              await this.ds.query(`UPDATE payments SET queued_until = ? WHERE batch_id = ? AND seq IN (${marks(leased.length)})`, [
+                new Date(now.getTime() + this.opts.queueLeaseMs),
+                batchId,
+                ...leased.map((r) => String(r.seq)),
+              ]);
+            }
             const jobs: ChunkJob[] = [];
             for (let i = 0; i < rows.length; i += this.opts.chunkSize) {
               const part = rows.slice(i, i + this.opts.chunkSize);
@@ -183,6 +209,13 @@ export class PaymentEngine {
           if (rows.length < PAGE) break;
           after = String(rows[rows.length - 1]!.seq);
         }
+      }
+      if (byMark) {
+        // every never-tried send of the batch is in a job now: the mark says so until the lease ends
+        await batchMarks.mark(batchId, this.opts.queueLeaseMs).catch((err: unknown) => {
+          // not marked: the next fresh sweep queues them again, and each is still sent once
+          this.log.warn('dispatch mark not set', { batchId, err });
+        });
       }
     }
     return out;
@@ -425,7 +458,8 @@ export class PaymentEngine {
     }
     if (outcome.kind === 'not_found') {
       // only now is it safe to send again, with the same reference; a transfer the provider had accepted cannot vanish
-      if (r.status === 'unknown') return { ...base, status: 'pending', error: null, nextAt: null, inquiries: 0 };
+      // due at once: the next sweep queues it (a never-tried payment is queued by the batch's dispatch, not this one)
+      if (r.status === 'unknown') return { ...base, status: 'pending', error: null, nextAt: new Date(), inquiries: 0 };
       return { ...base, status: 'review', error: 'the provider no longer knows a transfer it had accepted', nextAt: null, inquiries };
     }
     if (inquiries >= this.opts.maxInquiries && r.status === 'unknown') {
