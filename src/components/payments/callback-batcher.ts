@@ -208,10 +208,13 @@ export class CallbackBatcher {
     const moved = [...payments.values()].filter((p) => p.status !== p.original);
     if (moved.length) {
       const now = Date.now();
-      // a table value constructor: cheaper for the server to parse and plan than a UNION ALL of one-row SELECTs
-      const values = moved.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ');
+      // a UNION ALL of one-row SELECTs: a table value constructor would parse faster, but MariaDB and MySQL 8 spell it
+      // differently (VALUES (…) against VALUES ROW(…)) and this SQL runs on both
+      const values = moved
+        .map((_, k) => (k === 0 ? 'SELECT ? AS b, ? AS s, ? AS was, ? AS st, ? AS tid, ? AS fc, ? AS nat' : 'SELECT ?, ?, ?, ?, ?, ?, ?'))
+        .join(' UNION ALL ');
       await em.query(
-        `UPDATE payments p JOIN (WITH v (b, s, was, st, tid, fc, nat) AS (VALUES ${values}) SELECT * FROM v) v ON p.batch_id = v.b AND p.seq = v.s AND p.status = v.was
+        `UPDATE payments p JOIN (${values}) v ON p.batch_id = v.b AND p.seq = v.s AND p.status = v.was
          SET p.status = v.st, p.transfer_id = COALESCE(p.transfer_id, v.tid), p.failure_code = v.fc, p.claim_token = NULL,
            p.live = CASE WHEN v.st IN ('failed', 'returned') THEN NULL ELSE p.live END, p.next_attempt_at = v.nat,
            p.settled_at = CASE WHEN v.st IN ('succeeded', 'failed', 'returned') THEN CURRENT_TIMESTAMP(3) ELSE p.settled_at END`,

@@ -486,11 +486,15 @@ export class PaymentEngine {
       let updated = 0;
       for (let i = 0; i < results.length; i += 500) {
         const page = results.slice(i, i + 500);
-        // the outcomes as a table value constructor (cheaper for the server to parse and plan than a UNION ALL of
-        // hundreds of one-row SELECTs)
-        const values = page.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ');
+        // the outcomes as a UNION ALL of one-row SELECTs: a table value constructor parses and plans faster (1.7 against
+        // 2.5 ms for 200 rows) but MariaDB writes it VALUES (…) and MySQL 8 VALUES ROW(…), and this SQL runs on both
+        const values = page
+          .map((_, k) =>
+            k === 0 ? 'SELECT ? AS seq, ? AS st, ? AS tid, ? AS fc, ? AS err, ? AS nat, ? AS inq' : 'SELECT ?, ?, ?, ?, ?, ?, ?',
+          )
+          .join(' UNION ALL ');
         const res = (await em.query(
-          `UPDATE payments p JOIN (WITH v (seq, st, tid, fc, err, nat, inq) AS (VALUES ${values}) SELECT * FROM v) v ON p.seq = v.seq
+          `UPDATE payments p JOIN (${values}) v ON p.seq = v.seq
            SET p.status = v.st, p.transfer_id = COALESCE(v.tid, p.transfer_id), p.failure_code = v.fc, p.last_error = v.err,
              p.next_attempt_at = v.nat, p.inquiries = COALESCE(v.inq, p.inquiries), p.claim_token = ?,
              p.live = CASE WHEN v.st IN ('failed', 'returned') THEN NULL ELSE p.live END,
