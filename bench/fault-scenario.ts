@@ -170,7 +170,14 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
       status = b!.status;
       if (status !== 'processing') break;
       if (Date.now() - t0 > 20 * 60_000) throw new Error('the batch is not done after 20 minutes');
-      if (Date.now() - lastKill >= o.killEveryMs && workers.length) {
+      const [p] = (await infra.ds.query("SELECT SUM(status <> 'pending') / COUNT(*) AS done FROM payments WHERE batch_id = ?", [
+        batch.id,
+      ])) as { done: string }[];
+      const done = Number(p!.done);
+      // the first kill once a tenth of the payments have left `pending` (some are then in flight), so that a run shorter
+      // than killEveryMs still loses a worker mid-send; then every killEveryMs
+      const due = kills === 0 ? done >= 0.1 || Date.now() - lastKill >= o.killEveryMs : Date.now() - lastKill >= o.killEveryMs;
+      if (due && workers.length) {
         const i = kills % workers.length;
         workers[i]!.kill('SIGKILL');
         await new Promise((r) => workers[i]!.once('exit', r));
@@ -179,16 +186,11 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
         lastKill = Date.now();
       }
       if (!flushed) {
-        const [p] = (await infra.ds.query("SELECT SUM(status <> 'pending') / COUNT(*) AS done FROM payments WHERE batch_id = ?", [
-          batch.id,
-        ])) as {
-          done: string;
-        }[];
-        if (Number(p!.done) >= o.flushAt) {
+        if (done >= o.flushAt) {
           const keys = await infra.redis.keys(`${cfg.redisPrefix}:*`);
           if (keys.length) await infra.redis.del(...keys);
           flushed = true;
-          o.log(`Redis flushed (${keys.length} keys) at ${Math.round(Number(p!.done) * 100)}% sent`);
+          o.log(`Redis flushed (${keys.length} keys) at ${Math.round(done * 100)}% sent`);
         }
       }
     }
