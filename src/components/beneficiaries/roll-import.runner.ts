@@ -250,7 +250,7 @@ export class RollImportRunner {
   }
 
   /** How long the last run's reader waited for the staging thread and for the server (LOAD DATA only). */
-  lastWaits: { threadMs: number; serverMs: number } | null = null;
+  lastWaits: { threadMs: number; serverMs: number; problemsMs: number } | null = null;
 
   /** How the last run staged its rows. */
   lastStaging: 'load' | 'insert' | null = null;
@@ -447,7 +447,11 @@ export class RollImportRunner {
           ]),
         );
       }
-      while (inFlight.length > STAGE_IN_FLIGHT) await inFlight.shift();
+      if (inFlight.length > STAGE_IN_FLIGHT) {
+        const t = performance.now();
+        while (inFlight.length > STAGE_IN_FLIGHT) await inFlight.shift();
+        if (loader) loader.waited.problemsMs += performance.now() - t;
+      }
     };
 
     let progress: Promise<unknown> | null = null;

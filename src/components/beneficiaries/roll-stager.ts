@@ -222,7 +222,7 @@ export class LocalInfileStager implements Stager {
   }
 
   /** Milliseconds the reader waited: for the staging thread's bytes, and for the server to take them (benchmarks). */
-  readonly waited = { threadMs: 0, serverMs: 0 };
+  readonly waited = { threadMs: 0, serverMs: 0, problemsMs: 0 };
 
   private async pushHead(): Promise<void> {
     const head = this.queue.shift()!;
