@@ -14,6 +14,7 @@ import { RedisRateLimiter } from '../src/components/payments/rate-limiter';
 import { RedisDispatchMarks } from '../src/components/payments/dispatch-marks';
 import { redisKey } from '../src/platform/redis';
 import { initMetrics, serveMetrics, type MetricsServer } from '../src/platform/metrics';
+import type { Queue } from '../src/platform/queue';
 
 /** A processor gets the payload and which attempt this is (1-based) of how many. */
 type Processor<N extends JobName> = (payload: JobCatalog[N], attempt: { number: number; of: number }) => Promise<unknown>;
@@ -37,18 +38,54 @@ export function processors(services: Services, infra: Infra): { [N in JobName]: 
 export interface RunningWorker {
   /** Stops the worker's own timers (the queues close with the infra). */
   stop(): void;
+  /** The jobs this process is running now (`queue:jobId`). */
+  running(): string[];
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/**
+ * Stops a worker's queues at shutdown within `waitMs`: no queue takes another
+ * job from now on (a local pause), the jobs running are given until `waitMs`
+ * to finish, then every queue closes without waiting for the rest. Bull's own
+ * close waits for the running jobs however long they take: one account check
+ * of a large batch (a provider lookup per payment) or a roll import held a
+ * worker's SIGTERM past its grace period. A job left running loses its lock
+ * with this process and runs again (Bull's stalled-job check, and the
+ * sweepers that rebuild work from the database); every job here is written to
+ * be run again. Resolves true when every job finished in time.
+ */
+export async function stopQueues(queues: Queue[], waitMs: number): Promise<boolean> {
+  // pause locally first without waiting, all at once: no queue takes a job while another is being waited for
+  await Promise.all(queues.map((q) => q.pause(true, true).catch(() => undefined)));
+  const finished = Promise.all(queues.map((q) => q.pause(true).catch(() => undefined))).then(() => true);
+  const inTime = await Promise.race([finished, sleep(waitMs).then(() => false)]);
+  await Promise.all(queues.map((q) => q.close(true).catch(() => undefined)));
+  return inTime;
 }
 
 /** Registers a processor for every catalogued job and the repeating schedules; refuses to start on a gap. */
 export async function startWorker(infra: Infra, services: Services): Promise<RunningWorker> {
   const table = processors(services, infra) as Record<string, Processor<JobName> | undefined>;
+  const active = new Set<string>();
+  const track = async <T>(name: string, id: unknown, run: () => Promise<T>): Promise<T> => {
+    const key = `${name}:${String(id)}`;
+    active.add(key);
+    try {
+      return await run();
+    } finally {
+      active.delete(key);
+    }
+  };
   const missing = JOB_NAMES.filter((n) => typeof table[n] !== 'function');
   if (missing.length) throw new Error(`no processor for job(s): ${missing.join(', ')}`);
   for (const name of JOB_NAMES) {
     const queue = infra.queues.get(name);
     void queue.process(async (job) => {
       try {
-        return await table[name]!(job.data as never, { number: job.attemptsMade + 1, of: job.opts.attempts ?? 1 });
+        return await track(name, job.id, () =>
+          table[name]!(job.data as never, { number: job.attemptsMade + 1, of: job.opts.attempts ?? 1 }),
+        );
       } catch (err) {
         const e = toAppError(err);
         infra.log.error('job failed', { queue: name, jobId: job.id, code: e.code, kind: e.kind, err: e.cause ?? e });
@@ -85,9 +122,10 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
       // enough chunks at once that one chunk's database writes overlap others' requests; the engine's per-provider
       // semaphore keeps the requests in flight at the provider's concurrency whatever the number of chunks
       const concurrency = Math.max(4, 2 * Math.ceil(p.concurrency / infra.cfg.paymentChunkSize) + 2);
-      void infra.queues.get<ChunkJob>(providerQueueName(p.id)).process(concurrency, async (job) => {
+      const queue = providerQueueName(p.id);
+      void infra.queues.get<ChunkJob>(queue).process(concurrency, async (job) => {
         try {
-          return await services.engine.runChunk(p.id, job.data);
+          return await track(queue, job.id, () => services.engine.runChunk(p.id, job.data));
         } catch (err) {
           // whatever was claimed stays `sending` until its lease ends, then an inquiry decides: never a blind resend
           infra.log.error('payment chunk failed', { providerId: p.id, jobId: job.id, err });
@@ -117,6 +155,7 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
       clearInterval(timer);
       clearInterval(paymentTimer);
     },
+    running: () => [...active],
   };
 }
 
@@ -141,6 +180,12 @@ async function main(): Promise<void> {
   onShutdown(cfg, infra.log, async () => {
     worker.stop();
     await metrics?.close();
+    // the running jobs get the grace period but the last few seconds, which closing the connections needs
+    if (!(await stopQueues(infra.queues.all(), Math.max(0, cfg.shutdownGraceMs - 3000)))) {
+      infra.log.warn('shutdown: jobs still running are left to run again (their lock lapses; the sweepers requeue their work)', {
+        jobs: worker.running(),
+      });
+    }
     return closeInfra(infra);
   });
 }
