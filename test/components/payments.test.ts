@@ -11,6 +11,11 @@ import { LocalRateLimiter, RedisRateLimiter, type RateLimiter } from '../../src/
 import { redisKey } from '../../src/platform/redis';
 import { CallbackBatcher } from '../../src/components/payments/callback-batcher';
 import { RedisDispatchMarks } from '../../src/components/payments/dispatch-marks';
+import {
+  LocalConcurrencyLimiter,
+  RedisConcurrencyLimiter,
+  type ConcurrencyLimiter,
+} from '../../src/components/payments/concurrency-limiter';
 import { PaymentEngine, type ChunkJob } from '../../src/components/payments';
 import type { TransferEvent } from '../../src/components/providers/provider.port';
 
@@ -399,6 +404,83 @@ describe('payment engine', function () {
       expect(at).to.have.length(16);
       for (let k = 2; k < at.length; k++) expect(at[k], `grant ${k}`).to.be.at.least((k - 1) * 50 - 15);
       expect(at[15]).to.be.below(15 * 50 + 600);
+    });
+  });
+
+  describe("concurrency limiters (a provider's in-flight limit)", () => {
+    /** Runs `n` requests of `ms` through each limiter at once (as from several workers); the most in flight at once, and per limiter how many ran. */
+    async function run(limiters: ConcurrencyLimiter[], provider: number, limit: number, n: number, ms: number) {
+      let now = 0;
+      let most = 0;
+      const ran = limiters.map(() => 0);
+      await Promise.all(
+        limiters.flatMap((l, i) =>
+          Array.from({ length: n }, async () => {
+            await l.take(provider, limit);
+            now++;
+            most = Math.max(most, now);
+            await new Promise((r) => setTimeout(r, ms));
+            now--;
+            ran[i]!++;
+            l.give(provider);
+          }),
+        ),
+      );
+      return { most, ran };
+    }
+
+    it('in this process: never more than the limit in flight', async () => {
+      const { most, ran } = await run([new LocalConcurrencyLimiter()], 1, 5, 40, 5);
+      expect(most).to.equal(5);
+      expect(ran).to.deep.equal([40]);
+    });
+
+    it('shared through Redis: three workers together never exceed the limit, and each gets its part', async () => {
+      const { infra } = await testApp();
+      const key = redisKey(infra.cfg, 'concurrency', 'test', uniq('slots'));
+      const conns = [infra.redis.duplicate(), infra.redis.duplicate(), infra.redis.duplicate()];
+      const limiters = conns.map((c) => new RedisConcurrencyLimiter(c, () => key, { leaseMs: 3000, retryMs: 10 }));
+      try {
+        const t0 = Date.now();
+        const { most, ran } = await run(limiters, 3, 12, 60, 20);
+        expect(most, 'in flight at once').to.be.at.most(12);
+        expect(ran).to.deep.equal([60, 60, 60]);
+        // 180 requests of 20 ms through 12 slots: about 300 ms if the slots are kept busy
+        expect(Date.now() - t0).to.be.below(3000);
+        // all given back: nothing left held
+        await Promise.all(limiters.map((l) => l.close()));
+        expect(await infra.redis.hlen(key)).to.equal(0);
+      } finally {
+        await Promise.all(limiters.map((l) => l.close()));
+        await Promise.all(conns.map((c) => c.quit()));
+      }
+    });
+
+    it('shared through Redis: a worker that dies holding every slot loses them when its lease lapses', async () => {
+      const { infra } = await testApp();
+      const key = redisKey(infra.cfg, 'concurrency', 'test', uniq('slots'));
+      const dying = infra.redis.duplicate();
+      const alive = infra.redis.duplicate();
+      const a = new RedisConcurrencyLimiter(dying, () => key, { leaseMs: 600, retryMs: 10 });
+      const b = new RedisConcurrencyLimiter(alive, () => key, { leaseMs: 600, retryMs: 10 });
+      try {
+        // the first worker takes all 4 slots and never gives them back
+        await Promise.all(Array.from({ length: 4 }, () => a.take(5, 4)));
+        let got = false;
+        const t0 = Date.now();
+        const waiting = b.take(5, 4).then(() => (got = true));
+        await new Promise((r) => setTimeout(r, 200));
+        expect(got, 'a slot while another worker holds them all').to.equal(false);
+        // it dies: its connection is gone, its lease is not renewed
+        dying.disconnect();
+        await waiting;
+        expect(Date.now() - t0).to.be.within(300, 2500);
+        b.give(5);
+      } finally {
+        await a.close();
+        await b.close();
+        await alive.quit();
+      }
     });
   });
 

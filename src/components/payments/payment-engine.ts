@@ -11,6 +11,7 @@ import type { Destination, InquiryOutcome, ProviderPort, SendOutcome } from '../
 import type { ProvidersService } from '../providers/providers.service';
 import { countTransitions, observeProviderRequest } from '../../platform/metrics';
 import { CallbackBatcher, type CallbackOutcome } from './callback-batcher';
+import { LocalConcurrencyLimiter, type ConcurrencyLimiter } from './concurrency-limiter';
 import type { DispatchMarks } from './dispatch-marks';
 import { LocalRateLimiter, type RateLimiter } from './rate-limiter';
 import { backoffMs, fromProvider, OPEN_STATUSES, retryOnDeadlock, type PaymentStatus } from './payment-states';
@@ -77,24 +78,6 @@ interface Result {
   inquiries?: number;
 }
 
-/** Requests in flight to one provider from this process, whatever the number of chunks running. */
-class Semaphore {
-  private waiters: (() => void)[] = [];
-  constructor(private free: number) {}
-  async take(): Promise<void> {
-    if (this.free > 0) {
-      this.free -= 1;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiters.push(resolve));
-  }
-  give(): void {
-    const w = this.waiters.shift();
-    if (w) w();
-    else this.free += 1;
-  }
-}
-
 function token(): string {
   return randomBytes(12).toString('hex');
 }
@@ -111,13 +94,14 @@ const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
  * claim.
  */
 export class PaymentEngine {
-  private readonly inFlight = new Map<number, { limit: number; sem: Semaphore }>();
   private readonly callbackProviders = new Map<string, { provider: { id: number }; adapter: ProviderPort; until: number }>();
   private readonly callbacks: CallbackBatcher;
   /** When this worker's sweeper last looked for payments never tried, per batch. */
   private readonly freshDispatch = new Map<string, number>();
   /** Providers' rate limits: per process unless the worker installs the Redis-shared one (useRateLimiter). */
   private limiter: RateLimiter = new LocalRateLimiter();
+  /** Providers' in-flight limits: per process unless the worker installs the Redis-shared one (useConcurrencyLimiter). */
+  private concurrency: ConcurrencyLimiter = new LocalConcurrencyLimiter();
   /** Batch-wide marks of queued never-tried sends (the worker's, in Redis); without them each row carries its lease. */
   private marks: DispatchMarks | null = null;
 
@@ -136,6 +120,11 @@ export class PaymentEngine {
   /** The limiter of providers' request rates (the worker shares one through Redis across its processes). */
   useRateLimiter(limiter: RateLimiter): void {
     this.limiter = limiter;
+  }
+
+  /** The limiter of requests in flight to each provider (the worker shares one through Redis across its processes). */
+  useConcurrencyLimiter(limiter: ConcurrencyLimiter): void {
+    this.concurrency = limiter;
   }
 
   /** Where dispatch marks a batch's never-tried sends as queued (the worker's Redis, beside the jobs themselves). */
@@ -310,17 +299,13 @@ export class PaymentEngine {
       }),
     );
     if (!rows.length) return { claimed: 0 };
-    let slot = this.inFlight.get(providerId);
-    if (!slot || slot.limit !== provider.concurrency) {
-      slot = { limit: provider.concurrency, sem: new Semaphore(provider.concurrency) };
-      this.inFlight.set(providerId, slot);
-    }
-    const sem = slot.sem;
+    const slots = this.concurrency;
     const rate = provider.rateLimitPerSecond;
     for (const r of rows) if (job.kind === 'send') r.status = 'sending';
     const results = await Promise.all(
       rows.map(async (r) => {
-        await sem.take();
+        // a slot of the provider's concurrency (shared by every worker process when the worker installs its limiter)
+        await slots.take(providerId, provider.concurrency);
         try {
           // the provider's rate limit: a token per request, taken once a slot is free (sends and inquiries alike)
           if (rate !== null && rate > 0) await this.limiter.take(providerId, rate);
@@ -329,7 +314,7 @@ export class PaymentEngine {
           observeProviderRequest(provider.name, job.kind, result.outcome, Number(process.hrtime.bigint() - started) / 1e9);
           return result;
         } finally {
-          sem.give();
+          slots.give(providerId);
         }
       }),
     );
