@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { HttpProviderAdapter } from '../../src/components/providers/http.adapter';
 import type { TransferEvent, TransferOrder } from '../../src/components/providers/provider.port';
 import type { LedgerSummary, ListedTransfer, SandboxOptions } from '../../src/components/providers/sandbox/sandbox.app';
@@ -395,6 +397,44 @@ describe('sandbox ledger: which resends are identical', () => {
       expect(ledger.summary()).to.include({ accepted: 2, acceptedMoreThanOnce: 0, duplicates: 2, conflicts: 9 });
     } finally {
       ledger.close();
+    }
+  });
+});
+
+describe('sandbox callbacks: an answer that never comes', () => {
+  it('counts the attempt failed after callbackTimeoutMs and delivers the event again', async () => {
+    const arrivals: number[] = [];
+    // the receiver holds the first delivery without answering, and answers the next one
+    const server = http.createServer((req, res) => {
+      req.resume();
+      arrivals.push(Date.now());
+      if (arrivals.length > 1) res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/callbacks`;
+    const ledger = new SandboxLedger({
+      seed: 'timeout',
+      secret: 'sandbox-timeout-secret-0123456789abcdef',
+      behaviour: { settleMs: [0, 0], callbackTimeoutMs: 300, callbackRetryBaseMs: 50, callbackRetryCapMs: 100 },
+    });
+    try {
+      ledger.create({
+        reference: 'CBT-1',
+        amount: 1000,
+        currency: 'VND',
+        destination: { type: 'WALLET', walletProvider: 'MOMO', walletId: '0912345678', accountName: 'NGUYEN VAN A' },
+        callbackUrl: url,
+      });
+      const end = Date.now() + 5000;
+      while (ledger.summary().callbacks.delivered < 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      expect(ledger.summary().callbacks).to.include({ events: 1, delivered: 1, attempts: 2, failedAttempts: 1, pending: 0 });
+      expect(arrivals).to.have.length(2);
+      // the second attempt only after the first had its 300 ms and a backoff
+      expect(arrivals[1]! - arrivals[0]!).to.be.at.least(300);
+    } finally {
+      ledger.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });
