@@ -110,6 +110,9 @@ async function main(): Promise<void> {
       'semi-space': { type: 'string', default: '0' },
       // the worker's old generation in MB, as `npm run worker` and scripts/start.ts run it; 0 = Node's default (no cap)
       'worker-old-space': { type: 'string', default: '192' },
+      // let the batch's account check run alongside the payments, as it did before this option existed (it shows the
+      // worker's shutdown with a long job running)
+      'with-account-check': { type: 'boolean', default: false },
     },
   });
   const rows = Number(values.rows);
@@ -207,7 +210,7 @@ async function main(): Promise<void> {
   // and run alongside the payments (the approval below does not stop a running check): the check's queue is paused
   // until the batch is marked checked, so that its job finds nothing to do
   const checkQueue = infra.queues.get('batches.check-accounts');
-  await checkQueue.pause();
+  if (!values['with-account-check']) await checkQueue.pause();
   const batch = await services.batches.create(actor, principal, {
     programmeId: prog.id,
     kind: 'regular',
@@ -215,8 +218,16 @@ async function main(): Promise<void> {
     areaId: province!.id,
   });
   // the approval itself is not what is measured: mark it approved (the account check is not run either)
+  if (values['with-account-check']) {
+    // as before: the worker has started the check by now; wait until it is under way, then approve
+    for (let i = 0; i < 100; i++) {
+      const [c] = (await ds.query('SELECT check_status FROM batches WHERE id = ?', [batch.id])) as { check_status: string }[];
+      if (c?.check_status === 'running') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   await ds.query("UPDATE batches SET status = 'approved', check_status = 'done', approved_by = ? WHERE id = ?", [staff!.id, batch.id]);
-  await checkQueue.resume();
+  if (!values['with-account-check']) await checkQueue.resume();
   console.log(`batch ${batch.id}: ${batch.itemCount.toLocaleString('en')} payments, ${batch.totalAmount.toLocaleString('en')} đ`);
 
   // the workers' RSS (summed over workers): at release, every 250 ms while paying (peak), at completion
