@@ -123,7 +123,10 @@ return grant
  * except after a holder's lease lapsed while it was alive and cut off (its
  * requests, bounded by its timeout, may then overlap the next holder's).
  * If Redis is out of reach, waiting requests wait (and ask again each second)
- * rather than exceed the limit; slots already held are used.
+ * rather than exceed the limit; slots already held are used. If Redis is
+ * flushed, the holders' records go with it: until each holder's next lease
+ * call (within a renewal, a third of the lease) the others may be granted
+ * slots it still has in flight.
  */
 export class RedisConcurrencyLimiter implements ConcurrencyLimiter {
   private readonly slots = new Map<number, SharedSlots>();
