@@ -684,6 +684,33 @@ describe('roll imports', function () {
       }
     });
 
+    it('looks again every few batches: new people after 2,000 known ones are encrypted while reading, not afterwards', async () => {
+      const { services } = await testApp();
+      const runner = services.rollImportRunner;
+      const known = Array.from({ length: 2000 }, () => person());
+      const fresh = Array.from({ length: 1500 }, () => person());
+      expect((await importFile(staff.token, rollCsv(known))).result.enrolmentsCreated).to.equal(2000);
+      // decided once by the first batch (known people): the new ones are encrypted by the fill pass
+      const once = await importFile(staff.token, rollCsv([...known, ...fresh.slice(0, 700)]));
+      expect(once.result).to.include({ beneficiariesCreated: 700, enrolmentsUnchanged: 2000 });
+      expect(runner.lastFill).to.deep.equal({ sealedWhileReading: false, filled: 700 });
+      // looked at again for the second batch: it is encrypted while reading, nothing is left for the fill pass
+      runner.probeEvery = 1;
+      try {
+        const again = await importFile(staff.token, rollCsv([...known, ...fresh.slice(700)]));
+        expect(again.result).to.include({ beneficiariesCreated: 800, enrolmentsUnchanged: 2000 });
+        expect(runner.lastFill).to.deep.equal({ sealedWhileReading: false, filled: 0 });
+      } finally {
+        runner.probeEvery = 25;
+      }
+      const c = await cipher();
+      for (const r of [fresh[0]!, fresh[699]!, fresh[700]!, fresh[1499]!]) {
+        const b = await beneficiary(r.national_id!);
+        expect(c.decrypt(b.national_id_enc, 'nid')).to.equal(r.national_id);
+        expect(c.decrypt((await enrolment(r.national_id!)).account_enc, 'account')).to.equal(r.account_number);
+      }
+    });
+
     it('refuses the import with FILE_CHANGED, merging nothing, when the file changes before the rows are encrypted', async () => {
       const { services } = await testApp();
       const runner = services.rollImportRunner;

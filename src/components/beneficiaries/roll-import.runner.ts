@@ -258,7 +258,10 @@ export class RollImportRunner {
   /** Whether to encrypt while reading: as the first batch suggests (sealWhileReading), always, or never (tests). */
   sealing: 'auto' | 'always' | 'never' = 'auto';
 
-  /** Whether the last run encrypted while reading, and how many rows `fill` encrypted afterwards. */
+  /** Staging batches (2,000 rows) between two looks at whether to encrypt while reading (sealWhileReading). */
+  probeEvery = 25;
+
+  /** Whether the last run encrypted every row while reading, and how many rows `fill` encrypted afterwards. */
   lastFill: { sealedWhileReading: boolean; filled: number } | null = null;
 
   /** How the last run merged: inserts only, into an empty roll without unique checks (bulk), or with updates. */
@@ -390,7 +393,8 @@ export class RollImportRunner {
   /**
    * Whether to encrypt while reading. Most rows of a monthly file are people and enrolments the roll holds unchanged,
    * which the merge does not write: their ciphertexts would be made for nothing (node:crypto's AES-GCM is the largest
-   * cost of reading, about 5 µs a value). So the first batch decides: when four in five of its people are on the roll
+   * cost of reading, about 5 µs a value). So a batch decides (the first, then one in `probeEvery`, for the batches up to
+   * the next): when four in five of its people are on the roll
    * already, the rows are staged with their keyed hashes and masks but without ciphertexts, and `fill` encrypts, once
    * the checks know them, only the rows the merge writes. Otherwise (a first import) everything is encrypted while
    * reading, as the merge writes every row. Either way the merge finds every ciphertext it writes (fill checks it).
@@ -429,12 +433,18 @@ export class RollImportRunner {
     // batches are written while the next ones are read
     const inFlight: Promise<unknown>[] = [];
     // problems are written in groups of PROBLEM_BATCH (each write is a commit), rows in batches of STAGE_BATCH
-    let seal: boolean | null = null;
+    // whether to encrypt while reading: decided by the first batch and looked at again every `probeEvery` batches, so
+    // that a file whose rows change character half-way (a new district after known ones) is not encrypted afterwards
+    // row by row in the fill pass (about twice the cost)
+    let seal = true;
+    let batches = 0;
+    let allSealed = true;
     const flush = async (last = false) => {
       const rows = staged;
       staged = [];
       if (rows.length) {
-        seal ??= await this.sealWhileReading(rows);
+        if (batches++ % this.probeEvery === 0) seal = await this.sealWhileReading(rows);
+        allSealed &&= seal;
         await stager.stage(imp.id, rows, seal);
       }
       if (!last && problems.length < PROBLEM_BATCH) return;
@@ -557,7 +567,7 @@ export class RollImportRunner {
       invalid,
       imp.id,
     ]);
-    return { read, parents, sealed: seal ?? true };
+    return { read, parents, sealed: allSealed };
   }
 
   /** Conflicts that only the whole file and the stored roll reveal; each offending row is reported and left out. */
