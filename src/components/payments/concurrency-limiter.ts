@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
+import { LuaScript } from '../../platform/redis';
 
 /**
  * A provider's in-flight limit (providers.concurrency): the engine takes a
@@ -131,7 +132,7 @@ return grant
 export class RedisConcurrencyLimiter implements ConcurrencyLimiter {
   private readonly slots = new Map<number, SharedSlots>();
   private readonly id = `${process.pid}-${randomBytes(6).toString('hex')}`;
-  private sha: string | null = null;
+  private readonly script = new LuaScript(LEASE);
   private readonly renewal: NodeJS.Timeout;
   private closed = false;
 
@@ -239,20 +240,7 @@ export class RedisConcurrencyLimiter implements ConcurrencyLimiter {
   }
 
   private async lease(providerId: number, want: number, inUse: number, limit: number): Promise<number> {
-    const args = [this.keyOf(providerId), this.id, String(want), String(inUse), String(limit), String(this.opts.leaseMs)];
-    let out: unknown;
-    if (this.sha) {
-      try {
-        out = await this.redis.evalsha(this.sha, 1, ...args);
-      } catch (err) {
-        if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
-        this.sha = null;
-      }
-    }
-    if (out === undefined) {
-      this.sha = (await this.redis.script('LOAD', LEASE)) as string;
-      out = await this.redis.evalsha(this.sha, 1, ...args);
-    }
-    return Number(out);
+    const args = [this.id, String(want), String(inUse), String(limit), String(this.opts.leaseMs)];
+    return Number(await this.script.run(this.redis, [this.keyOf(providerId)], args));
   }
 }

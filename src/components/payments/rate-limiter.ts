@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { LuaScript } from '../../platform/redis';
 
 /**
  * A provider's request rate limit (providers.rate_limit_per_second): the
@@ -121,7 +122,7 @@ return {granted, wait}
  * waiting (up to the burst) in one script call.
  */
 export class RedisRateLimiter extends QueuedLimiter {
-  private sha: string | null = null;
+  private readonly script = new LuaScript(TAKE);
 
   /** `keyOf(providerId)` names the provider's bucket (under the deployment's Redis prefix). */
   constructor(
@@ -132,21 +133,8 @@ export class RedisRateLimiter extends QueuedLimiter {
   }
 
   protected async grant(providerId: number, perSecond: number, want: number): Promise<{ granted: number; waitMs: number }> {
-    const args = [this.keyOf(providerId), String(perSecond), String(burstOf(perSecond)), String(want)];
-    let out: unknown;
-    if (this.sha) {
-      try {
-        out = await this.redis.evalsha(this.sha, 1, ...args);
-      } catch (err) {
-        if (!String((err as Error).message).includes('NOSCRIPT')) throw err;
-        this.sha = null;
-      }
-    }
-    if (out === undefined) {
-      this.sha = (await this.redis.script('LOAD', TAKE)) as string;
-      out = await this.redis.evalsha(this.sha, 1, ...args);
-    }
-    const [granted, waitMs] = out as [number, number];
+    const args = [String(perSecond), String(burstOf(perSecond)), String(want)];
+    const [granted, waitMs] = (await this.script.run(this.redis, [this.keyOf(providerId)], args)) as [number, number];
     return { granted: Number(granted), waitMs: Number(waitMs) };
   }
 }
