@@ -13,6 +13,7 @@ import { enqueueRollImport } from '../../jobs/catalog';
 import { runRollImport } from '../../jobs/roll-import.processor';
 import { importFilePath } from '../../src/components/beneficiaries/roll-imports.service';
 import { COLUMNS, type Column } from '../../src/components/beneficiaries/roll-validation';
+import type { DataSource } from 'typeorm';
 import { type AppError } from '../../src/platform/errors';
 import { receiveFile } from '../../src/platform/http/upload';
 import { closeInfra, openInfra } from '../../src/boot';
@@ -34,6 +35,37 @@ async function sql(q: string, params: unknown[] = []): Promise<any> {
 
 async function cipher() {
   return (await testApp()).services.cipher;
+}
+
+/**
+ * What an import stored, comparable across imports and databases: people and enrolments by keyed hash, areas and
+ * programmes by code, ciphertexts opened (they differ by their random IVs).
+ */
+async function storedRoll(ds: DataSource, id: string) {
+  const c = await cipher();
+  const open = (v: Buffer | null, aad: string) => (v === null ? null : c.decrypt(v, aad));
+  const people = await ds.query(
+    `SELECT b.national_id_hash, b.national_id_enc, b.national_id_masked, b.full_name, b.name_search, b.given_search, b.date_of_birth,
+       b.gender, b.phone_hash, b.phone_enc, b.phone_masked, a.code AS area FROM beneficiaries b JOIN areas a ON a.id = b.area_id
+     WHERE b.import_id = ? ORDER BY b.national_id_hash`,
+    [id],
+  );
+  const enrolments = await ds.query(
+    `SELECT b.national_id_hash, p.code AS programme, e.coefficient_x100, e.start_period, e.end_period, e.status, e.channel, e.bank_bin,
+       e.account_hash, e.account_enc, e.account_masked, e.account_name, e.wallet_provider, e.wallet_hash, e.wallet_enc,
+       e.wallet_masked, e.name_mismatch
+     FROM enrolments e JOIN beneficiaries b ON b.id = e.beneficiary_id JOIN programmes p ON p.id = e.programme_id
+     WHERE e.import_id = ? ORDER BY b.national_id_hash, p.code`,
+    [id],
+  );
+  return {
+    people: people.map((x: any) => ({ ...x, national_id_enc: open(x.national_id_enc, 'nid'), phone_enc: open(x.phone_enc, 'phone') })),
+    enrolments: enrolments.map((x: any) => ({
+      ...x,
+      account_enc: open(x.account_enc, 'account'),
+      wallet_enc: open(x.wallet_enc, 'wallet'),
+    })),
+  };
 }
 
 /** Prepared XA branches of roll imports in this test database (merges left between their two commits). */
@@ -1319,37 +1351,9 @@ describe('roll imports', function () {
 
   describe('how rows are staged', () => {
     it('stages through LOAD DATA LOCAL INFILE where the server allows it, and stores the same roll through INSERTs otherwise', async () => {
-      const { services } = await testApp();
+      const { infra, services } = await testApp();
       const runner = services.rollImportRunner;
-      const stored = async (id: string) => {
-        const people = await sql(
-          `SELECT national_id_hash, national_id_enc, national_id_masked, full_name, name_search, given_search, date_of_birth, gender,
-             phone_hash, phone_enc, phone_masked, area_id FROM beneficiaries WHERE import_id = ? ORDER BY national_id_hash`,
-          [id],
-        );
-        const enrolments = await sql(
-          `SELECT b.national_id_hash, e.programme_id, e.coefficient_x100, e.start_period, e.end_period, e.channel, e.bank_bin,
-             e.account_hash, e.account_enc, e.account_masked, e.account_name, e.wallet_provider, e.wallet_hash, e.wallet_enc,
-             e.wallet_masked, e.name_mismatch
-           FROM enrolments e JOIN beneficiaries b ON b.id = e.beneficiary_id WHERE e.import_id = ? ORDER BY b.national_id_hash, e.programme_id`,
-          [id],
-        );
-        const c = await cipher();
-        // ciphertexts differ by their random IVs: compare what they hold
-        const open = (v: Buffer | null, aad: string) => (v === null ? null : c.decrypt(v, aad));
-        return {
-          people: people.map((p: any) => ({
-            ...p,
-            national_id_enc: open(p.national_id_enc, 'nid'),
-            phone_enc: open(p.phone_enc, 'phone'),
-          })),
-          enrolments: enrolments.map((e: any) => ({
-            ...e,
-            account_enc: open(e.account_enc, 'account'),
-            wallet_enc: open(e.wallet_enc, 'wallet'),
-          })),
-        };
-      };
+      const stored = async (id: string) => storedRoll(infra.ds, id);
       const csv = rollCsv([
         person({ full_name: 'Nguyễn Văn Ánh', account_name: 'NGUYEN VAN ANH' }),
         walletPerson(),
@@ -1460,34 +1464,6 @@ describe('roll imports', function () {
           const [imp] = await other.ds.query('SELECT * FROM roll_imports WHERE id = ?', [id]);
           return imp;
         };
-        const roll = async (ds: typeof infra.ds, id: string) => {
-          const open = (v: Buffer | null, aad: string) => (v === null ? null : services.cipher.decrypt(v, aad));
-          const people = await ds.query(
-            `SELECT b.national_id_hash, b.national_id_enc, b.national_id_masked, b.full_name, b.name_search, b.given_search, b.date_of_birth,
-               b.gender, b.phone_hash, b.phone_enc, a.code AS area FROM beneficiaries b JOIN areas a ON a.id = b.area_id
-             WHERE b.import_id = ? ORDER BY b.national_id_hash`,
-            [id],
-          );
-          const enrolments = await ds.query(
-            `SELECT b.national_id_hash, p.code AS programme, e.coefficient_x100, e.start_period, e.end_period, e.status, e.channel, e.bank_bin,
-               e.account_hash, e.account_enc, e.account_name, e.wallet_provider, e.wallet_hash, e.wallet_enc, e.name_mismatch
-             FROM enrolments e JOIN beneficiaries b ON b.id = e.beneficiary_id JOIN programmes p ON p.id = e.programme_id
-             WHERE e.import_id = ? ORDER BY b.national_id_hash, p.code`,
-            [id],
-          );
-          return {
-            people: people.map((x: any) => ({
-              ...x,
-              national_id_enc: open(x.national_id_enc, 'nid'),
-              phone_enc: open(x.phone_enc, 'phone'),
-            })),
-            enrolments: enrolments.map((x: any) => ({
-              ...x,
-              account_enc: open(x.account_enc, 'account'),
-              wallet_enc: open(x.wallet_enc, 'wallet'),
-            })),
-          };
-        };
         const p = person();
         const rows = [
           p,
@@ -1505,10 +1481,10 @@ describe('roll imports', function () {
         // the same file through the usual path (this run's database is not empty) stores the same roll
         const usual = await importFile(staff.token, rollCsv(rows));
         expect(services.rollImportRunner.lastMerge).to.not.equal('bulk');
-        const bulkRoll = await roll(other.ds, String(first.id));
+        const bulkRoll = await storedRoll(other.ds, String(first.id));
         expect(bulkRoll.people).to.have.length(4);
         expect(bulkRoll.enrolments).to.have.length(5);
-        expect(bulkRoll).to.deep.equal(await roll(infra.ds, usual.id));
+        expect(bulkRoll).to.deep.equal(await storedRoll(infra.ds, usual.id));
         // the roll is not empty any more: the next file updates it as usual, and unique keys hold again
         const second = await run(rollCsv([{ ...p, coefficient: '2' }, person()]));
         expect(runner.lastMerge).to.equal('update');
