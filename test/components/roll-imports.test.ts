@@ -1593,6 +1593,54 @@ describe('roll imports', function () {
     });
   });
 
+  describe('repeats far apart in a file (found while reading, checked exactly afterwards)', () => {
+    /** 6,000 rows (three staging batches) with repeats thousands of rows apart; spreadsheet row = index + 2. */
+    function fileWithRepeats() {
+      const rows = Array.from({ length: 6000 }, () => person());
+      rows[5990] = { ...rows[10]! }; // the same person and programme twice
+      rows[4020] = { ...rows[20]!, programme_code: 'TCXH-KT', phone: '0911111111' }; // personal data differ
+      rows[5100] = { ...rows[5100]!, account_number: rows[100]!.account_number }; // two people, one account
+      rows[5500] = { ...rows[50]!, programme_code: 'TCXH-KT' }; // one person on two programmes: fine
+      return rows;
+    }
+    const modes = [
+      { name: 'LOAD DATA with the staging thread', set: (r: any) => r },
+      { name: 'LOAD DATA on the main thread', set: (r: any) => (r.stagingThread = false) },
+      { name: 'INSERTs', set: (r: any) => (r.stagingMode = 'insert') },
+    ];
+    for (const mode of modes) {
+      it(`reports them, staged by ${mode.name}`, async () => {
+        const runner = (await testApp()).services.rollImportRunner;
+        const rows = fileWithRepeats();
+        mode.set(runner);
+        let done: any;
+        try {
+          done = await importFile(staff.token, rollCsv(rows));
+        } finally {
+          runner.stagingMode = 'auto';
+          runner.stagingThread = true;
+        }
+        const problems = (await problemsOf(staff.token, done.id)).map((p) => [p.row, p.code]);
+        expect(problems).to.deep.equal([
+          [12, 'DUPLICATE_IN_FILE'],
+          [22, 'PERSON_DIFFERS_IN_FILE'],
+          [102, 'SHARED_ACCOUNT'],
+          [4022, 'PERSON_DIFFERS_IN_FILE'],
+          [5102, 'SHARED_ACCOUNT'],
+          [5992, 'DUPLICATE_IN_FILE'],
+        ]);
+        expect(done.progress).to.deep.equal({ rowsRead: 6000, rowsValid: 5994, rowsInvalid: 6 });
+        expect(done.result).to.include({ beneficiariesCreated: 5993, enrolmentsCreated: 5994 });
+        const [twice] = await sql(
+          `SELECT COUNT(DISTINCT e.beneficiary_id) AS people, COUNT(*) AS enrolments FROM enrolments e
+           JOIN beneficiaries b ON b.id = e.beneficiary_id WHERE b.national_id_hash = ?`,
+          [(await cipher()).lookupHash('nid', rows[50]!.national_id!)],
+        );
+        expect([Number(twice.people), Number(twice.enrolments)]).to.deep.equal([1, 2]);
+      });
+    }
+  });
+
   describe('a large import', () => {
     it('shows progress while it runs and ends with exact counts (30,000 rows)', async () => {
       const n = 30_000;

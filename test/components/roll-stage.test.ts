@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Readable } from 'node:stream';
 import { TsvWriter } from '../../src/components/beneficiaries/tsv-writer';
+import { FINGERPRINTS_PER_ROW, fingerprintOf, RepeatFinder } from '../../src/components/beneficiaries/roll-repeats';
 import { testApp } from '../helpers/app';
 
 /** Loads `rows` written by TsvWriter into a fresh table through LOAD DATA LOCAL INFILE, as the roll import stages them. */
@@ -91,5 +92,42 @@ describe('TsvWriter fast paths', () => {
     w.endRow();
     const escaped = (t: string) => t.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\0/g, '\\0');
     expect(w.take().toString()).to.equal(`${texts.map(escaped).join('\t')}\n`);
+  });
+});
+
+describe('RepeatFinder (national IDs and accounts on several rows, by fingerprint)', () => {
+  const fp = (hex: string) => fingerprintOf(Buffer.from(hex, 'hex'));
+
+  it('finds every value added twice among many, across batches and while its table grows', () => {
+    const f = new RepeatFinder();
+    const n = 300_000;
+    const fps = new Uint32Array(n * FINGERPRINTS_PER_ROW);
+    for (let k = 0; k < n; k++) {
+      fps[k * 2] = Math.imul(k + 1, 0x9e3779b1) >>> 0 || 1; // distinct non-zero numbers
+      fps[k * 2 + 1] = k % 3 === 0 ? 0 : Math.imul(k + 7, 0x85ebca6b) >>> 0 || 1;
+    }
+    f.note(fps, n);
+    expect(f.candidates()).to.deep.equal({ nids: [], accounts: [] });
+    // rows 17 and 299,999 again, in a later batch; an account of a row without one (0) is not an account
+    const later = new Uint32Array([fps[17 * 2]!, 0, fps[299_999 * 2]!, fps[1 * 2 + 1]!]);
+    f.note(later, 2);
+    const { nids, accounts } = f.candidates();
+    const asFp = (b: Buffer) => b.readUInt32LE(0);
+    expect(nids.map(asFp).sort()).to.deep.equal([fps[17 * 2]!, fps[299_999 * 2]!].sort());
+    expect(accounts.map(asFp)).to.deep.equal([fps[1 * 2 + 1]!]);
+  });
+
+  it('reads the first four bytes of a keyed hash, and looks for both prefixes a fingerprint of 1 stands for', () => {
+    expect(fp('01020304ff')).to.equal(0x04030201);
+    expect(fp('00000000ff')).to.equal(1);
+    expect(fp('01000000ff')).to.equal(1);
+    const f = new RepeatFinder();
+    f.note(new Uint32Array([fp('00000000aa'), 0, fp('01000000bb'), 0]), 2);
+    expect(
+      f
+        .candidates()
+        .nids.map((b) => b.toString('hex'))
+        .sort(),
+    ).to.deep.equal(['00000000', '01000000']);
   });
 });

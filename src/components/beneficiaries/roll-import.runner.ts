@@ -5,7 +5,10 @@ import { AppError } from '../../platform/errors';
 import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
 import type { StageInput } from './roll-stage';
+import type { RepeatFinder } from './roll-repeats';
 import { InProcessStager, LocalInfileStager, type Stager } from './roll-stager';
+
+type Repeats = ReturnType<RepeatFinder['candidates']>;
 import { importOfXid, XaBranch, XID_DATABASE, xidOf } from './roll-xa';
 import { DATE_CELL, fileError, NUMERIC_CELL, plainCell, readRollFile, type RollFormat } from './roll-file.reader';
 import { COLUMNS, mapHeader, validateRow, type Column, type RowProblem } from './roll-validation';
@@ -110,6 +113,16 @@ const FILL_BATCH = 1000;
 
 /** The national IDs on more than one row of an import's file (see check). */
 const multiTable = (staging: string): string => `${staging}_multi`;
+
+/** The keyed-hash prefixes of the national IDs and accounts seen on more than one row while reading (RepeatFinder). */
+const candidateTable = (staging: string): string => `${staging}_cand`;
+
+/** The rows of an import's file that the checks within the file look at: those with a candidate prefix (see check). */
+const repeatTable = (staging: string): string => `${staging}_repeat`;
+
+/** The tables of an import besides its staging table. */
+const workTables = (staging: string): string =>
+  [diffTable, multiTable, fillTable, candidateTable, repeatTable].map((f) => f(staging)).join(', ');
 
 const NOT_SPACE = /\S/;
 
@@ -292,10 +305,11 @@ export class RollImportRunner {
       [id],
     );
     await this.ds.query('DELETE FROM roll_import_problems WHERE import_id = ?', [id]);
-    await this.ds.query(`DROP TABLE IF EXISTS ${table}, ${diffTable(table)}, ${multiTable(table)}, ${fillTable(table)}`);
+    await this.ds.query(`DROP TABLE IF EXISTS ${table}, ${workTables(table)}`);
     await this.ds.query(`CREATE TABLE ${table} LIKE roll_import_rows`);
-    // Loaded without secondary indexes; they are built once, sorted, when the file has been read. The table holds one
-    // import: its primary key is the row number alone, so that the checks and the merge find a row of it by number.
+    // Loaded without secondary indexes: the checks within the file look at the few rows whose national ID or account
+    // is on another row too, found while reading (RepeatFinder), and everything else finds a row by its number. The
+    // table holds one import: its primary key is the row number alone.
     await this.ds.query(
       `ALTER TABLE ${table} DROP PRIMARY KEY, ADD PRIMARY KEY (row_no),
          DROP INDEX ix_import_rows_nid, DROP INDEX ix_import_rows_account, DROP INDEX ix_import_rows_wallet,
@@ -303,10 +317,7 @@ export class RollImportRunner {
     );
     try {
       const t0 = Date.now();
-      const { read, parents, sealed } = await this.readAndStage(imp, filePath, table);
-      await this.ds.query(
-        `ALTER TABLE ${table} ADD INDEX ix_nid (national_id_hash, programme_id), ADD INDEX ix_account (account_hash), ADD INDEX ix_wallet (wallet_hash)`,
-      );
+      const { read, parents, sealed, repeats } = await this.readAndStage(imp, filePath, table);
       const t1 = Date.now();
       await this.ds.query("UPDATE roll_imports SET phase = 'checking', rows_read = ? WHERE id = ?", [read, id]);
       // One import at a time from the checks against the roll to the end of the merge: two imports touching the same
@@ -321,7 +332,7 @@ export class RollImportRunner {
         if (lock?.got !== 1) throw new AppError('unavailable', 'IMPORT_BUSY', 'another import is merging; will retry');
         try {
           await this.recoverMerges();
-          const onRoll = await this.check(imp, table);
+          const onRoll = await this.check(imp, table, repeats);
           await this.beforeFill?.(filePath);
           const filled = await this.fill(imp, filePath, table, onRoll);
           this.lastFill = { sealedWhileReading: sealed, filled };
@@ -347,7 +358,7 @@ export class RollImportRunner {
       }
       throw e;
     } finally {
-      await this.ds.query(`DROP TABLE IF EXISTS ${table}, ${diffTable(table)}, ${multiTable(table)}, ${fillTable(table)}`);
+      await this.ds.query(`DROP TABLE IF EXISTS ${table}, ${workTables(table)}`);
     }
   }
 
@@ -416,7 +427,7 @@ export class RollImportRunner {
     imp: ImportRow,
     filePath: string,
     table: string,
-  ): Promise<{ read: number; parents: Parents; sealed: boolean }> {
+  ): Promise<{ read: number; parents: Parents; sealed: boolean; repeats: Repeats }> {
     const ref = await this.reference(imp);
     const refData = { isKnownBank: (b: string) => ref.banks.has(b), isKnownWalletProvider: (w: string) => ref.wallets.has(w) };
     let header: Partial<Record<Column, number>> | null = null;
@@ -569,12 +580,12 @@ export class RollImportRunner {
       invalid,
       imp.id,
     ]);
-    return { read, parents, sealed: allSealed };
+    return { read, parents, sealed: allSealed, repeats: stager.repeats.candidates() };
   }
 
   /** Conflicts that only the whole file and the stored roll reveal; each offending row is reported and left out. */
   /** Returns whether anyone of the file is on the roll already (then the diff table holds the rows to write). */
-  private async check(imp: ImportRow, t: string): Promise<boolean> {
+  private async check(imp: ImportRow, t: string, repeats: Repeats): Promise<boolean> {
     const id = imp.id;
     const problem = (sql: string, params: unknown[] = []) =>
       this.ds.query(`INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message) ${sql}`, [id, ...params]);
@@ -583,37 +594,60 @@ export class RollImportRunner {
       ['account_hash', 'account_number', 'bank account', 'account_new'],
       ['wallet_hash', 'wallet_id', 'wallet', 'wallet_new'],
     ] as const;
-    // Each check within the file groups the file once and then finds the rows of the groups it reports (STRAIGHT_JOIN:
-    // left to itself, MariaDB ran the grouping again for every row of the file, "LATERAL DERIVED", 5 s at a million rows).
-    // They run one after the other (problems of one row keep the order of the checks), beside the roll comparison below.
+    // The checks within the file look only at the rows whose national ID or account may be on another row too: those
+    // whose keyed hash begins as one seen twice while reading (RepeatFinder; a superset, as fingerprints can collide).
+    // Every row of a group these checks report is among them, so grouping them finds exactly what grouping the whole
+    // file would: copied out in one pass over the file, with the indexes the checks need.
+    const rt = repeatTable(t);
     const inFile = async () => {
-      // for the merge's person ids of a first import (below): the few national IDs on several rows
+      const ct = candidateTable(t);
+      await this.ds.query(
+        `CREATE TABLE ${ct} (kind TINYINT UNSIGNED NOT NULL, prefix BINARY(4) NOT NULL, PRIMARY KEY (kind, prefix)) ENGINE=InnoDB`,
+      );
+      const prefixes = [...repeats.nids.map((p) => [0, p]), ...repeats.accounts.map((p) => [1, p])];
+      for (let i = 0; i < prefixes.length; i += 5000) {
+        await this.ds.query(`INSERT IGNORE INTO ${ct} (kind, prefix) VALUES ?`, [prefixes.slice(i, i + 5000)]);
+      }
+      await this.ds.query(
+        `CREATE TABLE ${rt} (PRIMARY KEY (row_no), KEY ix_nid (national_id_hash, programme_id), KEY ix_account (account_hash),
+           KEY ix_wallet (wallet_hash)) ENGINE=InnoDB
+         SELECT r.row_no, r.national_id_hash, r.programme_id, r.full_name, r.date_of_birth, r.gender, r.phone_hash, r.area_id,
+           r.account_hash, r.wallet_hash
+         FROM ${t} r LEFT JOIN ${ct} n ON n.kind = 0 AND n.prefix = LEFT(r.national_id_hash, 4)
+           LEFT JOIN ${ct} a ON a.kind = 1 AND a.prefix = LEFT(r.account_hash, 4)
+           LEFT JOIN ${ct} w ON w.kind = 1 AND w.prefix = LEFT(r.wallet_hash, 4)
+         WHERE ${prefixes.length ? 'n.kind IS NOT NULL OR a.kind IS NOT NULL OR w.kind IS NOT NULL' : 'FALSE'}`,
+      );
+      // Each check groups those rows once and then finds the rows of the groups it reports (STRAIGHT_JOIN: left to
+      // itself, MariaDB ran the grouping again for every row, "LATERAL DERIVED"). They run one after the other (problems
+      // of one row keep the order of the checks), beside the roll comparison below.
+      // For the merge's person ids of a first import (below): the national IDs on several rows.
       await this.ds.query(
         `CREATE TABLE ${multiTable(t)} (national_id_hash BINARY(32) NOT NULL PRIMARY KEY) ENGINE=InnoDB
-         SELECT national_id_hash FROM ${t} GROUP BY national_id_hash HAVING COUNT(*) > 1`,
+         SELECT national_id_hash FROM ${rt} GROUP BY national_id_hash HAVING COUNT(*) > 1`,
       );
       await problem(
         `SELECT ?, r.row_no, 'programme_code', 'DUPLICATE_IN_FILE',
          LEFT(CONCAT('the same person and programme are on rows ', d.rows_list, '; keep one row'), 500)
        FROM (SELECT national_id_hash, programme_id, GROUP_CONCAT(row_no ORDER BY row_no SEPARATOR ', ') AS rows_list
-             FROM ${t} GROUP BY national_id_hash, programme_id HAVING COUNT(*) > 1) d
-         STRAIGHT_JOIN ${t} r ON r.national_id_hash = d.national_id_hash AND r.programme_id = d.programme_id`,
+             FROM ${rt} GROUP BY national_id_hash, programme_id HAVING COUNT(*) > 1) d
+         STRAIGHT_JOIN ${rt} r ON r.national_id_hash = d.national_id_hash AND r.programme_id = d.programme_id`,
       );
       await problem(
         `SELECT ?, r.row_no, 'national_id', 'PERSON_DIFFERS_IN_FILE',
          LEFT(CONCAT('the same national ID has different personal data (name, birth date, gender, area or phone) on rows ', d.rows_list), 500)
-       FROM (SELECT national_id_hash, GROUP_CONCAT(row_no ORDER BY row_no SEPARATOR ', ') AS rows_list FROM ${t}
+       FROM (SELECT national_id_hash, GROUP_CONCAT(row_no ORDER BY row_no SEPARATOR ', ') AS rows_list FROM ${rt}
              GROUP BY national_id_hash
              HAVING COUNT(DISTINCT CAST(full_name AS BINARY), date_of_birth, gender, IFNULL(phone_hash, ''), area_id) > 1) d
-         STRAIGHT_JOIN ${t} r ON r.national_id_hash = d.national_id_hash`,
+         STRAIGHT_JOIN ${rt} r ON r.national_id_hash = d.national_id_hash`,
       );
       for (const [hash, column, what] of accounts) {
         await problem(
           `SELECT ?, r.row_no, '${column}', 'SHARED_ACCOUNT',
            LEFT(CONCAT('the same ${what} is given for different people on rows ', d.rows_list), 500)
-         FROM (SELECT ${hash}, GROUP_CONCAT(row_no ORDER BY row_no SEPARATOR ', ') AS rows_list FROM ${t}
+         FROM (SELECT ${hash}, GROUP_CONCAT(row_no ORDER BY row_no SEPARATOR ', ') AS rows_list FROM ${rt}
                WHERE ${hash} IS NOT NULL GROUP BY ${hash} HAVING COUNT(DISTINCT national_id_hash) > 1) d
-           STRAIGHT_JOIN ${t} r ON r.${hash} = d.${hash}`,
+           STRAIGHT_JOIN ${rt} r ON r.${hash} = d.${hash}`,
         );
       }
     };
@@ -688,10 +722,10 @@ export class RollImportRunner {
       // For the merge's person ids (insertAll): a person on several accepted rows (several programmes) is the person of
       // the first of them. Committed here, so that the merge's second connection sees it too.
       await this.ds.query(
-        `UPDATE ${t} r JOIN (
-           SELECT x.national_id_hash, MIN(x.row_no) AS first_row
-           FROM ${multiTable(t)} m STRAIGHT_JOIN ${t} x ON x.national_id_hash = m.national_id_hash
-           WHERE x.rejected = 0 GROUP BY x.national_id_hash) g ON g.national_id_hash = r.national_id_hash
+        `UPDATE ${t} r JOIN ${rt} x ON x.row_no = r.row_no JOIN (
+           SELECT y.national_id_hash, MIN(y.row_no) AS first_row
+           FROM ${multiTable(t)} m STRAIGHT_JOIN ${rt} y ON y.national_id_hash = m.national_id_hash JOIN ${t} z ON z.row_no = y.row_no
+           WHERE z.rejected = 0 GROUP BY y.national_id_hash) g ON g.national_id_hash = x.national_id_hash
          SET r.person_row = g.first_row WHERE r.rejected = 0`,
       );
     }

@@ -1,6 +1,7 @@
 import type { DataCipher } from '../../platform/crypto';
 import { LookupHasher } from './roll-hash';
 import { foldName, maskDigits, maskNationalId, type RollRow } from './roll-validation';
+import { FINGERPRINTS_PER_ROW, fingerprintOf } from './roll-repeats';
 import type { TsvWriter } from './tsv-writer';
 
 /** A validated row on its way to the staging table. */
@@ -87,6 +88,20 @@ export function stageRow(c: DataCipher, importId: string, { rowNo, row: r, areaI
   ];
 }
 
+/** The fingerprints (RepeatFinder) of `stageRow` rows, FINGERPRINTS_PER_ROW each. */
+export function stageRowFingerprints(rows: readonly unknown[][]): Uint32Array {
+  const fps = new Uint32Array(rows.length * FINGERPRINTS_PER_ROW);
+  const nid = STAGE_COLUMNS.indexOf('national_id_hash');
+  const account = STAGE_COLUMNS.indexOf('account_hash');
+  const wallet = STAGE_COLUMNS.indexOf('wallet_hash');
+  rows.forEach((r, k) => {
+    fps[k * FINGERPRINTS_PER_ROW] = fingerprintOf(r[nid] as Buffer);
+    const a = (r[account] ?? r[wallet]) as Buffer | null;
+    fps[k * FINGERPRINTS_PER_ROW + 1] = a ? fingerprintOf(a) : 0;
+  });
+  return fps;
+}
+
 /**
  * What seals a staging row: the cipher for the ciphertexts, and the same keyed hashes as `DataCipher.lookupHash` made
  * by a `LookupHasher` (a few times cheaper for such short values; identical bytes).
@@ -122,20 +137,26 @@ export class RowSealer {
  * The staging row of `stageRow`, written as one line of a LOAD DATA file (same values, same column order). Call
  * `s.begin(n)` before each group of n rows. `seal` false leaves the ciphertexts out (NULL): the rows of a file whose
  * people are mostly on the roll already, where only what the merge writes is encrypted (RollImportRunner.fill).
+ * The row's fingerprints (RepeatFinder) go to `fps` as row `k` of its batch.
  */
 export function writeStageRow(
   w: TsvWriter,
   s: RowSealer,
   importId: string,
   { rowNo, row: r, areaId, programmeId }: StageInput,
-  seal = true,
+  seal: boolean,
+  fps: Uint32Array,
+  k: number,
 ): void {
   const folded = foldName(r.fullName);
   const bank = r.channel === 'BANK';
   const wallet = r.channel === 'WALLET';
   w.text(importId);
   w.int(rowNo);
-  w.bytes(s.hash('nid', r.nationalId));
+  const nidHash = s.hash('nid', r.nationalId);
+  fps[k * FINGERPRINTS_PER_ROW] = fingerprintOf(nidHash);
+  fps[k * FINGERPRINTS_PER_ROW + 1] = 0;
+  w.bytes(nidHash);
   if (seal) w.bytes(s.encrypt(r.nationalId, 'nid'));
   else w.nul();
   w.text(maskNationalId(r.nationalId));
@@ -162,7 +183,9 @@ export function writeStageRow(
   w.text(r.channel);
   if (bank) {
     w.text(r.bankCode!);
-    w.bytes(s.hash('account', `${r.bankCode}:${r.accountNumber}`));
+    const accountHash = s.hash('account', `${r.bankCode}:${r.accountNumber}`);
+    fps[k * FINGERPRINTS_PER_ROW + 1] = fingerprintOf(accountHash);
+    w.bytes(accountHash);
     if (seal) w.bytes(s.encrypt(r.accountNumber!, 'account'));
     else w.nul();
     w.text(maskDigits(r.accountNumber!, 0, 4));
@@ -175,7 +198,9 @@ export function writeStageRow(
   w.textOrNull(bank || wallet ? r.accountName : null);
   if (wallet) {
     w.text(r.walletProvider!);
-    w.bytes(s.hash('wallet', `${r.walletProvider}:${r.walletId}`));
+    const walletHash = s.hash('wallet', `${r.walletProvider}:${r.walletId}`);
+    fps[k * FINGERPRINTS_PER_ROW + 1] = fingerprintOf(walletHash);
+    w.bytes(walletHash);
     if (seal) w.bytes(s.encrypt(r.walletId!, 'wallet'));
     else w.nul();
     w.text(maskDigits(r.walletId!, 3, 2));

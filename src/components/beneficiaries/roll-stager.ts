@@ -4,7 +4,17 @@ import { Readable, type Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { DataCipher } from '../../platform/crypto';
-import { insertSql, loadSql, packStageInputs, RowSealer, stageRow, writeStageRow, type StageInput } from './roll-stage';
+import { FINGERPRINTS_PER_ROW, RepeatFinder } from './roll-repeats';
+import {
+  insertSql,
+  loadSql,
+  packStageInputs,
+  RowSealer,
+  stageRow,
+  stageRowFingerprints,
+  writeStageRow,
+  type StageInput,
+} from './roll-stage';
 import type { StageWorkerData, StageWorkerReply, StageWorkerRequest } from './roll-stage.worker';
 import { TsvWriter } from './tsv-writer';
 
@@ -14,11 +24,14 @@ export interface Stager {
   stage(importId: string, batch: StageInput[], seal: boolean): Promise<void>;
   /** Waits for every batch to be written; throws the first failure. */
   finish(): Promise<void>;
+  /** The national IDs and accounts on more than one of the staged rows (complete once `finish` has returned). */
+  readonly repeats: RepeatFinder;
 }
 
 /** Encrypts in this thread; up to `inFlight` inserts run on their own pool connections while the file is read on. */
 export class InProcessStager implements Stager {
   private readonly pending: Promise<unknown>[] = [];
+  readonly repeats = new RepeatFinder();
 
   constructor(
     private readonly ds: DataSource,
@@ -29,6 +42,7 @@ export class InProcessStager implements Stager {
 
   async stage(importId: string, batch: StageInput[], seal: boolean): Promise<void> {
     const rows = batch.map((b) => stageRow(this.cipher, importId, b, seal));
+    this.repeats.note(stageRowFingerprints(rows), rows.length);
     const p = this.ds.query(insertSql(this.table), [rows]);
     p.catch(() => undefined); // surfaced by the await below or by finish()
     this.pending.push(p);
@@ -74,21 +88,27 @@ function startStageWorker(cipher: DataCipher, importId: string): Worker {
   return new Worker(bootstrap, { eval: true, workerData: data, resourceLimits: THREAD_LIMITS });
 }
 
+/** A batch written: its LOAD DATA bytes and its rows' fingerprints (RepeatFinder). */
+interface Encoded {
+  chunks: Buffer[];
+  fps: Uint32Array;
+}
+
 /** One staging thread: batches in, their LOAD DATA bytes out in the same order. */
 class StageThread {
   private readonly worker: Worker;
   private seq = 0;
-  private readonly waiting = new Map<number, { resolve: (chunks: Buffer[]) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<number, { resolve: (out: Encoded) => void; reject: (e: Error) => void }>();
   private failure: Error | null = null;
 
   constructor(cipher: DataCipher, importId: string) {
     this.worker = startStageWorker(cipher, importId);
-    this.worker.on('message', ({ seq, chunks, error }: StageWorkerReply) => {
+    this.worker.on('message', ({ seq, chunks, fps, error }: StageWorkerReply) => {
       const w = this.waiting.get(seq);
       this.waiting.delete(seq);
       if (!w) return;
       if (error !== undefined) w.reject(new Error(`staging thread: ${error}`));
-      else w.resolve(chunks!.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)));
+      else w.resolve({ chunks: chunks!.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)), fps: fps! });
     });
     const fail = (e: Error) => {
       this.failure ??= e;
@@ -99,11 +119,11 @@ class StageThread {
     this.worker.on('exit', (code) => fail(new Error(`staging thread exited (${code})`)));
   }
 
-  /** The batch's LOAD DATA bytes, once the thread has written them. */
-  encode(batch: StageInput[], seal: boolean): Promise<Buffer[]> {
+  /** The batch's LOAD DATA bytes and fingerprints, once the thread has written them. */
+  encode(batch: StageInput[], seal: boolean): Promise<Encoded> {
     if (this.failure) return Promise.reject(this.failure);
     const seq = this.seq++;
-    const done = new Promise<Buffer[]>((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
+    const done = new Promise<Encoded>((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
     this.worker.postMessage({ seq, rows: packStageInputs(batch), seal } satisfies StageWorkerRequest);
     return done;
   }
@@ -126,10 +146,11 @@ export class LocalInfileStager implements Stager {
   private rows = 0;
   private ended = false;
   /** Batches not yet handed to the LOAD, in file order: written here (chunks) or still in the staging thread (pending). */
-  private readonly queue: { chunks: Buffer[] | null; pending: Promise<Buffer[]> | null }[] = [];
+  private readonly queue: { chunks: Buffer[] | null; pending: Promise<Encoded> | null }[] = [];
   /** Batches the staging thread holds. */
   private inThread = 0;
   private readonly sealer: RowSealer;
+  readonly repeats = new RepeatFinder();
 
   private constructor(
     private readonly cipher: DataCipher,
@@ -186,11 +207,14 @@ export class LocalInfileStager implements Stager {
   async stage(importId: string, batch: StageInput[], seal: boolean): Promise<void> {
     this.rows += batch.length;
     if (!this.thread) {
+      const fps = new Uint32Array(batch.length * FINGERPRINTS_PER_ROW);
       this.sealer.begin(batch.length);
-      for (const b of batch) {
-        writeStageRow(this.writer, this.sealer, importId, b, seal);
+      for (let k = 0; k < batch.length; k++) {
+        const b = batch[k]!;
+        writeStageRow(this.writer, this.sealer, importId, b, seal, fps, k);
         if (this.writer.full) await this.push(this.writer.take());
       }
+      this.repeats.note(fps, batch.length);
       return;
     }
     // The staging thread takes a batch while it has room; otherwise this thread writes the batch itself: the work is
@@ -200,8 +224,9 @@ export class LocalInfileStager implements Stager {
       const entry: (typeof this.queue)[number] = { chunks: null, pending: this.thread.encode(batch, seal) };
       this.inThread += 1;
       entry.pending!.then(
-        (chunks) => {
+        ({ chunks, fps }) => {
           entry.chunks = chunks;
+          this.repeats.note(fps, fps.length / FINGERPRINTS_PER_ROW);
           this.inThread -= 1;
         },
         () => (this.inThread -= 1), // the failure is thrown where the entry is awaited
@@ -209,12 +234,15 @@ export class LocalInfileStager implements Stager {
       this.queue.push(entry);
     } else {
       const chunks: Buffer[] = [];
+      const fps = new Uint32Array(batch.length * FINGERPRINTS_PER_ROW);
       this.sealer.begin(batch.length);
-      for (const b of batch) {
-        writeStageRow(this.writer, this.sealer, importId, b, seal);
+      for (let k = 0; k < batch.length; k++) {
+        const b = batch[k]!;
+        writeStageRow(this.writer, this.sealer, importId, b, seal, fps, k);
         if (this.writer.full) chunks.push(this.writer.take());
       }
       if (this.writer.length) chunks.push(this.writer.take());
+      this.repeats.note(fps, batch.length);
       this.queue.push({ chunks, pending: null });
     }
     // hand over what is ready, in order; wait for the oldest batch only when too many are held
@@ -229,7 +257,7 @@ export class LocalInfileStager implements Stager {
     let chunks = head.chunks;
     if (!chunks) {
       const t = performance.now();
-      chunks = await head.pending!;
+      chunks = (await head.pending!).chunks;
       this.waited.threadMs += performance.now() - t;
     }
     for (const c of chunks) await this.push(c);
