@@ -261,6 +261,9 @@ describe('roll imports', function () {
     await new Promise((r) => setTimeout(r, 1100)); // last_update counts seconds
     const done = await importFile(staff.token, rollCsv([person(), female()]));
     expect(done.status).to.equal('completed');
+    // the import is seen completed at its merge's commit; the statistics follow right after it
+    const refreshed = async () => (await lastUpdate()).every((a, i) => Number(a.at) > Number(before[i]!.at));
+    for (const end = Date.now() + 5000; !(await refreshed()) && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
     const after = await lastUpdate();
     for (const [i, b] of before.entries()) expect(Number(after[i]!.at), b.t).to.be.greaterThan(Number(b.at));
   });

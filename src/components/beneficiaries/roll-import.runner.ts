@@ -5,7 +5,7 @@ import { AppError } from '../../platform/errors';
 import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
 import type { StageInput } from './roll-stage';
-import type { RepeatFinder } from './roll-repeats';
+import { FINGERPRINT_BYTES, type RepeatFinder } from './roll-repeats';
 import { InProcessStager, LocalInfileStager, type Stager } from './roll-stager';
 
 type Repeats = ReturnType<RepeatFinder['candidates']>;
@@ -317,7 +317,7 @@ export class RollImportRunner {
     );
     try {
       const t0 = Date.now();
-      const { read, parents, sealed, repeats } = await this.readAndStage(imp, filePath, table);
+      const { read, parents, sealed, repeats, mismatches } = await this.readAndStage(imp, filePath, table);
       const t1 = Date.now();
       await this.ds.query("UPDATE roll_imports SET phase = 'checking', rows_read = ? WHERE id = ?", [read, id]);
       // One import at a time from the checks against the roll to the end of the merge: two imports touching the same
@@ -334,10 +334,11 @@ export class RollImportRunner {
           await this.recoverMerges();
           const onRoll = await this.check(imp, table, repeats);
           await this.beforeFill?.(filePath);
-          const filled = await this.fill(imp, filePath, table, onRoll);
+          // every row encrypted while reading: nothing for the fill pass to look for
+          const filled = sealed ? 0 : await this.fill(imp, filePath, table, onRoll);
           this.lastFill = { sealedWhileReading: sealed, filled };
           t2 = Date.now();
-          changed = await this.merge(runner, imp, table, read, onRoll, parents);
+          changed = await this.merge(runner, imp, table, read, onRoll, parents, mismatches);
         } finally {
           await runner.query(`SELECT RELEASE_LOCK(${MERGE_LOCK})`);
         }
@@ -427,7 +428,7 @@ export class RollImportRunner {
     imp: ImportRow,
     filePath: string,
     table: string,
-  ): Promise<{ read: number; parents: Parents; sealed: boolean; repeats: Repeats }> {
+  ): Promise<{ read: number; parents: Parents; sealed: boolean; repeats: Repeats; mismatches: number }> {
     const ref = await this.reference(imp);
     const refData = { isKnownBank: (b: string) => ref.banks.has(b), isKnownWalletProvider: (w: string) => ref.wallets.has(w) };
     let header: Partial<Record<Column, number>> | null = null;
@@ -435,6 +436,8 @@ export class RollImportRunner {
     let read = 0;
     let valid = 0;
     let invalid = 0;
+    /** Staged rows whose account name does not match the person's. */
+    let mismatches = 0;
     let staged: StageInput[] = [];
     let problems: Problem[] = [];
     const parents: Parents = { areas: new Set(), programmes: new Set(), banks: new Set(), wallets: new Set() };
@@ -541,6 +544,7 @@ export class RollImportRunner {
             for (const p of rowProblems) problems.push({ rowNo, column: p.column, code: p.code, message: p.message });
           } else {
             valid += 1;
+            if (row.nameMismatch) mismatches += 1;
             staged.push({ rowNo, row, areaId: area!.id, programmeId: programmeId! });
             parents.areas.add(area!.id);
             parents.programmes.add(programmeId!);
@@ -580,7 +584,7 @@ export class RollImportRunner {
       invalid,
       imp.id,
     ]);
-    return { read, parents, sealed: allSealed, repeats: stager.repeats.candidates() };
+    return { read, parents, sealed: allSealed, repeats: stager.repeats.candidates(), mismatches };
   }
 
   /** Conflicts that only the whole file and the stored roll reveal; each offending row is reported and left out. */
@@ -602,22 +606,32 @@ export class RollImportRunner {
     const inFile = async () => {
       const ct = candidateTable(t);
       await this.ds.query(
-        `CREATE TABLE ${ct} (kind TINYINT UNSIGNED NOT NULL, prefix BINARY(4) NOT NULL, PRIMARY KEY (kind, prefix)) ENGINE=InnoDB`,
+        `CREATE TABLE ${ct} (kind TINYINT UNSIGNED NOT NULL, prefix BINARY(${FINGERPRINT_BYTES}) NOT NULL, PRIMARY KEY (kind, prefix)) ENGINE=InnoDB`,
       );
       const prefixes = [...repeats.nids.map((p) => [0, p]), ...repeats.accounts.map((p) => [1, p])];
       for (let i = 0; i < prefixes.length; i += 5000) {
         await this.ds.query(`INSERT IGNORE INTO ${ct} (kind, prefix) VALUES ?`, [prefixes.slice(i, i + 5000)]);
       }
+      const columns = `row_no, national_id_hash, programme_id, full_name, date_of_birth, gender, phone_hash, area_id, account_hash, wallet_hash`;
       await this.ds.query(
         `CREATE TABLE ${rt} (PRIMARY KEY (row_no), KEY ix_nid (national_id_hash, programme_id), KEY ix_account (account_hash),
-           KEY ix_wallet (wallet_hash)) ENGINE=InnoDB
-         SELECT r.row_no, r.national_id_hash, r.programme_id, r.full_name, r.date_of_birth, r.gender, r.phone_hash, r.area_id,
-           r.account_hash, r.wallet_hash
-         FROM ${t} r LEFT JOIN ${ct} n ON n.kind = 0 AND n.prefix = LEFT(r.national_id_hash, 4)
-           LEFT JOIN ${ct} a ON a.kind = 1 AND a.prefix = LEFT(r.account_hash, 4)
-           LEFT JOIN ${ct} w ON w.kind = 1 AND w.prefix = LEFT(r.wallet_hash, 4)
-         WHERE ${prefixes.length ? 'n.kind IS NOT NULL OR a.kind IS NOT NULL OR w.kind IS NOT NULL' : 'FALSE'}`,
+           KEY ix_wallet (wallet_hash)) ENGINE=InnoDB SELECT ${columns} FROM ${t} WHERE FALSE`,
       );
+      if (prefixes.length) {
+        // in two halves of the file at once (one statement runs on one core of the server)
+        const [{ n: last }] = (await this.ds.query(`SELECT IFNULL(MAX(row_no), 0) AS n FROM ${t}`)) as [{ n: number | string }];
+        const half = Math.ceil(Number(last) / 2);
+        const copy = (from: number, to: number) =>
+          this.ds.query(
+            `INSERT INTO ${rt} (${columns}) SELECT ${columns.replace(/(\w+)/g, 'r.$1')}
+             FROM ${t} r LEFT JOIN ${ct} n ON n.kind = 0 AND n.prefix = LEFT(r.national_id_hash, ${FINGERPRINT_BYTES})
+               LEFT JOIN ${ct} a ON a.kind = 1 AND a.prefix = LEFT(r.account_hash, ${FINGERPRINT_BYTES})
+               LEFT JOIN ${ct} w ON w.kind = 1 AND w.prefix = LEFT(r.wallet_hash, ${FINGERPRINT_BYTES})
+             WHERE r.row_no BETWEEN ? AND ? AND (n.kind IS NOT NULL OR a.kind IS NOT NULL OR w.kind IS NOT NULL)`,
+            [from, to],
+          );
+        await settleAll([copy(0, half), copy(half + 1, Number(last))]);
+      }
       // Each check groups those rows once and then finds the rows of the groups it reports (STRAIGHT_JOIN: left to
       // itself, MariaDB ran the grouping again for every row, "LATERAL DERIVED"). They run one after the other (problems
       // of one row keep the order of the checks), beside the roll comparison below.
@@ -829,7 +843,15 @@ export class RollImportRunner {
     return count;
   }
 
-  private async merge(runner: QueryRunner, imp: ImportRow, t: string, read: number, onRoll: boolean, parents: Parents): Promise<number> {
+  private async merge(
+    runner: QueryRunner,
+    imp: ImportRow,
+    t: string,
+    read: number,
+    onRoll: boolean,
+    parents: Parents,
+    stagedMismatches: number,
+  ): Promise<number> {
     const id = imp.id;
     const by = imp.uploaded_by;
     await this.ds.query("UPDATE roll_imports SET phase = 'merging' WHERE id = ?", [id]);
@@ -857,6 +879,13 @@ export class RollImportRunner {
       await runner.startTransaction(onRoll ? undefined : 'READ COMMITTED');
       const em = runner.manager;
       const counts = onRoll ? await this.mergeIn(em, t, id, by) : await this.insertAll(em, t, id, by, parents, branch);
+      // the account-name mismatches merged: those staged, less those of rows the checks refused (a problem each)
+      const [{ n: refusedMismatches }] = (await em.query(
+        `SELECT COUNT(*) AS n FROM (SELECT DISTINCT row_no FROM roll_import_problems WHERE import_id = ? AND row_no > 0) p
+         JOIN ${t} r ON r.row_no = p.row_no WHERE r.name_mismatch = 1`,
+        [id],
+      )) as [{ n: string }];
+      const nameMismatches = stagedMismatches - Number(refusedMismatches);
       const [{ n: invalid }] = (await em.query(
         'SELECT COUNT(DISTINCT row_no) AS n FROM roll_import_problems WHERE import_id = ? AND row_no > 0',
         [id],
@@ -875,7 +904,7 @@ export class RollImportRunner {
           counts.enrolmentsCreated,
           counts.enrolmentsUpdated,
           rowsValid - counts.enrolmentsCreated - counts.enrolmentsUpdated,
-          counts.nameMismatches,
+          nameMismatches,
           id,
         ],
       );
@@ -892,7 +921,7 @@ export class RollImportRunner {
         entityType: 'roll_import',
         entityId: id,
         areaId: imp.scope_area_id,
-        after: { rowsRead: read, rowsValid, rowsInvalid: Number(invalid), ...counts },
+        after: { rowsRead: read, rowsValid, rowsInvalid: Number(invalid), ...counts, nameMismatches },
       });
       // The decision: the branch is prepared (it can no longer fail to commit), and this commit writes the people and the
       // audit event of the completed import; recoverMerges commits a branch whose import has that event, should this
@@ -964,14 +993,10 @@ export class RollImportRunner {
     } else {
       created = [await people(), await em.query(enrolmentSql, enrolmentParams)];
     }
-    const [{ n: mismatches }] = (await em.query(`SELECT COUNT(*) AS n FROM ${t} WHERE rejected = 0 AND name_mismatch = 1`)) as [
-      { n: string },
-    ];
     return {
       beneficiariesCreated: affected(created[0]),
       enrolmentsCreated: affected(created[1]),
       enrolmentsUpdated: 0,
-      nameMismatches: Number(mismatches),
     };
   }
 
@@ -1049,14 +1074,10 @@ export class RollImportRunner {
       [by, id],
     );
     const inserted = await insertEnrolments(`FROM ${d} d JOIN ${t} r ON r.row_no = d.row_no`, 'd.enrolment_id IS NULL', true);
-    const [{ n: mismatches }] = (await em.query(`SELECT COUNT(*) AS n FROM ${t} WHERE rejected = 0 AND name_mismatch = 1`)) as [
-      { n: string },
-    ];
     return {
       beneficiariesCreated: createdPeople,
       enrolmentsCreated: affected(inserted),
       enrolmentsUpdated: updated,
-      nameMismatches: Number(mismatches),
     };
   }
 }

@@ -1,7 +1,7 @@
 import type { DataCipher } from '../../platform/crypto';
 import { LookupHasher } from './roll-hash';
 import { foldName, maskDigits, maskNationalId, type RollRow } from './roll-validation';
-import { FINGERPRINTS_PER_ROW, fingerprintOf } from './roll-repeats';
+import { FINGERPRINTS_PER_ROW, fingerprintOf, NO_FINGERPRINT } from './roll-repeats';
 import type { TsvWriter } from './tsv-writer';
 
 /** A validated row on its way to the staging table. */
@@ -97,7 +97,7 @@ export function stageRowFingerprints(rows: readonly unknown[][]): Uint32Array {
   rows.forEach((r, k) => {
     fps[k * FINGERPRINTS_PER_ROW] = fingerprintOf(r[nid] as Buffer);
     const a = (r[account] ?? r[wallet]) as Buffer | null;
-    fps[k * FINGERPRINTS_PER_ROW + 1] = a ? fingerprintOf(a) : 0;
+    fps[k * FINGERPRINTS_PER_ROW + 1] = a ? fingerprintOf(a) : NO_FINGERPRINT;
   });
   return fps;
 }
@@ -155,7 +155,7 @@ export function writeStageRow(
   w.int(rowNo);
   const nidHash = s.hash('nid', r.nationalId);
   fps[k * FINGERPRINTS_PER_ROW] = fingerprintOf(nidHash);
-  fps[k * FINGERPRINTS_PER_ROW + 1] = 0;
+  fps[k * FINGERPRINTS_PER_ROW + 1] = NO_FINGERPRINT;
   w.bytes(nidHash);
   if (seal) w.bytes(s.encrypt(r.nationalId, 'nid'));
   else w.nul();
