@@ -153,7 +153,7 @@ async function main(): Promise<void> {
     const [imp] = await ds.query('SELECT * FROM roll_imports WHERE id = ?', [id]);
     console.log(`  at peak RSS (main thread's V8): ${atPeak}`);
     console.log(
-      `  phases: ${JSON.stringify(services.rollImportRunner.lastTimings)}, staging by ${services.rollImportRunner.lastStaging}, merge ${services.rollImportRunner.lastMerge}, fill ${JSON.stringify(services.rollImportRunner.lastFill)}, ` +
+      `  phases: ${JSON.stringify(services.rollImportRunner.lastTimings)}, staging by ${services.rollImportRunner.lastStaging}, merge ${services.rollImportRunner.lastMerge}, repeats ${JSON.stringify(services.rollImportRunner.lastRepeats)}, fill ${JSON.stringify(services.rollImportRunner.lastFill)}, ` +
         `reader waited ${JSON.stringify(services.rollImportRunner.lastWaits, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))} ms`,
     );
     console.log(

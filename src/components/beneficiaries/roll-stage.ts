@@ -1,7 +1,7 @@
 import type { DataCipher } from '../../platform/crypto';
 import { LookupHasher } from './roll-hash';
 import { foldName, maskDigits, maskNationalId, type RollRow } from './roll-validation';
-import { FINGERPRINTS_PER_ROW, fingerprintOf, NO_FINGERPRINT } from './roll-repeats';
+import { FINGERPRINTS_PER_ROW, fingerprintInto, NO_FINGERPRINT } from './roll-repeats';
 import type { TsvWriter } from './tsv-writer';
 
 /** A validated row on its way to the staging table. */
@@ -95,9 +95,10 @@ export function stageRowFingerprints(rows: readonly unknown[][]): Uint32Array {
   const account = STAGE_COLUMNS.indexOf('account_hash');
   const wallet = STAGE_COLUMNS.indexOf('wallet_hash');
   rows.forEach((r, k) => {
-    fps[k * FINGERPRINTS_PER_ROW] = fingerprintOf(r[nid] as Buffer);
+    fingerprintInto(r[nid] as Buffer, fps, k * FINGERPRINTS_PER_ROW);
     const a = (r[account] ?? r[wallet]) as Buffer | null;
-    fps[k * FINGERPRINTS_PER_ROW + 1] = a ? fingerprintOf(a) : NO_FINGERPRINT;
+    if (a) fingerprintInto(a, fps, k * FINGERPRINTS_PER_ROW + 2);
+    else fps[k * FINGERPRINTS_PER_ROW + 2] = NO_FINGERPRINT;
   });
   return fps;
 }
@@ -154,8 +155,8 @@ export function writeStageRow(
   w.text(importId);
   w.int(rowNo);
   const nidHash = s.hash('nid', r.nationalId);
-  fps[k * FINGERPRINTS_PER_ROW] = fingerprintOf(nidHash);
-  fps[k * FINGERPRINTS_PER_ROW + 1] = NO_FINGERPRINT;
+  fingerprintInto(nidHash, fps, k * FINGERPRINTS_PER_ROW);
+  fps[k * FINGERPRINTS_PER_ROW + 2] = NO_FINGERPRINT;
   w.bytes(nidHash);
   if (seal) w.bytes(s.encrypt(r.nationalId, 'nid'));
   else w.nul();
@@ -184,7 +185,7 @@ export function writeStageRow(
   if (bank) {
     w.text(r.bankCode!);
     const accountHash = s.hash('account', `${r.bankCode}:${r.accountNumber}`);
-    fps[k * FINGERPRINTS_PER_ROW + 1] = fingerprintOf(accountHash);
+    fingerprintInto(accountHash, fps, k * FINGERPRINTS_PER_ROW + 2);
     w.bytes(accountHash);
     if (seal) w.bytes(s.encrypt(r.accountNumber!, 'account'));
     else w.nul();
@@ -199,7 +200,7 @@ export function writeStageRow(
   if (wallet) {
     w.text(r.walletProvider!);
     const walletHash = s.hash('wallet', `${r.walletProvider}:${r.walletId}`);
-    fps[k * FINGERPRINTS_PER_ROW + 1] = fingerprintOf(walletHash);
+    fingerprintInto(walletHash, fps, k * FINGERPRINTS_PER_ROW + 2);
     w.bytes(walletHash);
     if (seal) w.bytes(s.encrypt(r.walletId!, 'wallet'));
     else w.nul();
