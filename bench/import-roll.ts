@@ -4,7 +4,7 @@
  * the process's peak memory; then imports the same file again (nothing may
  * change) and times name and national-ID searches over the resulting roll.
  *
- *   NODE_OPTIONS=--max-old-space-size=192 npx tsx bench/import-roll.ts --rows 1000000 --tune
+ *   NODE_OPTIONS="--max-old-space-size=192 --max-semi-space-size=8" npx tsx bench/import-roll.ts --rows 1000000 --tune
  *
  * (the worker process's heap flags, scripts/start.ts); --steps prints the slow statements, --inline encrypts on the
  * main thread only.

@@ -17,7 +17,7 @@
  * total = total approved.
  *
  * The worker runs with the heap flag of `npm run worker`
- * (--max-old-space-size=192; `--worker-old-space 0` runs it without).
+ * (--max-old-space-size=192 --max-semi-space-size=8; `--worker-old-space 0` / `--worker-semi-space 0` run it without).
  * `--profile DIR` writes a CPU profile of each child process (node --cpu-prof);
  * `--sandbox-semi-space MB` (default 32) sizes the young generation of the
  * sandbox, the provider's stand-in; `--semi-space MB` does the same for the
@@ -110,6 +110,8 @@ async function main(): Promise<void> {
       'semi-space': { type: 'string', default: '0' },
       // the worker's old generation in MB, as `npm run worker` and scripts/start.ts run it; 0 = Node's default (no cap)
       'worker-old-space': { type: 'string', default: '192' },
+      // the worker's young generation (semi-space) in MB, as scripts/start.ts runs it; 0 = Node's default
+      'worker-semi-space': { type: 'string', default: '8' },
       // let the batch's account check run alongside the payments, as it did before this option existed (it shows the
       // worker's shutdown with a long job running)
       'with-account-check': { type: 'boolean', default: false },
@@ -178,11 +180,11 @@ async function main(): Promise<void> {
   const semi = (mb: string) => (Number(mb) > 0 ? [`--max-semi-space-size=${Number(mb)}`] : []);
   const sandboxProc = run('src/sandbox-server.ts', semi(values['sandbox-semi-space']));
   const apiProc = run('src/server.ts', semi(values['semi-space']));
-  // the worker runs as `npm run worker` and scripts/start.ts run it: old generation capped at 192 MB
+  // the worker runs as `npm run worker` and scripts/start.ts run it: old generation capped at 192 MB, 8 MB semi-spaces
   const workers = Array.from({ length: Number(values.workers) }, () =>
     run('jobs/worker.ts', [
       ...(Number(values['worker-old-space']) > 0 ? [`--max-old-space-size=${Number(values['worker-old-space'])}`] : []),
-      ...semi(values['semi-space']),
+      ...semi(Number(values['semi-space']) > 0 ? values['semi-space'] : values['worker-semi-space']),
     ]),
   );
   for (let i = 0; i < 100; i++) {
