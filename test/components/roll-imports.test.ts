@@ -1611,6 +1611,28 @@ describe('roll imports', function () {
       { name: 'LOAD DATA on the main thread', set: (r: any) => (r.stagingThread = false) },
       { name: 'INSERTs', set: (r: any) => (r.stagingMode = 'insert') },
     ];
+    it('writes candidates while reading when most people are on two programmes, and still finds the one duplicate', async () => {
+      const runner = (await testApp()).services.rollImportRunner;
+      const first = Array.from({ length: 2500 }, () => person());
+      const rows = [...first, ...first.map((r) => ({ ...r, programme_code: 'TCXH-KT' }))];
+      rows[4999] = { ...first[10]! }; // person 10 on TCXH-NCT80 a second time; person 2,499 then only on TCXH-NCT80
+      const done = await importFile(staff.token, rollCsv(rows));
+      expect((await problemsOf(staff.token, done.id)).map((p) => [p.row, p.code])).to.deep.equal([
+        [12, 'DUPLICATE_IN_FILE'],
+        [5001, 'DUPLICATE_IN_FILE'],
+      ]);
+      expect(done.result).to.include({ beneficiariesCreated: 2500, enrolmentsCreated: 4998 });
+      // every person and account is met twice: thousands of candidates, written in several batches while reading
+      expect(runner.lastRepeats!.candidates).to.be.at.least(4998);
+      expect(runner.lastRepeats!.rowsChecked).to.equal(4999); // all but person 2,499's one row
+      const [p10] = await sql(
+        `SELECT COUNT(*) AS enrolments, MIN(p.code) AS programme FROM enrolments e JOIN beneficiaries b ON b.id = e.beneficiary_id
+         JOIN programmes p ON p.id = e.programme_id WHERE b.national_id_hash = ?`,
+        [(await cipher()).lookupHash('nid', first[10]!.national_id!)],
+      );
+      expect([Number(p10.enrolments), p10.programme]).to.deep.equal([1, 'TCXH-KT']);
+    });
+
     for (const mode of modes) {
       it(`reports them, staged by ${mode.name}`, async () => {
         const runner = (await testApp()).services.rollImportRunner;

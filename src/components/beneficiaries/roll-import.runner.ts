@@ -479,16 +479,16 @@ export class RollImportRunner {
         await stager.stage(imp.id, rows, seal);
       }
       if (stager.repeats.waiting >= CANDIDATE_BATCH) inFlight.push(writeCandidates());
-      if (!last && problems.length < PROBLEM_BATCH) return;
-      const probs = problems;
-      problems = [];
-      if (probs.length) {
+      if ((last || problems.length >= PROBLEM_BATCH) && problems.length) {
+        const probs = problems;
+        problems = [];
         inFlight.push(
           this.ds.query('INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message) VALUES ?', [
             probs.map((p) => [imp.id, p.rowNo, problemColumn(p.column), p.code, p.message.slice(0, 500)]),
           ]),
         );
       }
+      // at most STAGE_IN_FLIGHT writes of problems and candidates at a time
       if (inFlight.length > STAGE_IN_FLIGHT) {
         const t = performance.now();
         while (inFlight.length > STAGE_IN_FLIGHT) await inFlight.shift();
@@ -583,7 +583,7 @@ export class RollImportRunner {
           }
         }
       await flush(true);
-      await Promise.all(inFlight.splice(0));
+      await settleAll(inFlight.splice(0));
       await progress;
       if (progressError) throw progressError;
       await stager.finish();
@@ -591,7 +591,10 @@ export class RollImportRunner {
       await writeCandidates(); // those of the last batches
     } finally {
       // a file that failed half-way still stops its staging threads
-      if (!finished) await stager.finish().catch(() => undefined);
+      if (!finished) {
+        await stager.finish().catch(() => undefined);
+        await Promise.allSettled(inFlight.splice(0)); // the reading's own failure is the one thrown
+      }
     }
     if (!header) throw fileError('EMPTY_FILE', 'the file is empty: it needs a header row and at least one data row');
     if (read === 0) throw fileError('EMPTY_FILE', 'the file has a header but no data rows');
