@@ -7,7 +7,6 @@ import type { AuditService } from '../audit';
 import type { StageInput } from './roll-stage';
 import { FINGERPRINT_BYTES, type Candidate } from './roll-repeats';
 import { InProcessStager, LocalInfileStager, type Stager } from './roll-stager';
-
 import { importOfXid, XaBranch, XID_DATABASE, xidOf } from './roll-xa';
 import { DATE_CELL, fileError, NUMERIC_CELL, plainCell, readRollFile, type RollFormat } from './roll-file.reader';
 import { COLUMNS, mapHeader, validateRow, type Column, type RowProblem } from './roll-validation';
