@@ -103,6 +103,27 @@ describe('roll file reader', () => {
     }
   });
 
+  it('yields only the rows asked for on the fast path, numbered and split as without the filter; every row otherwise', async () => {
+    const lines = ['national_id,full_name'];
+    for (let i = 0; i < 20_000; i++) lines.push(`${String(i).padStart(12, '0')},Nguyễn Thị Ánh ${i}`);
+    const wanted = new Set([1, 2, 777, 10_000, 19_999, 20_001]); // the header, rows across read chunks, the last line
+    for (const content of [lines.join('\n') + '\n', lines.join('\r\n')]) {
+      const p = file(content);
+      const all = await records(readRollFile(p, 'csv'));
+      const asked: number[] = [];
+      const kept = await records(
+        readRollFile(p, 'csv', (rowNo) => {
+          asked.push(rowNo);
+          return wanted.has(rowNo);
+        }),
+      );
+      expect(kept).to.deep.equal(all.filter((r) => wanted.has(r.rowNo)));
+      expect(asked).to.deep.equal(all.map((r) => r.rowNo)); // every row once, in order
+    }
+    const quoted = file('a,b\n"1",2\n3,4\n');
+    expect(await records(readRollFile(quoted, 'csv', (rowNo) => rowNo === 3))).to.have.length(3);
+  });
+
   it('refuses bytes that are not UTF-8, UTF-16 and NUL bytes with FILE_NOT_UTF8 on the fast path too', async () => {
     const good = 'national_id,full_name\n001040123456,Nguyen Van An\n'.repeat(5000);
     const latin1 = file(Buffer.concat([Buffer.from(good), Buffer.from('001040123456,Lê Hà\n', 'latin1')]));

@@ -178,7 +178,10 @@ export async function isPlainCsv(path: string): Promise<{ plain: boolean; crlf: 
  * as csv-parse with this module's options for such a file: a leading BOM dropped, an empty line one empty cell, no
  * record after a final line end; the same refusals (FILE_NOT_UTF8 through the same guard, LINE_TOO_LONG).
  */
-export async function* readCsvPlain(path: string, crlf: boolean): AsyncGenerator<FileRow[]> {
+/** Which rows a reader is to yield (the others are still read and numbered, not split into cells): all when absent. */
+export type KeepRow = (rowNo: number) => boolean;
+
+export async function* readCsvPlain(path: string, crlf: boolean, keep?: KeepRow): AsyncGenerator<FileRow[]> {
   const source = createReadStream(path, { highWaterMark: 256 * 1024 });
   const guard = new Utf8Guard();
   source.on('error', (e) => guard.destroy(e));
@@ -204,7 +207,7 @@ export async function* readCsvPlain(path: string, crlf: boolean): AsyncGenerator
         if (end - pos > MAX_RECORD_BYTES) throw tooLong();
         rowNo += 1;
         line += 1;
-        batch.push({ rowNo, cells: s.slice(pos, end).split(',') });
+        if (keep === undefined || keep(rowNo)) batch.push({ rowNo, cells: s.slice(pos, end).split(',') });
         pos = nl + 1;
       }
       rest = pos === 0 ? s : s.slice(pos);
@@ -212,7 +215,7 @@ export async function* readCsvPlain(path: string, crlf: boolean): AsyncGenerator
       if (batch.length) yield batch;
     }
     rest += decoder.decode();
-    if (rest.length) yield [{ rowNo: rowNo + 1, cells: rest.split(',') }];
+    if (rest.length && (keep === undefined || keep(rowNo + 1))) yield [{ rowNo: rowNo + 1, cells: rest.split(',') }];
   } catch (e) {
     throw csvError(e);
   } finally {
@@ -221,9 +224,9 @@ export async function* readCsvPlain(path: string, crlf: boolean): AsyncGenerator
   }
 }
 
-async function* readCsv(path: string): AsyncGenerator<FileRow[]> {
+async function* readCsv(path: string, keep?: KeepRow): AsyncGenerator<FileRow[]> {
   const { plain, crlf } = await isPlainCsv(path);
-  yield* plain ? readCsvPlain(path, crlf) : readCsvGeneral(path);
+  yield* plain ? readCsvPlain(path, crlf, keep) : readCsvGeneral(path);
 }
 
 /** Marks cells that Excel holds as numbers, so that the validator can say "format the column as Text" when digits were lost. */
@@ -329,6 +332,10 @@ async function* readXlsx(path: string): AsyncGenerator<FileRow[]> {
   }
 }
 
-export function readRollFile(path: string, format: RollFormat): AsyncGenerator<FileRow[]> {
-  return format === 'csv' ? readCsv(path) : readXlsx(path);
+/**
+ * The file's records in batches. `keep`: a hint that only those rows are wanted; the plain-CSV path then leaves the
+ * others out (without splitting them into cells), the other paths may yield every row.
+ */
+export function readRollFile(path: string, format: RollFormat, keep?: KeepRow): AsyncGenerator<FileRow[]> {
+  return format === 'csv' ? readCsv(path, keep) : readXlsx(path);
 }

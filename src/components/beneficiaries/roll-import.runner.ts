@@ -808,7 +808,14 @@ export class RollImportRunner {
       if (batch.length) await this.ds.query(`INSERT INTO ${ft} VALUES ?`, [batch]);
       batch = [];
     };
-    for await (const fileRows of readRollFile(filePath, imp.format)) {
+    // only the rows to encrypt are split into cells (plain CSV), once the header has been seen
+    let p = 0;
+    const keep = (rowNo: number): boolean => {
+      if (header === null) return true;
+      while (p < count && needed[p]! < rowNo) p += 1;
+      return p < count && needed[p] === rowNo;
+    };
+    for await (const fileRows of readRollFile(filePath, imp.format, keep)) {
       for (const { rowNo, cells } of fileRows) {
         if (k === count) break;
         if (isBlank(cells, 0)) continue;
