@@ -173,14 +173,14 @@ export async function isPlainCsv(path: string): Promise<{ plain: boolean; crlf: 
   return { plain: true, crlf: crlf > 0 };
 }
 
+/** Which rows a reader is to yield (the others are still read and numbered, not split into cells): all when absent. */
+export type KeepRow = (rowNo: number) => boolean;
+
 /**
  * The plain-CSV reader (see isPlainCsv): lines split at LF (CRLF: the CR dropped), cells split at commas. Same records
  * as csv-parse with this module's options for such a file: a leading BOM dropped, an empty line one empty cell, no
  * record after a final line end; the same refusals (FILE_NOT_UTF8 through the same guard, LINE_TOO_LONG).
  */
-/** Which rows a reader is to yield (the others are still read and numbered, not split into cells): all when absent. */
-export type KeepRow = (rowNo: number) => boolean;
-
 export async function* readCsvPlain(path: string, crlf: boolean, keep?: KeepRow): AsyncGenerator<FileRow[]> {
   const source = createReadStream(path, { highWaterMark: 256 * 1024 });
   const guard = new Utf8Guard();

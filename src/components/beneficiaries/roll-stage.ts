@@ -215,6 +215,25 @@ export function writeStageRow(
   w.endRow();
 }
 
+/** A batch written by `writeStageBatch`: its LOAD DATA bytes in order, and its rows' fingerprints (RepeatFinder). */
+export interface StagedBatch {
+  chunks: Buffer[];
+  fps: Uint32Array;
+}
+
+/** `writeStageRow` for each row of a batch: what the staging thread and the reading thread both do with one. */
+export function writeStageBatch(w: TsvWriter, s: RowSealer, importId: string, batch: readonly StageInput[], seal: boolean): StagedBatch {
+  const chunks: Buffer[] = [];
+  const fps = new Uint32Array(batch.length * FINGERPRINTS_PER_ROW);
+  s.begin(batch.length);
+  for (let k = 0; k < batch.length; k++) {
+    writeStageRow(w, s, importId, batch[k]!, seal, fps, k);
+    if (w.full) chunks.push(w.take());
+  }
+  if (w.length) chunks.push(w.take());
+  return { chunks, fps };
+}
+
 /** Values per row of `packStageInputs`: a StageInput as a flat list, cheap to post to a worker thread. */
 const PACKED_FIELDS = 18;
 

@@ -1,14 +1,13 @@
 /**
  * Worker thread of `LocalInfileStager` (threaded): receives batches of validated rows packed by
  * `packStageInputs`, computes their keyed hashes and ciphertexts and writes them as LOAD DATA lines
- * (`writeStageRow`, the same function the in-thread path runs), and posts the bytes back, transferred, with the rows'
+ * (`writeStageBatch`, the same function the in-thread path runs), and posts the bytes back, transferred, with the rows'
  * fingerprints (RepeatFinder).
  * The file is read and validated on the main thread meanwhile: the import uses two cores.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DataCipher, type CipherKeyring } from '../../platform/crypto';
-import { FINGERPRINTS_PER_ROW } from './roll-repeats';
-import { RowSealer, unpackStageInputs, writeStageRow } from './roll-stage';
+import { RowSealer, unpackStageInputs, writeStageBatch } from './roll-stage';
 import { TsvWriter } from './tsv-writer';
 
 export interface StageWorkerData {
@@ -42,17 +41,11 @@ if (parentPort && (workerData as Partial<StageWorkerData> | null)?.keyring) {
   const writer = new TsvWriter();
   port.on('message', ({ seq, rows, seal }: StageWorkerRequest) => {
     try {
-      const chunks: Buffer[] = [];
-      const batch = unpackStageInputs(rows);
-      const fps = new Uint32Array(batch.length * FINGERPRINTS_PER_ROW);
-      sealer.begin(batch.length);
-      for (let k = 0; k < batch.length; k++) {
-        const row = batch[k]!;
-        writeStageRow(writer, sealer, data.importId, row, seal, fps, k);
-        if (writer.full) chunks.push(writer.take());
-      }
-      if (writer.length) chunks.push(writer.take());
-      port.postMessage({ seq, chunks, fps } satisfies StageWorkerReply, [...chunks.map((c) => c.buffer as ArrayBuffer), fps.buffer]);
+      const { chunks, fps } = writeStageBatch(writer, sealer, data.importId, unpackStageInputs(rows), seal);
+      port.postMessage({ seq, chunks, fps } satisfies StageWorkerReply, [
+        ...chunks.map((c) => c.buffer as ArrayBuffer),
+        fps.buffer as ArrayBuffer,
+      ]);
     } catch (e) {
       port.postMessage({ seq, error: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies StageWorkerReply);
     }

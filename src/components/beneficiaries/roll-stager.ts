@@ -12,7 +12,8 @@ import {
   RowSealer,
   stageRow,
   stageRowFingerprints,
-  writeStageRow,
+  writeStageBatch,
+  type StagedBatch,
   type StageInput,
 } from './roll-stage';
 import type { StageWorkerData, StageWorkerReply, StageWorkerRequest } from './roll-stage.worker';
@@ -88,17 +89,11 @@ function startStageWorker(cipher: DataCipher, importId: string): Worker {
   return new Worker(bootstrap, { eval: true, workerData: data, resourceLimits: THREAD_LIMITS });
 }
 
-/** A batch written: its LOAD DATA bytes and its rows' fingerprints (RepeatFinder). */
-interface Encoded {
-  chunks: Buffer[];
-  fps: Uint32Array;
-}
-
 /** One staging thread: batches in, their LOAD DATA bytes out in the same order. */
 class StageThread {
   private readonly worker: Worker;
   private seq = 0;
-  private readonly waiting = new Map<number, { resolve: (out: Encoded) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Map<number, { resolve: (out: StagedBatch) => void; reject: (e: Error) => void }>();
   private failure: Error | null = null;
 
   constructor(cipher: DataCipher, importId: string) {
@@ -120,10 +115,10 @@ class StageThread {
   }
 
   /** The batch's LOAD DATA bytes and fingerprints, once the thread has written them. */
-  encode(batch: StageInput[], seal: boolean): Promise<Encoded> {
+  encode(batch: StageInput[], seal: boolean): Promise<StagedBatch> {
     if (this.failure) return Promise.reject(this.failure);
     const seq = this.seq++;
-    const done = new Promise<Encoded>((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
+    const done = new Promise<StagedBatch>((resolve, reject) => this.waiting.set(seq, { resolve, reject }));
     this.worker.postMessage({ seq, rows: packStageInputs(batch), seal } satisfies StageWorkerRequest);
     return done;
   }
@@ -146,7 +141,7 @@ export class LocalInfileStager implements Stager {
   private rows = 0;
   private ended = false;
   /** Batches not yet handed to the LOAD, in file order: written here (chunks) or still in the staging thread (pending). */
-  private readonly queue: { chunks: Buffer[] | null; pending: Promise<Encoded> | null }[] = [];
+  private readonly queue: { chunks: Buffer[] | null; pending: Promise<StagedBatch> | null }[] = [];
   /** Batches the staging thread holds. */
   private inThread = 0;
   private readonly sealer: RowSealer;
@@ -207,14 +202,9 @@ export class LocalInfileStager implements Stager {
   async stage(importId: string, batch: StageInput[], seal: boolean): Promise<void> {
     this.rows += batch.length;
     if (!this.thread) {
-      const fps = new Uint32Array(batch.length * FINGERPRINTS_PER_ROW);
-      this.sealer.begin(batch.length);
-      for (let k = 0; k < batch.length; k++) {
-        const b = batch[k]!;
-        writeStageRow(this.writer, this.sealer, importId, b, seal, fps, k);
-        if (this.writer.full) await this.push(this.writer.take());
-      }
+      const { chunks, fps } = writeStageBatch(this.writer, this.sealer, importId, batch, seal);
       this.repeats.note(fps, batch.length);
+      for (const c of chunks) await this.push(c);
       return;
     }
     // The staging thread takes a batch while it has room; otherwise this thread writes the batch itself: the work is
@@ -233,15 +223,7 @@ export class LocalInfileStager implements Stager {
       );
       this.queue.push(entry);
     } else {
-      const chunks: Buffer[] = [];
-      const fps = new Uint32Array(batch.length * FINGERPRINTS_PER_ROW);
-      this.sealer.begin(batch.length);
-      for (let k = 0; k < batch.length; k++) {
-        const b = batch[k]!;
-        writeStageRow(this.writer, this.sealer, importId, b, seal, fps, k);
-        if (this.writer.full) chunks.push(this.writer.take());
-      }
-      if (this.writer.length) chunks.push(this.writer.take());
+      const { chunks, fps } = writeStageBatch(this.writer, this.sealer, importId, batch, seal);
       this.repeats.note(fps, batch.length);
       this.queue.push({ chunks, pending: null });
     }
