@@ -4,7 +4,7 @@ import type { DataCipher } from '../../platform/crypto';
 import { AppError } from '../../platform/errors';
 import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
-import type { StageInput } from './roll-stage';
+import { STAGE_COLUMNS, stageRow, type StageInput } from './roll-stage';
 import { FINGERPRINT_BYTES, type Candidate } from './roll-repeats';
 import { InProcessStager, LocalInfileStager, type Stager } from './roll-stager';
 import { importOfXid, XaBranch, XID_DATABASE, xidOf } from './roll-xa';
@@ -108,6 +108,18 @@ const diffTable = (staging: string): string => `${staging}_diff`;
 /** Ciphertexts made after the checks for rows staged without them (see fill). */
 const fillTable = (staging: string): string => `${staging}_fill`;
 
+/** What the fill pass writes for a row: its keyed hashes (to compare with those staged) and ciphertexts. */
+const FILL_COLUMNS = [
+  'national_id_hash',
+  'national_id_enc',
+  'phone_hash',
+  'phone_enc',
+  'account_hash',
+  'account_enc',
+  'wallet_hash',
+  'wallet_enc',
+] as const satisfies readonly (typeof STAGE_COLUMNS)[number][];
+
 /** Rows per INSERT into the fill table. */
 const FILL_BATCH = 1000;
 
@@ -125,6 +137,13 @@ const workTables = (staging: string): string =>
   [diffTable, multiTable, fillTable, candidateTable, repeatTable].map((f) => f(staging)).join(', ');
 
 const NOT_SPACE = /\S/;
+
+/** A header row's column names: empty cells after the last name are no columns (Excel keeps cells merely formatted). */
+function headerNames(cells: string[]): string[] {
+  const names = cells.map(plainCell);
+  while (names.length > 0 && names[names.length - 1]!.trim() === '') names.pop();
+  return names;
+}
 
 /** Whether every cell from `from` on is empty or spaces (most rows: the first cell says no). */
 function isBlank(cells: string[], from: number): boolean {
@@ -504,9 +523,7 @@ export class RollImportRunner {
           // a blank row (an empty line, or only empty cells) holds no data; it still counts for the row numbers after it
           if (isBlank(cells, 0)) continue;
           if (!header) {
-            const names = cells.map(plainCell);
-            // empty cells after the last column name are no columns (Excel keeps cells that were merely formatted)
-            while (names.length > 0 && names[names.length - 1]!.trim() === '') names.pop();
+            const names = headerNames(cells);
             const delimiter = wrongDelimiter(names);
             const mapped = delimiter ? { index: {}, problems: [delimiter] } : mapHeader(names);
             if (mapped.problems.length) {
@@ -794,9 +811,7 @@ export class RollImportRunner {
     const ft = fillTable(t);
     await this.ds.query(`DROP TABLE IF EXISTS ${ft}`);
     await this.ds.query(
-      `CREATE TABLE ${ft} (row_no INT UNSIGNED NOT NULL PRIMARY KEY, national_id_hash BINARY(32) NOT NULL, national_id_enc VARBINARY(128) NOT NULL,
-        phone_hash BINARY(32) NULL, phone_enc VARBINARY(128) NULL, account_hash BINARY(32) NULL, account_enc VARBINARY(128) NULL,
-        wallet_hash BINARY(32) NULL, wallet_enc VARBINARY(128) NULL) ENGINE=InnoDB`,
+      `CREATE TABLE ${ft} (PRIMARY KEY (row_no)) ENGINE=InnoDB SELECT row_no, ${FILL_COLUMNS.join(', ')} FROM ${t} WHERE FALSE`,
     );
     const ref = await this.reference(imp);
     const refData = { isKnownBank: (b: string) => ref.banks.has(b), isKnownWalletProvider: (w: string) => ref.wallets.has(w) };
@@ -805,7 +820,7 @@ export class RollImportRunner {
     let k = 0;
     let batch: unknown[][] = [];
     const write = async () => {
-      if (batch.length) await this.ds.query(`INSERT INTO ${ft} VALUES ?`, [batch]);
+      if (batch.length) await this.ds.query(`INSERT INTO ${ft} (row_no, ${FILL_COLUMNS.join(', ')}) VALUES ?`, [batch]);
       batch = [];
     };
     // only the rows to encrypt are split into cells (plain CSV), once the header has been seen
@@ -820,9 +835,7 @@ export class RollImportRunner {
         if (k === count) break;
         if (isBlank(cells, 0)) continue;
         if (!header) {
-          const names = cells.map(plainCell);
-          while (names.length > 0 && names[names.length - 1]!.trim() === '') names.pop();
-          const mapped = mapHeader(names);
+          const mapped = mapHeader(headerNames(cells));
           if (mapped.problems.length) throw changed();
           header = mapped.index;
           continue;
@@ -832,19 +845,9 @@ export class RollImportRunner {
         k += 1;
         const row = validateRow(cellValues(cells, header, []), refData).row;
         if (!row) throw changed();
-        const bank = row.channel === 'BANK';
-        const wallet = row.channel === 'WALLET';
-        batch.push([
-          rowNo,
-          c.lookupHash('nid', row.nationalId),
-          c.encrypt(row.nationalId, 'nid'),
-          row.phone ? c.lookupHash('phone', row.phone) : null,
-          row.phone ? c.encrypt(row.phone, 'phone') : null,
-          bank ? c.lookupHash('account', `${row.bankCode}:${row.accountNumber}`) : null,
-          bank ? c.encrypt(row.accountNumber!, 'account') : null,
-          wallet ? c.lookupHash('wallet', `${row.walletProvider}:${row.walletId}`) : null,
-          wallet ? c.encrypt(row.walletId!, 'wallet') : null,
-        ]);
+        // the staging row as reading makes it (areas and programmes are not filled)
+        const staged = stageRow(c, imp.id, { rowNo, row, areaId: 0, programmeId: 0 }, true);
+        batch.push([rowNo, ...FILL_COLUMNS.map((col) => staged[STAGE_COLUMNS.indexOf(col)])]);
         if (batch.length >= FILL_BATCH) await write();
       }
       if (k === count) break;
