@@ -3,7 +3,8 @@ import { buildApp } from '../../src/app';
 import { testApp } from '../helpers/app';
 import { expect } from 'chai';
 import { call, get } from '../helpers/http';
-import { makeUser } from '../helpers/factories';
+import { makeUser, TEST_PASSWORD } from '../helpers/factories';
+import { enrol, makeProgramme } from '../helpers/batches';
 
 describe('HTTP platform', () => {
   it('answers /healthz and /readyz with MariaDB and Redis reachable', async () => {
@@ -19,6 +20,42 @@ describe('HTTP platform', () => {
     expect(given.headers.get('x-request-id')).to.equal('abc-123');
     const unsafe = await call('GET', '/healthz', { headers: { 'x-request-id': 'bad id with spaces' } });
     expect(unsafe.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+  });
+
+  it('replaces a caller X-Request-Id that is too long or holds other characters, in the answer and in the audit trail', async () => {
+    const { infra } = await testApp();
+    const u = await makeUser(['staff']);
+    for (const given of ['a'.repeat(65), 'x'.repeat(128), '"quoted"', "it's", 'tab\there', 'a,b']) {
+      const r = await call('POST', '/api/v1/auth/login', {
+        body: { username: u.username, password: TEST_PASSWORD },
+        headers: { 'x-request-id': given },
+      });
+      expect(r.status, given).to.equal(200);
+      const rid = r.headers.get('x-request-id')!;
+      expect(rid, given).to.match(/^[0-9a-f-]{36}$/);
+      const [ev] = (await infra.ds.query(
+        "SELECT request_id FROM audit_events WHERE action = 'auth.login' AND actor_user_id = ? ORDER BY id DESC LIMIT 1",
+        [u.id],
+      )) as { request_id: string }[];
+      expect(ev!.request_id, given).to.equal(rid);
+    }
+    const longest = 'Z'.repeat(64);
+    expect((await call('GET', '/healthz', { headers: { 'x-request-id': longest } })).headers.get('x-request-id')).to.equal(longest);
+  });
+
+  it('answers Cache-Control: no-store on the login, a reveal of personal data, and every other API answer', async () => {
+    const u = await makeUser(['staff']);
+    const login = await call('POST', '/api/v1/auth/login', { body: { username: u.username, password: TEST_PASSWORD } });
+    expect(login.status).to.equal(200);
+    expect(login.headers.get('cache-control')).to.equal('no-store');
+    const auditor = await makeUser(['auditor']);
+    const { beneficiaryId } = await enrol((await makeProgramme()).id);
+    const reveal = await get(`/beneficiaries/${beneficiaryId}?reveal=true`, auditor.token);
+    expect(reveal.status).to.equal(200);
+    expect(reveal.body.nationalId).to.match(/^\d{12}$/);
+    expect(reveal.headers.get('cache-control')).to.equal('no-store');
+    expect((await get('/auth/me', u.token)).headers.get('cache-control')).to.equal('no-store');
+    expect((await get('/no-such-thing', u.token)).headers.get('cache-control')).to.equal('no-store');
   });
 
   it('answers unknown routes with the JSON error body and the request id', async () => {
