@@ -136,6 +136,24 @@ describe('HTTP platform', () => {
   });
 });
 
+describe('OpenAPI document: routes served before express', () => {
+  it('lists the provider callback route with its signature headers, event body and answers', async () => {
+    const r = await call('GET', '/api/v1/openapi.json');
+    const op = r.body.paths['/api/v1/providers/{name}/callbacks']?.post;
+    expect(op, 'POST /providers/{name}/callbacks').to.exist;
+    expect(op.security).to.deep.equal([]);
+    expect(op.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`)).to.include.members([
+      'path:name',
+      'header:X-Timestamp',
+      'header:X-Signature',
+    ]);
+    const body = op.requestBody.content['application/json'].schema;
+    const event = body.$ref ? r.body.components.schemas[body.$ref.split('/').pop()] : body;
+    expect(event.required).to.include.members(['eventId', 'reference', 'transferId', 'status', 'amount', 'currency', 'occurredAt']);
+    expect(Object.keys(op.responses)).to.include.members(['200', '400', '401', '404', '413']);
+  });
+});
+
 describe('API documentation switch', () => {
   it('does not serve the OpenAPI document or the docs page when API_DOCS is off', async () => {
     const { infra, services } = await testApp();
