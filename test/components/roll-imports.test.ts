@@ -835,6 +835,31 @@ describe('roll imports', function () {
       expect(await beneficiary(elsewhere.national_id!)).to.deep.equal(storedElsewhere);
       expect(await beneficiary(rows[0]!.national_id!)).to.equal(undefined);
     });
+    it('tells a district officer only that a row of a person on another district’s roll cannot be accepted, and a province officer why', async () => {
+      const elsewhere = person({ area_code: '00037' });
+      await importFile(staff.token, rollCsv([elsewhere]));
+      const imp = await importFile(districtStaff.token, rollCsv([{ ...elsewhere, area_code: '00001' }]));
+      const [{ name: wardName }] = await sql("SELECT name FROM areas WHERE code = '00037'");
+      const districtAuditor = await makeUser(['auditor'], { area: '001' });
+      for (const reader of [districtStaff, districtAuditor]) {
+        const [narrow] = await allProblems(reader.token, imp.id);
+        expect(narrow).to.deep.equal({
+          row: 2,
+          column: 'national_id',
+          code: 'PERSON_OUT_OF_SCOPE',
+          message: 'this row cannot be accepted for your area; ask an officer whose scope covers the person',
+        });
+        const csv = await call('GET', `/api/v1/roll-imports/${imp.id}/problems.csv`, { token: reader.token });
+        expect(csv.text).to.include('this row cannot be accepted for your area').and.not.include('00037').and.not.include(wardName);
+      }
+      for (const reader of [staff, auditor]) {
+        const [wide] = await allProblems(reader.token, imp.id);
+        expect(wide!.code).to.equal('PERSON_OUT_OF_SCOPE');
+        expect(wide!.message).to.include(`on the roll of ${wardName} (00037)`);
+        const csv = await call('GET', `/api/v1/roll-imports/${imp.id}/problems.csv`, { token: reader.token });
+        expect(csv.text).to.include(`${wardName} (00037)`);
+      }
+    });
   });
 
   describe('encryption and masking', () => {
