@@ -1305,11 +1305,11 @@ describe('roll imports', function () {
       expect(list.body.items.map((i: any) => i.id)).to.include(provinceImport.id);
     });
 
-    it('refuses a district officer an import uploaded province-wide with 403 AREA_OUT_OF_SCOPE, and leaves it out of their list', async () => {
+    it('answers a district officer 404 IMPORT_NOT_FOUND for an import uploaded province-wide, as for a missing one, and leaves it out of their list', async () => {
       for (const p of ['', '/problems', '/problems.csv']) {
         const r = await call('GET', `/api/v1/roll-imports/${provinceImport.id}${p}`, { token: districtStaff.token });
-        expect(r.status, p).to.equal(403);
-        expect(r.body.error.code).to.equal('AREA_OUT_OF_SCOPE');
+        expect(r.status, p).to.equal(404);
+        expect(r.body.error).to.include({ code: 'IMPORT_NOT_FOUND', message: `no roll import ${provinceImport.id}` });
       }
       const list = await call('GET', '/api/v1/roll-imports?limit=200', { token: districtStaff.token });
       expect(list.body.items.map((i: any) => i.id)).to.include(districtImport.id);

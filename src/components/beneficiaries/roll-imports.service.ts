@@ -5,7 +5,7 @@ import type { DataSource } from 'typeorm';
 import { invalid, notFound } from '../../platform/errors';
 import { decodeCursor, finishPage, keysetWhere, type KeyColumn, type Page } from '../../platform/http/pagination';
 import type { ReceivedFile } from '../../platform/http/upload';
-import { areaScopeSql, assertAreaScope, type Actor, type Principal } from '../../platform/security';
+import { areaScopeSql, assertVisible, type Actor, type Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
 import type { RollFormat } from './roll-file.reader';
 import { PROBLEM_COLUMNS, PROBLEM_FROM, problemView, type ProblemRow, type ProblemView } from './roll-problems';
@@ -161,7 +161,7 @@ export class RollImportsService {
   private async load(p: Principal, id: string): Promise<Row> {
     const [r] = (await this.ds.query(`${SELECT} WHERE i.id = ?`, [id])) as Row[];
     if (!r) throw notFound('IMPORT_NOT_FOUND', `no roll import ${id}`);
-    assertAreaScope(p, r.scope_area_id === null ? null : r.scope_path, 'this import');
+    assertVisible(p, r.scope_area_id === null ? null : r.scope_path, 'IMPORT_NOT_FOUND', `no roll import ${id}`);
     return r;
   }
 
