@@ -102,11 +102,12 @@ export function makeRow(i: number, o: GenOptions, rand: () => number): string[] 
   let accountName = '';
   if (channel === 'BANK') {
     bank = BANKS[i % BANKS.length]!;
-    account = `1${String(i).padStart(11, '0')}`;
+    // from 1: the sandbox provider answers an account ending in 0000 NOT_FOUND
+    account = `1${String(i + 1).padStart(11, '0')}`;
     accountName = upperAscii(name);
   } else if (channel === 'WALLET') {
     wallet = WALLETS[i % WALLETS.length]!;
-    walletId = `03${String(i).padStart(8, '0')}`;
+    walletId = `03${String(i + 1).padStart(8, '0')}`;
     accountName = upperAscii(name);
   }
   let dobOut = dob;
@@ -139,13 +140,18 @@ export function makeRow(i: number, o: GenOptions, rand: () => number): string[] 
   ];
 }
 
+/** The rows of the roll, as CSV cells, in file order. */
+export function* rollRows(o: GenOptions): Generator<string[]> {
+  const rand = rng(o.seed);
+  for (let i = 0; i < o.rows; i++) yield makeRow(i, o, rand);
+}
+
 export async function generateRoll(file: string, o: GenOptions): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const out = createWriteStream(file, { highWaterMark: 1 << 20 });
-  const rand = rng(o.seed);
   let buf = `${HEADER.join(',')}\n`;
-  for (let i = 0; i < o.rows; i++) {
-    buf += `${makeRow(i, o, rand).join(',')}\n`;
+  for (const row of rollRows(o)) {
+    buf += `${row.join(',')}\n`;
     if (buf.length > 1 << 20) {
       if (!out.write(buf)) await new Promise<void>((r) => out.once('drain', () => r()));
       buf = '';

@@ -473,7 +473,7 @@ export const schema = {
   },
   demoSeed: {
     env: 'DEMO_SEED',
-    doc: 'Seed demo areas and users on start when the database is empty (never allowed in production).',
+    doc: 'npm start only: seed the demo areas, programmes and users when there are no users, import the demo roll when the roll is empty, create a draft demo batch when there is none, and let the sandbox provider know the demo roll account holders. Never allowed in production.',
     schema: bool,
     defaults: { development: 'true', test: 'false', production: 'false' },
   },

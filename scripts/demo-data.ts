@@ -1,3 +1,6 @@
+import { HEADER, rollRows, type GenOptions } from '../bench/roll-generator';
+import type { LookupDestination } from '../src/components/providers';
+
 /**
  * Demo data, development only: one real province (Hà Nội, GSO codes) with a
  * few urban districts and their wards, one user per role, and three
@@ -68,3 +71,34 @@ export const DEMO_PROGRAMMES = [
   { code: 'TCXH-KT', name: 'Trợ cấp xã hội người khuyết tật', frequency: 'monthly', baseLevels: SOCIAL_ASSISTANCE_LEVELS },
   { code: 'TCXH-TMC', name: 'Trợ cấp xã hội trẻ em mồ côi', frequency: 'monthly', baseLevels: SOCIAL_ASSISTANCE_LEVELS },
 ] as const;
+
+/** The demo roll `npm start` imports: generated, the same file every time (a few rows with problems). */
+export const DEMO_ROLL: GenOptions = {
+  rows: 60,
+  bad: 0.05,
+  areas: DEMO_AREAS.children.flatMap((d) => d.children.map(([code]) => code)),
+  programme: 'TCXH-NCT80',
+  seed: 7,
+};
+
+/**
+ * Every bank account and wallet of the demo roll with its holder's name as the roll gives it: the sandbox provider
+ * registers them, so that the account check of a demo batch finds the names the roll holds.
+ */
+export function demoRollAccounts(): { destination: LookupDestination; accountName: string }[] {
+  const out: { destination: LookupDestination; accountName: string }[] = [];
+  const at = (key: string) => HEADER.indexOf(key);
+  for (const row of rollRows(DEMO_ROLL)) {
+    const [bank, account, name, wallet, walletId] = [
+      row[at('bank_code')],
+      row[at('account_number')],
+      row[at('account_name')],
+      row[at('wallet_provider')],
+      row[at('wallet_id')],
+    ];
+    if (!name) continue;
+    if (bank && account) out.push({ destination: { type: 'BANK_ACCOUNT', bankCode: bank, accountNumber: account }, accountName: name });
+    else if (wallet && walletId) out.push({ destination: { type: 'WALLET', walletProvider: wallet, walletId }, accountName: name });
+  }
+  return out;
+}

@@ -14,7 +14,7 @@ import { hashPassword } from '../src/components/auth/password';
 import { DataCipher } from '../src/platform/crypto';
 import { openDatabase } from '../src/platform/db';
 import type { Actor } from '../src/platform/security';
-import { DEMO_AREAS, DEMO_PASSWORD, DEMO_PROGRAMMES, DEMO_TOTP_SECRET, DEMO_USERS } from './demo-data';
+import { DEMO_AREAS, DEMO_PASSWORD, DEMO_PROGRAMMES, DEMO_ROLL, DEMO_TOTP_SECRET, DEMO_USERS } from './demo-data';
 
 const SEED_ACTOR: Actor = { userId: null, username: 'system', roles: ['system'], requestId: null, source: 'seed' };
 
@@ -87,14 +87,13 @@ export async function seedDemo(ds: DataSource, cfg: Config): Promise<boolean> {
  * A small demo roll (development only), imported through the real import runner from a generated file, so that the
  * quick start shows people, enrolments and a few rows with problems. Runs only when the roll is empty.
  */
-export async function seedDemoRoll(ds: DataSource, cfg: Config, rows = 60): Promise<number> {
+export async function seedDemoRoll(ds: DataSource, cfg: Config): Promise<number> {
   if (cfg.mode === 'production') throw new Error('the demo seed never runs in production');
   const [{ n }] = (await ds.query('SELECT COUNT(*) AS n FROM beneficiaries')) as [{ n: string }];
   const [staff] = (await ds.query("SELECT id, area_id FROM users WHERE username = 'staff'")) as { id: number; area_id: number | null }[];
   if (Number(n) > 0 || !staff) return 0;
   const file = path.join(os.tmpdir(), `welfare-demo-roll-${process.pid}.csv`);
-  const communes = DEMO_AREAS.children.flatMap((d) => d.children.map(([code]) => code));
-  await generateRoll(file, { rows, bad: 0.05, areas: communes, programme: 'TCXH-NCT80', seed: 7 });
+  await generateRoll(file, DEMO_ROLL);
   try {
     const res = (await ds.query(
       "INSERT INTO roll_imports (file_name, format, file_sha256, file_size, status, uploaded_by, scope_area_id) VALUES ('demo-roll.csv', 'csv', REPEAT('0', 64), 0, 'queued', ?, ?)",
@@ -105,7 +104,7 @@ export async function seedDemoRoll(ds: DataSource, cfg: Config, rows = 60): Prom
   } finally {
     await rm(file, { force: true });
   }
-  return rows;
+  return DEMO_ROLL.rows;
 }
 
 /**

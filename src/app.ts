@@ -128,6 +128,12 @@ export function buildApp(infra: Infra, services: Services): express.Express {
   registerReconciliationRoutes(api, { recon: services.reconciliation, upload: { dir: cfg.importDir, maxBytes: cfg.importMaxBytes } });
   registerExportRoutes(api, services.exports);
 
+  // every answer under /api/v1 is personal data, a secret (tokens, temporary passwords, TOTP secrets) or scoped to
+  // the caller: no browser or proxy may keep a copy (the provider callbacks above answer nothing of the kind)
+  app.use('/api/v1', (_req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   const doc = api.openapiDocument(API_INFO);
   if (cfg.apiDocs === 'public') {
     app.get('/api/v1/openapi.json', (_req, res) => {

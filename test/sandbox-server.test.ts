@@ -5,6 +5,9 @@ import path from 'node:path';
 import { config } from '../config';
 import { HttpProviderAdapter } from '../src/components/providers';
 import { signedRequest } from './helpers/sandbox';
+import { HEADER, rollRows } from '../bench/roll-generator';
+import { DEMO_ROLL } from '../scripts/demo-data';
+import { foldName, validateRow } from '../src/components/beneficiaries/roll-validation';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -100,6 +103,44 @@ describe('src/sandbox-server.ts: the sandbox provider as a process', () => {
       const summary = JSON.parse(res.body) as { seed: string; accepted: number; available: number; behaviour: { maxInFlight: number } };
       expect(summary).to.include({ seed: 'process-seed', accepted: 1, available: 9_000_000 });
       expect(summary.behaviour.maxInFlight).to.equal(7);
+    } finally {
+      adapter.close();
+    }
+  });
+
+  it('with DEMO_SEED, answers the account lookup of every payable row of the demo roll with that row’s name, so the account check flags none', async () => {
+    const cfg = config();
+    const port = await freePort();
+    proc = runSandbox({ SANDBOX_PORT: String(port), DEMO_SEED: 'true' });
+    const adapter = new HttpProviderAdapter({
+      baseUrl: `http://127.0.0.1:${port}`,
+      clientId: cfg.sandboxClientId,
+      secret: cfg.sandboxSecret,
+      timeoutMs: 2000,
+    });
+    try {
+      const deadline = Date.now() + 15_000;
+      while (!(await adapter.balance().catch(() => undefined))) {
+        if (proc.child.exitCode !== null) throw new Error(`sandbox exited:\n${proc.output()}`);
+        if (Date.now() > deadline) throw new Error(`sandbox not answering:\n${proc.output()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // the rows the import accepts, as it stores them (the demo banks and wallets are in the seeded reference data)
+      const ref = { isKnownBank: (b: string) => b !== '999999', isKnownWalletProvider: () => true };
+      const payable = [...rollRows(DEMO_ROLL)]
+        .map((cells) => validateRow(Object.fromEntries(HEADER.map((h, i) => [h, cells[i]])), ref).row)
+        .filter((r) => r !== null && r.channel !== 'CASH');
+      expect(payable.length).to.be.greaterThan(30);
+      for (const r of payable) {
+        const out = await adapter.lookupAccount(
+          r!.channel === 'BANK'
+            ? { type: 'BANK_ACCOUNT', bankCode: r!.bankCode!, accountNumber: r!.accountNumber! }
+            : { type: 'WALLET', walletProvider: r!.walletProvider!, walletId: r!.walletId! },
+        );
+        // the account check flags an item whose lookup is not ACTIVE or answers another name than the person's
+        expect(out, r!.fullName).to.deep.equal({ kind: 'answered', status: 'ACTIVE', accountName: r!.accountName });
+        expect(foldName(out.kind === 'answered' ? out.accountName! : ''), r!.fullName).to.equal(foldName(r!.fullName));
+      }
     } finally {
       adapter.close();
     }

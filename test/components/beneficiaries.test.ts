@@ -81,8 +81,8 @@ describe('the roll API', () => {
       const r = await get(`/beneficiaries?q=${encodeURIComponent(folded)}`, districtStaff.token);
       expect(r.body.items.map((b: { id: string }) => b.id)).to.deep.equal([ids.get(hoa.national_id!)]);
       const other = await get(`/beneficiaries/${ids.get(binh.national_id!)}`, districtStaff.token);
-      expect(other.status).to.equal(403);
-      expect(other.body.error.code).to.equal('AREA_OUT_OF_SCOPE');
+      expect(other.status).to.equal(404);
+      expect(other.body.error.code).to.equal('BENEFICIARY_NOT_FOUND');
     });
 
     it('filters by programme, channel and status; refuses q with given', async () => {

@@ -835,6 +835,31 @@ describe('roll imports', function () {
       expect(await beneficiary(elsewhere.national_id!)).to.deep.equal(storedElsewhere);
       expect(await beneficiary(rows[0]!.national_id!)).to.equal(undefined);
     });
+    it('tells a district officer only that a row of a person on another district’s roll cannot be accepted, and a province officer why', async () => {
+      const elsewhere = person({ area_code: '00037' });
+      await importFile(staff.token, rollCsv([elsewhere]));
+      const imp = await importFile(districtStaff.token, rollCsv([{ ...elsewhere, area_code: '00001' }]));
+      const [{ name: wardName }] = await sql("SELECT name FROM areas WHERE code = '00037'");
+      const districtAuditor = await makeUser(['auditor'], { area: '001' });
+      for (const reader of [districtStaff, districtAuditor]) {
+        const [narrow] = await allProblems(reader.token, imp.id);
+        expect(narrow).to.deep.equal({
+          row: 2,
+          column: 'national_id',
+          code: 'PERSON_OUT_OF_SCOPE',
+          message: 'this row cannot be accepted for your area; ask an officer whose scope covers the person',
+        });
+        const csv = await call('GET', `/api/v1/roll-imports/${imp.id}/problems.csv`, { token: reader.token });
+        expect(csv.text).to.include('this row cannot be accepted for your area').and.not.include('00037').and.not.include(wardName);
+      }
+      for (const reader of [staff, auditor]) {
+        const [wide] = await allProblems(reader.token, imp.id);
+        expect(wide!.code).to.equal('PERSON_OUT_OF_SCOPE');
+        expect(wide!.message).to.include(`on the roll of ${wardName} (00037)`);
+        const csv = await call('GET', `/api/v1/roll-imports/${imp.id}/problems.csv`, { token: reader.token });
+        expect(csv.text).to.include(`${wardName} (00037)`);
+      }
+    });
   });
 
   describe('encryption and masking', () => {
@@ -1280,11 +1305,11 @@ describe('roll imports', function () {
       expect(list.body.items.map((i: any) => i.id)).to.include(provinceImport.id);
     });
 
-    it('refuses a district officer an import uploaded province-wide with 403 AREA_OUT_OF_SCOPE, and leaves it out of their list', async () => {
+    it('answers a district officer 404 IMPORT_NOT_FOUND for an import uploaded province-wide, as for a missing one, and leaves it out of their list', async () => {
       for (const p of ['', '/problems', '/problems.csv']) {
         const r = await call('GET', `/api/v1/roll-imports/${provinceImport.id}${p}`, { token: districtStaff.token });
-        expect(r.status, p).to.equal(403);
-        expect(r.body.error.code).to.equal('AREA_OUT_OF_SCOPE');
+        expect(r.status, p).to.equal(404);
+        expect(r.body.error).to.include({ code: 'IMPORT_NOT_FOUND', message: `no roll import ${provinceImport.id}` });
       }
       const list = await call('GET', '/api/v1/roll-imports?limit=200', { token: districtStaff.token });
       expect(list.body.items.map((i: any) => i.id)).to.include(districtImport.id);

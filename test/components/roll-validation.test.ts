@@ -494,6 +494,15 @@ describe('roll validation', () => {
     });
 
     it('refuses a name with no letter', () => refused(bankRow({ full_name: "- . '" }), 'full_name', 'FULL_NAME_NO_LETTER'));
+
+    it('refuses a name that does not begin with a letter (a leading - is a formula to a spreadsheet), naming the column', () => {
+      const p = refused(bankRow({ full_name: '-Nguyễn Văn Ánh' }), 'full_name', 'FULL_NAME_START');
+      expect(p.message).to.include('full_name').and.include('"-"');
+      for (const v of ['=HYPERLINK("http://x")', '+84 Ánh', '@SUM(A1)'])
+        refused(bankRow({ full_name: v }), 'full_name', 'FULL_NAME_CHARACTERS');
+      refused(bankRow({ full_name: "'Nguyễn Văn Ánh" }), 'full_name', 'FULL_NAME_START');
+      refused(bankRow({ full_name: 'Nguyễn\u0000Văn' }), 'full_name', 'FULL_NAME_CHARACTERS');
+    });
   });
 
   describe('date_of_birth', () => {
@@ -783,6 +792,17 @@ describe('roll validation', () => {
     it('accepts 100 characters and refuses 101', () => {
       valid(bankRow({ account_name: 'Ấ'.repeat(100) }));
       refused(bankRow({ account_name: 'A'.repeat(101) }), 'account_name', 'ACCOUNT_NAME_TOO_LONG');
+    });
+
+    it('refuses a name beginning with = + - @ (a spreadsheet formula) or holding control characters, naming the column', () => {
+      for (const v of ['=HYPERLINK("http://evil","x")', '+NGUYEN VAN ANH', '-NGUYEN VAN ANH', '@SUM(A1)', ' \t=1+1']) {
+        const p = refused(bankRow({ account_name: v }), 'account_name', 'ACCOUNT_NAME_START');
+        expect(p.message).to.include('account_name');
+      }
+      refused(walletRow({ account_name: '=1+1' }), 'account_name', 'ACCOUNT_NAME_START');
+      const p = refused(bankRow({ account_name: 'NGUYEN\u0007VAN\u001bANH' }), 'account_name', 'ACCOUNT_NAME_CHARACTERS');
+      expect(p.message).to.include('U+0007').and.include('U+001B');
+      refused(bankRow({ account_name: 'NGUYEN\u202eVAN ANH' }), 'account_name', 'ACCOUNT_NAME_CHARACTERS');
     });
   });
 

@@ -126,15 +126,15 @@ describe('users administration', () => {
       expect(byName.body.items.map((u: { id: number }) => u.id)).to.deep.equal([elsewhere.id]);
     });
 
-    it('gets one user; 404 for none, 403 outside the scope', async () => {
+    it('gets one user; 404 USER_NOT_FOUND for none and for one outside the scope', async () => {
       const u = await makeUser(['staff'], { area: '002' });
       expect((await get(`/users/${u.id}`, admin.token)).body.username).to.equal(u.username);
       const missing = await get('/users/999999', admin.token);
       expect(missing.status).to.equal(404);
       expect(missing.body.error.code).to.equal('USER_NOT_FOUND');
       const out = await get(`/users/${u.id}`, districtAdmin.token);
-      expect(out.status).to.equal(403);
-      expect(out.body.error.code).to.equal('AREA_OUT_OF_SCOPE');
+      expect(out.status).to.equal(404);
+      expect(out.body.error).to.include({ code: 'USER_NOT_FOUND', message: `no user with id ${u.id}` });
     });
   });
 

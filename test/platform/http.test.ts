@@ -3,7 +3,8 @@ import { buildApp } from '../../src/app';
 import { testApp } from '../helpers/app';
 import { expect } from 'chai';
 import { call, get } from '../helpers/http';
-import { makeUser } from '../helpers/factories';
+import { makeUser, TEST_PASSWORD } from '../helpers/factories';
+import { enrol, makeProgramme } from '../helpers/batches';
 
 describe('HTTP platform', () => {
   it('answers /healthz and /readyz with MariaDB and Redis reachable', async () => {
@@ -19,6 +20,42 @@ describe('HTTP platform', () => {
     expect(given.headers.get('x-request-id')).to.equal('abc-123');
     const unsafe = await call('GET', '/healthz', { headers: { 'x-request-id': 'bad id with spaces' } });
     expect(unsafe.headers.get('x-request-id')).to.match(/^[0-9a-f-]{36}$/);
+  });
+
+  it('replaces a caller X-Request-Id that is too long or holds other characters, in the answer and in the audit trail', async () => {
+    const { infra } = await testApp();
+    const u = await makeUser(['staff']);
+    for (const given of ['a'.repeat(65), 'x'.repeat(128), '"quoted"', "it's", 'tab\there', 'a,b']) {
+      const r = await call('POST', '/api/v1/auth/login', {
+        body: { username: u.username, password: TEST_PASSWORD },
+        headers: { 'x-request-id': given },
+      });
+      expect(r.status, given).to.equal(200);
+      const rid = r.headers.get('x-request-id')!;
+      expect(rid, given).to.match(/^[0-9a-f-]{36}$/);
+      const [ev] = (await infra.ds.query(
+        "SELECT request_id FROM audit_events WHERE action = 'auth.login' AND actor_user_id = ? ORDER BY id DESC LIMIT 1",
+        [u.id],
+      )) as { request_id: string }[];
+      expect(ev!.request_id, given).to.equal(rid);
+    }
+    const longest = 'Z'.repeat(64);
+    expect((await call('GET', '/healthz', { headers: { 'x-request-id': longest } })).headers.get('x-request-id')).to.equal(longest);
+  });
+
+  it('answers Cache-Control: no-store on the login, a reveal of personal data, and every other API answer', async () => {
+    const u = await makeUser(['staff']);
+    const login = await call('POST', '/api/v1/auth/login', { body: { username: u.username, password: TEST_PASSWORD } });
+    expect(login.status).to.equal(200);
+    expect(login.headers.get('cache-control')).to.equal('no-store');
+    const auditor = await makeUser(['auditor']);
+    const { beneficiaryId } = await enrol((await makeProgramme()).id);
+    const reveal = await get(`/beneficiaries/${beneficiaryId}?reveal=true`, auditor.token);
+    expect(reveal.status).to.equal(200);
+    expect(reveal.body.nationalId).to.match(/^\d{12}$/);
+    expect(reveal.headers.get('cache-control')).to.equal('no-store');
+    expect((await get('/auth/me', u.token)).headers.get('cache-control')).to.equal('no-store');
+    expect((await get('/no-such-thing', u.token)).headers.get('cache-control')).to.equal('no-store');
   });
 
   it('answers unknown routes with the JSON error body and the request id', async () => {
@@ -96,6 +133,24 @@ describe('HTTP platform', () => {
     const docs = await call('GET', '/api/docs/');
     expect(docs.status).to.equal(200);
     expect(docs.text).to.contain('swagger-ui');
+  });
+});
+
+describe('OpenAPI document: routes served before express', () => {
+  it('lists the provider callback route with its signature headers, event body and answers', async () => {
+    const r = await call('GET', '/api/v1/openapi.json');
+    const op = r.body.paths['/api/v1/providers/{name}/callbacks']?.post;
+    expect(op, 'POST /providers/{name}/callbacks').to.exist;
+    expect(op.security).to.deep.equal([]);
+    expect(op.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`)).to.include.members([
+      'path:name',
+      'header:X-Timestamp',
+      'header:X-Signature',
+    ]);
+    const body = op.requestBody.content['application/json'].schema;
+    const event = body.$ref ? r.body.components.schemas[body.$ref.split('/').pop()] : body;
+    expect(event.required).to.include.members(['eventId', 'reference', 'transferId', 'status', 'amount', 'currency', 'occurredAt']);
+    expect(Object.keys(op.responses)).to.include.members(['200', '400', '401', '404', '413']);
   });
 });
 

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { AppError, conflict, forbidden, invalid, notFound } from '../../platform/errors';
 import { decodeCursor, finishPage, type Page } from '../../platform/http/pagination';
-import { assertAreaScope, type Actor, type Principal } from '../../platform/security';
+import { assertAreaScope, assertVisible, type Actor, type Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
 
 export const AREA_LEVELS = ['province', 'district', 'commune'] as const;
@@ -113,7 +113,7 @@ export class AreasService {
 
   async get(p: Principal, id: number): Promise<AreaDetail> {
     const r = await this.row(this.ds.manager, id);
-    assertAreaScope(p, r.path, 'this area');
+    assertVisible(p, r.path, 'AREA_NOT_FOUND', `no area with id ${id}`);
     const ids = r.path.split('/').filter(Boolean).map(Number).slice(0, -1);
     const ancestors = ids.length
       ? ((await this.ds.query('SELECT id, code, name, level FROM areas WHERE id IN (?) ORDER BY depth', [ids])) as AreaDetail['ancestors'])
@@ -240,7 +240,7 @@ export class AreasService {
     let movedUsers: number[] = [];
     await this.ds.transaction(async (em) => {
       const r = await this.row(em, id, true);
-      assertAreaScope(p, r.path, 'this area');
+      assertVisible(p, r.path, 'AREA_NOT_FOUND', `no area with id ${id}`);
       const before = { code: r.code, name: r.name, level: r.level, parentId: r.parent_id, active: r.active === 1 };
       const after = { ...before };
       if (input.code !== undefined && input.code !== r.code) {
@@ -310,7 +310,7 @@ export class AreasService {
   async remove(p: Principal, actor: Actor, id: number): Promise<void> {
     await this.ds.transaction(async (em) => {
       const r = await this.row(em, id, true);
-      assertAreaScope(p, r.path, 'this area');
+      assertVisible(p, r.path, 'AREA_NOT_FOUND', `no area with id ${id}`);
       if (p.areaPath === r.path) throw forbidden('AREA_OUT_OF_SCOPE', 'you cannot delete the root of your own scope');
       if (Number(r.child_count) > 0)
         throw conflict('AREA_HAS_CHILDREN', 'the area has sub-areas; delete or move them first, or deactivate it');

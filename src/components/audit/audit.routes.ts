@@ -1,6 +1,6 @@
-import { stringify } from 'csv-stringify';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
+import { csvText } from '../../platform/export/cells';
 import type { Api } from '../../platform/http';
 import { auditPage, exportAuditQuery, listAuditQuery, verifySchema } from './audit.schemas';
 import type { AuditService } from './audit.service';
@@ -69,14 +69,27 @@ export function registerAuditRoutes(api: Api, audit: AuditService): void {
       ctx.res.setHeader('Content-Type', 'text/csv; charset=utf-8');
       ctx.res.setHeader('Content-Disposition', `attachment; filename="audit-events-${new Date().toISOString().slice(0, 10)}.csv"`);
       try {
-        const records = Readable.from(
-          (async function* () {
-            for await (const e of rows) {
-              yield { ...e, actorRoles: e.actorRoles.join(' '), summary: JSON.stringify(e.summary) };
-            }
-          })(),
-        );
-        await pipeline(records, stringify({ header: true, columns: [...CSV_COLUMNS], bom: true }), ctx.res);
+        const records = (async function* () {
+          for await (const e of rows) {
+            yield [
+              e.id,
+              e.occurredAt,
+              e.actorUserId,
+              e.actorUsername,
+              e.actorRoles.join(' '),
+              e.action,
+              e.entityType,
+              e.entityId,
+              e.areaId,
+              e.requestId,
+              e.source,
+              JSON.stringify(e.summary),
+              e.prevHash,
+              e.hash,
+            ];
+          }
+        })();
+        await pipeline(Readable.from(csvText(CSV_COLUMNS, records)), ctx.res);
       } finally {
         await release();
       }

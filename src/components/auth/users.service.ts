@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { conflict, forbidden, invalid, notFound } from '../../platform/errors';
 import { decodeCursor, finishPage, type Page } from '../../platform/http/pagination';
-import { applyAreaScope, assertAreaScope, type Actor, type Principal, type Role } from '../../platform/security';
+import { applyAreaScope, assertAreaScope, assertVisible, type Actor, type Principal, type Role } from '../../platform/security';
 import type { AuditService } from '../audit';
 import { areaPathOf } from '../areas/area-path';
 import { assertNotSelf, type AuthService } from './auth.service';
@@ -66,13 +66,13 @@ export class UsersService {
     private readonly sessions: SessionStore,
   ) {}
 
-  /** Loads a user the caller may manage: out-of-scope users are 403, missing ones 404. */
+  /** Loads a user the caller may manage: a user outside the caller's scope is 404, as a missing one. */
   private async load(p: Principal, id: number, em: EntityManager = this.ds.manager, lock = false): Promise<UserEntity> {
     const u = await em
       .getRepository(UserEntity)
       .findOne({ where: { id }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
     if (!u) throw notFound('USER_NOT_FOUND', `no user with id ${id}`);
-    assertAreaScope(p, u.areaId === null ? null : await areaPathOf(em, u.areaId), 'this user');
+    assertVisible(p, u.areaId === null ? null : await areaPathOf(em, u.areaId), 'USER_NOT_FOUND', `no user with id ${id}`);
     return u;
   }
 

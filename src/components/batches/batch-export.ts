@@ -1,8 +1,8 @@
-import type { Readable, Writable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { stringify } from 'csv-stringify';
 import ExcelJS from 'exceljs';
 import type { DataSource } from 'typeorm';
+import { addSheetRow, csvText, type Cell } from '../../platform/export/cells';
 import { formatVnd } from '../../platform/money';
 import { formatPeriod } from '../../platform/period';
 import { amountInWords } from '../../platform/vn-words';
@@ -36,31 +36,31 @@ const CSV_HEADER = [
   'status',
 ] as const;
 
-function csvRecord(v: ItemView): Record<(typeof CSV_HEADER)[number], string | number> {
-  return {
-    seq: v.seq,
-    reference: v.reference,
-    kind: v.kind,
-    period: v.period,
-    areaCode: v.areaCode,
-    areaName: v.areaName,
-    fullName: v.fullName,
-    channel: v.channel,
-    bankCode: v.bankCode ?? '',
-    walletProvider: v.walletProvider ?? '',
-    destination: v.destination ?? '',
-    accountName: v.accountName ?? '',
-    baseLevel: v.baseLevel,
-    coefficient: v.coefficient,
-    paidBefore: v.paidBefore,
-    amount: v.amount,
-    amountInWords: amountInWords(v.amount),
-    review: v.review,
-    reviewReason: v.reviewReason ?? '',
-    flagged: v.flagged ? 'yes' : 'no',
-    lookupStatus: v.lookupStatus ?? '',
-    status: v.status,
-  };
+function csvRow(v: ItemView): Cell[] {
+  return [
+    v.seq,
+    v.reference,
+    v.kind,
+    v.period,
+    v.areaCode,
+    v.areaName,
+    v.fullName,
+    v.channel,
+    v.bankCode,
+    v.walletProvider,
+    v.destination,
+    v.accountName,
+    v.baseLevel,
+    v.coefficient,
+    v.paidBefore,
+    v.amount,
+    amountInWords(v.amount),
+    v.review,
+    v.reviewReason,
+    v.flagged ? 'yes' : 'no',
+    v.lookupStatus,
+    v.status,
+  ];
 }
 
 /**
@@ -103,10 +103,14 @@ export async function writeItemsCsv(ds: DataSource, b: BatchRow, f: ItemFilter, 
   const { rows, release } = await streamItems(ds, b, f, 'seq');
   try {
     await pipeline(
-      (async function* () {
-        for await (const v of rows) yield csvRecord(v);
-      })(),
-      stringify({ header: true, columns: [...CSV_HEADER], bom: true }),
+      Readable.from(
+        csvText(
+          CSV_HEADER,
+          (async function* () {
+            for await (const v of rows) yield csvRow(v);
+          })(),
+        ),
+      ),
       out,
     );
   } finally {
@@ -137,15 +141,15 @@ export async function writeItemsXlsx(ds: DataSource, b: BatchRow, f: ItemFilter,
     { key: 'reference', width: 26 },
     { key: 'sign', width: 16 },
   ];
-  const title = ws.addRow([
+  const title = addSheetRow(ws, [
     `Danh sách chi trả ${b.programme_code} – ${b.programme_name}, kỳ ${formatPeriod(b.period_from)}${
       b.period_to !== b.period_from ? ` đến ${formatPeriod(b.period_to)}` : ''
     } – ${b.area_name}`,
   ]);
   title.font = { bold: true, size: 13 };
   title.commit();
-  ws.addRow([`Đợt chi ${b.id} (${b.reference_prefix}), trạng thái ${b.status}`]).commit();
-  const header = ws.addRow([
+  addSheetRow(ws, [`Đợt chi ${b.id} (${b.reference_prefix}), trạng thái ${b.status}`]).commit();
+  const header = addSheetRow(ws, [
     'STT',
     'Họ và tên',
     'Xã/phường',
@@ -167,7 +171,7 @@ export async function writeItemsXlsx(ds: DataSource, b: BatchRow, f: ItemFilter,
   let areaCount = 0;
   let areaTotal = 0;
   const subtotal = () => {
-    const r = ws.addRow(['', `Cộng ${areaName}: ${areaCount} người`, '', '', '', '', areaTotal, amountInWords(areaTotal)]);
+    const r = addSheetRow(ws, ['', `Cộng ${areaName}: ${areaCount} người`, '', '', '', '', areaTotal, amountInWords(areaTotal)]);
     r.font = { italic: true };
     r.commit();
   };
@@ -184,7 +188,7 @@ export async function writeItemsXlsx(ds: DataSource, b: BatchRow, f: ItemFilter,
       total += v.amount;
       areaCount += 1;
       areaTotal += v.amount;
-      ws.addRow([
+      addSheetRow(ws, [
         n,
         v.fullName,
         v.areaName,
@@ -198,10 +202,10 @@ export async function writeItemsXlsx(ds: DataSource, b: BatchRow, f: ItemFilter,
       ]).commit();
     }
     if (areaId !== null) subtotal();
-    const t = ws.addRow(['', `Tổng cộng: ${n} người`, '', '', '', '', total, amountInWords(total)]);
+    const t = addSheetRow(ws, ['', `Tổng cộng: ${n} người`, '', '', '', '', total, amountInWords(total)]);
     t.font = { bold: true };
     t.commit();
-    ws.addRow(['', `(${formatVnd(total)})`]).commit();
+    addSheetRow(ws, ['', `(${formatVnd(total)})`]).commit();
   } finally {
     await release();
   }

@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { DataCipher } from '../../platform/crypto';
 import { conflict, forbidden, invalid, notFound } from '../../platform/errors';
 import { decodeCursor, finishPage, type Page } from '../../platform/http/pagination';
-import { areaPathScopeSql, assertAreaScope, hasRole, type Actor, type Principal } from '../../platform/security';
+import { areaPathScopeSql, assertAreaScope, assertVisible, hasRole, type Actor, type Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
 import { givenFirst } from './roll-stage';
 import { foldName, formatPeriod, maskDigits, parsePeriod, validateRow, type Column, type RollRow } from './roll-validation';
@@ -284,10 +284,16 @@ export class BeneficiariesService {
     );
   }
 
-  private async loadBeneficiary(p: Principal, id: string, em: EntityManager = this.ds.manager, lock = false): Promise<BRow> {
+  private async loadBeneficiary(
+    p: Principal,
+    id: string,
+    em: EntityManager = this.ds.manager,
+    lock = false,
+    missing: [code: string, message: string] = ['BENEFICIARY_NOT_FOUND', `no beneficiary ${id}`],
+  ): Promise<BRow> {
     const [r] = (await em.query(`${B_SELECT} WHERE b.id = ?${lock ? ' FOR UPDATE' : ''}`, [id])) as BRow[];
-    if (!r) throw notFound('BENEFICIARY_NOT_FOUND', `no beneficiary ${id}`);
-    assertAreaScope(p, r.area_path, 'this beneficiary');
+    if (!r) throw notFound(...missing);
+    assertVisible(p, r.area_path, ...missing);
     return r;
   }
 
@@ -483,7 +489,7 @@ export class BeneficiariesService {
   private async loadEnrolment(p: Principal, enrolmentId: string, em: EntityManager): Promise<{ e: ERow; b: BRow }> {
     const [e] = (await em.query(`${E_SELECT} WHERE e.id = ? FOR UPDATE`, [enrolmentId])) as ERow[];
     if (!e) throw notFound('ENROLMENT_NOT_FOUND', `no enrolment ${enrolmentId}`);
-    const b = await this.loadBeneficiary(p, String(e.beneficiary_id), em, true);
+    const b = await this.loadBeneficiary(p, String(e.beneficiary_id), em, true, ['ENROLMENT_NOT_FOUND', `no enrolment ${enrolmentId}`]);
     return { e, b };
   }
 

@@ -10,6 +10,7 @@ import { InProcessStager, LocalInfileStager, type Stager } from './roll-stager';
 import { importOfXid, XaBranch, XID_DATABASE, xidOf } from './roll-xa';
 import { DATE_CELL, fileError, NUMERIC_CELL, plainCell, readRollFile, type RollFormat } from './roll-file.reader';
 import { COLUMNS, mapHeader, validateRow, type Column, type RowProblem } from './roll-validation';
+import { PERSON_OUT_OF_SCOPE_MESSAGE } from './roll-problems';
 
 /** The import lock (see run): per database, as the server's named locks are server-wide. */
 const MERGE_LOCK = "CONCAT(DATABASE(), '.roll_import_merge')";
@@ -745,11 +746,13 @@ export class RollImportRunner {
       );
     }
     if (imp.scope_area_id !== null) {
-      await problem(
-        `SELECT ?, r.row_no, 'national_id', 'PERSON_OUT_OF_SCOPE', 'this person is on the roll of an area outside yours'
+      // the message tells nothing of where the person is; the area is kept for readers whose scope covers it
+      await this.ds.query(
+        `INSERT INTO roll_import_problems (import_id, row_no, column_name, code, message, area_id)
+         SELECT ?, r.row_no, 'national_id', 'PERSON_OUT_OF_SCOPE', ?, b.area_id
          FROM ${t} r JOIN beneficiaries b ON b.national_id_hash = r.national_id_hash JOIN areas a ON a.id = b.area_id
          WHERE a.path NOT LIKE CONCAT((SELECT s.path FROM areas s WHERE s.id = ?), '%')`,
-        [imp.scope_area_id],
+        [id, PERSON_OUT_OF_SCOPE_MESSAGE, imp.scope_area_id],
       );
     }
     for (const [hash, column, what, isNew] of accounts) {

@@ -1,21 +1,13 @@
-import { stringify } from 'csv-stringify';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { csvText } from '../../platform/export/cells';
 import type { Api } from '../../platform/http';
 import { receiveFile } from '../../platform/http/upload';
 import { importIdParams, importPage, listImportsQuery, problemPage, problemsQuery, rollImportSchema } from './roll-imports.schemas';
-import type { ProblemView, RollImportsService } from './roll-imports.service';
+import type { RollImportsService } from './roll-imports.service';
 
 const WRITERS = ['staff', 'admin'] as const;
 
-/** A cell Excel would take for a formula (a header named `=HYPERLINK(…)` is echoed as the column) is kept as text. */
-function asText(v: string | null): string | null {
-  return v !== null && /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
-}
-
-async function* spreadsheetSafe(rows: AsyncIterable<ProblemView>): AsyncIterable<ProblemView> {
-  for await (const r of rows) yield { ...r, column: asText(r.column), message: asText(r.message)! };
-}
 const READERS = ['staff', 'admin', 'auditor'] as const;
 
 export function registerRollImportRoutes(api: Api, imports: RollImportsService, upload: { dir: string; maxBytes: number }): void {
@@ -93,11 +85,10 @@ export function registerRollImportRoutes(api: Api, imports: RollImportsService, 
         ctx.res.status(200);
         ctx.res.setHeader('Content-Type', 'text/csv; charset=utf-8');
         ctx.res.setHeader('Content-Disposition', `attachment; filename="roll-import-${params.id}-problems.csv"`);
-        await pipeline(
-          Readable.from(spreadsheetSafe(rows)),
-          stringify({ header: true, columns: ['row', 'column', 'code', 'message'], bom: true }),
-          ctx.res,
-        );
+        const cells = (async function* () {
+          for await (const r of rows) yield [r.row, r.column, r.code, r.message];
+        })();
+        await pipeline(Readable.from(csvText(['row', 'column', 'code', 'message'], cells)), ctx.res);
       } finally {
         await release();
       }

@@ -5,9 +5,10 @@ import type { DataSource } from 'typeorm';
 import { invalid, notFound } from '../../platform/errors';
 import { decodeCursor, finishPage, keysetWhere, type KeyColumn, type Page } from '../../platform/http/pagination';
 import type { ReceivedFile } from '../../platform/http/upload';
-import { areaScopeSql, assertAreaScope, type Actor, type Principal } from '../../platform/security';
+import { areaScopeSql, assertVisible, type Actor, type Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
 import type { RollFormat } from './roll-file.reader';
+import { PROBLEM_COLUMNS, PROBLEM_FROM, problemView, type ProblemRow, type ProblemView } from './roll-problems';
 
 export type ImportStatus = 'queued' | 'running' | 'completed' | 'failed';
 
@@ -36,12 +37,7 @@ export interface RollImportView {
   finishedAt: string | null;
 }
 
-export interface ProblemView {
-  row: number;
-  column: string | null;
-  code: string;
-  message: string;
-}
+export type { ProblemView };
 
 interface Row {
   id: string;
@@ -96,8 +92,8 @@ function view(r: Row): RollImportView {
 }
 
 const PROBLEM_ORDER: KeyColumn[] = [
-  { expr: 'row_no', dir: 'ASC' },
-  { expr: 'id', dir: 'ASC' },
+  { expr: 'pr.row_no', dir: 'ASC' },
+  { expr: 'pr.id', dir: 'ASC' },
 ];
 
 const SELECT = 'SELECT i.*, sa.path AS scope_path FROM roll_imports i LEFT JOIN areas sa ON sa.id = i.scope_area_id';
@@ -165,7 +161,7 @@ export class RollImportsService {
   private async load(p: Principal, id: string): Promise<Row> {
     const [r] = (await this.ds.query(`${SELECT} WHERE i.id = ?`, [id])) as Row[];
     if (!r) throw notFound('IMPORT_NOT_FOUND', `no roll import ${id}`);
-    assertAreaScope(p, r.scope_area_id === null ? null : r.scope_path, 'this import');
+    assertVisible(p, r.scope_area_id === null ? null : r.scope_path, 'IMPORT_NOT_FOUND', `no roll import ${id}`);
     return r;
   }
 
@@ -210,15 +206,15 @@ export class RollImportsService {
     await this.load(p, id);
     const after = keysetWhere(PROBLEM_ORDER, decodeCursor(page.cursor, 2));
     const rows = (await this.ds.query(
-      `SELECT id, row_no, column_name, code, message FROM roll_import_problems WHERE import_id = ? AND ${after.sql}
-       ORDER BY row_no, id LIMIT ?`,
+      `SELECT pr.id, ${PROBLEM_COLUMNS} FROM ${PROBLEM_FROM} WHERE pr.import_id = ? AND ${after.sql}
+       ORDER BY pr.row_no, pr.id LIMIT ?`,
       [id, ...after.params, page.limit + 1],
-    )) as { id: string; row_no: number; column_name: string | null; code: string; message: string }[];
+    )) as (ProblemRow & { id: string })[];
     return finishPage(
       rows,
       page.limit,
       (r) => [r.row_no, String(r.id)],
-      (r) => ({ row: r.row_no, column: r.column_name, code: r.code, message: r.message }),
+      (r) => problemView(p, r),
     );
   }
 
@@ -229,13 +225,11 @@ export class RollImportsService {
     await runner.connect();
     try {
       const raw: Readable = await runner.stream(
-        'SELECT row_no, column_name, code, message FROM roll_import_problems WHERE import_id = ? ORDER BY row_no, id',
+        `SELECT ${PROBLEM_COLUMNS} FROM ${PROBLEM_FROM} WHERE pr.import_id = ? ORDER BY pr.row_no, pr.id`,
         [id],
       );
       async function* rows(): AsyncIterable<ProblemView> {
-        for await (const r of raw as AsyncIterable<{ row_no: number; column_name: string | null; code: string; message: string }>) {
-          yield { row: r.row_no, column: r.column_name, code: r.code, message: r.message };
-        }
+        for await (const r of raw as AsyncIterable<ProblemRow>) yield problemView(p, r);
       }
       return {
         rows: rows(),

@@ -85,6 +85,7 @@ export type RowProblemCode =
   | 'FULL_NAME_TOO_LONG'
   | 'FULL_NAME_CHARACTERS'
   | 'FULL_NAME_NO_LETTER'
+  | 'FULL_NAME_START'
   | 'DATE_OF_BIRTH_REQUIRED'
   | 'DATE_OF_BIRTH_FORMAT'
   | 'DATE_OF_BIRTH_INVALID_DATE'
@@ -115,6 +116,8 @@ export type RowProblemCode =
   | 'ACCOUNT_NUMBER_NOT_ALLOWED'
   | 'ACCOUNT_NAME_REQUIRED'
   | 'ACCOUNT_NAME_TOO_LONG'
+  | 'ACCOUNT_NAME_CHARACTERS'
+  | 'ACCOUNT_NAME_START'
   | 'ACCOUNT_NAME_NOT_ALLOWED'
   | 'WALLET_PROVIDER_REQUIRED'
   | 'WALLET_PROVIDER_UNKNOWN'
@@ -152,6 +155,10 @@ const NAME_OK = /^[\p{L}\p{M} .'-]+$/u;
 const NAME_BAD_CHAR = /[^\p{L}\p{M} .'-]/gu;
 const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}]/u;
 const HAS_LETTER = /\p{L}/u;
+/** A name begins with a letter: one beginning with = + - @ is a formula to a spreadsheet program opening an export. */
+const STARTS_WITH_LETTER = /^\p{L}/u;
+const CONTROL_OR_FORMAT = /[\p{Cc}\p{Cf}]/u;
+const CONTROL_OR_FORMAT_ALL = /[\p{Cc}\p{Cf}]/gu;
 const AREA_CODE = /^[A-Za-z0-9]{1,16}$/;
 const PROGRAMME_CODE = /^[A-Za-z0-9_-]{1,32}$/;
 const DECIMAL = /^(\d+)(?:[.,](\d+))?$/;
@@ -419,6 +426,10 @@ function add(problems: RowProblem[], column: Column, code: RowProblemCode, messa
   problems.push({ column, code, message });
 }
 
+function codePoints(chars: readonly string[]): string {
+  return [...new Set(chars.map((c) => `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`))].slice(0, 5).join(', ');
+}
+
 function describeBadChars(s: string): string {
   const seen = new Set<string>();
   for (const c of s.match(NAME_BAD_CHAR) ?? []) {
@@ -461,6 +472,8 @@ export function validateRow(
         `full_name may contain only letters, spaces and . ' - ; remove ${describeBadChars(fullName)}`,
       );
     else if (!HAS_LETTER.test(fullName)) add(problems, 'full_name', 'FULL_NAME_NO_LETTER', 'full_name must contain letters');
+    else if (!STARTS_WITH_LETTER.test(fullName))
+      add(problems, 'full_name', 'FULL_NAME_START', `full_name must begin with a letter; remove the leading "${fullName.charAt(0)}"`);
   }
 
   // date_of_birth
@@ -725,6 +738,20 @@ export function validateRow(
     const len = Math.max(codePointLength(accountNameText), codePointLength(accountName));
     if (len > NAME_MAX)
       add(problems, 'account_name', 'ACCOUNT_NAME_TOO_LONG', `account_name must be at most ${NAME_MAX} characters; it has ${len}`);
+    if (CONTROL_OR_FORMAT.test(accountNameText))
+      add(
+        problems,
+        'account_name',
+        'ACCOUNT_NAME_CHARACTERS',
+        `account_name must not contain control or invisible characters; remove ${codePoints(accountNameText.match(CONTROL_OR_FORMAT_ALL) ?? [])}`,
+      );
+    else if (!STARTS_WITH_LETTER.test(accountNameText))
+      add(
+        problems,
+        'account_name',
+        'ACCOUNT_NAME_START',
+        `account_name must begin with a letter, as the bank holds the name; remove the leading ${shown(accountNameText.charAt(0))}`,
+      );
     nameMismatch = folded !== foldName(fullName);
   }
 

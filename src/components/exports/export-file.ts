@@ -4,9 +4,9 @@ import { once } from 'node:events';
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import ExcelJS from 'exceljs';
+import { addSheetRow, CSV_BOM, csvLine, type Cell } from '../../platform/export/cells';
 
-/** One cell of an export: text, a whole number, or empty. */
-export type Cell = string | number | null;
+export type { Cell };
 
 /** What an export writes, whatever the format: a header, rows, and (XLSX only) a summary sheet at the end. */
 export interface TableSink {
@@ -36,19 +36,6 @@ function fileTarget(path: string): { head: HashCount; done: Promise<void> } {
   return { head, done };
 }
 
-const NEEDS_QUOTES = /[",\r\n]/;
-
-/** A text cell a spreadsheet program would run as a formula (`=`, `+`, `-`, `@`, tab, carriage return first). */
-const FORMULA_START = /^[=+\-@\t\r]/;
-
-function csvCell(v: Cell): string {
-  if (v === null) return '';
-  if (typeof v === 'number') return String(v);
-  // free text (notes, names) opened by an auditor's spreadsheet must stay text: a leading quote makes it so (OWASP)
-  const text = FORMULA_START.test(v) ? `'${v}` : v;
-  return NEEDS_QUOTES.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
 /** Flush to the file in pieces of about this many characters. */
 const CSV_CHUNK = 256 * 1024;
 
@@ -62,13 +49,11 @@ export class CsvSink implements TableSink {
 
   constructor(path: string, header: readonly string[]) {
     this.target = fileTarget(path);
-    this.buf = `\uFEFF${header.map(csvCell).join(',')}\n`;
+    this.buf = `${CSV_BOM}${csvLine(header)}`;
   }
 
   row(cells: readonly Cell[]): Promise<void> | void {
-    let line = '';
-    for (let i = 0; i < cells.length; i++) line += i === 0 ? csvCell(cells[i]!) : `,${csvCell(cells[i]!)}`;
-    this.buf += `${line}\n`;
+    this.buf += csvLine(cells);
     if (this.buf.length >= CSV_CHUNK) return this.flush();
   }
 
@@ -118,7 +103,7 @@ export class XlsxSink implements TableSink {
     this.ws?.commit();
     this.sheets += 1;
     this.ws = this.wb.addWorksheet(this.sheets === 1 ? this.sheetName : `${this.sheetName} (${this.sheets})`);
-    const h = this.ws.addRow([...this.header]);
+    const h = addSheetRow(this.ws, this.header);
     h.font = { bold: true };
     h.commit();
     this.rowsInSheet = 0;
@@ -126,7 +111,7 @@ export class XlsxSink implements TableSink {
 
   row(cells: readonly Cell[]): Promise<void> | void {
     if (!this.ws || this.rowsInSheet >= XLSX_ROWS_PER_SHEET) this.newSheet();
-    this.ws!.addRow(cells as Cell[]).commit();
+    addSheetRow(this.ws!, cells).commit();
     this.rowsInSheet += 1;
     if ((this.rowsInSheet & 255) === 0) return this.backpressure();
   }
@@ -149,7 +134,7 @@ export class XlsxSink implements TableSink {
     this.ws!.commit();
     const s = this.wb.addWorksheet('Manifest');
     s.columns = [{ width: 28 }, { width: 60 }];
-    for (const [k, v] of summary) s.addRow([k, v]).commit();
+    for (const [k, v] of summary) addSheetRow(s, [k, v]).commit();
     s.commit();
     await this.wb.commit();
     await this.target.done;

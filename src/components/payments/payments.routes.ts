@@ -3,9 +3,11 @@ import type { Express, NextFunction, Request, Response } from 'express';
 import type winston from 'winston';
 import { z } from 'zod';
 import { AppError, toAppError } from '../../platform/errors';
-import type { Api } from '../../platform/http';
+import { errorBodySchema, type Api } from '../../platform/http';
 import { receiveFile } from '../../platform/http/upload';
 import type { BatchesService } from '../batches';
+import { transferEventSchema } from '../providers';
+import type { CallbackOutcome } from './callback-batcher';
 import type { PaymentEngine } from './payment-engine';
 import type { PayPoints } from './paypoints';
 
@@ -66,6 +68,46 @@ export function registerPaymentRoutes(
     handler: async ({ params }, ctx) => {
       const file = await receiveFile(ctx.req, { field: 'file', maxBytes: upload.maxBytes, dir: upload.dir });
       return paypoints.recordResults(ctx.actor, ctx.principal, params.id, file);
+    },
+  });
+
+  // served by providerCallbackHandler before express; described here so the document lists every route
+  api.describeExternal({
+    method: 'post',
+    path: '/providers/:name/callbacks',
+    summary: "A provider's status event for one transfer (Provider API v1, section 4)",
+    description:
+      "Authenticated by the provider's signature (X-Timestamp, X-Signature: HMAC-SHA256 of timestamp, method, path with query and the exact body bytes, with the secret shared with that provider), not by a bearer token. " +
+      'The same event may arrive more than once and out of order: a duplicate is acknowledged and ignored, and a late event never moves a payment backwards. ' +
+      'An event for an unknown reference or another amount is kept for reconciliation. Bodies over 64 KiB are refused.',
+    tags: ['payments'],
+    access: 'public',
+    params: z.object({ name: z.string().meta({ description: 'The provider name, as in its callback URL' }) }),
+    headers: z.object({
+      'X-Timestamp': z
+        .string()
+        .regex(/^\d{1,15}$/)
+        .meta({ description: 'Unix time in whole seconds when the event was signed; at most 300 s from the service clock' }),
+      'X-Signature': z
+        .string()
+        .meta({ description: 'Lowercase hex HMAC-SHA256(secret, timestamp + "\\n" + "POST" + "\\n" + pathWithQuery + "\\n" + rawBody)' }),
+    }),
+    body: transferEventSchema,
+    responses: {
+      200: {
+        description: 'Received (also for a duplicate or a late event)',
+        schema: z.object({
+          received: z.literal(true),
+          outcome: z.enum(['applied', 'duplicate', 'ignored_late', 'unknown_reference', 'amount_mismatch'] satisfies CallbackOutcome[]),
+        }),
+      },
+      400: { description: 'INVALID_EVENT: the body is not a transfer event', schema: errorBodySchema },
+      401: {
+        description: "BAD_SIGNATURE or STALE_TIMESTAMP, in the contract's own body",
+        schema: z.object({ error: z.enum(['BAD_SIGNATURE', 'STALE_TIMESTAMP']) }),
+      },
+      404: { description: 'PROVIDER_NOT_FOUND: no provider of that name posts callbacks', schema: errorBodySchema },
+      413: { description: 'PAYLOAD_TOO_LARGE: body over 64 KiB', schema: errorBodySchema },
     },
   });
 

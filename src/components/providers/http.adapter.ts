@@ -74,9 +74,12 @@ const changeFields = {
   failureCode: failureCodeSchema,
   occurredAt: timestamp,
 };
-const eventSchema = z
+/** A provider's status event (contract section 4): what verifyCallback accepts, and what the OpenAPI document shows. */
+export const transferEventSchema = z
   .object({ eventId: z.string().min(1), ...changeFields })
-  .refine(finalWithCause, 'failureCode must be set exactly when FAILED or RETURNED');
+  .refine(finalWithCause, 'failureCode must be set exactly when FAILED or RETURNED')
+  .meta({ id: 'ProviderTransferEvent' });
+const eventSchema = transferEventSchema;
 const statementLineSchema = z.object(changeFields).refine(finalWithCause, 'failureCode must be set exactly when FAILED or RETURNED');
 
 const balanceSchema = z.object({ currency: z.literal('VND'), available: z.int().nonnegative() });

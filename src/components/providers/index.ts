@@ -12,5 +12,5 @@ export {
   type ProviderChange,
 } from './providers.service';
 export { registerProviderRoutes } from './providers.routes';
-export { HttpProviderAdapter, type HttpProviderOptions } from './http.adapter';
+export { HttpProviderAdapter, transferEventSchema, type HttpProviderOptions } from './http.adapter';
 export type * from './provider.port';

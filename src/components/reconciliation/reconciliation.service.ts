@@ -6,7 +6,7 @@ import type { Config } from '../../../config';
 import { AppError, conflict, forbidden, invalid, notFound, unavailable } from '../../platform/errors';
 import { decodeCursor, finishPage, type Page } from '../../platform/http/pagination';
 import type { ReceivedFile } from '../../platform/http/upload';
-import { areaPathScopeSql, assertAreaScope, type Actor, type Principal } from '../../platform/security';
+import { areaPathScopeSql, assertVisible, type Actor, type Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
 import { parseReference } from '../payments/payment-states';
 import type { Provider, ProvidersService } from '../providers';
@@ -724,7 +724,7 @@ export class ReconciliationService {
       [id],
     )) as Row[];
     if (!r) throw notFound('EXCEPTION_NOT_FOUND', `no reconciliation exception ${id}`);
-    if (!coversWholeTree(p)) assertAreaScope(p, r.area_path, `exception ${id}`);
+    if (!coversWholeTree(p)) assertVisible(p, r.area_path, 'EXCEPTION_NOT_FOUND', `no reconciliation exception ${id}`);
     return r;
   }
 
@@ -911,7 +911,7 @@ export class ReconciliationService {
       [batchId],
     )) as Row[];
     if (!b) throw notFound('BATCH_NOT_FOUND', `no batch ${batchId}`);
-    assertAreaScope(p, b.path, `batch ${batchId}`);
+    assertVisible(p, b.path, 'BATCH_NOT_FOUND', `no batch ${batchId}`);
     const scope = areaPathScopeSql(p, 'a.path');
     const rows = (await this.ds.query(
       `SELECT CASE WHEN p.status = 'succeeded' THEN 'paid' WHEN p.status IN ('failed', 'returned') THEN p.status ELSE 'unresolved' END AS k,

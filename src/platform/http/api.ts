@@ -67,6 +67,19 @@ export interface RouteSpec<P extends z.ZodType | undefined, Q extends z.ZodType 
   handler: (input: { params: Out<P>; query: Out<Q>; body: Out<B> }, ctx: RouteContext) => Promise<unknown>;
 }
 
+/**
+ * A route served outside this router (the provider callbacks are answered before express, for speed), described in
+ * the same OpenAPI document all the same. `headers` are the request headers it reads.
+ */
+export type ExternalRouteSpec = Pick<
+  RouteSpec<z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>,
+  'method' | 'path' | 'summary' | 'description' | 'tags' | 'access' | 'params' | 'body' | 'responses'
+> & { headers?: z.ZodObject };
+
+type RouteDoc = Omit<RouteSpec<z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>, 'handler'> & {
+  headers?: z.ZodObject;
+};
+
 export const errorBodySchema = z
   .object({
     error: z.object({
@@ -217,7 +230,12 @@ export class Api {
     }
   }
 
-  private register(spec: RouteSpec<z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>): void {
+  /** Documents a route that something other than this router serves; see ExternalRouteSpec. */
+  describeExternal(spec: ExternalRouteSpec): void {
+    this.register(spec);
+  }
+
+  private register(spec: RouteDoc): void {
     const responses: Record<string, { description: string; content?: Record<string, { schema: z.ZodType }>; headers?: z.ZodObject }> = {};
     for (const [status, r] of Object.entries(spec.responses)) {
       responses[status] = {
@@ -264,7 +282,7 @@ export class Api {
       request: {
         ...(spec.params ? { params: spec.params as z.ZodObject } : {}),
         ...(spec.query ? { query: spec.query as z.ZodObject } : {}),
-        ...(spec.idempotent ? { headers: idempotencyHeaders } : {}),
+        ...(spec.idempotent ? { headers: idempotencyHeaders } : spec.headers ? { headers: spec.headers } : {}),
         ...(spec.body ? { body: { content: { 'application/json': { schema: spec.body } } } } : {}),
         ...(spec.upload
           ? {

@@ -8,7 +8,8 @@ export interface RequestState {
   principal?: Principal;
 }
 
-const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** A caller's id is logged and stored with every audit event: a short token, nothing that could forge a log line. */
+const SAFE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export function requestState(res: Response): RequestState {
   return res.locals.state as RequestState;

@@ -1,4 +1,4 @@
-import { forbidden } from '../errors';
+import { forbidden, notFound } from '../errors';
 import type { Principal } from './principal';
 
 /**
@@ -32,6 +32,15 @@ interface WhereCapable {
 export function inAreaScope(p: Pick<Principal, 'areaPath'>, areaPath: string | null): boolean {
   if (!p.areaPath) return true;
   return areaPath !== null && areaPath.startsWith(p.areaPath);
+}
+
+/**
+ * An object addressed by its id that lies outside the caller's scope answers as a missing one does (404, the same
+ * code and message), so that ids outside the scope reveal nothing, not even that they exist. An area the caller names
+ * in a request (areaId, parentId) outside the scope is refused instead: assertAreaScope, 403 AREA_OUT_OF_SCOPE.
+ */
+export function assertVisible(p: Pick<Principal, 'areaPath'>, areaPath: string | null, notFoundCode: string, message: string): void {
+  if (!inAreaScope(p, areaPath)) throw notFound(notFoundCode, message);
 }
 
 export function assertAreaScope(p: Pick<Principal, 'areaPath'>, areaPath: string | null, what = 'this object'): void {
