@@ -75,7 +75,8 @@ const changeFields = {
   occurredAt: timestamp,
 };
 const eventSchema = z
-  .object({ eventId: z.string().min(1), ...changeFields })
+  // no longer than their columns (provider_events): one event too long for them would fail the group applied with it
+  .object({ eventId: z.string().min(1).max(128), ...changeFields, transferId: z.string().min(1).max(64) })
   .refine(finalWithCause, 'failureCode must be set exactly when FAILED or RETURNED');
 const statementLineSchema = z.object(changeFields).refine(finalWithCause, 'failureCode must be set exactly when FAILED or RETURNED');
 
