@@ -18,6 +18,7 @@ import {
 } from '../../src/components/payments/concurrency-limiter';
 import { PaymentEngine, type ChunkJob } from '../../src/components/payments';
 import type { TransferEvent } from '../../src/components/providers/provider.port';
+import type { EntityManager } from 'typeorm';
 
 const BIN = '970422'; // MB: routed to this file's mocked provider
 const SECRET = 'nock-provider-secret-0123456789';
@@ -646,6 +647,114 @@ describe('payment engine', function () {
       ])) as { outcome: string }[];
       expect(kept.map((k) => k.outcome)).to.deep.equal(['applied']);
       expect((await payments(b.id))[0]!.status).to.equal('succeeded');
+    });
+
+    it('answers every duplicate delivery 2xx under a concurrent burst to several API processes, applying each event once', async () => {
+      const n = 100;
+      nock(host)
+        .post('/v1/transfers')
+        .times(n)
+        .reply(201, (_uri, body) => transfer((body as { reference: string }).reference, 750_000));
+      const b = await released(n);
+      await waitForPayments(b.id, (ps) => ps.every((p) => p.status === 'sent'), 'all sent');
+      const { infra } = await testApp();
+      // the same events delivered to two more API processes of the deployment (a load balancer in front of them)
+      const record = async (
+        em: EntityManager,
+        rows: { batchId: string; seq: string; from: string; to: string; detail: string | null }[],
+      ) => {
+        if (!rows.length) return;
+        await em.query(
+          `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source, detail) VALUES ${rows.map(() => "(?, ?, ?, ?, 'callback', ?)").join(', ')}`,
+          rows.flatMap((r) => [r.batchId, r.seq, r.from, r.to, r.detail]),
+        );
+      };
+      const others = [1, 2, 3].map(() => new CallbackBatcher(infra.ds, record, 60_000));
+      const bodies: string[] = [];
+      for (const [i, ref] of b.refs.entries()) {
+        bodies.push(event(ref, 'PENDING', `E-${b.id}-${i}-P`));
+        bodies.push(event(ref, 'SUCCEEDED', `E-${b.id}-${i}-S`));
+        bodies.push(event(ref, 'RETURNED', `E-${b.id}-${i}-R`, 'ACCOUNT_CLOSED'));
+      }
+      const deliveries = [...bodies, ...bodies, ...bodies, ...bodies].sort(() => Math.random() - 0.5);
+      const [replies, elsewhere] = await Promise.all([
+        Promise.all(deliveries.map((body) => post(body, signed(body)))),
+        Promise.all(
+          others.map(async (api) => {
+            // as they come off the wire: a few at a time, each few milliseconds
+            const mine = [...bodies, ...bodies, ...bodies].sort(() => Math.random() - 0.5);
+            const out: Promise<unknown>[] = [];
+            for (let i = 0; i < mine.length; i += 8) {
+              out.push(...mine.slice(i, i + 8).map((body) => api.submit(providerId, JSON.parse(body) as TransferEvent)));
+              await new Promise((r) => setTimeout(r, 2));
+            }
+            return Promise.allSettled(out);
+          }),
+        ).then((all) => all.flat()),
+      ]);
+      const statuses: Record<string, number> = {};
+      for (const r of replies) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+      expect(statuses).to.deep.equal({ 200: deliveries.length });
+      expect(elsewhere.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))).to.deep.equal([]);
+      // each event kept once; each payment returned, every change recorded once, in order
+      const kept = (await infra.ds.query(
+        'SELECT event_id, COUNT(*) AS n FROM provider_events WHERE provider_id = ? AND event_id LIKE ? GROUP BY event_id',
+        [providerId, `E-${b.id}-%`],
+      )) as { n: string }[];
+      expect(kept.length).to.equal(3 * n);
+      expect(kept.every((k) => Number(k.n) === 1)).to.equal(true);
+      expect((await payments(b.id)).every((p) => p.status === 'returned' && p.failure_code === 'ACCOUNT_CLOSED')).to.equal(true);
+      const changes = (await infra.ds.query(
+        "SELECT seq, GROUP_CONCAT(CONCAT(from_status, '>', to_status) ORDER BY id) AS path FROM payment_events WHERE batch_id = ? AND source = 'callback' GROUP BY seq",
+        [b.id],
+      )) as { path: string }[];
+      expect(changes.length).to.equal(n);
+      for (const c of changes) expect(['sent>succeeded,succeeded>returned', 'sent>returned']).to.include(c.path);
+    });
+
+    it('applies the neighbours of an event that keeps meeting a lock conflict, and answers only that one 503 CALLBACK_BUSY', async () => {
+      const b = await released(3);
+      nock(host)
+        .post('/v1/transfers')
+        .times(3)
+        .reply(201, (_uri, body) => transfer((body as { reference: string }).reference, 750_000));
+      await waitForPayments(b.id, (ps) => ps.every((p) => p.status === 'sent'), 'sent');
+      const { infra } = await testApp();
+      const stuck = (await payments(b.id))[1]!.seq;
+      // recording the change of one payment always meets a deadlock (the database rolls the transaction back)
+      const record = async (em: EntityManager, rows: { batchId: string; seq: string; from: string; to: string }[]) => {
+        if (rows.some((r) => String(r.seq) === String(stuck)))
+          throw Object.assign(new Error('Deadlock found'), { code: 'ER_LOCK_DEADLOCK' });
+        await em.query(
+          `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source) VALUES ${rows.map(() => "(?, ?, ?, ?, 'callback')").join(', ')}`,
+          rows.flatMap((r) => [r.batchId, r.seq, r.from, r.to]),
+        );
+      };
+      const api = new CallbackBatcher(infra.ds, record, 60_000);
+      const outcomes = await Promise.allSettled(
+        b.refs.map((ref) => api.submit(providerId, JSON.parse(event(ref, 'SUCCEEDED', uniq('E'))) as TransferEvent)),
+      );
+      expect(outcomes.map((o) => o.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
+      expect((outcomes[0] as PromiseFulfilledResult<string>).value).to.equal('applied');
+      expect((outcomes[1] as PromiseRejectedResult).reason).to.include({ kind: 'unavailable', code: 'CALLBACK_BUSY', status: 503 });
+      expect((await payments(b.id)).map((p) => p.status)).to.deep.equal(['succeeded', 'sent', 'succeeded']);
+      const [k] = (await infra.ds.query('SELECT COUNT(*) AS n FROM provider_events WHERE reference = ?', [b.refs[1]])) as { n: string }[];
+      expect(Number(k!.n)).to.equal(0); // kept only when applied: its redelivery is applied then
+    });
+
+    it('refuses an event id or transfer id longer than the contract keeps with 400 INVALID_EVENT, keeping nothing', async () => {
+      const ref = 'B202412AAAAAAAA-9';
+      for (const body of [
+        event(ref, 'SUCCEEDED', 'E'.repeat(129)),
+        JSON.stringify({ ...JSON.parse(event(ref, 'SUCCEEDED', uniq('E'))), transferId: 'T'.repeat(65) }),
+      ]) {
+        const r = await post(body, signed(body));
+        expect(r.status, r.text).to.equal(400);
+        expect(r.body.error.code).to.equal('INVALID_EVENT');
+      }
+      const { infra } = await testApp();
+      const [k] = (await infra.ds.query('SELECT COUNT(*) AS n FROM provider_events WHERE reference = ?', [ref])) as { n: string }[];
+      expect(Number(k!.n)).to.equal(0);
     });
 
     it('acknowledges duplicates once, never moves backwards, and keeps events for unknown references', async () => {

@@ -679,6 +679,76 @@ describe('reconciliation', function () {
       expect(again.body.statement.id).to.equal(s.id);
     });
 
+    it('judges a correction of a fetched statement as the only statement of its day: the payments it leaves out are missing', async () => {
+      const p = await httpProvider();
+      const b = await paidBatch(
+        Array.from({ length: 5 }, () => ({ status: 'succeeded' })),
+        p.id,
+      );
+      const refs = b.pays.map((x) => x.reference);
+      const body = csv(refs.map((r) => line(r, 'SUCCEEDED')));
+      nock(p.host)
+        .get('/v1/statements')
+        .query({ date: today() })
+        .reply(200, body, { 'content-type': 'text/csv; charset=utf-8', ...signed(body, today()) });
+      const f = await post('/reconciliation/statements/fetch', { provider: p.name, date: today() }, c.staff.token);
+      expect(f.status, JSON.stringify(f.body)).to.equal(202);
+      const first = await waitForStatement(c.staff.token, f.body.statement.id);
+      expect((await get(`/reconciliation/runs/${first.runId}`, c.staff.token)).body.totals.missing.count).to.equal(0);
+
+      // the provider's correction holds only two of the five payments it had accepted
+      const up = await uploadStatement(c.staff.token, p.name, csv([line(refs[0]!, 'SUCCEEDED'), line(refs[1]!, 'SUCCEEDED')]));
+      expect(up.status, JSON.stringify(up.body)).to.equal(202);
+      const s = await waitForStatement(c.staff.token, up.body.statement.id);
+      expect(s.status).to.equal('matched');
+      const run = (await get(`/reconciliation/runs/${s.runId}`, c.staff.token)).body;
+      expect(run.totals.matched).to.deep.equal({ count: 2, amount: 2 * AMOUNT });
+      expect(run.totals.missing).to.deep.equal({ count: 3, amount: 3 * AMOUNT });
+      const missing = (await get(`/reconciliation/exceptions?runId=${s.runId}&category=missing&limit=200`, c.staff.token)).body.items;
+      expect(missing.map((e: any) => [e.reference, e.status, e.service.amount]).sort()).to.deep.equal(
+        refs.slice(2).map((r) => [r, 'open', AMOUNT]),
+      );
+      const old = (await get(`/reconciliation/runs/${first.runId}`, c.staff.token)).body;
+      expect(old).to.deep.include({ status: 'superseded', supersededBy: run.id });
+    });
+
+    it('two corrections of one day processed at once leave one statement standing, the other superseded by it', async () => {
+      const { infra, services } = await testApp();
+      const p = await httpProvider();
+      const b = await paidBatch(
+        Array.from({ length: 4 }, () => ({ status: 'succeeded' })),
+        p.id,
+      );
+      const refs = b.pays.map((x) => x.reference);
+      const first = await uploadStatement(c.staff.token, p.name, csv(refs.map((r) => line(r, 'SUCCEEDED'))));
+      await waitForStatement(c.staff.token, first.body.statement.id);
+      const ups = await Promise.all(
+        [refs.slice(0, 3), refs.slice(0, 2)].map((keep) =>
+          uploadStatement(c.staff.token, p.name, csv(keep.map((r) => line(r, 'SUCCEEDED')))),
+        ),
+      );
+      const ids: string[] = ups.map((up) => up.body.statement.id);
+      // beside the test worker's own jobs: every one of them may be the first to take either statement
+      await Promise.all([...ids, ...ids].map((id) => services.reconciliation.process(id)));
+      await settled();
+      const rows = (await infra.ds.query(
+        'SELECT id, status, superseded_by FROM statements WHERE provider_id = ? AND business_date = ? ORDER BY id',
+        [p.id, today()],
+      )) as { id: string; status: string; superseded_by: string | null }[];
+      expect(rows.map((r) => r.status)).to.deep.equal(['matched', 'matched', 'matched']);
+      const standing = rows.filter((r) => r.superseded_by === null);
+      expect(standing, JSON.stringify(rows)).to.have.length(1);
+      const last = String(standing[0]!.id);
+      expect(ids).to.include(last);
+      // the one standing replaced the other correction, which had replaced the first
+      const other = rows.find((r) => String(r.id) !== last && ids.includes(String(r.id)))!;
+      expect(String(other.superseded_by)).to.equal(last);
+      const [run] = (await infra.ds.query("SELECT missing_count FROM recon_runs WHERE statement_id = ? AND status = 'done'", [last])) as {
+        missing_count: number;
+      }[];
+      expect(Number(run!.missing_count)).to.equal(last === ids[0] ? 1 : 2);
+    });
+
     it('keeps nothing of a statement whose signature fails, that the provider refuses, or that breaks the contract', async () => {
       const { infra } = await testApp();
       const p = await httpProvider();

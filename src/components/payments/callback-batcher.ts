@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { unavailable } from '../../platform/errors';
 import type { TransferEvent } from '../providers/provider.port';
-import { fromProvider, MAY_BECOME, parseReference, retryOnDeadlock, type PaymentStatus } from './payment-states';
+import { fromProvider, isLockConflict, MAY_BECOME, parseReference, retryOnDeadlock, type PaymentStatus } from './payment-states';
 
 export type CallbackOutcome = 'applied' | 'duplicate' | 'ignored_late' | 'unknown_reference' | 'amount_mismatch';
 
@@ -25,8 +26,21 @@ interface PaymentRow {
 
 const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
-/** Another process kept one of the group's events after the group checked for duplicates: apply the group again. */
+/**
+ * Another process kept one of the group's events after the group checked for duplicates: apply the group again. Only
+ * an event no payment lock covers (an unknown reference) can meet this: the check runs under the payments' locks.
+ */
 class KeptMeanwhile extends Error {}
+
+/** Applications of one group, or of one event alone, before its callbacks are answered 503 (try again later). */
+const KEPT_MEANWHILE_ATTEMPTS = 3;
+
+/** A conflict that running again may clear: the provider is asked to deliver the event again (503), anything else stands. */
+function busyOr(e: unknown): unknown {
+  return e instanceof KeptMeanwhile || isLockConflict(e)
+    ? unavailable('CALLBACK_BUSY', 'this event met concurrent changes of its payment; deliver it again', e)
+    : e;
+}
 
 /**
  * Provider callbacks applied in groups: the events that arrive within a few
@@ -38,7 +52,10 @@ class KeptMeanwhile extends Error {}
  * or before it, is acknowledged and ignored), applied only forward (events of
  * one payment in arrival order), unknown references kept for reconciliation.
  * Each event is kept (provider_events) with its outcome, in the transaction
- * that applies it.
+ * that applies it. A group that cannot be applied (a lock conflict retried
+ * out, a fault) is applied again one event at a time, so that one event's
+ * trouble never fails its neighbours; only an event that still cannot be
+ * decided alone is answered 503.
  */
 export class CallbackBatcher {
   private queue: Pending[] = [];
@@ -94,23 +111,41 @@ export class CallbackBatcher {
     // another group may start meanwhile with what is left (or comes) while this one runs
     if (this.queue.length) this.kickNext();
     try {
-      let outcomes: CallbackOutcome[] | null = null;
-      // an event kept by another process between this group's duplicate check and its insert: the group is rolled
-      // back and applied again, when the check sees it (rare: the same event delivered to two API processes at once)
-      for (let attempt = 1; !outcomes; attempt++) {
-        try {
-          outcomes = await retryOnDeadlock(() => this.ds.transaction((em) => this.apply(em, group)));
-        } catch (e) {
-          if (!(e instanceof KeptMeanwhile) || attempt >= 5) throw e;
+      let failure: unknown;
+      const outcomes = await this.applyGroup(group).catch((e: unknown) => {
+        failure = e;
+        return null;
+      });
+      if (outcomes) group.forEach((p, i) => p.resolve(outcomes[i]!));
+      else if (group.length === 1) group[0]!.reject(busyOr(failure));
+      else {
+        // each alone, in arrival order: an event that still fails is answered for itself, never for its neighbours
+        for (const p of group) {
+          await this.applyGroup([p]).then(
+            ([o]) => p.resolve(o!),
+            (e: unknown) => p.reject(busyOr(e)),
+          );
         }
       }
-      const done = outcomes;
-      group.forEach((p, i) => p.resolve(done[i]!));
-    } catch (e) {
-      for (const p of group) p.reject(e);
     } finally {
       this.running--;
       if (this.queue.length) this.kickNext();
+    }
+  }
+
+  /**
+   * One transaction, READ COMMITTED: the duplicate check reads provider_events after the payments are locked, as they
+   * stand then. Under REPEATABLE READ it would read the snapshot of the transaction's first read, taken before a
+   * group holding the same payments committed their events, and every duplicate met that way cost a retry. Run again
+   * after a deadlock, or after an event kept meanwhile by another process.
+   */
+  private async applyGroup(group: Pending[]): Promise<CallbackOutcome[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await retryOnDeadlock(() => this.ds.transaction('READ COMMITTED', (em) => this.apply(em, group)));
+      } catch (e) {
+        if (!(e instanceof KeptMeanwhile) || attempt >= KEPT_MEANWHILE_ATTEMPTS) throw e;
+      }
     }
   }
 
@@ -129,7 +164,32 @@ export class CallbackBatcher {
 
   private async apply(em: EntityManager, group: Pending[]): Promise<CallbackOutcome[]> {
     const outcomes: CallbackOutcome[] = new Array<CallbackOutcome>(group.length);
-    // 1. each event once: a repeat within the group, or of an event kept before, is a duplicate
+    // 1. the payments the events name, locked (batches in id order, seqs in key order: groups never lock crosswise); a
+    //    group that applied one of these events before has committed by now, and the check below sees what it kept
+    const refs = group.map((p) => parseReference(p.event.reference));
+    const prefixSet = new Set<string>();
+    for (const ref of refs) if (ref) prefixSet.add(ref.prefix);
+    const prefixes = prefixSet.size ? await this.batchesOf(em, prefixSet) : new Map<string, string>();
+    const wanted = new Map<string, Set<string>>();
+    for (const ref of refs) {
+      const batchId = ref ? prefixes.get(ref.prefix) : undefined;
+      if (!ref || !batchId) continue;
+      const seqs = wanted.get(batchId);
+      if (seqs) seqs.add(ref.seq);
+      else wanted.set(batchId, new Set([ref.seq]));
+    }
+    const payments = new Map<string, PaymentRow & { original: PaymentStatus }>();
+    for (const batchId of [...wanted.keys()].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0))) {
+      const seqs = [...wanted.get(batchId)!];
+      const rows = (await em.query(
+        `SELECT batch_id, seq, amount, status, provider_id, transfer_id, failure_code FROM payments
+         WHERE batch_id = ? AND seq IN (${marks(seqs.length)}) FOR UPDATE`,
+        [batchId, ...seqs],
+      )) as PaymentRow[];
+      for (const r of rows) payments.set(`${r.batch_id}-${r.seq}`, { ...r, original: r.status });
+    }
+
+    // 2. each event once: a repeat within the group, or of an event kept before, is a duplicate
     const firstOf = new Map<string, number>();
     group.forEach((p, i) => {
       const key = `${p.providerId}\n${p.event.eventId}`;
@@ -157,31 +217,11 @@ export class CallbackBatcher {
       return false;
     });
 
-    // 2. the payments they name, locked
-    const refs = toApply.map((i) => parseReference(group[i]!.event.reference));
-    const prefixSet = new Set<string>();
-    for (const ref of refs) if (ref) prefixSet.add(ref.prefix);
-    const prefixes = prefixSet.size ? await this.batchesOf(em, prefixSet) : new Map<string, string>();
-    const wanted = new Map<string, string[]>();
-    for (const ref of refs) {
-      const batchId = ref ? prefixes.get(ref.prefix) : undefined;
-      if (ref && batchId) wanted.set(batchId, [...(wanted.get(batchId) ?? []), ref.seq]);
-    }
-    const payments = new Map<string, PaymentRow & { original: PaymentStatus }>();
-    for (const [batchId, seqs] of wanted) {
-      const rows = (await em.query(
-        `SELECT batch_id, seq, amount, status, provider_id, transfer_id, failure_code FROM payments
-         WHERE batch_id = ? AND seq IN (${marks(seqs.length)}) FOR UPDATE`,
-        [batchId, ...seqs],
-      )) as PaymentRow[];
-      for (const r of rows) payments.set(`${r.batch_id}-${r.seq}`, { ...r, original: r.status });
-    }
-
     // 3. each event in arrival order, forward only
     const changes: { batchId: string; seq: string; from: PaymentStatus; to: PaymentStatus; detail: string | null }[] = [];
     for (const i of toApply) {
       const { providerId, event } = group[i]!;
-      const ref = parseReference(event.reference);
+      const ref = refs[i];
       const batchId = ref ? prefixes.get(ref.prefix) : null;
       const p = ref && batchId ? payments.get(`${batchId}-${ref.seq}`) : undefined;
       if (!p || p.provider_id !== providerId) {

@@ -67,6 +67,12 @@ export function backoffMs(attempt: number, baseMs: number, capMs: number, random
 
 const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'ER_AUTOINC_READ_FAILED']);
 
+/** A deadlock or a lock wait timeout: the transaction was rolled back and may succeed when run again. */
+export function isLockConflict(err: unknown): boolean {
+  const code = (err as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (err as { code?: string }).code;
+  return RETRYABLE.has(code ?? '');
+}
+
 /**
  * A deadlock or lock wait timeout rolled the transaction back: run it again (its updates are conditional), a few
  * times. InnoDB reports a deadlock met while waiting for a table's AUTO-INC lock as ER_AUTOINC_READ_FAILED.
@@ -76,8 +82,7 @@ export async function retryOnDeadlock<T>(fn: () => Promise<T>, attempts = 4): Pr
     try {
       return await fn();
     } catch (err) {
-      const code = (err as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (err as { code?: string }).code;
-      if (i >= attempts || !RETRYABLE.has(code ?? '')) throw err;
+      if (i >= attempts || !isLockConflict(err)) throw err;
       await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * i));
     }
   }

@@ -163,6 +163,8 @@ export function providerCallbackHandler(
     }
     // 401 keeps the contract's own body ({"error":"BAD_SIGNATURE"}); anything else the app's error body
     if (e.kind === 'unauthenticated') return answer(res, 401, { error: e.code });
+    // the provider retries until a 2xx: a 503 asks it to deliver the event again shortly
+    if (e.kind === 'unavailable') res.setHeader('Retry-After', '1');
     answer(res, e.status, {
       error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}), requestId: '' },
     });

@@ -74,9 +74,12 @@ const changeFields = {
   failureCode: failureCodeSchema,
   occurredAt: timestamp,
 };
-/** A provider's status event (contract section 4): what verifyCallback accepts, and what the OpenAPI document shows. */
+/**
+ * A provider's status event (contract section 4): what verifyCallback accepts, and what the OpenAPI document shows.
+ * Ids no longer than their columns (provider_events): one event too long for them would fail the group applied with it.
+ */
 export const transferEventSchema = z
-  .object({ eventId: z.string().min(1), ...changeFields })
+  .object({ eventId: z.string().min(1).max(128), ...changeFields, transferId: z.string().min(1).max(64) })
   .refine(finalWithCause, 'failureCode must be set exactly when FAILED or RETURNED')
   .meta({ id: 'ProviderTransferEvent' });
 const eventSchema = transferEventSchema;

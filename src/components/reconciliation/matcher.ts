@@ -121,7 +121,8 @@ export async function matchStatement(q: QueryRunner, m: MatchInput, onStep?: (st
   );
 
   step('line exceptions');
-  // 6. payments the provider accepted that day (by our clock) with no line here nor on the neighbouring days' statements
+  // 6. payments the provider accepted that day (by our clock) with no line here nor on the neighbouring days' statements;
+  //    never another statement of this day: this one replaces it, and is judged alone
   await q.query(
     `INSERT IGNORE INTO recon_exceptions (run_id, provider_id, business_date, category, reference, batch_id, seq, line_no, area_id, area_path,
        statement_status, statement_amount, service_status, service_amount)
@@ -137,7 +138,7 @@ export async function matchStatement(q: QueryRunner, m: MatchInput, onStep?: (st
        AND NOT EXISTS (
          SELECT 1 FROM statements s2 JOIN statement_lines l2 ON l2.statement_id = s2.id AND l2.batch_id = p.batch_id AND l2.seq = p.seq
          WHERE s2.provider_id = ? AND s2.status = 'matched' AND s2.superseded_by IS NULL
-           AND s2.business_date BETWEEN DATE_SUB(?, INTERVAL 1 DAY) AND DATE_ADD(?, INTERVAL 1 DAY) AND s2.id <> ?)`,
+           AND s2.business_date IN (DATE_SUB(?, INTERVAL 1 DAY), DATE_ADD(?, INTERVAL 1 DAY)))`,
     [
       m.runId,
       providerId,
@@ -151,7 +152,6 @@ export async function matchStatement(q: QueryRunner, m: MatchInput, onStep?: (st
       providerId,
       m.businessDate,
       m.businessDate,
-      sid,
     ],
   );
 

@@ -289,17 +289,21 @@ export class ReconciliationService {
    * one transaction). A statement with any bad line is rejected whole.
    */
   async process(statementId: string, onPhase?: PhaseTimer): Promise<{ status: string; runId: string | null }> {
-    // one process at a time per statement, whatever queued it (a job replayed after a stall, the sweeper)
+    const [of] = (await this.ds.query('SELECT provider_id, business_date FROM statements WHERE id = ?', [statementId])) as Row[];
+    if (!of) throw notFound('STATEMENT_NOT_FOUND', `no statement ${statementId}`);
+    // one process at a time per provider and day, whatever queued it (a job replayed after a stall, the sweeper): a
+    // correction supersedes the statement matched before it, so two statements of one day are never matched at once
     const lock = this.ds.createQueryRunner();
     await lock.connect();
     try {
-      const name = `statement-${statementId}`;
+      const name = `statements-${Number(of.provider_id)}-${day(of.business_date)}`;
       // another process on it (a job replayed while the first still runs, a direct call): wait for it, then find it done
       const [got] = (await lock.query("SELECT GET_LOCK(CONCAT(DATABASE(), '.', ?), ?) AS ok", [name, PROCESS_LOCK_WAIT_S])) as {
         ok: number | string;
       }[];
       // thrown, so that the job is tried again later (by then the other one has finished, and this finds it done)
-      if (Number(got?.ok) !== 1) throw unavailable('STATEMENT_BUSY', `statement ${statementId} is being processed elsewhere`);
+      if (Number(got?.ok) !== 1)
+        throw unavailable('STATEMENT_BUSY', `statement ${statementId} or another of its provider and day is being processed elsewhere`);
       try {
         return await this.processLocked(statementId, onPhase);
       } finally {
@@ -443,12 +447,8 @@ export class ReconciliationService {
         [providerId, date, statementId, actor.userId, actor.username],
       )) as { insertId: number };
       const runId = String(ins.insertId);
-      const t = await matchStatement(
-        qr,
-        { statementId, runId, providerId, providerName, businessDate: date, dayStart: start, dayEnd: end },
-        onPhase,
-      );
-      // an earlier statement of the same provider and day is replaced: its run and open exceptions close
+      // an earlier statement of the same provider and day is replaced: its run and open exceptions close. Before the
+      // match, so that the correction is judged alone: a payment it leaves out is missing, whatever the replaced one said
       const older = (await qr.query(
         `SELECT s.id, r.id AS run_id FROM statements s LEFT JOIN recon_runs r ON r.statement_id = s.id
          WHERE s.provider_id = ? AND s.business_date = ? AND s.id <> ? AND s.superseded_by IS NULL AND s.status = 'matched'`,
@@ -465,6 +465,11 @@ export class ReconciliationService {
           [`replaced by statement ${statementId}`, actor.userId, actor.username, o.run_id],
         );
       }
+      const t = await matchStatement(
+        qr,
+        { statementId, runId, providerId, providerName, businessDate: date, dayStart: start, dayEnd: end },
+        onPhase,
+      );
       const c = t.byCategory;
       await qr.query(
         `UPDATE recon_runs SET status = 'done', finished_at = CURRENT_TIMESTAMP(3), line_count = ?, settled_count = ?,
