@@ -5,7 +5,11 @@
  * bank, impossible date, missing account).
  *
  *   npx tsx bench/roll-generator.ts --rows 1000000 --bad 0.02 --out bench/out/roll-1000000.csv
+ *
+ * An --out ending in .xlsx writes the same rows as a workbook whose cells are all text in shared strings, as Excel
+ * saves a roll whose columns are formatted as Text.
  */
+import ExcelJS from 'exceljs';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -148,6 +152,7 @@ export function* rollRows(o: GenOptions): Generator<string[]> {
 
 export async function generateRoll(file: string, o: GenOptions): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
+  if (file.endsWith('.xlsx')) return generateRollXlsx(file, o);
   const out = createWriteStream(file, { highWaterMark: 1 << 20 });
   let buf = `${HEADER.join(',')}\n`;
   for (const row of rollRows(o)) {
@@ -159,6 +164,16 @@ export async function generateRoll(file: string, o: GenOptions): Promise<void> {
   }
   out.write(buf);
   await new Promise<void>((resolve) => out.end(() => resolve()));
+}
+
+async function generateRollXlsx(file: string, o: GenOptions): Promise<void> {
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: file, useSharedStrings: true, useStyles: false });
+  const ws = wb.addWorksheet('Danh sách');
+  ws.addRow(HEADER).commit();
+  const rand = rng(o.seed);
+  for (let i = 0; i < o.rows; i++) ws.addRow(makeRow(i, o, rand)).commit();
+  ws.commit();
+  await wb.commit();
 }
 
 if (require.main === module) {

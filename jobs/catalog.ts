@@ -59,10 +59,15 @@ export const SCHEDULES: Partial<Record<JobName, string>> = {
 
 export const SCHEDULE_TZ = 'Asia/Ho_Chi_Minh';
 
-/** Attempts of a roll import before it is marked failed. */
+/** Attempts of a roll import that fails (throws) before it is marked failed. */
 export const ROLL_IMPORT_ATTEMPTS = 3;
 
-/** The job id is derived from the import: queued twice (upload, worker restart), it runs once. */
+/**
+ * The job id is derived from the import: queued twice (upload, worker restart), it runs once. A job whose worker
+ * died is given to the next worker once (Bull's stalled check), then failed by Bull; failed jobs are removed so that
+ * the sweeper can queue the import again, and its next start fails it with WORKER_CRASHED (RollImportRunner.startRun)
+ * rather than leaving it `running`. The database, not Bull, keeps an import's outcome and why.
+ */
 export async function enqueueRollImport(queues: QueueFactory, importId: string): Promise<void> {
   await queues.get<JobCatalog['rolls.import']>('rolls.import').add(
     { importId },
@@ -71,7 +76,7 @@ export async function enqueueRollImport(queues: QueueFactory, importId: string):
       attempts: ROLL_IMPORT_ATTEMPTS,
       backoff: { type: 'exponential', delay: 5000 },
       removeOnComplete: true,
-      removeOnFail: 1000,
+      removeOnFail: true,
     },
   );
 }

@@ -26,6 +26,11 @@ export function runRollImport(services: Services) {
       );
       return;
     }
+    // a file that killed the worker twice is not given a third chance to (the import is failed instead)
+    if (!(await services.rollImportRunner.startRun(importId))) {
+      await rm(file, { force: true });
+      return;
+    }
     try {
       await services.rollImportRunner.run(importId, file);
     } catch (e) {
@@ -36,6 +41,9 @@ export function runRollImport(services: Services) {
       );
       await rm(file, { force: true });
       throw e;
+    } finally {
+      // not reached when the process dies: the run stays counted
+      await services.rollImportRunner.endRun(importId).catch(() => undefined);
     }
     await rm(file, { force: true });
   };

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { configOrExit } from '../src/boot';
 import { openDatabase } from '../src/platform/db';
 import { seedDemo, seedDemoBatch, seedDemoRoll } from './seed';
+import { SUPERVISOR_DEFAULTS, Supervisor } from './supervisor';
 
 /**
  * The worker's V8 heap: with the old generation capped, V8 collects a roll import's garbage (and the byte buffers it
@@ -17,8 +18,10 @@ const WORKER_NODE_FLAGS = ['--max-old-space-size=192', '--max-semi-space-size=8'
 /**
  * `npm start`: creates and migrates the database, seeds the demo data on an
  * empty database (development), then runs the API, the worker and (outside
- * production) the sandbox provider as separate processes. SIGTERM/SIGINT is
- * passed to all; if one dies the others are stopped.
+ * production) the sandbox provider as separate processes. One that crashes is
+ * started again (Supervisor: after 1 s, doubling to 30 s while it keeps
+ * crashing) and the others go on; SIGTERM/SIGINT is passed to all, and the exit
+ * code says whether each stopped cleanly.
  */
 async function main(): Promise<void> {
   const cfg = configOrExit();
@@ -37,42 +40,21 @@ async function main(): Promise<void> {
   await ds.destroy();
 
   const root = path.join(__dirname, '..');
-  const run = (name: string, file: string, nodeFlags: string[] = []): ChildProcess =>
-    spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(root, file)], { stdio: 'inherit', env: process.env, cwd: root });
-  const children = new Map<string, ChildProcess>([
-    ['api', run('api', 'src/server.ts')],
-    ['worker', run('worker', 'jobs/worker.ts', WORKER_NODE_FLAGS)],
-  ]);
-  // the built-in sandbox provider, which the seeded routes pay bank and wallet enrolments through (never in production)
-  if (cfg.mode !== 'production') children.set('sandbox', run('sandbox', 'src/sandbox-server.ts'));
-  let stopping = false;
-  const stopAll = (signal: NodeJS.Signals) => {
-    stopping = true;
-    for (const c of children.values()) if (c.exitCode === null) c.kill(signal);
+  const run =
+    (file: string, nodeFlags: string[] = []) =>
+    (): ChildProcess =>
+      spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(root, file)], { stdio: 'inherit', env: process.env, cwd: root });
+  const children: Record<string, () => ChildProcess> = {
+    api: run('src/server.ts'),
+    worker: run('jobs/worker.ts', WORKER_NODE_FLAGS),
   };
-  process.on('SIGTERM', () => stopAll('SIGTERM'));
-  process.on('SIGINT', () => stopAll('SIGTERM'));
-  let failed = false;
-  await Promise.all(
-    [...children].map(
-      ([name, c]) =>
-        new Promise<void>((resolve) => {
-          c.on('exit', (code, signal) => {
-            if (!stopping) {
-              process.stderr.write(`${name} exited (${code ?? signal}); stopping the others\n`);
-              failed = true;
-              stopAll('SIGTERM');
-            } else if (code !== 0) {
-              // a shutdown that failed or overran its grace period must not look clean to the supervisor
-              process.stderr.write(`${name} did not stop cleanly (${code ?? signal})\n`);
-              failed = true;
-            }
-            resolve();
-          });
-        }),
-    ),
-  );
-  process.exit(failed ? 1 : 0);
+  // the built-in sandbox provider, which the seeded routes pay bank and wallet enrolments through (never in production)
+  if (cfg.mode !== 'production') children.sandbox = run('src/sandbox-server.ts');
+  const supervisor = new Supervisor(children, { ...SUPERVISOR_DEFAULTS, log: (line) => process.stderr.write(`${line}\n`) });
+  supervisor.start();
+  process.on('SIGTERM', () => void supervisor.stop('SIGTERM'));
+  process.on('SIGINT', () => void supervisor.stop('SIGTERM'));
+  process.exit((await supervisor.done) ? 0 : 1);
 }
 
 main().catch((e: unknown) => {

@@ -4,7 +4,7 @@ import ExcelJS from 'exceljs';
 import express from 'express';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -24,6 +24,7 @@ import { lastAudit, makeUser, type TestUser } from '../helpers/factories';
 import { call } from '../helpers/http';
 import { DEFAULT_COLUMNS, person, problemsOf, rollCsv, upload, waitForImport, type RollRecord } from '../helpers/rolls';
 import { testWorker } from '../helpers/worker';
+import { sharedStringsBomb } from '../helpers/xlsx-bomb';
 import { processors } from '../../jobs/worker';
 
 type Problem = { row: number; column: string | null; code: string; message: string };
@@ -1145,6 +1146,20 @@ describe('roll imports', function () {
       await expectRefused(await importFile(staff.token, whole.subarray(0, Math.floor(whole.length / 2)), 'roll.xlsx'), 'UNREADABLE_FILE');
     });
 
+    it('refuses a 300 KB workbook whose shared strings inflate to 300 MB with WORKBOOK_LIMIT, and the worker imports on', async () => {
+      const bomb = await sharedStringsBomb(DEFAULT_COLUMNS);
+      expect(bomb.length).to.be.below(400 * 1024);
+      const heap = process.memoryUsage().heapUsed;
+      const [problem] = await expectRefused(await importFile(staff.token, bomb, 'roll.xlsx'), 'WORKBOOK_LIMIT');
+      expect(problem!.message).to.include('xl/sharedStrings.xml would inflate more than 200 times (limit ratio)');
+      expect(process.memoryUsage().heapUsed - heap, 'the worker (this process) never held the strings').to.be.below(64 * 1024 * 1024);
+      const lying = await importFile(staff.token, await sharedStringsBomb(DEFAULT_COLUMNS, { lie: true }), 'roll.xlsx');
+      await expectRefused(lying, 'UNREADABLE_FILE');
+      expect(lying.error.message).to.include('holds more than its zip declares');
+      const after = await importFile(staff.token, await xlsxOf(DEFAULT_COLUMNS, [cellsOf(person())]), 'roll.xlsx');
+      expect(after.status).to.equal('completed');
+    });
+
     it('refuses other file types with 400 UNSUPPORTED_FILE_TYPE, leaving nothing behind', async () => {
       const r = await upload(staff.token, rollCsv([person()]), 'roll.txt');
       expect(r.status).to.equal(400);
@@ -1397,6 +1412,76 @@ describe('roll imports', function () {
       expect(after).to.deep.equal(before);
       expect(await allProblems(staff.token, imp.id)).to.deep.equal(problems);
       expect(await rollCounts()).to.deep.equal(counts);
+    });
+  });
+
+  describe('an import whose worker dies', () => {
+    /** An import as the upload leaves it, with its file in IMPORT_DIR. */
+    async function queuedImport(content: string): Promise<{ id: string; file: string }> {
+      const { infra } = await testApp();
+      const res = await sql(
+        `INSERT INTO roll_imports (file_name, format, file_sha256, file_size, status, uploaded_by, scope_area_id)
+         VALUES ('dies.csv', 'csv', ?, ?, 'running', ?, ?)`,
+        [createHash('sha256').update(content).digest('hex'), content.length, staff.id, staff.areaId],
+      );
+      const id = String(res.insertId);
+      const file = importFilePath(infra.cfg.importDir, id, 'csv');
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, content);
+      return { id, file };
+    }
+
+    it('fails with WORKER_CRASHED, running nothing, when it starts again after two runs whose worker died', async () => {
+      const { services } = await testApp();
+      const p = person();
+      const { id, file } = await queuedImport(rollCsv([p]));
+      // two deliveries that started the import and never ended: their process died (Bull hands a stalled job on)
+      expect(await services.rollImportRunner.startRun(id)).to.equal(true);
+      expect(await services.rollImportRunner.startRun(id)).to.equal(true);
+
+      await runRollImport(services)({ importId: id }, { number: 1, of: 3 });
+
+      const [db] = await sql('SELECT status, error_code, error_message, finished_at FROM roll_imports WHERE id = ?', [id]);
+      expect(db).to.include({ status: 'failed', error_code: 'WORKER_CRASHED' });
+      expect(db.error_message).to.match(/^the import stopped its worker twice/);
+      expect((await allProblems(staff.token, id)).map((x) => `${x.row}|${x.code}`)).to.deep.equal(['0|WORKER_CRASHED']);
+      expect(await beneficiary(p.national_id!), 'not run a third time').to.equal(undefined);
+      expect(existsSync(file)).to.equal(false);
+      expect((await services.rollImports.pending()).map((x) => x.id)).not.to.include(id);
+      // delivered again, the outcome stands
+      await runRollImport(services)({ importId: id }, { number: 1, of: 3 });
+      const [again] = await sql('SELECT status, error_code FROM roll_imports WHERE id = ?', [id]);
+      expect(again).to.deep.equal({ status: 'failed', error_code: 'WORKER_CRASHED' });
+    });
+
+    it('runs it again after one run whose worker died, and does not count runs that ended in a live process', async () => {
+      const { services } = await testApp();
+      const p = person();
+      const { id } = await queuedImport(rollCsv([p]));
+      const runner = services.rollImportRunner;
+      // runs that threw and were retried by Bull ended in their process
+      for (let i = 0; i < 3; i++) {
+        expect(await runner.startRun(id)).to.equal(true);
+        await runner.endRun(id);
+      }
+      expect(await runner.startRun(id), 'one run whose worker died').to.equal(true);
+
+      await runRollImport(services)({ importId: id }, { number: 1, of: 3 });
+
+      const [db] = await sql('SELECT status FROM roll_imports WHERE id = ?', [id]);
+      expect(db.status).to.equal('completed');
+      expect(await beneficiary(p.national_id!)).to.include({ import_id: id });
+    });
+
+    it('counts concurrent starts atomically: of five at once, two run and the rest fail the import', async () => {
+      const { services } = await testApp();
+      const { id } = await queuedImport(rollCsv([person()]));
+      const started = await Promise.all(Array.from({ length: 5 }, () => services.rollImportRunner.startRun(id)));
+      expect(started.filter(Boolean)).to.have.length(2);
+      const [runs] = await sql('SELECT unfinished FROM roll_import_runs WHERE import_id = ?', [id]);
+      expect(runs.unfinished).to.equal(2);
+      const [db] = await sql('SELECT status, error_code FROM roll_imports WHERE id = ?', [id]);
+      expect(db).to.deep.equal({ status: 'failed', error_code: 'WORKER_CRASHED' });
     });
   });
 

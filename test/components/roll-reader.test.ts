@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readCsvGeneral, readCsvPlain, isPlainCsv, readRollFile } from '../../src/components/beneficiaries/roll-file.reader';
 import { LookupHasher } from '../../src/components/beneficiaries/roll-hash';
+import { WORKBOOK_LIMITS, type WorkbookLimits } from '../../src/components/beneficiaries/roll-workbook';
+import { repeat, rowXml, sharedStringsBomb, workbookParts, zipOf } from '../helpers/xlsx-bomb';
 import { AppError } from '../../src/platform/errors';
 
 /** The roll file reader's two CSV paths (plain and csv-parse), and the staging's keyed hashes. */
@@ -164,6 +166,105 @@ describe('roll file reader', () => {
       expect(e.code, content).to.equal('MALFORMED_CSV');
       expect(e.message).to.match(/line \d+/);
     }
+  });
+
+  describe('XLSX within limits (a small file that inflates to gigabytes)', () => {
+    const HEADER = ['national_id', 'full_name'];
+    const xlsx = (content: Buffer): string => {
+      const p = path.join(dir, `w${n++}.xlsx`);
+      writeFileSync(p, content);
+      return p;
+    };
+    const tight = (o: Partial<WorkbookLimits>): WorkbookLimits => ({ ...WORKBOOK_LIMITS, ...o });
+
+    it('refuses a 300 KB workbook whose shared strings inflate to 300 MB with WORKBOOK_LIMIT, before inflating it', async () => {
+      const bomb = await sharedStringsBomb(HEADER);
+      expect(bomb.length).to.be.below(400 * 1024);
+      const heap = process.memoryUsage().heapUsed;
+      const started = Date.now();
+      const e = await refusal(readRollFile(xlsx(bomb), 'xlsx'));
+      expect(e.code).to.equal('WORKBOOK_LIMIT');
+      expect(e.message).to.include('xl/sharedStrings.xml would inflate more than 200 times (limit ratio)');
+      expect(Date.now() - started).to.be.below(2000);
+      expect(process.memoryUsage().heapUsed - heap, 'nothing of it was held').to.be.below(32 * 1024 * 1024);
+    });
+
+    it('stops the same bomb whose zip declares 64 KB as soon as it inflates past that, with UNREADABLE_FILE', async () => {
+      const e = await refusal(readRollFile(xlsx(await sharedStringsBomb(HEADER, { lie: true })), 'xlsx'));
+      expect(e.code).to.equal('UNREADABLE_FILE');
+      expect(e.message).to.include('xl/sharedStrings.xml is damaged or holds more than its zip declares');
+    });
+
+    it('refuses each limit passed with WORKBOOK_LIMIT naming it, and reads the same workbook within the limits', async () => {
+      const cases: { limit: keyof WorkbookLimits; limits: Partial<WorkbookLimits>; parts: () => Promise<Buffer>; says: string }[] = [
+        {
+          limit: 'entries',
+          limits: { entries: 5 },
+          parts: () => zipOf([...workbookParts({ header: HEADER }), { name: 'xl/media/image1.png', chunks: [Buffer.alloc(10)] }]),
+          says: 'its zip has 6 entries, more than 5',
+        },
+        {
+          limit: 'totalBytes',
+          limits: { totalBytes: 4 * 1024 * 1024 },
+          parts: () => zipOf(workbookParts({ header: HEADER, sheetRows: Array.from({ length: 8000 }, (_, i) => rowXml(i + 2, 16)) })),
+          says: 'its entries declare more than 4 MB uncompressed',
+        },
+        {
+          limit: 'sharedStringsBytes',
+          limits: { sharedStringsBytes: 1024 * 1024 },
+          parts: () =>
+            zipOf(
+              workbookParts({
+                header: HEADER,
+                sharedStrings: [Buffer.from(Array.from({ length: 100_000 }, (_, i) => `<si><t>Nguyễn Văn ${i * 7919}</t></si>`).join(''))],
+              }),
+            ),
+          says: 'its shared strings declare 4 MB, more than 1 MB',
+        },
+        {
+          limit: 'sharedStrings',
+          limits: { sharedStrings: 1000 },
+          parts: () => zipOf(workbookParts({ header: HEADER, sharedStrings: repeat('<si><t>A</t></si>', 999) })),
+          says: 'it has more than 1000 shared strings',
+        },
+        {
+          limit: 'cellsPerRow',
+          limits: { cellsPerRow: 100 },
+          parts: () => zipOf(workbookParts({ header: HEADER, sheetRows: [rowXml(2, 100), rowXml(3, 50), rowXml(4, 101)] })),
+          says: 'a row of xl/worksheets/sheet1.xml has more than 100 cells',
+        },
+        {
+          limit: 'runChars',
+          limits: { runChars: 100_000 },
+          parts: () => zipOf(workbookParts({ header: HEADER, sharedStrings: [Buffer.from(`<si><t>${'B'.repeat(100_001)}</t></si>`)] })),
+          says: 'xl/sharedStrings.xml holds a text or tag longer than 100000 characters',
+        },
+        {
+          limit: 'partBytes',
+          limits: { partBytes: 200 },
+          parts: () => zipOf(workbookParts({ header: HEADER })),
+          says: 'xl/_rels/workbook.xml.rels declares 279 bytes, more than 200 bytes',
+        },
+      ];
+      for (const c of cases) {
+        const p = xlsx(await c.parts());
+        const e = await refusal(readRollFile(p, 'xlsx', undefined, tight(c.limits)));
+        expect(e.code, e.message).to.equal('WORKBOOK_LIMIT');
+        expect(e.message, e.message).to.include(`${c.says}`).and.to.include(`(limit ${c.limit})`);
+        const rows = await records(readRollFile(p, 'xlsx'));
+        expect(rows[0], c.limit).to.deep.equal({ rowNo: 1, cells: HEADER });
+      }
+    });
+
+    it('reads rows of exactly the most cells allowed, cut anywhere by the inflating, and the sheet stored before its strings', async () => {
+      const p = xlsx(await zipOf(workbookParts({ header: HEADER, sheetRows: [rowXml(2, 100), rowXml(3, 100)] })));
+      const rows = await records(readRollFile(p, 'xlsx', undefined, tight({ cellsPerRow: 100 })));
+      expect(rows.map((r) => [r.rowNo, r.cells.length])).to.deep.equal([
+        [1, 2],
+        [2, 100],
+        [3, 100],
+      ]);
+    });
   });
 });
 

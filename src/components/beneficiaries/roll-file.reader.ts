@@ -1,9 +1,10 @@
 import { parse } from 'csv-parse';
 import ExcelJS from 'exceljs';
-import { createReadStream, ReadStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { AppError } from '../../platform/errors';
+import { WORKBOOK_LIMITS, WorkbookZip, workbookLimit, type WorkbookLimits } from './roll-workbook';
 
 export type RollFormat = 'csv' | 'xlsx';
 
@@ -255,23 +256,40 @@ function cellText(v: ExcelJS.CellValue): string {
   return String(v);
 }
 
-/** An exceljs worksheet reader; `iterator` is what it parses: a temporary file when exceljs had to set the sheet aside. */
-type SheetReader = AsyncIterable<ExcelJS.Row> & { iterator?: unknown };
+/** An exceljs worksheet reader: its rows as they are parsed. */
+type SheetReader = AsyncIterable<ExcelJS.Row>;
 
-/**
- * exceljs copies a worksheet stored before the shared strings (Excel stores them so) to a temporary file and removes
- * it only when the workbook is iterated past that sheet. Stops reading `sheet` without parsing the rest of it.
- */
-function closeSheet(sheet: SheetReader | undefined): boolean {
-  const it = sheet?.iterator;
-  if (it instanceof ReadStream) {
-    it.destroy();
-    return true;
-  }
-  return false;
+/** The parts of exceljs's streaming workbook reader that read one part each; the zip is opened here (WorkbookZip). */
+interface PartParsers {
+  _parseRels(entry: Readable): Promise<void>;
+  _parseWorkbook(entry: Readable): Promise<void>;
+  _parseStyles(entry: Readable): Promise<void>;
+  _parseSharedStrings(entry: Readable): AsyncGenerator<{ index: number; text: ExcelJS.CellValue }>;
+  _parseWorksheet(iterator: AsyncIterable<string>, sheetNo: string): Generator<{ eventType: string; value: SheetReader }>;
+  sharedStrings?: ExcelJS.CellValue[];
+  workbookRels?: { Id: string; Target: string }[];
+  model?: { sheets?: { rId: string }[] };
 }
 
-async function* readXlsx(path: string): AsyncGenerator<FileRow[]> {
+const SHEET_PART = /^xl\/worksheets\/sheet(\d+)\.xml$/;
+
+/** The part of the first worksheet as the workbook orders its tabs; else the first sheet part in the zip. */
+function firstSheet(parts: PartParsers, zip: WorkbookZip): string | undefined {
+  const rId = parts.model?.sheets?.[0]?.rId;
+  const target = parts.workbookRels?.find((r) => r.Id === rId)?.Target;
+  if (target) {
+    const name = target.startsWith('/') ? target.slice(1) : `xl/${target}`;
+    if (zip.has(name)) return name;
+  }
+  return zip.names().find((n) => SHEET_PART.test(n));
+}
+
+/**
+ * The first worksheet's rows. The zip is opened by its central directory and every part is inflated within
+ * WORKBOOK_LIMITS (a small file that inflates to gigabytes is refused, not read); the parts are read in the order
+ * they are needed, whatever their order in the zip, so no worksheet is copied aside to wait for the shared strings.
+ */
+async function* readXlsx(path: string, limits: WorkbookLimits = WORKBOOK_LIMITS): AsyncGenerator<FileRow[]> {
   const fh = await open(path, 'r');
   try {
     const magic = Buffer.alloc(4);
@@ -280,55 +298,49 @@ async function* readXlsx(path: string): AsyncGenerator<FileRow[]> {
   } finally {
     await fh.close();
   }
-  // styles are read because they alone tell a date cell from a number
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, {
-    sharedStrings: 'cache',
-    hyperlinks: 'ignore',
-    styles: 'cache',
-    worksheets: 'emit',
-  });
-  const sheets = (reader as unknown as AsyncIterable<SheetReader>)[Symbol.asyncIterator]();
-  let current: SheetReader | undefined;
-  let finished = false;
+  const zip = await WorkbookZip.open(path, limits);
   try {
-    for (let next = await sheets.next(), first = true; !next.done; next = await sheets.next(), first = false) {
-      current = next.value;
-      if (!first) {
-        closeSheet(current); // the first worksheet only
-        continue;
-      }
-      let batch: FileRow[] = [];
-      for await (const row of current) {
-        const values = row.values as ExcelJS.CellValue[];
-        const cells: string[] = [];
-        for (let i = 1; i < values.length; i++) cells.push(cellText(values[i] ?? null));
-        batch.push({ rowNo: row.number, cells });
-        if (batch.length >= BATCH_ROWS) {
-          yield batch;
-          batch = [];
+    // styles are read because they alone tell a date cell from a number
+    const reader = new ExcelJS.stream.xlsx.WorkbookReader(path, {
+      sharedStrings: 'emit',
+      hyperlinks: 'ignore',
+      styles: 'cache',
+      worksheets: 'emit',
+    });
+    const parts = reader as unknown as PartParsers;
+    const part = (name: string) => Readable.from(zip.text(name, 'part'));
+    if (zip.has('xl/_rels/workbook.xml.rels')) await parts._parseRels(part('xl/_rels/workbook.xml.rels'));
+    if (zip.has('xl/workbook.xml')) await parts._parseWorkbook(part('xl/workbook.xml'));
+    if (zip.has('xl/styles.xml')) await parts._parseStyles(part('xl/styles.xml'));
+    const strings: ExcelJS.CellValue[] = [];
+    if (zip.has('xl/sharedStrings.xml')) {
+      for await (const s of parts._parseSharedStrings(Readable.from(zip.text('xl/sharedStrings.xml', 'sharedStrings')))) {
+        if (strings.push(s.text) > limits.sharedStrings) {
+          throw workbookLimit('sharedStrings', `it has more than ${limits.sharedStrings} shared strings`);
         }
       }
-      if (batch.length) yield batch;
     }
-    finished = true;
+    parts.sharedStrings = strings;
+    const sheetPart = firstSheet(parts, zip);
+    if (!sheetPart) throw fileError('UNREADABLE_FILE', 'the XLSX workbook has no worksheet');
+    const [made] = [...parts._parseWorksheet(zip.text(sheetPart, 'sheet'), SHEET_PART.exec(sheetPart)?.[1] ?? '1')];
+    let batch: FileRow[] = [];
+    for await (const row of made!.value) {
+      const values = row.values as ExcelJS.CellValue[];
+      const cells: string[] = [];
+      for (let i = 1; i < values.length; i++) cells.push(cellText(values[i] ?? null));
+      batch.push({ rowNo: row.number, cells });
+      if (batch.length >= BATCH_ROWS) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length) yield batch;
   } catch (e) {
-    finished = true;
     if (e instanceof AppError) throw e;
     throw fileError('UNREADABLE_FILE', 'the XLSX workbook cannot be read (damaged, or not an Excel 2007+ file)');
   } finally {
-    if (!finished) {
-      // stopped early (a bad header, a failed import): no temporary copy of a sheet and no open file left behind
-      if (closeSheet(current)) {
-        try {
-          for (let next = await sheets.next(); !next.done; next = await sheets.next()) closeSheet(next.value);
-        } catch {
-          // the workbook is being abandoned anyway
-        }
-      } else {
-        (reader as unknown as { stream?: { destroy(): void } }).stream?.destroy();
-        await sheets.return?.();
-      }
-    }
+    zip.close();
   }
 }
 
@@ -336,6 +348,6 @@ async function* readXlsx(path: string): AsyncGenerator<FileRow[]> {
  * The file's records in batches. `keep`: a hint that only those rows are wanted; the plain-CSV path then leaves the
  * others out (without splitting them into cells), the other paths may yield every row.
  */
-export function readRollFile(path: string, format: RollFormat, keep?: KeepRow): AsyncGenerator<FileRow[]> {
-  return format === 'csv' ? readCsv(path, keep) : readXlsx(path);
+export function readRollFile(path: string, format: RollFormat, keep?: KeepRow, limits?: WorkbookLimits): AsyncGenerator<FileRow[]> {
+  return format === 'csv' ? readCsv(path, keep) : readXlsx(path, limits);
 }

@@ -15,6 +15,9 @@ import { PERSON_OUT_OF_SCOPE_MESSAGE } from './roll-problems';
 /** The import lock (see run): per database, as the server's named locks are server-wide. */
 const MERGE_LOCK = "CONCAT(DATABASE(), '.roll_import_merge')";
 
+/** Runs of one import whose worker died (started, never ended) before its next start fails it (startRun). */
+export const MAX_UNFINISHED_RUNS = 2;
+
 /** Rows per multi-row INSERT into the staging table. */
 const STAGE_BATCH = 2000;
 /** Staging inserts running while the file is read on. */
@@ -408,6 +411,36 @@ export class RollImportRunner {
       return true;
     });
     if (failed) this.log.warn('roll import refused', { importId: id, code: e.code });
+  }
+
+  /**
+   * Counts a run of the import as started, in one conditional UPDATE (two deliveries at once count twice). When two
+   * runs before it never ended (their worker died on the file, most likely out of memory), the import is failed with
+   * WORKER_CRASHED instead, and false says not to run it.
+   */
+  async startRun(id: string): Promise<boolean> {
+    await this.ds.query('INSERT IGNORE INTO roll_import_runs (import_id) VALUES (?)', [id]);
+    const res = (await this.ds.query('UPDATE roll_import_runs SET unfinished = unfinished + 1 WHERE import_id = ? AND unfinished < ?', [
+      id,
+      MAX_UNFINISHED_RUNS,
+    ])) as { affectedRows?: number };
+    if (res.affectedRows) return true;
+    // a merge the dead run left between its two commits is finished first: it may have completed the import
+    await this.recoverUnderLock();
+    await this.fail(
+      id,
+      new AppError(
+        'invalid',
+        'WORKER_CRASHED',
+        'the import stopped its worker twice, so it is not run again; the file may be malformed: check it, save it again (or as CSV UTF-8) and upload it again',
+      ),
+    );
+    return false;
+  }
+
+  /** The run that startRun counted ended in a live process, however it ended. */
+  async endRun(id: string): Promise<void> {
+    await this.ds.query('UPDATE roll_import_runs SET unfinished = unfinished - 1 WHERE import_id = ? AND unfinished > 0', [id]);
   }
 
   private async reference(imp: ImportRow) {
