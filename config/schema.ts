@@ -386,6 +386,16 @@ export const schema = {
     schema: z.string().min(1),
     defaults: { development: 'var/imports', test: 'var/test-imports', production: '/var/lib/welfare/imports' },
   },
+  auditCheckpointDir: {
+    env: 'AUDIT_CHECKPOINT_DIR',
+    doc: 'Directory of the audit chain checkpoints (audit-checkpoints.jsonl: last event id, hash, count, time, signed with AUDIT_CHAIN_KEY), appended by the worker every 15 minutes and read by verify. Keep it where database users cannot write, shared by API and worker processes; delete it with the database when you reset a development database.',
+    schema: z.string().min(1),
+    defaults: {
+      development: 'var/audit-checkpoints',
+      test: 'var/test-audit-checkpoints',
+      production: '/var/lib/welfare/audit-checkpoints',
+    },
+  },
   exportRetentionDays: {
     env: 'EXPORT_RETENTION_DAYS',
     doc: 'Days an auditor export file is kept after it is written; then a daily job deletes the file (its manifest stays, marked expired).',

@@ -28,6 +28,8 @@ export interface JobCatalog {
   'reconciliation.sweep': Record<string, never>;
   /** Daily: delete export files older than EXPORT_RETENTION_DAYS (manifests stay, marked expired). */
   'exports.purge': Record<string, never>;
+  /** Every 15 minutes: append a signed checkpoint of the audit chain's end to AUDIT_CHECKPOINT_DIR and log it. */
+  'audit.checkpoint': Record<string, never>;
 }
 
 export type JobName = keyof JobCatalog;
@@ -44,6 +46,7 @@ export const JOB_NAMES: readonly JobName[] = [
   'reconciliation.fetch',
   'reconciliation.sweep',
   'exports.purge',
+  'audit.checkpoint',
 ];
 
 /** Repeating jobs: cron in Asia/Ho_Chi_Minh. */
@@ -55,6 +58,8 @@ export const SCHEDULES: Partial<Record<JobName, string>> = {
   'reconciliation.fetch': '30 6 * * *',
   'reconciliation.sweep': '*/5 * * * *',
   'exports.purge': '55 2 * * *',
+  // a tail cut after the last checkpoint is seen only by the keyed head: keep that window short
+  'audit.checkpoint': '*/15 * * * *',
 };
 
 export const SCHEDULE_TZ = 'Asia/Ho_Chi_Minh';

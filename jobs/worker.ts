@@ -8,6 +8,7 @@ import { runRollImport } from './roll-import.processor';
 import { sweepRollImports } from './roll-sweep.processor';
 import { checkAccounts, releaseBatch, sweepBatches } from './batch.processors';
 import { fetchStatements, processStatement, sweepStatements } from './reconciliation.processors';
+import { writeAuditCheckpoint } from './audit-checkpoint.processor';
 import { providerQueueName } from './catalog';
 import type { ChunkJob } from '../src/components/payments';
 import { RedisRateLimiter } from '../src/components/payments/rate-limiter';
@@ -33,6 +34,7 @@ export function processors(services: Services, infra: Infra): { [N in JobName]: 
     'reconciliation.fetch': fetchStatements(services, infra),
     'reconciliation.sweep': sweepStatements(services, infra),
     'exports.purge': () => services.exports.purgeExpired(),
+    'audit.checkpoint': writeAuditCheckpoint(services, infra),
   };
 }
 
@@ -112,6 +114,8 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
     if (cron)
       await queue.add({}, { repeat: { cron, tz: SCHEDULE_TZ }, jobId: `${name}:schedule`, removeOnComplete: 100, removeOnFail: 100 });
   }
+  // a new deployment has its first checkpoint at once, not at the next quarter hour
+  await writeAuditCheckpoint(services, infra)().catch((err: unknown) => infra.log.error('audit checkpoint failed', { err }));
   // the database is the source of truth: imports queued or interrupted before a restart (or a Redis flush) are queued again
   await sweepRollImports(services, infra)();
   // scheduled releases and account checks are rebuilt from the database now and every BATCH_SWEEP_SECONDS

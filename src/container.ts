@@ -6,7 +6,7 @@ import { DataCipher } from './platform/crypto';
 import { IdempotencyStore } from './platform/http/idempotency';
 import type { QueueFactory } from './platform/queue';
 import { AreasService } from './components/areas';
-import { AuditService } from './components/audit';
+import { AuditCheckpoints, AuditService } from './components/audit';
 import { AuthService, SessionStore, TokenService, UsersService } from './components/auth';
 import { ProgrammesService } from './components/programmes';
 import { ReferenceService } from './components/reference';
@@ -61,7 +61,7 @@ export interface Services {
 export function buildServices(infra: Infra): Services {
   const { cfg, ds, redis } = infra;
   const cipher = DataCipher.fromConfig(cfg);
-  const audit = new AuditService(ds, cfg.auditChainKey);
+  const audit = new AuditService(ds, cfg.auditChainKey, new AuditCheckpoints(cfg.auditCheckpointDir, cfg.auditChainKey));
   const sessions = new SessionStore(redis, cfg);
   const auth = new AuthService(ds, cfg, sessions, new TokenService(cfg), cipher, audit);
   const users = new UsersService(ds, audit, auth, sessions);

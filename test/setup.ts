@@ -14,6 +14,7 @@ process.env.REDIS_PREFIX ??= `welfare-test-${process.pid}`;
 // one proxy hop trusted so that each test request can come from its own client address (login rate limit)
 process.env.HTTP_TRUST_PROXY ??= '1';
 process.env.IMPORT_DIR ??= path.join(os.tmpdir(), `welfare-test-imports-${process.pid}`);
+process.env.AUDIT_CHECKPOINT_DIR ??= path.join(os.tmpdir(), `welfare-test-audit-checkpoints-${process.pid}`);
 process.env.AUTH_LOGIN_RATE_PER_MINUTE ??= '10';
 
 nock.disableNetConnect();

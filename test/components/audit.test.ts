@@ -1,6 +1,14 @@
 import { expect } from 'chai';
-import { eventHash } from '../../src/components/audit/audit-hash';
-import type { AuditEvent, AuditInput } from '../../src/components/audit';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import winston from 'winston';
+import { checkpointMac, eventHash, headMac } from '../../src/components/audit/audit-hash';
+import { AuditCheckpoints, AuditService, type AuditEvent, type AuditInput } from '../../src/components/audit';
+import { writeAuditCheckpoint } from '../../jobs/audit-checkpoint.processor';
+import { SCHEDULES } from '../../jobs/catalog';
+import { buildLogger } from '../../src/platform/logger';
 import type { Actor } from '../../src/platform/security';
 import { testApp } from '../helpers/app';
 import { areaId, auditCount, lastAudit, makeUser, uniq, type TestUser } from '../helpers/factories';
@@ -351,7 +359,10 @@ describe('Audit trail', () => {
       const r = await get('/audit-events/verify', auditor.token);
       expect(r.status).to.equal(200);
       const [count] = await sql<{ n: string; last: string }[]>('SELECT COUNT(*) AS n, MAX(id) AS last FROM audit_events');
-      expect(r.body).to.deep.equal({ ok: true, checked: Number(count!.n), lastId: String(count!.last), firstBroken: null });
+      expect(r.body).to.deep.include({ ok: true, checked: Number(count!.n), lastId: String(count!.last), firstBroken: null });
+      // before the first checkpoint (a worker writes one when it starts) verify says so
+      if (r.body.checkpoint === null) expect(r.body.note).to.match(/^no checkpoint yet/);
+      else expect(r.body.note).to.equal(null);
     });
 
     it('refuses staff with 403 ROLE_REQUIRED', async () => {
@@ -530,6 +541,195 @@ describe('Audit trail', () => {
         await sql('UPDATE audit_chain_head SET last_id = ?, last_hash = ? WHERE id = 1', [head!.last_id, head!.last_hash]);
       }
       expect((await get('/audit-events/verify', auditor.token)).body.ok, 'restored').to.equal(true);
+    });
+  });
+
+  describe('keyed chain head and checkpoints', () => {
+    interface Head {
+      last_id: string;
+      last_hash: string;
+      event_count: string;
+      mac: string;
+    }
+    const headRow = async () => (await sql<Head[]>('SELECT last_id, last_hash, event_count, mac FROM audit_chain_head WHERE id = 1'))[0]!;
+    const putHead = (h: Head) =>
+      sql('UPDATE audit_chain_head SET last_id = ?, last_hash = ?, event_count = ?, mac = ? WHERE id = 1', [
+        h.last_id,
+        h.last_hash,
+        h.event_count,
+        h.mac,
+      ]);
+    /** The same database and key, but checkpoints in a directory of its own (empty unless a test writes there). */
+    const serviceWithCheckpointsIn = async (dir: string) => {
+      const { infra } = await testApp();
+      return new AuditService(infra.ds, infra.cfg.auditChainKey, new AuditCheckpoints(dir, infra.cfg.auditChainKey));
+    };
+    const emptyDir = () => mkdtemp(path.join(os.tmpdir(), 'audit-checkpoints-'));
+    /** Records n events at the end of the chain and returns their rows, oldest first. */
+    const tailOf = async (n: number) => {
+      const rows: Row[] = [];
+      for (let i = 0; i < n; i++)
+        rows.push(await rowOf((await record(actorFor(alice), { action: `t.${tag}.tail`, entityType: `${tag}-anchor` })).id));
+      return rows;
+    };
+    /** Puts the removed events and the head back exactly, triggers restored. */
+    const restore = async (rows: Row[], head: Head) => {
+      await sql('DELETE FROM audit_events WHERE id >= ?', [rows[0]!.id]);
+      for (const r of rows) await reinsert(r);
+      await putHead(head);
+    };
+
+    it('keeps a MAC under the chain key over last id, last hash and count in the head, updated with every event', async () => {
+      const e = await record(actorFor(alice), { action: `t.${tag}.mac`, entityType: `${tag}-anchor` });
+      const h = await headRow();
+      expect(h.last_id).to.equal(e.id);
+      expect(h.last_hash).to.equal(e.hash);
+      const [{ n }] = (await sql<{ n: string }[]>('SELECT COUNT(*) AS n FROM audit_events')) as [{ n: string }];
+      expect(h.event_count).to.equal(n);
+      const key = (await testApp()).infra.cfg.auditChainKey;
+      expect(h.mac).to.equal(headMac(key, { lastId: e.id, lastHash: e.hash, count: Number(n) }));
+    });
+
+    it('reports a cut tail whose head was rewritten with the new last id, hash and count as HEAD_INVALID, even with no checkpoint', async () => {
+      const tail = await tailOf(3);
+      const genuine = await headRow();
+      const keep = await rowOf(String(BigInt(tail[0]!.id) - 1n));
+      const noCheckpoints = await serviceWithCheckpointsIn(await emptyDir());
+      await withoutTriggers(async () => {
+        try {
+          await sql('DELETE FROM audit_events WHERE id >= ?', [tail[0]!.id]);
+          await sql('UPDATE audit_chain_head SET last_id = ?, last_hash = ?, event_count = event_count - 3 WHERE id = 1', [
+            keep.id,
+            keep.hash,
+          ]);
+          const alone = await noCheckpoints.verify();
+          expect(alone.ok, JSON.stringify(alone)).to.equal(false);
+          expect(alone.firstBroken).to.deep.include({ id: tail[0]!.id, code: 'HEAD_INVALID' });
+          expect(alone.note).to.match(/no checkpoint yet/);
+          const r = await get('/audit-events/verify', auditor.token);
+          expect(r.status).to.equal(200);
+          expect(r.body.ok).to.equal(false);
+          expect(r.body.firstBroken.code).to.equal('HEAD_INVALID');
+          // nothing is recorded on top of the forged head: the next event would make the cut verify
+          let err: any;
+          await record(actorFor(alice), { action: `t.${tag}.after-cut`, entityType: `${tag}-anchor` }).catch((e: unknown) => (err = e));
+          expect(err?.code).to.equal('AUDIT_CHAIN_HEAD_INVALID');
+          expect((await headRow()).last_id).to.equal(keep.id);
+        } finally {
+          await restore(tail, genuine);
+        }
+      });
+      expect((await get('/audit-events/verify', auditor.token)).body.ok, 'restored').to.equal(true);
+    });
+
+    it('reports a cut tail whose earlier genuine head was put back as TRUNCATED against a checkpoint taken before the cut', async () => {
+      const { services } = await testApp();
+      const earlier = await headRow();
+      const tail = await tailOf(3);
+      const genuine = await headRow();
+      const cp = await services.audit.writeCheckpoint();
+      expect(cp).to.deep.include({ lastId: genuine.last_id, lastHash: genuine.last_hash, count: Number(genuine.event_count) });
+      const noCheckpoints = await serviceWithCheckpointsIn(await emptyDir());
+      await withoutTriggers(async () => {
+        try {
+          await sql('DELETE FROM audit_events WHERE id >= ?', [tail[0]!.id]);
+          await putHead(earlier);
+          expect((await noCheckpoints.verify()).ok, 'the keyed head alone cannot tell an earlier genuine head').to.equal(true);
+          const r = await get('/audit-events/verify', auditor.token);
+          expect(r.body.ok).to.equal(false);
+          expect(r.body.firstBroken).to.deep.include({ id: tail[0]!.id, code: 'TRUNCATED' });
+          expect(r.body.firstBroken.reason).to.contain(`${cp.count} events up to event ${cp.lastId}`);
+          expect(r.body.checkpoint).to.deep.equal({ lastId: cp.lastId, count: cp.count, at: cp.at });
+          let err: any;
+          await services.audit.writeCheckpoint().catch((e: unknown) => (err = e));
+          expect(err?.code, 'no new checkpoint over a cut chain').to.equal('AUDIT_CHECKPOINT_CONTRADICTED');
+
+          // the chain grown again to the same length by the service itself: the checkpointed event now differs
+          await tailOf(3);
+          const grown = await get('/audit-events/verify', auditor.token);
+          expect(grown.body.ok).to.equal(false);
+          expect(grown.body.firstBroken).to.deep.include({ id: cp.lastId, code: 'CHECKPOINT_MISMATCH' });
+          err = undefined;
+          await services.audit.writeCheckpoint().catch((e: unknown) => (err = e));
+          expect(err?.code).to.equal('AUDIT_CHECKPOINT_CONTRADICTED');
+        } finally {
+          await restore(tail, genuine);
+        }
+      });
+      expect((await get('/audit-events/verify', auditor.token)).body, 'restored').to.deep.include({ ok: true, note: null });
+    });
+
+    it('reports a checkpoint line written without the key as CHECKPOINT_INVALID, and skips a line cut short by a crash', async () => {
+      const { infra } = await testApp();
+      const dir = await emptyDir();
+      const svc = await serviceWithCheckpointsIn(dir);
+      const good = await svc.writeCheckpoint();
+      const file = path.join(dir, 'audit-checkpoints.jsonl');
+      await writeFile(file, `${await readFile(file, 'utf8')}{"at":"2030-01-01T00:00:00.000Z","count":1,"lastHa`);
+      const torn = await svc.verify();
+      expect(torn.ok, JSON.stringify(torn)).to.equal(true);
+      expect(torn.checkpoint).to.deep.equal({ lastId: good.lastId, count: good.count, at: good.at });
+      const forged = { ...good, count: good.count + 5 };
+      forged.mac = checkpointMac('not-the-chain-key-of-this-deployment', forged);
+      await writeFile(file, `${JSON.stringify(good)}\n${JSON.stringify(forged)}\n`);
+      const r = await svc.verify();
+      expect(r.ok).to.equal(false);
+      expect(r.firstBroken).to.deep.include({ id: null, code: 'CHECKPOINT_INVALID' });
+      expect(infra.cfg.auditChainKey).not.to.equal('not-the-chain-key-of-this-deployment');
+    });
+
+    it('the worker job appends a signed checkpoint line that verify holds the chain against, and logs it unmasked', async () => {
+      const { infra, services } = await testApp();
+      expect(SCHEDULES['audit.checkpoint'], 'a repeating job, at least hourly').to.match(/^(\*\/(15|30)|\d+) \* \* \* \*$/);
+      const lines: string[] = [];
+      const stream = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+          done();
+        },
+      });
+      const log = buildLogger({ mode: 'production', level: 'info', transports: [new winston.transports.Stream({ stream })] });
+      await record(actorFor(alice), { action: `t.${tag}.before-checkpoint`, entityType: `${tag}-anchor` });
+      const head = await headRow();
+      const cp = await writeAuditCheckpoint(services, { ...infra, log })();
+      await new Promise((res) => setImmediate(res));
+
+      const text = await readFile(path.join(infra.cfg.auditCheckpointDir, 'audit-checkpoints.jsonl'), 'utf8');
+      expect(text.endsWith('\n')).to.equal(true);
+      const last = JSON.parse(text.trimEnd().split('\n').pop()!);
+      expect(last).to.deep.equal(cp);
+      expect(last).to.deep.include({ lastId: head.last_id, lastHash: head.last_hash, count: Number(head.event_count) });
+      const { mac, ...signed } = last;
+      expect(mac).to.equal(checkpointMac(infra.cfg.auditChainKey, signed));
+
+      const logged = lines.map((l) => JSON.parse(l)).find((l) => l.message === 'audit checkpoint');
+      expect(logged?.checkpoint, 'hash and MAC readable in the log').to.deep.equal(cp);
+
+      const r = await get('/audit-events/verify', auditor.token);
+      expect(r.body).to.deep.include({ ok: true, note: null, checkpoint: { lastId: cp.lastId, count: cp.count, at: cp.at } });
+    });
+
+    it("puts the chain's signed end in every export's manifest", async () => {
+      const { infra } = await testApp();
+      const today = new Date(Date.now() + 7 * 3600_000).toISOString().slice(0, 10);
+      const created = await post('/exports', { kind: 'audit_trail', format: 'csv', from: today, to: today }, auditor.token);
+      expect(created.status, JSON.stringify(created.body)).to.equal(202);
+      expect(created.body.auditCheckpoint).to.equal(null);
+      let m = created.body;
+      for (let i = 0; i < 200 && m.status === 'running'; i++) {
+        await pause(50);
+        m = (await get(`/exports/${created.body.id}`, auditor.token)).body;
+      }
+      expect(m.status, m.error).to.equal('done');
+      const cp = m.auditCheckpoint;
+      const { mac, ...signed } = cp;
+      expect(mac).to.equal(checkpointMac(infra.cfg.auditChainKey, signed));
+      const [requested] = await sql<{ id: string }[]>("SELECT id FROM audit_events WHERE action = 'export.requested' AND entity_id = ?", [
+        m.id,
+      ]);
+      expect(BigInt(cp.lastId) >= BigInt(requested!.id), 'the export request is before the checkpoint').to.equal(true);
+      expect((await rowOf(cp.lastId)).hash).to.equal(cp.lastHash);
+      expect(cp.count).to.equal(Number(cp.lastId));
     });
   });
 
@@ -761,7 +961,7 @@ describe('Audit trail', () => {
       expect(JSON.parse(onRename.summary).after.displayNameChanged).to.equal(true);
     });
 
-    it('masks sensitive keys and long digit runs in summaries, keeping flags and amounts readable', async () => {
+    it('drops values under personal-data keys in summaries, keeping flags, amounts and other text exactly', async () => {
       const e = await record(actorFor(alice), {
         action: `t.${tag}.pii`,
         entityType: tag,
@@ -775,16 +975,36 @@ describe('Audit trail', () => {
         },
       });
       const stored = (await rowOf(e.id)).summary;
-      for (const secret of ['001099012345', '0912345678', 'Lê Văn Tám', '0123456789']) expect(stored).not.to.contain(secret);
+      for (const secret of ['001099012345', '0912345678', 'Lê Văn Tám']) expect(stored).not.to.contain(secret);
       const s = JSON.parse(stored);
       expect(s.before).to.deep.equal({ nationalId: '[redacted]', totpEnabled: true });
       expect(s.after.phone).to.equal('[redacted]');
       expect(s.after.fullName).to.equal('[redacted]');
-      expect(s.after.note).to.match(/^account 01\*+89 confirmed$/);
+      expect(s.after.note, 'text is not run through the log masking').to.equal('account 0123456789 confirmed');
       expect(s.after.amount, 'a BigInt amount is kept exactly').to.equal('1500000');
       expect(s.after.at, 'a date is kept as ISO text').to.equal('2026-01-02T03:04:05.000Z');
       expect((await get('/audit-events/verify', auditor.token)).body.ok).to.equal(true);
     });
+  });
+});
+
+describe('audit summaries', () => {
+  it('stores a summary exactly: a SHA-256 with long digit runs, a reference and a period with six digits in a row', async () => {
+    const { infra } = await testApp();
+    const after = {
+      sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+      reference: 'PAY-000123456',
+      period: '202612',
+      amount: 1_500_000,
+    };
+    expect(after.sha256).to.match(/\d{6,}/);
+    const e = await record(
+      { userId: null, username: 'system', roles: ['system'], requestId: null, source: null },
+      { action: 'test.exact', entityType: 'test', after, note: 'statement of 202612, file PAY-000123456' },
+    );
+    const [row] = (await infra.ds.query('SELECT summary FROM audit_events WHERE id = ?', [e.id])) as { summary: string }[];
+    expect(JSON.parse(row!.summary)).to.deep.equal({ before: null, after, note: 'statement of 202612, file PAY-000123456' });
+    expect(e.summary).to.deep.equal({ before: null, after, note: 'statement of 202612, file PAY-000123456' });
   });
 });
 

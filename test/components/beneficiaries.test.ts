@@ -189,6 +189,16 @@ describe('the roll API', () => {
       const [e] = await sql('SELECT account_hash, account_enc, wallet_enc FROM enrolments WHERE id = ?', [enrolmentId]);
       expect(e.account_hash).to.equal(null);
       expect(e.wallet_enc.includes(Buffer.from('0987654321'))).to.equal(false);
+      const audited = await lastAudit('enrolment.updated');
+      expect(audited.entity_id).to.equal(enrolmentId);
+      const summary = JSON.parse(audited.summary);
+      expect(summary.after, 'the holder name is personal data: only that it changed').to.include({
+        accountNameChanged: true,
+        wallet: '098*****21',
+      });
+      expect(summary.before).not.to.have.property('accountName');
+      expect(summary.after).not.to.have.property('accountName');
+      expect(audited.summary).not.to.contain('SOMEONE ELSE');
     });
 
     it('suspends, resumes and ends an enrolment; refuses illegal moves with 409 ILLEGAL_STATUS_CHANGE', async () => {

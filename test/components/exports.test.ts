@@ -7,7 +7,7 @@ import ExcelJS from 'exceljs';
 import { parse } from 'csv-parse/sync';
 import { REVEAL_ROLES } from '../../src/components/beneficiaries/beneficiaries.service';
 import { CsvSink } from '../../src/components/exports/export-file';
-import { FULL_VALUE_ROLES, fingerprint } from '../../src/components/exports/exports.service';
+import { FULL_VALUE_ROLES } from '../../src/components/exports/exports.service';
 import { testApp } from '../helpers/app';
 import { areaId, makeUser, uniq, type TestUser } from '../helpers/factories';
 import { call, get } from '../helpers/http';
@@ -354,7 +354,7 @@ describe('auditor exports', function () {
       expect(requested.actor_user_id).to.equal(auditor.id);
       expect(requested.summary.after).to.include({ kind: 'reconciliation', fullValues: false });
       const created = await auditOf('export.created', manifest.id);
-      expect(created.summary.after.sha256.replace(/:/g, '')).to.equal(manifest.sha256);
+      expect(created.summary.after.sha256, 'the file hash as the manifest and X-Content-SHA256 give it').to.equal(manifest.sha256);
       expect(created.summary.after.rows).to.equal(7);
       const downloaded = await auditOf('export.downloaded', manifest.id);
       expect(downloaded.actor_user_id).to.equal(auditor.id);
@@ -629,7 +629,6 @@ describe('auditor exports', function () {
 
   it('full values are offered to exactly the roles that may reveal identifiers on the roll', () => {
     expect([...FULL_VALUE_ROLES].sort()).to.deep.equal([...REVEAL_ROLES].sort());
-    expect(fingerprint('ab12345678')).to.equal('ab:12:34:56:78');
   });
 });
 

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import type { Server } from 'node:http';
+import { rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import mysql from 'mysql2/promise';
 import { config } from '../../config';
@@ -31,6 +32,8 @@ async function start(): Promise<TestApp> {
   const cfg = config();
   if (!cfg.dbName.startsWith('welfare_test')) throw new Error(`refusing to run tests against database ${cfg.dbName}`);
   await dropDatabase();
+  // the checkpoints anchor this database's chain: a new database starts without them
+  await rm(cfg.auditCheckpointDir, { recursive: true, force: true });
   const infra = await openInfra('test', cfg);
   await seedDemo(infra.ds, cfg);
   const services = buildServices(infra);
@@ -58,4 +61,5 @@ export async function stopTestApp(): Promise<void> {
   if (keys.length) await app.infra.redis.del(...keys);
   await closeInfra(app.infra);
   await dropDatabase();
+  await rm(app.infra.cfg.auditCheckpointDir, { recursive: true, force: true });
 }

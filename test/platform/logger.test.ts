@@ -138,6 +138,15 @@ describe('logger: redaction of personal data and secrets', () => {
     for (const v of [NATIONAL_ID, PHONE, ACCOUNT]) expect(lines[0]).not.to.contain(v);
   });
 
+  it('keeps a SHA-256 digest readable, but masks a digit run beside or inside other text, and 64 digits in a row', () => {
+    const digest = '0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0'.replace('0112233', '0123456');
+    expect(maskDigits(`file ${digest} stored`)).to.equal(`file ${digest} stored`);
+    expect(maskDigits(`${digest.toUpperCase()}`)).to.equal(digest.toUpperCase());
+    expect(maskDigits(`x${digest}`), 'not a digest: part of a longer word').to.contain('*');
+    expect(maskDigits('1'.repeat(64))).to.equal(`11${'*'.repeat(60)}11`);
+    expect(maskDigits(`id ${NATIONAL_ID} hash ${digest}`)).to.equal(`id 00********45 hash ${digest}`);
+  });
+
   it('masks a six-digit run but not a five-digit one', () => {
     expect(maskDigits('123456')).to.equal('12**56');
     expect(maskDigits('12345')).to.equal('12345');

@@ -47,7 +47,30 @@ export const verifySchema = z
     checked: z.number().int().describe('Events verified before the first broken link, or all of them'),
     lastId: z.string().nullable().describe('Last event verified as intact'),
     firstBroken: z
-      .object({ id: z.string().nullable().describe('null when the event is outside your area'), reason: z.string() })
+      .object({
+        id: z.string().nullable().describe('null when the event is outside your area'),
+        code: z
+          .enum([
+            'HEAD_MISSING',
+            'EVENTS_MISSING',
+            'LINK_BROKEN',
+            'EVENT_ALTERED',
+            'HEAD_MISMATCH',
+            'HEAD_INVALID',
+            'TRUNCATED',
+            'CHECKPOINT_MISMATCH',
+            'CHECKPOINT_INVALID',
+          ])
+          .describe(
+            'HEAD_INVALID: the chain head was rewritten without the key; TRUNCATED: the chain holds fewer events than the latest checkpoint',
+          ),
+        reason: z.string(),
+      })
       .nullable(),
+    checkpoint: z
+      .object({ lastId: z.string(), count: z.number().int(), at: z.string() })
+      .nullable()
+      .describe('The latest signed checkpoint (AUDIT_CHECKPOINT_DIR) the chain was held against; null when none was taken yet'),
+    note: z.string().nullable().describe('Says so when no checkpoint was taken yet'),
   })
   .meta({ id: 'AuditVerification' });

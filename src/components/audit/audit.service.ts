@@ -1,9 +1,11 @@
 import type { Readable } from 'node:stream';
 import type { DataSource, EntityManager } from 'typeorm';
-import { redact } from '../../platform/logger';
+import { AppError } from '../../platform/errors';
 import { decodeCursor, finishPage, keysetWhere, type Page } from '../../platform/http/pagination';
 import { areaScopeSql, inAreaScope, type Actor, type Principal } from '../../platform/security';
-import { canonicalJson, eventHash, GENESIS_HASH } from './audit-hash';
+import type { AuditCheckpoints } from './audit-checkpoints';
+import { canonicalJson, checkpointMac, eventHash, GENESIS_HASH, headMac, macMatches, type ChainEnd, type Checkpoint } from './audit-hash';
+import { storedSummary } from './audit-summary';
 
 export interface AuditInput {
   /** dotted verb, e.g. `user.create`, `auth.login_failed` */
@@ -12,7 +14,10 @@ export interface AuditInput {
   entityId?: string | number | null;
   /** area the entity belongs to, so that regional auditors see it */
   areaId?: number | null;
-  /** before/after summaries; personal-data keys are masked before storing */
+  /**
+   * before/after summaries of fields that are not personal data (ids, codes, counts, amounts, states, hashes),
+   * stored exactly; a value under a key named like personal data or a secret is replaced by `[redacted]` all the same
+   */
   before?: Record<string, unknown> | null;
   after?: Record<string, unknown> | null;
   note?: string;
@@ -46,12 +51,38 @@ export interface AuditFilter {
   requestId?: string | undefined;
 }
 
+/** Why a verification failed; stable codes for the console and for alerts. */
+export type BrokenCode =
+  | 'HEAD_MISSING'
+  | 'EVENTS_MISSING'
+  | 'LINK_BROKEN'
+  | 'EVENT_ALTERED'
+  | 'HEAD_MISMATCH'
+  | 'HEAD_INVALID'
+  | 'TRUNCATED'
+  | 'CHECKPOINT_MISMATCH'
+  | 'CHECKPOINT_INVALID';
+
 export interface VerifyResult {
   ok: boolean;
   checked: number;
   lastId: string | null;
-  firstBroken: { id: string | null; reason: string } | null;
+  firstBroken: { id: string | null; code: BrokenCode; reason: string } | null;
+  /** the latest checkpoint the chain was held against; null when none was taken yet */
+  checkpoint: { lastId: string; count: number; at: string } | null;
+  note: string | null;
 }
+
+interface HeadRow {
+  last_id: string;
+  last_hash: string;
+  event_count: string;
+  mac: string | null;
+}
+
+const endOf = (h: HeadRow): ChainEnd => ({ lastId: String(h.last_id), lastHash: h.last_hash, count: Number(h.event_count) });
+
+const NO_CHECKPOINT = 'no checkpoint yet: the end of the chain is held only by its keyed head until the worker writes one';
 
 interface Row {
   id: string;
@@ -116,7 +147,21 @@ export class AuditService {
   constructor(
     private readonly ds: DataSource,
     private readonly chainKey: string,
+    /** where checkpoints are written and read (AUDIT_CHECKPOINT_DIR); without it, verify notes that none was taken */
+    private readonly checkpoints: AuditCheckpoints | null = null,
   ) {}
+
+  private headIsGenuine(h: HeadRow): boolean {
+    return macMatches(headMac(this.chainKey, endOf(h)), h.mac);
+  }
+
+  private headInvalid(): AppError {
+    return new AppError(
+      'internal',
+      'AUDIT_CHAIN_HEAD_INVALID',
+      'the audit chain head fails its key check: it was changed outside the service; verify the audit trail',
+    );
+  }
 
   /**
    * Appends one event inside the caller's transaction, so it commits or rolls
@@ -125,12 +170,17 @@ export class AuditService {
    */
   async record(em: EntityManager, actor: Actor, input: AuditInput): Promise<AuditEvent> {
     if (!em.queryRunner?.isTransactionActive) throw new Error('audit events must be written inside the transaction of the change');
-    const [head] = (await em.query('SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE')) as {
-      last_id: string;
-      last_hash: string;
-    }[];
+    const [head] = (await em.query(
+      'SELECT last_id, last_hash, event_count, mac FROM audit_chain_head WHERE id = 1 FOR UPDATE',
+    )) as HeadRow[];
     if (!head) throw new Error('audit_chain_head is missing');
-    const summaryValue = redact({ before: input.before ?? null, after: input.after ?? null, ...(input.note ? { note: input.note } : {}) });
+    // extending a head moved by someone without the key would make the removal it hides verify
+    if (!this.headIsGenuine(head)) throw this.headInvalid();
+    const summaryValue = storedSummary({
+      before: input.before ?? null,
+      after: input.after ?? null,
+      ...(input.note ? { note: input.note } : {}),
+    });
     const row: Row = {
       id: (BigInt(head.last_id) + 1n).toString(),
       occurred_at: new Date(),
@@ -169,7 +219,13 @@ export class AuditService {
         row.hash,
       ],
     );
-    await em.query('UPDATE audit_chain_head SET last_id = ?, last_hash = ? WHERE id = 1', [row.id, row.hash]);
+    const end: ChainEnd = { lastId: row.id, lastHash: row.hash, count: Number(head.event_count) + 1 };
+    await em.query('UPDATE audit_chain_head SET last_id = ?, last_hash = ?, event_count = ?, mac = ? WHERE id = 1', [
+      end.lastId,
+      end.lastHash,
+      end.count,
+      headMac(this.chainKey, end),
+    ]);
     return toEvent(row);
   }
 
@@ -258,43 +314,104 @@ export class AuditService {
     return {
       ...result,
       lastId: null,
-      firstBroken: { id: null, reason: 'the chain is broken at an event outside your area; ask an auditor of the whole province' },
+      firstBroken: {
+        id: null,
+        code: result.firstBroken.code,
+        reason: 'the chain is broken at an event outside your area; ask an auditor of the whole province',
+      },
     };
+  }
+
+  /** The chain's end now, signed; a head that fails its key check is refused rather than signed. */
+  async checkpoint(): Promise<Checkpoint> {
+    const [head] = (await this.ds.query('SELECT last_id, last_hash, event_count, mac FROM audit_chain_head WHERE id = 1')) as HeadRow[];
+    if (!head) throw new Error('audit_chain_head is missing');
+    if (!this.headIsGenuine(head)) throw this.headInvalid();
+    const signed = { ...endOf(head), at: new Date().toISOString() };
+    return { ...signed, mac: checkpointMac(this.chainKey, signed) };
+  }
+
+  /**
+   * Appends a checkpoint to the checkpoint file, once the chain is seen to
+   * still hold the previous one: a chain cut back and grown again must not get
+   * a new checkpoint that hides the old one from verify.
+   */
+  async writeCheckpoint(): Promise<Checkpoint> {
+    if (!this.checkpoints) throw new Error('no checkpoint directory configured');
+    const previous = await this.checkpoints.latest();
+    if (previous.problem) throw new AppError('internal', 'AUDIT_CHECKPOINT_INVALID', previous.problem);
+    const next = await this.checkpoint();
+    if (previous.checkpoint) {
+      const contradiction = await this.contradicts(previous.checkpoint, next);
+      if (contradiction) throw new AppError('internal', 'AUDIT_CHECKPOINT_CONTRADICTED', contradiction);
+    }
+    await this.checkpoints.append(next);
+    return next;
+  }
+
+  private async contradicts(prev: Checkpoint, now: ChainEnd): Promise<string | null> {
+    if (now.count < prev.count) {
+      return `the checkpoint of ${prev.at} records ${prev.count} events, the chain head now ${now.count}: events were removed`;
+    }
+    if (prev.lastId === '0') return null;
+    const [row] = (await this.ds.query('SELECT hash FROM audit_events WHERE id = ?', [prev.lastId])) as { hash: string }[];
+    if (row?.hash !== prev.lastHash) {
+      return `the checkpoint of ${prev.at} records event ${prev.lastId} with another hash than the chain holds: the chain was rewritten`;
+    }
+    return null;
   }
 
   /**
    * Walks the whole chain in id order and reports the first broken link: a gap
    * in the ids (a deleted row), a prev_hash that is not its predecessor's hash,
-   * a hash that does not match the row's fields (an edited row), or a chain
-   * head that does not match the last row (a removed tail).
+   * a hash that does not match the row's fields (an edited row), a chain head
+   * that does not match the last row or fails its key check (a removed tail),
+   * or a chain that does not hold the latest checkpoint (a removed tail whose
+   * earlier head was put back).
    */
   async verify(): Promise<VerifyResult> {
+    // the checkpoint is read before the head: a checkpoint taken meanwhile would be ahead of the head read
+    const latest: Awaited<ReturnType<AuditCheckpoints['latest']>> = this.checkpoints
+      ? await this.checkpoints.latest()
+      : { checkpoint: null, problem: null };
+    const cp = latest.checkpoint;
     const runner = this.ds.createQueryRunner();
     await runner.connect();
     let checked = 0;
     let prevHash = GENESIS_HASH;
     let expectId = 1n;
     let lastId: string | null = null;
+    const result = (firstBroken: VerifyResult['firstBroken']): VerifyResult => ({
+      ok: firstBroken === null,
+      checked,
+      lastId,
+      firstBroken,
+      checkpoint: cp ? { lastId: cp.lastId, count: cp.count, at: cp.at } : null,
+      note: cp || latest.problem ? null : NO_CHECKPOINT,
+    });
     try {
       // the head is read first: events committed while we walk are past it and not judged
-      const [head] = (await runner.query('SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1')) as {
-        last_id: string;
-        last_hash: string;
-      }[];
-      if (!head) return { ok: false, checked, lastId, firstBroken: { id: '0', reason: 'the chain head is missing' } };
+      const [head] = (await runner.query('SELECT last_id, last_hash, event_count, mac FROM audit_chain_head WHERE id = 1')) as HeadRow[];
+      if (!head) return result({ id: '0', code: 'HEAD_MISSING', reason: 'the chain head is missing' });
       const stream: Readable = await runner.stream('SELECT * FROM audit_events WHERE id <= ? ORDER BY id ASC', [head.last_id]);
       try {
         for await (const raw of stream) {
           const r = raw as Row;
           const id = String(r.id);
-          const broken = (reason: string, at = id): VerifyResult => ({ ok: false, checked, lastId, firstBroken: { id: at, reason } });
+          const broken = (code: BrokenCode, reason: string, at = id) => result({ id: at, code, reason });
           // a gap names the first missing id, as a removed tail does below
           if (BigInt(id) !== expectId) {
-            return broken(`expected event ${expectId} next, found ${id}: events are missing`, String(expectId));
+            return broken('EVENTS_MISSING', `expected event ${expectId} next, found ${id}: events are missing`, String(expectId));
           }
-          if (r.prev_hash !== prevHash) return broken('prev_hash does not match the hash of the event before it');
+          if (r.prev_hash !== prevHash) return broken('LINK_BROKEN', 'prev_hash does not match the hash of the event before it');
           if (eventHash(this.chainKey, r.prev_hash, hashedFieldsOf(r)) !== r.hash)
-            return broken('the event was altered: its hash does not match its contents');
+            return broken('EVENT_ALTERED', 'the event was altered: its hash does not match its contents');
+          if (cp && id === cp.lastId && r.hash !== cp.lastHash) {
+            return broken(
+              'CHECKPOINT_MISMATCH',
+              `the checkpoint of ${cp.at} records this event with another hash: the chain was rewritten from here or before`,
+            );
+          }
           prevHash = r.hash;
           expectId += 1n;
           lastId = id;
@@ -303,15 +420,27 @@ export class AuditService {
       } finally {
         stream.destroy();
       }
-      if (String(head.last_id) !== (lastId ?? '0') || head.last_hash !== prevHash) {
-        return {
-          ok: false,
-          checked,
-          lastId,
-          firstBroken: { id: String(expectId), reason: 'the chain head records later events that are missing' },
-        };
+      const next = String(expectId);
+      const end = endOf(head);
+      if (end.lastId !== (lastId ?? '0') || end.lastHash !== prevHash || end.count !== checked) {
+        return result({ id: next, code: 'HEAD_MISMATCH', reason: 'the chain head records later events that are missing' });
       }
-      return { ok: true, checked, lastId, firstBroken: null };
+      if (!this.headIsGenuine(head)) {
+        return result({
+          id: next,
+          code: 'HEAD_INVALID',
+          reason: 'the chain head fails its key check: it was rewritten without the chain key, so events after it may have been removed',
+        });
+      }
+      if (cp && checked < cp.count) {
+        return result({
+          id: next,
+          code: 'TRUNCATED',
+          reason: `the checkpoint of ${cp.at} records ${cp.count} events up to event ${cp.lastId}; the chain holds ${checked}: events were removed from its end`,
+        });
+      }
+      if (latest.problem) return result({ id: null, code: 'CHECKPOINT_INVALID', reason: latest.problem });
+      return result(null);
     } finally {
       await runner.release();
     }

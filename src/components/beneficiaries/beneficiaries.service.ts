@@ -626,13 +626,16 @@ export class BeneficiariesService {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       [b.id, enrolmentId, change, JSON.stringify(before), JSON.stringify(after), reason, p.userId, actor.requestId],
     );
+    // the account holder's name is personal data: the trail says only that it changed (roll_history keeps it)
+    const { accountName: nameBefore, ...auditBefore } = before as Record<string, unknown>;
+    const { accountName: nameAfter, ...auditAfter } = after as Record<string, unknown>;
     await this.audit.record(em, actor, {
       action: change,
       entityType: 'enrolment',
       entityId: enrolmentId,
       areaId: b.area_id,
-      before: before as Record<string, unknown>,
-      after: after as Record<string, unknown>,
+      before: auditBefore,
+      after: { ...auditAfter, ...(nameBefore !== nameAfter ? { accountNameChanged: true } : {}) },
       note: reason,
     });
   }

@@ -94,6 +94,12 @@ export const manifestSchema = z
     areaPath: z.string().nullable().describe('The area subtree the rows come from; null: the whole tree'),
     createdAt: z.string(),
     finishedAt: z.string().nullable(),
+    auditCheckpoint: z
+      .object({ lastId: z.string(), lastHash: z.string(), count: z.number().int(), at: z.string(), mac: z.string() })
+      .nullable()
+      .describe(
+        "The audit chain's end when the file was written, signed with AUDIT_CHAIN_KEY (HMAC-SHA256): kept with the file, it shows later whether events were removed. null until done",
+      ),
   })
   .meta({ id: 'ExportManifest' });
 

@@ -9,7 +9,7 @@ import { AppError, conflict, forbidden, invalid, notFound } from '../../platform
 import { decodeCursor, finishPage, keysetWhere, type Page } from '../../platform/http/pagination';
 import { formatPeriod, type Period } from '../../platform/period';
 import { SYSTEM_ACTOR, hasRole, inAreaScope, type Actor, type Principal } from '../../platform/security';
-import type { AuditService } from '../audit';
+import type { AuditService, Checkpoint } from '../audit';
 import { Coverage, type CashRecipient, type CoverageReport } from './coverage';
 import { CsvSink, XlsxSink, type Cell, type TableSink } from './export-file';
 import { resolveArea, type AreaRef } from './export-scope';
@@ -65,6 +65,7 @@ export interface ExportManifest {
   areaPath: string | null;
   createdAt: string;
   finishedAt: string | null;
+  auditCheckpoint: Checkpoint | null;
 }
 
 interface ExportRow {
@@ -88,6 +89,7 @@ interface ExportRow {
   area_path: string | null;
   created_at: Date;
   finished_at: Date | null;
+  audit_checkpoint: string | null;
   stale?: number;
 }
 
@@ -115,15 +117,8 @@ function manifestOf(r: ExportRow): ExportManifest {
     areaPath: r.area_path,
     createdAt: r.created_at.toISOString(),
     finishedAt: r.finished_at ? r.finished_at.toISOString() : null,
+    auditCheckpoint: r.audit_checkpoint ? (JSON.parse(r.audit_checkpoint) as Checkpoint) : null,
   };
-}
-
-/**
- * A SHA-256 as the audit trail keeps it: colon-separated bytes (`ab:12:…`). The trail masks every run of six or
- * more digits in a summary (they could be national IDs), which would mangle a plain hex digest.
- */
-export function fingerprint(sha256: string): string {
-  return sha256.replace(/(..)(?!$)/g, '$1:');
 }
 
 /** `/1/4/17/` → 17: the area an export covers, for the audit events about it. */
@@ -137,7 +132,7 @@ const DAY_MS = 86_400_000;
 const vnDayStart = (d: string): Date => new Date(`${d}T00:00:00+07:00`);
 
 const SCHEMA_ROWS =
-  'id, kind, format, params, full_values, status, progress_rows, row_count, total_amount, totals, bytes, sha256, file_name, error, user_id, username, area_path, created_at, finished_at';
+  'id, kind, format, params, full_values, status, progress_rows, row_count, total_amount, totals, bytes, sha256, file_name, error, user_id, username, area_path, created_at, finished_at, audit_checkpoint';
 
 /** Auditor exports (reconciliation logs, audit trail, people paid in cash) with manifests, and the cashless coverage report. */
 export class ExportsService {
@@ -233,7 +228,6 @@ export class ExportsService {
         action: 'coverage.reveal',
         entityType: 'coverage',
         areaId: area?.id ?? null,
-        // ids as numbers: the trail masks digit runs in strings
         after: {
           period: formatPeriod(q.period),
           people: result.items.length,
@@ -322,6 +316,7 @@ export class ExportsService {
       }
       const t = source.totals();
       const [me] = (await this.ds.query('SELECT created_at FROM exports WHERE id = ?', [id])) as { created_at: Date }[];
+      const checkpoint = JSON.stringify(await this.audit.checkpoint());
       const summary: [string, Cell][] = [
         ['export', id],
         ['kind', req.kind],
@@ -332,6 +327,7 @@ export class ExportsService {
         ['rows', t.rowCount],
         ['total amount (đ)', t.totalAmount],
         ['totals', JSON.stringify(t.detail)],
+        ['audit checkpoint', checkpoint],
       ];
       const { bytes, sha256 } = await sink.close(summary);
       sink = undefined;
@@ -339,8 +335,8 @@ export class ExportsService {
       const done = await this.ds.transaction(async (em) => {
         const res = (await em.query(
           `UPDATE exports SET status = 'done', progress_rows = ?, row_count = ?, total_amount = ?, totals = ?, bytes = ?, sha256 = ?,
-             file_name = ?, finished_at = NOW(3), heartbeat_at = NOW(3) WHERE id = ? AND status = 'running'`,
-          [t.rowCount, t.rowCount, t.totalAmount, JSON.stringify(t.detail), bytes, sha256, fileName, id],
+             file_name = ?, audit_checkpoint = ?, finished_at = NOW(3), heartbeat_at = NOW(3) WHERE id = ? AND status = 'running'`,
+          [t.rowCount, t.rowCount, t.totalAmount, JSON.stringify(t.detail), bytes, sha256, fileName, checkpoint, id],
         )) as { affectedRows: number };
         if (res.affectedRows !== 1) return false;
         await this.audit.record(em, actor, {
@@ -355,7 +351,7 @@ export class ExportsService {
             rows: t.rowCount,
             totalAmount: t.totalAmount,
             bytes,
-            sha256: fingerprint(sha256),
+            sha256,
           },
         });
         return true;
@@ -487,7 +483,7 @@ export class ExportsService {
       entityType: 'export',
       entityId: m.id,
       areaId: areaIdOfPath(r.area_path),
-      after: { kind: m.kind, format: m.format, fullValues: m.fullValues, bytes: m.bytes, sha256: fingerprint(m.sha256!) },
+      after: { kind: m.kind, format: m.format, fullValues: m.fullValues, bytes: m.bytes, sha256: m.sha256 },
     });
     return { manifest: m, path: file };
   }

@@ -2,7 +2,7 @@ import winston from 'winston';
 import { config, type Mode } from '../../../config';
 import { maskDigits, redact } from './redact';
 
-export { redact, maskDigits } from './redact';
+export { redact, maskDigits, PERSONAL_OR_SECRET_KEY } from './redact';
 
 /**
  * Returns a new info rather than editing the given one: `logger.error(err)`
