@@ -7,8 +7,10 @@ import { AppError } from '../src/platform/errors';
 
 /**
  * `npm run create-admin -- --username NAME --display-name "..." [--password P]`
- * Creates an administrator with no area limit. Without --password a temporary
- * one is generated and printed once; it must be changed at first login, and a
+ * Creates one of the first two administrators, with no area limit; refused
+ * (ADMINS_EXIST) once two are active: later ones are proposed by one
+ * administrator and confirmed by another. Without --password a temporary one
+ * is generated and printed once; it must be changed at first login, and a
  * TOTP second factor enrolled.
  */
 async function main(): Promise<void> {

@@ -50,11 +50,13 @@ export const DEMO_AREAS = {
 
 /** Documented in the README; never used outside development. */
 export const DEMO_PASSWORD = 'Demo-Password-2026!';
-/** TOTP secret of the demo admin and approver: `npm run totp -- JBSWY3DPEHPK3PXP` prints the current code. */
+/** TOTP secret of the demo admins and approver: `npm run totp -- JBSWY3DPEHPK3PXP` prints the current code. */
 export const DEMO_TOTP_SECRET = 'JBSWY3DPEHPK3PXP';
 
 export const DEMO_USERS = [
   { username: 'admin', displayName: 'Quản trị hệ thống', roles: ['admin'], area: null, totp: true },
+  // a second administrator confirms what the first proposes (approver and admin grants)
+  { username: 'admin2', displayName: 'Quản trị viên thứ hai', roles: ['admin'], area: null, totp: true },
   { username: 'staff', displayName: 'Cán bộ Sở LĐ-TB&XH', roles: ['staff'], area: '01', totp: false },
   { username: 'approver.badinh', displayName: 'Cán bộ duyệt Ba Đình', roles: ['approver'], area: '001', totp: true },
   { username: 'auditor', displayName: 'Kiểm toán viên', roles: ['auditor'], area: null, totp: false },

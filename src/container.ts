@@ -64,7 +64,7 @@ export function buildServices(infra: Infra): Services {
   const audit = new AuditService(ds, cfg.auditChainKey, new AuditCheckpoints(cfg.auditCheckpointDir, cfg.auditChainKey));
   const sessions = new SessionStore(redis, cfg);
   const auth = new AuthService(ds, cfg, sessions, new TokenService(cfg), cipher, audit);
-  const users = new UsersService(ds, audit, auth, sessions);
+  const users = new UsersService(ds, audit, auth, sessions, cipher);
   const areas = new AreasService(ds, audit, async (userIds) => {
     for (const id of userIds) await sessions.revokeAll(id);
   });

@@ -58,12 +58,16 @@ export function assertPasswordPolicy(password: string, opts: { username: string;
   }
 }
 
-/** A temporary password that satisfies the strictest policy; it must be changed at first login. */
-export function temporaryPassword(): string {
+/**
+ * A temporary password that satisfies the strictest policy; it must be changed
+ * at first login. Shorter ones (each still of the four kinds) are the halves
+ * of a password that two administrators hand over separately.
+ */
+export function temporaryPassword(length = 18): string {
   const sets = ['ABCDEFGHJKLMNPQRSTUVWXYZ', 'abcdefghijkmnopqrstuvwxyz', '23456789', '!@#%+=?'];
   const all = sets.join('');
   const chars = sets.map((s) => s[randomInt(s.length)]!);
-  while (chars.length < 18) chars.push(all[randomInt(all.length)]!);
+  while (chars.length < length) chars.push(all[randomInt(all.length)]!);
   for (let i = chars.length - 1; i > 0; i--) {
     const j = randomInt(i + 1);
     [chars[i], chars[j]] = [chars[j]!, chars[i]!];
