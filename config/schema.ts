@@ -350,6 +350,12 @@ export const schema = {
     schema: positiveInt.max(5),
     defaults: { development: '5', test: '5', production: '5' },
   },
+  authSessionMaxHours: {
+    env: 'AUTH_SESSION_MAX_HOURS',
+    doc: 'A session ends this long after login however active it is (at most 12); POST /auth/refresh cannot extend it.',
+    schema: positiveInt.max(12),
+    defaults: { development: '12', test: '12', production: '12' },
+  },
   authMaxFailedLogins: {
     env: 'AUTH_MAX_FAILED_LOGINS',
     doc: 'Consecutive failed logins that lock an account until an admin unlocks it (at most 5).',

@@ -887,7 +887,7 @@ describe('areas component', () => {
 
     async function liveClaims(u: TestUser): Promise<Record<string, unknown>> {
       const { services } = await testApp();
-      const sid = await services.sessions.create(u.id, u.roles.includes('admin'));
+      const sid = await services.sessions.create({ userId: u.id, roles: u.roles, areaId: u.areaId, stage: 'full' });
       return { sid, usr: u.username, roles: u.roles, area: u.areaId, apath: null, stage: 'full' };
     }
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { currentTotp } from '../../src/components/auth';
+import { currentTotp, TokenService } from '../../src/components/auth';
 import { redisKey } from '../../src/platform/redis';
 import { testApp } from '../helpers/app';
 import { auditCount, lastAudit, makeUser, TEST_PASSWORD, TEST_TOTP_SECRET, type TestUser } from '../helpers/factories';
@@ -310,5 +310,172 @@ describe('POST /api/v1/auth/password', () => {
     const hash = (await userRow(u.id)).password_hash as string;
     expect(hash).to.match(/^scrypt\$32768\$8\$1\$/);
     expect(hash).not.to.contain('Stored-Hash');
+  });
+});
+
+const sidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).sid as string;
+
+describe('account rules under concurrent requests', () => {
+  it('locks an account under a burst of wrong passwords with the right one among them, and no session from the burst survives', async function () {
+    this.timeout(60_000); // each attempt hashes with scrypt
+    const { infra } = await testApp();
+    const limit = infra.cfg.authMaxFailedLogins;
+    // several accounts at once, each with a different position of the right password, to meet the interleavings
+    const accounts = await Promise.all([0, 5, 11].map(async (at) => ({ at, u: await makeUser(['staff']) })));
+    await Promise.all(
+      accounts.map(async ({ at, u }) => {
+        const attempts = Array.from({ length: 11 }, () => 'Wrong-Password-2026!');
+        attempts.splice(at, 0, TEST_PASSWORD);
+        const replies = await Promise.all(attempts.map((pw) => login(u.username, pw)));
+        const row = await userRow(u.id);
+        expect(row.locked_at, `account ${u.username} locked`).to.be.instanceOf(Date);
+        expect(row.failed_logins, 'the counter of a locked account is never reset below the limit').to.be.at.least(limit);
+        for (const r of replies.filter((x) => x.status === 200)) {
+          expect((await get('/auth/me', r.body.token)).status, 'a session issued before the lock ends with it').to.equal(401);
+        }
+        expect((await get('/auth/me', u.token)).status).to.equal(401);
+        const after = await login(u.username, TEST_PASSWORD);
+        expect(after.status).to.equal(401);
+        expect(after.body.error.code).to.equal('ACCOUNT_LOCKED');
+      }),
+    );
+  });
+
+  it('never lets a right password racing the last allowed failure reset the counter of an account it locks', async () => {
+    const { infra } = await testApp();
+    const limit = infra.cfg.authMaxFailedLogins;
+    for (let round = 0; round < 4; round++) {
+      const u = await makeUser(['staff']);
+      await sql('UPDATE users SET failed_logins = ? WHERE id = ?', [limit - 1, u.id]);
+      const [bad, good] = await Promise.all([login(u.username, 'Wrong-Password-2026!'), login(u.username, TEST_PASSWORD)]);
+      expect(bad.status).to.equal(401);
+      const row = await userRow(u.id);
+      if (row.locked_at) {
+        expect(row.failed_logins).to.equal(limit);
+        if (good.status === 200) expect((await get('/auth/me', good.body.token)).status).to.equal(401);
+        else expect(good.body.error.code).to.equal('ACCOUNT_LOCKED');
+      } else {
+        // the right password landed first: the counter restarted and the wrong one counted once
+        expect(good.status).to.equal(200);
+        expect(row.failed_logins).to.equal(1);
+      }
+    }
+  });
+
+  it('answers a locked account the same 401 ACCOUNT_LOCKED whether the password is right or wrong, and audits each attempt', async () => {
+    const u = await makeUser(['staff']);
+    await sql('UPDATE users SET failed_logins = 5, locked_at = CURRENT_TIMESTAMP(3) WHERE id = ?', [u.id]);
+    const right = await login(u.username, TEST_PASSWORD);
+    const wrong = await login(u.username, 'Wrong-Password-2026!');
+    expect(right.status).to.equal(401);
+    expect(wrong.status).to.equal(right.status);
+    expect(wrong.body.error.code).to.equal('ACCOUNT_LOCKED');
+    expect({ ...wrong.body.error, requestId: null }).to.deep.equal({ ...right.body.error, requestId: null });
+    expect(await lastAudit()).to.include({ action: 'auth.login_refused', entity_id: String(u.id) });
+    expect((await userRow(u.id)).failed_logins).to.equal(5);
+  });
+
+  it('answers ACCOUNT_LOCKED to the failure that locks the account', async () => {
+    const { infra } = await testApp();
+    const u = await makeUser(['staff']);
+    const codes: string[] = [];
+    for (let i = 0; i < infra.cfg.authMaxFailedLogins; i++) codes.push((await login(u.username, 'Wrong-Password-2026!')).body.error.code);
+    expect(codes.at(-1)).to.equal('ACCOUNT_LOCKED');
+    expect(codes.slice(0, -1).every((c) => c === 'INVALID_CREDENTIALS')).to.equal(true);
+  });
+
+  it('accepts one TOTP code once when four logins send it at the same time', async () => {
+    const admin = await makeUser(['admin']);
+    const code = currentTotp(TEST_TOTP_SECRET);
+    const replies = await Promise.all(Array.from({ length: 4 }, () => login(admin.username, TEST_PASSWORD, code)));
+    expect(replies.filter((r) => r.status === 200)).to.have.length(1);
+    for (const r of replies.filter((x) => x.status !== 200)) {
+      expect(r.status).to.equal(401);
+      expect(r.body.error.code).to.equal('INVALID_TOTP');
+    }
+  });
+
+  it('confirms a TOTP enrolment once when the same code is sent four times at once', async () => {
+    const approver = await makeUser(['approver'], { area: '001', totp: false });
+    const limited = (await login(approver.username, TEST_PASSWORD)).body.token as string;
+    const setup = await post('/auth/totp/setup', {}, limited);
+    expect(setup.status).to.equal(200);
+    const code = currentTotp(setup.body.secret);
+    const replies = await Promise.all(Array.from({ length: 4 }, () => post('/auth/totp/confirm', { code }, limited)));
+    expect(replies.filter((r) => r.status === 200)).to.have.length(1);
+    for (const r of replies.filter((x) => x.status !== 200))
+      expect(r.body.error.code).to.be.oneOf(['TOTP_ALREADY_ENABLED', 'SESSION_ENDED']);
+    expect((await userRow(approver.id)).totp_enabled).to.equal(1);
+  });
+});
+
+describe('session lifetime and binding', () => {
+  it('keeps the per-user session index at least as long as each session can live, so a password change ends an old session', async () => {
+    const { infra } = await testApp();
+    const u = await makeUser(['staff']);
+    const first = await login(u.username, TEST_PASSWORD);
+    const second = await login(u.username, TEST_PASSWORD);
+    const index = redisKey(infra.cfg, 'usess', u.id);
+    const maxMs = infra.cfg.authSessionMaxHours * 3600_000;
+    for (const r of [first, second]) {
+      const deadline = Number(await infra.redis.hget(redisKey(infra.cfg, 'sess', sidOf(r.body.token)), 'exp'));
+      expect(deadline, 'absolute deadline').to.be.within(Date.now() + maxMs - 60_000, Date.now() + maxMs);
+      expect(Date.now() + (await infra.redis.pttl(index)), 'index outlives the session').to.be.at.least(deadline);
+    }
+    const changed = await post(
+      '/auth/password',
+      { currentPassword: TEST_PASSWORD, newPassword: 'Another-Password-2027?' },
+      second.body.token,
+    );
+    expect(changed.status).to.equal(200);
+    expect((await get('/auth/me', first.body.token)).status).to.equal(401);
+    expect((await get('/auth/me', u.token)).status).to.equal(401);
+  });
+
+  it('ends a session at its absolute deadline even while it is in use, and refresh cannot extend it', async () => {
+    const { infra } = await testApp();
+    const u = await makeUser(['staff']);
+    const key = redisKey(infra.cfg, 'sess', sidOf(u.token));
+    await infra.redis.hset(key, 'exp', String(Date.now() + 3000));
+    expect((await get('/auth/me', u.token)).status).to.equal(200);
+    expect(await infra.redis.pttl(key), 'the idle extension stops at the deadline').to.be.at.most(3000);
+    const refreshed = await post('/auth/refresh', {}, u.token);
+    expect(refreshed.status).to.equal(200);
+    expect(await infra.redis.pttl(key)).to.be.at.most(3000);
+    await infra.redis.hset(key, 'exp', String(Date.now() - 1));
+    for (const token of [u.token, refreshed.body.token]) {
+      const r = await get('/auth/me', token);
+      expect(r.status).to.equal(401);
+      expect(r.body.error.code).to.equal('SESSION_ENDED');
+    }
+    expect((await post('/auth/refresh', {}, refreshed.body.token)).status).to.equal(401);
+  });
+
+  it('refuses with 401 TOKEN_SESSION_MISMATCH a token whose user or roles differ from its session', async () => {
+    const { infra } = await testApp();
+    const u = await makeUser(['staff']);
+    const other = await makeUser(['staff']);
+    const claims = JSON.parse(Buffer.from(u.token.split('.')[1]!, 'base64url').toString());
+    const tokens = new TokenService(infra.cfg);
+    const base = { sub: String(u.id), sid: claims.sid, usr: u.username, area: u.areaId, apath: claims.apath, stage: 'full' as const };
+    for (const forged of [
+      tokens.sign({ ...base, roles: ['staff', 'admin'] }).token,
+      tokens.sign({ ...base, roles: ['auditor'] }).token,
+      tokens.sign({ ...base, roles: ['staff'], sub: String(other.id), usr: other.username }).token,
+    ]) {
+      const r = await get('/auth/me', forged);
+      expect(r.status).to.equal(401);
+      expect(r.body.error.code).to.equal('TOKEN_SESSION_MISMATCH');
+    }
+    expect((await get('/auth/me', u.token)).status).to.equal(200);
+  });
+
+  it('refuses to refresh a session whose user no longer has its roles', async () => {
+    const u = await makeUser(['staff']);
+    await sql("UPDATE users SET roles = 'staff,auditor' WHERE id = ?", [u.id]);
+    const r = await post('/auth/refresh', {}, u.token);
+    expect(r.status).to.equal(401);
+    expect(r.body.error.code).to.equal('SESSION_ENDED');
+    expect((await get('/auth/me', u.token)).status).to.equal(401);
   });
 });

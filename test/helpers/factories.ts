@@ -76,7 +76,7 @@ export async function tokenFor(
   stage: 'full' | 'limited' = 'full',
 ): Promise<string> {
   const { infra, services } = await testApp();
-  const sid = await services.sessions.create(u.id, u.roles.includes('admin'));
+  const sid = await services.sessions.create({ userId: u.id, roles: u.roles, areaId: u.areaId, stage });
   let apath: string | null = null;
   if (u.areaId !== null) {
     const [row] = (await infra.ds.query('SELECT path FROM areas WHERE id = ?', [u.areaId])) as { path: string }[];

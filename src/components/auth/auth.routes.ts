@@ -9,7 +9,7 @@ export function registerAuthRoutes(api: Api, auth: AuthService, loginLimiter: Re
     path: '/auth/login',
     summary: 'Log in with username, password and (when enrolled) a TOTP code',
     description:
-      'Returns a short-lived JWT bound to a server-side session. A `limited` token is returned while the password must be changed or a second factor enrolled. Five failures lock the account.',
+      'Returns a short-lived JWT bound to a server-side session. A `limited` token is returned while the password must be changed or a second factor enrolled. Five failures lock the account; a locked account answers 401 `ACCOUNT_LOCKED` whether the password is right or not. The session ends after the idle limit or `AUTH_SESSION_MAX_HOURS` after login, whichever comes first.',
     tags: ['auth'],
     access: 'public',
     before: [loginLimiter],
@@ -45,7 +45,7 @@ export function registerAuthRoutes(api: Api, auth: AuthService, loginLimiter: Re
   api.route({
     method: 'post',
     path: '/auth/refresh',
-    summary: 'A new token for the same live session',
+    summary: 'A new token for the same live session, until its absolute deadline',
     tags: ['auth'],
     access: 'authenticated',
     allowLimited: true,

@@ -68,15 +68,56 @@ export class AuthService {
     };
   }
 
-  private async issue(u: UserEntity, sid?: string): Promise<IssuedToken> {
+  private stageOf(u: UserEntity): 'full' | 'limited' {
+    return this.meOf(u).pending.length ? 'limited' : 'full';
+  }
+
+  /**
+   * A new session for `u` as it was read, and its token. The account is read again once the session exists: a
+   * lock, deactivation or change that committed before that read is seen here, and one committing after it
+   * revokes this session with the others, so no session outlives a revocation it raced with.
+   */
+  private async issueNew(u: UserEntity): Promise<IssuedToken> {
+    const stage = this.stageOf(u);
+    const sid = await this.sessions.create({ userId: u.id, roles: u.roles, areaId: u.areaId, stage });
+    // a locking read waits for a change still uncommitted (a deactivation revokes before its transaction ends)
+    const [now] = (await this.ds.query(
+      `SELECT active, locked_at, password_hash, roles, area_id, must_change_password, totp_enabled
+         FROM users WHERE id = ? LOCK IN SHARE MODE`,
+      [u.id],
+    )) as {
+      active: number;
+      locked_at: Date | null;
+      password_hash: string;
+      roles: string;
+      area_id: number | null;
+      must_change_password: number;
+      totp_enabled: number;
+    }[];
+    const same =
+      now !== undefined &&
+      now.password_hash === u.passwordHash &&
+      now.roles.split(',').filter(Boolean).sort().join() === [...u.roles].sort().join() &&
+      now.area_id === u.areaId &&
+      now.must_change_password === (u.mustChangePassword ? 1 : 0) &&
+      now.totp_enabled === (u.totpEnabled ? 1 : 0);
+    if (!now || now.locked_at || !now.active || !same) {
+      await this.sessions.end(sid, u.id);
+      if (now?.locked_at) throw accountLocked();
+      if (now && !now.active) throw unauthenticated('ACCOUNT_DISABLED', 'the account is disabled; ask an administrator');
+      throw unauthenticated('SESSION_ENDED', 'the account was changed while logging in; log in again');
+    }
+    return this.issue(u, sid);
+  }
+
+  /** A token for session `sid`, stating what the session is bound to. */
+  private async issue(u: UserEntity, sid: string): Promise<IssuedToken> {
     const me = this.meOf(u);
-    const stage = me.pending.length ? 'limited' : 'full';
-    const isAdmin = u.roles.includes('admin');
-    const sessionId = sid ?? (await this.sessions.create(u.id, isAdmin));
+    const stage = this.stageOf(u);
     const apath = u.areaId === null ? null : await areaPathOf(this.ds.manager, u.areaId);
     const { token, expiresAt } = this.tokens.sign({
       sub: String(u.id),
-      sid: sessionId,
+      sid,
       usr: u.username,
       roles: u.roles,
       area: u.areaId,
@@ -92,7 +133,8 @@ export class AuthService {
 
   /**
    * Password, then lockout, activity and second-factor checks. Every failure
-   * on a known account counts towards the lockout and is audited.
+   * on a known account counts towards the lockout and is audited. A locked
+   * account gets one answer whatever the password, after the same hashing work.
    */
   async login(
     input: { username: string; password: string; totp?: string | undefined },
@@ -106,13 +148,10 @@ export class AuthService {
       await verifyPassword(input.password, DUMMY_HASH);
       throw unauthenticated('INVALID_CREDENTIALS', 'wrong username or password');
     }
+    const actor = actorFor(user);
     const passwordOk = await verifyPassword(input.password, user.passwordHash);
-    if (!passwordOk) {
-      await this.recordFailure(user, actorFor(user), 'password');
-      throw unauthenticated('INVALID_CREDENTIALS', 'wrong username or password');
-    }
-    if (user.lockedAt)
-      throw unauthenticated('ACCOUNT_LOCKED', 'the account is locked after too many failed logins; ask an administrator to unlock it');
+    if (user.lockedAt) return this.refuseLocked(user, actor);
+    if (!passwordOk) return this.recordFailure(user, actor, 'password');
     if (!user.active) throw unauthenticated('ACCOUNT_DISABLED', 'the account is disabled; ask an administrator');
     if (user.lastActiveAt < this.inactiveSince()) {
       await this.disable(user.id, 'inactive', SYSTEM_ACTOR);
@@ -125,59 +164,106 @@ export class AuthService {
     if (user.totpEnabled) {
       if (!input.totp) throw unauthenticated('TOTP_REQUIRED', 'enter the 6-digit code from your authenticator app as totp');
       totpStep = matchTotp(input.totp, this.cipher.decrypt(user.totpSecret!, `totp:${user.id}`));
-      if (totpStep === null || (user.totpLastStep !== null && totpStep <= Number(user.totpLastStep))) {
-        await this.recordFailure(user, actorFor(user), 'totp');
-        throw unauthenticated('INVALID_TOTP', 'the authenticator code is wrong, expired or already used');
-      }
+      if (totpStep === null) return this.recordFailure(user, actor, 'totp');
     }
-    await this.ds.transaction(async (em) => {
+    // Under the row lock: the lock, the counter and the code's time step are read and written as one decision.
+    const outcome = await this.ds.transaction(async (em) => {
+      const [row] = (await em.query('SELECT active, locked_at, failed_logins, totp_last_step FROM users WHERE id = ? FOR UPDATE', [
+        user.id,
+      ])) as { active: number; locked_at: Date | null; failed_logins: number; totp_last_step: string | null }[];
+      if (!row || row.locked_at) return 'locked' as const;
+      if (row.failed_logins >= this.cfg.authMaxFailedLogins) {
+        // a count left over from a higher limit stands and locks now, rather than being reset
+        await em.query('UPDATE users SET locked_at = CURRENT_TIMESTAMP(3) WHERE id = ?', [user.id]);
+        return 'locked' as const;
+      }
+      if (!row.active) return 'disabled' as const;
+      if (totpStep !== null && row.totp_last_step !== null && totpStep <= Number(row.totp_last_step)) return 'code_used' as const;
       await em.query(
         `UPDATE users SET failed_logins = 0, last_login_at = CURRENT_TIMESTAMP(3), last_active_at = CURRENT_TIMESTAMP(3)
            ${totpStep !== null ? ', totp_last_step = ?' : ''} WHERE id = ?`,
         totpStep !== null ? [totpStep, user.id] : [user.id],
       );
-      await this.audit.record(em, actorFor(user), {
+      await this.audit.record(em, actor, {
         action: 'auth.login',
         entityType: 'user',
         entityId: user.id,
         areaId: user.areaId,
         after: { secondFactor: user.totpEnabled },
       });
+      return 'ok' as const;
     });
-    return this.issue(user);
+    if (outcome === 'locked') return this.refuseLocked(user, actor);
+    if (outcome === 'disabled') throw unauthenticated('ACCOUNT_DISABLED', 'the account is disabled; ask an administrator');
+    if (outcome === 'code_used') return this.recordFailure(user, actor, 'totp');
+    return this.issueNew(user);
   }
 
-  private async recordFailure(user: UserEntity, actor: Actor, factor: 'password' | 'totp'): Promise<void> {
-    await this.ds.transaction(async (em) => {
-      await em.query('UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?', [user.id]);
-      const [row] = (await em.query('SELECT failed_logins, locked_at FROM users WHERE id = ?', [user.id])) as {
+  /** Refuses a login to a locked account: audited, not counted, the same answer whether the password was right. */
+  private async refuseLocked(user: UserEntity, actor: Actor): Promise<never> {
+    await this.audit.recordAlone(actor, {
+      action: 'auth.login_refused',
+      entityType: 'user',
+      entityId: user.id,
+      areaId: user.areaId,
+      after: { reason: 'locked' },
+    });
+    throw accountLocked();
+  }
+
+  /**
+   * Counts a failed factor and locks the account when the count reaches the limit, in one transaction holding
+   * the row lock, so a burst of failures cannot pass the limit unlocked. The attempt that locks answers
+   * ACCOUNT_LOCKED, like every attempt after it.
+   */
+  private async recordFailure(user: UserEntity, actor: Actor, factor: 'password' | 'totp'): Promise<never> {
+    const outcome = await this.ds.transaction(async (em) => {
+      const [row] = (await em.query('SELECT failed_logins, locked_at FROM users WHERE id = ? FOR UPDATE', [user.id])) as {
         failed_logins: number;
         locked_at: Date | null;
       }[];
-      const lockNow = !row!.locked_at && row!.failed_logins >= this.cfg.authMaxFailedLogins;
-      if (lockNow) await em.query('UPDATE users SET locked_at = CURRENT_TIMESTAMP(3) WHERE id = ?', [user.id]);
+      if (!row || row.locked_at) return 'was_locked' as const;
+      const failedLogins = row.failed_logins + 1;
+      const lockNow = failedLogins >= this.cfg.authMaxFailedLogins;
+      await em.query(`UPDATE users SET failed_logins = ?${lockNow ? ', locked_at = CURRENT_TIMESTAMP(3)' : ''} WHERE id = ?`, [
+        failedLogins,
+        user.id,
+      ]);
       await this.audit.record(em, actor, {
         action: lockNow ? 'auth.locked' : 'auth.login_failed',
         entityType: 'user',
         entityId: user.id,
         areaId: user.areaId,
-        after: { factor, failedLogins: row!.failed_logins },
+        after: { factor, failedLogins },
       });
+      return lockNow ? ('locked' as const) : ('counted' as const);
     });
-    if (!user.lockedAt) {
-      const locked = await this.users().findOne({ where: { id: user.id }, select: { id: true, lockedAt: true } });
-      if (locked?.lockedAt) await this.sessions.revokeAll(user.id);
+    if (outcome === 'was_locked') return this.refuseLocked(user, actor);
+    if (outcome === 'locked') {
+      await this.sessions.revokeAll(user.id);
+      throw accountLocked();
     }
+    if (factor === 'totp') throw unauthenticated('INVALID_TOTP', 'the authenticator code is wrong, expired or already used');
+    throw unauthenticated('INVALID_CREDENTIALS', 'wrong username or password');
   }
 
-  /** Authenticates a bearer token: signature, claims, then a live session in Redis (which the call extends). */
+  /**
+   * Authenticates a bearer token: signature, claims, then a live session in Redis bound to the same user, roles,
+   * area and stage (which the call extends, up to the session's absolute deadline).
+   */
   async authenticate(authorization: string | undefined): Promise<Principal> {
     if (!authorization) throw unauthenticated('TOKEN_MISSING', 'send Authorization: Bearer <token>');
     const m = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(authorization);
     if (!m) throw unauthenticated('INVALID_TOKEN', 'the Authorization header must be Bearer <token>');
     const c = this.tokens.verify(m[1]!);
-    const alive = await this.sessions.touch(c.sid, c.roles.includes('admin'));
-    if (!alive) throw unauthenticated('SESSION_ENDED', 'the session has ended (logged out, idle too long, or revoked); log in again');
+    const state = await this.sessions.touch(c.sid, { userId: Number(c.sub), roles: c.roles, areaId: c.area, stage: c.stage });
+    if (state === 'ended') {
+      throw unauthenticated(
+        'SESSION_ENDED',
+        'the session has ended (logged out, idle too long, past its maximum lifetime, or revoked); log in again',
+      );
+    }
+    if (state === 'mismatch') throw unauthenticated('TOKEN_SESSION_MISMATCH', 'the token does not match its session; log in again');
     return {
       userId: Number(c.sub),
       username: c.usr,
@@ -199,12 +285,17 @@ export class AuthService {
     await this.audit.recordAlone(actor, { action: 'auth.logout', entityType: 'user', entityId: p.userId, areaId: p.areaId });
   }
 
-  /** A fresh token for the same live session (the session's idle limit still applies). */
+  /** A fresh token for the same live session (the session's idle limit and absolute deadline still apply). */
   async refresh(p: Principal): Promise<IssuedToken> {
     const u = await this.users().findOneByOrFail({ id: p.userId });
     if (!u.active || u.lockedAt) {
       await this.sessions.revokeAll(u.id);
       throw unauthenticated('SESSION_ENDED', 'the account is no longer active');
+    }
+    // the session was issued for the roles, area and stage the token states; an account that differs now logs in again
+    if ([...u.roles].sort().join() !== [...p.roles].sort().join() || u.areaId !== p.areaId || this.stageOf(u) !== p.stage) {
+      await this.sessions.end(p.sessionId, u.id);
+      throw unauthenticated('SESSION_ENDED', "the account's roles, area or setup changed since this session began; log in again");
     }
     await this.ds.query('UPDATE users SET last_active_at = CURRENT_TIMESTAMP(3) WHERE id = ?', [u.id]);
     return this.issue(u, p.sessionId);
@@ -235,7 +326,7 @@ export class AuthService {
       });
     });
     await this.sessions.revokeAll(u.id);
-    return this.issue(await this.users().findOneByOrFail({ id: u.id }));
+    return this.issueNew(await this.users().findOneByOrFail({ id: u.id }));
   }
 
   /** Starts TOTP enrolment: a new secret, shown once, confirmed by a code from it. */
@@ -243,13 +334,17 @@ export class AuthService {
     const u = await this.users().findOneByOrFail({ id: p.userId });
     if (u.totpEnabled) throw conflict('TOTP_ALREADY_ENABLED', 'a second factor is already enrolled; an administrator can reset it');
     const secret = newTotpSecret();
-    await this.ds.transaction(async (em) => {
-      await em.query('UPDATE users SET totp_secret = ?, totp_enabled = 0 WHERE id = ?', [
+    const stored = await this.ds.transaction(async (em) => {
+      // only while not enrolled: a setup racing a confirmation must not replace the secret just enrolled
+      const res = (await em.query('UPDATE users SET totp_secret = ? WHERE id = ? AND totp_enabled = 0', [
         this.cipher.encrypt(secret, `totp:${u.id}`),
         u.id,
-      ]);
+      ])) as { affectedRows: number };
+      if (res.affectedRows !== 1) return false;
       await this.audit.record(em, actor, { action: 'auth.totp_setup', entityType: 'user', entityId: u.id, areaId: u.areaId });
+      return true;
     });
+    if (!stored) throw conflict('TOTP_ALREADY_ENABLED', 'a second factor is already enrolled; an administrator can reset it');
     return { secret, otpauthUrl: totpUri(u.username, this.cfg.totpIssuer, secret) };
   }
 
@@ -259,12 +354,23 @@ export class AuthService {
     if (!u.totpSecret) throw conflict('TOTP_SETUP_REQUIRED', 'call POST /auth/totp/setup first');
     const step = matchTotp(code, this.cipher.decrypt(u.totpSecret, `totp:${u.id}`));
     if (step === null) throw invalid('INVALID_TOTP', 'code: the authenticator code is wrong or expired');
-    await this.ds.transaction(async (em) => {
-      await em.query('UPDATE users SET totp_enabled = 1, totp_last_step = ? WHERE id = ?', [step, u.id]);
+    // one conditional write spends the code: of concurrent confirmations only one enrols, and only with the secret it checked
+    const enrolled = await this.ds.transaction(async (em) => {
+      const res = (await em.query(
+        'UPDATE users SET totp_enabled = 1, totp_last_step = ? WHERE id = ? AND totp_enabled = 0 AND totp_secret = ?',
+        [step, u.id, u.totpSecret],
+      )) as { affectedRows: number };
+      if (res.affectedRows !== 1) return false;
       await this.audit.record(em, actor, { action: 'auth.totp_enabled', entityType: 'user', entityId: u.id, areaId: u.areaId });
+      return true;
     });
+    if (!enrolled) {
+      const now = await this.users().findOneByOrFail({ id: u.id });
+      if (now.totpEnabled) throw conflict('TOTP_ALREADY_ENABLED', 'a second factor is already enrolled');
+      throw conflict('TOTP_SETUP_REPLACED', 'a newer POST /auth/totp/setup replaced this secret; confirm with a code from the newest one');
+    }
     await this.sessions.revokeAll(u.id);
-    return this.issue(await this.users().findOneByOrFail({ id: u.id }));
+    return this.issueNew(await this.users().findOneByOrFail({ id: u.id }));
   }
 
   /** Disables an account and ends its sessions (admin deactivation, or the inactivity rule). */
@@ -298,6 +404,10 @@ export class AuthService {
     for (const r of rows) await this.disable(r.id, 'inactive', SYSTEM_ACTOR);
     return rows.length;
   }
+}
+
+function accountLocked() {
+  return unauthenticated('ACCOUNT_LOCKED', 'the account is locked after too many failed logins; ask an administrator to unlock it');
 }
 
 export function assertNotSelf(p: Principal, userId: number, what: string): void {
