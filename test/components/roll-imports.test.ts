@@ -1680,8 +1680,9 @@ describe('roll imports', function () {
       const [imp] = await sql("SELECT id FROM roll_imports WHERE status = 'completed' ORDER BY id DESC LIMIT 1");
       const [{ db }] = await sql('SELECT DATABASE() AS db');
       const xid = `roll-import:${db}:${Number(imp.id) + 100000}`;
-      // a branch of the same import id in another database is not this database's to decide
-      const other = `roll-import:elsewhere:${Number(imp.id) + 100000}`;
+      // a branch of the same import id in another database is not this database's to decide (XA ids are server-wide:
+      // named after this run's database, so that two test runs on one server never meet)
+      const other = `roll-import:elsewhere_${db}:${Number(imp.id) + 100000}`;
       for (const [x, row] of [
         [xid, 1],
         [other, 2],
