@@ -31,8 +31,8 @@ const READERS = ['staff', 'approver', 'auditor', 'admin'] as const;
 const WORKERS = ['staff', 'admin'] as const;
 const exceptionOut = { description: 'The exception as it stands now', schema: exceptionSchema };
 const exceptionErrors = {
-  403: { description: 'AREA_OUT_OF_SCOPE, FOUR_EYES' },
-  404: { description: 'EXCEPTION_NOT_FOUND' },
+  403: { description: 'FOUR_EYES' },
+  404: { description: 'EXCEPTION_NOT_FOUND (also for an exception outside your area scope)' },
   409: { description: 'EXCEPTION_CHANGED, EXCEPTION_RESOLVED, WRITEOFF_PENDING, NO_WRITEOFF_PROPOSED' },
 };
 
