@@ -5,6 +5,7 @@ import { configOrExit } from '../src/boot';
 import { openDatabase } from '../src/platform/db';
 import { seedDemo, seedDemoBatch, seedDemoRoll } from './seed';
 import { SUPERVISOR_DEFAULTS, Supervisor } from './supervisor';
+import { buildWebIfStale } from './web';
 
 /**
  * The worker's V8 heap: with the old generation capped, V8 collects a roll import's garbage (and the byte buffers it
@@ -18,7 +19,7 @@ const WORKER_NODE_FLAGS = ['--max-old-space-size=192', '--max-semi-space-size=8'
 /**
  * `npm start`: creates and migrates the database, seeds the demo data on an
  * empty database (development), then runs the API, the worker and (outside
- * production) the sandbox provider as separate processes. One that crashes is
+ * production) the sandbox provider as separate processes, after building the console (dist/web) if it is stale. One that crashes is
  * started again (Supervisor: after 1 s, doubling to 30 s while it keeps
  * crashing) and the others go on; SIGTERM/SIGINT is passed to all, and the exit
  * code says whether each stopped cleanly.
@@ -38,6 +39,10 @@ async function main(): Promise<void> {
       process.stdout.write(`demo batch ${batch.id} created as draft: ${batch.items} payments in Quận Ba Đình (GET /api/v1/batches)\n`);
   }
   await ds.destroy();
+  // the console is served from dist/web: built here when missing or older than its sources; the API runs without it
+  await buildWebIfStale((line) => process.stdout.write(`${line}\n`)).catch((e: unknown) => {
+    process.stderr.write(`building the console failed; GET / will say so: ${e instanceof Error ? e.message : String(e)}\n`);
+  });
 
   const root = path.join(__dirname, '..');
   const run =

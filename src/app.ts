@@ -1,10 +1,10 @@
-import express, { type Request, type Response, type NextFunction } from 'express';
+import express, { type Request, type RequestHandler, type Response, type NextFunction } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import swaggerUi from 'swagger-ui-express';
 import { AppError } from './platform/errors';
-import { Api, errorHandler, notFoundHandler, requestIdMiddleware, requestState } from './platform/http';
+import { Api, consoleDir, consoleHandler, errorHandler, notFoundHandler, requestIdMiddleware, requestState } from './platform/http';
 import { redisKey } from './platform/redis';
 import type { Infra, Services } from './container';
 import { registerAreaRoutes } from './components/areas';
@@ -22,7 +22,7 @@ import { initMetrics, metricsHandler } from './platform/metrics';
 import { registerReconciliationRoutes } from './components/reconciliation';
 import { registerExportRoutes } from './components/exports';
 
-const API_INFO = {
+export const API_INFO = {
   title: 'Welfare disbursement API',
   version: '1',
   description:
@@ -106,6 +106,41 @@ export function buildApp(infra: Infra, services: Services): express.Express {
       next(new AppError('rate_limited', 'TOO_MANY_LOGIN_ATTEMPTS', 'too many login attempts from this address; wait a minute')),
   });
 
+  registerApiRoutes(api, infra, services, operations, loginLimiter);
+
+  // every answer under /api/v1 is personal data, a secret (tokens, temporary passwords, TOTP secrets) or scoped to
+  // the caller: no browser or proxy may keep a copy (the provider callbacks above answer nothing of the kind)
+  app.use('/api/v1', (_req: Request, res: Response, next: NextFunction) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  const doc = api.openapiDocument(API_INFO);
+  if (cfg.apiDocs === 'public') {
+    app.get('/api/v1/openapi.json', (_req, res) => {
+      res.json(doc);
+    });
+    app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/api/v1/openapi.json' } }));
+  }
+  app.use('/api/v1', api.router);
+  app.use(consoleHandler(consoleDir()));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(log));
+  return app;
+}
+
+/**
+ * Declares every route of /api/v1 on `api`. Handlers only run on requests, so the OpenAPI document can also be
+ * produced with placeholder services and no database (src/api-document.ts).
+ */
+export function registerApiRoutes(
+  api: Api,
+  infra: Infra,
+  services: Services,
+  operations: OperationsService,
+  loginLimiter: RequestHandler,
+): void {
+  const { cfg } = infra;
   registerAuthRoutes(api, services.auth, loginLimiter);
   registerUserRoutes(api, services.users);
   registerAreaRoutes(api, services.areas);
@@ -127,23 +162,4 @@ export function buildApp(infra: Infra, services: Services): express.Express {
   registerPaymentRoutes(api, services.batches, services.engine, services.paypoints, { dir: cfg.importDir, maxBytes: 16 * 1024 * 1024 });
   registerReconciliationRoutes(api, { recon: services.reconciliation, upload: { dir: cfg.importDir, maxBytes: cfg.importMaxBytes } });
   registerExportRoutes(api, services.exports);
-
-  // every answer under /api/v1 is personal data, a secret (tokens, temporary passwords, TOTP secrets) or scoped to
-  // the caller: no browser or proxy may keep a copy (the provider callbacks above answer nothing of the kind)
-  app.use('/api/v1', (_req: Request, res: Response, next: NextFunction) => {
-    res.setHeader('Cache-Control', 'no-store');
-    next();
-  });
-  const doc = api.openapiDocument(API_INFO);
-  if (cfg.apiDocs === 'public') {
-    app.get('/api/v1/openapi.json', (_req, res) => {
-      res.json(doc);
-    });
-    app.use('/api/docs', swaggerUi.serve, swaggerUi.setup(undefined, { swaggerOptions: { url: '/api/v1/openapi.json' } }));
-  }
-  app.use('/api/v1', api.router);
-
-  app.use(notFoundHandler);
-  app.use(errorHandler(log));
-  return app;
 }

@@ -2,3 +2,4 @@ export * from './api';
 export * from './errors';
 export * from './pagination';
 export * from './request-state';
+export * from './console';

@@ -1,0 +1,33 @@
+import type { Schemas } from '../api/client';
+import type { MessageKey } from '../i18n/catalogue';
+
+type Role = Schemas['Me']['roles'][number];
+
+export interface Section {
+  path: string;
+  label: MessageKey;
+  /** Who sees it; the API checks again on every request. */
+  roles: readonly Role[];
+}
+
+/** The console's sections by role: the navigation shows only those of the user's roles. */
+export const SECTIONS: readonly Section[] = [
+  { path: '/imports', label: 'nav.imports', roles: ['staff'] },
+  { path: '/beneficiaries', label: 'nav.beneficiaries', roles: ['staff'] },
+  { path: '/programmes', label: 'nav.programmes', roles: ['staff', 'admin'] },
+  { path: '/batches', label: 'nav.batches', roles: ['staff'] },
+  { path: '/reconciliation', label: 'nav.reconciliation', roles: ['staff'] },
+  { path: '/approvals', label: 'nav.approvals', roles: ['approver'] },
+  { path: '/audit', label: 'nav.audit', roles: ['auditor'] },
+  { path: '/exports', label: 'nav.exports', roles: ['auditor'] },
+  { path: '/coverage', label: 'nav.coverage', roles: ['auditor'] },
+  { path: '/users', label: 'nav.users', roles: ['admin'] },
+  { path: '/areas', label: 'nav.areas', roles: ['admin'] },
+  { path: '/reference', label: 'nav.reference', roles: ['admin'] },
+  { path: '/providers', label: 'nav.providers', roles: ['admin'] },
+  { path: '/queues', label: 'nav.queues', roles: ['admin'] },
+];
+
+export function sectionsFor(roles: readonly Role[]): Section[] {
+  return SECTIONS.filter((s) => s.roles.some((r) => roles.includes(r)));
+}

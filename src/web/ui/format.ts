@@ -1,0 +1,57 @@
+/*
+ * How the console writes numbers, money, dates and names: Vietnamese conventions whatever the interface language,
+ * since the documents people compare the screen with are Vietnamese. No DOM here: the tests run it in Node.
+ */
+
+const TIME_ZONE = 'Asia/Ho_Chi_Minh';
+const money = new Intl.NumberFormat('vi-VN', { style: 'currency', currency: 'VND', maximumFractionDigits: 0 });
+const day = new Intl.DateTimeFormat('en-GB', { day: '2-digit', month: '2-digit', year: 'numeric', timeZone: TIME_ZONE });
+const clock = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: TIME_ZONE });
+const collator = new Intl.Collator('vi', { sensitivity: 'base', numeric: true });
+
+/**
+ * Whole đồng as `1.234.567 ₫` (a no-break space before the sign, so the sign never wraps alone). Amounts arrive as
+ * integers (or decimal strings for the largest totals) and are never divided: no float ever touches them.
+ */
+export function formatMoney(amount: number | bigint | string): string {
+  let value: number | bigint;
+  if (typeof amount === 'string') {
+    if (!/^-?\d+$/.test(amount)) throw new RangeError(`not a whole number of đồng: ${amount}`);
+    value = BigInt(amount);
+  } else {
+    if (typeof amount === 'number' && !Number.isSafeInteger(amount)) throw new RangeError(`not a whole number of đồng: ${amount}`);
+    value = amount;
+  }
+  return money.format(value).replace(/\s+/gu, '\u00a0');
+}
+
+function parts(f: Intl.DateTimeFormat, d: Date): Record<string, string> {
+  return Object.fromEntries(f.formatToParts(d).map((p) => [p.type, p.value]));
+}
+
+/** dd/MM/yyyy in Vietnam's time zone. */
+export function formatDate(value: string | Date): string {
+  const p = parts(day, typeof value === 'string' ? new Date(value) : value);
+  return `${p.day}/${p.month}/${p.year}`;
+}
+
+/** HH:mm (24 hours) in Vietnam's time zone. */
+export function formatTime(value: string | Date): string {
+  const p = parts(clock, typeof value === 'string' ? new Date(value) : value);
+  return `${p.hour}:${p.minute}`;
+}
+
+/** Orders names as a Vietnamese reader expects: a < ă < â, d < đ, tones after the base letter. */
+export function compareVietnamese(a: string, b: string): number {
+  return collator.compare(a, b);
+}
+
+/** Lower case without tones or diacritics (đ → d): "Đặng Thị Ước" → "dang thi uoc". */
+export function foldVietnamese(text: string): string {
+  return text.normalize('NFD').replace(/\p{M}/gu, '').replace(/đ/g, 'd').replace(/Đ/g, 'D').toLowerCase().replace(/\s+/g, ' ').trim();
+}
+
+/** Whether `name` contains `query`, typed with or without diacritics. */
+export function matchesVietnamese(name: string, query: string): boolean {
+  return foldVietnamese(name).includes(foldVietnamese(query));
+}

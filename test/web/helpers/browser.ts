@@ -1,0 +1,113 @@
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import axe from 'axe-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { buildWebIfStale } from '../../../scripts/web';
+import { offlineOpenapiDocument } from '../../../src/api-document';
+import { testApp } from '../../helpers/app';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = path.join(__dirname, '..', 'artifacts');
+const rnd = () => Math.floor(Math.random() * 250) + 1;
+
+export interface Browser {
+  url: string;
+  context: BrowserContext;
+  page: Page;
+  /** Content-Security-Policy refusals the page reported: the console must cause none. */
+  cspViolations: string[];
+  close: () => Promise<void>;
+}
+
+/**
+ * The real service (test/helpers/app.ts, which serves dist/web: built first when stale) and Debian's Chromium,
+ * headless, with a fresh profile: no cookie or storage from another journey. Each browser comes from its own client
+ * address, since the login rate limit is per address.
+ */
+export async function openBrowser(): Promise<Browser> {
+  await buildWebIfStale();
+  const { url } = await testApp();
+  const profile = await mkdtemp(path.join(os.tmpdir(), 'welfare-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    locale: 'vi-VN',
+    timezoneId: 'Asia/Ho_Chi_Minh',
+    viewport: { width: 1366, height: 768 },
+    extraHTTPHeaders: { 'x-forwarded-for': `10.${rnd()}.${rnd()}.${rnd()}` },
+  });
+  context.setDefaultTimeout(10_000);
+  const page = context.pages()[0] ?? (await context.newPage());
+  const cspViolations: string[] = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
+  return {
+    url,
+    context,
+    page,
+    cspViolations,
+    close: async () => {
+      await context.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Runs axe-core in the page and fails on any serious or critical violation. axe's source goes in through the
+ * DevTools protocol (page.evaluate), which the page's CSP does not govern: a <script> tag with it inline would be
+ * refused, as it should be.
+ */
+export async function expectAccessible(page: Page): Promise<void> {
+  // the page's globals, seen from Node's types
+  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.evaluate(axe.source);
+  const result = await page.evaluate(() =>
+    (globalThis as unknown as { axe: typeof axe }).axe.run((globalThis as any).document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+    }),
+  );
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  if (bad.length) {
+    const lines = bad.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+    throw new Error(`axe-core found ${bad.length} serious or critical violation(s) on ${page.url()}:\n  ${lines.join('\n  ')}`);
+  }
+}
+
+/** Keeps a screenshot of a failed journey in test/web/artifacts/ (not committed) for the developer. */
+export async function screenshotIfFailed(test: Mocha.Test | undefined, page: Page | undefined): Promise<void> {
+  if (!test || test.state !== 'failed' || !page) return;
+  await mkdir(ARTIFACTS, { recursive: true });
+  const name = test
+    .fullTitle()
+    .replace(/[^\p{L}\p{N}]+/gu, '-')
+    .slice(0, 120);
+  const file = path.join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
+  console.error(`    screenshot of the failure: ${path.relative(process.cwd(), file)}`);
+}
+
+/**
+ * Whether the service implements the browser session (login with `session: 'cookie'`, the CSRF header). The
+ * journeys that need it are written to that contract and skip, saying so, on a service without it.
+ */
+export function cookieSessionSupported(): boolean {
+  type Schema = { $ref?: string; properties?: object };
+  const doc = offlineOpenapiDocument() as {
+    paths: Record<string, { post?: { requestBody?: { content?: Record<string, { schema?: Schema }> } } }>;
+    components?: { schemas?: Record<string, Schema> };
+  };
+  let schema = doc.paths['/api/v1/auth/login']?.post?.requestBody?.content?.['application/json']?.schema;
+  if (schema?.$ref) schema = doc.components?.schemas?.[schema.$ref.split('/').pop()!];
+  return 'session' in (schema?.properties ?? {});
+}
