@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { idlePhase, loginUrl, safeNext } from '../../src/web/app/idle';
 import { compareVietnamese, foldVietnamese, formatDate, formatMoney, formatTime, matchesVietnamese } from '../../src/web/ui/format';
@@ -60,14 +60,38 @@ describe('console session clock (src/web/app/idle.ts)', () => {
   });
 });
 
-describe('console message catalogues (src/web/i18n)', () => {
-  const read = (lang: string) =>
-    JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'src', 'web', 'i18n', `${lang}.json`), 'utf8')) as Record<string, string>;
-  it('name the same messages with the same placeholders in Vietnamese and English', () => {
-    const vi = read('vi');
-    const en = read('en');
+describe('console message catalogues (src/web/i18n and src/web/features/*/messages.*.json)', () => {
+  const web = path.join(__dirname, '..', '..', 'src', 'web');
+  const parse = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+  /** The catalogue files of one language: the core one, then each feature's. */
+  const files = (lang: string) => [
+    path.join(web, 'i18n', `${lang}.json`),
+    ...readdirSync(path.join(web, 'features'))
+      .map((f) => path.join(web, 'features', f, `messages.${lang}.json`))
+      .filter((f) => existsSync(f)),
+  ];
+  const merged = (lang: string) => {
+    const out: Record<string, string> = {};
+    for (const f of files(lang))
+      for (const [k, v] of Object.entries(parse(f))) {
+        expect(out, `${k} is defined twice (again in ${path.relative(web, f)})`).not.to.have.property(k);
+        out[k] = v;
+      }
+    return out;
+  };
+  it('name the same messages with the same placeholders in Vietnamese and English, each key once', () => {
+    expect(files('en').map((f) => f.replace('.en.', '.vi.').replace('en.json', 'vi.json'))).to.deep.equal(files('vi'));
+    const vi = merged('vi');
+    const en = merged('en');
     expect(Object.keys(en).sort()).to.deep.equal(Object.keys(vi).sort());
     const holes = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
     for (const key of Object.keys(vi)) expect(holes(en[key]!), key).to.deep.equal(holes(vi[key]!));
+  });
+
+  it('lists every feature catalogue in src/web/i18n/catalogue.ts', () => {
+    const catalogue = readFileSync(path.join(web, 'i18n', 'catalogue.ts'), 'utf8');
+    for (const f of [...files('vi'), ...files('en')])
+      if (f.includes(`${path.sep}features${path.sep}`))
+        expect(catalogue, path.relative(web, f)).to.contain(path.relative(path.join(web, 'i18n'), f).split(path.sep).join('/'));
   });
 });

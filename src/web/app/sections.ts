@@ -1,3 +1,4 @@
+import type { ComponentType } from 'react';
 import type { Schemas } from '../api/client';
 import type { MessageKey } from '../i18n/catalogue';
 
@@ -8,6 +9,11 @@ export interface Section {
   label: MessageKey;
   /** Who sees it; the API checks again on every request. */
   roles: readonly Role[];
+  /**
+   * The section's pages, loaded when first opened so that the first load stays small: a component that routes
+   * the paths under `path` (wouter's nested routing). Without it the section says it is coming next.
+   */
+  load?: () => Promise<{ default: ComponentType }>;
 }
 
 /** The console's sections by role: the navigation shows only those of the user's roles. */

@@ -1,5 +1,10 @@
-import vi from './vi.json';
-import en from './en.json';
+import viCore from './vi.json';
+import enCore from './en.json';
+
+// Each feature keeps its own messages beside its pages (features/<name>/messages.vi.json, .en.json), listed here;
+// keys are prefixed with the feature's name, and test/web/format.test.ts refuses a key defined twice.
+const vi = { ...viCore };
+const en = { ...enCore };
 
 export type MessageKey = keyof typeof vi;
 export type Lang = 'vi' | 'en';
