@@ -90,9 +90,7 @@ export function ImportPage({ id }: { id: string }) {
               <h2 id="import-problems-title">{t('imports.problems.title')}</h2>
               {data.progress.rowsInvalid > 0 || data.status === 'failed' ? (
                 <p>
-                  <a href={`/api/v1/roll-imports/${encodeURIComponent(id)}/problems.csv`} download>
-                    {t('imports.problems.download')}
-                  </a>
+                  <a href={`/api/v1/roll-imports/${encodeURIComponent(id)}/problems.csv`}>{t('imports.problems.download')}</a>
                 </p>
               ) : null}
               <KeysetTable<Problem>
