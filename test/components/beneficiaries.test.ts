@@ -110,14 +110,29 @@ describe('the roll API', () => {
 
     it('reveals full identifiers to staff and auditors, and audits each such read', async () => {
       const id = ids.get(hoa.national_id!)!;
-      const r = await get(`/beneficiaries/${id}?reveal=true`, auditor.token);
+      const r = await get(`/beneficiaries/${id}?reveal=true&reason=${encodeURIComponent('checking a returned payment')}`, auditor.token);
       expect(r.status).to.equal(200);
       expect(r.body.nationalId).to.equal(hoa.national_id);
       expect(r.body.enrolments[0].accountNumber).to.equal(hoa.account_number);
-      expect(await lastAudit()).to.include({ action: 'beneficiary.reveal', entity_id: id, actor_user_id: auditor.id });
-      const refused = await get(`/beneficiaries/${id}?reveal=true`, approver.token);
+      const event = await lastAudit();
+      expect(event).to.include({ action: 'beneficiary.reveal', entity_id: id, actor_user_id: auditor.id });
+      expect(JSON.parse(event.summary)).to.include({ note: 'checking a returned payment' });
+      const refused = await get(`/beneficiaries/${id}?reveal=true&reason=curious`, approver.token);
       expect(refused.status).to.equal(403);
       expect(refused.body.error.code).to.equal('REVEAL_NOT_ALLOWED');
+    });
+
+    it('refuses a reveal without a reason with 400 VALIDATION_FAILED naming reason, and audits nothing', async () => {
+      const id = ids.get(hoa.national_id!)!;
+      const before = await lastAudit();
+      for (const q of ['reveal=true', 'reveal=true&reason=%20%20']) {
+        const r = await get(`/beneficiaries/${id}?${q}`, staff.token);
+        expect(r.status, q).to.equal(400);
+        expect(r.body.error.code).to.equal('VALIDATION_FAILED');
+        expect(r.body.error.details.map((d: { path: string }) => d.path)).to.include('reason');
+        expect(JSON.stringify(r.body)).not.to.contain(hoa.national_id!);
+      }
+      expect((await lastAudit()).summary).to.equal(before.summary);
     });
 
     it('answers 404 for an unknown person and 401 without a token', async () => {

@@ -50,7 +50,7 @@ describe('HTTP platform', () => {
     expect(login.headers.get('cache-control')).to.equal('no-store');
     const auditor = await makeUser(['auditor']);
     const { beneficiaryId } = await enrol((await makeProgramme()).id);
-    const reveal = await get(`/beneficiaries/${beneficiaryId}?reveal=true`, auditor.token);
+    const reveal = await get(`/beneficiaries/${beneficiaryId}?reveal=true&reason=checking%20a%20payment`, auditor.token);
     expect(reveal.status).to.equal(200);
     expect(reveal.body.nationalId).to.match(/^\d{12}$/);
     expect(reveal.headers.get('cache-control')).to.equal('no-store');

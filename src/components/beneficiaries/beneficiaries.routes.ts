@@ -44,7 +44,7 @@ export function registerBeneficiaryRoutes(api: Api, roll: BeneficiariesService):
     params: idParams,
     query: revealQuery,
     responses: { 200: { description: 'The person', schema: beneficiaryDetailSchema }, 404: { description: 'BENEFICIARY_NOT_FOUND' } },
-    handler: ({ params, query }, ctx) => roll.get(ctx.principal, ctx.actor, params.id, query.reveal ?? false),
+    handler: ({ params, query }, ctx) => roll.get(ctx.principal, ctx.actor, params.id, query.reveal ? { reason: query.reason! } : false),
   });
 
   api.route({

@@ -82,12 +82,15 @@ export const searchQuery = z
   .refine((q) => !(q.q && q.given), { message: 'give q or given, not both', path: ['given'] });
 
 export const idParams = z.strictObject({ id: z.string().regex(/^\d{1,18}$/, 'must be a numeric id') });
-export const revealQuery = z.strictObject({
-  reveal: boolQuery.optional().describe('Show full identifiers (staff, auditor); the read is audited'),
-});
-export const historyQuery = z.strictObject({ ...pageQuery });
-
 const reason = z.string().trim().min(3, 'say why, in at least 3 characters').max(500);
+
+export const revealQuery = z
+  .strictObject({
+    reveal: boolQuery.optional().describe('Show full identifiers (staff, auditor); the read is audited'),
+    reason: reason.optional().describe('Why the full identifiers are needed: required with reveal=true, kept in the audit event'),
+  })
+  .refine((q) => !q.reveal || q.reason !== undefined, { message: 'say why the full identifiers are needed', path: ['reason'] });
+export const historyQuery = z.strictObject({ ...pageQuery });
 
 export const updateBeneficiaryBody = z
   .strictObject({

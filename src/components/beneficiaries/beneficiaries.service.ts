@@ -297,18 +297,23 @@ export class BeneficiariesService {
     return r;
   }
 
-  /** One person with enrolments; `reveal` shows full identifiers to the roles that need them, and audits the read. */
-  async get(p: Principal, actor: Actor, id: string, reveal = false): Promise<BeneficiaryDetail> {
+  /**
+   * One person with enrolments; `reveal` shows full identifiers to the roles that need them, and audits the read with
+   * the reason given, so that each full read says who, when and why.
+   */
+  async get(p: Principal, actor: Actor, id: string, revealFor: { reason: string } | false = false): Promise<BeneficiaryDetail> {
+    const reveal = revealFor !== false;
     if (reveal && !hasRole(p, ...REVEAL_ROLES)) throw forbidden('REVEAL_NOT_ALLOWED', 'your role may not see full identifiers');
     const b = await this.loadBeneficiary(p, id);
     const enrolments = (await this.ds.query(`${E_SELECT} WHERE e.beneficiary_id = ? ORDER BY e.id`, [id])) as ERow[];
-    if (reveal) {
+    if (revealFor) {
       await this.audit.recordAlone(actor, {
         action: 'beneficiary.reveal',
         entityType: 'beneficiary',
         entityId: id,
         areaId: b.area_id,
         after: { fields: ['nationalId', 'phone', 'accountNumber', 'walletId'] },
+        note: revealFor.reason,
       });
     }
     return {

@@ -41,6 +41,11 @@ export function setSessionHooks(next: SessionHooks): void {
   hooks = next;
 }
 
+/** For the few requests made outside this client (an upload with progress events): the header it would send. */
+export function csrfHeader(): Record<string, string> {
+  return csrfToken ? { 'X-CSRF-Token': csrfToken } : {};
+}
+
 const sessionMiddleware: Middleware = {
   onRequest({ request }) {
     if (csrfToken && UNSAFE.has(request.method.toUpperCase())) request.headers.set('X-CSRF-Token', csrfToken);

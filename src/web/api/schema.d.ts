@@ -3802,6 +3802,8 @@ export interface paths {
                 query?: {
                     /** @description Show full identifiers (staff, auditor); the read is audited */
                     reveal?: "true" | "false";
+                    /** @description Why the full identifiers are needed: required with reveal=true, kept in the audit event */
+                    reason?: string;
                 };
                 header?: never;
                 path: {
@@ -8162,14 +8164,14 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description AREA_OUT_OF_SCOPE, FOUR_EYES */
+                /** @description FOUR_EYES */
                 403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description EXCEPTION_NOT_FOUND */
+                /** @description EXCEPTION_NOT_FOUND (also for an exception outside your area scope) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -8250,14 +8252,14 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description AREA_OUT_OF_SCOPE, FOUR_EYES */
+                /** @description FOUR_EYES */
                 403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description EXCEPTION_NOT_FOUND */
+                /** @description EXCEPTION_NOT_FOUND (also for an exception outside your area scope) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -8349,14 +8351,14 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description AREA_OUT_OF_SCOPE, FOUR_EYES */
+                /** @description FOUR_EYES */
                 403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description EXCEPTION_NOT_FOUND */
+                /** @description EXCEPTION_NOT_FOUND (also for an exception outside your area scope) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -8447,14 +8449,14 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description AREA_OUT_OF_SCOPE, FOUR_EYES */
+                /** @description FOUR_EYES */
                 403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description EXCEPTION_NOT_FOUND */
+                /** @description EXCEPTION_NOT_FOUND (also for an exception outside your area scope) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -8548,14 +8550,14 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description AREA_OUT_OF_SCOPE, FOUR_EYES */
+                /** @description FOUR_EYES */
                 403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description EXCEPTION_NOT_FOUND */
+                /** @description EXCEPTION_NOT_FOUND (also for an exception outside your area scope) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -8649,14 +8651,14 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description AREA_OUT_OF_SCOPE, FOUR_EYES */
+                /** @description FOUR_EYES */
                 403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description EXCEPTION_NOT_FOUND */
+                /** @description EXCEPTION_NOT_FOUND (also for an exception outside your area scope) */
                 404: {
                     headers: {
                         [name: string]: unknown;

@@ -18,9 +18,19 @@ export interface Section {
 
 /** The console's sections by role: the navigation shows only those of the user's roles. */
 export const SECTIONS: readonly Section[] = [
-  { path: '/imports', label: 'nav.imports', roles: ['staff'] },
-  { path: '/beneficiaries', label: 'nav.beneficiaries', roles: ['staff'] },
-  { path: '/programmes', label: 'nav.programmes', roles: ['staff', 'admin'] },
+  { path: '/imports', label: 'nav.imports', roles: ['staff'], load: () => import('../features/imports/imports-section') },
+  {
+    path: '/beneficiaries',
+    label: 'nav.beneficiaries',
+    roles: ['staff'],
+    load: () => import('../features/beneficiaries/beneficiaries-section'),
+  },
+  {
+    path: '/programmes',
+    label: 'nav.programmes',
+    roles: ['staff', 'admin'],
+    load: () => import('../features/programmes/programmes-section'),
+  },
   { path: '/batches', label: 'nav.batches', roles: ['staff'] },
   { path: '/reconciliation', label: 'nav.reconciliation', roles: ['staff'] },
   { path: '/approvals', label: 'nav.approvals', roles: ['approver'] },

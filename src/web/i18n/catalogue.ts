@@ -1,10 +1,16 @@
 import viCore from './vi.json';
 import enCore from './en.json';
+import viBeneficiaries from '../features/beneficiaries/messages.vi.json';
+import enBeneficiaries from '../features/beneficiaries/messages.en.json';
+import viImports from '../features/imports/messages.vi.json';
+import enImports from '../features/imports/messages.en.json';
+import viProgrammes from '../features/programmes/messages.vi.json';
+import enProgrammes from '../features/programmes/messages.en.json';
 
 // Each feature keeps its own messages beside its pages (features/<name>/messages.vi.json, .en.json), listed here;
 // keys are prefixed with the feature's name, and test/web/format.test.ts refuses a key defined twice.
-const vi = { ...viCore };
-const en = { ...enCore };
+const vi = { ...viCore, ...viImports, ...viBeneficiaries, ...viProgrammes };
+const en = { ...enCore, ...enImports, ...enBeneficiaries, ...enProgrammes };
 
 export type MessageKey = keyof typeof vi;
 export type Lang = 'vi' | 'en';

@@ -1,0 +1,120 @@
+import { useQuery } from '@tanstack/react-query';
+import { Link } from 'wouter';
+import { api, unwrap, type Schemas } from '../../api/client';
+import { useI18n } from '../../i18n/i18n';
+import { errorMessage } from '../../ui/form-errors';
+import { formatDate, formatTime } from '../../ui/format';
+import { KeysetTable } from '../../ui/keyset-table';
+import { PageTitle } from '../../ui/page-title';
+import { ImportStatus, isFinished } from './import-status';
+
+type Problem = Schemas['RollImportProblem'];
+
+/** While the worker runs it, the import is read again this often, so the page follows it without a reload. */
+const POLL_MS = 1000;
+
+function Counts({ rows }: { rows: [string, number][] }) {
+  return (
+    <dl className="counts">
+      {rows.map(([label, value]) => (
+        <div key={label}>
+          <dt>{label}</dt>
+          <dd>{value.toLocaleString('vi-VN')}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+export function ImportPage({ id }: { id: string }) {
+  const { t } = useI18n();
+  const imp = useQuery({
+    queryKey: ['roll-imports', id],
+    queryFn: () => unwrap(api.GET('/api/v1/roll-imports/{id}', { params: { path: { id } } })),
+    refetchInterval: (q) => (q.state.data && isFinished(q.state.data.status) ? false : POLL_MS),
+    staleTime: 0,
+  });
+  const data = imp.data;
+  return (
+    <main id="main" className="page">
+      <p>
+        <Link href="/">{t('imports.back')}</Link>
+      </p>
+      <PageTitle>{data ? t('imports.detail.title', { file: data.fileName }) : t('imports.detail.loading')}</PageTitle>
+      {imp.error ? (
+        <p role="alert" className="form-error">
+          {errorMessage(t, imp.error)}
+        </p>
+      ) : null}
+      {data ? (
+        <>
+          <section aria-labelledby="import-progress-title">
+            <h2 id="import-progress-title">{t('imports.detail.progress')}</h2>
+            <p role="status" aria-live="polite">
+              <ImportStatus status={data.status} />{' '}
+              {data.status === 'running' && data.phase ? t('imports.detail.phase', { phase: data.phase }) : null}
+            </p>
+            <p>
+              {t('imports.detail.uploaded', { date: formatDate(data.createdAt), time: formatTime(data.createdAt) })}
+              {data.finishedAt
+                ? ` ${t('imports.detail.finished', { date: formatDate(data.finishedAt), time: formatTime(data.finishedAt) })}`
+                : null}
+            </p>
+            <Counts
+              rows={[
+                [t('imports.detail.rowsRead'), data.progress.rowsRead],
+                [t('imports.detail.rowsValid'), data.progress.rowsValid],
+                [t('imports.detail.rowsInvalid'), data.progress.rowsInvalid],
+              ]}
+            />
+            {data.error ? (
+              <p className="form-error">{t('imports.detail.failed', { code: data.error.code, message: data.error.message })}</p>
+            ) : null}
+          </section>
+          {data.status === 'completed' ? (
+            <section aria-labelledby="import-result-title">
+              <h2 id="import-result-title">{t('imports.detail.result')}</h2>
+              <Counts
+                rows={[
+                  [t('imports.detail.beneficiariesCreated'), data.result.beneficiariesCreated],
+                  [t('imports.detail.enrolmentsCreated'), data.result.enrolmentsCreated],
+                  [t('imports.detail.enrolmentsUpdated'), data.result.enrolmentsUpdated],
+                  [t('imports.detail.enrolmentsUnchanged'), data.result.enrolmentsUnchanged],
+                  [t('imports.detail.nameMismatches'), data.result.nameMismatches],
+                ]}
+              />
+            </section>
+          ) : null}
+          {isFinished(data.status) ? (
+            <section aria-labelledby="import-problems-title">
+              <h2 id="import-problems-title">{t('imports.problems.title')}</h2>
+              {data.progress.rowsInvalid > 0 || data.status === 'failed' ? (
+                <p>
+                  <a href={`/api/v1/roll-imports/${encodeURIComponent(id)}/problems.csv`}>{t('imports.problems.download')}</a>
+                </p>
+              ) : null}
+              <KeysetTable<Problem>
+                caption={t('imports.problems.caption')}
+                queryKey={['roll-imports', id, 'problems']}
+                fetchPage={(cursor) =>
+                  unwrap(api.GET('/api/v1/roll-imports/{id}/problems', { params: { path: { id }, query: { limit: 50, cursor } } }))
+                }
+                rowKey={(p) => `${p.row}|${p.column ?? ''}|${p.code}|${p.message}`}
+                columns={[
+                  {
+                    header: t('imports.problems.row'),
+                    cell: (p) => (p.row === 0 ? t('imports.problems.wholeFile') : p.row),
+                    numeric: true,
+                  },
+                  { header: t('imports.problems.column'), cell: (p) => p.column ?? '—' },
+                  { header: t('imports.problems.code'), cell: (p) => <code>{p.code}</code> },
+                  { header: t('imports.problems.message'), cell: (p) => p.message },
+                ]}
+              />
+            </section>
+          ) : null}
+        </>
+      ) : null}
+    </main>
+  );
+}
