@@ -1,10 +1,14 @@
 import viCore from './vi.json';
 import enCore from './en.json';
+import viAdmin from '../features/admin/messages.vi.json';
+import enAdmin from '../features/admin/messages.en.json';
+import viReconciliation from '../features/reconciliation/messages.vi.json';
+import enReconciliation from '../features/reconciliation/messages.en.json';
 
 // Each feature keeps its own messages beside its pages (features/<name>/messages.vi.json, .en.json), listed here;
 // keys are prefixed with the feature's name, and test/web/format.test.ts refuses a key defined twice.
-const vi = { ...viCore };
-const en = { ...enCore };
+const vi = { ...viCore, ...viAdmin, ...viReconciliation };
+const en = { ...enCore, ...enAdmin, ...enReconciliation };
 
 export type MessageKey = keyof typeof vi;
 export type Lang = 'vi' | 'en';
