@@ -177,7 +177,7 @@ describe('console: administrators (Chromium)', function () {
     const b = await adminAt('admin', '/areas');
     await b.page.getByRole('heading', { name: 'Địa bàn', level: 1 }).waitFor();
     await b.page.getByRole('button', { name: 'Mở Thành phố Hà Nội (01)' }).click();
-    await b.page.getByRole('button', { name: 'Quận Ba Đình (001)' }).click();
+    await b.page.getByRole('button', { name: 'Quận Ba Đình (001)', exact: true }).click();
     await b.page.getByRole('heading', { name: 'Quận Ba Đình (001)', level: 2 }).waitFor();
     await expectAccessible(b.page);
 

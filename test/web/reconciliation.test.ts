@@ -1,6 +1,6 @@
 /**
  * Staff reconciliation in Chromium against the real service and worker: a statement uploaded, matched by the
- * worker, its run's categories read on the page; an exception worked (taken, commented, resolved with a reason); a
+ * worker, its run's categories read on the page; an exception worked (commented, resolved with a reason); a
  * write-off proposed by one member of staff and confirmed by a second with a fresh TOTP code. Written to the browser
  * session contract: they skip, saying why, on a service without the cookie session.
  */
@@ -70,7 +70,7 @@ describe('console: staff reconciliation (Chromium)', function () {
     return new URL(b.page.url()).pathname.split('/').pop()!;
   }
 
-  it('staff uploads a statement and sees its run by category, then works an exception: takes it, comments, resolves it with a reason', async () => {
+  it('staff uploads a statement and sees its run by category, then works an exception: comments, resolves it with a reason', async () => {
     await testWorker();
     const date = pastDate();
     const refs = [`ZZ${Date.now()}A`, `ZZ${Date.now()}B`];
@@ -101,8 +101,6 @@ describe('console: staff reconciliation (Chromium)', function () {
     await b.page.getByRole('heading', { name: /^Món cần xử lý #\d+$/, level: 1 }).waitFor();
     const exceptionId = new URL(b.page.url()).pathname.split('/').pop()!;
 
-    await b.page.getByRole('button', { name: 'Nhận xử lý món này' }).click();
-    await b.page.getByText('Bạn đã nhận xử lý món này.').waitFor();
     await b.page.getByLabel('Ghi chú').fill('Đã gọi điện cho đơn vị chi trả để hỏi.');
     await b.page.getByRole('button', { name: 'Thêm ghi chú' }).click();
     await b.page.getByText('Đã thêm ghi chú.').waitFor();
@@ -116,13 +114,13 @@ describe('console: staff reconciliation (Chromium)', function () {
     await b.page.getByText('Đã ghi nhận xử lý.').waitFor();
     await expectAccessible(b.page);
 
-    const [x] = (await infra.ds.query('SELECT status, resolution, assigned_to FROM recon_exceptions WHERE id = ?', [exceptionId])) as any[];
+    const [x] = (await infra.ds.query('SELECT status, resolution FROM recon_exceptions WHERE id = ?', [exceptionId])) as any[];
     expect(x.status).to.equal('resolved');
     expect(x.resolution).to.equal('no_action');
     const notes = (await infra.ds.query('SELECT kind FROM recon_exception_notes WHERE exception_id = ? ORDER BY id', [exceptionId])) as {
       kind: string;
     }[];
-    expect(notes.map((n) => n.kind)).to.deep.equal(['assigned', 'comment', 'resolved']);
+    expect(notes.map((n) => n.kind)).to.deep.equal(['comment', 'resolved']);
   });
 
   it('a write-off proposed by one member of staff is confirmed only by a second, with a fresh TOTP code', async () => {

@@ -224,8 +224,10 @@ function StatementPage() {
               <Money amount={s.totalAmount} />
             </dd>
             <dt>{t('admin.status')}</dt>
-            <dd role="status">
-              <StatementStatus s={s} />
+            <dd>
+              <span role="status">
+                <StatementStatus s={s} />
+              </span>
             </dd>
           </dl>
           {s.status === 'rejected' ? (
