@@ -32,16 +32,21 @@ export const SECTIONS: readonly Section[] = [
     load: () => import('../features/programmes/programmes-section'),
   },
   { path: '/batches', label: 'nav.batches', roles: ['staff'] },
-  { path: '/reconciliation', label: 'nav.reconciliation', roles: ['staff'] },
+  {
+    path: '/reconciliation',
+    label: 'nav.reconciliation',
+    roles: ['staff'],
+    load: () => import('../features/reconciliation/reconciliation-section'),
+  },
   { path: '/approvals', label: 'nav.approvals', roles: ['approver'] },
   { path: '/audit', label: 'nav.audit', roles: ['auditor'] },
   { path: '/exports', label: 'nav.exports', roles: ['auditor'] },
   { path: '/coverage', label: 'nav.coverage', roles: ['auditor'] },
-  { path: '/users', label: 'nav.users', roles: ['admin'] },
-  { path: '/areas', label: 'nav.areas', roles: ['admin'] },
-  { path: '/reference', label: 'nav.reference', roles: ['admin'] },
-  { path: '/providers', label: 'nav.providers', roles: ['admin'] },
-  { path: '/queues', label: 'nav.queues', roles: ['admin'] },
+  { path: '/users', label: 'nav.users', roles: ['admin'], load: () => import('../features/admin/users-section') },
+  { path: '/areas', label: 'nav.areas', roles: ['admin'], load: () => import('../features/admin/areas-section') },
+  { path: '/reference', label: 'nav.reference', roles: ['admin'], load: () => import('../features/admin/reference-section') },
+  { path: '/providers', label: 'nav.providers', roles: ['admin'], load: () => import('../features/admin/providers-section') },
+  { path: '/queues', label: 'nav.queues', roles: ['admin'], load: () => import('../features/admin/queues-section') },
 ];
 
 export function sectionsFor(roles: readonly Role[]): Section[] {

@@ -1,16 +1,20 @@
 import viCore from './vi.json';
 import enCore from './en.json';
+import viAdmin from '../features/admin/messages.vi.json';
+import enAdmin from '../features/admin/messages.en.json';
 import viBeneficiaries from '../features/beneficiaries/messages.vi.json';
 import enBeneficiaries from '../features/beneficiaries/messages.en.json';
 import viImports from '../features/imports/messages.vi.json';
 import enImports from '../features/imports/messages.en.json';
 import viProgrammes from '../features/programmes/messages.vi.json';
 import enProgrammes from '../features/programmes/messages.en.json';
+import viReconciliation from '../features/reconciliation/messages.vi.json';
+import enReconciliation from '../features/reconciliation/messages.en.json';
 
 // Each feature keeps its own messages beside its pages (features/<name>/messages.vi.json, .en.json), listed here;
 // keys are prefixed with the feature's name, and test/web/format.test.ts refuses a key defined twice.
-const vi = { ...viCore, ...viImports, ...viBeneficiaries, ...viProgrammes };
-const en = { ...enCore, ...enImports, ...enBeneficiaries, ...enProgrammes };
+const vi = { ...viCore, ...viAdmin, ...viBeneficiaries, ...viImports, ...viProgrammes, ...viReconciliation };
+const en = { ...enCore, ...enAdmin, ...enBeneficiaries, ...enImports, ...enProgrammes, ...enReconciliation };
 
 export type MessageKey = keyof typeof vi;
 export type Lang = 'vi' | 'en';
