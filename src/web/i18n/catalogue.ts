@@ -1,10 +1,18 @@
 import viCore from './vi.json';
 import enCore from './en.json';
+import viApprovals from '../features/approvals/messages.vi.json';
+import enApprovals from '../features/approvals/messages.en.json';
+import viAudit from '../features/audit/messages.vi.json';
+import enAudit from '../features/audit/messages.en.json';
+import viExports from '../features/exports/messages.vi.json';
+import enExports from '../features/exports/messages.en.json';
+import viCoverage from '../features/coverage/messages.vi.json';
+import enCoverage from '../features/coverage/messages.en.json';
 
 // Each feature keeps its own messages beside its pages (features/<name>/messages.vi.json, .en.json), listed here;
 // keys are prefixed with the feature's name, and test/web/format.test.ts refuses a key defined twice.
-const vi = { ...viCore };
-const en = { ...enCore };
+const vi = { ...viCore, ...viApprovals, ...viAudit, ...viExports, ...viCoverage };
+const en = { ...enCore, ...enApprovals, ...enAudit, ...enExports, ...enCoverage };
 
 export type MessageKey = keyof typeof vi;
 export type Lang = 'vi' | 'en';
