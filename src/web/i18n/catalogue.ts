@@ -2,8 +2,16 @@ import viCore from './vi.json';
 import enCore from './en.json';
 import viAdmin from '../features/admin/messages.vi.json';
 import enAdmin from '../features/admin/messages.en.json';
+import viApprovals from '../features/approvals/messages.vi.json';
+import enApprovals from '../features/approvals/messages.en.json';
+import viAudit from '../features/audit/messages.vi.json';
+import enAudit from '../features/audit/messages.en.json';
 import viBeneficiaries from '../features/beneficiaries/messages.vi.json';
 import enBeneficiaries from '../features/beneficiaries/messages.en.json';
+import viCoverage from '../features/coverage/messages.vi.json';
+import enCoverage from '../features/coverage/messages.en.json';
+import viExports from '../features/exports/messages.vi.json';
+import enExports from '../features/exports/messages.en.json';
 import viImports from '../features/imports/messages.vi.json';
 import enImports from '../features/imports/messages.en.json';
 import viProgrammes from '../features/programmes/messages.vi.json';
@@ -13,8 +21,30 @@ import enReconciliation from '../features/reconciliation/messages.en.json';
 
 // Each feature keeps its own messages beside its pages (features/<name>/messages.vi.json, .en.json), listed here;
 // keys are prefixed with the feature's name, and test/web/format.test.ts refuses a key defined twice.
-const vi = { ...viCore, ...viAdmin, ...viBeneficiaries, ...viImports, ...viProgrammes, ...viReconciliation };
-const en = { ...enCore, ...enAdmin, ...enBeneficiaries, ...enImports, ...enProgrammes, ...enReconciliation };
+const vi = {
+  ...viCore,
+  ...viAdmin,
+  ...viApprovals,
+  ...viAudit,
+  ...viBeneficiaries,
+  ...viCoverage,
+  ...viExports,
+  ...viImports,
+  ...viProgrammes,
+  ...viReconciliation,
+};
+const en = {
+  ...enCore,
+  ...enAdmin,
+  ...enApprovals,
+  ...enAudit,
+  ...enBeneficiaries,
+  ...enCoverage,
+  ...enExports,
+  ...enImports,
+  ...enProgrammes,
+  ...enReconciliation,
+};
 
 export type MessageKey = keyof typeof vi;
 export type Lang = 'vi' | 'en';

@@ -1,0 +1,103 @@
+/**
+ * An auditor's task in Chromium against the real service: verify the audit trail's chain, make a reconciliation
+ * export, and check that the file downloaded is the one its manifest describes. Needs the browser session (cookie +
+ * CSRF) and skips, saying why, on a service without it.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { expect } from 'chai';
+import { testApp } from '../helpers/app';
+import { makeUser, TEST_PASSWORD, type TestUser } from '../helpers/factories';
+import { get } from '../helpers/http';
+import { cookieSessionSupported, expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
+
+describe('console: an auditor checks the trail and exports (Chromium)', function () {
+  this.timeout(90_000);
+  let b: Browser | undefined;
+
+  before(function () {
+    if (!cookieSessionSupported()) {
+      console.error('    (skipped: the service does not offer the cookie session of the browser session contract yet)');
+      this.skip();
+    }
+  });
+
+  afterEach(async function () {
+    await screenshotIfFailed(this.currentTest, b?.page);
+    await b?.close();
+    b = undefined;
+  });
+
+  // exports are written in the background: none may outlive the database
+  after(async () => (await testApp()).services.exports.whenIdle());
+
+  async function login(user: TestUser): Promise<void> {
+    const { page, url } = b!;
+    await page.goto(`${url}/login`);
+    await page.getByLabel('Tên đăng nhập').fill(user.username);
+    await page.getByLabel('Mật khẩu', { exact: true }).fill(TEST_PASSWORD);
+    await page.getByRole('button', { name: 'Đăng nhập' }).click();
+    await page.getByRole('heading', { name: 'Trang chủ', level: 1 }).waitFor();
+  }
+
+  it('an auditor verifies the audit trail, makes a reconciliation export and the SHA-256 shown equals the downloaded file’s', async () => {
+    const auditor = await makeUser(['auditor'], { area: null });
+    b = await openBrowser();
+    await login(auditor);
+
+    await b.page.goto(`${b.url}/audit`);
+    await b.page.getByRole('heading', { name: 'Nhật ký kiểm tra', level: 1 }).waitFor();
+    await b.page.getByRole('table', { name: 'Sự kiện trong nhật ký, mới nhất trước' }).getByRole('row').nth(1).waitFor();
+    await b.page.getByRole('button', { name: 'Kiểm tra chuỗi nhật ký' }).click();
+    // the page says what the API answers (other tests in this process may have broken the chain on purpose)
+    const verdict = (await get('/audit-events/verify', auditor.token)).body as { ok: boolean; firstBroken: { code: string } | null };
+    if (verdict.ok) await b.page.getByText(/^Chuỗi nhật ký nguyên vẹn: đã kiểm tra [\d.]+ sự kiện\.$/).waitFor();
+    else {
+      await b.page.getByText('Chuỗi nhật ký bị đứt', { exact: false }).waitFor();
+      await b.page.getByText(verdict.firstBroken!.code, { exact: true }).waitFor();
+    }
+    await expectAccessible(b.page);
+
+    // the filter goes to the API: only this auditor's logins
+    await b.page.getByLabel('Thao tác').fill('auth.login');
+    await b.page.getByLabel('Mã người thực hiện').fill(String(auditor.id));
+    await b.page.getByRole('button', { name: 'Lọc', exact: true }).click();
+    const trail = b.page.getByRole('table', { name: 'Sự kiện trong nhật ký, mới nhất trước' });
+    await trail
+      .getByRole('cell', { name: `${auditor.username} (#${auditor.id})` })
+      .first()
+      .waitFor();
+    expect(await trail.locator('tbody tr').count()).to.equal(1);
+
+    await b.page.goto(`${b.url}/exports`);
+    await b.page.getByRole('heading', { name: 'Xuất dữ liệu', level: 1 }).waitFor();
+    await expectAccessible(b.page);
+    await b.page.getByLabel('Nhật ký đối soát').check();
+    await b.page.getByLabel('CSV (UTF-8)').check();
+    await b.page.getByLabel('Từ ngày').fill('2032-01-01');
+    await b.page.getByLabel('Đến ngày').fill('2032-01-31');
+    await b.page.getByRole('button', { name: 'Tạo tệp' }).click();
+    await b.page.getByRole('heading', { name: /^Biên bản tệp xuất \d+$/, level: 1 }).waitFor();
+    await b.page.getByRole('status').filter({ hasText: 'Đã tạo xong' }).waitFor({ timeout: 20_000 });
+    const shown = (await b.page.locator('code.sha256').textContent())!.trim();
+    expect(shown).to.match(/^[0-9a-f]{64}$/);
+    await expectAccessible(b.page);
+
+    const id = /\/exports\/(\d+)$/.exec(new URL(b.page.url()).pathname)![1]!;
+    const manifest = (await get(`/exports/${id}`, auditor.token)).body as { sha256: string; kind: string; exportedBy: { userId: number } };
+    expect(manifest).to.include({ sha256: shown, kind: 'reconciliation' });
+    expect(manifest.exportedBy.userId).to.equal(auditor.id);
+
+    const [download] = await Promise.all([b.page.waitForEvent('download'), b.page.getByRole('link', { name: /^Tải tệp / }).click()]);
+    const bytes = await readFile((await download.path())!);
+    expect(createHash('sha256').update(bytes).digest('hex')).to.equal(shown);
+
+    const { infra } = await testApp();
+    const [n] = (await infra.ds.query("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'export.downloaded' AND entity_id = ?", [
+      id,
+    ])) as {
+      n: string;
+    }[];
+    expect(Number(n!.n)).to.equal(1);
+  });
+});
