@@ -132,9 +132,14 @@ export function buildApp(infra: Infra, services: Services): express.Express {
     releaser: services.releaser,
     checker: services.accountChecker,
     recheck: (id) => enqueueAccountCheck(infra.queues, id),
+    stepUp: (p, actor, code, purpose) => services.auth.stepUp(p, actor, code, purpose),
   });
   registerPaymentRoutes(api, services.batches, services.engine, services.paypoints, { dir: cfg.importDir, maxBytes: 16 * 1024 * 1024 });
-  registerReconciliationRoutes(api, { recon: services.reconciliation, upload: { dir: cfg.importDir, maxBytes: cfg.importMaxBytes } });
+  registerReconciliationRoutes(api, {
+    recon: services.reconciliation,
+    upload: { dir: cfg.importDir, maxBytes: cfg.importMaxBytes },
+    stepUp: (p, actor, code, purpose) => services.auth.stepUp(p, actor, code, purpose),
+  });
   registerExportRoutes(api, services.exports);
 
   // every answer under /api/v1 is personal data, a secret (tokens, temporary passwords, TOTP secrets) or scoped to
