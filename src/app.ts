@@ -9,7 +9,7 @@ import { redisKey } from './platform/redis';
 import type { Infra, Services } from './container';
 import { registerAreaRoutes } from './components/areas';
 import { registerAuditRoutes } from './components/audit';
-import { registerAuthRoutes, registerUserRoutes } from './components/auth';
+import { CSRF_HEADER, registerAuthRoutes, registerUserRoutes } from './components/auth';
 import { registerProgrammeRoutes } from './components/programmes';
 import { registerReferenceRoutes } from './components/reference';
 import { registerProviderRoutes } from './components/providers';
@@ -92,7 +92,16 @@ export function buildApp(infra: Infra, services: Services): express.Express {
   operations.registerCollectors();
   app.get('/metrics', metricsHandler(cfg.metricsToken));
 
-  const api = new Api((req) => services.auth.authenticate(req.header('authorization')), services.idempotency);
+  const api = new Api(
+    (req) =>
+      services.auth.authenticateRequest({
+        authorization: req.header('authorization'),
+        cookie: req.header('cookie'),
+        method: req.method,
+        csrfToken: req.header(CSRF_HEADER),
+      }),
+    services.idempotency,
+  );
   const loginLimiter = rateLimit({
     windowMs: 60_000,
     limit: cfg.authLoginRatePerMinute,
@@ -141,7 +150,7 @@ export function registerApiRoutes(
   loginLimiter: RequestHandler,
 ): void {
   const { cfg } = infra;
-  registerAuthRoutes(api, services.auth, loginLimiter);
+  registerAuthRoutes(api, services.auth, loginLimiter, cfg);
   registerUserRoutes(api, services.users);
   registerAreaRoutes(api, services.areas);
   registerAuditRoutes(api, services.audit);
@@ -158,8 +167,13 @@ export function registerApiRoutes(
     releaser: services.releaser,
     checker: services.accountChecker,
     recheck: (id) => enqueueAccountCheck(infra.queues, id),
+    stepUp: (p, actor, code, purpose) => services.auth.stepUp(p, actor, code, purpose),
   });
   registerPaymentRoutes(api, services.batches, services.engine, services.paypoints, { dir: cfg.importDir, maxBytes: 16 * 1024 * 1024 });
-  registerReconciliationRoutes(api, { recon: services.reconciliation, upload: { dir: cfg.importDir, maxBytes: cfg.importMaxBytes } });
+  registerReconciliationRoutes(api, {
+    recon: services.reconciliation,
+    upload: { dir: cfg.importDir, maxBytes: cfg.importMaxBytes },
+    stepUp: (p, actor, code, purpose) => services.auth.stepUp(p, actor, code, purpose),
+  });
   registerExportRoutes(api, services.exports);
 }

@@ -375,6 +375,18 @@ describe('account rules under concurrent requests', () => {
     expect((await userRow(u.id)).failed_logins).to.equal(5);
   });
 
+  it('answers a disabled account the same 401 ACCOUNT_DISABLED whether the password is right or wrong, without counting it', async () => {
+    const u = await makeUser(['staff'], { active: false });
+    const right = await login(u.username, TEST_PASSWORD);
+    const wrong = await login(u.username, 'Wrong-Password-2026!');
+    expect(right.status).to.equal(401);
+    expect(wrong.status).to.equal(401);
+    expect(wrong.body.error.code).to.equal('ACCOUNT_DISABLED');
+    expect({ ...wrong.body.error, requestId: null }).to.deep.equal({ ...right.body.error, requestId: null });
+    expect(await lastAudit()).to.include({ action: 'auth.login_refused', entity_id: String(u.id) });
+    expect((await userRow(u.id)).failed_logins).to.equal(0);
+  });
+
   it('answers ACCOUNT_LOCKED to the failure that locks the account', async () => {
     const { infra } = await testApp();
     const u = await makeUser(['staff']);

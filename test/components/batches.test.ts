@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import ExcelJS from 'exceljs';
 import { parse } from 'csv-parse/sync';
 import { testApp } from '../helpers/app';
-import { makeUser, lastAudit } from '../helpers/factories';
+import { freshTotp, makeUser, lastAudit, type TestUser } from '../helpers/factories';
 import { call, get, post } from '../helpers/http';
 import { testWorker } from '../helpers/worker';
 import { startTestSandbox, useSandboxFor, type TestSandbox } from '../helpers/sandbox';
@@ -330,7 +330,7 @@ describe('payment batches', function () {
       expect(resub.body.status).to.equal('submitted');
       const ok = await post(
         `/batches/${b.id}/approve`,
-        { itemCount: resub.body.itemCount, totalAmount: resub.body.totalAmount },
+        { itemCount: resub.body.itemCount, totalAmount: resub.body.totalAmount, totp: await freshTotp(c.approver) },
         c.approver.token,
       );
       expect(ok.status, JSON.stringify(ok.body)).to.equal(200);
@@ -365,9 +365,9 @@ describe('payment batches', function () {
         expect(r.body.error.code).to.equal('BATCH_ILLEGAL_TRANSITION');
         return r;
       };
-      const totals = { itemCount: b.itemCount, totalAmount: b.totalAmount };
+      const totals = async () => ({ itemCount: b.itemCount, totalAmount: b.totalAmount, totp: await freshTotp(c.approver) });
       // draft
-      const r = await expectIllegal('approve', c.approver.token, totals);
+      const r = await expectIllegal('approve', c.approver.token, await totals());
       expect(r.body.error.details).to.deep.include({ status: 'draft', action: 'approve' });
       expect(r.body.error.details.allowed).to.have.members(['submit', 'cancel']);
       await expectIllegal('reject', c.approver.token, { reason: 'x' });
@@ -383,14 +383,14 @@ describe('payment batches', function () {
       expect(edit.status).to.equal(409);
       expect(edit.body.error.code).to.equal('BATCH_NOT_EDITABLE');
       // approved
-      await attempt('approve', c.approver.token, totals);
-      await expectIllegal('approve', c.approver.token, totals);
+      await attempt('approve', c.approver.token, await totals());
+      await expectIllegal('approve', c.approver.token, await totals());
       await expectIllegal('reject', c.approver.token, { reason: 'x' });
       await expectIllegal('submit', c.staff.token);
       // cancelled: nothing more
       await attempt('cancel', c.staff.token, { reason: 'x' });
       for (const a of ['submit', 'cancel', 'release']) await expectIllegal(a, c.staff.token, a === 'cancel' ? { reason: 'x' } : {});
-      await expectIllegal('approve', c.approver.token, totals);
+      await expectIllegal('approve', c.approver.token, await totals());
     });
 
     it('never lets a maker approve, even an admin who is also an approver', async () => {
@@ -399,7 +399,11 @@ describe('payment batches', function () {
       await enrol(prog.id);
       const b = await createBatch(both.token, { programmeId: prog.id, period: '2024-12', areaId: await areaId('01') });
       const sub = await post(`/batches/${b.id}/submit`, {}, c.staff.token);
-      const own = await post(`/batches/${b.id}/approve`, { itemCount: sub.body.itemCount, totalAmount: sub.body.totalAmount }, both.token);
+      const own = await post(
+        `/batches/${b.id}/approve`,
+        { itemCount: sub.body.itemCount, totalAmount: sub.body.totalAmount, totp: await freshTotp(both) },
+        both.token,
+      );
       expect(own.status).to.equal(403);
       expect(own.body.error.code).to.equal('SELF_APPROVAL');
       const ownReject = await post(`/batches/${b.id}/reject`, { reason: 'x' }, both.token);
@@ -412,7 +416,7 @@ describe('payment batches', function () {
       const sub2 = await post(`/batches/${b2.id}/submit`, {}, submitter.token);
       const r2 = await post(
         `/batches/${b2.id}/approve`,
-        { itemCount: sub2.body.itemCount, totalAmount: sub2.body.totalAmount },
+        { itemCount: sub2.body.itemCount, totalAmount: sub2.body.totalAmount, totp: await freshTotp(submitter) },
         submitter.token,
       );
       expect(r2.body.error.code).to.equal('SELF_APPROVAL');
@@ -427,21 +431,21 @@ describe('payment batches', function () {
       const sub3 = await post(`/batches/${b3.id}/submit`, {}, c.staff.token);
       const r3 = await post(
         `/batches/${b3.id}/approve`,
-        { itemCount: sub3.body.itemCount, totalAmount: sub3.body.totalAmount },
+        { itemCount: sub3.body.itemCount, totalAmount: sub3.body.totalAmount, totp: await freshTotp(reviewer) },
         reviewer.token,
       );
       expect(r3.body.error.code).to.equal('SELF_APPROVAL');
       // a plain staff member cannot approve at all
       const staffTry = await post(
         `/batches/${b3.id}/approve`,
-        { itemCount: sub3.body.itemCount, totalAmount: sub3.body.totalAmount },
+        { itemCount: sub3.body.itemCount, totalAmount: sub3.body.totalAmount, totp: '123456' },
         c.staff2.token,
       );
       expect(staffTry.status).to.equal(403);
       // the checker can
       const ok = await post(
         `/batches/${b.id}/approve`,
-        { itemCount: sub.body.itemCount, totalAmount: sub.body.totalAmount },
+        { itemCount: sub.body.itemCount, totalAmount: sub.body.totalAmount, totp: await freshTotp(c.approver) },
         c.approver.token,
       );
       expect(ok.body.status).to.equal('approved');
@@ -450,15 +454,15 @@ describe('payment batches', function () {
     it('refuses an approver whose scope does not cover the whole batch area', async () => {
       const b = await draft(); // district 001 (Ba Đình)
       const sub = await post(`/batches/${b.id}/submit`, {}, c.staff.token);
-      const seen = { itemCount: sub.body.itemCount, totalAmount: sub.body.totalAmount };
+      const seen = async (u: TestUser) => ({ itemCount: sub.body.itemCount, totalAmount: sub.body.totalAmount, totp: await freshTotp(u) });
       const otherDistrict = await makeUser(['approver'], { area: '002' });
-      const r1 = await post(`/batches/${b.id}/approve`, seen, otherDistrict.token);
+      const r1 = await post(`/batches/${b.id}/approve`, await seen(otherDistrict), otherDistrict.token);
       expect(r1.status).to.equal(404); // they cannot even see it
       const ward = await makeUser(['approver'], { area: '00001' }); // inside the district, but not all of it
-      const r2 = await post(`/batches/${b.id}/approve`, seen, ward.token);
+      const r2 = await post(`/batches/${b.id}/approve`, await seen(ward), ward.token);
       expect(r2.status).to.equal(404); // a batch reaching beyond the caller's scope is not theirs to see, let alone approve
       const district = await makeUser(['approver'], { area: '001' });
-      const ok = await post(`/batches/${b.id}/approve`, seen, district.token);
+      const ok = await post(`/batches/${b.id}/approve`, await seen(district), district.token);
       expect(ok.status, JSON.stringify(ok.body)).to.equal(200);
     });
 
@@ -471,7 +475,7 @@ describe('payment batches', function () {
       await post(`/batches/${b.id}/submit`, {}, c.staff.token);
       const stale = await post(
         `/batches/${b.id}/approve`,
-        { itemCount: sub.body.itemCount, totalAmount: sub.body.totalAmount },
+        { itemCount: sub.body.itemCount, totalAmount: sub.body.totalAmount, totp: await freshTotp(c.approver) },
         c.approver.token,
       );
       expect(stale.status).to.equal(409);
@@ -479,11 +483,15 @@ describe('payment batches', function () {
       expect(stale.body.error.details.current).to.include({ itemCount: 1, totalAmount: 750_000 });
       const staleVersion = await post(
         `/batches/${b.id}/approve`,
-        { itemCount: 1, totalAmount: 750_000, version: sub.body.version },
+        { itemCount: 1, totalAmount: 750_000, version: sub.body.version, totp: await freshTotp(c.approver) },
         c.approver.token,
       );
       expect(staleVersion.body.error.code).to.equal('BATCH_CHANGED');
-      const ok = await post(`/batches/${b.id}/approve`, { itemCount: 1, totalAmount: 750_000 }, c.approver.token);
+      const ok = await post(
+        `/batches/${b.id}/approve`,
+        { itemCount: 1, totalAmount: 750_000, totp: await freshTotp(c.approver) },
+        c.approver.token,
+      );
       expect(ok.body.status).to.equal('approved');
     });
   });

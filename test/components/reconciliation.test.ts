@@ -10,7 +10,7 @@ import { ReconciliationService } from '../../src/components/reconciliation';
 import { SYSTEM_ACTOR } from '../../src/platform/security';
 import { testApp } from '../helpers/app';
 import { approveBatch, createBatch, crew, enrol, makeProgramme, type Crew } from '../helpers/batches';
-import { areaId, lastAudit, makeUser, uniq } from '../helpers/factories';
+import { areaId, enrolTotp, freshTotp, lastAudit, makeUser, uniq } from '../helpers/factories';
 import { call, get, post } from '../helpers/http';
 import { startTestSandbox, useSandboxFor, type TestSandbox } from '../helpers/sandbox';
 import { testWorker } from '../helpers/worker';
@@ -333,7 +333,7 @@ describe('reconciliation', function () {
       expect(twice.body.error.code).to.equal('EXCEPTION_RESOLVED');
     });
 
-    it('needs a second person for a write-off', async () => {
+    it('needs a second person with a fresh TOTP code for a write-off', async () => {
       const ex = exceptions.find((e) => e.category === 'status_mismatch');
       const p = await post(
         `/reconciliation/exceptions/${ex.id}/resolve`,
@@ -342,12 +342,34 @@ describe('reconciliation', function () {
       );
       expect(p.status, JSON.stringify(p.body)).to.equal(200);
       expect(p.body).to.deep.include({ status: 'writeoff_proposed', proposedBy: c.staff.id });
-      const self = await post(`/reconciliation/exceptions/${ex.id}/writeoff/confirm`, { note: 'confirming my own' }, c.staff.token);
+      const unenrolled = await post(
+        `/reconciliation/exceptions/${ex.id}/writeoff/confirm`,
+        { note: 'no second factor yet', totp: '123456' },
+        c.staff2.token,
+      );
+      expect(unenrolled.status).to.equal(403);
+      expect(unenrolled.body.error.code).to.equal('TOTP_ENROLMENT_REQUIRED');
+      expect((await get(`/reconciliation/exceptions/${ex.id}`, c.auditor.token)).body.status).to.equal('writeoff_proposed');
+      await enrolTotp(c.staff);
+      await enrolTotp(c.staff2);
+      const self = await post(
+        `/reconciliation/exceptions/${ex.id}/writeoff/confirm`,
+        { note: 'confirming my own', totp: await freshTotp(c.staff) },
+        c.staff.token,
+      );
       expect(self.status).to.equal(403);
       expect(self.body.error.code).to.equal('FOUR_EYES');
-      const auditor = await post(`/reconciliation/exceptions/${ex.id}/writeoff/confirm`, { note: 'auditors only read' }, c.auditor.token);
+      const auditor = await post(
+        `/reconciliation/exceptions/${ex.id}/writeoff/confirm`,
+        { note: 'auditors only read', totp: '123456' },
+        c.auditor.token,
+      );
       expect(auditor.status).to.equal(403);
-      const ok = await post(`/reconciliation/exceptions/${ex.id}/writeoff/confirm`, { note: 'checked the file, agreed' }, c.staff2.token);
+      const ok = await post(
+        `/reconciliation/exceptions/${ex.id}/writeoff/confirm`,
+        { note: 'checked the file, agreed', totp: await freshTotp(c.staff2) },
+        c.staff2.token,
+      );
       expect(ok.status, JSON.stringify(ok.body)).to.equal(200);
       expect(ok.body).to.deep.include({ status: 'resolved', resolution: 'written_off', resolvedBy: c.staff2.username });
       expect((await lastAudit('reconciliation.writeoff_confirmed')).actor_user_id).to.equal(c.staff2.id);

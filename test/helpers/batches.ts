@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { expect } from 'chai';
 import { parsePeriod } from '../../src/platform/period';
 import { testApp } from './app';
-import { areaId, makeUser, uniq, type TestUser } from './factories';
+import { areaId, freshTotp, makeUser, uniq, type TestUser } from './factories';
 import { call, get, post } from './http';
 
 /** A programme of its own for a test (so that no other test's batch overlaps it), with base levels `[YYYY-MM, amount]`. */
@@ -154,11 +154,15 @@ export async function allItems(token: string, id: string, query = ''): Promise<a
   return out;
 }
 
-/** Submit (staff), approve (approver) with the batch's own totals. */
+/** Submit (staff), approve (approver) with the batch's own totals and a fresh code. */
 export async function approveBatch(c: Pick<Crew, 'staff' | 'approver'>, id: string): Promise<any> {
   const s = await post(`/batches/${id}/submit`, {}, c.staff.token);
   expect(s.status, JSON.stringify(s.body)).to.equal(200);
-  const a = await post(`/batches/${id}/approve`, { itemCount: s.body.itemCount, totalAmount: s.body.totalAmount }, c.approver.token);
+  const a = await post(
+    `/batches/${id}/approve`,
+    { itemCount: s.body.itemCount, totalAmount: s.body.totalAmount, totp: await freshTotp(c.approver) },
+    c.approver.token,
+  );
   expect(a.status, JSON.stringify(a.body)).to.equal(200);
   return a.body;
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { hashPassword } from '../../src/components/auth/password';
-import { TokenService } from '../../src/components/auth';
+import { currentTotp, TokenService } from '../../src/components/auth';
 import type { Role } from '../../src/platform/security';
 import { testApp } from './app';
 
@@ -69,6 +69,25 @@ export async function makeUser(
     opts.mustChangePassword || (roles.some((r) => r === 'admin' || r === 'approver') && !totp) ? 'limited' : 'full',
   );
   return { id, username, roles, areaId: aId, token };
+}
+
+/** Enrols TEST_TOTP_SECRET as the second factor of an existing test user (staff have none by default). */
+export async function enrolTotp(u: Pick<TestUser, 'id'>): Promise<void> {
+  const { infra, services } = await testApp();
+  await infra.ds.query('UPDATE users SET totp_enabled = 1, totp_secret = ?, totp_last_step = NULL WHERE id = ?', [
+    services.cipher.encrypt(TEST_TOTP_SECRET, `totp:${u.id}`),
+    u.id,
+  ]);
+}
+
+/**
+ * Test only: a code the API will accept now from this user (enrolled with TEST_TOTP_SECRET). A code is good once per
+ * 30-second step, so a test that steps up twice within one step forgets the user's last accepted step first.
+ */
+export async function freshTotp(u: Pick<TestUser, 'id'>): Promise<string> {
+  const { infra } = await testApp();
+  await infra.ds.query('UPDATE users SET totp_last_step = NULL WHERE id = ?', [u.id]);
+  return currentTotp(TEST_TOTP_SECRET);
 }
 
 export async function tokenFor(

@@ -18,6 +18,19 @@ export const meSchema = z
   })
   .meta({ id: 'Me' });
 
+export const sessionInfoSchema = z
+  .object({
+    idleSeconds: z.number().int().describe('The idle limit: the session ends this long after its last request (15 minutes, 5 for admins)'),
+    idleExpiresAt: z.string().describe('When the session ends unless another request comes first'),
+    expiresAt: z.string().describe("The session's absolute end (AUTH_SESSION_MAX_HOURS after login), however active it is"),
+    csrfToken: z.string().optional().describe('Only for a cookie session: send it as X-CSRF-Token with every POST, PUT, PATCH and DELETE'),
+  })
+  .meta({ id: 'SessionInfo' });
+
+export const meWithSessionSchema = meSchema
+  .extend({ session: sessionInfoSchema.describe('This session; reading it counts as activity like any request') })
+  .meta({ id: 'MeWithSession' });
+
 export const tokenSchema = z
   .object({
     token: z.string(),
@@ -28,6 +41,18 @@ export const tokenSchema = z
   })
   .meta({ id: 'AccessToken' });
 
+export const cookieSessionSchema = z
+  .object({
+    expiresAt: z.string().describe("The session's absolute end; the cookie works until then while the session is used"),
+    stage: z.enum(['full', 'limited']).describe('limited: only password change, TOTP enrolment, me and logout are allowed'),
+    user: meSchema,
+    csrfToken: z.string().describe('Send as X-CSRF-Token with every POST, PUT, PATCH and DELETE of this session'),
+  })
+  .meta({ id: 'CookieSession' });
+
+/** What a login, password change or TOTP enrolment answers: a bearer token, or (cookie session) the session's CSRF token. */
+export const issuedSchema = z.union([tokenSchema, cookieSessionSchema]);
+
 export const loginBody = z.strictObject({
   username: z.string().min(1).max(64),
   password: z.string().min(1).max(256),
@@ -36,6 +61,12 @@ export const loginBody = z.strictObject({
     .regex(/^\d{6}$/, 'must be 6 digits')
     .optional()
     .describe('Code from the authenticator app, when TOTP is enrolled'),
+  session: z
+    .enum(['cookie', 'token'])
+    .optional()
+    .describe(
+      'token (default): the answer carries a bearer token. cookie: for a browser; the session is set as the HttpOnly, SameSite=Strict cookie wd_session and the answer carries no token but a csrfToken',
+    ),
 });
 
 export const passwordBody = z.strictObject({

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Config } from '../../../config';
 import { type DataCipher } from '../../platform/crypto';
@@ -6,7 +7,8 @@ import { SYSTEM_ACTOR, type Actor, type Principal, type Role } from '../../platf
 import type { AuditService } from '../audit';
 import { areaPathOf } from '../areas/area-path';
 import { assertPasswordPolicy, DUMMY_HASH, hashPassword, verifyPassword } from './password';
-import type { SessionStore } from './session.store';
+import { CSRF_HEADER, sessionCookieOf } from './session-cookie';
+import type { CookieSession, SessionStore } from './session.store';
 import type { TokenService } from './token';
 import { matchTotp, newTotpSecret, totpUri } from './totp';
 import { UserEntity } from './user.entity';
@@ -37,6 +39,42 @@ export interface IssuedToken {
   stage: 'full' | 'limited';
   user: Me;
 }
+
+/** A browser session's answer: the credential is in the cookie, so the body has no token, and has the CSRF token. */
+export interface IssuedCookie {
+  /** The session's absolute end: the cookie works until then while the session is used. */
+  expiresAt: string;
+  stage: 'full' | 'limited';
+  user: Me;
+  csrfToken: string;
+}
+
+export type SessionMode = 'cookie' | 'token';
+
+/** What a login (or a password change, a TOTP enrolment) hands out: a bearer token, or a cookie and its answer. */
+export type Issued = { mode: 'token'; body: IssuedToken } | { mode: 'cookie'; body: IssuedCookie; cookie: string };
+
+export interface SessionInfo {
+  /** The idle limit: the session ends this long after its last request. */
+  idleSeconds: number;
+  idleExpiresAt: string;
+  expiresAt: string;
+  csrfToken?: string;
+}
+
+export interface MeWithSession extends Me {
+  session: SessionInfo;
+}
+
+/** How a request presents its session: the Authorization header wins; otherwise the session cookie. */
+export interface RequestCredentials {
+  authorization?: string | undefined;
+  cookie?: string | undefined;
+  method: string;
+  csrfToken?: string | undefined;
+}
+
+const SAFE_METHODS = ['GET', 'HEAD', 'OPTIONS'];
 
 export class AuthService {
   constructor(
@@ -77,9 +115,15 @@ export class AuthService {
    * lock, deactivation or change that committed before that read is seen here, and one committing after it
    * revokes this session with the others, so no session outlives a revocation it raced with.
    */
-  private async issueNew(u: UserEntity): Promise<IssuedToken> {
+  private async issueNew(u: UserEntity, mode: SessionMode): Promise<Issued> {
     const stage = this.stageOf(u);
-    const sid = await this.sessions.create({ userId: u.id, roles: u.roles, areaId: u.areaId, stage });
+    const binding = { userId: u.id, roles: u.roles, areaId: u.areaId, stage };
+    let browser: CookieSession | undefined;
+    if (mode === 'cookie') {
+      const areaPath = u.areaId === null ? null : await areaPathOf(this.ds.manager, u.areaId);
+      browser = await this.sessions.createCookie(binding, { username: u.username, areaPath });
+    }
+    const sid = browser?.sid ?? (await this.sessions.create(binding));
     // a locking read waits for a change still uncommitted (a deactivation revokes before its transaction ends)
     const [now] = (await this.ds.query(
       `SELECT active, locked_at, password_hash, roles, area_id, must_change_password, totp_enabled
@@ -104,10 +148,17 @@ export class AuthService {
     if (!now || now.locked_at || !now.active || !same) {
       await this.sessions.end(sid, u.id);
       if (now?.locked_at) throw accountLocked();
-      if (now && !now.active) throw unauthenticated('ACCOUNT_DISABLED', 'the account is disabled; ask an administrator');
+      if (now && !now.active) throw accountDisabled();
       throw unauthenticated('SESSION_ENDED', 'the account was changed while logging in; log in again');
     }
-    return this.issue(u, sid);
+    if (!browser) return { mode: 'token', body: await this.issue(u, sid) };
+    const times = await this.sessions.times(sid);
+    if (!times) throw sessionEnded();
+    return {
+      mode: 'cookie',
+      cookie: browser.cookie,
+      body: { expiresAt: times.expiresAt.toISOString(), stage, user: this.meOf(u), csrfToken: browser.csrfToken },
+    };
   }
 
   /** A token for session `sid`, stating what the session is bound to. */
@@ -133,14 +184,16 @@ export class AuthService {
 
   /**
    * Password, then lockout, activity and second-factor checks. Every failure
-   * on a known account counts towards the lockout and is audited. A locked
-   * account gets one answer whatever the password, after the same hashing work.
+   * on a known account counts towards the lockout and is audited. A locked or
+   * disabled account gets one answer whatever the password, after the same
+   * hashing work. `session: 'cookie'` opens a browser session instead of
+   * handing out a bearer token.
    */
   async login(
-    input: { username: string; password: string; totp?: string | undefined },
+    input: { username: string; password: string; totp?: string | undefined; session?: SessionMode | undefined },
     source: string | null,
     requestId: string,
-  ): Promise<IssuedToken> {
+  ): Promise<Issued> {
     const username = input.username.trim().toLowerCase();
     const user = await this.users().findOne({ where: { username } });
     const actorFor = (u: UserEntity): Actor => ({ userId: u.id, username: u.username, roles: [...u.roles], requestId, source });
@@ -150,9 +203,9 @@ export class AuthService {
     }
     const actor = actorFor(user);
     const passwordOk = await verifyPassword(input.password, user.passwordHash);
-    if (user.lockedAt) return this.refuseLocked(user, actor);
+    if (user.lockedAt) return this.refuse(user, actor, 'locked');
+    if (!user.active) return this.refuse(user, actor, 'disabled');
     if (!passwordOk) return this.recordFailure(user, actor, 'password');
-    if (!user.active) throw unauthenticated('ACCOUNT_DISABLED', 'the account is disabled; ask an administrator');
     if (user.lastActiveAt < this.inactiveSince()) {
       await this.disable(user.id, 'inactive', SYSTEM_ACTOR);
       throw unauthenticated(
@@ -193,22 +246,22 @@ export class AuthService {
       });
       return 'ok' as const;
     });
-    if (outcome === 'locked') return this.refuseLocked(user, actor);
-    if (outcome === 'disabled') throw unauthenticated('ACCOUNT_DISABLED', 'the account is disabled; ask an administrator');
+    if (outcome === 'locked') return this.refuse(user, actor, 'locked');
+    if (outcome === 'disabled') return this.refuse(user, actor, 'disabled');
     if (outcome === 'code_used') return this.recordFailure(user, actor, 'totp');
-    return this.issueNew(user);
+    return this.issueNew(user, input.session ?? 'token');
   }
 
-  /** Refuses a login to a locked account: audited, not counted, the same answer whether the password was right. */
-  private async refuseLocked(user: UserEntity, actor: Actor): Promise<never> {
+  /** Refuses a login to a locked or disabled account: audited, not counted, the same answer whether the password was right. */
+  private async refuse(user: UserEntity, actor: Actor, reason: 'locked' | 'disabled'): Promise<never> {
     await this.audit.recordAlone(actor, {
       action: 'auth.login_refused',
       entityType: 'user',
       entityId: user.id,
       areaId: user.areaId,
-      after: { reason: 'locked' },
+      after: { reason },
     });
-    throw accountLocked();
+    throw reason === 'locked' ? accountLocked() : accountDisabled();
   }
 
   /**
@@ -217,6 +270,21 @@ export class AuthService {
    * ACCOUNT_LOCKED, like every attempt after it.
    */
   private async recordFailure(user: UserEntity, actor: Actor, factor: 'password' | 'totp'): Promise<never> {
+    const outcome = await this.countFailure(user, actor, factor, 'auth.login_failed');
+    if (outcome === 'was_locked') return this.refuse(user, actor, 'locked');
+    if (outcome === 'locked') throw accountLocked();
+    if (factor === 'totp') throw unauthenticated('INVALID_TOTP', 'the authenticator code is wrong, expired or already used');
+    throw unauthenticated('INVALID_CREDENTIALS', 'wrong username or password');
+  }
+
+  /** One failed factor counted under the row lock (see recordFailure); the count that reaches the limit locks and ends every session. */
+  private async countFailure(
+    user: UserEntity,
+    actor: Actor,
+    factor: 'password' | 'totp',
+    action: string,
+    context: Record<string, unknown> = {},
+  ): Promise<'was_locked' | 'locked' | 'counted'> {
     const outcome = await this.ds.transaction(async (em) => {
       const [row] = (await em.query('SELECT failed_logins, locked_at FROM users WHERE id = ? FOR UPDATE', [user.id])) as {
         failed_logins: number;
@@ -230,39 +298,89 @@ export class AuthService {
         user.id,
       ]);
       await this.audit.record(em, actor, {
-        action: lockNow ? 'auth.locked' : 'auth.login_failed',
+        action: lockNow ? 'auth.locked' : action,
         entityType: 'user',
         entityId: user.id,
         areaId: user.areaId,
-        after: { factor, failedLogins },
+        after: { factor, failedLogins, ...context },
       });
       return lockNow ? ('locked' as const) : ('counted' as const);
     });
-    if (outcome === 'was_locked') return this.refuseLocked(user, actor);
-    if (outcome === 'locked') {
-      await this.sessions.revokeAll(user.id);
-      throw accountLocked();
+    if (outcome === 'locked') await this.sessions.revokeAll(user.id);
+    return outcome;
+  }
+
+  /**
+   * Step-up for an action that moves money: a fresh code from the caller's authenticator, spent by one conditional
+   * write before the action runs (so of concurrent requests with one code only one passes, and an action that fails
+   * afterwards has spent it all the same). A wrong or used code counts towards the lockout like a failed login.
+   */
+  async stepUp(p: Principal, actor: Actor, code: string, purpose: string): Promise<void> {
+    const u = await this.users().findOneByOrFail({ id: p.userId });
+    if (!u.totpEnabled || !u.totpSecret) {
+      throw forbidden('TOTP_ENROLMENT_REQUIRED', `${purpose} needs a second factor: enrol TOTP (POST /auth/totp/setup) first`);
     }
-    if (factor === 'totp') throw unauthenticated('INVALID_TOTP', 'the authenticator code is wrong, expired or already used');
-    throw unauthenticated('INVALID_CREDENTIALS', 'wrong username or password');
+    const step = matchTotp(code, this.cipher.decrypt(u.totpSecret, `totp:${u.id}`));
+    if (step !== null) {
+      // bound to the secret checked, so a TOTP reset racing this request cannot let a code of the old secret through
+      const res = (await this.ds.query(
+        `UPDATE users SET totp_last_step = ?, failed_logins = 0
+          WHERE id = ? AND active = 1 AND locked_at IS NULL AND totp_enabled = 1 AND totp_secret = ?
+            AND (totp_last_step IS NULL OR totp_last_step < ?)`,
+        [step, u.id, u.totpSecret, step],
+      )) as { affectedRows: number };
+      if (res.affectedRows === 1) return;
+    }
+    const outcome = await this.countFailure(u, actor, 'totp', 'auth.step_up_failed', { purpose });
+    if (outcome !== 'counted') throw accountLocked();
+    throw invalid('INVALID_TOTP', 'totp: the authenticator code is wrong, expired or already used', [
+      { location: 'body', path: 'totp', message: 'wrong, expired or already used; wait for the next code' },
+    ]);
   }
 
   /**
    * Authenticates a bearer token: signature, claims, then a live session in Redis bound to the same user, roles,
    * area and stage (which the call extends, up to the session's absolute deadline).
    */
+  async authenticateRequest(creds: RequestCredentials): Promise<Principal> {
+    if (creds.authorization !== undefined) return this.authenticate(creds.authorization);
+    const cookie = sessionCookieOf(creds.cookie);
+    if (cookie === undefined) return this.authenticate(undefined);
+    if (cookie === null) throw unauthenticated('INVALID_TOKEN', 'the session cookie was sent more than once; log in again');
+    return this.authenticateCookie(cookie, creds);
+  }
+
+  /**
+   * A browser session: the cookie names a live session and proves it with the session's secret; an unsafe method
+   * must also repeat the session's CSRF token in a header (a page of another site cannot read it), checked before
+   * the session is extended, so that a refused request does nothing at all.
+   */
+  private async authenticateCookie(cookie: string, creds: RequestCredentials): Promise<Principal> {
+    const s = await this.sessions.peekCookie(cookie);
+    if (!s) throw sessionEnded();
+    if (!SAFE_METHODS.includes(creds.method.toUpperCase()) && !sameSecret(creds.csrfToken, s.csrfToken)) {
+      throw forbidden('CSRF_TOKEN_INVALID', `send the ${CSRF_HEADER} header with this session's csrfToken (from login or GET /auth/me)`);
+    }
+    if ((await this.sessions.touch(s.sid, s)) !== 'alive') throw sessionEnded();
+    return {
+      userId: s.userId,
+      username: s.username,
+      roles: [...s.roles],
+      areaId: s.areaId,
+      areaPath: s.areaPath,
+      sessionId: s.sid,
+      stage: s.stage,
+      cookieSession: true,
+    };
+  }
+
   async authenticate(authorization: string | undefined): Promise<Principal> {
     if (!authorization) throw unauthenticated('TOKEN_MISSING', 'send Authorization: Bearer <token>');
     const m = /^Bearer ([A-Za-z0-9_\-.]+)$/.exec(authorization);
     if (!m) throw unauthenticated('INVALID_TOKEN', 'the Authorization header must be Bearer <token>');
     const c = this.tokens.verify(m[1]!);
     const state = await this.sessions.touch(c.sid, { userId: Number(c.sub), roles: c.roles, areaId: c.area, stage: c.stage });
-    if (state === 'ended') {
-      throw unauthenticated(
-        'SESSION_ENDED',
-        'the session has ended (logged out, idle too long, past its maximum lifetime, or revoked); log in again',
-      );
-    }
+    if (state === 'ended') throw sessionEnded();
     if (state === 'mismatch') throw unauthenticated('TOKEN_SESSION_MISMATCH', 'the token does not match its session; log in again');
     return {
       userId: Number(c.sub),
@@ -275,9 +393,20 @@ export class AuthService {
     };
   }
 
-  async me(p: Principal): Promise<Me> {
+  /** The user, and the deadlines of this session (and its CSRF token when it is a browser session). */
+  async me(p: Principal): Promise<MeWithSession> {
     const u = await this.users().findOneByOrFail({ id: p.userId });
-    return this.meOf(u);
+    const t = await this.sessions.times(p.sessionId);
+    if (!t) throw sessionEnded();
+    return {
+      ...this.meOf(u),
+      session: {
+        idleSeconds: Math.round(t.idleMs / 1000),
+        idleExpiresAt: t.idleExpiresAt.toISOString(),
+        expiresAt: t.expiresAt.toISOString(),
+        ...(p.cookieSession && t.csrfToken ? { csrfToken: t.csrfToken } : {}),
+      },
+    };
   }
 
   async logout(p: Principal, actor: Actor): Promise<void> {
@@ -287,6 +416,8 @@ export class AuthService {
 
   /** A fresh token for the same live session (the session's idle limit and absolute deadline still apply). */
   async refresh(p: Principal): Promise<IssuedToken> {
+    // a browser session lives by being used; a token for it would be one the page's scripts can read
+    if (p.cookieSession) throw forbidden('BEARER_SESSION_REQUIRED', 'a cookie session has no token to refresh: it stays alive while used');
     const u = await this.users().findOneByOrFail({ id: p.userId });
     if (!u.active || u.lockedAt) {
       await this.sessions.revokeAll(u.id);
@@ -302,7 +433,7 @@ export class AuthService {
   }
 
   /** Changes the caller's own password; every session of the user ends and a new one is issued. */
-  async changePassword(p: Principal, actor: Actor, input: { currentPassword: string; newPassword: string }): Promise<IssuedToken> {
+  async changePassword(p: Principal, actor: Actor, input: { currentPassword: string; newPassword: string }): Promise<Issued> {
     const u = await this.users().findOneByOrFail({ id: p.userId });
     if (!(await verifyPassword(input.currentPassword, u.passwordHash))) {
       throw invalid('WRONG_PASSWORD', 'currentPassword: does not match the current password', [
@@ -326,7 +457,7 @@ export class AuthService {
       });
     });
     await this.sessions.revokeAll(u.id);
-    return this.issueNew(await this.users().findOneByOrFail({ id: u.id }));
+    return this.issueNew(await this.users().findOneByOrFail({ id: u.id }), p.cookieSession ? 'cookie' : 'token');
   }
 
   /** Starts TOTP enrolment: a new secret, shown once, confirmed by a code from it. */
@@ -348,7 +479,7 @@ export class AuthService {
     return { secret, otpauthUrl: totpUri(u.username, this.cfg.totpIssuer, secret) };
   }
 
-  async totpConfirm(p: Principal, actor: Actor, code: string): Promise<IssuedToken> {
+  async totpConfirm(p: Principal, actor: Actor, code: string): Promise<Issued> {
     const u = await this.users().findOneByOrFail({ id: p.userId });
     if (u.totpEnabled) throw conflict('TOTP_ALREADY_ENABLED', 'a second factor is already enrolled');
     if (!u.totpSecret) throw conflict('TOTP_SETUP_REQUIRED', 'call POST /auth/totp/setup first');
@@ -370,7 +501,7 @@ export class AuthService {
       throw conflict('TOTP_SETUP_REPLACED', 'a newer POST /auth/totp/setup replaced this secret; confirm with a code from the newest one');
     }
     await this.sessions.revokeAll(u.id);
-    return this.issueNew(await this.users().findOneByOrFail({ id: u.id }));
+    return this.issueNew(await this.users().findOneByOrFail({ id: u.id }), p.cookieSession ? 'cookie' : 'token');
   }
 
   /** Disables an account and ends its sessions (admin deactivation, or the inactivity rule). */
@@ -404,6 +535,25 @@ export class AuthService {
     for (const r of rows) await this.disable(r.id, 'inactive', SYSTEM_ACTOR);
     return rows.length;
   }
+}
+
+function sessionEnded() {
+  return unauthenticated(
+    'SESSION_ENDED',
+    'the session has ended (logged out, idle too long, past its maximum lifetime, or revoked); log in again',
+  );
+}
+
+function accountDisabled() {
+  return unauthenticated('ACCOUNT_DISABLED', 'the account is disabled; ask an administrator');
+}
+
+/** Constant-time equality of a presented secret with the expected one. */
+function sameSecret(given: string | undefined, expected: string): boolean {
+  if (!given || !expected) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function accountLocked() {

@@ -5,3 +5,4 @@ export { TokenService } from './token';
 export { registerAuthRoutes } from './auth.routes';
 export { registerUserRoutes } from './users.routes';
 export { currentTotp } from './totp';
+export { CSRF_HEADER, SESSION_COOKIE } from './session-cookie';

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Api } from '../../platform/http';
+import type { StepUp } from '../../platform/security';
 import type { AuditService } from '../audit';
 import type { AccountChecker } from './account-check';
 import { writeItemsCsv, writeItemsXlsx } from './batch-export';
@@ -38,6 +39,7 @@ export interface BatchRouteDeps {
   checker: AccountChecker;
   /** queue the account check of a batch again */
   recheck: (batchId: string) => Promise<void>;
+  stepUp: StepUp;
 }
 
 export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
@@ -242,9 +244,9 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
   api.route({
     method: 'post',
     path: '/batches/:id/approve',
-    summary: 'Approve a submitted batch, stating the item count and total you reviewed',
+    summary: 'Approve a submitted batch, stating the item count and total you reviewed, with a fresh TOTP code',
     description:
-      'Only an approver whose area scope covers the whole batch area, and who did not create, change or submit the batch (whatever other roles they hold). Refused with BATCH_CHANGED when the count, total (or version, if given) differ from the batch now.',
+      'Only an approver whose area scope covers the whole batch area, and who did not create, change or submit the batch (whatever other roles they hold). Refused with BATCH_CHANGED when the count, total (or version, if given) differ from the batch now. The code in `totp` is spent before the approval is applied (an approval refused afterwards has used it all the same); a wrong or used code counts towards the lockout like a failed login.',
     tags: ['batches'],
     access: ['approver'],
     params: batchIdParams,
@@ -252,11 +254,13 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
     idempotent: true,
     responses: {
       200: batchOut,
-      403: { description: 'SELF_APPROVAL, AREA_OUT_OF_SCOPE' },
+      400: { description: 'INVALID_TOTP: the code is wrong, expired or already used (details name totp)' },
+      403: { description: 'TOTP_ENROLMENT_REQUIRED: enrol a second factor first; SELF_APPROVAL, AREA_OUT_OF_SCOPE' },
       409: { description: 'BATCH_CHANGED, BATCH_ILLEGAL_TRANSITION' },
     },
-    handler: ({ params, body }, ctx) => {
-      const { note, ...seen } = body;
+    handler: async ({ params, body }, ctx) => {
+      const { note, totp, ...seen } = body;
+      await d.stepUp(ctx.principal, ctx.actor, totp, 'approving a batch');
       return batches.approve(ctx.actor, ctx.principal, params.id, seen, note);
     },
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boolQuery, plainText } from '../../platform/http/schemas';
+import { boolQuery, plainText, stepUpCode } from '../../platform/http/schemas';
 import { pageOf, pageQuery } from '../../platform/http/pagination';
 import { parsePeriod } from '../../platform/period';
 import { BATCH_STATUSES } from './batch-states';
@@ -226,6 +226,7 @@ export const approveBody = z
     totalAmount: z.number().int().min(0).describe('The total you reviewed'),
     version: z.number().int().positive().optional(),
     note: plainText(500).optional(),
+    totp: stepUpCode,
   })
   .meta({ id: 'Approval' });
 export const scheduleBody = z.strictObject({

@@ -1,11 +1,12 @@
 import { forbidden } from '../../platform/errors';
 import type { Api } from '../../platform/http';
 import { receiveFile } from '../../platform/http/upload';
-import type { Principal } from '../../platform/security';
+import type { Principal, StepUp } from '../../platform/security';
 import {
   assignBody,
   batchReconSchema,
   commentBody,
+  confirmWriteOffBody,
   decideBody,
   exceptionDetailSchema,
   exceptionPage,
@@ -39,6 +40,7 @@ const exceptionErrors = {
 export interface ReconciliationRouteDeps {
   recon: ReconciliationService;
   upload: { dir: string; maxBytes: number };
+  stepUp: StepUp;
 }
 
 /** A statement covers every area a provider pays: taking one in is for staff whose scope is the whole tree. */
@@ -249,14 +251,24 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
   api.route({
     method: 'post',
     path: '/reconciliation/exceptions/:id/writeoff/confirm',
-    summary: 'Confirm a proposed write-off: a second person, never the one who proposed it',
+    summary: 'Confirm a proposed write-off: a second person, never the one who proposed it, with a fresh TOTP code',
+    description:
+      'The code in `totp` is spent before the write-off is applied (a confirmation refused afterwards has used it all the same); a wrong or used code counts towards the lockout like a failed login.',
     tags: ['reconciliation'],
     access: WORKERS,
     params: idParams,
-    body: decideBody,
+    body: confirmWriteOffBody,
     idempotent: true,
-    responses: { 200: exceptionOut, ...exceptionErrors },
-    handler: ({ params, body }, ctx) => recon.confirmWriteOff(ctx.actor, ctx.principal, params.id, body.note, body.version),
+    responses: {
+      200: exceptionOut,
+      400: { description: 'INVALID_TOTP: the code is wrong, expired or already used (details name totp)' },
+      ...exceptionErrors,
+      403: { description: 'TOTP_ENROLMENT_REQUIRED: enrol a second factor first; AREA_OUT_OF_SCOPE, FOUR_EYES' },
+    },
+    handler: async ({ params, body }, ctx) => {
+      await d.stepUp(ctx.principal, ctx.actor, body.totp, 'confirming a write-off');
+      return recon.confirmWriteOff(ctx.actor, ctx.principal, params.id, body.note, body.version);
+    },
   });
 
   api.route({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { pageOf, pageQuery } from '../../platform/http/pagination';
-import { plainText } from '../../platform/http/schemas';
+import { plainText, stepUpCode } from '../../platform/http/schemas';
 import { CATEGORIES, LINE_CATEGORIES } from './matcher';
 import { RESOLUTIONS } from './reconciliation.service';
 
@@ -165,6 +165,7 @@ export const resolveBody = z
   })
   .meta({ id: 'ExceptionResolve' });
 export const decideBody = z.strictObject({ note: reason, version });
+export const confirmWriteOffBody = z.strictObject({ note: reason, version, totp: stepUpCode }).meta({ id: 'WriteOffConfirmation' });
 
 export const batchReconSchema = z
   .object({

@@ -136,6 +136,12 @@ export class Api {
     private readonly idempotency?: IdempotencyStore,
   ) {
     this.registry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    this.registry.registerComponent('securitySchemes', 'cookieAuth', {
+      type: 'apiKey',
+      in: 'cookie',
+      name: 'wd_session',
+      description: 'The browser session (POST /auth/login with session: cookie); POST, PUT, PATCH and DELETE also need X-CSRF-Token',
+    });
   }
 
   route<
@@ -270,6 +276,13 @@ export class Api {
     if (spec.access !== 'public') {
       responses['401'] ??= err('Missing, invalid, expired or revoked token');
       responses['403'] ??= err('Role or area scope does not allow this');
+      if (spec.method !== 'get') {
+        const denied = responses['403'];
+        responses['403'] = {
+          ...denied,
+          description: `${denied.description}; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header`,
+        };
+      }
     }
     responses['500'] ??= err('Internal error');
     this.registry.registerPath({
@@ -278,7 +291,7 @@ export class Api {
       summary: spec.summary,
       ...(spec.description ? { description: spec.description } : {}),
       tags: spec.tags,
-      ...(spec.access !== 'public' ? { security: [{ bearerAuth: [] }] } : { security: [] }),
+      ...(spec.access !== 'public' ? { security: [{ bearerAuth: [] }, { cookieAuth: [] }] } : { security: [] }),
       request: {
         ...(spec.params ? { params: spec.params as z.ZodObject } : {}),
         ...(spec.query ? { query: spec.query as z.ZodObject } : {}),
@@ -306,7 +319,7 @@ export class Api {
     return new OpenApiGeneratorV31(this.registry.definitions).generateDocument({
       openapi: '3.1.0',
       info,
-      security: [{ bearerAuth: [] }],
+      security: [{ bearerAuth: [] }, { cookieAuth: [] }],
     });
   }
 }

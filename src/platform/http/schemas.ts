@@ -3,6 +3,12 @@ import { z } from 'zod';
 /** A query flag: exactly `true` or `false` (a typo is an error, not a silent false). */
 export const boolQuery = z.enum(['true', 'false']).transform((v) => v === 'true');
 
+/** A fresh code from the caller's authenticator app, required in the request that moves money (step-up). */
+export const stepUpCode = z
+  .string()
+  .regex(/^\d{6}$/, 'must be 6 digits')
+  .describe('A fresh 6-digit code from your authenticator app; each code is good once');
+
 /** One line of human text: NFC, trimmed, no control characters. */
 export const plainText = (max: number) =>
   z

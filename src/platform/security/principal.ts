@@ -14,6 +14,8 @@ export interface Principal {
   sessionId: string;
   /** `limited` sessions may only finish setting up the account (password change, TOTP enrolment). */
   stage: 'full' | 'limited';
+  /** The request proved the session with the browser's session cookie rather than a bearer token. */
+  cookieSession?: boolean;
 }
 
 /** Who a change is attributed to: a person with a request, or the system (scheduled jobs). */
@@ -26,6 +28,9 @@ export interface Actor {
 }
 
 export const SYSTEM_ACTOR: Actor = { userId: null, username: 'system', roles: ['system'], requestId: null, source: null };
+
+/** Checks and spends a step-up code of the caller (see AuthService.stepUp); throws when it is refused. */
+export type StepUp = (p: Principal, actor: Actor, code: string, purpose: string) => Promise<void>;
 
 export function actorOf(p: Principal, requestId: string | null, source: string | null): Actor {
   return { userId: p.userId, username: p.username, roles: [...p.roles], requestId, source };

@@ -12,7 +12,7 @@ export interface paths {
         put?: never;
         /**
          * Log in with username, password and (when enrolled) a TOTP code
-         * @description Returns a short-lived JWT bound to a server-side session. A `limited` token is returned while the password must be changed or a second factor enrolled. Five failures lock the account; a locked account answers 401 `ACCOUNT_LOCKED` whether the password is right or not. The session ends after the idle limit or `AUTH_SESSION_MAX_HOURS` after login, whichever comes first.
+         * @description Returns a short-lived JWT bound to a server-side session; with `session: "cookie"` (for the browser console) the session is set as the cookie `wd_session` (HttpOnly, SameSite=Strict, Secure in production) instead, and the answer carries no token but a `csrfToken`, which every POST, PUT, PATCH and DELETE of that session must repeat in the `X-CSRF-Token` header (403 `CSRF_TOKEN_INVALID` otherwise). A request with an Authorization header is authenticated by it alone. A `limited` session is returned while the password must be changed or a second factor enrolled. Five failures lock the account; a locked account answers 401 `ACCOUNT_LOCKED`, and a disabled one 401 `ACCOUNT_DISABLED`, whether the password is right or not. The session ends after the idle limit or `AUTH_SESSION_MAX_HOURS` after login, whichever comes first.
          */
         post: {
             parameters: {
@@ -28,17 +28,22 @@ export interface paths {
                         password: string;
                         /** @description Code from the authenticator app, when TOTP is enrolled */
                         totp?: string;
+                        /**
+                         * @description token (default): the answer carries a bearer token. cookie: for a browser; the session is set as the HttpOnly, SameSite=Strict cookie wd_session and the answer carries no token but a csrfToken
+                         * @enum {string}
+                         */
+                        session?: "cookie" | "token";
                     };
                 };
             };
             responses: {
-                /** @description Logged in */
+                /** @description Logged in: a bearer token, or (session: cookie) the CSRF token of the cookie session */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["AccessToken"];
+                        "application/json": components["schemas"]["AccessToken"] | components["schemas"]["CookieSession"];
                     };
                 };
                 /** @description Invalid request (VALIDATION_FAILED names every problem) */
@@ -81,7 +86,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The logged-in user */
+        /**
+         * The logged-in user and the deadlines of this session
+         * @description The console calls it on load to learn the idle limit and deadlines, and, in a cookie session, the CSRF token. It extends the idle deadline as every request does, no more.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -91,13 +99,13 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The user */
+                /** @description The user and the session */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["Me"];
+                        "application/json": components["schemas"]["MeWithSession"];
                     };
                 };
                 /** @description Missing, invalid, expired or revoked token */
@@ -146,7 +154,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End this session; its tokens stop working at once */
+        /**
+         * End this session; its tokens (or its cookie) stop working at once
+         * @description A cookie session also has its cookie cleared (Max-Age=0).
+         */
         post: {
             parameters: {
                 query?: never;
@@ -172,7 +183,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -207,7 +218,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A new token for the same live session, until its absolute deadline */
+        /**
+         * A new token for the same live session, until its absolute deadline
+         * @description Not for a cookie session (403 BEARER_SESSION_REQUIRED): it stays alive while used and never hands its page a token.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -235,7 +249,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -270,7 +284,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change your own password (ends every other session) */
+        /**
+         * Change your own password (ends every other session)
+         * @description In a cookie session the new session replaces the cookie and the answer carries its csrfToken instead of a token.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -287,13 +304,13 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Changed; a new token for a new session */
+                /** @description Changed; a new token (or cookie) for a new session */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["AccessToken"];
+                        "application/json": components["schemas"]["AccessToken"] | components["schemas"]["CookieSession"];
                     };
                 };
                 /** @description Invalid request (VALIDATION_FAILED names every problem) */
@@ -314,7 +331,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -377,7 +394,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -419,7 +436,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Finish TOTP enrolment with a code from the app */
+        /**
+         * Finish TOTP enrolment with a code from the app
+         * @description Every session of the user ends and a new one is issued. In a cookie session the new session replaces the cookie and the answer carries its csrfToken instead of a token.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -435,13 +455,13 @@ export interface paths {
                 };
             };
             responses: {
-                /** @description Enrolled; a new token */
+                /** @description Enrolled; a new token (or cookie) for a new session */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["AccessToken"];
+                        "application/json": components["schemas"]["AccessToken"] | components["schemas"]["CookieSession"];
                     };
                 };
                 /** @description Invalid request (VALIDATION_FAILED names every problem) */
@@ -462,7 +482,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -627,7 +647,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -789,7 +809,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description SELF_CHANGE_REFUSED, AREA_OUT_OF_SCOPE */
+                /** @description SELF_CHANGE_REFUSED, AREA_OUT_OF_SCOPE; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -871,7 +891,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -959,7 +979,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1047,7 +1067,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1135,7 +1155,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1232,7 +1252,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description SECOND_ADMIN_REQUIRED, AREA_OUT_OF_SCOPE */
+                /** @description SECOND_ADMIN_REQUIRED, AREA_OUT_OF_SCOPE; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1324,7 +1344,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description SELF_CHANGE_REFUSED, AREA_OUT_OF_SCOPE */
+                /** @description SELF_CHANGE_REFUSED, AREA_OUT_OF_SCOPE; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1499,7 +1519,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description FOUR_EYES (you proposed it, or it is for you), AREA_OUT_OF_SCOPE */
+                /** @description FOUR_EYES (you proposed it, or it is for you), AREA_OUT_OF_SCOPE; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1592,7 +1612,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description AREA_OUT_OF_SCOPE */
+                /** @description AREA_OUT_OF_SCOPE; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1763,7 +1783,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1910,7 +1930,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1990,7 +2010,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2396,7 +2416,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2560,7 +2580,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2659,7 +2679,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2905,7 +2925,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3001,7 +3021,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3159,7 +3179,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3261,7 +3281,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3411,7 +3431,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3923,7 +3943,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4103,7 +4123,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4193,7 +4213,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4280,7 +4300,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4369,7 +4389,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4548,7 +4568,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4626,7 +4646,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4800,7 +4820,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4975,7 +4995,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5062,7 +5082,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5143,7 +5163,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5387,7 +5407,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5486,7 +5506,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5652,7 +5672,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description AREA_OUT_OF_SCOPE */
+                /** @description AREA_OUT_OF_SCOPE; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5747,7 +5767,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -6415,7 +6435,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -6503,7 +6523,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -6597,7 +6617,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -6642,8 +6662,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Approve a submitted batch, stating the item count and total you reviewed
-         * @description Only an approver whose area scope covers the whole batch area, and who did not create, change or submit the batch (whatever other roles they hold). Refused with BATCH_CHANGED when the count, total (or version, if given) differ from the batch now.
+         * Approve a submitted batch, stating the item count and total you reviewed, with a fresh TOTP code
+         * @description Only an approver whose area scope covers the whole batch area, and who did not create, change or submit the batch (whatever other roles they hold). Refused with BATCH_CHANGED when the count, total (or version, if given) differ from the batch now. The code in `totp` is spent before the approval is applied (an approval refused afterwards has used it all the same); a wrong or used code counts towards the lockout like a failed login.
          */
         post: {
             parameters: {
@@ -6674,14 +6694,12 @@ export interface paths {
                         "application/json": components["schemas"]["Batch"];
                     };
                 };
-                /** @description Invalid request (VALIDATION_FAILED names every problem); INVALID_IDEMPOTENCY_KEY: malformed Idempotency-Key */
+                /** @description INVALID_TOTP: the code is wrong, expired or already used (details name totp); INVALID_IDEMPOTENCY_KEY: malformed Idempotency-Key */
                 400: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
+                    content?: never;
                 };
                 /** @description Missing, invalid, expired or revoked token */
                 401: {
@@ -6692,7 +6710,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description SELF_APPROVAL, AREA_OUT_OF_SCOPE */
+                /** @description TOTP_ENROLMENT_REQUIRED: enrol a second factor first; SELF_APPROVAL, AREA_OUT_OF_SCOPE; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -6784,7 +6802,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description SELF_APPROVAL, AREA_OUT_OF_SCOPE */
+                /** @description SELF_APPROVAL, AREA_OUT_OF_SCOPE; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -6876,7 +6894,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -6969,7 +6987,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -7060,7 +7078,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -7159,7 +7177,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -7255,7 +7273,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this */
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -7590,7 +7608,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description SCOPE_TOO_NARROW */
+                /** @description SCOPE_TOO_NARROW; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -7667,7 +7685,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description SCOPE_TOO_NARROW */
+                /** @description SCOPE_TOO_NARROW; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -8252,7 +8270,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description FOUR_EYES */
+                /** @description FOUR_EYES; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -8351,7 +8369,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description FOUR_EYES */
+                /** @description FOUR_EYES; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -8449,7 +8467,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description FOUR_EYES */
+                /** @description FOUR_EYES; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -8498,7 +8516,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Confirm a proposed write-off: a second person, never the one who proposed it */
+        /**
+         * Confirm a proposed write-off: a second person, never the one who proposed it, with a fresh TOTP code
+         * @description The code in `totp` is spent before the write-off is applied (a confirmation refused afterwards has used it all the same); a wrong or used code counts towards the lockout like a failed login.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -8513,11 +8534,7 @@ export interface paths {
             };
             requestBody?: {
                 content: {
-                    "application/json": {
-                        note: string;
-                        /** @description The version you read: refused with 409 EXCEPTION_CHANGED if it moved on */
-                        version?: number;
-                    };
+                    "application/json": components["schemas"]["WriteOffConfirmation"];
                 };
             };
             responses: {
@@ -8532,14 +8549,12 @@ export interface paths {
                         "application/json": components["schemas"]["ReconciliationException"];
                     };
                 };
-                /** @description Invalid request (VALIDATION_FAILED names every problem); INVALID_IDEMPOTENCY_KEY: malformed Idempotency-Key */
+                /** @description INVALID_TOTP: the code is wrong, expired or already used (details name totp); INVALID_IDEMPOTENCY_KEY: malformed Idempotency-Key */
                 400: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
+                    content?: never;
                 };
                 /** @description Missing, invalid, expired or revoked token */
                 401: {
@@ -8550,7 +8565,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description FOUR_EYES */
+                /** @description TOTP_ENROLMENT_REQUIRED: enrol a second factor first; AREA_OUT_OF_SCOPE, FOUR_EYES; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -8651,7 +8666,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description FOUR_EYES */
+                /** @description FOUR_EYES; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -8889,7 +8904,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description ROLE_REQUIRED, FULL_VALUES_NOT_ALLOWED, AREA_OUT_OF_SCOPE */
+                /** @description ROLE_REQUIRED, FULL_VALUES_NOT_ALLOWED, AREA_OUT_OF_SCOPE; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -9277,6 +9292,18 @@ export interface components {
             /** @description Steps left before the session is full */
             pending: ("password_change" | "totp_enrolment")[];
         };
+        CookieSession: {
+            /** @description The session's absolute end; the cookie works until then while the session is used */
+            expiresAt: string;
+            /**
+             * @description limited: only password change, TOTP enrolment, me and logout are allowed
+             * @enum {string}
+             */
+            stage: "full" | "limited";
+            user: components["schemas"]["Me"];
+            /** @description Send as X-CSRF-Token with every POST, PUT, PATCH and DELETE of this session */
+            csrfToken: string;
+        };
         Error: {
             error: {
                 /** @description Stable, UPPER_SNAKE error code */
@@ -9284,6 +9311,28 @@ export interface components {
                 message: string;
                 details?: unknown;
                 requestId: string;
+            };
+        };
+        MeWithSession: {
+            id: number;
+            username: string;
+            displayName: string;
+            roles: ("admin" | "staff" | "approver" | "auditor")[];
+            areaId: number | null;
+            totpEnabled: boolean;
+            mustChangePassword: boolean;
+            /** @description Steps left before the session is full */
+            pending: ("password_change" | "totp_enrolment")[];
+            /** @description This session; reading it counts as activity like any request */
+            session: {
+                /** @description The idle limit: the session ends this long after its last request (15 minutes, 5 for admins) */
+                idleSeconds: number;
+                /** @description When the session ends unless another request comes first */
+                idleExpiresAt: string;
+                /** @description The session's absolute end (AUTH_SESSION_MAX_HOURS after login), however active it is */
+                expiresAt: string;
+                /** @description Only for a cookie session: send it as X-CSRF-Token with every POST, PUT, PATCH and DELETE */
+                csrfToken?: string;
             };
         };
         TotpSetup: {
@@ -9967,6 +10016,8 @@ export interface components {
             totalAmount: number;
             version?: number;
             note?: string;
+            /** @description A fresh 6-digit code from your authenticator app; each code is good once */
+            totp: string;
         };
         ProviderTransferEvent: {
             eventId: string;
@@ -10199,6 +10250,13 @@ export interface components {
             batchId?: string;
             /** @description The version you read: refused with 409 EXCEPTION_CHANGED if it moved on */
             version?: number;
+        };
+        WriteOffConfirmation: {
+            note: string;
+            /** @description The version you read: refused with 409 EXCEPTION_CHANGED if it moved on */
+            version?: number;
+            /** @description A fresh 6-digit code from your authenticator app; each code is good once */
+            totp: string;
         };
         BatchReconciliation: {
             batchId: string;

@@ -452,13 +452,18 @@ function ExceptionPage() {
             }),
           );
         case 'confirm':
-        case 'reject': {
           // the step-up code travels with the decision; the API checks it, the page only asks for it
-          const body = { note: w.note, version, ...(w.totp ? { totp: w.totp } : {}) } as { note: string; version: number };
-          return w.kind === 'confirm'
-            ? unwrap(api.POST('/api/v1/reconciliation/exceptions/{id}/writeoff/confirm', { params, headers, body }))
-            : unwrap(api.POST('/api/v1/reconciliation/exceptions/{id}/writeoff/reject', { params, headers, body }));
-        }
+          return unwrap(
+            api.POST('/api/v1/reconciliation/exceptions/{id}/writeoff/confirm', {
+              params,
+              headers,
+              body: { note: w.note, version, totp: w.totp },
+            }),
+          );
+        case 'reject':
+          return unwrap(
+            api.POST('/api/v1/reconciliation/exceptions/{id}/writeoff/reject', { params, headers, body: { note: w.note, version } }),
+          );
       }
     },
     onSuccess: (_out, w) => {
