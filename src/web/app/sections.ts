@@ -21,7 +21,7 @@ export const SECTIONS: readonly Section[] = [
   { path: '/imports', label: 'nav.imports', roles: ['staff'] },
   { path: '/beneficiaries', label: 'nav.beneficiaries', roles: ['staff'] },
   { path: '/programmes', label: 'nav.programmes', roles: ['staff', 'admin'] },
-  { path: '/batches', label: 'nav.batches', roles: ['staff'] },
+  { path: '/batches', label: 'nav.batches', roles: ['staff'], load: () => import('../features/batches/batches-section') },
   { path: '/reconciliation', label: 'nav.reconciliation', roles: ['staff'] },
   { path: '/approvals', label: 'nav.approvals', roles: ['approver'] },
   { path: '/audit', label: 'nav.audit', roles: ['auditor'] },

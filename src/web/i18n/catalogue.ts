@@ -1,10 +1,12 @@
 import viCore from './vi.json';
 import enCore from './en.json';
+import viBatches from '../features/batches/messages.vi.json';
+import enBatches from '../features/batches/messages.en.json';
 
 // Each feature keeps its own messages beside its pages (features/<name>/messages.vi.json, .en.json), listed here;
 // keys are prefixed with the feature's name, and test/web/format.test.ts refuses a key defined twice.
-const vi = { ...viCore };
-const en = { ...enCore };
+const vi = { ...viCore, ...viBatches };
+const en = { ...enCore, ...enBatches };
 
 export type MessageKey = keyof typeof vi;
 export type Lang = 'vi' | 'en';
