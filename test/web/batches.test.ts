@@ -136,8 +136,10 @@ describe('console: staff batches (Chromium)', function () {
     // the account check runs in the worker; the page follows it without a reload
     await page.getByText('Đã kiểm tra xong.').waitFor({ timeout: 20_000 });
 
-    await page.getByRole('checkbox', { name: 'Chọn khoản số 1' }).check();
-    await page.getByRole('checkbox', { name: 'Chọn khoản số 2' }).check();
+    // item numbers run on across batches: the first two of this one, as the API lists them
+    const [first, second] = ((await get(`/batches/${id}/items?limit=2`, staff.token)).body.items as { seq: number }[]).map((i) => i.seq);
+    await page.getByRole('checkbox', { name: `Chọn khoản số ${first}` }).check();
+    await page.getByRole('checkbox', { name: `Chọn khoản số ${second}` }).check();
     await page.getByText('Đã chọn 2 khoản.').waitFor();
     // holding without a reason is refused beside the reason field, and changes nothing
     await page.getByRole('button', { name: 'Áp dụng' }).click();
@@ -179,8 +181,8 @@ describe('console: staff batches (Chromium)', function () {
       review_reason: string;
     }[];
     expect(held.map((h) => [Number(h.seq), h.review_reason])).to.deep.equal([
-      [1, 'Chờ xác minh tài khoản với ngân hàng'],
-      [2, 'Chờ xác minh tài khoản với ngân hàng'],
+      [first, 'Chờ xác minh tài khoản với ngân hàng'],
+      [second, 'Chờ xác minh tài khoản với ngân hàng'],
     ]);
     // and the API refuses the maker's approval whatever the page shows
     const refused = await post(`/batches/${id}/approve`, { itemCount: 2, totalAmount: 1_500_000 }, staff.token);
