@@ -8162,14 +8162,14 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description AREA_OUT_OF_SCOPE, FOUR_EYES */
+                /** @description FOUR_EYES */
                 403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description EXCEPTION_NOT_FOUND */
+                /** @description EXCEPTION_NOT_FOUND (also for an exception outside your area scope) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -8250,14 +8250,14 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description AREA_OUT_OF_SCOPE, FOUR_EYES */
+                /** @description FOUR_EYES */
                 403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description EXCEPTION_NOT_FOUND */
+                /** @description EXCEPTION_NOT_FOUND (also for an exception outside your area scope) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -8349,14 +8349,14 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description AREA_OUT_OF_SCOPE, FOUR_EYES */
+                /** @description FOUR_EYES */
                 403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description EXCEPTION_NOT_FOUND */
+                /** @description EXCEPTION_NOT_FOUND (also for an exception outside your area scope) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -8447,14 +8447,14 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description AREA_OUT_OF_SCOPE, FOUR_EYES */
+                /** @description FOUR_EYES */
                 403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description EXCEPTION_NOT_FOUND */
+                /** @description EXCEPTION_NOT_FOUND (also for an exception outside your area scope) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -8548,14 +8548,14 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description AREA_OUT_OF_SCOPE, FOUR_EYES */
+                /** @description FOUR_EYES */
                 403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description EXCEPTION_NOT_FOUND */
+                /** @description EXCEPTION_NOT_FOUND (also for an exception outside your area scope) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -8649,14 +8649,14 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description AREA_OUT_OF_SCOPE, FOUR_EYES */
+                /** @description FOUR_EYES */
                 403: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content?: never;
                 };
-                /** @description EXCEPTION_NOT_FOUND */
+                /** @description EXCEPTION_NOT_FOUND (also for an exception outside your area scope) */
                 404: {
                     headers: {
                         [name: string]: unknown;
