@@ -31,7 +31,7 @@ export const SECTIONS: readonly Section[] = [
     roles: ['staff', 'admin'],
     load: () => import('../features/programmes/programmes-section'),
   },
-  { path: '/batches', label: 'nav.batches', roles: ['staff'] },
+  { path: '/batches', label: 'nav.batches', roles: ['staff'], load: () => import('../features/batches/batches-section') },
   {
     path: '/reconciliation',
     label: 'nav.reconciliation',

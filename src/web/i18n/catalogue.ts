@@ -6,6 +6,8 @@ import viApprovals from '../features/approvals/messages.vi.json';
 import enApprovals from '../features/approvals/messages.en.json';
 import viAudit from '../features/audit/messages.vi.json';
 import enAudit from '../features/audit/messages.en.json';
+import viBatches from '../features/batches/messages.vi.json';
+import enBatches from '../features/batches/messages.en.json';
 import viBeneficiaries from '../features/beneficiaries/messages.vi.json';
 import enBeneficiaries from '../features/beneficiaries/messages.en.json';
 import viCoverage from '../features/coverage/messages.vi.json';
@@ -26,6 +28,7 @@ const vi = {
   ...viAdmin,
   ...viApprovals,
   ...viAudit,
+  ...viBatches,
   ...viBeneficiaries,
   ...viCoverage,
   ...viExports,
@@ -38,6 +41,7 @@ const en = {
   ...enAdmin,
   ...enApprovals,
   ...enAudit,
+  ...enBatches,
   ...enBeneficiaries,
   ...enCoverage,
   ...enExports,

@@ -1,0 +1,110 @@
+import { useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { Link } from 'wouter';
+import { useMe } from '../../app/session';
+import { useI18n } from '../../i18n/i18n';
+import { formatMoney } from '../../ui/format';
+import { KeysetTable } from '../../ui/keyset-table';
+import { Money } from '../../ui/money';
+import { PageTitle } from '../../ui/page-title';
+import { BATCH_STATUSES, fetchBatches, fetchProgrammes, keys, type Batch, type BatchFilter, type BatchStatus } from './api';
+import { AreaPicker, canMake, monthText, SelectField, StatusBadge } from './parts';
+
+export function BatchListPage() {
+  const { t } = useI18n();
+  const me = useMe();
+  const [filter, setFilter] = useState<BatchFilter>({});
+  const programmes = useQuery({ queryKey: ['programmes', 'active'], queryFn: fetchProgrammes, staleTime: 300_000 });
+  // the first page also carries the totals over the whole filter
+  const first = useQuery({ queryKey: [...keys.list(filter), 'page', undefined], queryFn: () => fetchBatches(filter, undefined) });
+  const set = (patch: Partial<BatchFilter>) => setFilter((f) => ({ ...f, ...patch }));
+  return (
+    <main id="main" className="page wide">
+      <PageTitle>{t('batches.title')}</PageTitle>
+      {canMake(me.roles) ? (
+        <p>
+          <Link href="/new" className="button-link primary">
+            {t('batches.new')}
+          </Link>
+        </p>
+      ) : null}
+      <section aria-labelledby="batch-filters" className="filters">
+        <h2 id="batch-filters">{t('batches.filters')}</h2>
+        <div className="filters__row">
+          <SelectField
+            label={t('batches.filter.status')}
+            value={filter.status ?? ''}
+            onChange={(e) => set({ status: (e.target.value || undefined) as BatchStatus | undefined })}
+          >
+            <option value="">{t('batches.filter.any')}</option>
+            {BATCH_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {t(`batches.status.${s}`)}
+              </option>
+            ))}
+          </SelectField>
+          <SelectField
+            label={t('batches.filter.programme')}
+            value={filter.programmeId ?? ''}
+            onChange={(e) => set({ programmeId: e.target.value ? Number(e.target.value) : undefined })}
+          >
+            <option value="">{t('batches.filter.any')}</option>
+            {(programmes.data?.items ?? []).map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </SelectField>
+          <div className="field">
+            <label htmlFor="batch-filter-period">{t('batches.filter.period')}</label>
+            <input
+              id="batch-filter-period"
+              type="month"
+              value={filter.period ?? ''}
+              onChange={(e) => set({ period: e.target.value || undefined })}
+            />
+          </div>
+        </div>
+        <AreaPicker
+          label={t('batches.filter.area')}
+          value={filter.areaId}
+          onChange={(areaId) => set({ areaId })}
+          emptyLabel={t('batches.area.all')}
+        />
+        <button type="button" onClick={() => setFilter({})}>
+          {t('batches.filter.clear')}
+        </button>
+      </section>
+      {first.data ? (
+        <p role="status">
+          {t('batches.listTotals', {
+            count: first.data.totals.count,
+            items: first.data.totals.itemCount,
+            amount: formatMoney(first.data.totals.totalAmount),
+          })}
+        </p>
+      ) : null}
+      <KeysetTable<Batch>
+        caption={t('batches.list.caption')}
+        queryKey={keys.list(filter)}
+        fetchPage={(cursor) => fetchBatches(filter, cursor)}
+        rowKey={(b) => b.id}
+        columns={[
+          {
+            header: t('batches.col.id'),
+            cell: (b) => <Link href={`/${b.id}`}>{t('batches.batchTitle', { id: b.id })}</Link>,
+          },
+          { header: t('batches.col.programme'), cell: (b) => b.programmeName },
+          {
+            header: t('batches.col.period'),
+            cell: (b) => (b.period === b.periodTo ? monthText(b.period) : `${monthText(b.period)} – ${monthText(b.periodTo)}`),
+          },
+          { header: t('batches.col.area'), cell: (b) => b.areaName },
+          { header: t('batches.col.status'), cell: (b) => <StatusBadge status={b.status} /> },
+          { header: t('batches.col.count'), cell: (b) => b.itemCount.toLocaleString('vi-VN'), numeric: true },
+          { header: t('batches.col.amount'), cell: (b) => <Money amount={b.totalAmount} />, numeric: true },
+        ]}
+      />
+    </main>
+  );
+}
