@@ -150,10 +150,16 @@ describe('console: staff reconciliation (Chromium)', function () {
     await c.page.getByRole('heading', { name: 'Duyệt đề nghị xóa sổ', level: 2 }).waitFor();
     await expectAccessible(c.page);
     await c.page.getByLabel('Lý do').fill('Đồng ý xóa sổ theo biên bản tra soát.');
-    // a wrong code is refused and nothing changes
-    await c.page.getByLabel('Mã xác thực (6 chữ số)').fill('000000');
+    // a wrong code is refused and nothing changes; the refusal names the code field (the API's details name totp), so
+    // the page says it beside that field, marks the field invalid and ties the message to it, as for any field
+    const code = c.page.getByLabel('Mã xác thực (6 chữ số)');
+    await code.fill('000000');
     await c.page.getByRole('button', { name: 'Xác nhận xóa sổ' }).click();
-    await c.page.getByRole('alert').filter({ hasText: /./ }).first().waitFor();
+    await code.and(c.page.locator('[aria-invalid="true"]')).waitFor();
+    const describedBy = ((await code.getAttribute('aria-describedby')) ?? '').split(' ').filter(Boolean);
+    const said = await Promise.all(describedBy.map((id) => c.page.locator(`[id="${id}"]`).textContent()));
+    expect(said).to.include('Mã xác thực sai, đã hết hạn hoặc đã dùng. Hãy chờ mã mới và nhập lại.');
+    expect(await code.inputValue(), 'the spent code is cleared').to.equal('');
     const { infra } = await testApp();
     const status = async () =>
       ((await infra.ds.query('SELECT status, resolution FROM recon_exceptions WHERE id = ?', [exceptionId])) as any[])[0];
