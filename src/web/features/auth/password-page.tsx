@@ -34,6 +34,8 @@ export function PasswordPage() {
     setErrors({ form: null, fields });
     if (Object.keys(fields).length) return;
     setBusy(true);
+    // at first login the change is a set-up step: once done, the user goes on (to TOTP enrolment, `next` or home)
+    const setUpStep = me.pending.includes('password_change');
     try {
       const answer = (await unwrap(api.POST('/api/v1/auth/password', { body: { currentPassword, newPassword } }))) as CookieSessionAnswer;
       const after = await session.established(answer);
@@ -41,7 +43,8 @@ export function PasswordPage() {
       setNew('');
       setConfirm('');
       const to = nextStep(after, next);
-      if (to === '/' && !next) setDone(true);
+      // a change chosen from the profile stays here and says it is done
+      if (to === '/' && !next && !setUpStep) setDone(true);
       else navigate(to, { replace: true });
     } catch (err) {
       setErrors(formErrors(t, err, FIELDS, (m) => passwordProblem(t, m)));
