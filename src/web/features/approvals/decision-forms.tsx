@@ -16,7 +16,13 @@ interface Problems {
 }
 const none: Problems = { form: null, fields: {} };
 
-function ApproveForm({ batch }: { batch: Batch }) {
+/**
+ * What the officer decided, as the API confirmed it. Held by DecisionForms, not by the form that sent it: the refetch
+ * after a decision shows the batch no longer submitted, which replaces the forms, and the confirmation must outlive them.
+ */
+type Decision = { kind: 'approved'; itemCount: number; totalAmount: number } | { kind: 'rejected' };
+
+function ApproveForm({ batch, onDecided }: { batch: Batch; onDecided: (d: Decision) => void }) {
   const { t } = useI18n();
   const queryClient = useQueryClient();
   const [itemCount, setItemCount] = useState('');
@@ -38,8 +44,8 @@ function ApproveForm({ batch }: { batch: Batch }) {
         },
         key,
       ),
-    onSuccess: async () => {
-      setProblems(none);
+    onSuccess: async (approved) => {
+      onDecided({ kind: 'approved', itemCount: approved.itemCount, totalAmount: approved.totalAmount });
       await queryClient.invalidateQueries({ queryKey: ['approvals'] });
     },
     onError: (e) => {
@@ -64,16 +70,6 @@ function ApproveForm({ batch }: { batch: Batch }) {
     if (Object.keys(fields).length === 0) approve.mutate();
   }
 
-  if (approve.isSuccess) {
-    return (
-      <p className="success" role="status">
-        {t('approvals.approve.done', {
-          items: approve.data.itemCount.toLocaleString('vi-VN'),
-          total: formatMoney(approve.data.totalAmount),
-        })}
-      </p>
-    );
-  }
   const typed = total && Number.isSafeInteger(Number(total)) ? Number(total) : null;
   return (
     <form onSubmit={submit} noValidate aria-busy={approve.isPending} aria-labelledby="approve-title">
@@ -128,7 +124,7 @@ function ApproveForm({ batch }: { batch: Batch }) {
   );
 }
 
-function RejectForm({ batch }: { batch: Batch }) {
+function RejectForm({ batch, onDecided }: { batch: Batch; onDecided: (d: Decision) => void }) {
   const { t } = useI18n();
   const queryClient = useQueryClient();
   const id = useId();
@@ -138,7 +134,7 @@ function RejectForm({ batch }: { batch: Batch }) {
   const reject = useMutation({
     mutationFn: () => approvalsApi.reject(batch.id, reason.trim(), key),
     onSuccess: async () => {
-      setProblems(none);
+      onDecided({ kind: 'rejected' });
       await queryClient.invalidateQueries({ queryKey: ['approvals'] });
     },
     onError: (e) => {
@@ -153,13 +149,6 @@ function RejectForm({ batch }: { batch: Batch }) {
       return;
     }
     reject.mutate();
-  }
-  if (reject.isSuccess) {
-    return (
-      <p className="success" role="status">
-        {t('approvals.reject.done')}
-      </p>
-    );
   }
   const err = problems.fields.reason;
   return (
@@ -196,6 +185,18 @@ function RejectForm({ batch }: { batch: Batch }) {
 /** Approve or reject, shown only when the officer may decide; otherwise why they may not. */
 export function DecisionForms({ batch, involved }: { batch: Batch; involved: 'created' | 'submitted' | null }) {
   const { t } = useI18n();
+  const [decided, setDecided] = useState<{ batchId: Batch['id']; decision: Decision } | null>(null);
+  if (decided && decided.batchId === batch.id) {
+    const d = decided.decision;
+    return (
+      <p className="success" role="status">
+        {d.kind === 'approved'
+          ? t('approvals.approve.done', { items: d.itemCount.toLocaleString('vi-VN'), total: formatMoney(d.totalAmount) })
+          : t('approvals.reject.done')}
+      </p>
+    );
+  }
+  const onDecided = (decision: Decision) => setDecided({ batchId: batch.id, decision });
   if (batch.status !== 'submitted') {
     return (
       <p className="notice">
@@ -208,8 +209,8 @@ export function DecisionForms({ batch, involved }: { batch: Batch; involved: 'cr
   }
   return (
     <>
-      <ApproveForm batch={batch} />
-      <RejectForm batch={batch} />
+      <ApproveForm batch={batch} onDecided={onDecided} />
+      <RejectForm batch={batch} onDecided={onDecided} />
     </>
   );
 }
