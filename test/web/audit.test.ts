@@ -63,6 +63,8 @@ describe('console: an auditor checks the trail and exports (Chromium)', function
     await b.page.getByLabel('Mã người thực hiện').fill(String(auditor.id));
     await b.page.getByRole('button', { name: 'Lọc', exact: true }).click();
     const trail = b.page.getByRole('table', { name: 'Sự kiện trong nhật ký, mới nhất trước' });
+    // the unfiltered page (whose newest row is this login too) is replaced once the filtered answer arrives
+    await trail.locator('tbody tr').nth(1).waitFor({ state: 'detached' });
     await trail
       .getByRole('cell', { name: `${auditor.username} (#${auditor.id})` })
       .first()
