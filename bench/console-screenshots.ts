@@ -19,22 +19,12 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { authenticator } from 'otplib';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium';
 
 const ROOT = path.join(__dirname, '..');
 const OUT = path.join(ROOT, 'docs', 'screenshots');
 const PASSWORD = 'Demo-Password-2026!';
 const TOTP_SECRET = 'JBSWY3DPEHPK3PXP';
-/** The flags of test/web/helpers/browser.ts that work on this closed network. */
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 async function main(): Promise<void> {
   const { config } = await import('../config');
@@ -117,14 +107,7 @@ async function main(): Promise<void> {
 
   await mkdir(OUT, { recursive: true });
   const profile = await mkdtemp(path.join(os.tmpdir(), 'welfare-shots-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-    locale: 'vi-VN',
-    timezoneId: 'Asia/Ho_Chi_Minh',
-    viewport: { width: 1366, height: 768 },
-  });
+  const context = await launchChromium(profile);
   context.setDefaultTimeout(15_000);
   const page = context.pages()[0] ?? (await context.newPage());
   const problems: string[] = [];
