@@ -12,34 +12,24 @@ process.env.REDIS_PREFIX ??= 'welfare-bench-batches';
 process.env.LOG_LEVEL ??= 'warn';
 
 import { parseArgs } from 'node:util';
+import type { DataSource } from 'typeorm';
+import type { Config } from '../config';
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      rows: { type: 'string', default: '1000000' },
-      tune: { type: 'boolean', default: false },
-      queries: { type: 'string', default: '200' },
-    },
-  });
-  const rows = Number(values.rows);
-  const { config } = await import('../config');
-  const cfg = config();
-  const mysql = (await import('mysql2/promise')).default;
-  const conn = await mysql.createConnection({ host: cfg.dbHost, port: cfg.dbPort, user: cfg.dbUser, password: cfg.dbPassword });
-  await conn.query(`DROP DATABASE IF EXISTS \`${cfg.dbName}\``);
-  await conn.end();
-  const { openInfra, closeInfra } = await import('../src/boot');
+/**
+ * Seeds the demo data into the (new, migrated) database, writes a roll of `rows` people with set-based SQL and creates
+ * one batch for the whole province through BatchesService.create (what POST /batches runs) as the demo staff user,
+ * printing how long each took. Used by this benchmark and by bench/console-batch-page.ts.
+ */
+export async function generateProvinceBatch(ds: DataSource, cfg: Config, rows: number, opts: { tune?: boolean } = {}) {
   const { DataCipher } = await import('../src/platform/crypto');
   const { BatchesService } = await import('../src/components/batches');
   const { AuditService } = await import('../src/components/audit');
   const { seedDemo } = await import('../scripts/seed');
-  const infra = await openInfra('bench', cfg);
-  const ds = infra.ds;
-  if (values.tune) {
+  if (opts.tune) {
     await ds.query('SET GLOBAL innodb_buffer_pool_size = 2147483648');
     await ds.query('SET GLOBAL innodb_log_file_size = 1073741824').catch(() => undefined);
   }
@@ -78,8 +68,30 @@ async function main(): Promise<void> {
     `generation: ${batch.itemCount.toLocaleString('en')} items, ${batch.totalAmount.toLocaleString('en')} đ in ${(genMs / 1000).toFixed(2)} s ` +
       `(${Math.round(batch.itemCount / (genMs / 1000)).toLocaleString('en')} items/s)`,
   );
-  t = Date.now();
-  const again = await batches.create(actor, principal, { programmeId: prog!.id, kind: 'regular', period: 202412, areaId: province!.id });
+  return { batch, batches, actor, principal, prog: prog!, province: province!, genMs };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string', default: '1000000' },
+      tune: { type: 'boolean', default: false },
+      queries: { type: 'string', default: '200' },
+    },
+  });
+  const rows = Number(values.rows);
+  const { config } = await import('../config');
+  const cfg = config();
+  const mysql = (await import('mysql2/promise')).default;
+  const conn = await mysql.createConnection({ host: cfg.dbHost, port: cfg.dbPort, user: cfg.dbUser, password: cfg.dbPassword });
+  await conn.query(`DROP DATABASE IF EXISTS \`${cfg.dbName}\``);
+  await conn.end();
+  const { openInfra, closeInfra } = await import('../src/boot');
+  const infra = await openInfra('bench', cfg);
+  const ds = infra.ds;
+  const { batch, batches, actor, principal, prog, province } = await generateProvinceBatch(infra.ds, cfg, rows, { tune: values.tune });
+  let t = Date.now();
+  const again = await batches.create(actor, principal, { programmeId: prog.id, kind: 'regular', period: 202412, areaId: province.id });
   console.log(
     `overlapping batch (everyone already in the first): ${again.itemCount} items, ${again.leftOutCount.toLocaleString('en')} left out in ${((Date.now() - t) / 1000).toFixed(2)} s`,
   );
@@ -114,7 +126,9 @@ async function main(): Promise<void> {
   await closeInfra(infra);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
