@@ -2,12 +2,28 @@ import { expect } from 'chai';
 import express from 'express';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { readdirSync } from 'node:fs';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { WEB_DIST, buildWebIfStale } from '../../scripts/web';
 import { consoleHandler } from '../../src/platform/http';
+import { testApp } from '../helpers/app';
 import { call } from '../helpers/http';
+
+/** The bytes that go over the wire for `urlPath` to a browser that accepts compression, and how they were encoded. */
+async function onTheWire(urlPath: string): Promise<{ status: number; encoding: string | undefined; bytes: number }> {
+  const { url } = await testApp();
+  return new Promise((resolve, reject) => {
+    http
+      .get(`${url}${urlPath}`, { headers: { 'accept-encoding': 'gzip, deflate, br' } }, (res) => {
+        let bytes = 0;
+        res.on('data', (c: Buffer) => (bytes += c.length));
+        res.on('end', () => resolve({ status: res.statusCode!, encoding: res.headers['content-encoding'], bytes }));
+      })
+      .on('error', reject);
+  });
+}
 
 const PAGE = { headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' } };
 
@@ -40,6 +56,20 @@ describe('console served by the API process at /', function () {
     expect(r.status).to.equal(200);
     expect(r.headers.get('content-type')).to.match(/javascript/);
     expect(r.headers.get('cache-control')).to.equal('public, max-age=31536000, immutable');
+  });
+
+  it('sends the first page’s JS and CSS compressed, at most 250 KB on the wire', async () => {
+    const html = (await call('GET', '/', PAGE)).text;
+    const refs = [...html.matchAll(/<(?:script|link)\b[^>]*\b(?:src|href)="(\/assets\/[^"]+\.(?:js|css))"/g)].map((m) => m[1]!);
+    expect(refs.length).to.be.greaterThan(1);
+    let total = 0;
+    for (const ref of refs) {
+      const r = await onTheWire(ref);
+      expect(r.status, ref).to.equal(200);
+      expect(r.encoding, ref).to.be.oneOf(['br', 'gzip']);
+      total += r.bytes;
+    }
+    expect(total).to.be.at.most(250 * 1024);
   });
 
   it('leaves the API, the probes and unknown files to their own answers', async () => {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import compression from 'compression';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 
 /** Paths the console never answers: the API, its documentation, metrics and probes keep their own 404s. */
@@ -38,9 +39,16 @@ export function consoleHandler(dir: string): RequestHandler {
       res.setHeader('Cache-Control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
     },
   });
+  // commune offices are on slow links: the console's files go out compressed (about a third of their size); the
+  // API's answers are not, since they carry secrets and CSRF tokens beside what a client sends (BREACH)
+  const compress = compression();
   const index = path.join(dir, 'index.html');
   return (req: Request, res: Response, next: NextFunction) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || NOT_CONSOLE.test(req.path)) return next();
+    compress(req, res, () => serve(req, res, next));
+  };
+
+  function serve(req: Request, res: Response, next: NextFunction): void {
     files(req, res, () => {
       if (!(req.headers.accept ?? '').includes('text/html') || req.path.startsWith('/assets/')) return next();
       if (!existsSync(index)) {
@@ -52,5 +60,5 @@ export function consoleHandler(dir: string): RequestHandler {
         if (err) next(err);
       });
     });
-  };
+  }
 }
