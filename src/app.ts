@@ -21,6 +21,7 @@ import { OperationsService, registerOperationsRoutes } from './components/operat
 import { initMetrics, metricsHandler } from './platform/metrics';
 import { registerReconciliationRoutes } from './components/reconciliation';
 import { registerExportRoutes } from './components/exports';
+import { DashboardService, registerDashboardRoutes } from './components/dashboard';
 
 export const API_INFO = {
   title: 'Welfare disbursement API',
@@ -176,4 +177,5 @@ export function registerApiRoutes(
     stepUp: (p, actor, code, purpose) => services.auth.stepUp(p, actor, code, purpose),
   });
   registerExportRoutes(api, services.exports);
+  registerDashboardRoutes(api, new DashboardService(infra.ds));
 }

@@ -1,2 +1,3 @@
 export { ExportsService } from './exports.service';
 export { registerExportRoutes } from './exports.routes';
+export { sharePercent } from './coverage';

@@ -1,2 +1,3 @@
 export { ReconciliationService } from './reconciliation.service';
+export { coversWholeTree } from './reconciliation.service';
 export { registerReconciliationRoutes } from './reconciliation.routes';

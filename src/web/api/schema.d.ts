@@ -9265,6 +9265,84 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The month's figures in your area: batches by status, amounts, progress, open exceptions, cashless share
+         * @description Batches paying the month in your scope by status (as GET /batches?period=); approved: payments of batches approved or beyond; paid, failed, returned: payments of the released batches in that status; in progress: the payments of batches still processing; open reconciliation exceptions by days since their business date; the cashless share of the 12 months ending with the month (as GET /coverage). A caller who is only an admin gets no payment figures (money: null).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description YYYY-MM (default: the current month, Vietnam time) */
+                    month?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The figures */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Dashboard"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -10484,6 +10562,85 @@ export interface components {
             }[];
             /** @description Pass as cursor to get the next page; null on the last page. */
             nextCursor: string | null;
+        };
+        Dashboard: {
+            /** @description YYYY-MM */
+            month: string;
+            /** @description YYYY-MM-DD, Vietnam time: the day exception ages are counted from */
+            today: string;
+            /** @description null for a caller whose only role is admin: payment figures are for staff, officers and auditors */
+            money: {
+                /** @description Batches paying the month (as GET /batches?period=), by status */
+                batches: {
+                    /** @enum {string} */
+                    status: "draft" | "submitted" | "rejected" | "approved" | "scheduled" | "processing" | "completed" | "completed_with_failures" | "cancelled";
+                    count: number;
+                    itemCount: number;
+                    amount: number;
+                }[];
+                /** @description Payments of batches approved or beyond (approved, scheduled, processing, completed*) */
+                approved: {
+                    count: number;
+                    /** @description Whole đồng */
+                    amount: number;
+                };
+                /** @description Payments of released batches in status succeeded */
+                paid: {
+                    count: number;
+                    /** @description Whole đồng */
+                    amount: number;
+                };
+                failed: {
+                    count: number;
+                    /** @description Whole đồng */
+                    amount: number;
+                };
+                returned: {
+                    count: number;
+                    /** @description Whole đồng */
+                    amount: number;
+                };
+                inProgress: {
+                    /** @description Batches in status processing */
+                    batches: number;
+                    /** @description Their payments */
+                    payments: number;
+                    /** @description Of them, final (succeeded, failed, returned) */
+                    settled: number;
+                    /** @description Of them, not final yet */
+                    open: {
+                        count: number;
+                        /** @description Whole đồng */
+                        amount: number;
+                    };
+                    /** @description settled / payments × 100, half up to 2 decimals; null when none */
+                    percentSettled: string | null;
+                };
+                exceptions: {
+                    /** @description Open reconciliation exceptions in your area, whatever their month */
+                    open: number;
+                    byAge: {
+                        /**
+                         * @description Days since the business date
+                         * @enum {string}
+                         */
+                        bucket: "0-7" | "8-30" | "31+";
+                        count: number;
+                        /** @description YYYY-MM-DD: the oldest business date of the bucket (for the list filter) */
+                        from: string | null;
+                        /** @description YYYY-MM-DD: the newest */
+                        to: string;
+                    }[];
+                };
+                /** @description The 12 months ending with the month, oldest first */
+                cashless: {
+                    period: string;
+                    paid: number;
+                    paidWithoutCash: number;
+                    /** @description As GET /coverage: paidWithoutCash / paid × 100; null when nobody was paid */
+                    percent: string | null;
+                }[];
+            } | null;
         };
     };
     responses: never;

@@ -14,6 +14,8 @@ import viCoverage from '../features/coverage/messages.vi.json';
 import enCoverage from '../features/coverage/messages.en.json';
 import viExports from '../features/exports/messages.vi.json';
 import enExports from '../features/exports/messages.en.json';
+import viHome from '../features/home/messages.vi.json';
+import enHome from '../features/home/messages.en.json';
 import viImports from '../features/imports/messages.vi.json';
 import enImports from '../features/imports/messages.en.json';
 import viProgrammes from '../features/programmes/messages.vi.json';
@@ -32,6 +34,7 @@ const vi = {
   ...viBeneficiaries,
   ...viCoverage,
   ...viExports,
+  ...viHome,
   ...viImports,
   ...viProgrammes,
   ...viReconciliation,
@@ -45,6 +48,7 @@ const en = {
   ...enBeneficiaries,
   ...enCoverage,
   ...enExports,
+  ...enHome,
   ...enImports,
   ...enProgrammes,
   ...enReconciliation,

@@ -10,10 +10,21 @@ import { PageTitle } from '../../ui/page-title';
 import { BATCH_STATUSES, fetchBatches, fetchProgrammes, keys, type Batch, type BatchFilter, type BatchStatus } from './api';
 import { AreaPicker, canMake, monthText, SelectField, StatusBadge } from './parts';
 
+/** The filter a link may carry (`?status=processing&period=2026-12`, as the home page's figures do). */
+function filterFromUrl(): BatchFilter {
+  const q = new URLSearchParams(window.location.search);
+  const status = q.get('status');
+  const period = q.get('period');
+  return {
+    ...(status && (BATCH_STATUSES as readonly string[]).includes(status) ? { status: status as BatchStatus } : {}),
+    ...(period && /^\d{4}-\d{2}$/.test(period) ? { period } : {}),
+  };
+}
+
 export function BatchListPage() {
   const { t } = useI18n();
   const me = useMe();
-  const [filter, setFilter] = useState<BatchFilter>({});
+  const [filter, setFilter] = useState<BatchFilter>(filterFromUrl);
   const programmes = useQuery({ queryKey: ['programmes', 'active'], queryFn: fetchProgrammes, staleTime: 300_000 });
   // the first page also carries the totals over the whole filter
   const first = useQuery({ queryKey: [...keys.list(filter), 'page', undefined], queryFn: () => fetchBatches(filter, undefined) });

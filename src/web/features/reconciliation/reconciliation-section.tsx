@@ -8,6 +8,7 @@ import { useI18n } from '../../i18n/i18n';
 import { Field, FormError } from '../../ui/field';
 import type { FormErrors } from '../../ui/form-errors';
 import { KeysetTable } from '../../ui/keyset-table';
+import { formatDate } from '../../ui/format';
 import { DateText, Money } from '../../ui/money';
 import { PageTitle } from '../../ui/page-title';
 import { featureFormErrors, newIdempotencyKey, refusal, SelectField, TextAreaField } from '../admin/controls';
@@ -341,11 +342,19 @@ function Exceptions() {
   const { t } = useI18n();
   const me = useMe();
   const search = new URLSearchParams(window.location.search);
-  const [status, setStatus] = useState<Exception['status'] | ''>('open');
+  const [status, setStatus] = useState<Exception['status'] | ''>(() => {
+    const s = search.get('status');
+    return s === 'open' || s === 'writeoff_proposed' || s === 'resolved' ? s : s === '' ? '' : 'open';
+  });
   const [category, setCategory] = useState<Category | ''>((search.get('category') as Category | null) ?? '');
   const [mine, setMine] = useState(false);
   const runId = search.get('runId');
+  // business dates from a link (the home page's exceptions by age)
+  const from = search.get('from');
+  const to = search.get('to');
   const query = {
+    ...(from ? { from } : {}),
+    ...(to ? { to } : {}),
     limit: 20,
     ...(status ? { status } : {}),
     ...(category ? { category } : {}),
@@ -357,6 +366,9 @@ function Exceptions() {
       <PageTitle>{t('reconciliation.exceptions.title')}</PageTitle>
       <SubNav />
       {runId ? <p>{t('reconciliation.exceptions.ofRun', { id: runId })}</p> : null}
+      {from || to ? (
+        <p>{t('reconciliation.exceptions.ofDates', { from: from ? formatDate(from) : '…', to: to ? formatDate(to) : '…' })}</p>
+      ) : null}
       <form className="filters" role="search" aria-label={t('admin.filters')} onSubmit={(e) => e.preventDefault()}>
         <SelectField label={t('admin.status')} value={status} onChange={(e) => setStatus(e.target.value as Exception['status'] | '')}>
           <option value="">{t('admin.any')}</option>
