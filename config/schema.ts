@@ -402,6 +402,12 @@ export const schema = {
       production: '/var/lib/welfare/audit-checkpoints',
     },
   },
+  dashboardCacheSeconds: {
+    env: 'DASHBOARD_CACHE_SECONDS',
+    doc: "How long the home page's figures for one scope and month are kept in Redis: they read a month's payments and 12 months of the cashless share, too much to compute for every officer's page every minute (0: never kept).",
+    schema: z.coerce.number().int().min(0).max(3600),
+    defaults: { development: '60', test: '0', production: '60' },
+  },
   exportRetentionDays: {
     env: 'EXPORT_RETENTION_DAYS',
     doc: 'Days an auditor export file is kept after it is written; then a daily job deletes the file (its manifest stays, marked expired).',

@@ -177,5 +177,5 @@ export function registerApiRoutes(
     stepUp: (p, actor, code, purpose) => services.auth.stepUp(p, actor, code, purpose),
   });
   registerExportRoutes(api, services.exports);
-  registerDashboardRoutes(api, new DashboardService(infra.ds));
+  registerDashboardRoutes(api, new DashboardService(infra.ds, infra.redis, cfg));
 }

@@ -3,6 +3,8 @@ import { testApp } from '../helpers/app';
 import { makeUser, uniq, type TestUser } from '../helpers/factories';
 import { get } from '../helpers/http';
 import { enrol, makeProgramme } from '../helpers/batches';
+import { DashboardService } from '../../src/components/dashboard';
+import { redisKey } from '../../src/platform/redis';
 
 // this file's own month: nobody else pays anyone for July 2032
 const MONTH = 203207;
@@ -175,5 +177,29 @@ describe('GET /api/v1/dashboard', function () {
     const bad = await get('/dashboard?month=2032-13', staff.token);
     expect([bad.status, bad.body.error.code]).to.deep.equal([400, 'VALIDATION_FAILED']);
     expect((await get('/dashboard')).status).to.equal(401);
+  });
+
+  it('keeps the figures of one scope and month for DASHBOARD_CACHE_SECONDS, shared by whoever asks in that scope', async () => {
+    const { infra } = await testApp();
+    const service = new DashboardService(infra.ds, infra.redis, { ...infra.cfg, dashboardCacheSeconds: 30 });
+    const asStaff = {
+      userId: staff.id,
+      username: staff.username,
+      roles: ['staff' as const],
+      areaId: null,
+      areaPath: null,
+      sessionId: 's',
+      stage: 'full' as const,
+    };
+    const first = await service.summary(asStaff, '2032-07');
+    const key = redisKey(infra.cfg, 'dashboard', '/', '2032-07', first.today);
+    const ttl = await infra.redis.ttl(key);
+    expect(ttl).to.be.within(1, 30);
+    // what is kept is what is answered, to another caller of the same scope too, until it lapses
+    await infra.redis.set(key, JSON.stringify({ ...first, month: 'kept' }), 'KEEPTTL');
+    const asAuditor = { ...asStaff, userId: auditor.id, username: auditor.username, roles: ['auditor' as const] };
+    expect((await service.summary(asAuditor, '2032-07')).month).to.equal('kept');
+    expect(first).to.deep.equal((await get('/dashboard?month=2032-07', auditor.token)).body);
+    await infra.redis.del(key);
   });
 });

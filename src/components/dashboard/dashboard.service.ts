@@ -1,4 +1,7 @@
+import type Redis from 'ioredis';
 import type { DataSource } from 'typeorm';
+import type { Config } from '../../../config';
+import { redisKey } from '../../platform/redis';
 import { addMonths, formatPeriod, parsePeriod, type Period } from '../../platform/period';
 import { hasRole, type Principal } from '../../platform/security/principal';
 import { areaPathScopeSql } from '../../platform/security/scope';
@@ -23,13 +26,33 @@ function vnDate(now: Date, days = 0): string {
  * the payments of the month's released batches (their primary key range); the cashless share follows GET /coverage.
  */
 export class DashboardService {
-  constructor(private readonly ds: DataSource) {}
+  constructor(
+    private readonly ds: DataSource,
+    private readonly redis: Redis,
+    private readonly cfg: Config,
+  ) {}
 
+  /**
+   * The figures as computed at most DASHBOARD_CACHE_SECONDS ago for the same scope and month: they depend only on the
+   * caller's area path and on whether they may see money, never on who asks.
+   */
   async summary(p: Principal, month: string | undefined, now = new Date()): Promise<Dashboard> {
     const today = vnDate(now);
     const period = month !== undefined ? parsePeriod(month)! : parsePeriod(today.slice(0, 7))!;
     const out: Dashboard = { month: formatPeriod(period), today, money: null };
     if (!hasRole(p, 'staff', 'approver', 'auditor')) return out;
+    const ttl = this.cfg.dashboardCacheSeconds;
+    if (ttl === 0) return this.compute(p, period, out, now);
+    const key = redisKey(this.cfg, 'dashboard', p.areaPath ?? '/', formatPeriod(period), today);
+    const kept = await this.redis.get(key);
+    if (kept) return JSON.parse(kept) as Dashboard;
+    const fresh = await this.compute(p, period, out, now);
+    await this.redis.set(key, JSON.stringify(fresh), 'EX', ttl);
+    return fresh;
+  }
+
+  private async compute(p: Principal, period: Period, out: Dashboard, now: Date): Promise<Dashboard> {
+    const today = out.today;
 
     const scope = areaPathScopeSql(p, 'b.area_path');
     const monthBatches = `b.period_from <= ? AND b.period_to >= ? AND ${scope.sql}`;
