@@ -28,7 +28,9 @@ async function main(): Promise<void> {
   const cfg = configOrExit();
   const ds = await openDatabase(cfg);
   if (cfg.demoSeed && (await seedDemo(ds, cfg))) {
-    process.stdout.write('demo data seeded: users admin, staff, approver.badinh, auditor (see README)\n');
+    process.stdout.write(
+      'demo data seeded: users admin, admin2, staff, approver.badinh, auditor (see README); the console is at the API’s address (HTTP_PORT)\n',
+    );
   }
   if (cfg.demoSeed) {
     const people = await seedDemoRoll(ds, cfg);
