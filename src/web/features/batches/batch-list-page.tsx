@@ -3,12 +3,12 @@ import { useState } from 'react';
 import { Link } from 'wouter';
 import { useMe } from '../../app/session';
 import { useI18n } from '../../i18n/i18n';
-import { formatMoney } from '../../ui/format';
+import { formatMoney, formatMonthRange } from '../../ui/format';
 import { KeysetTable } from '../../ui/keyset-table';
 import { Money } from '../../ui/money';
 import { PageTitle } from '../../ui/page-title';
 import { BATCH_STATUSES, fetchBatches, fetchProgrammes, keys, type Batch, type BatchFilter, type BatchStatus } from './api';
-import { AreaPicker, canMake, monthText, SelectField, StatusBadge } from './parts';
+import { AreaPicker, canMake, SelectField, StatusBadge } from './parts';
 
 export function BatchListPage() {
   const { t } = useI18n();
@@ -97,7 +97,7 @@ export function BatchListPage() {
           { header: t('batches.col.programme'), cell: (b) => b.programmeName },
           {
             header: t('batches.col.period'),
-            cell: (b) => (b.period === b.periodTo ? monthText(b.period) : `${monthText(b.period)} – ${monthText(b.periodTo)}`),
+            cell: (b) => formatMonthRange(b.period, b.periodTo),
           },
           { header: t('batches.col.area'), cell: (b) => b.areaName },
           { header: t('batches.col.status'), cell: (b) => <StatusBadge status={b.status} /> },

@@ -4,13 +4,14 @@ import { Link, useLocation } from 'wouter';
 import { api, unwrap } from '../../api/client';
 import { useMe } from '../../app/session';
 import { useI18n } from '../../i18n/i18n';
+import { accountCheckDetail } from '../../ui/account-check';
 import { Field, FormError } from '../../ui/field';
-import { formatDate, formatMoney, formatTime } from '../../ui/format';
+import { formatDate, formatMoney, formatMonthRange, formatTime } from '../../ui/format';
 import { AmountInWords, Money } from '../../ui/money';
 import { PageTitle } from '../../ui/page-title';
 import { EDITABLE, fetchBatch, fetchProgress, fetchTotals, fetchTransitions, idempotencyKey, keys, LIVE, type Batch } from './api';
 import { ReviewGrid } from './review-grid';
-import { batchError, canMake, channelText, DateTimeText, LeftOutTable, monthText, paymentStatusText, StatusBadge } from './parts';
+import { batchError, canMake, channelText, DateTimeText, LeftOutTable, paymentStatusText, StatusBadge } from './parts';
 
 const POLL_MS = 2000;
 const FINAL_PAYMENT = new Set(['succeeded', 'failed', 'returned', 'held', 'excluded', 'cancelled']);
@@ -80,7 +81,7 @@ function Header({ b }: { b: Batch }) {
         <dt>{t('batches.fact.kind')}</dt>
         <dd>{t(`batches.kind.${b.kind}`)}</dd>
         <dt>{t('batches.fact.period')}</dt>
-        <dd>{b.period === b.periodTo ? monthText(b.period) : `${monthText(b.period)} – ${monthText(b.periodTo)}`}</dd>
+        <dd>{formatMonthRange(b.period, b.periodTo)}</dd>
         <dt>{t('batches.fact.area')}</dt>
         <dd>{b.areaName}</dd>
         <dt>{t('batches.fact.count')}</dt>
@@ -221,7 +222,7 @@ function Actions({ b }: { b: Batch }) {
       ) : null}
       <h3>{t('batches.check.title')}</h3>
       <p role="status">
-        {t(`batches.check.status.${b.accountCheck.status}`)} {b.accountCheck.detail ?? ''}
+        {t(`batches.check.status.${b.accountCheck.status}`)} {accountCheckDetail(t, b.accountCheck.detail)}
       </p>
       {b.flaggedCount > 0 ? <p>{t('batches.check.flagged', { count: b.flaggedCount })}</p> : null}
       {editable ? (

@@ -7,6 +7,7 @@ import { formatDate, formatTime } from '../../ui/format';
 import { KeysetTable } from '../../ui/keyset-table';
 import { PageTitle } from '../../ui/page-title';
 import { ImportStatus, isFinished } from './import-status';
+import { phaseText, problemText } from './problem-text';
 
 type Problem = Schemas['RollImportProblem'];
 
@@ -52,7 +53,7 @@ export function ImportPage({ id }: { id: string }) {
             <h2 id="import-progress-title">{t('imports.detail.progress')}</h2>
             <p role="status" aria-live="polite">
               <ImportStatus status={data.status} />{' '}
-              {data.status === 'running' && data.phase ? t('imports.detail.phase', { phase: data.phase }) : null}
+              {data.status === 'running' && data.phase ? t('imports.detail.phase', { phase: phaseText(t, data.phase) }) : null}
             </p>
             <p>
               {t('imports.detail.uploaded', { date: formatDate(data.createdAt), time: formatTime(data.createdAt) })}
@@ -68,7 +69,7 @@ export function ImportPage({ id }: { id: string }) {
               ]}
             />
             {data.error ? (
-              <p className="form-error">{t('imports.detail.failed', { code: data.error.code, message: data.error.message })}</p>
+              <p className="form-error">{t('imports.detail.failed', { code: data.error.code, message: problemText(t, data.error) })}</p>
             ) : null}
           </section>
           {data.status === 'completed' ? (
@@ -108,7 +109,23 @@ export function ImportPage({ id }: { id: string }) {
                   },
                   { header: t('imports.problems.column'), cell: (p) => p.column ?? '—' },
                   { header: t('imports.problems.code'), cell: (p) => <code>{p.code}</code> },
-                  { header: t('imports.problems.message'), cell: (p) => p.message },
+                  {
+                    header: t('imports.problems.message'),
+                    cell: (p) => {
+                      const text = problemText(t, p);
+                      return text === p.message ? (
+                        text
+                      ) : (
+                        <>
+                          {text}
+                          <details className="problem-original">
+                            <summary>{t('imports.problems.original')}</summary>
+                            <span lang="en">{p.message}</span>
+                          </details>
+                        </>
+                      );
+                    },
+                  },
                 ]}
               />
             </section>

@@ -1,0 +1,14 @@
+import { hasMessage } from '../../i18n/catalogue';
+import type { Translate } from '../../i18n/i18n';
+
+/** A problem or failure of an import in the reader's language, from its code; the server's own text for a code the catalogue lacks. */
+export function problemText(t: Translate, p: { code: string; message: string; column?: string | null }): string {
+  const key = `imports.problem.${p.code}`;
+  return hasMessage(key) ? t(key, { column: p.column ?? '' }) : p.message;
+}
+
+/** The worker's step while an import runs, named in the reader's language. */
+export function phaseText(t: Translate, phase: string): string {
+  const key = `imports.phase.${phase}`;
+  return hasMessage(key) ? t(key) : phase;
+}
