@@ -1,4 +1,4 @@
-import { hasMessage } from '../../i18n/catalogue';
+import { hasMessage, messageKeys } from '../../i18n/catalogue';
 import type { Translate } from '../../i18n/i18n';
 
 /** A problem or failure of an import in the reader's language, from its code; the server's own text for a code the catalogue lacks. */
@@ -11,4 +11,13 @@ export function problemText(t: Translate, p: { code: string; message: string; co
 export function phaseText(t: Translate, phase: string): string {
   const key = `imports.phase.${phase}`;
   return hasMessage(key) ? t(key) : phase;
+}
+
+/** Every problem code the catalogue names, in alphabetical order. */
+export function problemCodes(): string[] {
+  const prefix = 'imports.problem.';
+  return messageKeys()
+    .filter((k) => k.startsWith(prefix))
+    .map((k) => k.slice(prefix.length))
+    .sort();
 }
