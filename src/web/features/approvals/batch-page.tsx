@@ -147,7 +147,7 @@ function ItemTable({ id, filter, caption }: { id: string; filter: { flagged?: 't
     <KeysetTable<BatchItem>
       caption={caption}
       queryKey={['approvals', 'batch', id, 'items', filter]}
-      fetchPage={(cursor) => approvalsApi.items(id, filter, cursor)}
+      fetchPage={(cursor, signal) => approvalsApi.items(id, filter, cursor, signal)}
       rowKey={(i) => i.seq}
       columns={[
         { header: t('approvals.col.seq'), cell: (i) => i.seq, numeric: true },
@@ -183,7 +183,7 @@ function LeftOutTable({ id }: { id: string }) {
     <KeysetTable<LeftOut>
       caption={t('approvals.leftOut.caption')}
       queryKey={['approvals', 'batch', id, 'left-out']}
-      fetchPage={(cursor) => approvalsApi.leftOut(id, cursor)}
+      fetchPage={(cursor, signal) => approvalsApi.leftOut(id, cursor, signal)}
       rowKey={(l) => `${l.enrolmentId}:${l.period}`}
       columns={[
         { header: t('approvals.col.name'), cell: (l) => l.fullName ?? `#${l.beneficiaryId}` },
@@ -204,8 +204,8 @@ function LeftOutTable({ id }: { id: string }) {
 export function BatchPage({ id }: { id: string }) {
   const { t } = useI18n();
   const me = useMe();
-  const batch = useQuery({ queryKey: ['approvals', 'batch', id], queryFn: () => approvalsApi.batch(id) });
-  const totals = useQuery({ queryKey: ['approvals', 'batch', id, 'totals'], queryFn: () => approvalsApi.totals(id) });
+  const batch = useQuery({ queryKey: ['approvals', 'batch', id], queryFn: ({ signal }) => approvalsApi.batch(id, signal) });
+  const totals = useQuery({ queryKey: ['approvals', 'batch', id, 'totals'], queryFn: ({ signal }) => approvalsApi.totals(id, signal) });
   const b = batch.data;
   return (
     <main id="main" className="page">

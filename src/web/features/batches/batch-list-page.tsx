@@ -16,7 +16,10 @@ export function BatchListPage() {
   const [filter, setFilter] = useState<BatchFilter>({});
   const programmes = useQuery({ queryKey: ['programmes', 'active'], queryFn: fetchProgrammes, staleTime: 300_000 });
   // the first page also carries the totals over the whole filter
-  const first = useQuery({ queryKey: [...keys.list(filter), 'page', undefined], queryFn: () => fetchBatches(filter, undefined) });
+  const first = useQuery({
+    queryKey: [...keys.list(filter), 'page', undefined],
+    queryFn: ({ signal }) => fetchBatches(filter, undefined, signal),
+  });
   const set = (patch: Partial<BatchFilter>) => setFilter((f) => ({ ...f, ...patch }));
   return (
     <main id="main" className="page wide">
@@ -87,7 +90,7 @@ export function BatchListPage() {
       <KeysetTable<Batch>
         caption={t('batches.list.caption')}
         queryKey={keys.list(filter)}
-        fetchPage={(cursor) => fetchBatches(filter, cursor)}
+        fetchPage={(cursor, signal) => fetchBatches(filter, cursor, signal)}
         rowKey={(b) => b.id}
         columns={[
           {

@@ -21,7 +21,7 @@ export function BatchPage({ id }: { id: string }) {
   const { t } = useI18n();
   const batch = useQuery({
     queryKey: keys.batch(id),
-    queryFn: () => fetchBatch(id),
+    queryFn: ({ signal }) => fetchBatch(id, signal),
     // followed without a reload while something moves on the server: the account check, the payments
     refetchInterval: (q) => {
       const b = q.state.data;
@@ -312,7 +312,7 @@ function Progress({ b }: { b: Batch }) {
   const live = LIVE.includes(b.status);
   const progress = useQuery({
     queryKey: [...keys.batch(b.id), 'progress', b.status],
-    queryFn: () => fetchProgress(b.id),
+    queryFn: ({ signal }) => fetchProgress(b.id, signal),
     refetchInterval: live ? POLL_MS : false,
   });
   const rows = progress.data?.byStatus ?? [];
@@ -360,7 +360,7 @@ function Totals({ b }: { b: Batch }) {
   const { t } = useI18n();
   const totals = useQuery({
     queryKey: [...keys.batch(b.id), 'totals', b.version, b.status],
-    queryFn: () => fetchTotals(b.id),
+    queryFn: ({ signal }) => fetchTotals(b.id, signal),
   });
   if (!totals.data) return null;
   const d = totals.data;
@@ -422,7 +422,10 @@ function Totals({ b }: { b: Batch }) {
 
 function History({ b }: { b: Batch }) {
   const { t } = useI18n();
-  const history = useQuery({ queryKey: [...keys.batch(b.id), 'transitions', b.status], queryFn: () => fetchTransitions(b.id) });
+  const history = useQuery({
+    queryKey: [...keys.batch(b.id), 'transitions', b.status],
+    queryFn: ({ signal }) => fetchTransitions(b.id, signal),
+  });
   return (
     <section aria-labelledby="history-title">
       <h2 id="history-title">{t('batches.history.title')}</h2>

@@ -101,7 +101,7 @@ export function LeftOutTable({ batchId }: { batchId: string }) {
     <KeysetTable<LeftOut>
       caption={t('batches.leftOut.caption')}
       queryKey={['batches', batchId, 'left-out']}
-      fetchPage={(cursor) => fetchLeftOut(batchId, cursor)}
+      fetchPage={(cursor, signal) => fetchLeftOut(batchId, cursor, signal)}
       rowKey={(r) => `${r.enrolmentId}-${r.period}`}
       columns={[
         { header: t('batches.col.name'), cell: (r) => r.fullName ?? '—' },
