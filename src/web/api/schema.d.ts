@@ -5987,7 +5987,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Totals of a batch by review state, area, channel and bank or wallet */
+        /**
+         * Totals of a batch by review state, area, channel and bank or wallet
+         * @description A grouped read of every item of the batch; it is stopped on the database when the client leaves before the answer.
+         */
         get: {
             parameters: {
                 query?: never;
