@@ -1,4 +1,7 @@
-import type { Translate } from '../i18n/i18n';
+import type { MessageKey } from '../i18n/catalogue';
+
+/** The page's t() (i18n.tsx), named here without its JSX module so Node tests can load this file. */
+type Translate = (key: MessageKey, vars?: Record<string, string | number>) => string;
 
 /**
  * The account check's summary in the reader's language. The server words it in one of two fixed forms (counts, and

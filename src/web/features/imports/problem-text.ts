@@ -1,5 +1,7 @@
-import { hasMessage, messageKeys } from '../../i18n/catalogue';
-import type { Translate } from '../../i18n/i18n';
+import { hasMessage, messageKeys, type MessageKey } from '../../i18n/catalogue';
+
+/** The page's t() (i18n.tsx), named here without its JSX module so Node tests can load this file. */
+type Translate = (key: MessageKey, vars?: Record<string, string | number>) => string;
 
 /** A problem or failure of an import in the reader's language, from its code; the server's own text for a code the catalogue lacks. */
 export function problemText(t: Translate, p: { code: string; message: string; column?: string | null }): string {
