@@ -224,6 +224,44 @@ describe('payment batches', function () {
   });
 
   describe('review', () => {
+    it('stops the totals read on the database when the client leaves before the answer, and the next reader is answered', async () => {
+      const prog = await makeProgramme();
+      await enrol(prog.id, { area: '00001' });
+      const batch = await createBatch(c.staff.token, { programmeId: prog.id, period: '2024-12', areaId: await areaId('01') });
+      const { infra, url } = await testApp();
+      const running = async () =>
+        (await infra.ds.query(
+          "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'SELECT review, area_id%'",
+        )) as unknown[];
+      const until = async (what: string, ok: () => Promise<boolean>) => {
+        for (const end = Date.now() + 5000; !(await ok());) {
+          if (Date.now() > end) throw new Error(`timed out waiting: ${what}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      // a write lock makes the read wait on the database as long as a scan of a million items would run
+      const locker = infra.ds.createQueryRunner();
+      await locker.connect();
+      await locker.query('LOCK TABLES payments WRITE');
+      try {
+        const client = new AbortController();
+        const request = fetch(`${url}/api/v1/batches/${batch.id}/totals`, {
+          headers: { authorization: `Bearer ${c.auditor.token}` },
+          signal: client.signal,
+        }).catch((e: unknown) => e);
+        await until('the totals read to start', async () => (await running()).length === 1);
+        client.abort();
+        expect(await request).to.be.instanceOf(Error);
+        await until('the totals read to be stopped', async () => (await running()).length === 0);
+      } finally {
+        await locker.query('UNLOCK TABLES');
+        await locker.release();
+      }
+      const again = await get(`/batches/${batch.id}/totals`, c.auditor.token);
+      expect(again.status).to.equal(200);
+      expect(again.body.included.count).to.equal(1);
+    });
+
     it('excludes and holds items with a reason, and totals by area, channel and bank', async () => {
       const prog = await makeProgramme();
       await enrol(prog.id, { area: '00001', bankBin: '970436' });

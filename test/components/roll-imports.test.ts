@@ -384,6 +384,41 @@ describe('roll imports', function () {
       expect([...first.body.items, ...second.body.items]).to.deep.equal(await allProblems(staff.token, imp.id));
     });
 
+    it('narrows the problems to one code or one column, pages the narrowed list, and the CSV takes the same filter', async () => {
+      const all = await allProblems(staff.token, imp.id);
+      const byCode = await call('GET', `/api/v1/roll-imports/${imp.id}/problems?code=NATIONAL_ID_FORMAT&limit=50`, { token: staff.token });
+      expect(byCode.status).to.equal(200);
+      expect(byCode.body.items).to.deep.equal(all.filter((p) => p.code === 'NATIONAL_ID_FORMAT'));
+      expect(byCode.body.items).to.have.length.greaterThan(0);
+
+      const column = all.find((p) => p.column !== null)!.column!;
+      const byColumn = await call('GET', `/api/v1/roll-imports/${imp.id}/problems?column=${column}&limit=1`, { token: staff.token });
+      const rest = await call(
+        'GET',
+        `/api/v1/roll-imports/${imp.id}/problems?column=${column}&limit=50&cursor=${byColumn.body.nextCursor ?? ''}`,
+        { token: staff.token },
+      );
+      const expected = all.filter((p) => p.column === column);
+      expect([...byColumn.body.items, ...(byColumn.body.nextCursor ? rest.body.items : [])]).to.deep.equal(expected);
+
+      const both = await call('GET', `/api/v1/roll-imports/${imp.id}/problems?code=NATIONAL_ID_FORMAT&column=gender`, {
+        token: staff.token,
+      });
+      expect(both.body.items).to.deep.equal([]);
+
+      const csv = await call('GET', `/api/v1/roll-imports/${imp.id}/problems.csv?code=NATIONAL_ID_FORMAT`, { token: staff.token });
+      const records = parseCsv(csv.text, { bom: true, columns: true }) as Record<string, string>[];
+      expect(records.map((x) => x.code)).to.deep.equal(all.filter((p) => p.code === 'NATIONAL_ID_FORMAT').map((p) => p.code));
+    });
+
+    it('refuses a problem filter that is not a code with 400 VALIDATION_FAILED', async () => {
+      const r = await call('GET', `/api/v1/roll-imports/${imp.id}/problems?code=${encodeURIComponent("x' OR 1=1")}`, {
+        token: staff.token,
+      });
+      expect(r.status).to.equal(400);
+      expect(r.body.error.code).to.equal('VALIDATION_FAILED');
+    });
+
     it('takes the corrected file again without duplicating the rows that were already valid', async () => {
       const fixed = [
         good[0]!,

@@ -2,7 +2,19 @@ import { expect } from 'chai';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { idlePhase, loginUrl, safeNext } from '../../src/web/app/idle';
-import { compareVietnamese, foldVietnamese, formatDate, formatMoney, formatTime, matchesVietnamese } from '../../src/web/ui/format';
+import { translate } from '../../src/web/i18n/catalogue';
+import { problemText } from '../../src/web/features/imports/problem-text';
+import { accountCheckDetail } from '../../src/web/ui/account-check';
+import {
+  compareVietnamese,
+  foldVietnamese,
+  formatDate,
+  formatMoney,
+  formatMonth,
+  formatMonthRange,
+  formatTime,
+  matchesVietnamese,
+} from '../../src/web/ui/format';
 
 describe('console formatting (src/web/ui/format.ts)', () => {
   it('writes whole đồng as 1.234.567 ₫ with a no-break space, from numbers, bigints and decimal strings', () => {
@@ -18,6 +30,28 @@ describe('console formatting (src/web/ui/format.ts)', () => {
     expect(formatDate('2026-03-05T20:00:00Z')).to.equal('06/03/2026');
     expect(formatDate('2026-12-31T16:59:59Z')).to.equal('31/12/2026');
     expect(formatTime('2026-03-05T20:07:00Z')).to.equal('03:07');
+  });
+
+  it('writes months as MM/yyyy, alone or as a range', () => {
+    expect(formatMonth('2026-12')).to.equal('12/2026');
+    expect(formatMonthRange('2026-01', '2026-01')).to.equal('01/2026');
+    expect(formatMonthRange('2025-11', '2026-02')).to.equal('11/2025 – 02/2026');
+    expect(formatMonth('soon')).to.equal('soon');
+  });
+
+  it('reads server texts in Vietnamese from their codes, and keeps the server text for what it cannot name', () => {
+    const vi = (key: Parameters<typeof translate>[1], vars?: Record<string, string | number>) => translate('vi', key, vars);
+    expect(
+      problemText(vi, { code: 'NATIONAL_ID_FORMAT', column: 'national_id', message: 'national_id must be exactly 12 digits' }),
+    ).to.equal('Số định danh cá nhân phải gồm đúng 12 chữ số.');
+    expect(problemText(vi, { code: 'MISSING_COLUMN', column: 'gender', message: 'x' })).to.equal('Dòng tiêu đề thiếu cột bắt buộc gender.');
+    expect(problemText(vi, { code: 'SOMETHING_NEW', column: null, message: 'as the server said' })).to.equal('as the server said');
+    expect(accountCheckDetail(vi, '19 accounts checked')).to.equal('19 tài khoản đã được kiểm tra.');
+    expect(accountCheckDetail(vi, '2 of 1200 lookups failed (first: timeout); run the check again')).to.equal(
+      '2/1.200 lượt tra cứu không thành công (lỗi đầu tiên: timeout); hãy chạy kiểm tra lại.',
+    );
+    expect(accountCheckDetail(vi, 'something else')).to.equal('something else');
+    expect(accountCheckDetail(vi, null)).to.equal('');
   });
 
   it('sorts names in Vietnamese order and finds them with or without diacritics', () => {

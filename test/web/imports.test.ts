@@ -94,7 +94,38 @@ describe('console: staff imports the roll and looks people up (Chromium)', funct
       rows.some((r) => /^5\s+coefficient\s/.test(r)),
       rows.join('\n'),
     ).to.equal(true);
+    // the server's English is read in Vietnamese from the problem's code, the original text one click away
+    expect(
+      rows.some((r) => r.includes('Số định danh cá nhân phải gồm đúng 12 chữ số.')),
+      rows.join('\n'),
+    ).to.equal(true);
+    expect(
+      rows.some((r) => r.includes('Hệ số phải từ 0,5 đến 10.')),
+      rows.join('\n'),
+    ).to.equal(true);
+    expect(rows.join('\n')).not.to.match(/must be exactly 12 digits/);
     await expectAccessible(page);
+
+    // the filter narrows the grid to one column, then back to every problem
+    await page.getByLabel('Cột', { exact: true }).selectOption('coefficient');
+    await page.getByRole('table', { name: 'Các lỗi đã lọc theo mã lỗi hoặc cột' }).waitFor();
+    const narrowed = page.getByRole('table', { name: 'Các lỗi đã lọc theo mã lỗi hoặc cột' });
+    await narrowed.locator('tbody tr', { hasText: 'coefficient' }).first().waitFor();
+    const onlyCoefficient = await narrowed.locator('tbody tr').allInnerTexts();
+    expect(onlyCoefficient.length).to.be.greaterThan(0);
+    expect(
+      onlyCoefficient.every((r) => /^\d+\s+coefficient\s/.test(r)),
+      onlyCoefficient.join('\n'),
+    ).to.equal(true);
+    expect(await page.getByRole('link', { name: 'Tải các lỗi đang lọc (CSV)' }).getAttribute('href')).to.equal(
+      `/api/v1/roll-imports/${id}/problems.csv?column=coefficient`,
+    );
+    await page.getByLabel('Mã lỗi', { exact: true }).selectOption('NATIONAL_ID_FORMAT');
+    await narrowed.getByText('Không có dữ liệu.').waitFor();
+    await expectAccessible(page);
+    await page.getByLabel('Cột', { exact: true }).selectOption('');
+    await page.getByLabel('Mã lỗi', { exact: true }).selectOption('');
+    await grid.locator('tbody tr', { hasText: 'national_id' }).first().waitFor();
 
     const [download] = await Promise.all([
       page.waitForEvent('download'),

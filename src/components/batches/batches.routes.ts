@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import type { Api } from '../../platform/http';
+import { clientGoneSignal, type Api } from '../../platform/http';
 import type { StepUp } from '../../platform/security';
 import type { AuditService } from '../audit';
 import type { AccountChecker } from './account-check';
@@ -126,8 +126,9 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
     tags: ['batches'],
     access: READERS,
     params: batchIdParams,
+    description: 'A grouped read of every item of the batch; it is stopped on the database when the client leaves before the answer.',
     responses: { 200: { description: 'Totals', schema: totalsSchemaOut } },
-    handler: ({ params }, ctx) => batches.totals(ctx.principal, params.id),
+    handler: ({ params }, ctx) => batches.totals(ctx.principal, params.id, clientGoneSignal(ctx.res)),
   });
 
   api.route({

@@ -3,7 +3,15 @@ import { pipeline } from 'node:stream/promises';
 import { csvText } from '../../platform/export/cells';
 import type { Api } from '../../platform/http';
 import { receiveFile } from '../../platform/http/upload';
-import { importIdParams, importPage, listImportsQuery, problemPage, problemsQuery, rollImportSchema } from './roll-imports.schemas';
+import {
+  importIdParams,
+  importPage,
+  listImportsQuery,
+  problemPage,
+  problemsCsvQuery,
+  problemsQuery,
+  rollImportSchema,
+} from './roll-imports.schemas';
 import type { RollImportsService } from './roll-imports.service';
 
 const WRITERS = ['staff', 'admin'] as const;
@@ -71,16 +79,17 @@ export function registerRollImportRoutes(api: Api, imports: RollImportsService, 
   api.route({
     method: 'get',
     path: '/roll-imports/:id/problems.csv',
-    summary: 'Every problem as a CSV file to fix the roll with',
+    summary: 'Every problem (or those of one code or column) as a CSV file to fix the roll with',
     tags: ['roll imports'],
     access: READERS,
     params: importIdParams,
+    query: problemsCsvQuery,
     responses: {
       200: { description: 'CSV: row, column, code, message', contentType: 'text/csv' },
       404: { description: 'IMPORT_NOT_FOUND' },
     },
-    handler: async ({ params }, ctx) => {
-      const { rows, release } = await imports.streamProblems(ctx.principal, params.id);
+    handler: async ({ params, query }, ctx) => {
+      const { rows, release } = await imports.streamProblems(ctx.principal, params.id, query);
       try {
         ctx.res.status(200);
         ctx.res.setHeader('Content-Type', 'text/csv; charset=utf-8');

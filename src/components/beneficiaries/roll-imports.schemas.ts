@@ -49,4 +49,15 @@ export const listImportsQuery = z.strictObject({
 
 export const importPage = pageOf(rollImportSchema).meta({ id: 'RollImportPage' });
 export const problemPage = pageOf(problemSchema).meta({ id: 'RollImportProblemPage' });
-export const problemsQuery = z.strictObject({ ...pageQuery });
+/** Narrows an import's problems; the CSV download takes the same filter. */
+export const problemFilterQuery = {
+  code: z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]{0,39}$/, 'must be a problem code, e.g. NATIONAL_ID_FORMAT')
+    .optional()
+    .describe('Only problems with this code'),
+  column: z.string().min(1).max(64).optional().describe('Only problems in this column of the file (as the problem names it)'),
+};
+
+export const problemsQuery = z.strictObject({ ...pageQuery, ...problemFilterQuery });
+export const problemsCsvQuery = z.strictObject(problemFilterQuery);

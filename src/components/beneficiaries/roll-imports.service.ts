@@ -96,6 +96,26 @@ const PROBLEM_ORDER: KeyColumn[] = [
   { expr: 'pr.id', dir: 'ASC' },
 ];
 
+/** Which of an import's problems to list: by code (read from ix_problems_import_code), by column, or both. */
+export interface ProblemFilter {
+  code?: string | undefined;
+  column?: string | undefined;
+}
+
+function problemFilter(f: ProblemFilter): { sql: string; params: string[] } {
+  let sql = '';
+  const params: string[] = [];
+  if (f.code !== undefined) {
+    sql += ' AND pr.code = ?';
+    params.push(f.code);
+  }
+  if (f.column !== undefined) {
+    sql += ' AND pr.column_name = ?';
+    params.push(f.column);
+  }
+  return { sql, params };
+}
+
 const SELECT = 'SELECT i.*, sa.path AS scope_path FROM roll_imports i LEFT JOIN areas sa ON sa.id = i.scope_area_id';
 
 /** Where the worker finds an uploaded file. */
@@ -202,13 +222,18 @@ export class RollImportsService {
   }
 
   /** In row order, as the CSV download: problems found while reading and those found by the whole-file checks interleave. */
-  async problems(p: Principal, id: string, page: { limit: number; cursor?: string | undefined }): Promise<Page<ProblemView>> {
+  async problems(
+    p: Principal,
+    id: string,
+    page: { limit: number; cursor?: string | undefined } & ProblemFilter,
+  ): Promise<Page<ProblemView>> {
     await this.load(p, id);
     const after = keysetWhere(PROBLEM_ORDER, decodeCursor(page.cursor, 2));
+    const filter = problemFilter(page);
     const rows = (await this.ds.query(
-      `SELECT pr.id, ${PROBLEM_COLUMNS} FROM ${PROBLEM_FROM} WHERE pr.import_id = ? AND ${after.sql}
+      `SELECT pr.id, ${PROBLEM_COLUMNS} FROM ${PROBLEM_FROM} WHERE pr.import_id = ?${filter.sql} AND ${after.sql}
        ORDER BY pr.row_no, pr.id LIMIT ?`,
-      [id, ...after.params, page.limit + 1],
+      [id, ...filter.params, ...after.params, page.limit + 1],
     )) as (ProblemRow & { id: string })[];
     return finishPage(
       rows,
@@ -219,14 +244,19 @@ export class RollImportsService {
   }
 
   /** Every problem in row order, streamed (for the CSV download). Caller releases. */
-  async streamProblems(p: Principal, id: string): Promise<{ rows: AsyncIterable<ProblemView>; release: () => Promise<void> }> {
+  async streamProblems(
+    p: Principal,
+    id: string,
+    filter: ProblemFilter = {},
+  ): Promise<{ rows: AsyncIterable<ProblemView>; release: () => Promise<void> }> {
     await this.load(p, id);
+    const where = problemFilter(filter);
     const runner = this.ds.createQueryRunner();
     await runner.connect();
     try {
       const raw: Readable = await runner.stream(
-        `SELECT ${PROBLEM_COLUMNS} FROM ${PROBLEM_FROM} WHERE pr.import_id = ? ORDER BY pr.row_no, pr.id`,
-        [id],
+        `SELECT ${PROBLEM_COLUMNS} FROM ${PROBLEM_FROM} WHERE pr.import_id = ?${where.sql} ORDER BY pr.row_no, pr.id`,
+        [id, ...where.params],
       );
       async function* rows(): AsyncIterable<ProblemView> {
         for await (const r of raw as AsyncIterable<ProblemRow>) yield problemView(p, r);

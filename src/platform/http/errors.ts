@@ -26,6 +26,12 @@ export function errorHandler(log: winston.Logger) {
   return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
     const appErr = fromBodyParser(err as { type?: string }) ?? toAppError(err);
     const state = requestState(res);
+    if (appErr.code === 'REQUEST_ABORTED') {
+      // the client left and its query was stopped on purpose: nothing failed, nobody is waiting for the answer
+      log.info('request abandoned by the client', { requestId: state?.requestId });
+      if (!res.writableEnded) res.destroy();
+      return;
+    }
     if (appErr.kind === 'internal' || appErr.kind === 'unavailable') {
       log.error('request failed', { requestId: state?.requestId, code: appErr.code, err: appErr.cause ?? appErr });
     }

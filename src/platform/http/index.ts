@@ -3,3 +3,4 @@ export * from './errors';
 export * from './pagination';
 export * from './request-state';
 export * from './console';
+export * from './client-gone';

@@ -81,6 +81,8 @@ export async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; respo
   try {
     result = await call;
   } catch (e) {
+    // an aborted request (the page was left) is no network failure: TanStack Query knows the signal it gave
+    if (e instanceof DOMException && e.name === 'AbortError') throw e;
     throw new ApiError(0, 'NETWORK', e instanceof Error ? e.message : String(e), undefined, undefined);
   }
   if (!result.response.ok) throw ApiError.from(result.response.status, result.error);

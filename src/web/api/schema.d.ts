@@ -3567,6 +3567,10 @@ export interface paths {
                     limit?: number;
                     /** @description nextCursor of the previous page; omit for the first page. */
                     cursor?: string;
+                    /** @description Only problems with this code */
+                    code?: string;
+                    /** @description Only problems in this column of the file (as the problem names it) */
+                    column?: string;
                 };
                 header?: never;
                 path: {
@@ -3645,10 +3649,15 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every problem as a CSV file to fix the roll with */
+        /** Every problem (or those of one code or column) as a CSV file to fix the roll with */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Only problems with this code */
+                    code?: string;
+                    /** @description Only problems in this column of the file (as the problem names it) */
+                    column?: string;
+                };
                 header?: never;
                 path: {
                     id: string;
@@ -5978,7 +5987,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Totals of a batch by review state, area, channel and bank or wallet */
+        /**
+         * Totals of a batch by review state, area, channel and bank or wallet
+         * @description A grouped read of every item of the batch; it is stopped on the database when the client leaves before the answer.
+         */
         get: {
             parameters: {
                 query?: never;

@@ -70,3 +70,7 @@ export function translate(lang: Lang, key: MessageKey, vars?: Record<string, str
 export function hasMessage(key: string): key is MessageKey {
   return key in catalogues.vi;
 }
+
+export function messageKeys(): string[] {
+  return Object.keys(catalogues.vi);
+}

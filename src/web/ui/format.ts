@@ -55,3 +55,14 @@ export function foldVietnamese(text: string): string {
 export function matchesVietnamese(name: string, query: string): boolean {
   return foldVietnamese(name).includes(foldVietnamese(query));
 }
+
+/** A month given as YYYY-MM, written MM/yyyy as on Vietnamese payment documents; anything else is shown unchanged. */
+export function formatMonth(period: string): string {
+  const m = /^(\d{4})-(\d{2})$/.exec(period);
+  return m ? `${m[2]}/${m[1]}` : period;
+}
+
+/** One month, or the first and last of a range, as MM/yyyy. */
+export function formatMonthRange(from: string, to?: string | null): string {
+  return !to || to === from ? formatMonth(from) : `${formatMonth(from)} – ${formatMonth(to)}`;
+}

@@ -13,8 +13,11 @@ interface KeysetTableProps<T> {
   caption: string;
   /** The query key of the list with its filters: a change of filter starts again at the first page. */
   queryKey: readonly unknown[];
-  /** One page from the API: `cursor` is the previous page's `nextCursor` (undefined for the first page). */
-  fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor: string | null }>;
+  /**
+   * One page from the API: `cursor` is the previous page's `nextCursor` (undefined for the first page); `signal`
+   * aborts the request when the page is left before it answers.
+   */
+  fetchPage: (cursor: string | undefined, signal?: AbortSignal) => Promise<{ items: T[]; nextCursor: string | null }>;
   columns: Column<T>[];
   rowKey: (row: T) => string | number;
 }
@@ -33,7 +36,11 @@ export function KeysetTable<T>({ caption, queryKey, fetchPage, columns, rowKey }
     setCursors([undefined]);
   }
   const cursor = cursors[cursors.length - 1];
-  const page = useQuery({ queryKey: [...queryKey, 'page', cursor], queryFn: () => fetchPage(cursor), placeholderData: keepPreviousData });
+  const page = useQuery({
+    queryKey: [...queryKey, 'page', cursor],
+    queryFn: ({ signal }) => fetchPage(cursor, signal),
+    placeholderData: keepPreviousData,
+  });
   const items = page.data?.items ?? [];
   return (
     <div className="table-wrap">

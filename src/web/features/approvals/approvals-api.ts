@@ -17,14 +17,15 @@ export interface ApprovalInput {
 }
 
 export const approvalsApi = {
-  inbox: (cursor: string | undefined) =>
-    unwrap(api.GET('/api/v1/batches', { params: { query: { status: 'submitted', limit: PAGE_SIZE, cursor } } })),
-  batch: (id: string) => unwrap(api.GET('/api/v1/batches/{id}', { params: { path: { id } } })),
-  totals: (id: string) => unwrap(api.GET('/api/v1/batches/{id}/totals', { params: { path: { id } } })),
-  items: (id: string, filter: { flagged?: 'true'; review?: 'held' }, cursor: string | undefined) =>
-    unwrap(api.GET('/api/v1/batches/{id}/items', { params: { path: { id }, query: { ...filter, limit: PAGE_SIZE, cursor } } })),
-  leftOut: (id: string, cursor: string | undefined) =>
-    unwrap(api.GET('/api/v1/batches/{id}/left-out', { params: { path: { id }, query: { limit: PAGE_SIZE, cursor } } })),
+  inbox: (cursor: string | undefined, signal?: AbortSignal) =>
+    unwrap(api.GET('/api/v1/batches', { params: { query: { status: 'submitted', limit: PAGE_SIZE, cursor } }, signal })),
+  batch: (id: string, signal?: AbortSignal) => unwrap(api.GET('/api/v1/batches/{id}', { params: { path: { id } }, signal })),
+  /** A grouped scan of every item: `signal` aborts it when the page is left before it answers. */
+  totals: (id: string, signal?: AbortSignal) => unwrap(api.GET('/api/v1/batches/{id}/totals', { params: { path: { id } }, signal })),
+  items: (id: string, filter: { flagged?: 'true'; review?: 'held' }, cursor: string | undefined, signal?: AbortSignal) =>
+    unwrap(api.GET('/api/v1/batches/{id}/items', { params: { path: { id }, query: { ...filter, limit: PAGE_SIZE, cursor } }, signal })),
+  leftOut: (id: string, cursor: string | undefined, signal?: AbortSignal) =>
+    unwrap(api.GET('/api/v1/batches/{id}/left-out', { params: { path: { id }, query: { limit: PAGE_SIZE, cursor } }, signal })),
   approve: (id: string, body: ApprovalInput, idempotencyKey: string) =>
     unwrap(
       api.POST('/api/v1/batches/{id}/approve', {

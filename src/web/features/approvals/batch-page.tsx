@@ -2,8 +2,10 @@ import { useQuery } from '@tanstack/react-query';
 import { Link } from 'wouter';
 import { useMe } from '../../app/session';
 import { useI18n } from '../../i18n/i18n';
+import { accountCheckDetail } from '../../ui/account-check';
 import { KeysetTable } from '../../ui/keyset-table';
 import { AmountInWords, DateText, Money } from '../../ui/money';
+import { formatMonth, formatMonthRange } from '../../ui/format';
 import { PageTitle } from '../../ui/page-title';
 import { approvalsApi, type Batch, type BatchItem, type BatchTotals, type LeftOut } from './approvals-api';
 import { DecisionForms } from './decision-forms';
@@ -29,7 +31,7 @@ function Facts({ b }: { b: Batch }) {
       <dt>{t('approvals.fact.kind')}</dt>
       <dd>{t(b.kind === 'arrears' ? 'approvals.kind.arrears' : 'approvals.kind.regular')}</dd>
       <dt>{t('approvals.fact.period')}</dt>
-      <dd>{b.period === b.periodTo ? b.period : `${b.period} – ${b.periodTo}`}</dd>
+      <dd>{formatMonthRange(b.period, b.periodTo)}</dd>
       <dt>{t('approvals.fact.area')}</dt>
       <dd>
         {b.areaName} ({b.areaCode})
@@ -51,7 +53,7 @@ function Facts({ b }: { b: Batch }) {
       <dt>{t('approvals.fact.accountCheck')}</dt>
       <dd>
         {t(`approvals.check.${b.accountCheck.status}` as 'approvals.check.done')}
-        {b.accountCheck.detail ? ` (${b.accountCheck.detail})` : null}
+        {b.accountCheck.detail ? ` (${accountCheckDetail(t, b.accountCheck.detail)})` : null}
       </dd>
       <dt>{t('approvals.fact.createdBy')}</dt>
       <dd>
@@ -145,7 +147,7 @@ function ItemTable({ id, filter, caption }: { id: string; filter: { flagged?: 't
     <KeysetTable<BatchItem>
       caption={caption}
       queryKey={['approvals', 'batch', id, 'items', filter]}
-      fetchPage={(cursor) => approvalsApi.items(id, filter, cursor)}
+      fetchPage={(cursor, signal) => approvalsApi.items(id, filter, cursor, signal)}
       rowKey={(i) => i.seq}
       columns={[
         { header: t('approvals.col.seq'), cell: (i) => i.seq, numeric: true },
@@ -181,11 +183,11 @@ function LeftOutTable({ id }: { id: string }) {
     <KeysetTable<LeftOut>
       caption={t('approvals.leftOut.caption')}
       queryKey={['approvals', 'batch', id, 'left-out']}
-      fetchPage={(cursor) => approvalsApi.leftOut(id, cursor)}
+      fetchPage={(cursor, signal) => approvalsApi.leftOut(id, cursor, signal)}
       rowKey={(l) => `${l.enrolmentId}:${l.period}`}
       columns={[
         { header: t('approvals.col.name'), cell: (l) => l.fullName ?? `#${l.beneficiaryId}` },
-        { header: t('approvals.col.period'), cell: (l) => l.period },
+        { header: t('approvals.col.period'), cell: (l) => formatMonth(l.period) },
         {
           header: t('approvals.col.reason'),
           cell: (l) =>
@@ -202,8 +204,8 @@ function LeftOutTable({ id }: { id: string }) {
 export function BatchPage({ id }: { id: string }) {
   const { t } = useI18n();
   const me = useMe();
-  const batch = useQuery({ queryKey: ['approvals', 'batch', id], queryFn: () => approvalsApi.batch(id) });
-  const totals = useQuery({ queryKey: ['approvals', 'batch', id, 'totals'], queryFn: () => approvalsApi.totals(id) });
+  const batch = useQuery({ queryKey: ['approvals', 'batch', id], queryFn: ({ signal }) => approvalsApi.batch(id, signal) });
+  const totals = useQuery({ queryKey: ['approvals', 'batch', id, 'totals'], queryFn: ({ signal }) => approvalsApi.totals(id, signal) });
   const b = batch.data;
   return (
     <main id="main" className="page">

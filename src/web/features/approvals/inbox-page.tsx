@@ -2,6 +2,7 @@ import { Link } from 'wouter';
 import { useI18n } from '../../i18n/i18n';
 import { KeysetTable } from '../../ui/keyset-table';
 import { DateText, Money } from '../../ui/money';
+import { formatMonthRange } from '../../ui/format';
 import { PageTitle } from '../../ui/page-title';
 import { approvalsApi, type Batch } from './approvals-api';
 
@@ -23,7 +24,7 @@ export function InboxPage() {
             cell: (b) => <Link href={`/${b.id}`}>{t('approvals.open', { id: b.id, title: b.title ?? b.programmeName })}</Link>,
           },
           { header: t('approvals.col.programme'), cell: (b) => `${b.programmeCode} · ${b.programmeName}` },
-          { header: t('approvals.col.period'), cell: (b) => (b.period === b.periodTo ? b.period : `${b.period} – ${b.periodTo}`) },
+          { header: t('approvals.col.period'), cell: (b) => formatMonthRange(b.period, b.periodTo) },
           { header: t('approvals.col.area'), cell: (b) => b.areaName },
           { header: t('approvals.col.items'), cell: (b) => b.itemCount.toLocaleString('vi-VN'), numeric: true },
           { header: t('approvals.col.total'), cell: (b) => <Money amount={b.totalAmount} />, numeric: true },

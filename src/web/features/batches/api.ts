@@ -48,22 +48,27 @@ export const keys = {
   batch: (id: string) => ['batches', id] as const,
 };
 
-export const fetchBatches = (f: BatchFilter, cursor: string | undefined) =>
-  unwrap(api.GET('/api/v1/batches', { params: { query: { ...f, cursor, limit: 20 } } }));
+export const fetchBatches = (f: BatchFilter, cursor: string | undefined, signal?: AbortSignal) =>
+  unwrap(api.GET('/api/v1/batches', { params: { query: { ...f, cursor, limit: 20 } }, signal }));
 
-export const fetchBatch = (id: string) => unwrap(api.GET('/api/v1/batches/{id}', { params: { path: { id } } }));
+export const fetchBatch = (id: string, signal?: AbortSignal) =>
+  unwrap(api.GET('/api/v1/batches/{id}', { params: { path: { id } }, signal }));
 
-export const fetchTotals = (id: string) => unwrap(api.GET('/api/v1/batches/{id}/totals', { params: { path: { id } } }));
+/** A grouped scan of every item of the batch: `signal` aborts it when the page is left before it answers. */
+export const fetchTotals = (id: string, signal?: AbortSignal) =>
+  unwrap(api.GET('/api/v1/batches/{id}/totals', { params: { path: { id } }, signal }));
 
-export const fetchProgress = (id: string) => unwrap(api.GET('/api/v1/batches/{id}/progress', { params: { path: { id } } }));
+export const fetchProgress = (id: string, signal?: AbortSignal) =>
+  unwrap(api.GET('/api/v1/batches/{id}/progress', { params: { path: { id } }, signal }));
 
-export const fetchTransitions = (id: string) => unwrap(api.GET('/api/v1/batches/{id}/transitions', { params: { path: { id } } }));
+export const fetchTransitions = (id: string, signal?: AbortSignal) =>
+  unwrap(api.GET('/api/v1/batches/{id}/transitions', { params: { path: { id } }, signal }));
 
-export const fetchItems = (id: string, f: ItemFilter, cursor: string | undefined) =>
-  unwrap(api.GET('/api/v1/batches/{id}/items', { params: { path: { id }, query: { ...f, cursor, limit: 50 } } }));
+export const fetchItems = (id: string, f: ItemFilter, cursor: string | undefined, signal?: AbortSignal) =>
+  unwrap(api.GET('/api/v1/batches/{id}/items', { params: { path: { id }, query: { ...f, cursor, limit: 50 } }, signal }));
 
-export const fetchLeftOut = (id: string, cursor: string | undefined) =>
-  unwrap(api.GET('/api/v1/batches/{id}/left-out', { params: { path: { id }, query: { cursor, limit: 20 } } }));
+export const fetchLeftOut = (id: string, cursor: string | undefined, signal?: AbortSignal) =>
+  unwrap(api.GET('/api/v1/batches/{id}/left-out', { params: { path: { id }, query: { cursor, limit: 20 } }, signal }));
 
 export const fetchProgrammes = () => unwrap(api.GET('/api/v1/programmes', { params: { query: { active: 'true', limit: 200 } } }));
 

@@ -3,12 +3,12 @@ import { useState } from 'react';
 import { Link } from 'wouter';
 import { useMe } from '../../app/session';
 import { useI18n } from '../../i18n/i18n';
-import { formatMoney } from '../../ui/format';
+import { formatMoney, formatMonthRange } from '../../ui/format';
 import { KeysetTable } from '../../ui/keyset-table';
 import { Money } from '../../ui/money';
 import { PageTitle } from '../../ui/page-title';
 import { BATCH_STATUSES, fetchBatches, fetchProgrammes, keys, type Batch, type BatchFilter, type BatchStatus } from './api';
-import { AreaPicker, canMake, monthText, SelectField, StatusBadge } from './parts';
+import { AreaPicker, canMake, SelectField, StatusBadge } from './parts';
 
 /** The filter a link may carry (`?status=processing&period=2026-12`, as the home page's figures do). */
 function filterFromUrl(): BatchFilter {
@@ -27,7 +27,10 @@ export function BatchListPage() {
   const [filter, setFilter] = useState<BatchFilter>(filterFromUrl);
   const programmes = useQuery({ queryKey: ['programmes', 'active'], queryFn: fetchProgrammes, staleTime: 300_000 });
   // the first page also carries the totals over the whole filter
-  const first = useQuery({ queryKey: [...keys.list(filter), 'page', undefined], queryFn: () => fetchBatches(filter, undefined) });
+  const first = useQuery({
+    queryKey: [...keys.list(filter), 'page', undefined],
+    queryFn: ({ signal }) => fetchBatches(filter, undefined, signal),
+  });
   const set = (patch: Partial<BatchFilter>) => setFilter((f) => ({ ...f, ...patch }));
   return (
     <main id="main" className="page wide">
@@ -98,7 +101,7 @@ export function BatchListPage() {
       <KeysetTable<Batch>
         caption={t('batches.list.caption')}
         queryKey={keys.list(filter)}
-        fetchPage={(cursor) => fetchBatches(filter, cursor)}
+        fetchPage={(cursor, signal) => fetchBatches(filter, cursor, signal)}
         rowKey={(b) => b.id}
         columns={[
           {
@@ -108,7 +111,7 @@ export function BatchListPage() {
           { header: t('batches.col.programme'), cell: (b) => b.programmeName },
           {
             header: t('batches.col.period'),
-            cell: (b) => (b.period === b.periodTo ? monthText(b.period) : `${monthText(b.period)} – ${monthText(b.periodTo)}`),
+            cell: (b) => formatMonthRange(b.period, b.periodTo),
           },
           { header: t('batches.col.area'), cell: (b) => b.areaName },
           { header: t('batches.col.status'), cell: (b) => <StatusBadge status={b.status} /> },

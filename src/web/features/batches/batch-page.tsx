@@ -4,13 +4,14 @@ import { Link, useLocation } from 'wouter';
 import { api, unwrap } from '../../api/client';
 import { useMe } from '../../app/session';
 import { useI18n } from '../../i18n/i18n';
+import { accountCheckDetail } from '../../ui/account-check';
 import { Field, FormError } from '../../ui/field';
-import { formatDate, formatMoney, formatTime } from '../../ui/format';
+import { formatDate, formatMoney, formatMonthRange, formatTime } from '../../ui/format';
 import { AmountInWords, Money } from '../../ui/money';
 import { PageTitle } from '../../ui/page-title';
 import { EDITABLE, fetchBatch, fetchProgress, fetchTotals, fetchTransitions, idempotencyKey, keys, LIVE, type Batch } from './api';
 import { ReviewGrid } from './review-grid';
-import { batchError, canMake, channelText, DateTimeText, LeftOutTable, monthText, paymentStatusText, StatusBadge } from './parts';
+import { batchError, canMake, channelText, DateTimeText, LeftOutTable, paymentStatusText, StatusBadge } from './parts';
 
 const POLL_MS = 2000;
 const FINAL_PAYMENT = new Set(['succeeded', 'failed', 'returned', 'held', 'excluded', 'cancelled']);
@@ -20,7 +21,7 @@ export function BatchPage({ id }: { id: string }) {
   const { t } = useI18n();
   const batch = useQuery({
     queryKey: keys.batch(id),
-    queryFn: () => fetchBatch(id),
+    queryFn: ({ signal }) => fetchBatch(id, signal),
     // followed without a reload while something moves on the server: the account check, the payments
     refetchInterval: (q) => {
       const b = q.state.data;
@@ -80,7 +81,7 @@ function Header({ b }: { b: Batch }) {
         <dt>{t('batches.fact.kind')}</dt>
         <dd>{t(`batches.kind.${b.kind}`)}</dd>
         <dt>{t('batches.fact.period')}</dt>
-        <dd>{b.period === b.periodTo ? monthText(b.period) : `${monthText(b.period)} – ${monthText(b.periodTo)}`}</dd>
+        <dd>{formatMonthRange(b.period, b.periodTo)}</dd>
         <dt>{t('batches.fact.area')}</dt>
         <dd>{b.areaName}</dd>
         <dt>{t('batches.fact.count')}</dt>
@@ -221,7 +222,7 @@ function Actions({ b }: { b: Batch }) {
       ) : null}
       <h3>{t('batches.check.title')}</h3>
       <p role="status">
-        {t(`batches.check.status.${b.accountCheck.status}`)} {b.accountCheck.detail ?? ''}
+        {t(`batches.check.status.${b.accountCheck.status}`)} {accountCheckDetail(t, b.accountCheck.detail)}
       </p>
       {b.flaggedCount > 0 ? <p>{t('batches.check.flagged', { count: b.flaggedCount })}</p> : null}
       {editable ? (
@@ -311,7 +312,7 @@ function Progress({ b }: { b: Batch }) {
   const live = LIVE.includes(b.status);
   const progress = useQuery({
     queryKey: [...keys.batch(b.id), 'progress', b.status],
-    queryFn: () => fetchProgress(b.id),
+    queryFn: ({ signal }) => fetchProgress(b.id, signal),
     refetchInterval: live ? POLL_MS : false,
   });
   const rows = progress.data?.byStatus ?? [];
@@ -359,7 +360,7 @@ function Totals({ b }: { b: Batch }) {
   const { t } = useI18n();
   const totals = useQuery({
     queryKey: [...keys.batch(b.id), 'totals', b.version, b.status],
-    queryFn: () => fetchTotals(b.id),
+    queryFn: ({ signal }) => fetchTotals(b.id, signal),
   });
   if (!totals.data) return null;
   const d = totals.data;
@@ -421,7 +422,10 @@ function Totals({ b }: { b: Batch }) {
 
 function History({ b }: { b: Batch }) {
   const { t } = useI18n();
-  const history = useQuery({ queryKey: [...keys.batch(b.id), 'transitions', b.status], queryFn: () => fetchTransitions(b.id) });
+  const history = useQuery({
+    queryKey: [...keys.batch(b.id), 'transitions', b.status],
+    queryFn: ({ signal }) => fetchTransitions(b.id, signal),
+  });
   return (
     <section aria-labelledby="history-title">
       <h2 id="history-title">{t('batches.history.title')}</h2>

@@ -6,9 +6,10 @@ import { useI18n } from '../../i18n/i18n';
 import { Field, FormError } from '../../ui/field';
 import { formErrors } from '../../ui/form-errors';
 import { AmountInWords, Money } from '../../ui/money';
+import { formatMonthRange } from '../../ui/format';
 import { PageTitle } from '../../ui/page-title';
 import { fetchProgrammes, idempotencyKey, type Batch } from './api';
-import { AreaPicker, batchError, LeftOutTable, monthText, SelectField } from './parts';
+import { AreaPicker, batchError, LeftOutTable, SelectField } from './parts';
 
 const FIELDS = ['programmeId', 'kind', 'period', 'periodTo', 'areaId', 'title'] as const;
 
@@ -83,11 +84,7 @@ export function NewBatchPage() {
           <dt>{t('batches.fact.programme')}</dt>
           <dd>{created.programmeName}</dd>
           <dt>{t('batches.fact.period')}</dt>
-          <dd>
-            {created.period === created.periodTo
-              ? monthText(created.period)
-              : `${monthText(created.period)} – ${monthText(created.periodTo)}`}
-          </dd>
+          <dd>{formatMonthRange(created.period, created.periodTo)}</dd>
           <dt>{t('batches.fact.area')}</dt>
           <dd>{created.areaName}</dd>
           <dt>{t('batches.fact.count')}</dt>

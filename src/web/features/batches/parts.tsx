@@ -3,7 +3,7 @@ import { useId, useState, type ReactNode, type SelectHTMLAttributes } from 'reac
 import { ApiError } from '../../api/errors';
 import { hasMessage } from '../../i18n/catalogue';
 import { useI18n, type Translate } from '../../i18n/i18n';
-import { formatDate, formatTime } from '../../ui/format';
+import { formatDate, formatMonth, formatTime } from '../../ui/format';
 import { errorMessage } from '../../ui/form-errors';
 import { KeysetTable } from '../../ui/keyset-table';
 import { fetchAreas, fetchLeftOut, type BatchStatus, type LeftOut } from './api';
@@ -15,11 +15,6 @@ export function batchError(t: Translate, e: unknown): string {
 }
 
 /** `2026-03` as a Vietnamese reader writes a month: `03/2026`. */
-export function monthText(period: string): string {
-  const [y, m] = period.split('-');
-  return `${m}/${y}`;
-}
-
 export function DateTimeText({ value }: { value: string }) {
   const { t } = useI18n();
   return <time dateTime={value}>{t('batches.dateTime', { time: formatTime(value), date: formatDate(value) })}</time>;
@@ -106,11 +101,11 @@ export function LeftOutTable({ batchId }: { batchId: string }) {
     <KeysetTable<LeftOut>
       caption={t('batches.leftOut.caption')}
       queryKey={['batches', batchId, 'left-out']}
-      fetchPage={(cursor) => fetchLeftOut(batchId, cursor)}
+      fetchPage={(cursor, signal) => fetchLeftOut(batchId, cursor, signal)}
       rowKey={(r) => `${r.enrolmentId}-${r.period}`}
       columns={[
         { header: t('batches.col.name'), cell: (r) => r.fullName ?? '—' },
-        { header: t('batches.col.period'), cell: (r) => monthText(r.period) },
+        { header: t('batches.col.period'), cell: (r) => formatMonth(r.period) },
         { header: t('batches.col.reason'), cell: (r) => t(`batches.leftOut.reason.${r.reason}`) },
         {
           header: t('batches.col.detail'),

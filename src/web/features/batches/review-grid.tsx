@@ -34,7 +34,10 @@ export function ReviewGrid({ b }: { b: Batch }) {
   const [reason, setReason] = useState('');
   const [changed, setChanged] = useState<number | null>(null);
   const editable = canMake(me.roles) && EDITABLE.includes(b.status);
-  const totals = useQuery({ queryKey: [...keys.batch(b.id), 'totals', b.version, b.status], queryFn: () => fetchTotals(b.id) });
+  const totals = useQuery({
+    queryKey: [...keys.batch(b.id), 'totals', b.version, b.status],
+    queryFn: ({ signal }) => fetchTotals(b.id, signal),
+  });
   const review = useMutation({
     mutationFn: () =>
       unwrap(
@@ -214,7 +217,7 @@ export function ReviewGrid({ b }: { b: Batch }) {
       <KeysetTable<BatchItem>
         caption={t('batches.items.caption')}
         queryKey={[...keys.batch(b.id), 'items', filter, b.version]}
-        fetchPage={(cursor) => fetchItems(b.id, filter, cursor)}
+        fetchPage={(cursor, signal) => fetchItems(b.id, filter, cursor, signal)}
         rowKey={(r) => r.seq}
         columns={columns}
       />

@@ -7,7 +7,7 @@ import { hasMessage } from '../../i18n/catalogue';
 import { useI18n } from '../../i18n/i18n';
 import { Field, FormError } from '../../ui/field';
 import { errorMessage, formErrors, type FormErrors } from '../../ui/form-errors';
-import { formatDate, formatTime } from '../../ui/format';
+import { formatDate, formatMonth, formatTime } from '../../ui/format';
 import { KeysetTable } from '../../ui/keyset-table';
 import { DateText } from '../../ui/money';
 import { PageTitle } from '../../ui/page-title';
@@ -23,9 +23,7 @@ const EDIT_ROLES = ['staff', 'admin'];
 const NO_ERRORS: FormErrors = { form: null, fields: {} };
 
 function monthText(period: string | null): string {
-  if (!period) return '…';
-  const [y, m] = period.split('-');
-  return `${m}/${y}`;
+  return period ? formatMonth(period) : '…';
 }
 
 function RevealForm({ id, onRevealed }: { id: string; onRevealed: (b: Beneficiary) => void }) {

@@ -4,6 +4,7 @@ import { api, unwrap, type Schemas } from '../../api/client';
 import { useI18n } from '../../i18n/i18n';
 import { Field } from '../../ui/field';
 import { Money } from '../../ui/money';
+import { formatMonth } from '../../ui/format';
 import { PageTitle } from '../../ui/page-title';
 import { refusal } from '../approvals/refusal';
 import { AreaSelect } from './area-select';
@@ -70,12 +71,12 @@ function Report({ period, areaId }: { period: string; areaId: string }) {
       {r ? (
         <section aria-labelledby="coverage-month-title">
           <h2 id="coverage-month-title">
-            {t('coverage.month.title', { period: r.period, area: r.area?.name ?? t('coverage.area.scope') })}
+            {t('coverage.month.title', { period: formatMonth(r.period), area: r.area?.name ?? t('coverage.area.scope') })}
           </h2>
           <p className="field__hint">{t('coverage.definition')}</p>
           <div className="table-wrap">
             <table>
-              <caption>{t('coverage.table.caption', { period: r.period })}</caption>
+              <caption>{t('coverage.table.caption', { period: formatMonth(r.period) })}</caption>
               <thead>
                 <tr>
                   {cols.map((c) => (
@@ -100,8 +101,8 @@ function Report({ period, areaId }: { period: string; areaId: string }) {
         {seriesReady ? (
           <>
             <CoverageChart
-              title={t('coverage.trend.chartTitle', { from: months[0]!, to: months[11]! })}
-              description={points.map((p) => `${p.period}: ${p.percent === null ? '—' : `${p.percent}%`}`).join('; ')}
+              title={t('coverage.trend.chartTitle', { from: formatMonth(months[0]!), to: formatMonth(months[11]!) })}
+              description={points.map((p) => `${formatMonth(p.period)}: ${p.percent === null ? '—' : `${p.percent}%`}`).join('; ')}
               points={points}
             />
             <div className="table-wrap">
@@ -123,7 +124,7 @@ function Report({ period, areaId }: { period: string; areaId: string }) {
                     const f = series[i]!.data!.total;
                     return (
                       <tr key={p}>
-                        <th scope="row">{p}</th>
+                        <th scope="row">{formatMonth(p)}</th>
                         <td className="num">{f.paid.toLocaleString('vi-VN')}</td>
                         <td className="num">
                           {f.cashlessShare.percent === null

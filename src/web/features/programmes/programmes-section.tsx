@@ -6,15 +6,10 @@ import { useI18n } from '../../i18n/i18n';
 import { errorMessage } from '../../ui/form-errors';
 import { KeysetTable } from '../../ui/keyset-table';
 import { Money } from '../../ui/money';
+import { formatMonth } from '../../ui/format';
 import { PageTitle } from '../../ui/page-title';
 
 type Programme = Schemas['Programme'];
-
-/** `2024-07` as the month a person reads: `07/2024`. */
-function monthText(period: string): string {
-  const [y, m] = period.split('-');
-  return `${m}/${y}`;
-}
 
 /** The month before `period` (YYYY-MM), the last month a level is in force when the next one starts. */
 function monthBefore(period: string): string {
@@ -104,8 +99,8 @@ function ProgrammePage({ id }: { id: string }) {
                 ) : (
                   levels.map((l, i) => (
                     <tr key={l.effectiveFrom}>
-                      <td>{monthText(l.effectiveFrom)}</td>
-                      <td>{i === 0 ? t('programmes.inForce') : monthText(monthBefore(levels[i - 1]!.effectiveFrom))}</td>
+                      <td>{formatMonth(l.effectiveFrom)}</td>
+                      <td>{i === 0 ? t('programmes.inForce') : formatMonth(monthBefore(levels[i - 1]!.effectiveFrom))}</td>
                       <td className="num">
                         <Money amount={l.amount} />
                       </td>
