@@ -734,6 +734,18 @@ describe('reconciliation', function () {
       expect(old).to.deep.include({ status: 'superseded', supersededBy: run.id });
     });
 
+    it('processes one statement asked for by more callers than the pool has connections, without starving the one holding the lock', async () => {
+      const { infra, services } = await testApp();
+      const p = await httpProvider();
+      const b = await paidBatch([{ status: 'succeeded' }], p.id);
+      const up = await uploadStatement(c.staff.token, p.name, csv(b.pays.map((x) => line(x.reference, 'SUCCEEDED'))));
+      const id: string = up.body.statement.id;
+      const callers = infra.cfg.dbPoolSize + 2;
+      const answers = await Promise.all(Array.from({ length: callers }, () => services.reconciliation.process(id)));
+      expect(new Set(answers.map((a) => a.status))).to.deep.equal(new Set(['matched']));
+      await settled();
+    });
+
     it('two corrections of one day processed at once leave one statement standing, the other superseded by it', async () => {
       const { infra, services } = await testApp();
       const p = await httpProvider();

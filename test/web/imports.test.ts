@@ -110,6 +110,8 @@ describe('console: staff imports the roll and looks people up (Chromium)', funct
     await page.getByLabel('Cột', { exact: true }).selectOption('coefficient');
     await page.getByRole('table', { name: 'Các lỗi đã lọc theo mã lỗi hoặc cột' }).waitFor();
     const narrowed = page.getByRole('table', { name: 'Các lỗi đã lọc theo mã lỗi hoặc cột' });
+    // the unfiltered rows stay until the filtered answer replaces them
+    await narrowed.locator('tbody tr').filter({ hasNotText: 'coefficient' }).first().waitFor({ state: 'detached' });
     await narrowed.locator('tbody tr', { hasText: 'coefficient' }).first().waitFor();
     const onlyCoefficient = await narrowed.locator('tbody tr').allInnerTexts();
     expect(onlyCoefficient.length).to.be.greaterThan(0);

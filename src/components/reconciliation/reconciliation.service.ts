@@ -18,6 +18,7 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DAY_MS = 86_400_000;
 /** How long a second processing of one statement waits for the first before giving up (and being retried). */
 const PROCESS_LOCK_WAIT_S = 300;
+const LOCK_RETRY_MS = 200;
 /** Resolutions staff may give an exception; a write-off needs a second person. */
 export const RESOLUTIONS = ['resent', 'refunded', 'written_off', 'corrected', 'no_action'] as const;
 export type Resolution = (typeof RESOLUTIONS)[number];
@@ -292,25 +293,30 @@ export class ReconciliationService {
     const [of] = (await this.ds.query('SELECT provider_id, business_date FROM statements WHERE id = ?', [statementId])) as Row[];
     if (!of) throw notFound('STATEMENT_NOT_FOUND', `no statement ${statementId}`);
     // one process at a time per provider and day, whatever queued it (a job replayed after a stall, the sweeper): a
-    // correction supersedes the statement matched before it, so two statements of one day are never matched at once
-    const lock = this.ds.createQueryRunner();
-    await lock.connect();
-    try {
-      const name = `statements-${Number(of.provider_id)}-${day(of.business_date)}`;
-      // another process on it (a job replayed while the first still runs, a direct call): wait for it, then find it done
-      const [got] = (await lock.query("SELECT GET_LOCK(CONCAT(DATABASE(), '.', ?), ?) AS ok", [name, PROCESS_LOCK_WAIT_S])) as {
-        ok: number | string;
-      }[];
-      // thrown, so that the job is tried again later (by then the other one has finished, and this finds it done)
-      if (Number(got?.ok) !== 1)
-        throw unavailable('STATEMENT_BUSY', `statement ${statementId} or another of its provider and day is being processed elsewhere`);
+    // correction supersedes the statement matched before it, so two statements of one day are never matched at once.
+    // A waiter holds no pooled connection between its tries: waiters blocked in GET_LOCK could take every connection
+    // of the pool and leave the holder none to finish with.
+    const name = `statements-${Number(of.provider_id)}-${day(of.business_date)}`;
+    const deadline = Date.now() + PROCESS_LOCK_WAIT_S * 1000;
+    for (;;) {
+      const lock = this.ds.createQueryRunner();
+      await lock.connect();
       try {
-        return await this.processLocked(statementId, onPhase);
+        const [got] = (await lock.query("SELECT GET_LOCK(CONCAT(DATABASE(), '.', ?), 0) AS ok", [name])) as { ok: number | string }[];
+        if (Number(got?.ok) === 1) {
+          try {
+            return await this.processLocked(statementId, onPhase);
+          } finally {
+            await lock.query("SELECT RELEASE_LOCK(CONCAT(DATABASE(), '.', ?))", [name]);
+          }
+        }
       } finally {
-        await lock.query("SELECT RELEASE_LOCK(CONCAT(DATABASE(), '.', ?))", [name]);
+        await lock.release();
       }
-    } finally {
-      await lock.release();
+      // thrown, so that the job is tried again later (by then the other one has finished, and this finds it done)
+      if (Date.now() > deadline)
+        throw unavailable('STATEMENT_BUSY', `statement ${statementId} or another of its provider and day is being processed elsewhere`);
+      await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
     }
   }
 
