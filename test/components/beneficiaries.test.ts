@@ -237,6 +237,47 @@ describe('the roll API', () => {
       expect(changeEnded.body.error.code).to.equal('ENROLMENT_ENDED');
     });
 
+    it('refuses a correction made on a stale read with 409 BENEFICIARY_CHANGED / ENROLMENT_CHANGED, and changes nothing', async () => {
+      const id = ids.get(binh.national_id!)!;
+      const read = (await get(`/beneficiaries/${id}`, staff.token)).body;
+      const enrolment = read.enrolments[0];
+      const first = await patch(
+        `/beneficiaries/${id}`,
+        { phone: '0933222111', updatedAt: read.updatedAt, reason: 'number checked at the office' },
+        staff.token,
+      );
+      expect(first.status, JSON.stringify(first.body)).to.equal(200);
+      const stale = await patch(
+        `/beneficiaries/${id}`,
+        { phone: '0944000111', updatedAt: read.updatedAt, reason: 'other number' },
+        staff.token,
+      );
+      expect(stale.status).to.equal(409);
+      expect(stale.body.error.code).to.equal('BENEFICIARY_CHANGED');
+      expect((await get(`/beneficiaries/${id}`, staff.token)).body.phone).to.equal('093*****11');
+
+      const ok = await patch(
+        `/enrolments/${enrolment.id}`,
+        { coefficient: '1.2', version: enrolment.version, reason: 'reviewed' },
+        staff.token,
+      );
+      expect(ok.status, JSON.stringify(ok.body)).to.equal(200);
+      expect(ok.body.version).to.equal(enrolment.version + 1);
+      const late = await patch(
+        `/enrolments/${enrolment.id}`,
+        { coefficient: '3', version: enrolment.version, reason: 'reviewed again' },
+        staff.token,
+      );
+      expect(late.status).to.equal(409);
+      expect(late.body.error).to.include({ code: 'ENROLMENT_CHANGED' });
+      expect(late.body.error.details).to.deep.include({ version: enrolment.version + 1 });
+      expect((await get(`/beneficiaries/${id}`, staff.token)).body.enrolments[0].coefficient).to.equal('1.2');
+      // a version alone changes nothing and is refused like an empty change
+      expect((await patch(`/enrolments/${enrolment.id}`, { version: ok.body.version, reason: 'nothing' }, staff.token)).status).to.equal(
+        400,
+      );
+    });
+
     it('refuses changes by approvers and auditors, and a change without a reason', async () => {
       const id = ids.get(hoa.national_id!)!;
       expect((await patch(`/beneficiaries/${id}`, { phone: null, reason: 'no phone' }, approver.token)).status).to.equal(403);

@@ -67,7 +67,11 @@ export function registerBeneficiaryRoutes(api: Api, roll: BeneficiariesService):
     access: EDITORS,
     params: idParams,
     body: updateBeneficiaryBody,
-    responses: { 200: { description: 'Updated', schema: beneficiaryDetailSchema }, 404: { description: 'BENEFICIARY_NOT_FOUND' } },
+    responses: {
+      200: { description: 'Updated', schema: beneficiaryDetailSchema },
+      404: { description: 'BENEFICIARY_NOT_FOUND' },
+      409: { description: 'BENEFICIARY_CHANGED: someone changed the person since the updatedAt given' },
+    },
     handler: ({ params, body }, ctx) => roll.updateBeneficiary(ctx.principal, ctx.actor, params.id, body),
   });
 
@@ -82,7 +86,7 @@ export function registerBeneficiaryRoutes(api: Api, roll: BeneficiariesService):
     responses: {
       200: { description: 'Updated', schema: enrolmentSchema },
       404: { description: 'ENROLMENT_NOT_FOUND' },
-      409: { description: 'SHARED_ACCOUNT or ENROLMENT_ENDED' },
+      409: { description: 'SHARED_ACCOUNT, ENROLMENT_ENDED, or ENROLMENT_CHANGED (someone changed it since the version given)' },
     },
     handler: ({ params, body }, ctx) => roll.updateEnrolment(ctx.principal, ctx.actor, params.id, body),
   });

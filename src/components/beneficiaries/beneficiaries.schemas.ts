@@ -99,9 +99,13 @@ export const updateBeneficiaryBody = z
     gender: z.enum(['M', 'F']).optional(),
     phone: z.string().max(20).nullable().optional(),
     areaId: z.number().int().positive().optional(),
+    updatedAt: z.iso
+      .datetime()
+      .optional()
+      .describe("The person's updatedAt you read: refused with 409 BENEFICIARY_CHANGED if they changed since"),
     reason,
   })
-  .refine((b) => Object.keys(b).some((k) => k !== 'reason'), 'give at least one field to change');
+  .refine((b) => Object.keys(b).some((k) => k !== 'reason' && k !== 'updatedAt'), 'give at least one field to change');
 
 const optionalText = (max: number) => z.string().max(max).nullable().optional();
 
@@ -116,9 +120,10 @@ export const updateEnrolmentBody = z
     accountName: optionalText(100),
     walletProvider: optionalText(20),
     walletId: optionalText(10),
+    version: z.number().int().positive().optional().describe('The version you read: refused with 409 ENROLMENT_CHANGED if it moved on'),
     reason,
   })
-  .refine((b) => Object.keys(b).some((k) => k !== 'reason'), 'give at least one field to change');
+  .refine((b) => Object.keys(b).some((k) => k !== 'reason' && k !== 'version'), 'give at least one field to change');
 
 export const statusBody = z.strictObject({ reason });
 export const endBody = z.strictObject({ reason, endPeriod: z.string().max(7).optional().describe('Last month paid, YYYY-MM') });

@@ -145,6 +145,8 @@ export interface BeneficiaryChange {
   gender?: 'M' | 'F' | undefined;
   phone?: string | null | undefined;
   areaId?: number | undefined;
+  /** The person's updatedAt as read: refused with 409 BENEFICIARY_CHANGED when they changed since. */
+  updatedAt?: string | undefined;
   reason: string;
 }
 
@@ -158,6 +160,8 @@ export interface EnrolmentChange {
   accountName?: string | null | undefined;
   walletProvider?: string | null | undefined;
   walletId?: string | null | undefined;
+  /** The enrolment's version as read: refused with 409 ENROLMENT_CHANGED when it moved on. */
+  version?: number | undefined;
   reason: string;
 }
 
@@ -376,7 +380,7 @@ export class BeneficiariesService {
   private async validate(values: Partial<Record<Column, string | undefined>>): Promise<RollRow> {
     const { row, problems } = validateRow(values, await this.reference());
     if (!row) {
-      const details = problems.map((pr) => ({ location: 'body', path: FIELD[pr.column], message: pr.message }));
+      const details = problems.map((pr) => ({ location: 'body', path: FIELD[pr.column], message: pr.message, code: pr.code }));
       throw invalid(
         'VALIDATION_FAILED',
         `${details[0]!.path}: ${details[0]!.message}${details.length > 1 ? ` (and ${details.length - 1} more)` : ''}`,
@@ -417,6 +421,11 @@ export class BeneficiariesService {
   async updateBeneficiary(p: Principal, actor: Actor, id: string, change: BeneficiaryChange): Promise<BeneficiaryDetail> {
     await this.ds.transaction(async (em) => {
       const b = await this.loadBeneficiary(p, id, em, true);
+      if (change.updatedAt !== undefined && b.updated_at.toISOString() !== new Date(change.updatedAt).toISOString()) {
+        throw conflict('BENEFICIARY_CHANGED', `beneficiary ${id} changed since you read it; read it again`, {
+          updatedAt: b.updated_at.toISOString(),
+        });
+      }
       const values = this.valuesOf(b, null);
       let area = { id: b.area_id, code: b.area_code };
       if (change.areaId !== undefined && change.areaId !== b.area_id) {
@@ -530,6 +539,11 @@ export class BeneficiariesService {
     await this.ds.transaction(async (em) => {
       const { e, b } = await this.loadEnrolment(p, enrolmentId, em);
       beneficiaryId = String(b.id);
+      if (change.version !== undefined && Number(e.version) !== change.version) {
+        throw conflict('ENROLMENT_CHANGED', `enrolment ${enrolmentId} changed since you read it (version ${e.version}); read it again`, {
+          version: Number(e.version),
+        });
+      }
       if (e.status === 'ended') throw conflict('ENROLMENT_ENDED', 'an ended enrolment cannot be changed; enrol the person again');
       const values = this.valuesOf(b, e);
       if (change.coefficient !== undefined) values.coefficient = change.coefficient;

@@ -7,6 +7,8 @@ export interface FieldProblem {
   /** The request field the API names, e.g. `newPassword` or `items.3.amount`. */
   path: string;
   message: string;
+  /** The problem's own code when the API gives one (the roll's validation rules do), for a message in the page's language. */
+  code?: string;
 }
 
 /** A refusal of the API (or no answer at all: status 0, code NETWORK), with the problems it names per field. */
@@ -26,9 +28,9 @@ export class ApiError extends Error {
   get fieldProblems(): FieldProblem[] {
     if (!Array.isArray(this.details)) return [];
     return this.details.flatMap((d: unknown) => {
-      const item = d as { path?: unknown; message?: unknown };
+      const item = d as { path?: unknown; message?: unknown; code?: unknown };
       return typeof item.path === 'string' && item.path !== '' && typeof item.message === 'string'
-        ? [{ path: item.path, message: item.message }]
+        ? [{ path: item.path, message: item.message, ...(typeof item.code === 'string' ? { code: item.code } : {}) }]
         : [];
     });
   }

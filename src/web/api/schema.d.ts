@@ -3920,6 +3920,11 @@ export interface paths {
                         gender?: "M" | "F";
                         phone?: string | null;
                         areaId?: number;
+                        /**
+                         * Format: date-time
+                         * @description The person's updatedAt you read: refused with 409 BENEFICIARY_CHANGED if they changed since
+                         */
+                        updatedAt?: string;
                         reason: string;
                     };
                 };
@@ -3963,6 +3968,13 @@ export interface paths {
                 };
                 /** @description BENEFICIARY_NOT_FOUND */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description BENEFICIARY_CHANGED: someone changed the person since the updatedAt given */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4100,6 +4112,8 @@ export interface paths {
                         accountName?: string | null;
                         walletProvider?: string | null;
                         walletId?: string | null;
+                        /** @description The version you read: refused with 409 ENROLMENT_CHANGED if it moved on */
+                        version?: number;
                         reason: string;
                     };
                 };
@@ -4148,7 +4162,7 @@ export interface paths {
                     };
                     content?: never;
                 };
-                /** @description SHARED_ACCOUNT or ENROLMENT_ENDED */
+                /** @description SHARED_ACCOUNT, ENROLMENT_ENDED, or ENROLMENT_CHANGED (someone changed it since the version given) */
                 409: {
                     headers: {
                         [name: string]: unknown;

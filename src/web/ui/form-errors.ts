@@ -1,4 +1,4 @@
-import { ApiError } from '../api/errors';
+import { ApiError, type FieldProblem } from '../api/errors';
 import { hasMessage } from '../i18n/catalogue';
 import type { Translate } from '../i18n/i18n';
 
@@ -24,7 +24,7 @@ export function formErrors(
   t: Translate,
   e: unknown,
   knownFields: readonly string[],
-  fieldMessage: (message: string) => string = (m) => t('form.invalidField', { message: m }),
+  fieldMessage: (message: string, problem: FieldProblem) => string = (m) => t('form.invalidField', { message: m }),
 ): FormErrors {
   const fields: Record<string, string> = {};
   let unplaced = !(e instanceof ApiError) || e.fieldProblems.length === 0;
@@ -35,7 +35,8 @@ export function formErrors(
         continue;
       }
       const known = `errors.${e.code}`;
-      const text = e.code !== 'VALIDATION_FAILED' && e.fieldProblems.length === 1 && hasMessage(known) ? t(known) : fieldMessage(p.message);
+      const text =
+        e.code !== 'VALIDATION_FAILED' && e.fieldProblems.length === 1 && hasMessage(known) ? t(known) : fieldMessage(p.message, p);
       fields[p.path] = fields[p.path] ? `${fields[p.path]} ${text}` : text;
     }
   }

@@ -10,12 +10,14 @@ import { errorMessage, formErrors, type FormErrors } from '../../ui/form-errors'
 import { formatDate, formatMonth, formatTime } from '../../ui/format';
 import { KeysetTable } from '../../ui/keyset-table';
 import { DateText } from '../../ui/money';
+import { EnrolmentForm, PersonForm } from './edit-forms';
 import { PageTitle } from '../../ui/page-title';
 
 type Beneficiary = Schemas['Beneficiary'];
 type Enrolment = Schemas['Enrolment'];
 type Change = Schemas['RollChange'];
 type Action = 'suspend' | 'resume' | 'end';
+type OpenForm = { enrolmentId: string; action: Action | 'edit' } | { enrolmentId: null; action: 'editPerson' };
 
 /** The API's REVEAL_ROLES and EDITORS: the page offers only what the API would allow. */
 const REVEAL_ROLES = ['staff', 'auditor'];
@@ -157,8 +159,17 @@ export function BeneficiaryPage({ id }: { id: string }) {
   const me = useMe();
   const queryClient = useQueryClient();
   const [revealed, setRevealed] = useState<Beneficiary | null>(null);
-  const [open, setOpen] = useState<{ enrolmentId: string; action: Action } | null>(null);
+  const [open, setOpen] = useState<OpenForm | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const refresh = () => {
+    setRevealed(null);
+    void queryClient.invalidateQueries({ queryKey: ['beneficiaries', id] });
+  };
+  const saved = (message: string) => {
+    setOpen(null);
+    setNotice(message);
+    refresh();
+  };
   const person = useQuery({
     queryKey: ['beneficiaries', id],
     queryFn: () => unwrap(api.GET('/api/v1/beneficiaries/{id}', { params: { path: { id } } })),
@@ -221,6 +232,29 @@ export function BeneficiaryPage({ id }: { id: string }) {
                 </dd>
               </div>
             </dl>
+            {canEdit && open?.action !== 'editPerson' ? (
+              <p>
+                <button
+                  type="button"
+                  onClick={() => {
+                    setNotice(null);
+                    setOpen({ enrolmentId: null, action: 'editPerson' });
+                  }}
+                >
+                  {t('beneficiaries.edit.person')}
+                </button>
+              </p>
+            ) : null}
+            {open?.action === 'editPerson' && masked ? (
+              <PersonForm
+                key={masked.updatedAt}
+                person={masked}
+                revealed={revealed}
+                onSaved={() => saved(t('beneficiaries.edit.personSaved'))}
+                onCancel={() => setOpen(null)}
+                onReload={refresh}
+              />
+            ) : null}
             {revealed ? (
               <p className="notice">
                 {t('beneficiaries.reveal.shown')}{' '}
@@ -269,6 +303,18 @@ export function BeneficiaryPage({ id }: { id: string }) {
                       </td>
                       {canEdit ? (
                         <td>
+                          {e.status !== 'ended' ? (
+                            <button
+                              type="button"
+                              aria-label={t('beneficiaries.edit.enrolmentTitle', { programme: e.programmeCode })}
+                              onClick={() => {
+                                setNotice(null);
+                                setOpen({ enrolmentId: e.id, action: 'edit' });
+                              }}
+                            >
+                              {t('beneficiaries.edit.enrolment')}
+                            </button>
+                          ) : null}
                           {actionsFor(e).map((a) => (
                             <button
                               key={a}
@@ -289,22 +335,27 @@ export function BeneficiaryPage({ id }: { id: string }) {
                 </tbody>
               </table>
             </div>
-            {open && masked
+            {open && open.enrolmentId !== null && masked
               ? (() => {
                   const e = masked.enrolments.find((x) => x.id === open.enrolmentId);
-                  return e ? (
+                  if (e && open.action === 'edit') {
+                    return (
+                      <EnrolmentForm
+                        key={`${e.id}-${e.version}`}
+                        enrolment={e}
+                        revealed={revealed?.enrolments.find((x) => x.id === e.id) ?? null}
+                        onSaved={() => saved(t('beneficiaries.edit.enrolmentSaved', { programme: e.programmeCode }))}
+                        onCancel={() => setOpen(null)}
+                        onReload={refresh}
+                      />
+                    );
+                  }
+                  return e && open.action !== 'edit' ? (
                     <StatusForm
                       key={`${open.enrolmentId}-${open.action}`}
                       enrolment={e}
                       action={open.action}
-                      onDone={(message) => {
-                        setOpen(null);
-                        if (message) {
-                          setNotice(message);
-                          setRevealed(null);
-                          void queryClient.invalidateQueries({ queryKey: ['beneficiaries', id] });
-                        }
-                      }}
+                      onDone={(message) => (message ? saved(message) : setOpen(null))}
                     />
                   ) : null;
                 })()
