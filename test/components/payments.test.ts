@@ -560,8 +560,13 @@ describe('payment engine', function () {
     const early = await upload(`reference,paid\n${refs[0]},yes\n`);
     expect(early.status).to.equal(400);
     expect(early.body.error.details.problems[0].message).to.include('not handed to a pay point');
+    const before = await get(`/batches/${b.id}/paypoints`, c.staff.token);
+    expect(before.status, before.text).to.equal(200);
+    expect(before.body.paypoints).to.have.length(1);
+    expect(before.body.paypoints[0]).to.include({ areaCode: '00004', count: 3, pending: 3, handedOver: 0, paid: 0, notCollected: 0 });
     const h = await post(`/batches/${b.id}/paypoints/handover`, { areaId: await areaId('00004') }, c.staff.token);
     expect(h.body).to.deep.equal({ handedOver: 3 });
+    expect((await get(`/batches/${b.id}/paypoints`, c.staff.token)).body.paypoints[0]).to.include({ pending: 0, handedOver: 3 });
     expect((await payments(b.id)).map((p) => p.status)).to.deep.equal(['sent', 'sent', 'sent']);
     const bad = await upload(`reference,paid,note\n${refs[0]},yes,\nB202412ZZZZZZZZ-1,yes,\n${refs[1]},maybe,\n`);
     expect(bad.status).to.equal(400);
@@ -583,6 +588,9 @@ describe('payment engine', function () {
       ['succeeded', null],
       ['failed', 'NOT_COLLECTED'],
     ]);
+    const after = (await get(`/batches/${b.id}/paypoints`, c.staff.token)).body.paypoints[0];
+    expect(after).to.include({ count: 3, pending: 0, handedOver: 0, paid: 2, notCollected: 1 });
+    expect(after.paidAmount * 3).to.equal(after.amount * 2);
     await waitForStatus(c.staff.token, b.id, 'completed_with_failures');
   });
 

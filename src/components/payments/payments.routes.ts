@@ -19,6 +19,27 @@ const progressSchema = z
   })
   .meta({ id: 'BatchProgress' });
 
+const payPointsSchema = z
+  .object({
+    batchId: z.string(),
+    status: z.string(),
+    paypoints: z.array(
+      z.object({
+        areaId: z.number().int(),
+        areaCode: z.string(),
+        areaName: z.string(),
+        count: z.number().int(),
+        amount: z.number().int(),
+        pending: z.number().int(),
+        handedOver: z.number().int(),
+        paid: z.number().int(),
+        paidAmount: z.number().int(),
+        notCollected: z.number().int(),
+      }),
+    ),
+  })
+  .meta({ id: 'BatchPayPoints' });
+
 const batchParams = z.object({ id: z.string().regex(/^\d{1,19}$/) });
 
 /** Live progress of a batch's payments (counts and amounts by state); the cash pay points' hand-over and results. */
@@ -29,6 +50,17 @@ export function registerPaymentRoutes(
   paypoints: PayPoints,
   upload: { dir: string; maxBytes: number },
 ): void {
+  api.route({
+    method: 'get',
+    path: '/batches/:id/paypoints',
+    summary: "A batch's cash payments by pay point (commune): count, total, still to hand over, handed over, paid, not collected",
+    tags: ['payments'],
+    access: ['staff', 'approver', 'auditor', 'admin'],
+    params: batchParams,
+    responses: { 200: { description: 'One row per commune with cash payments', schema: payPointsSchema } },
+    handler: ({ params }, ctx) => paypoints.list(ctx.principal, params.id),
+  });
+
   api.route({
     method: 'post',
     path: '/batches/:id/paypoints/handover',

@@ -18,6 +18,19 @@ export interface ResultProblem {
   message: string;
 }
 
+export interface PayPointRow {
+  areaId: number;
+  areaCode: string;
+  areaName: string;
+  count: number;
+  amount: number;
+  pending: number;
+  handedOver: number;
+  paid: number;
+  paidAmount: number;
+  notCollected: number;
+}
+
 const YES = new Set(['yes', 'y', '1', 'true', 'có', 'co', 'x']);
 const NO = new Set(['no', 'n', '0', 'false', 'không', 'khong', '']);
 
@@ -43,6 +56,43 @@ export class PayPoints {
       throw conflict('BATCH_NOT_PROCESSING', `batch ${b.id} is ${b.status}: pay points work on a released batch`);
     }
     return b;
+  }
+
+  /**
+   * The batch's cash payments by pay point (their commune), with how many are still to hand over, handed over, paid
+   * and not collected. One grouped scan; a batch has at most one row per commune.
+   */
+  async list(p: Principal, batchId: string): Promise<{ batchId: string; status: string; paypoints: PayPointRow[] }> {
+    const b = await this.batches.visibleRow(p, batchId);
+    const rows = (await this.ds.query(
+      `SELECT p.area_id, a.code, a.name, COUNT(*) AS n, COALESCE(SUM(p.amount), 0) AS amount,
+         SUM(p.status = 'pending') AS pending, SUM(p.status = 'sent') AS sent,
+         SUM(p.status = 'succeeded') AS paid, COALESCE(SUM(CASE WHEN p.status = 'succeeded' THEN p.amount END), 0) AS paid_amount,
+         SUM(p.status = 'failed') AS not_collected
+       FROM payments p
+       JOIN providers pv ON pv.id = p.provider_id AND pv.kind = 'file'
+       JOIN areas a ON a.id = p.area_id
+       WHERE p.batch_id = ? AND p.review = 'included'
+       GROUP BY p.area_id, a.code, a.name
+       ORDER BY a.code`,
+      [b.id],
+    )) as Record<string, string | number>[];
+    return {
+      batchId: String(b.id),
+      status: b.status,
+      paypoints: rows.map((r) => ({
+        areaId: Number(r.area_id),
+        areaCode: String(r.code),
+        areaName: String(r.name),
+        count: Number(r.n),
+        amount: Number(r.amount),
+        pending: Number(r.pending),
+        handedOver: Number(r.sent),
+        paid: Number(r.paid),
+        paidAmount: Number(r.paid_amount),
+        notCollected: Number(r.not_collected),
+      })),
+    };
   }
 
   /** Marks the cash payments of the batch (or of one area subtree) as handed to their pay points. */

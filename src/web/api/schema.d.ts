@@ -7139,6 +7139,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/batches/{id}/paypoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A batch's cash payments by pay point (commune): count, total, still to hand over, handed over, paid, not collected */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description One row per commune with cash payments */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BatchPayPoints"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/batches/{id}/paypoints/handover": {
         parameters: {
             query?: never;
@@ -10122,6 +10196,22 @@ export interface components {
             note?: string;
             /** @description A fresh 6-digit code from your authenticator app; each code is good once */
             totp: string;
+        };
+        BatchPayPoints: {
+            batchId: string;
+            status: string;
+            paypoints: {
+                areaId: number;
+                areaCode: string;
+                areaName: string;
+                count: number;
+                amount: number;
+                pending: number;
+                handedOver: number;
+                paid: number;
+                paidAmount: number;
+                notCollected: number;
+            }[];
         };
         ProviderTransferEvent: {
             eventId: string;
