@@ -10395,6 +10395,8 @@ export interface components {
             };
             /** @description Personal identifiers in full (otherwise masked) */
             fullValues: boolean;
+            /** @description Why the identifiers were asked for in full; null for a masked export */
+            reason: string | null;
             /** @description Rows written so far (final when done) */
             progressRows: number;
             rowCount: number | null;
@@ -10456,6 +10458,8 @@ export interface components {
              * @default false
              */
             full: boolean;
+            /** @description Why the identifiers are needed in full: required with full: true, kept in the audit event and the manifest */
+            reason?: string;
         } | {
             /**
              * @description The audit trail of the period, with each event’s hash and its predecessor’s
@@ -10499,6 +10503,8 @@ export interface components {
              * @default false
              */
             full: boolean;
+            /** @description Why the identifiers are needed in full: required with full: true, kept in the audit event and the manifest */
+            reason?: string;
         };
         ExportManifestPage: {
             items: components["schemas"]["ExportManifest"][];
