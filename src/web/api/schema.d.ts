@@ -9957,7 +9957,14 @@ export interface components {
             accountCheck: {
                 /** @enum {string} */
                 status: "pending" | "running" | "done" | "not_offered" | "failed";
+                /** @description A summary in English; the counts below give the same as numbers */
                 detail: string | null;
+                /** @description Accounts looked up by the last check (0 while it starts); null before any */
+                checked: number | null;
+                /** @description Of them, lookups that failed (the check should be run again); null before any */
+                failed: number | null;
+                /** @description The first failed lookup’s error, as the provider gave it; null when none failed */
+                firstError: string | null;
             };
             /** @description ISO 8601, Vietnam time */
             scheduledFor: string | null;
