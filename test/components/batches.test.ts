@@ -333,6 +333,8 @@ describe('payment batches', function () {
       const cash = await enrol(prog.id, { channel: 'CASH' });
       const batch = await createBatch(c.staff.token, { programmeId: prog.id, period: '2024-12', areaId: await areaId('01') });
       expect(batch.accountCheck.status).to.equal('done');
+      // the counts as numbers, beside the English sentence: the five bank accounts, none failed
+      expect(batch.accountCheck).to.include({ checked: 5, failed: 0, firstError: null, detail: '5 accounts checked' });
       const items = await allItems(c.staff.token, batch.id);
       const by = (e: { enrolmentId: string }) => items.find((i) => i.enrolmentId === e.enrolmentId);
       expect(by(ok)).to.include({ flagged: false, lookupStatus: 'ACTIVE', lookupName: 'TRAN THI BINH' });

@@ -370,18 +370,44 @@ describe('auditor exports', function () {
       expect(x.bytes.subarray(0, 2).toString()).to.equal('PK');
     });
 
-    it('shows full account numbers and wallet ids to an auditor who asks, and audits that they asked', async () => {
-      const { manifest, bytes } = await exportFile(recon({ full: true }), auditor.token);
+    it('shows full account numbers and wallet ids to an auditor who asks with a reason, and audits that they asked and why', async () => {
+      const why = 'Đối chiếu với sao kê ngân hàng';
+      const { manifest, bytes } = await exportFile(recon({ full: true, reason: `  ${why} ` }), auditor.token);
       const rows = csvRows(bytes);
       expect(rows[1]!.destination).to.equal(fx.accounts.p1);
       expect(rows[2]!.destination).to.equal(fx.accounts.p2); // the wallet
       expect(manifest.fullValues).to.equal(true);
+      expect(manifest.reason).to.equal(why);
+      expect((await get(`/exports/${manifest.id}`, auditor.token)).body.reason).to.equal(why);
       const requested = await auditOf('export.requested', manifest.id);
-      expect(requested.summary.after.fullValues).to.equal(true);
+      expect(requested.summary.after).to.include({ fullValues: true, reason: why });
+    });
+
+    it('refuses full values without a reason with 400 VALIDATION_FAILED naming reason, and records nothing', async () => {
+      const [before] = await sql<{ n: number }[]>('SELECT COUNT(*) AS n FROM exports');
+      for (const body of [
+        recon({ full: true }),
+        recon({ full: true, reason: '  ' }),
+        { kind: 'cash_recipients', format: 'csv', period: '2031-03', full: true },
+      ]) {
+        const r = await post('/exports', body, auditor.token);
+        expect(r.status, JSON.stringify(body)).to.equal(400);
+        expect(r.body.error.code).to.equal('VALIDATION_FAILED');
+        expect(r.body.error.details.map((d: { path: string }) => d.path)).to.include('reason');
+      }
+      const [after] = await sql<{ n: number }[]>('SELECT COUNT(*) AS n FROM exports');
+      expect(Number(after!.n)).to.equal(Number(before!.n));
+    });
+
+    it('keeps no reason for a masked export', async () => {
+      const { manifest } = await exportFile(recon({ reason: 'not needed' }), auditor.token);
+      expect(manifest.fullValues).to.equal(false);
+      expect(manifest.reason).to.equal(null);
+      expect((await auditOf('export.requested', manifest.id)).summary.after.reason).to.equal(null);
     });
 
     it('refuses full values to an administrator (who may export, but not read identifiers) with 403 FULL_VALUES_NOT_ALLOWED', async () => {
-      const r = await post('/exports', recon({ full: true }), admin.token);
+      const r = await post('/exports', recon({ full: true, reason: 'checking the accounts' }), admin.token);
       expect(r.status).to.equal(403);
       expect(r.body.error.code).to.equal('FULL_VALUES_NOT_ALLOWED');
       const ok = await exportFile(recon(), admin.token);

@@ -40,7 +40,7 @@ describe('console: an auditor checks the trail and exports (Chromium)', function
     await page.getByRole('heading', { name: 'Trang chủ', level: 1 }).waitFor();
   }
 
-  it('an auditor verifies the audit trail, makes a reconciliation export and the SHA-256 shown equals the downloaded file’s', async () => {
+  it('an auditor verifies the audit trail, makes a full reconciliation export with a reason and the SHA-256 shown equals the downloaded file’s', async () => {
     const auditor = await makeUser(['auditor'], { area: null });
     b = await openBrowser();
     await login(auditor);
@@ -78,16 +78,37 @@ describe('console: an auditor checks the trail and exports (Chromium)', function
     await b.page.getByLabel('CSV (UTF-8)').check();
     await b.page.getByLabel('Từ ngày').fill('2032-01-01');
     await b.page.getByLabel('Đến ngày').fill('2032-01-31');
+    // full values need a reason: the field appears with the box, and the form is not sent without it
+    await b.page.getByLabel('Xuất đầy đủ số CCCD, số tài khoản và số điện thoại').check();
+    const reason = b.page.getByLabel('Lý do cần xuất đầy đủ', { exact: true });
+    expect(await reason.getAttribute('required')).to.not.equal(null);
+    await b.page.getByRole('button', { name: 'Tạo tệp' }).click();
+    await b.page.getByText('Hãy nêu lý do cần xuất đầy đủ (ít nhất 3 ký tự).').waitFor();
+    expect(await reason.getAttribute('aria-invalid')).to.equal('true');
+    await expectAccessible(b.page);
+    await reason.fill('Đối chiếu số tài khoản với sao kê ngân hàng');
     await b.page.getByRole('button', { name: 'Tạo tệp' }).click();
     await b.page.getByRole('heading', { name: /^Biên bản tệp xuất \d+$/, level: 1 }).waitFor();
+    await b.page.getByText('Đối chiếu số tài khoản với sao kê ngân hàng', { exact: true }).waitFor();
     await b.page.getByRole('status').filter({ hasText: 'Đã tạo xong' }).waitFor({ timeout: 20_000 });
     const shown = (await b.page.locator('code.sha256').textContent())!.trim();
     expect(shown).to.match(/^[0-9a-f]{64}$/);
     await expectAccessible(b.page);
 
     const id = /\/exports\/(\d+)$/.exec(new URL(b.page.url()).pathname)![1]!;
-    const manifest = (await get(`/exports/${id}`, auditor.token)).body as { sha256: string; kind: string; exportedBy: { userId: number } };
-    expect(manifest).to.include({ sha256: shown, kind: 'reconciliation' });
+    const manifest = (await get(`/exports/${id}`, auditor.token)).body as {
+      sha256: string;
+      kind: string;
+      fullValues: boolean;
+      reason: string | null;
+      exportedBy: { userId: number };
+    };
+    expect(manifest).to.include({
+      sha256: shown,
+      kind: 'reconciliation',
+      fullValues: true,
+      reason: 'Đối chiếu số tài khoản với sao kê ngân hàng',
+    });
     expect(manifest.exportedBy.userId).to.equal(auditor.id);
 
     const [download] = await Promise.all([b.page.waitForEvent('download'), b.page.getByRole('link', { name: /^Tải tệp / }).click()]);

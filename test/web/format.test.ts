@@ -46,11 +46,14 @@ describe('console formatting (src/web/ui/format.ts)', () => {
     ).to.equal('Số định danh cá nhân phải gồm đúng 12 chữ số.');
     expect(problemText(vi, { code: 'MISSING_COLUMN', column: 'gender', message: 'x' })).to.equal('Dòng tiêu đề thiếu cột bắt buộc gender.');
     expect(problemText(vi, { code: 'SOMETHING_NEW', column: null, message: 'as the server said' })).to.equal('as the server said');
-    expect(accountCheckDetail(vi, '19 accounts checked')).to.equal('19 tài khoản đã được kiểm tra.');
-    expect(accountCheckDetail(vi, '2 of 1200 lookups failed (first: timeout); run the check again')).to.equal(
+    expect(accountCheckDetail(vi, { detail: '19 accounts checked', checked: 19, failed: 0, firstError: null })).to.equal(
+      '19 tài khoản đã được kiểm tra.',
+    );
+    expect(accountCheckDetail(vi, { detail: 'whatever the server says', checked: 1200, failed: 2, firstError: 'timeout' })).to.equal(
       '2/1.200 lượt tra cứu không thành công (lỗi đầu tiên: timeout); hãy chạy kiểm tra lại.',
     );
-    expect(accountCheckDetail(vi, 'something else')).to.equal('something else');
+    // a check recorded before the API gave counts: its sentence as written
+    expect(accountCheckDetail(vi, { detail: 'something else', checked: null, failed: null, firstError: null })).to.equal('something else');
     expect(accountCheckDetail(vi, null)).to.equal('');
   });
 

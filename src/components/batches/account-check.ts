@@ -52,7 +52,8 @@ export class AccountChecker {
 
   async run(batchId: string): Promise<CheckResult> {
     const claim = (await this.ds.query(
-      "UPDATE batches SET check_status = 'running', check_detail = NULL WHERE id = ? AND check_status IN ('pending', 'running') AND status NOT IN ('cancelled')",
+      `UPDATE batches SET check_status = 'running', check_detail = NULL, check_checked = 0, check_failed = 0, check_first_error = NULL
+       WHERE id = ? AND check_status IN ('pending', 'running') AND status NOT IN ('cancelled')`,
       [batchId],
     )) as { affectedRows: number };
     if (claim.affectedRows !== 1) return { checked: 0, flagged: 0, errors: 0, status: 'skipped' };
@@ -115,15 +116,20 @@ export class AccountChecker {
         `UPDATE payments p JOIN (${values}) v ON p.seq = v.seq SET p.lookup_status = v.st, p.lookup_name = v.nm, p.flagged = v.fl WHERE p.batch_id = ?`,
         [...results.flatMap((r) => [r.seq, r.status, r.name, r.flagged ? 1 : 0]), batchId],
       );
+      await this.ds.query("UPDATE batches SET check_checked = ?, check_failed = ? WHERE id = ? AND check_status = 'running'", [
+        checked,
+        errors,
+        batchId,
+      ]);
     }
     const status: CheckResult['status'] = errors > 0 ? 'failed' : answered === 0 && checked > 0 ? 'not_offered' : 'done';
     const detail =
       errors > 0 ? `${errors} of ${checked} lookups failed (first: ${firstError}); run the check again` : `${checked} accounts checked`;
     await this.ds.query(
-      `UPDATE batches bt SET bt.check_status = ?, bt.check_detail = ?,
+      `UPDATE batches bt SET bt.check_status = ?, bt.check_detail = ?, bt.check_checked = ?, bt.check_failed = ?, bt.check_first_error = ?,
          bt.flagged_count = (SELECT COUNT(*) FROM payments p WHERE p.batch_id = bt.id AND p.review <> 'excluded' AND p.flagged = 1)
        WHERE bt.id = ? AND bt.check_status = 'running'`,
-      [status, detail.slice(0, 500), batchId],
+      [status, detail.slice(0, 500), checked, errors, (firstError as string | null)?.slice(0, 500) ?? null, batchId],
     );
     const [f] = (await this.ds.query('SELECT flagged_count FROM batches WHERE id = ?', [batchId])) as { flagged_count: number }[];
     if (errors) this.log.warn('account check: lookups failed', { batchId, errors, checked });
@@ -136,6 +142,9 @@ export class AccountChecker {
       "UPDATE payments SET lookup_status = NULL, lookup_name = NULL, flagged = name_mismatch WHERE batch_id = ? AND channel IN ('BANK', 'WALLET')",
       [batchId],
     );
-    await this.ds.query("UPDATE batches SET check_status = 'pending', check_detail = NULL WHERE id = ?", [batchId]);
+    await this.ds.query(
+      "UPDATE batches SET check_status = 'pending', check_detail = NULL, check_checked = NULL, check_failed = NULL, check_first_error = NULL WHERE id = ?",
+      [batchId],
+    );
   }
 }

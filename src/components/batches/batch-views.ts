@@ -39,6 +39,9 @@ export interface BatchRow {
   left_out_count: number;
   check_status: string;
   check_detail: string | null;
+  check_checked: number | null;
+  check_failed: number | null;
+  check_first_error: string | null;
   scheduled_for: Date | null;
   funds_hold_reason: string | null;
   funds_checked_at: Date | null;
@@ -89,7 +92,7 @@ export interface BatchView {
   excludedCount: number;
   flaggedCount: number;
   leftOutCount: number;
-  accountCheck: { status: string; detail: string | null };
+  accountCheck: { status: string; detail: string | null; checked: number | null; failed: number | null; firstError: string | null };
   scheduledFor: string | null;
   fundsHold: { reason: string; checkedAt: string | null } | null;
   createdBy: string | null;
@@ -127,7 +130,13 @@ export function toBatchView(r: BatchRow): BatchView {
     excludedCount: r.excluded_count,
     flaggedCount: r.flagged_count,
     leftOutCount: r.left_out_count,
-    accountCheck: { status: r.check_status, detail: r.check_detail },
+    accountCheck: {
+      status: r.check_status,
+      detail: r.check_detail,
+      checked: r.check_checked === null ? null : Number(r.check_checked),
+      failed: r.check_failed === null ? null : Number(r.check_failed),
+      firstError: r.check_first_error,
+    },
     scheduledFor: vnTime(r.scheduled_for),
     fundsHold: r.funds_hold_reason ? { reason: r.funds_hold_reason, checkedAt: vnTime(r.funds_checked_at) } : null,
     createdBy: r.created_by_name,

@@ -81,7 +81,10 @@ export const batchSchema = z
     leftOutCount: z.number().int().describe('Enrolments the generation left out, with a reason (see /left-out)'),
     accountCheck: z.object({
       status: z.enum(['pending', 'running', 'done', 'not_offered', 'failed']),
-      detail: z.string().nullable(),
+      detail: z.string().nullable().describe('A summary in English; the counts below give the same as numbers'),
+      checked: z.number().int().nullable().describe('Accounts looked up by the last check (0 while it starts); null before any'),
+      failed: z.number().int().nullable().describe('Of them, lookups that failed (the check should be run again); null before any'),
+      firstError: z.string().nullable().describe('The first failed lookup’s error, as the provider gave it; null when none failed'),
     }),
     scheduledFor: z.string().nullable().describe('ISO 8601, Vietnam time'),
     fundsHold: z

@@ -28,6 +28,13 @@ const full = z
   .boolean()
   .default(false)
   .describe('Full national IDs, account numbers, wallet ids and phones instead of masked ones: staff and auditors only; audited');
+const reason = z
+  .string()
+  .trim()
+  .min(3, 'say why, in at least 3 characters')
+  .max(500)
+  .optional()
+  .describe('Why the identifiers are needed in full: required with full: true, kept in the audit event and the manifest');
 
 export const createExportBody = z
   .discriminatedUnion('kind', [
@@ -43,6 +50,7 @@ export const createExportBody = z
       providerId: z.number().int().positive().optional().describe('Only this provider’s runs'),
       areaId,
       full,
+      reason,
     }),
     z.strictObject({
       kind: z.literal('audit_trail').describe('The audit trail of the period, with each event’s hash and its predecessor’s'),
@@ -57,8 +65,13 @@ export const createExportBody = z
       period: period.describe('YYYY-MM: the month paid'),
       areaId,
       full,
+      reason,
     }),
   ])
+  .refine((b) => b.kind === 'audit_trail' || !b.full || b.reason !== undefined, {
+    message: 'say why the identifiers are needed in full',
+    path: ['reason'],
+  })
   .meta({ id: 'NewExport' });
 
 export const exportIdParams = z.object({ id: z.string().regex(/^\d{1,19}$/, 'must be a numeric id') });
@@ -73,6 +86,7 @@ export const manifestSchema = z
       .describe('running: being written (poll this manifest); done: the file is final; failed: see error'),
     params: z.record(z.string(), z.unknown()).describe('What was asked, as checked: period, provider, area code'),
     fullValues: z.boolean().describe('Personal identifiers in full (otherwise masked)'),
+    reason: z.string().nullable().describe('Why the identifiers were asked for in full; null for a masked export'),
     progressRows: z.number().int().describe('Rows written so far (final when done)'),
     rowCount: z.number().int().nullable(),
     totalAmount: z

@@ -42,9 +42,17 @@ export type ExportRequest =
       providerId?: number | undefined;
       areaId?: number | undefined;
       full: boolean;
+      reason?: string | undefined;
     }
   | { kind: 'audit_trail'; format: ExportFormat; from: string; to: string; areaId?: number | undefined }
-  | { kind: 'cash_recipients'; format: ExportFormat; period: Period; areaId?: number | undefined; full: boolean };
+  | {
+      kind: 'cash_recipients';
+      format: ExportFormat;
+      period: Period;
+      areaId?: number | undefined;
+      full: boolean;
+      reason?: string | undefined;
+    };
 
 export interface ExportManifest {
   id: string;
@@ -53,6 +61,8 @@ export interface ExportManifest {
   status: ExportStatus;
   params: Record<string, unknown>;
   fullValues: boolean;
+  /** why the identifiers were asked for in full (null when masked) */
+  reason: string | null;
   progressRows: number;
   rowCount: number | null;
   totalAmount: number | null;
@@ -75,6 +85,7 @@ interface ExportRow {
   /** JSON: a string, or already parsed by the driver (MySQL's JSON type) */
   params: string | Record<string, unknown>;
   full_values: number;
+  full_reason: string | null;
   status: ExportStatus;
   progress_rows: number;
   row_count: number | null;
@@ -105,6 +116,7 @@ function manifestOf(r: ExportRow): ExportManifest {
     status: r.status,
     params: json(r.params)!,
     fullValues: r.full_values === 1,
+    reason: r.full_reason,
     progressRows: Number(r.progress_rows),
     rowCount: r.row_count === null ? null : Number(r.row_count),
     totalAmount: r.total_amount === null ? null : Number(r.total_amount),
@@ -132,7 +144,7 @@ const DAY_MS = 86_400_000;
 const vnDayStart = (d: string): Date => new Date(`${d}T00:00:00+07:00`);
 
 const SCHEMA_ROWS =
-  'id, kind, format, params, full_values, status, progress_rows, row_count, total_amount, totals, bytes, sha256, file_name, error, user_id, username, area_path, created_at, finished_at, audit_checkpoint';
+  'id, kind, format, params, full_values, full_reason, status, progress_rows, row_count, total_amount, totals, bytes, sha256, file_name, error, user_id, username, area_path, created_at, finished_at, audit_checkpoint';
 
 /** Auditor exports (reconciliation logs, audit trail, people paid in cash) with manifests, and the cashless coverage report. */
 export class ExportsService {
@@ -166,6 +178,10 @@ export class ExportsService {
     if (full && !hasRole(p, ...FULL_VALUE_ROLES)) {
       throw forbidden('FULL_VALUES_NOT_ALLOWED', `full values need one of the roles: ${FULL_VALUE_ROLES.join(', ')}`);
     }
+    // a masked export needs no reason: one sent with it is not kept
+    const reason = full ? (req.reason ?? null) : null;
+    if (full && reason === null)
+      throw invalid('VALIDATION_FAILED', 'body.reason: say why the identifiers are needed in full', { path: 'reason' });
     const params: Record<string, unknown> = {};
     if (req.kind === 'cash_recipients') {
       params.period = formatPeriod(req.period);
@@ -187,9 +203,9 @@ export class ExportsService {
     if (area) params.areaCode = area.code;
     const id = await this.ds.transaction(async (em) => {
       const res = (await em.query(
-        `INSERT INTO exports (kind, format, params, full_values, status, heartbeat_at, user_id, username, area_path)
-         VALUES (?, ?, ?, ?, 'running', NOW(3), ?, ?, ?)`,
-        [req.kind, req.format, JSON.stringify(params), full ? 1 : 0, p.userId, p.username, area?.path ?? null],
+        `INSERT INTO exports (kind, format, params, full_values, full_reason, status, heartbeat_at, user_id, username, area_path)
+         VALUES (?, ?, ?, ?, ?, 'running', NOW(3), ?, ?, ?)`,
+        [req.kind, req.format, JSON.stringify(params), full ? 1 : 0, reason, p.userId, p.username, area?.path ?? null],
       )) as { insertId: number };
       const newId = String(res.insertId);
       await this.audit.record(em, actor, {
@@ -197,7 +213,7 @@ export class ExportsService {
         entityType: 'export',
         entityId: newId,
         areaId: area?.id ?? null,
-        after: { kind: req.kind, format: req.format, params, fullValues: full },
+        after: { kind: req.kind, format: req.format, params, fullValues: full, reason },
       });
       return newId;
     });
@@ -322,6 +338,7 @@ export class ExportsService {
         ['kind', req.kind],
         ['params', JSON.stringify(params)],
         ['full values', full ? 'yes' : 'no (masked)'],
+        ['reason for full values', full && req.kind !== 'audit_trail' ? (req.reason ?? null) : null],
         ['exported by', actor.username],
         ['requested at', me?.created_at.toISOString() ?? null],
         ['rows', t.rowCount],

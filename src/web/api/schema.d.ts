@@ -10045,7 +10045,14 @@ export interface components {
             accountCheck: {
                 /** @enum {string} */
                 status: "pending" | "running" | "done" | "not_offered" | "failed";
+                /** @description A summary in English; the counts below give the same as numbers */
                 detail: string | null;
+                /** @description Accounts looked up by the last check (0 while it starts); null before any */
+                checked: number | null;
+                /** @description Of them, lookups that failed (the check should be run again); null before any */
+                failed: number | null;
+                /** @description The first failed lookup’s error, as the provider gave it; null when none failed */
+                firstError: string | null;
             };
             /** @description ISO 8601, Vietnam time */
             scheduledFor: string | null;
@@ -10499,6 +10506,8 @@ export interface components {
             };
             /** @description Personal identifiers in full (otherwise masked) */
             fullValues: boolean;
+            /** @description Why the identifiers were asked for in full; null for a masked export */
+            reason: string | null;
             /** @description Rows written so far (final when done) */
             progressRows: number;
             rowCount: number | null;
@@ -10560,6 +10569,8 @@ export interface components {
              * @default false
              */
             full: boolean;
+            /** @description Why the identifiers are needed in full: required with full: true, kept in the audit event and the manifest */
+            reason?: string;
         } | {
             /**
              * @description The audit trail of the period, with each event’s hash and its predecessor’s
@@ -10603,6 +10614,8 @@ export interface components {
              * @default false
              */
             full: boolean;
+            /** @description Why the identifiers are needed in full: required with full: true, kept in the audit event and the manifest */
+            reason?: string;
         };
         ExportManifestPage: {
             items: components["schemas"]["ExportManifest"][];

@@ -3,21 +3,28 @@ import type { MessageKey } from '../i18n/catalogue';
 /** The page's t() (i18n.tsx), named here without its JSX module so Node tests can load this file. */
 type Translate = (key: MessageKey, vars?: Record<string, string | number>) => string;
 
+/** A batch's account check as the API gives it: counts as numbers, and its summary in English. */
+export interface AccountCheckCounts {
+  detail?: string | null | undefined;
+  checked?: number | null | undefined;
+  failed?: number | null | undefined;
+  firstError?: string | null | undefined;
+}
+
 /**
- * The account check's summary in the reader's language. The server words it in one of two fixed forms (counts, and
- * the first failure's text from the provider); anything else is shown as the server wrote it.
+ * The account check's summary in the reader's language, from the counts the API gives. A check recorded before the
+ * API gave counts has only the server's sentence: it is shown as written.
  */
-export function accountCheckDetail(t: Translate, detail: string | null | undefined): string {
-  if (!detail) return '';
-  const done = /^(\d+) accounts checked$/.exec(detail);
-  if (done) return t('accountCheck.checked', { checked: Number(done[1]).toLocaleString('vi-VN') });
-  const failed = /^(\d+) of (\d+) lookups failed \(first: (.*)\); run the check again$/s.exec(detail);
+export function accountCheckDetail(t: Translate, check: AccountCheckCounts | null | undefined): string {
+  if (!check) return '';
+  const { checked, failed } = check;
+  if (checked === null || checked === undefined) return check.detail ?? '';
   if (failed) {
     return t('accountCheck.failed', {
-      failed: Number(failed[1]).toLocaleString('vi-VN'),
-      checked: Number(failed[2]).toLocaleString('vi-VN'),
-      first: failed[3] ?? '',
+      failed: failed.toLocaleString('vi-VN'),
+      checked: checked.toLocaleString('vi-VN'),
+      first: check.firstError ?? '',
     });
   }
-  return detail;
+  return t('accountCheck.checked', { checked: checked.toLocaleString('vi-VN') });
 }

@@ -53,7 +53,7 @@ function Facts({ b }: { b: Batch }) {
       <dt>{t('approvals.fact.accountCheck')}</dt>
       <dd>
         {t(`approvals.check.${b.accountCheck.status}` as 'approvals.check.done')}
-        {b.accountCheck.detail ? ` (${accountCheckDetail(t, b.accountCheck.detail)})` : null}
+        {accountCheckDetail(t, b.accountCheck) ? ` (${accountCheckDetail(t, b.accountCheck)})` : null}
       </dd>
       <dt>{t('approvals.fact.createdBy')}</dt>
       <dd>

@@ -224,7 +224,7 @@ function Actions({ b }: { b: Batch }) {
       ) : null}
       <h3>{t('batches.check.title')}</h3>
       <p role="status">
-        {t(`batches.check.status.${b.accountCheck.status}`)} {accountCheckDetail(t, b.accountCheck.detail)}
+        {t(`batches.check.status.${b.accountCheck.status}`)} {accountCheckDetail(t, b.accountCheck)}
       </p>
       {b.flaggedCount > 0 ? <p>{t('batches.check.flagged', { count: b.flaggedCount })}</p> : null}
       {editable ? (

@@ -2,6 +2,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useId, useState, type FormEvent } from 'react';
 import { Link, useLocation } from 'wouter';
 import { api, unwrap, type Schemas } from '../../api/client';
+import { ApiError } from '../../api/errors';
 import { useI18n } from '../../i18n/i18n';
 import { Field, FormError } from '../../ui/field';
 import { formatDate, formatTime } from '../../ui/format';
@@ -54,16 +55,18 @@ function NewExportForm() {
   const [period, setPeriod] = useState('');
   const [areaId, setAreaId] = useState('');
   const [full, setFull] = useState(false);
+  const [reason, setReason] = useState('');
   const [problems, setProblems] = useState<{ form: string | null; fields: Record<string, string> }>({ form: null, fields: {} });
   const [key, setKey] = useState(newIdempotencyKey);
   const create = useMutation({
     mutationFn: () => {
       const area = areaId ? { areaId: Number(areaId) } : {};
+      const why = full ? { reason: reason.trim() } : {};
       const body: Schemas['NewExport'] =
         kind === 'cash_recipients'
-          ? { kind, format, period, full, ...area }
+          ? { kind, format, period, full, ...why, ...area }
           : kind === 'reconciliation'
-            ? { kind, format, from, to, full, ...area }
+            ? { kind, format, from, to, full, ...why, ...area }
             : { kind, format, from, to, ...area };
       return unwrap(api.POST('/api/v1/exports', { params: { header: { 'Idempotency-Key': key } }, body }));
     },
@@ -73,7 +76,10 @@ function NewExportForm() {
     },
     onError: (e) => {
       setKey(newIdempotencyKey());
-      setProblems({ form: refusal(t, 'exports', e), fields: {} });
+      const onReason = e instanceof ApiError && e.fieldProblems.some((p) => p.path === 'reason');
+      setProblems(
+        onReason ? { form: null, fields: { reason: t('exports.form.reasonRequired') } } : { form: refusal(t, 'exports', e), fields: {} },
+      );
     },
   });
   function submit(e: FormEvent) {
@@ -86,6 +92,7 @@ function NewExportForm() {
       if (!to) fields.to = t('form.required');
       if (from && to && from > to) fields.to = t('exports.form.reversed');
     }
+    if (full && kind !== 'audit_trail' && reason.trim().length < 3) fields.reason = t('exports.form.reasonRequired');
     setProblems({ form: null, fields });
     if (Object.keys(fields).length === 0) create.mutate();
   }
@@ -155,6 +162,19 @@ function NewExportForm() {
             {t('exports.form.fullHint')}
           </p>
         </div>
+      ) : null}
+      {full && kind !== 'audit_trail' ? (
+        <Field
+          label={t('exports.form.reason')}
+          hint={t('exports.form.reasonHint')}
+          name="reason"
+          value={reason}
+          required
+          aria-required
+          maxLength={500}
+          onChange={(e) => setReason(e.target.value)}
+          error={problems.fields.reason}
+        />
       ) : null}
       <div className="actions">
         <button type="submit" className="primary" disabled={create.isPending}>

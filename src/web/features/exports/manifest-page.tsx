@@ -47,6 +47,12 @@ export function ManifestPage({ id }: { id: string }) {
             </dd>
             <dt>{t('exports.manifest.values')}</dt>
             <dd>{m.fullValues ? t('exports.manifest.full') : t('exports.manifest.masked')}</dd>
+            {m.fullValues ? (
+              <>
+                <dt>{t('exports.manifest.reason')}</dt>
+                <dd>{m.reason ?? '—'}</dd>
+              </>
+            ) : null}
             <dt>{t('exports.col.rows')}</dt>
             <dd>{m.rowCount === null ? '—' : m.rowCount.toLocaleString('vi-VN')}</dd>
             <dt>{t('exports.manifest.total')}</dt>
