@@ -100,7 +100,8 @@ describe('GET /api/v1/dashboard', function () {
 
     const [provider] = await sql<{ id: number }[]>('SELECT id FROM providers ORDER BY id LIMIT 1');
     const st = await sql<{ insertId: number }>(
-      `INSERT INTO statements (provider_id, business_date, source, sha256, received_by_name) VALUES (?, ?, 'upload', ?, 'test')`,
+      // matched: a statement left `received` would wait for a worker for ever in the eyes of later tests
+      `INSERT INTO statements (provider_id, business_date, source, sha256, received_by_name, status) VALUES (?, ?, 'upload', ?, 'test', 'matched')`,
       [provider!.id, daysAgo(3), 'd'.repeat(64)],
     );
     const run = await sql<{ insertId: number }>(
