@@ -88,3 +88,8 @@ export async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; respo
   if (!result.response.ok) throw ApiError.from(result.response.status, result.error);
   return result.data as T;
 }
+
+/** A fresh Idempotency-Key per attempt: a double click or a retried request is done once. */
+export function newIdempotencyKey(): string {
+  return crypto.randomUUID();
+}

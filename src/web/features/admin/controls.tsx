@@ -1,4 +1,4 @@
-import { useId, type ReactNode, type SelectHTMLAttributes, type TextareaHTMLAttributes } from 'react';
+import { useId, type TextareaHTMLAttributes } from 'react';
 import { ApiError } from '../../api/errors';
 import { hasMessage } from '../../i18n/catalogue';
 import type { Translate } from '../../i18n/i18n';
@@ -22,34 +22,9 @@ export function featureFormErrors(t: Translate, feature: 'admin' | 'reconciliati
   return out.form === null ? out : { ...out, form: refusal(t, feature, e) };
 }
 
-/** A fresh Idempotency-Key: a create sent twice (a double click, a retried request) is done once. */
-export function newIdempotencyKey(): string {
-  return crypto.randomUUID();
-}
+export { newIdempotencyKey } from '../../api/client';
 
-interface SelectFieldProps extends Omit<SelectHTMLAttributes<HTMLSelectElement>, 'id'> {
-  label: string;
-  error?: string | undefined;
-  children: ReactNode;
-}
-
-/** A labelled select with its error tied to it, like ui/field's input. */
-export function SelectField({ label, error, children, ...select }: SelectFieldProps) {
-  const id = useId();
-  return (
-    <div className={error ? 'field field--invalid' : 'field'}>
-      <label htmlFor={id}>{label}</label>
-      <select id={id} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-error` : undefined} {...select}>
-        {children}
-      </select>
-      {error ? (
-        <p className="field__error" id={`${id}-error`}>
-          {error}
-        </p>
-      ) : null}
-    </div>
-  );
-}
+export { SelectField } from '../../ui/field';
 
 interface TextAreaFieldProps extends Omit<TextareaHTMLAttributes<HTMLTextAreaElement>, 'id'> {
   label: string;

@@ -12,7 +12,4 @@ export function refusal(t: Translate, feature: string, e: unknown): string {
   return errorMessage(t, e);
 }
 
-/** A fresh key per attempt: a double click or a retried request is answered once. */
-export function newIdempotencyKey(): string {
-  return crypto.randomUUID();
-}
+export { newIdempotencyKey } from '../../api/client';

@@ -1,4 +1,4 @@
-import { api, unwrap, type Schemas } from '../../api/client';
+import { api, newIdempotencyKey, unwrap, type Schemas } from '../../api/client';
 
 export type Batch = Schemas['Batch'];
 export type BatchItem = Schemas['BatchItem'];
@@ -40,7 +40,7 @@ export interface ItemFilter {
 
 /** A fresh key per user action: a retried or double-sent request is answered once by the API. */
 export function idempotencyKey(): { 'Idempotency-Key': string } {
-  return { 'Idempotency-Key': crypto.randomUUID() };
+  return { 'Idempotency-Key': newIdempotencyKey() };
 }
 
 export const keys = {

@@ -1,9 +1,10 @@
 import { useQuery } from '@tanstack/react-query';
-import { useId, useState, type ReactNode, type SelectHTMLAttributes } from 'react';
+import { useId, useState } from 'react';
 import { ApiError } from '../../api/errors';
 import { hasMessage } from '../../i18n/catalogue';
 import { useI18n, type Translate } from '../../i18n/i18n';
 import { formatDate, formatMonth, formatTime } from '../../ui/format';
+import { SelectField } from '../../ui/field';
 import { errorMessage } from '../../ui/form-errors';
 import { KeysetTable } from '../../ui/keyset-table';
 import { fetchAreas, fetchLeftOut, type BatchStatus, type LeftOut } from './api';
@@ -25,29 +26,7 @@ export function StatusBadge({ status }: { status: BatchStatus }) {
   return <span className={`badge badge--${status}`}>{t(`batches.status.${status}`)}</span>;
 }
 
-interface SelectFieldProps extends Omit<SelectHTMLAttributes<HTMLSelectElement>, 'id'> {
-  label: string;
-  error?: string | undefined;
-  children: ReactNode;
-}
-
-/** A labelled select with its error tied to it, like ui/field's inputs. */
-export function SelectField({ label, error, children, ...select }: SelectFieldProps) {
-  const id = useId();
-  return (
-    <div className={error ? 'field field--invalid' : 'field'}>
-      <label htmlFor={id}>{label}</label>
-      <select id={id} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-error` : undefined} {...select}>
-        {children}
-      </select>
-      {error ? (
-        <p className="field__error" id={`${id}-error`}>
-          {error}
-        </p>
-      ) : null}
-    </div>
-  );
-}
+export { SelectField };
 
 /**
  * An area of the user's scope: a search by name or code sent to the API, and the first matches to choose from
