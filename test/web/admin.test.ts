@@ -1,13 +1,13 @@
 /**
  * Administrators' journeys in Chromium against the real service: creating a commune-scoped user who must change
  * the password at first login, and an approver made through the two-administrator grant (each administrator sees
- * one half of the temporary password once; the new approver changes it and enrols TOTP). Written to the browser
- * session contract: they skip, saying why, on a service without the cookie session.
+ * one half of the temporary password once; the new approver changes it and enrols TOTP), logged in through the
+ * login page with the browser session (cookie + CSRF).
  */
 import { expect } from 'chai';
 import { authenticator } from 'otplib';
 import { testApp } from '../helpers/app';
-import { cookieSessionSupported, expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
+import { expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
 
 const PASSWORD = 'Demo-Password-2026!';
 const DEMO_TOTP_SECRET = 'JBSWY3DPEHPK3PXP';
@@ -39,12 +39,7 @@ describe('console: administrators (Chromium)', function () {
   this.timeout(90_000);
   const browsers: Browser[] = [];
 
-  beforeEach(function () {
-    if (!cookieSessionSupported()) {
-      console.error('    (skipped: the service does not offer the cookie session of the browser session contract yet)');
-      this.skip();
-    }
-  });
+  beforeEach(function () {});
 
   afterEach(async function () {
     for (const b of browsers) await screenshotIfFailed(this.currentTest, b.page);

@@ -1,7 +1,7 @@
 /**
  * An area officer's task in Chromium against the real service: the inbox of submitted batches in their scope, the
- * batch as they judge it, the approval with the count, total and TOTP code. Needs the browser session (cookie +
- * CSRF) and skips, saying why, on a service without it.
+ * batch as they judge it, the approval with the count, total and TOTP code, through the browser session (cookie +
+ * CSRF).
  */
 import { expect } from 'chai';
 import { authenticator } from 'otplib';
@@ -11,7 +11,7 @@ import { createBatch, enrol, makeProgramme } from '../helpers/batches';
 import { post } from '../helpers/http';
 import { startTestSandbox, useSandboxFor, type TestSandbox } from '../helpers/sandbox';
 import { testWorker } from '../helpers/worker';
-import { cookieSessionSupported, expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
+import { expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
 
 /**
  * Test only: a TOTP code is accepted once per 30-second step, and the login has just used this step's code; forgetting
@@ -29,10 +29,6 @@ describe('console: an area officer approves a batch (Chromium)', function () {
   let resetSandbox: (() => Promise<void>) | undefined;
 
   before(async function () {
-    if (!cookieSessionSupported()) {
-      console.error('    (skipped: the service does not offer the cookie session of the browser session contract yet)');
-      this.skip();
-    }
     const { infra } = await testApp();
     await testWorker();
     sandbox = await startTestSandbox();

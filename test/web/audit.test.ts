@@ -1,7 +1,7 @@
 /**
  * An auditor's task in Chromium against the real service: verify the audit trail's chain, make a reconciliation
- * export, and check that the file downloaded is the one its manifest describes. Needs the browser session (cookie +
- * CSRF) and skips, saying why, on a service without it.
+ * export, and check that the file downloaded is the one its manifest describes, through the browser session (cookie +
+ * CSRF).
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -9,18 +9,11 @@ import { expect } from 'chai';
 import { testApp } from '../helpers/app';
 import { makeUser, TEST_PASSWORD, type TestUser } from '../helpers/factories';
 import { get } from '../helpers/http';
-import { cookieSessionSupported, expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
+import { expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
 
 describe('console: an auditor checks the trail and exports (Chromium)', function () {
   this.timeout(90_000);
   let b: Browser | undefined;
-
-  before(function () {
-    if (!cookieSessionSupported()) {
-      console.error('    (skipped: the service does not offer the cookie session of the browser session contract yet)');
-      this.skip();
-    }
-  });
 
   afterEach(async function () {
     await screenshotIfFailed(this.currentTest, b?.page);

@@ -13,7 +13,7 @@ import { areaId, makeUser, TEST_TOTP_SECRET, tokenFor, type TestUser } from '../
 import { get, post } from '../helpers/http';
 import { startTestSandbox, useSandboxFor, type TestSandbox } from '../helpers/sandbox';
 import { testWorker } from '../helpers/worker';
-import { cookieSessionSupported, expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
+import { expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
 
 const PASSWORD = 'Demo-Password-2026!';
 
@@ -69,22 +69,16 @@ describe('console: staff batches (Chromium)', function () {
   });
 
   /**
-   * Logs the demo staff user in through the login page. A service without the browser session (cookie + CSRF) is
-   * given the staff member's bearer token on every request instead, so that the pages themselves are still exercised.
+   * Logs the demo staff user in through the login page (cookie session), landing on `path`.
    */
   async function openAsStaff(path: string): Promise<Page> {
     b = await openBrowser();
     const { page } = b;
-    if (cookieSessionSupported()) {
-      await page.goto(`${b.url}/login?next=${encodeURIComponent(path)}`);
-      await page.getByLabel('Tên đăng nhập').fill('staff');
-      await page.getByLabel('Mật khẩu', { exact: true }).fill(PASSWORD);
-      await page.getByRole('button', { name: 'Đăng nhập' }).click();
-      await page.waitForURL((u) => u.pathname === path.split('?')[0]);
-    } else {
-      await b.context.setExtraHTTPHeaders({ authorization: `Bearer ${staff.token}` });
-      await page.goto(`${b.url}${path}`);
-    }
+    await page.goto(`${b.url}/login?next=${encodeURIComponent(path)}`);
+    await page.getByLabel('Tên đăng nhập').fill('staff');
+    await page.getByLabel('Mật khẩu', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Đăng nhập' }).click();
+    await page.waitForURL((u) => u.pathname === path.split('?')[0]);
     return page;
   }
 

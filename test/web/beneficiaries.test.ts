@@ -9,7 +9,7 @@ import { makeUser, TEST_PASSWORD, type TestUser } from '../helpers/factories';
 import { get, patch } from '../helpers/http';
 import { person, rollCsv, upload, waitForImport } from '../helpers/rolls';
 import { testWorker } from '../helpers/worker';
-import { cookieSessionSupported, expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
+import { expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
 
 const sql = async (q: string, params: unknown[] = []) => (await testApp()).infra.ds.query(q, params) as Promise<any[]>;
 
@@ -19,10 +19,6 @@ describe('console: staff corrects a person and an enrolment (Chromium)', functio
   let staff: TestUser;
 
   before(async function () {
-    if (!cookieSessionSupported()) {
-      console.error('    (skipped: the service does not offer the cookie session of the browser session contract yet)');
-      this.skip();
-    }
     await testWorker();
     staff = await makeUser(['staff']);
   });

@@ -8,7 +8,7 @@ import { testApp } from '../helpers/app';
 import { makeUser, TEST_PASSWORD, uniq, type TestUser } from '../helpers/factories';
 import { get } from '../helpers/http';
 import { enrol, makeProgramme } from '../helpers/batches';
-import { cookieSessionSupported, expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
+import { expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
 
 async function sql<T = any>(q: string, params: unknown[] = []): Promise<T> {
   const { infra } = await testApp();
@@ -21,13 +21,6 @@ const thisMonth = () => new Date(Date.now() + 7 * 3_600_000).toISOString().slice
 describe('console: the home page shows the month’s figures (Chromium)', function () {
   this.timeout(90_000);
   let b: Browser | undefined;
-
-  before(function () {
-    if (!cookieSessionSupported()) {
-      console.error('    (skipped: the service does not offer the cookie session of the browser session contract yet)');
-      this.skip();
-    }
-  });
 
   afterEach(async function () {
     await screenshotIfFailed(this.currentTest, b?.page);

@@ -1,7 +1,7 @@
 /**
  * Staff's roll journeys in Chromium against the real service and worker: importing a roll file with bad rows and
- * reading its problems, then finding a person on the roll and revealing their national ID with a reason. They need
- * the browser session (cookie + CSRF) and skip, saying why, on a service without it.
+ * reading its problems, then finding a person on the roll and revealing their national ID with a reason, through
+ * the browser session (cookie + CSRF).
  */
 import { readFile } from 'node:fs/promises';
 import { expect } from 'chai';
@@ -10,7 +10,7 @@ import { lastAudit, makeUser, TEST_PASSWORD, type TestUser } from '../helpers/fa
 import { get } from '../helpers/http';
 import { person, rollCsv, upload, waitForImport } from '../helpers/rolls';
 import { testWorker } from '../helpers/worker';
-import { cookieSessionSupported, expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
+import { expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
 
 const sql = async (q: string, params: unknown[] = []) => (await testApp()).infra.ds.query(q, params) as Promise<any[]>;
 
@@ -20,10 +20,6 @@ describe('console: staff imports the roll and looks people up (Chromium)', funct
   let staff: TestUser;
 
   before(async function () {
-    if (!cookieSessionSupported()) {
-      console.error('    (skipped: the service does not offer the cookie session of the browser session contract yet)');
-      this.skip();
-    }
     await testWorker();
     staff = await makeUser(['staff']);
   });

@@ -1,11 +1,10 @@
 /**
  * Everyone's first journeys in Chromium against the real service: the login page, the session kept across a
- * reload, logout, the second factor, the CSRF defence. The ones that need the browser session (cookie + CSRF) are
- * written to its contract and skip, saying why, until the service has it.
+ * reload, logout, the second factor, the CSRF defence of the browser session (cookie + CSRF).
  */
 import { expect } from 'chai';
 import { authenticator } from 'otplib';
-import { expectAccessible, openBrowser, screenshotIfFailed, cookieSessionSupported, type Browser } from './helpers/browser';
+import { expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
 
 const PASSWORD = 'Demo-Password-2026!';
 const DEMO_TOTP_SECRET = 'JBSWY3DPEHPK3PXP';
@@ -19,13 +18,6 @@ describe('console: login and session (Chromium)', function () {
     await b?.close();
     b = undefined;
   });
-
-  function needsCookieSession(ctx: Mocha.Context): void {
-    if (!cookieSessionSupported()) {
-      console.error('    (skipped: the service does not offer the cookie session of the browser session contract yet)');
-      ctx.skip();
-    }
-  }
 
   async function login(username: string, password = PASSWORD): Promise<void> {
     const { page } = b!;
@@ -75,7 +67,6 @@ describe('console: login and session (Chromium)', function () {
 
   describe('with the cookie session', () => {
     it('tells an unknown user beside the form, in Vietnamese, that the username or password is wrong', async function () {
-      needsCookieSession(this);
       b = await openBrowser();
       await b.page.goto(`${b.url}/login`);
       await login('khong.co.ai', 'Sai-Mat-Khau-123!');
@@ -86,7 +77,6 @@ describe('console: login and session (Chromium)', function () {
     });
 
     it('logs staff in to the home page with their name, keeps them logged in across a reload, and logs them out', async function () {
-      needsCookieSession(this);
       b = await openBrowser();
       await b.page.goto(`${b.url}/login`);
       await login('staff');
@@ -119,7 +109,6 @@ describe('console: login and session (Chromium)', function () {
     });
 
     it('asks the admin for the TOTP code after the password, then lets them in', async function () {
-      needsCookieSession(this);
       b = await openBrowser();
       await b.page.goto(`${b.url}/login`);
       await login('admin');
@@ -133,7 +122,6 @@ describe('console: login and session (Chromium)', function () {
     });
 
     it('refuses an unsafe request of the cookie session without X-CSRF-Token with 403 CSRF_TOKEN_INVALID', async function () {
-      needsCookieSession(this);
       b = await openBrowser();
       await b.page.goto(`${b.url}/login`);
       await login('staff');
@@ -150,7 +138,6 @@ describe('console: login and session (Chromium)', function () {
     });
 
     it('warns a minute before the idle limit, then returns to the login page keeping the page in ?next=', async function () {
-      needsCookieSession(this);
       b = await openBrowser();
       await b.page.clock.install();
       await b.page.goto(`${b.url}/login`);

@@ -12,7 +12,7 @@ import { createBatch, enrol, makeProgramme, waitForStatus } from '../helpers/bat
 import { areaId, makeUser, TEST_TOTP_SECRET, tokenFor, type TestUser } from '../helpers/factories';
 import { get, post } from '../helpers/http';
 import { testWorker } from '../helpers/worker';
-import { cookieSessionSupported, expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
+import { expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
 
 const PASSWORD = 'Demo-Password-2026!';
 
@@ -52,16 +52,11 @@ describe('console: cash pay points (Chromium)', function () {
   async function openAsStaff(path: string): Promise<Page> {
     b = await openBrowser();
     const { page } = b;
-    if (cookieSessionSupported()) {
-      await page.goto(`${b.url}/login?next=${encodeURIComponent(path)}`);
-      await page.getByLabel('Tên đăng nhập').fill('staff');
-      await page.getByLabel('Mật khẩu', { exact: true }).fill(PASSWORD);
-      await page.getByRole('button', { name: 'Đăng nhập' }).click();
-      await page.waitForURL((u) => u.pathname === path.split('?')[0]);
-    } else {
-      await b.context.setExtraHTTPHeaders({ authorization: `Bearer ${staff.token}` });
-      await page.goto(`${b.url}${path}`);
-    }
+    await page.goto(`${b.url}/login?next=${encodeURIComponent(path)}`);
+    await page.getByLabel('Tên đăng nhập').fill('staff');
+    await page.getByLabel('Mật khẩu', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Đăng nhập' }).click();
+    await page.waitForURL((u) => u.pathname === path.split('?')[0]);
     return page;
   }
 

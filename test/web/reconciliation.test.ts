@@ -1,8 +1,8 @@
 /**
  * Staff reconciliation in Chromium against the real service and worker: a statement uploaded, matched by the
  * worker, its run's categories read on the page; an exception worked (commented, resolved with a reason); a
- * write-off proposed by one member of staff and confirmed by a second with a fresh TOTP code. Written to the browser
- * session contract: they skip, saying why, on a service without the cookie session.
+ * write-off proposed by one member of staff and confirmed by a second with a fresh TOTP code, through the browser
+ * session (cookie + CSRF).
  */
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,7 +12,7 @@ import { authenticator } from 'otplib';
 import { testApp } from '../helpers/app';
 import { makeUser, TEST_PASSWORD, TEST_TOTP_SECRET } from '../helpers/factories';
 import { testWorker } from '../helpers/worker';
-import { cookieSessionSupported, expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
+import { expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
 
 const PASSWORD = 'Demo-Password-2026!';
 const HEADER = 'reference,transferId,status,amount,currency,failureCode,occurredAt';
@@ -27,12 +27,7 @@ describe('console: staff reconciliation (Chromium)', function () {
   this.timeout(90_000);
   const browsers: Browser[] = [];
 
-  beforeEach(function () {
-    if (!cookieSessionSupported()) {
-      console.error('    (skipped: the service does not offer the cookie session of the browser session contract yet)');
-      this.skip();
-    }
-  });
+  beforeEach(function () {});
 
   afterEach(async function () {
     for (const b of browsers) await screenshotIfFailed(this.currentTest, b.page);

@@ -4,7 +4,6 @@ import path from 'node:path';
 import axe from 'axe-core';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { buildWebIfStale } from '../../../scripts/web';
-import { offlineOpenapiDocument } from '../../../src/api-document';
 import { testApp } from '../../helpers/app';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -95,19 +94,4 @@ export async function screenshotIfFailed(test: Mocha.Test | undefined, page: Pag
   const file = path.join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
   console.error(`    screenshot of the failure: ${path.relative(process.cwd(), file)}`);
-}
-
-/**
- * Whether the service implements the browser session (login with `session: 'cookie'`, the CSRF header). The
- * journeys that need it are written to that contract and skip, saying so, on a service without it.
- */
-export function cookieSessionSupported(): boolean {
-  type Schema = { $ref?: string; properties?: object };
-  const doc = offlineOpenapiDocument() as {
-    paths: Record<string, { post?: { requestBody?: { content?: Record<string, { schema?: Schema }> } } }>;
-    components?: { schemas?: Record<string, Schema> };
-  };
-  let schema = doc.paths['/api/v1/auth/login']?.post?.requestBody?.content?.['application/json']?.schema;
-  if (schema?.$ref) schema = doc.components?.schemas?.[schema.$ref.split('/').pop()!];
-  return 'session' in (schema?.properties ?? {});
 }
