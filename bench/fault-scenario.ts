@@ -131,6 +131,8 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
         () => false,
       );
       if (api && sandbox) break;
+      if (i === 149)
+        throw new Error(`after 30 s: API ${api ? 'answering' : 'not answering'}, sandbox ${sandbox ? 'answering' : 'not answering'}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     const [staff] = (await infra.ds.query("SELECT id, username FROM users WHERE username = 'staff'")) as { id: number; username: string }[];

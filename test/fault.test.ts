@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import mysql from 'mysql2/promise';
 import { config } from '../config';
 import { runFaultScenario } from '../bench/fault-scenario';
+import { freePort } from './helpers/ports';
 
 /**
  * The payment engine's fault test at CI size (bench/fault-test.ts runs it at
@@ -27,7 +28,6 @@ describe('payment engine under faults (processes killed, Redis flushed)', functi
   });
 
   it('accepts every reference exactly once at the provider, totals agree, every payment final', async () => {
-    const port = 20_000 + (process.pid % 20_000);
     const report = await runFaultScenario(
       { ...base, dbName, redisPrefix },
       {
@@ -40,8 +40,8 @@ describe('payment engine under faults (processes killed, Redis flushed)', functi
         duplicateCallbackShare: 0.3,
         returnShare: 0.02,
         outOfOrderShare: 0.5,
-        apiPort: port,
-        sandboxPort: port + 1,
+        apiPort: await freePort(),
+        sandboxPort: await freePort(),
         timeoutMs: 800,
         log: () => undefined,
       },

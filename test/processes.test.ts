@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { schema, type KeySpec } from '../config/schema';
 import { testApp } from './helpers/app';
+import { freePort } from './helpers/ports';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -60,14 +61,6 @@ async function exitWithin(p: Proc, ms: number): Promise<{ code: number | null; s
   } finally {
     clearTimeout(timer);
   }
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve, reject) => srv.listen(0, '127.0.0.1', resolve).once('error', reject));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 interface Answer {

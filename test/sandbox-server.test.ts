@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { config } from '../config';
 import { HttpProviderAdapter } from '../src/components/providers';
@@ -8,16 +7,9 @@ import { signedRequest } from './helpers/sandbox';
 import { HEADER, rollRows } from '../bench/roll-generator';
 import { DEMO_ROLL } from '../scripts/demo-data';
 import { foldName, validateRow } from '../src/components/beneficiaries/roll-validation';
+import { freePort } from './helpers/ports';
 
 const ROOT = path.join(__dirname, '..');
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve, reject) => srv.listen(0, '127.0.0.1', resolve).once('error', reject));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
 
 function runSandbox(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/sandbox-server.ts'], {
