@@ -217,12 +217,14 @@ describe('payment engine', function () {
   it('after a 500 asks before sending again: 404 means never accepted, so it is sent again with the same reference', async () => {
     const b = await released(1);
     const ref = b.refs[0]!;
+    // matched on this payment's reference: a request of another test's payment must not use up these answers
+    const ours = (body: { reference?: string }) => body.reference === ref;
     nock(host)
-      .post('/v1/transfers')
+      .post('/v1/transfers', ours)
       .reply(500, 'oops')
       .get(`/v1/transfers/${ref}`)
       .reply(404, { error: 'NOT_FOUND' })
-      .post('/v1/transfers')
+      .post('/v1/transfers', ours)
       .reply(201, transfer(ref, 750_000, 'SUCCEEDED'));
     const [p] = await waitForPayments(b.id, (ps) => ps[0]!.status === 'succeeded', 'succeeded');
     expect(p!.attempts).to.equal(2);
