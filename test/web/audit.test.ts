@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { expect } from 'chai';
 import { testApp } from '../helpers/app';
-import { makeUser, TEST_PASSWORD, type TestUser } from '../helpers/factories';
+import { makeUser, TEST_PASSWORD } from '../helpers/factories';
 import { get } from '../helpers/http';
-import { expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
+import { expectAccessible, openLoggedIn, screenshotIfFailed, type Browser } from './helpers/browser';
 
 describe('console: an auditor checks the trail and exports (Chromium)', function () {
   this.timeout(90_000);
@@ -24,19 +24,9 @@ describe('console: an auditor checks the trail and exports (Chromium)', function
   // exports are written in the background: none may outlive the database
   after(async () => (await testApp()).services.exports.whenIdle());
 
-  async function login(user: TestUser): Promise<void> {
-    const { page, url } = b!;
-    await page.goto(`${url}/login`);
-    await page.getByLabel('Tên đăng nhập').fill(user.username);
-    await page.getByLabel('Mật khẩu', { exact: true }).fill(TEST_PASSWORD);
-    await page.getByRole('button', { name: 'Đăng nhập' }).click();
-    await page.getByRole('heading', { name: 'Trang chủ', level: 1 }).waitFor();
-  }
-
   it('an auditor verifies the audit trail, makes a full reconciliation export with a reason and the SHA-256 shown equals the downloaded file’s', async () => {
     const auditor = await makeUser(['auditor'], { area: null });
-    b = await openBrowser();
-    await login(auditor);
+    b = await openLoggedIn(auditor.username, TEST_PASSWORD);
 
     await b.page.goto(`${b.url}/audit`);
     await b.page.getByRole('heading', { name: 'Nhật ký kiểm tra', level: 1 }).waitFor();

@@ -9,7 +9,7 @@ import { makeUser, TEST_PASSWORD, type TestUser } from '../helpers/factories';
 import { get, patch } from '../helpers/http';
 import { person, rollCsv, upload, waitForImport } from '../helpers/rolls';
 import { testWorker } from '../helpers/worker';
-import { expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
+import { expectAccessible, openLoggedIn, screenshotIfFailed, type Browser } from './helpers/browser';
 
 const sql = async (q: string, params: unknown[] = []) => (await testApp()).infra.ds.query(q, params) as Promise<any[]>;
 
@@ -29,17 +29,6 @@ describe('console: staff corrects a person and an enrolment (Chromium)', functio
     b = undefined;
   });
 
-  async function logIn(user: TestUser): Promise<Browser> {
-    const browser = await openBrowser();
-    const { page } = browser;
-    await page.goto(`${browser.url}/login`);
-    await page.getByLabel('Tên đăng nhập').fill(user.username);
-    await page.getByLabel('Mật khẩu', { exact: true }).fill(TEST_PASSWORD);
-    await page.getByRole('button', { name: 'Đăng nhập' }).click();
-    await page.getByRole('heading', { name: 'Trang chủ', level: 1 }).waitFor();
-    return browser;
-  }
-
   it("corrects a person's name and phone and an enrolment's account, with field errors, a conflict and the history", async () => {
     const surname = `Lê${Array.from({ length: 8 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('')}`;
     const an = person({ full_name: `${surname} Văn An`, account_name: `LE VAN AN` });
@@ -48,7 +37,7 @@ describe('console: staff corrects a person and an enrolment (Chromium)', functio
     const found = await get(`/beneficiaries?nationalId=${an.national_id}`, staff.token);
     const id = found.body.items[0].id as string;
 
-    b = await logIn(staff);
+    b = await openLoggedIn(staff.username, TEST_PASSWORD);
     const { page } = b;
     await page.goto(`${b.url}/beneficiaries/${id}`);
     await page.getByRole('heading', { name: `${surname} Văn An`, level: 1 }).waitFor();

@@ -10,7 +10,7 @@ import { lastAudit, makeUser, TEST_PASSWORD, type TestUser } from '../helpers/fa
 import { get } from '../helpers/http';
 import { person, rollCsv, upload, waitForImport } from '../helpers/rolls';
 import { testWorker } from '../helpers/worker';
-import { expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
+import { expectAccessible, openLoggedIn, screenshotIfFailed, type Browser } from './helpers/browser';
 
 const sql = async (q: string, params: unknown[] = []) => (await testApp()).infra.ds.query(q, params) as Promise<any[]>;
 
@@ -30,19 +30,8 @@ describe('console: staff imports the roll and looks people up (Chromium)', funct
     b = undefined;
   });
 
-  async function logIn(user: TestUser): Promise<Browser> {
-    const browser = await openBrowser();
-    const { page } = browser;
-    await page.goto(`${browser.url}/login`);
-    await page.getByLabel('Tên đăng nhập').fill(user.username);
-    await page.getByLabel('Mật khẩu', { exact: true }).fill(TEST_PASSWORD);
-    await page.getByRole('button', { name: 'Đăng nhập' }).click();
-    await page.getByRole('heading', { name: 'Trang chủ', level: 1 }).waitFor();
-    return browser;
-  }
-
   it('uploads a roll file with bad rows, follows the import live, reads its problems and downloads them as CSV', async () => {
-    b = await logIn(staff);
+    b = await openLoggedIn(staff.username, TEST_PASSWORD);
     const { page } = b;
     await page.getByRole('navigation', { name: 'Điều hướng chính' }).getByRole('link', { name: 'Nhập danh sách' }).click();
     await page.getByRole('heading', { name: 'Nhập danh sách người thụ hưởng', level: 1 }).waitFor();
@@ -160,7 +149,7 @@ describe('console: staff imports the roll and looks people up (Chromium)', funct
     expect((await waitForImport(staff.token, up.body.id)).progress.rowsValid).to.equal(1);
     const folded = surname.replace('à', 'a').toLowerCase();
 
-    b = await logIn(staff);
+    b = await openLoggedIn(staff.username, TEST_PASSWORD);
     const { page } = b;
     await page.goto(`${b.url}/beneficiaries`);
     await page.getByRole('heading', { name: 'Người thụ hưởng', level: 1 }).waitFor();

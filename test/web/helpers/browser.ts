@@ -63,6 +63,18 @@ export async function openBrowser(): Promise<Browser> {
   };
 }
 
+/** A new browser in which `username` has logged in through the login page (cookie session), on the home page. */
+export async function openLoggedIn(username: string, password: string): Promise<Browser> {
+  const browser = await openBrowser();
+  const { page } = browser;
+  await page.goto(`${browser.url}/login`);
+  await page.getByLabel('Tên đăng nhập').fill(username);
+  await page.getByLabel('Mật khẩu', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Đăng nhập' }).click();
+  await page.getByRole('heading', { name: 'Trang chủ', level: 1 }).waitFor();
+  return browser;
+}
+
 /**
  * Runs axe-core in the page and fails on any serious or critical violation. axe's source goes in through the
  * DevTools protocol (page.evaluate), which the page's CSP does not govern: a <script> tag with it inline would be
