@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Supervisor, type SupervisorOptions } from '../../scripts/supervisor';
@@ -108,16 +108,22 @@ describe('npm start supervisor (scripts/supervisor.ts)', function () {
   it('passes SIGTERM to every child, restarts none, and reports a child that does not stop cleanly', async () => {
     const counter = path.join(dir, 'starts');
     writeFileSync(counter, '0');
+    const ready = path.join(dir, 'worker-ready');
     const s = supervise(
       {
         api: node('api', ALIVE),
-        worker: node('worker', "process.on('SIGTERM', () => process.exit(1)); setInterval(() => {}, 1000);"),
+        // says when its handler is in place: a SIGTERM before that would kill it by the signal, not exit 1
+        worker: node(
+          'worker',
+          "process.on('SIGTERM', () => process.exit(1)); require('fs').writeFileSync(process.argv[1], 'ready'); setInterval(() => {}, 1000);",
+          ready,
+        ),
         flaky: node('flaky', crashFirst(100), counter),
       },
       { initialDelayMs: 5_000 },
     );
     await until('the api and worker running, the flaky one waiting to restart', () =>
-      Boolean(s.pids().api && s.pids().worker && lines.some((l) => l.startsWith('flaky exited'))),
+      Boolean(s.pids().api && existsSync(ready) && lines.some((l) => l.startsWith('flaky exited'))),
     );
     const clean = await s.stop('SIGTERM');
     expect(clean, 'the worker exited 1').to.equal(false);
