@@ -3,6 +3,7 @@ import { AppError, conflict, forbidden, invalid, notFound } from '../../platform
 import { decodeCursor, finishPage, type Page } from '../../platform/http/pagination';
 import { assertAreaScope, assertVisible, type Actor, type Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
+import { isDuplicateKey, likeContains } from '../../platform/db';
 
 export const AREA_LEVELS = ['province', 'district', 'commune'] as const;
 export type AreaLevel = (typeof AREA_LEVELS)[number];
@@ -60,10 +61,6 @@ function toArea(r: Row): Area {
 }
 
 const SELECT = `SELECT a.*, (SELECT COUNT(*) FROM areas c WHERE c.parent_id = a.id) AS child_count FROM areas a`;
-
-function isDuplicateKey(e: unknown): boolean {
-  return (e as { code?: string }).code === 'ER_DUP_ENTRY';
-}
 
 /** The path column (VARCHAR(255)) bounds the depth of the tree; a longer path is refused, never truncated. */
 function tooDeep(e: unknown): unknown {
@@ -147,7 +144,7 @@ export class AreasService {
     }
     if (f.q) {
       conds.push('(CONVERT(a.code USING utf8mb4) LIKE ? OR a.name LIKE ?)');
-      const like = `%${f.q.normalize('NFC').replace(/[%_\\]/g, '\\$&')}%`;
+      const like = likeContains(f.q.normalize('NFC'));
       params.push(like, like);
     }
     const after = decodeCursor(page.cursor, 1);

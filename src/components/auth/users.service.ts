@@ -18,6 +18,7 @@ import { assertNotSelf, type AuthService } from './auth.service';
 import { assertPasswordPolicy, hashPassword, passwordProblems, temporaryPassword } from './password';
 import type { SessionStore } from './session.store';
 import { UserEntity } from './user.entity';
+import { likePrefix } from '../../platform/db';
 
 export interface UserView {
   id: number;
@@ -282,7 +283,7 @@ export class UsersService {
     }
     if (f.active !== undefined) qb.andWhere('u.active = :active', { active: f.active ? 1 : 0 });
     if (f.locked !== undefined) qb.andWhere(f.locked ? 'u.locked_at IS NOT NULL' : 'u.locked_at IS NULL');
-    if (f.q) qb.andWhere('u.username LIKE :q', { q: `${f.q.toLowerCase().replace(/[%_\\]/g, '\\$&')}%` });
+    if (f.q) qb.andWhere('u.username LIKE :q', { q: likePrefix(f.q.toLowerCase()) });
     const after = decodeCursor(page.cursor, 1);
     if (after) qb.andWhere('u.id > :after', { after: after[0] });
     const rows = await qb

@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { Period } from '../../platform/period';
 import { APPROVED_OR_LATER } from './batch-states';
+import { likePrefix } from '../../platform/db';
 
 /**
  * Set-based generation of a batch's payments: one INSERT … SELECT per step,
@@ -22,8 +23,6 @@ export interface GenerationScope {
 const SNAPSHOT_COLUMNS = `beneficiary_id, enrolment_id, programme_id, period, slot, live, amount, base_level, coefficient_x100, paid_before,
   area_id, full_name, channel, bank_bin, wallet_provider, account_enc, account_masked, wallet_enc, wallet_masked,
   account_name, name_mismatch, flagged`;
-
-const like = (path: string) => `${path.replace(/[%_\\]/g, '\\$&')}%`;
 
 /** A due enrolment of the programme in the area subtree, in period `p` (an SQL expression). */
 function dueSql(s: GenerationScope, p: string): string {
@@ -57,7 +56,7 @@ function insertInfo(res: { affectedRows: number; info?: string }): { records: nu
  */
 export async function generateRegular(em: EntityManager, s: GenerationScope, period: Period, baseLevel: number): Promise<GenerationResult> {
   const due = dueSql(s, '?');
-  const dueParams = [s.programmeId, like(s.areaPath), period, period, ...(s.frequency === 'one_off' ? [period] : [])];
+  const dueParams = [s.programmeId, likePrefix(s.areaPath), period, period, ...(s.frequency === 'one_off' ? [period] : [])];
   const res = (await em.query(
     `INSERT IGNORE INTO payments (batch_id, seq, reference, kind, ${SNAPSHOT_COLUMNS})
      SELECT ?, e.beneficiary_id, CONCAT(?, e.beneficiary_id), 'regular',
@@ -137,7 +136,7 @@ export async function generateArrears(em: EntityManager, s: GenerationScope, mon
        JOIN batches bt ON bt.id = p.batch_id
        WHERE e.programme_id = ? AND e.status = 'active' AND a.path LIKE ?
        GROUP BY e.id, e.coefficient_x100, m.period, m.base`,
-      [...APPROVED_OR_LATER, ...monthParams, s.programmeId, like(s.areaPath)],
+      [...APPROVED_OR_LATER, ...monthParams, s.programmeId, likePrefix(s.areaPath)],
     );
     const left = (await em.query(
       `INSERT INTO batch_left_out (batch_id, enrolment_id, period, beneficiary_id, reason, detail)

@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type winston from 'winston';
 import { conflict } from '../../platform/errors';
+import { withNamedLock } from '../../platform/db';
 import { formatVnd } from '../../platform/money';
 import type { Actor, Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
@@ -82,46 +83,37 @@ export class BatchReleaser {
   }
 
   private async release(actor: Actor, batchId: string, at: Date | null): Promise<ReleaseOutcome> {
-    const runner = this.ds.createQueryRunner();
-    await runner.connect();
-    try {
-      const [lock] = (await runner.query('SELECT GET_LOCK(?, ?) AS got', [RELEASE_LOCK, LOCK_WAIT_S])) as { got: number | null }[];
-      if (lock?.got !== 1) throw conflict('RELEASE_BUSY', 'another batch is being released; try again');
-      try {
-        const b = await this.batches.rowForRelease(batchId);
-        if (at && (b.status !== 'scheduled' || b.scheduled_for?.getTime() !== at.getTime())) return 'skipped';
-        assertCan('release', b.status);
-        const short = await this.fundsProblems(b);
-        if (short.length) {
-          await this.hold(actor, b, short.join('; '));
-          return 'held';
-        }
-        await this.ds.transaction(async (em) => {
-          await em.query('SELECT id FROM batches WHERE id = ? FOR UPDATE', [b.id]);
-          const res = (await em.query(
-            `UPDATE batches SET status = 'processing', status_reason = NULL, released_at = CURRENT_TIMESTAMP(3),
-               funds_hold_reason = NULL, funds_checked_at = CURRENT_TIMESTAMP(3)
-             WHERE id = ? AND status = 'scheduled' AND version = ?`,
-            [b.id, b.version],
-          )) as { affectedRows: number };
-          if (res.affectedRows !== 1) throw conflict('BATCH_CHANGED', 'the batch changed while it was being released; reload it');
-          await em.query(
-            `UPDATE payments p ${ROUTE_JOIN('p')} SET p.provider_id = ${ROUTED_PROVIDER} WHERE p.batch_id = ? AND p.review = 'included'`,
-            [b.id],
-          );
-          // held items are not paid with this batch: their months are free for a later one
-          await em.query("UPDATE payments SET live = NULL, status = 'held' WHERE batch_id = ? AND review = 'held'", [b.id]);
-          await em.query("UPDATE payments SET status = 'excluded' WHERE batch_id = ? AND review = 'excluded'", [b.id]);
-          await this.transition(em, actor, b, at ? `scheduled start ${vnTime(at)}` : 'released at once');
-        });
-        await this.onReleased(b.id);
-        return 'released';
-      } finally {
-        await runner.query('SELECT RELEASE_LOCK(?)', [RELEASE_LOCK]);
+    const busy = () => conflict('RELEASE_BUSY', 'another batch is being released; try again');
+    return withNamedLock(this.ds, RELEASE_LOCK, { waitSeconds: LOCK_WAIT_S, busy }, async () => {
+      const b = await this.batches.rowForRelease(batchId);
+      if (at && (b.status !== 'scheduled' || b.scheduled_for?.getTime() !== at.getTime())) return 'skipped';
+      assertCan('release', b.status);
+      const short = await this.fundsProblems(b);
+      if (short.length) {
+        await this.hold(actor, b, short.join('; '));
+        return 'held';
       }
-    } finally {
-      await runner.release();
-    }
+      await this.ds.transaction(async (em) => {
+        await em.query('SELECT id FROM batches WHERE id = ? FOR UPDATE', [b.id]);
+        const res = (await em.query(
+          `UPDATE batches SET status = 'processing', status_reason = NULL, released_at = CURRENT_TIMESTAMP(3),
+           funds_hold_reason = NULL, funds_checked_at = CURRENT_TIMESTAMP(3)
+         WHERE id = ? AND status = 'scheduled' AND version = ?`,
+          [b.id, b.version],
+        )) as { affectedRows: number };
+        if (res.affectedRows !== 1) throw conflict('BATCH_CHANGED', 'the batch changed while it was being released; reload it');
+        await em.query(
+          `UPDATE payments p ${ROUTE_JOIN('p')} SET p.provider_id = ${ROUTED_PROVIDER} WHERE p.batch_id = ? AND p.review = 'included'`,
+          [b.id],
+        );
+        // held items are not paid with this batch: their months are free for a later one
+        await em.query("UPDATE payments SET live = NULL, status = 'held' WHERE batch_id = ? AND review = 'held'", [b.id]);
+        await em.query("UPDATE payments SET status = 'excluded' WHERE batch_id = ? AND review = 'excluded'", [b.id]);
+        await this.transition(em, actor, b, at ? `scheduled start ${vnTime(at)}` : 'released at once');
+      });
+      await this.onReleased(b.id);
+      return 'released';
+    });
   }
 
   private async transition(em: EntityManager, actor: Actor, b: BatchRow, reason: string): Promise<void> {

@@ -22,6 +22,7 @@ import {
   type ItemRow,
   type ItemView,
 } from './batch-views';
+import { isDuplicateKey, likePrefix, marks, withNamedLock } from '../../platform/db';
 
 /** WHERE conditions (over `payments p` joined to its area as `ia`) for an item filter. */
 /** `areaIds`: the subtree of `f.areaId` (subtreeIds), null for no area filter. */
@@ -143,12 +144,6 @@ export interface BatchHooks {
 }
 
 const LOCK_WAIT_S = 60;
-
-function isDuplicateKey(e: unknown): boolean {
-  return (e as { code?: string }).code === 'ER_DUP_ENTRY';
-}
-
-const likePrefix = (path: string) => `${path.replace(/[%_\\]/g, '\\$&')}%`;
 
 function idParam(id: string): string {
   if (!/^\d{1,19}$/.test(id)) throw notFound('BATCH_NOT_FOUND', `no batch with id ${id}`);
@@ -525,76 +520,66 @@ export class BatchesService {
     fill: (em: EntityManager, scope: GenerationScope) => Promise<{ inserted: number; leftOut: number }>,
   ): Promise<BatchView> {
     const { programme: prog, area } = meta;
-    const runner = this.ds.createQueryRunner();
-    await runner.connect();
-    const lockName = `batches.generate.${prog.id}`;
-    try {
-      const [lock] = (await runner.query('SELECT GET_LOCK(?, ?) AS got', [lockName, LOCK_WAIT_S])) as { got: number | null }[];
-      if (lock?.got !== 1) throw conflict('BATCH_GENERATION_BUSY', `another batch of programme ${prog.code} is being generated; try again`);
+    const busy = () => conflict('BATCH_GENERATION_BUSY', `another batch of programme ${prog.code} is being generated; try again`);
+    return withNamedLock(this.ds, `batches.generate.${prog.id}`, { waitSeconds: LOCK_WAIT_S, busy }, async (runner) => {
+      // READ COMMITTED: the roll is read as of each statement without locking a million enrolment rows
+      await runner.startTransaction('READ COMMITTED');
       try {
-        // READ COMMITTED: the roll is read as of each statement without locking a million enrolment rows
-        await runner.startTransaction('READ COMMITTED');
-        try {
-          const em = runner.manager;
-          let created: { insertId: string } | undefined;
-          let prefix = '';
-          for (let attempt = 0; !created; attempt++) {
-            prefix = newPrefix(meta.periodFrom);
-            try {
-              created = (await em.query(
-                `INSERT INTO batches (reference_prefix, kind, programme_id, period_from, period_to, area_id, area_path, title, status, created_by, retry_of)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?)`,
-                [prefix, meta.kind, prog.id, meta.periodFrom, meta.periodTo, area.id, area.path, meta.title, actor.userId, meta.retryOf],
-              )) as { insertId: string };
-            } catch (e) {
-              if (!isDuplicateKey(e) || attempt >= 3) throw e;
-            }
+        const em = runner.manager;
+        let created: { insertId: string } | undefined;
+        let prefix = '';
+        for (let attempt = 0; !created; attempt++) {
+          prefix = newPrefix(meta.periodFrom);
+          try {
+            created = (await em.query(
+              `INSERT INTO batches (reference_prefix, kind, programme_id, period_from, period_to, area_id, area_path, title, status, created_by, retry_of)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'draft', ?, ?)`,
+              [prefix, meta.kind, prog.id, meta.periodFrom, meta.periodTo, area.id, area.path, meta.title, actor.userId, meta.retryOf],
+            )) as { insertId: string };
+          } catch (e) {
+            if (!isDuplicateKey(e) || attempt >= 3) throw e;
           }
-          const batchId = String(created.insertId);
-          const scope: GenerationScope = {
-            batchId,
-            referencePrefix: prefix,
-            programmeId: prog.id,
-            frequency: prog.frequency,
-            areaPath: area.path,
-          };
-          const result = await fill(em, scope);
-          await this.recount(em, batchId);
-          await em.query('INSERT INTO batch_makers (batch_id, user_id, first_action) VALUES (?, ?, ?)', [batchId, actor.userId, 'create']);
-          const b = await this.row(em, batchId);
-          await this.recordTransition(em, actor, b, null, 'draft', meta.retryOf ? `retry of batch ${meta.retryOf}` : null);
-          await this.audit.record(em, actor, {
-            action: 'batch.create',
-            entityType: 'batch',
-            entityId: batchId,
-            areaId: area.id,
-            after: {
-              kind: meta.kind,
-              programme: prog.code,
-              period: formatPeriod(meta.periodFrom),
-              periodTo: formatPeriod(meta.periodTo),
-              retryOf: meta.retryOf,
-              itemCount: b.item_count,
-              totalAmount: Number(b.total_amount),
-              leftOut: result.leftOut,
-            },
-          });
-          await runner.commitTransaction();
-          await this.hooks.accountCheckNeeded(batchId);
-          return toBatchView(b);
-        } catch (e) {
-          await runner.rollbackTransaction();
-          if (isDuplicateKey(e)) {
-            throw conflict('BATCH_OVERLAP', 'another batch took some of these payments at the same time; create the batch again');
-          }
-          throw e;
         }
-      } finally {
-        await runner.query('SELECT RELEASE_LOCK(?)', [lockName]);
+        const batchId = String(created.insertId);
+        const scope: GenerationScope = {
+          batchId,
+          referencePrefix: prefix,
+          programmeId: prog.id,
+          frequency: prog.frequency,
+          areaPath: area.path,
+        };
+        const result = await fill(em, scope);
+        await this.recount(em, batchId);
+        await em.query('INSERT INTO batch_makers (batch_id, user_id, first_action) VALUES (?, ?, ?)', [batchId, actor.userId, 'create']);
+        const b = await this.row(em, batchId);
+        await this.recordTransition(em, actor, b, null, 'draft', meta.retryOf ? `retry of batch ${meta.retryOf}` : null);
+        await this.audit.record(em, actor, {
+          action: 'batch.create',
+          entityType: 'batch',
+          entityId: batchId,
+          areaId: area.id,
+          after: {
+            kind: meta.kind,
+            programme: prog.code,
+            period: formatPeriod(meta.periodFrom),
+            periodTo: formatPeriod(meta.periodTo),
+            retryOf: meta.retryOf,
+            itemCount: b.item_count,
+            totalAmount: Number(b.total_amount),
+            leftOut: result.leftOut,
+          },
+        });
+        await runner.commitTransaction();
+        await this.hooks.accountCheckNeeded(batchId);
+        return toBatchView(b);
+      } catch (e) {
+        await runner.rollbackTransaction();
+        if (isDuplicateKey(e)) {
+          throw conflict('BATCH_OVERLAP', 'another batch took some of these payments at the same time; create the batch again');
+        }
+        throw e;
       }
-    } finally {
-      await runner.release();
-    }
+    });
   }
 
   /** Counters of the batch from its payments (after generation or a review). */
@@ -644,8 +629,7 @@ export class BatchesService {
       const b = await this.visible(p, id, em, true);
       assertAreaScope(p, b.area_path, 'this batch');
       assertEditable(b.status);
-      const marks = ids.map(() => '?').join(', ');
-      const found = (await em.query(`SELECT seq, review FROM payments WHERE batch_id = ? AND seq IN (${marks}) FOR UPDATE`, [
+      const found = (await em.query(`SELECT seq, review FROM payments WHERE batch_id = ? AND seq IN (${marks(ids.length)}) FOR UPDATE`, [
         b.id,
         ...ids,
       ])) as { seq: string; review: ItemReview }[];

@@ -6,6 +6,7 @@ import { areaPathScopeSql, assertAreaScope, assertVisible, hasRole, type Actor, 
 import type { AuditService } from '../audit';
 import { givenFirst } from './roll-stage';
 import { foldName, formatPeriod, maskDigits, parsePeriod, validateRow, type Column, type RollRow } from './roll-validation';
+import { likePrefix } from '../../platform/db';
 
 export type EnrolmentStatus = 'active' | 'suspended' | 'ended';
 export type Channel = 'BANK' | 'WALLET' | 'CASH';
@@ -240,7 +241,7 @@ export class BeneficiariesService {
     const prefix = f.given ? foldName(f.given) : f.q ? foldName(f.q) : null;
     if (sortCol && prefix !== null) {
       conds.push(`${sortCol} LIKE ?`);
-      params.push(`${prefix.replace(/[%_\\]/g, '\\$&')}%`);
+      params.push(likePrefix(prefix));
     }
     if (f.areaId !== undefined) {
       const [under] = (await this.ds.query('SELECT path FROM areas WHERE id = ?', [f.areaId])) as { path: string }[];

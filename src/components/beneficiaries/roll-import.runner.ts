@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
 import type winston from 'winston';
 import type { DataCipher } from '../../platform/crypto';
+import { withNamedLock } from '../../platform/db';
 import { AppError } from '../../platform/errors';
 import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
@@ -13,7 +14,8 @@ import { COLUMNS, mapHeader, validateRow, type Column, type RowProblem } from '.
 import { PERSON_OUT_OF_SCOPE_MESSAGE } from './roll-problems';
 
 /** The import lock (see run): per database, as the server's named locks are server-wide. */
-const MERGE_LOCK = "CONCAT(DATABASE(), '.roll_import_merge')";
+const MERGE_LOCK = 'roll_import_merge';
+const MERGE_LOCK_WAIT_S = 600;
 
 /** Runs of one import whose worker died (started, never ended) before its next start fails it (startRun). */
 export const MAX_UNFINISHED_RUNS = 2;
@@ -270,19 +272,13 @@ export class RollImportRunner {
 
   /** recoverMerges under the import lock, waiting for a running merge to end. */
   private async recoverUnderLock(): Promise<void> {
-    const runner = this.ds.createQueryRunner();
-    await runner.connect();
-    try {
-      const [lock] = (await runner.query(`SELECT GET_LOCK(${MERGE_LOCK}, 600) AS got`)) as { got: number }[];
-      if (lock?.got !== 1) return;
-      try {
-        await this.recoverMerges();
-      } finally {
-        await runner.query(`SELECT RELEASE_LOCK(${MERGE_LOCK})`);
-      }
-    } finally {
-      await runner.release();
-    }
+    const busy = new AppError('unavailable', 'IMPORT_BUSY', 'another import is merging; will retry');
+    await withNamedLock(this.ds, MERGE_LOCK, { waitSeconds: MERGE_LOCK_WAIT_S, busy: () => busy }, () => this.recoverMerges()).catch(
+      (e: unknown) => {
+        // a merge running that long recovers for itself when it ends
+        if (e !== busy) throw e;
+      },
+    );
   }
 
   /** How long the last run's reader waited for the staging thread and for the server (LOAD DATA only). */
@@ -353,28 +349,18 @@ export class RollImportRunner {
       // One import at a time from the checks against the roll to the end of the merge: two imports touching the same
       // people must not interleave, and the rows the check finds to write (the diff) stay those to write. Only imports
       // create people; an edit through the API in between is re-checked by every update of the merge.
-      const runner = this.ds.createQueryRunner();
-      await runner.connect();
-      let changed: number;
-      let t2: number;
-      try {
-        const [lock] = (await runner.query(`SELECT GET_LOCK(${MERGE_LOCK}, 600) AS got`)) as { got: number }[];
-        if (lock?.got !== 1) throw new AppError('unavailable', 'IMPORT_BUSY', 'another import is merging; will retry');
-        try {
-          await this.recoverMerges();
-          const onRoll = await this.check(imp, table, candidates);
-          await this.beforeFill?.(filePath);
-          // every row encrypted while reading: nothing for the fill pass to look for
-          const filled = sealed ? 0 : await this.fill(imp, filePath, table, onRoll);
-          this.lastFill = { sealedWhileReading: sealed, filled };
-          t2 = Date.now();
-          changed = await this.merge(runner, imp, table, read, onRoll, parents, mismatches);
-        } finally {
-          await runner.query(`SELECT RELEASE_LOCK(${MERGE_LOCK})`);
-        }
-      } finally {
-        await runner.release();
-      }
+      let t2 = 0;
+      const busy = () => new AppError('unavailable', 'IMPORT_BUSY', 'another import is merging; will retry');
+      const changed = await withNamedLock(this.ds, MERGE_LOCK, { waitSeconds: MERGE_LOCK_WAIT_S, busy }, async (runner) => {
+        await this.recoverMerges();
+        const onRoll = await this.check(imp, table, candidates);
+        await this.beforeFill?.(filePath);
+        // every row encrypted while reading: nothing for the fill pass to look for
+        const filled = sealed ? 0 : await this.fill(imp, filePath, table, onRoll);
+        this.lastFill = { sealedWhileReading: sealed, filled };
+        t2 = Date.now();
+        return this.merge(runner, imp, table, read, onRoll, parents, mismatches);
+      });
       const t3 = Date.now();
       // The roll's statistics are refreshed here, by the import that changed it, so that searches keep their plans:
       // InnoDB's own recalculation is switched off for these tables (migration RollStatsByImport: on MariaDB it spins

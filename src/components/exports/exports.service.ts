@@ -14,6 +14,7 @@ import { Coverage, type CashRecipient, type CoverageReport } from './coverage';
 import { CsvSink, XlsxSink, type Cell, type TableSink } from './export-file';
 import { resolveArea, type AreaRef } from './export-scope';
 import { auditTrailSource, reconciliationSource, type ExportSource, type RowScope } from './export-sources';
+import { marks } from '../../platform/db';
 
 export type ExportKind = 'reconciliation' | 'audit_trail' | 'cash_recipients';
 export type ExportFormat = 'csv' | 'xlsx';
@@ -468,7 +469,7 @@ export class ExportsService {
     for (const r of rows) if (r.file_name) await rm(path.join(this.dir, r.file_name), { force: true });
     const ids = rows.map((r) => String(r.id));
     await this.ds.transaction(async (em) => {
-      await em.query(`UPDATE exports SET status = 'expired' WHERE status = 'done' AND id IN (${ids.map(() => '?').join(', ')})`, ids);
+      await em.query(`UPDATE exports SET status = 'expired' WHERE status = 'done' AND id IN (${marks(ids.length)})`, ids);
       await this.audit.record(em, SYSTEM_ACTOR, {
         action: 'export.expired',
         entityType: 'export',

@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { unavailable } from '../../platform/errors';
 import type { TransferEvent } from '../providers/provider.port';
 import { fromProvider, isLockConflict, MAY_BECOME, parseReference, retryOnDeadlock, type PaymentStatus } from './payment-states';
+import { marks } from '../../platform/db';
 
 export type CallbackOutcome = 'applied' | 'duplicate' | 'ignored_late' | 'unknown_reference' | 'amount_mismatch';
 
@@ -23,8 +24,6 @@ interface PaymentRow {
   transfer_id: string | null;
   failure_code: string | null;
 }
-
-const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
 /**
  * Another process kept one of the group's events after the group checked for duplicates: apply the group again. Only

@@ -15,6 +15,7 @@ import { LocalConcurrencyLimiter, type ConcurrencyLimiter } from './concurrency-
 import type { DispatchMarks } from './dispatch-marks';
 import { LocalRateLimiter, type RateLimiter } from './rate-limiter';
 import { backoffMs, fromProvider, OPEN_STATUSES, retryOnDeadlock, type PaymentStatus } from './payment-states';
+import { marks } from '../../platform/db';
 
 export interface EngineOptions {
   /** Payments one send or inquiry job claims at once (one conditional UPDATE for all). */
@@ -81,8 +82,6 @@ interface Result {
 function token(): string {
   return randomBytes(12).toString('hex');
 }
-
-const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 
 /**
  * The disbursement engine. The database is the source of truth: a payment

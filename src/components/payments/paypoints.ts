@@ -8,6 +8,7 @@ import type { Actor, Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
 import type { BatchesService } from '../batches';
 import { subtreeIds } from '../batches/batches.service';
+import { marks } from '../../platform/db';
 
 /** Largest results file: one line per cash payment of a batch. */
 export const MAX_RESULT_ROWS = 200_000;
@@ -99,7 +100,7 @@ export class PayPoints {
   async handOver(actor: Actor, p: Principal, batchId: string, areaId?: number): Promise<{ handedOver: number }> {
     const b = await this.processingBatch(p, batchId);
     const ids = await subtreeIds(this.ds, areaId);
-    const areaSql = ids ? (ids.length ? `AND p.area_id IN (${ids.map(() => '?').join(', ')})` : 'AND 1=0') : '';
+    const areaSql = ids ? (ids.length ? `AND p.area_id IN (${marks(ids.length)})` : 'AND 1=0') : '';
     return this.ds.transaction(async (em) => {
       const token = `paypoint-${Date.now()}`.slice(0, 24);
       const res = (await em.query(
@@ -147,7 +148,7 @@ export class PayPoints {
         const part = refs.slice(i, i + 1000);
         const rows = (await this.ds.query(
           `SELECT p.reference, p.seq, p.status, p.channel, pv.kind FROM payments p LEFT JOIN providers pv ON pv.id = p.provider_id
-           WHERE p.batch_id = ? AND p.reference IN (${part.map(() => '?').join(', ')})`,
+           WHERE p.batch_id = ? AND p.reference IN (${marks(part.length)})`,
           [b.id, ...part],
         )) as { reference: string; seq: string; status: string; channel: string; kind: string | null }[];
         for (const r of rows) found.set(r.reference, r);

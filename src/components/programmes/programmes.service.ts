@@ -5,6 +5,7 @@ import { entitlement } from '../../platform/money';
 import { formatPeriod, type Period } from '../../platform/period';
 import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
+import { isDuplicateKey, likeContains } from '../../platform/db';
 
 export const PROGRAMME_FREQUENCIES = ['monthly', 'one_off'] as const;
 export type ProgrammeFrequency = (typeof PROGRAMME_FREQUENCIES)[number];
@@ -89,10 +90,6 @@ function clean(text: string): string {
   return text.normalize('NFC').trim();
 }
 
-function isDuplicateKey(e: unknown): boolean {
-  return (e as { code?: string }).code === 'ER_DUP_ENTRY';
-}
-
 function codeTaken(code: string) {
   return conflict('PROGRAMME_CODE_TAKEN', `code: ${code} is already used by another programme`);
 }
@@ -138,7 +135,7 @@ export class ProgrammesService {
     }
     if (f.q) {
       conds.push('(CONVERT(p.code USING utf8mb4) LIKE ? OR p.name LIKE ?)');
-      const like = `%${f.q.normalize('NFC').replace(/[%_\\]/g, '\\$&')}%`;
+      const like = likeContains(f.q.normalize('NFC'));
       params.push(like, like);
     }
     const after = decodeCursor(page.cursor, 1);

@@ -6,6 +6,7 @@ import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
 import { HttpProviderAdapter } from './http.adapter';
 import type { ProviderPort } from './provider.port';
+import { isDuplicateKey } from '../../platform/db';
 
 /**
  * How the service talks to a provider: `sandbox` is the built-in sandbox
@@ -185,10 +186,6 @@ export function routedProviderIdSql(alias = 'e'): string {
     WHERE pr.channel = ${alias}.channel
       AND pr.match_code IN (CASE ${alias}.channel WHEN 'BANK' THEN ${alias}.bank_bin WHEN 'WALLET' THEN ${alias}.wallet_provider ELSE '*' END, '*')
     ORDER BY pr.match_code = '*' LIMIT 1)`;
-}
-
-function isDuplicateKey(e: unknown): boolean {
-  return (e as { code?: string }).code === 'ER_DUP_ENTRY';
 }
 
 /** An adapter is rebuilt when any of these change; the ciphertext changes with every new secret. */

@@ -13,12 +13,12 @@ import type { Provider, ProvidersService } from '../providers';
 import { CATEGORIES, matchStatement, type Category, type MatchTotals } from './matcher';
 import { checkHeader, readStatement, type ParsedLine, type StatementFormat } from './statement-file';
 import { insertStager, localInfileStager, type StageRow } from './statement-stage';
+import { isDuplicateKey, marks, withNamedLock } from '../../platform/db';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const DAY_MS = 86_400_000;
 /** How long a second processing of one statement waits for the first before giving up (and being retried). */
 const PROCESS_LOCK_WAIT_S = 300;
-const LOCK_RETRY_MS = 200;
 /** Resolutions staff may give an exception; a write-off needs a second person. */
 export const RESOLUTIONS = ['resent', 'refunded', 'written_off', 'corrected', 'no_action'] as const;
 export type Resolution = (typeof RESOLUTIONS)[number];
@@ -264,7 +264,7 @@ export class ReconciliationService {
         return sid;
       });
     } catch (e) {
-      if ((e as { code?: string }).code === 'ER_DUP_ENTRY') {
+      if (isDuplicateKey(e)) {
         const again = (await this.ds.query('SELECT id FROM statements WHERE provider_id = ? AND business_date = ? AND sha256 = ?', [
           provider.id,
           date,
@@ -294,30 +294,18 @@ export class ReconciliationService {
     if (!of) throw notFound('STATEMENT_NOT_FOUND', `no statement ${statementId}`);
     // one process at a time per provider and day, whatever queued it (a job replayed after a stall, the sweeper): a
     // correction supersedes the statement matched before it, so two statements of one day are never matched at once.
-    // A waiter holds no pooled connection between its tries: waiters blocked in GET_LOCK could take every connection
-    // of the pool and leave the holder none to finish with.
     const name = `statements-${Number(of.provider_id)}-${day(of.business_date)}`;
-    const deadline = Date.now() + PROCESS_LOCK_WAIT_S * 1000;
-    for (;;) {
-      const lock = this.ds.createQueryRunner();
-      await lock.connect();
-      try {
-        const [got] = (await lock.query("SELECT GET_LOCK(CONCAT(DATABASE(), '.', ?), 0) AS ok", [name])) as { ok: number | string }[];
-        if (Number(got?.ok) === 1) {
-          try {
-            return await this.processLocked(statementId, onPhase);
-          } finally {
-            await lock.query("SELECT RELEASE_LOCK(CONCAT(DATABASE(), '.', ?))", [name]);
-          }
-        }
-      } finally {
-        await lock.release();
-      }
-      // thrown, so that the job is tried again later (by then the other one has finished, and this finds it done)
-      if (Date.now() > deadline)
-        throw unavailable('STATEMENT_BUSY', `statement ${statementId} or another of its provider and day is being processed elsewhere`);
-      await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
-    }
+    return withNamedLock(
+      this.ds,
+      name,
+      {
+        waitSeconds: PROCESS_LOCK_WAIT_S,
+        // thrown, so that the job is tried again later (by then the other one has finished, and this finds it done)
+        busy: () =>
+          unavailable('STATEMENT_BUSY', `statement ${statementId} or another of its provider and day is being processed elsewhere`),
+      },
+      () => this.processLocked(statementId, onPhase),
+    );
   }
 
   private async processLocked(statementId: string, onPhase?: PhaseTimer): Promise<{ status: string; runId: string | null }> {
@@ -386,10 +374,9 @@ export class ReconciliationService {
       refs = lines.map((l) => parseReference(l.reference));
       for (const r of refs) if (r && !batchOfPrefix.has(r.prefix)) unknown.add(r.prefix);
       if (unknown.size) {
-        const rows = (await this.ds.query(
-          `SELECT id, reference_prefix FROM batches WHERE reference_prefix IN (${[...unknown].map(() => '?').join(', ')})`,
-          [...unknown],
-        )) as { id: string; reference_prefix: string }[];
+        const rows = (await this.ds.query(`SELECT id, reference_prefix FROM batches WHERE reference_prefix IN (${marks(unknown.size)})`, [
+          ...unknown,
+        ])) as { id: string; reference_prefix: string }[];
         for (const p of unknown) batchOfPrefix.set(p, '0');
         for (const r of rows) batchOfPrefix.set(r.reference_prefix, String(r.id));
       }

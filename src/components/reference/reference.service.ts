@@ -2,6 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { conflict, notFound } from '../../platform/errors';
 import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
+import { isDuplicateKey } from '../../platform/db';
 
 export const WALLET_KINDS = ['ewallet', 'mobile_money'] as const;
 export type WalletKind = (typeof WALLET_KINDS)[number];
@@ -49,10 +50,6 @@ const toWallet = (r: WalletRow): WalletProvider => ({
 });
 
 const clean = (text: string) => text.normalize('NFC').trim();
-
-function isDuplicateKey(e: unknown): boolean {
-  return (e as { code?: string }).code === 'ER_DUP_ENTRY';
-}
 
 /*
  * Audit summaries leave the BIN out: the redaction masks any run of 6 digits in

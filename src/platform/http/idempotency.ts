@@ -4,6 +4,7 @@ import type winston from 'winston';
 import type { DataCipher } from '../crypto';
 import { canonicalJson } from '../canonical-json';
 import { AppError, conflict, invalid, unavailable, type ErrorKind } from '../errors';
+import { isDuplicateKey } from '../db/sql';
 
 export { canonicalJson };
 
@@ -54,10 +55,6 @@ export function idempotencyKeyOf(req: Request): string | undefined {
     throw invalid('INVALID_IDEMPOTENCY_KEY', `${IDEMPOTENCY_KEY_HEADER} must be 1 to 128 characters of A-Z a-z 0-9 _ . : -`);
   }
   return key;
-}
-
-function isDuplicateKey(e: unknown): boolean {
-  return (e as { code?: string }).code === 'ER_DUP_ENTRY';
 }
 
 function isDeadlock(e: unknown): boolean {
