@@ -499,6 +499,22 @@ describe('auditor exports', function () {
       expect((await get(`/exports/${manifest.id}`, staff.token)).status).to.equal(404);
     });
 
+    it("answers staff asking for another person's export file in their area with 403 EXPORT_NOT_YOURS, and outside it with 404", async () => {
+      const maker = await makeUser(['staff']);
+      const colleague = await makeUser(['staff']);
+      const elsewhere = await makeUser(['staff'], { area: '001' });
+      // a province-wide cash list: inside the colleague's scope, outside the district officer's
+      const { manifest } = await exportFile({ kind: 'cash_recipients', format: 'csv', period: '2031-03' }, maker.token);
+      const d = await download(manifest.id, colleague.token);
+      expect(d.status).to.equal(403);
+      expect(d.json.error.code).to.equal('EXPORT_NOT_YOURS');
+      expect(d.json.error.message).to.match(/only the person who made an export/);
+      const far = await download(manifest.id, elsewhere.token);
+      expect(far.status).to.equal(404);
+      expect(far.json.error.code).to.equal('EXPORT_NOT_FOUND');
+      expect((await download('999999999', colleague.token)).json.error.code).to.equal('EXPORT_NOT_FOUND');
+    });
+
     it('reports an export whose process died (no heartbeat for a minute) as failed, and refuses its file with 409 EXPORT_FAILED', async () => {
       const r = await sql<{ insertId: number }>(
         `INSERT INTO exports (kind, format, params, status, heartbeat_at, user_id, username)

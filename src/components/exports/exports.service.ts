@@ -482,7 +482,9 @@ export class ExportsService {
   /** The finished file of your own export, for download; the download is audited. */
   async openFile(actor: Actor, p: Principal, id: string): Promise<{ manifest: ExportManifest; path: string }> {
     const r = await this.row(id);
-    if (!r || !this.visible(p, r)) throw notFound('EXPORT_NOT_FOUND', `no export ${id} that you can see`);
+    // someone else's export of data inside your scope is named as such; outside your scope it does not exist for you
+    if (!r || (r.user_id !== p.userId && !inAreaScope(p, r.area_path)))
+      throw notFound('EXPORT_NOT_FOUND', `no export ${id} that you can see`);
     if (r.user_id !== p.userId) throw forbidden('EXPORT_NOT_YOURS', 'only the person who made an export downloads its file');
     if (r.status === 'running') throw conflict('EXPORT_NOT_READY', 'the export is still being written; try again when its status is done');
     if (r.status === 'failed') throw conflict('EXPORT_FAILED', `the export failed: ${r.error ?? 'unknown reason'}`);
