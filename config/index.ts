@@ -73,7 +73,7 @@ export function config(): Config {
   return cached;
 }
 
-/** Markdown table of every key, for the README. */
+/** Markdown table of every key, for docs/operations.md. */
 export function configTable(): string {
   const rows = (Object.values(schema) as KeySpec[]).map((s) => {
     const d = s.defaults ?? {};
