@@ -1,10 +1,12 @@
 import { expect } from 'chai';
+import nock from 'nock';
 import { HttpProviderAdapter, routedProviderIdSql } from '../../src/components/providers';
 import { AppError } from '../../src/platform/errors';
 import { SYSTEM_ACTOR } from '../../src/platform/security';
 import { testApp } from '../helpers/app';
 import { auditCount, makeUser, type TestUser } from '../helpers/factories';
 import { call, del, get, patch, post, type Reply } from '../helpers/http';
+import { freePort } from '../helpers/ports';
 import { startTestSandbox, useSandboxFor, type TestSandbox } from '../helpers/sandbox';
 
 async function query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -407,6 +409,57 @@ describe('providers component: providers as data, the routing rule and adapters'
         (e: unknown) => e,
       );
       expect((err as AppError).code).to.equal('PROVIDER_UNAUTHORIZED');
+    });
+
+    it('tests a connection with a signed balance request and names what the provider said, auditing each test', async () => {
+      const ok = await post(`/providers/${sandboxId}/test`, {}, admin.token);
+      expect(ok.status, JSON.stringify(ok.body)).to.equal(200);
+      expect(ok.body).to.deep.include({ providerId: sandboxId, ok: true, balance: { currency: 'VND', available: 7_000_000 }, error: null });
+      expect(ok.body.latencyMs).to.be.a('number');
+      expect((await auditsOfRequest(ok)).map((a) => [a.action, a.summary.after?.ok])).to.deep.equal([['provider.test', true]]);
+
+      // the other sandbox knows this client with SECRET_A: SECRET_B signs wrongly
+      const wrong = await createHttp({ baseUrl: other.url, clientId: 'other-client', secret: SECRET_B });
+      const bad = await post(`/providers/${wrong.body.id}/test`, {}, admin.token);
+      expect(bad.status).to.equal(200);
+      expect(bad.body.ok).to.equal(false);
+      expect(bad.body.balance).to.equal(null);
+      expect(bad.body.error).to.deep.include({
+        code: 'PROVIDER_UNAUTHORIZED',
+        providerError: 'BAD_SIGNATURE',
+        httpStatus: 401,
+        transport: null,
+      });
+      expect(bad.body.error.message).to.contain('401 BAD_SIGNATURE');
+      expect(JSON.stringify(bad.body)).to.not.contain(SECRET_B);
+      expect((await auditsOfRequest(bad)).map((a) => [a.action, a.summary.after?.error])).to.deep.equal([
+        ['provider.test', 'BAD_SIGNATURE'],
+      ]);
+
+      // a provider whose clock disagrees with ours (answered here by nock: the host is not loopback)
+      const skewed = await createHttp({ baseUrl: 'https://clock.example.vn/api/' });
+      const scope = nock('https://clock.example.vn').get('/api/v1/balance').reply(401, { error: 'STALE_TIMESTAMP' });
+      const stale = await post(`/providers/${skewed.body.id}/test`, {}, admin.token);
+      expect(scope.isDone()).to.equal(true);
+      expect(stale.body.error).to.deep.include({ code: 'PROVIDER_UNAUTHORIZED', providerError: 'STALE_TIMESTAMP', httpStatus: 401 });
+
+      const nobody = await createHttp({ baseUrl: `http://127.0.0.1:${await freePort()}/` });
+      const down = await post(`/providers/${nobody.body.id}/test`, {}, admin.token);
+      expect(down.body.ok).to.equal(false);
+      expect(down.body.error).to.deep.include({
+        code: 'PROVIDER_UNAVAILABLE',
+        transport: 'ECONNREFUSED',
+        httpStatus: null,
+        providerError: null,
+      });
+    });
+
+    it('refuses testing a file provider (409 PROVIDER_NOT_TESTABLE), an unknown one (404) and anyone but an admin (403)', async () => {
+      const [cash] = await query<{ id: number }>("SELECT id FROM providers WHERE name = 'cash-paypoints'");
+      expectError(await post(`/providers/${cash!.id}/test`, {}, admin.token), 409, 'PROVIDER_NOT_TESTABLE');
+      expectError(await post('/providers/999999/test', {}, admin.token), 404, 'PROVIDER_NOT_FOUND');
+      expectError(await post(`/providers/${sandboxId}/test`, {}, auditor.token), 403, 'ROLE_REQUIRED');
+      expectError(await post(`/providers/${sandboxId}/test`, {}, staff.token), 403, 'ROLE_REQUIRED');
     });
 
     it('gives no adapter for a file provider and 404 for an unknown one', async () => {

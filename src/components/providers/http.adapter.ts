@@ -395,12 +395,17 @@ export class HttpProviderAdapter implements ProviderPort {
     throw invalid('INVALID_DESTINATION', 'destination type must be BANK_ACCOUNT or WALLET');
   }
 
+  /** An answer outside what the operation expects, naming what the provider said (its error code) beside the status. */
   private unexpected(what: string, res: RawResponse): AppError {
+    const said = errorBodySchema.safeParse(jsonOf(res.body));
+    // the provider's code only when it looks like one: the body is theirs, not ours to echo at length
+    const providerError = said.success && /^[A-Z][A-Z0-9_]{0,63}$/.test(said.data.error) ? said.data.error : null;
+    const answered = `provider answered ${what} with ${res.status}${providerError ? ` ${providerError}` : ''}`;
     if (res.status === 429 || res.status >= 500) {
-      return unavailable('PROVIDER_UNAVAILABLE', `provider answered ${what} with ${res.status}`);
+      return new AppError('unavailable', 'PROVIDER_UNAVAILABLE', answered, { status: res.status, providerError });
     }
     const code = res.status === 401 ? 'PROVIDER_UNAUTHORIZED' : 'PROVIDER_BAD_RESPONSE';
-    return new AppError('internal', code, `provider answered ${what} with ${res.status}`, { status: res.status });
+    return new AppError('internal', code, answered, { status: res.status, providerError });
   }
 
   /** An exchange for a read operation: not completing it is `unavailable`. */
@@ -408,7 +413,8 @@ export class HttpProviderAdapter implements ProviderPort {
     try {
       return await this.exchange(method, pathWithQuery, body, maxBytes);
     } catch (err) {
-      throw unavailable('PROVIDER_UNAVAILABLE', `provider unreachable: ${err instanceof TransportError ? err.code : 'ERROR'}`, err);
+      const transport = err instanceof TransportError ? err.code : 'ERROR';
+      throw new AppError('unavailable', 'PROVIDER_UNAVAILABLE', `provider unreachable: ${transport}`, { transport }, { cause: err });
     }
   }
 

@@ -1,5 +1,6 @@
 import type { Api } from '../../platform/http';
 import {
+  connectionTestSchema,
   createProviderBody,
   listProvidersQuery,
   listRoutesQuery,
@@ -140,6 +141,23 @@ export function registerProviderRoutes(api: Api, providers: ProvidersService): v
     params: providerParams,
     responses: { 200: { description: 'Paused', schema: providerSchema }, 404: { description: 'PROVIDER_NOT_FOUND' } },
     handler: ({ params }, ctx) => providers.pause(ctx.actor, params.id),
+  });
+
+  api.route({
+    method: 'post',
+    path: '/providers/:id/test',
+    summary: 'Test the connection to a provider with a signed balance request',
+    description:
+      'Uses the stored address, client id and secret, so that an administrator knows before routing payments to the provider that it accepts our signature and clock. 200 whatever the provider answered: ok false names what it said (providerError: BAD_SIGNATURE, STALE_TIMESTAMP, ...) or how the exchange failed (transport). Audited.',
+    tags: ['providers'],
+    access: ['admin'],
+    params: providerParams,
+    responses: {
+      200: { description: 'The test ran', schema: connectionTestSchema },
+      404: { description: 'PROVIDER_NOT_FOUND' },
+      409: { description: 'PROVIDER_NOT_TESTABLE (a file provider), SANDBOX_IN_PRODUCTION' },
+    },
+    handler: ({ params }, ctx) => providers.testConnection(ctx.actor, params.id),
   });
 
   api.route({

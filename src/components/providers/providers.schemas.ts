@@ -125,3 +125,22 @@ export const routeParams = z.strictObject({ channel: routeChannel, matchCode });
 export const setRouteBody = z.strictObject({
   providerId: z.number().int().positive().describe('The provider that pays what this route matches'),
 });
+
+export const connectionTestSchema = z
+  .object({
+    providerId: z.number().int(),
+    ok: z.boolean().describe('true when the provider answered the signed balance request as the contract says'),
+    balance: z.object({ currency: z.literal('VND'), available: z.number().int() }).nullable(),
+    error: z
+      .object({
+        code: z.string().describe('PROVIDER_UNAUTHORIZED, PROVIDER_UNAVAILABLE, PROVIDER_BAD_RESPONSE, SANDBOX_IN_PRODUCTION, ...'),
+        providerError: z.string().nullable().describe("The provider's own error code: BAD_SIGNATURE, STALE_TIMESTAMP, ..."),
+        httpStatus: z.number().int().nullable(),
+        transport: z.string().nullable().describe('How the exchange failed when nothing came back: ECONNREFUSED, ETIMEDOUT, ...'),
+        message: z.string(),
+      })
+      .nullable(),
+    latencyMs: z.number().int(),
+    testedAt: z.string(),
+  })
+  .meta({ id: 'ProviderConnectionTest' });

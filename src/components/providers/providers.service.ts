@@ -1,11 +1,11 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Config } from '../../../config';
 import type { DataCipher } from '../../platform/crypto';
-import { AppError, conflict, invalid, notFound } from '../../platform/errors';
+import { AppError, conflict, invalid, notFound, toAppError } from '../../platform/errors';
 import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
 import { HttpProviderAdapter } from './http.adapter';
-import type { ProviderPort } from './provider.port';
+import type { Balance, ProviderPort } from './provider.port';
 import { isDuplicateKey } from '../../platform/db';
 
 /**
@@ -57,6 +57,26 @@ export interface Provider {
   active: boolean;
   createdAt: string;
   updatedAt: string;
+}
+
+/** What a signed test request to a provider found. */
+export interface ConnectionTest {
+  providerId: number;
+  ok: boolean;
+  /** The provider's answer to the balance request, when it answered as the contract says. */
+  balance: Balance | null;
+  error: {
+    /** Ours: PROVIDER_UNAUTHORIZED, PROVIDER_UNAVAILABLE, PROVIDER_BAD_RESPONSE, ... */
+    code: string;
+    /** The provider's own error code, when it sent one (BAD_SIGNATURE, STALE_TIMESTAMP, ...). */
+    providerError: string | null;
+    httpStatus: number | null;
+    /** How the exchange failed when no answer came (ECONNREFUSED, ETIMEDOUT, ...). */
+    transport: string | null;
+    message: string;
+  } | null;
+  latencyMs: number;
+  testedAt: string;
 }
 
 export interface ProviderRoute {
@@ -333,6 +353,56 @@ export class ProvidersService {
     });
     this.invalidate(id);
     return this.get(id);
+  }
+
+  /**
+   * A signed balance request with the provider's stored connection, so that an administrator learns before any
+   * payment is routed to it whether the address, client id, secret and clocks agree. The answer says what the
+   * provider said (its error code, e.g. BAD_SIGNATURE or STALE_TIMESTAMP) or how the exchange failed. Audited:
+   * it uses the provider's credentials on someone's behalf.
+   */
+  async testConnection(actor: Actor, id: number): Promise<ConnectionTest> {
+    const provider = await this.get(id);
+    const adapter = await this.adapterFor(id);
+    if (!adapter)
+      throw conflict(
+        'PROVIDER_NOT_TESTABLE',
+        `provider ${provider.name} is paid by file (cash pay points): there is no connection to test`,
+      );
+    const started = process.hrtime.bigint();
+    let result: Pick<ConnectionTest, 'ok' | 'balance' | 'error'>;
+    try {
+      result = { ok: true, balance: await adapter.balance(), error: null };
+    } catch (e) {
+      const err = toAppError(e);
+      const d = (err.details ?? {}) as { status?: number; providerError?: string | null; transport?: string };
+      result = {
+        ok: false,
+        balance: null,
+        error: {
+          code: err.code,
+          providerError: d.providerError ?? null,
+          httpStatus: d.status ?? null,
+          transport: d.transport ?? null,
+          message: err.message,
+        },
+      };
+    }
+    const test: ConnectionTest = {
+      providerId: id,
+      ...result,
+      latencyMs: Number((process.hrtime.bigint() - started) / 1_000_000n),
+      testedAt: new Date().toISOString(),
+    };
+    await this.ds.transaction((em) =>
+      this.audit.record(em, actor, {
+        action: 'provider.test',
+        entityType: 'provider',
+        entityId: id,
+        after: { providerName: provider.name, ok: test.ok, error: test.error?.providerError ?? test.error?.code ?? null },
+      }),
+    );
+    return test;
   }
 
   /** Dispatch sends nothing new to a paused provider; pausing a paused one changes nothing. */

@@ -5138,6 +5138,97 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/providers/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test the connection to a provider with a signed balance request
+         * @description Uses the stored address, client id and secret, so that an administrator knows before routing payments to the provider that it accepts our signature and clock. 200 whatever the provider answered: ok false names what it said (providerError: BAD_SIGNATURE, STALE_TIMESTAMP, ...) or how the exchange failed (transport). Audited.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The test ran */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProviderConnectionTest"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description PROVIDER_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description PROVIDER_NOT_TESTABLE (a file provider), SANDBOX_IN_PRODUCTION */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/providers/{id}/resume": {
         parameters: {
             query?: never;
@@ -9949,6 +10040,28 @@ export interface components {
             active: boolean;
             createdAt: string;
             updatedAt: string;
+        };
+        ProviderConnectionTest: {
+            providerId: number;
+            /** @description true when the provider answered the signed balance request as the contract says */
+            ok: boolean;
+            balance: {
+                /** @enum {string} */
+                currency: "VND";
+                available: number;
+            } | null;
+            error: {
+                /** @description PROVIDER_UNAUTHORIZED, PROVIDER_UNAVAILABLE, PROVIDER_BAD_RESPONSE, SANDBOX_IN_PRODUCTION, ... */
+                code: string;
+                /** @description The provider's own error code: BAD_SIGNATURE, STALE_TIMESTAMP, ... */
+                providerError: string | null;
+                httpStatus: number | null;
+                /** @description How the exchange failed when nothing came back: ECONNREFUSED, ETIMEDOUT, ... */
+                transport: string | null;
+                message: string;
+            } | null;
+            latencyMs: number;
+            testedAt: string;
         };
         QueueList: {
             items: components["schemas"]["Queue"][];
