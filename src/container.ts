@@ -62,7 +62,7 @@ export function buildServices(infra: Infra): Services {
   const { cfg, ds, redis } = infra;
   const cipher = DataCipher.fromConfig(cfg);
   const audit = new AuditService(ds, cfg.auditChainKey, new AuditCheckpoints(cfg.auditCheckpointDir, cfg.auditChainKey));
-  const sessions = new SessionStore(redis, cfg);
+  const sessions = new SessionStore(redis, cfg, infra.log);
   const auth = new AuthService(ds, cfg, sessions, new TokenService(cfg), cipher, audit);
   const users = new UsersService(ds, audit, auth, sessions, cipher);
   const areas = new AreasService(ds, audit, async (userIds) => {

@@ -42,6 +42,17 @@ export function countTransitions(provider: string, to: string, n: number): void 
   if (n > 0) transitions.inc({ provider, to }, n);
 }
 
+const sessionStoreResets = new Counter({
+  name: 'welfare_session_store_resets_total',
+  help: 'Times this process found that Redis had lost every session (flushed, or restarted without persistence): every user had to log in again',
+  registers: [registry],
+});
+
+/** Redis was found to have lost the sessions. */
+export function countSessionStoreReset(): void {
+  sessionStoreResets.inc();
+}
+
 let processName: string | undefined;
 
 /**

@@ -1,5 +1,8 @@
 import { expect } from 'chai';
+import { Writable } from 'node:stream';
+import winston from 'winston';
 import { currentTotp, TokenService } from '../../src/components/auth';
+import { metricsText } from '../../src/platform/metrics';
 import { redisKey } from '../../src/platform/redis';
 import { testApp } from '../helpers/app';
 import { auditCount, lastAudit, makeUser, TEST_PASSWORD, TEST_TOTP_SECRET, type TestUser } from '../helpers/factories';
@@ -211,6 +214,49 @@ describe('sessions', () => {
     const r = await get('/auth/me', staffLogin.body.token);
     expect(r.status).to.equal(401);
     expect(r.body.error.code).to.equal('SESSION_ENDED');
+  });
+
+  it('notices once, logs as an error and counts that Redis lost every session, while each request gets 401 SESSION_ENDED', async () => {
+    const { infra } = await testApp();
+    const a = await makeUser(['staff']);
+    const b = await makeUser(['staff']);
+    const cookieLogin = await post('/auth/login', { username: b.username, password: TEST_PASSWORD, session: 'cookie' });
+    const cookie = cookieLogin.headers.get('set-cookie')!.split(';')[0]!;
+    const resets = async () => Number(/^welfare_session_store_resets_total\{[^}]*\} (\d+)$/m.exec(await metricsText())?.[1] ?? 0);
+    const before = await resets();
+    // a session that merely ran out is not a loss: the store's marker is still there
+    await infra.redis.del(redisKey(infra.cfg, 'sess', sidOf(a.token)));
+    expect((await get('/auth/me', a.token)).body.error.code).to.equal('SESSION_ENDED');
+    expect(await resets()).to.equal(before);
+    // what a flush does to this deployment's sessions: every key gone, the marker with them
+    const keys = await infra.redis.keys(`${redisKey(infra.cfg, 'sess')}:*`);
+    await infra.redis.del(...keys, ...(await infra.redis.keys(`${redisKey(infra.cfg, 'usess')}:*`)));
+    const errors: string[] = [];
+    const capture = new winston.transports.Stream({
+      level: 'error',
+      stream: new Writable({
+        write(chunk: Buffer, _enc, done) {
+          errors.push(chunk.toString('utf8'));
+          done();
+        },
+      }),
+    });
+    infra.log.add(capture);
+    try {
+      const replies = await Promise.all([
+        get('/auth/me', b.token),
+        call('GET', '/api/v1/auth/me', { headers: { cookie } }),
+        get('/auth/me', a.token),
+      ]);
+      for (const r of replies) expect([r.status, r.body.error.code]).to.deep.equal([401, 'SESSION_ENDED']);
+    } finally {
+      infra.log.remove(capture);
+    }
+    expect(await resets()).to.equal(before + 1);
+    expect(errors.filter((m) => /session store lost every session/.test(m))).to.have.length(1);
+    // logging in again works and marks the store
+    expect((await post('/auth/login', { username: a.username, password: TEST_PASSWORD })).status).to.equal(200);
+    expect(await infra.redis.exists(redisKey(infra.cfg, 'sess', 'epoch'))).to.equal(1);
   });
 
   it('each request pushes the idle deadline forward', async () => {

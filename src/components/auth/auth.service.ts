@@ -357,7 +357,10 @@ export class AuthService {
    */
   private async authenticateCookie(cookie: string, creds: RequestCredentials): Promise<Principal> {
     const s = await this.sessions.peekCookie(cookie);
-    if (!s) throw sessionEnded();
+    if (!s) {
+      await this.sessions.noticeMissingSession();
+      throw sessionEnded();
+    }
     if (!SAFE_METHODS.includes(creds.method.toUpperCase()) && !sameSecret(creds.csrfToken, s.csrfToken)) {
       throw forbidden('CSRF_TOKEN_INVALID', `send the ${CSRF_HEADER} header with this session's csrfToken (from login or GET /auth/me)`);
     }
@@ -380,7 +383,10 @@ export class AuthService {
     if (!m) throw unauthenticated('INVALID_TOKEN', 'the Authorization header must be Bearer <token>');
     const c = this.tokens.verify(m[1]!);
     const state = await this.sessions.touch(c.sid, { userId: Number(c.sub), roles: c.roles, areaId: c.area, stage: c.stage });
-    if (state === 'ended') throw sessionEnded();
+    if (state === 'ended') {
+      await this.sessions.noticeMissingSession();
+      throw sessionEnded();
+    }
     if (state === 'mismatch') throw unauthenticated('TOKEN_SESSION_MISMATCH', 'the token does not match its session; log in again');
     return {
       userId: Number(c.sub),

@@ -1,8 +1,10 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
+import type winston from 'winston';
 import type { Config } from '../../../config';
 import type { Role } from '../../platform/security';
 import { LuaScript, redisKey } from '../../platform/redis';
+import { countSessionStoreReset } from '../../platform/metrics';
 
 /** What a session is bound to: a token naming the session must carry exactly these. */
 export interface SessionBinding {
@@ -120,7 +122,27 @@ export class SessionStore {
   constructor(
     private readonly redis: Redis,
     private readonly cfg: Config,
+    private readonly log?: winston.Logger,
   ) {}
+
+  /** Set with the first session and never deleted: missing while a session is looked for, Redis lost its data. */
+  private epochKey(): string {
+    return redisKey(this.cfg, 'sess', 'epoch');
+  }
+
+  /**
+   * Called when a request names a session that does not exist. If the store's marker is gone too, Redis lost every
+   * session (a flush, or a restart without persistence): that is logged as an error and counted once per loss (the
+   * marker is set again by whoever notices first), so that an operator learns why everyone was sent to the login page.
+   */
+  async noticeMissingSession(): Promise<void> {
+    const first = await this.redis.set(this.epochKey(), new Date().toISOString(), 'NX').catch(() => null);
+    if (first !== 'OK') return;
+    countSessionStoreReset();
+    this.log?.error(
+      'the session store lost every session (Redis flushed, failed over without the data, or restarted without persistence): every user must log in again',
+    );
+  }
 
   private key(sid: string): string {
     return redisKey(this.cfg, 'sess', sid);
@@ -140,6 +162,7 @@ export class SessionStore {
 
   async create(b: SessionBinding, extra: string[] = []): Promise<string> {
     const sid = randomUUID();
+    await this.redis.set(this.epochKey(), new Date().toISOString(), 'NX');
     await this.createScript.run(
       this.redis,
       [this.key(sid), this.userKey(b.userId)],
