@@ -83,7 +83,7 @@ function AreaEditForm({ area, onSaved }: { area: Area; onSaved: (a: Area) => voi
       name: t('admin.areas.name'),
       level: t('admin.areas.level'),
       parentId: t('admin.areas.parent'),
-      active: t('admin.areas.activeLabel'),
+      active: t('admin.status'),
     },
     show: {
       level: (l) => t(`admin.level.${l}`),

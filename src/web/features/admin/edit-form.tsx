@@ -24,8 +24,8 @@ export interface EditSpec<V extends FormValues, R> {
   initial: V;
   /** Each field's label, as the confirmation names what changes. */
   labels: Record<Key<V>, string>;
-  /** How a value reads in the confirmation (an id as its name, a secret as "replaced"); the value itself by default. */
-  show?: Partial<{ [K in Key<V>]: (value: V[K]) => ReactNode }>;
+  /** How a value reads in the confirmation (an id as its name, a secret as "replaced"), with the form's other values beside it; the value itself by default. */
+  show?: Partial<{ [K in Key<V>]: (value: V[K], all: V) => ReactNode }>;
   /** Checks made before anything is sent, in the page's language, by field. */
   check?: (values: V, changed: Key<V>[]) => Partial<Record<Key<V>, string>>;
   /** Sends the change (the fields in `changed`); throws the API's refusal. */
@@ -146,9 +146,9 @@ export function useEditForm<V extends FormValues, R>(spec: EditSpec<V, R>): Edit
       pending === null
         ? null
         : pending.map((k) => {
-            const show = spec.show?.[k] as ((v: FormValue) => ReactNode) | undefined;
-            const read = (v: FormValue) => (show ? show(v) : plain(t, v));
-            return { key: k, label: spec.labels[k], from: read(base[k] as FormValue), to: read(values[k] as FormValue) };
+            const show = spec.show?.[k] as ((v: FormValue, all: V) => ReactNode) | undefined;
+            const read = (all: V) => (show ? show(all[k] as FormValue, all) : plain(t, all[k] as FormValue));
+            return { key: k, label: spec.labels[k], from: read(base), to: read(values) };
           }),
     submit: (e: FormEvent) => {
       e.preventDefault();

@@ -82,11 +82,11 @@ const connectionCodeFields = {
   INVALID_PROVIDER_LIMIT: (e: ApiError) => [e.message.split(' ')[0] ?? ''],
 } as const;
 
-function labelsOf(t: Translate) {
+function labelsOf(t: Translate, creating = false) {
   return {
     baseUrl: t('admin.providers.address'),
     clientId: t('admin.providers.clientId'),
-    secret: t('admin.providers.secret'),
+    secret: t(creating ? 'admin.providers.secretFirst' : 'admin.providers.secret'),
     timeoutMs: t('admin.providers.timeout'),
     rateLimitPerSecond: t('admin.providers.rate'),
     concurrency: t('admin.providers.concurrency'),
@@ -111,7 +111,8 @@ function ConnectionFields({
 }: {
   text: (key: ConnectionField) => { value: string; onChange: (e: { target: { value: string } }) => void; error: string | undefined };
   kind: Kind;
-  secretSet: boolean;
+  /** Whether the provider has a secret already: the field then replaces it, and empty keeps it. */
+  secretSet: boolean | null;
 }) {
   const { t } = useI18n();
   return (
@@ -131,7 +132,7 @@ function ConnectionFields({
             {...text('clientId')}
           />
           <Field
-            label={t('admin.providers.secret')}
+            label={t(secretSet === null ? 'admin.providers.secretFirst' : 'admin.providers.secret')}
             hint={t(secretSet ? 'admin.providers.secretKeepHint' : 'admin.providers.secretHint')}
             type="password"
             autoComplete="new-password"
@@ -168,7 +169,7 @@ function ProviderEdit({ provider, onSaved, onClose }: { provider: Provider; onSa
     labels: {
       ...labelsOf(t),
       removeSecret: t('admin.providers.removeSecret'),
-      active: t('admin.activeLabel'),
+      active: t('admin.status'),
     },
     show: { ...showOf(t), active: (a) => (a ? t('admin.active') : t('admin.inactive')) },
     check: (v) => ({
@@ -246,7 +247,7 @@ function ProviderCreate({ onCreated }: { onCreated: (p: Provider) => void }) {
   const form = useEditForm<CreateValues, Provider>({
     initial,
     always: true,
-    labels: { name: t('admin.providers.name'), kind: t('admin.providers.kind'), ...labelsOf(t) },
+    labels: { name: t('admin.providers.name'), kind: t('admin.providers.kind'), ...labelsOf(t, true) },
     show: { ...showOf(t), kind: (k) => t(`admin.providers.kind.${k}`) },
     check: (v) => ({
       ...checkConnection(t, v, v.kind),
@@ -289,13 +290,28 @@ function ProviderCreate({ onCreated }: { onCreated: (p: Provider) => void }) {
             </option>
           ))}
         </SelectField>
-        <ConnectionFields text={form.text} kind={form.values.kind} secretSet={false} />
+        <ConnectionFields text={form.text} kind={form.values.kind} secretSet={null} />
       </EditFormView>
     </section>
   );
 }
 
 type RouteValues = { channel: Channel; matchCode: string; providerId: string };
+
+/** A route's match code as people know it: `970436 · Vietcombank`, `MOMO · MoMo`, or the rest of the channel. */
+function useMatchName(): (channel: string, code: string) => string {
+  const { t } = useI18n();
+  const banks = useQuery({ queryKey: ['banks'], queryFn: () => unwrap(api.GET('/api/v1/banks')) });
+  const wallets = useQuery({ queryKey: ['wallet-providers'], queryFn: () => unwrap(api.GET('/api/v1/wallet-providers')) });
+  return (channel, code) => {
+    if (code === ANY) return t('admin.routes.any');
+    const name =
+      channel === 'BANK'
+        ? banks.data?.items.find((b) => b.bin === code)?.shortName
+        : wallets.data?.items.find((w) => w.code === code)?.name;
+    return name ? `${code} · ${name}` : code;
+  };
+}
 
 /**
  * Sets a route (PUT /providers/routes/{channel}/{matchCode}): the bank or wallet provider is chosen from the lists
@@ -306,13 +322,13 @@ function RouteForm({ providers, routes, onSaved }: { providers: Provider[]; rout
   const banks = useQuery({ queryKey: ['banks'], queryFn: () => unwrap(api.GET('/api/v1/banks')) });
   const wallets = useQuery({ queryKey: ['wallet-providers'], queryFn: () => unwrap(api.GET('/api/v1/wallet-providers')) });
   const channelName = (c: Channel) => t(`admin.routes.channel.${c}`);
-  const matchName = (code: string) => (code === ANY ? t('admin.routes.any') : code);
+  const matchNameOf = useMatchName();
   const providerName = (id: string) => providers.find((p) => String(p.id) === id)?.name ?? '';
   const form = useEditForm<RouteValues, Route>({
     initial: { channel: 'BANK', matchCode: ANY, providerId: '' },
     always: true,
     labels: { channel: t('admin.routes.channel'), matchCode: t('admin.routes.match'), providerId: t('admin.routes.provider') },
-    show: { channel: channelName, matchCode: matchName, providerId: providerName },
+    show: { channel: channelName, matchCode: (code, all) => matchNameOf(all.channel, code), providerId: providerName },
     check: (v) => ({ providerId: v.providerId ? undefined : t('admin.routes.chooseProvider') }),
     save: (v) =>
       unwrap(
@@ -330,7 +346,11 @@ function RouteForm({ providers, routes, onSaved }: { providers: Provider[]; rout
     },
     onSaved: (r) =>
       onSaved(
-        t('admin.routes.saved', { channel: channelName(r.channel as Channel), match: matchName(r.matchCode), provider: r.providerName }),
+        t('admin.routes.saved', {
+          channel: channelName(r.channel as Channel),
+          match: matchNameOf(r.channel, r.matchCode),
+          provider: r.providerName,
+        }),
       ),
   });
   const v = form.values;
@@ -341,7 +361,13 @@ function RouteForm({ providers, routes, onSaved }: { providers: Provider[]; rout
   return (
     <section className="panel" aria-labelledby="route-set">
       <h3 id="route-set">{t('admin.routes.set')}</h3>
-      <EditFormView form={form} list="values" submitLabel={t('admin.routes.setSubmit')} question={question}>
+      <EditFormView
+        form={form}
+        list="values"
+        submitLabel={t('admin.routes.setSubmit')}
+        confirmLabel={t('admin.routes.setYes')}
+        question={question}
+      >
         <SelectField
           label={t('admin.routes.channel')}
           value={v.channel}
@@ -393,7 +419,7 @@ function Routes({ providers, onDone }: { providers: Provider[]; onDone: (message
   const qc = useQueryClient();
   const routes = useQuery({ queryKey: ['provider-routes'], queryFn: () => unwrap(api.GET('/api/v1/providers/routes')) });
   const channelName = (c: string) => t(`admin.routes.channel.${c as Channel}`);
-  const matchName = (code: string) => (code === ANY ? t('admin.routes.any') : code);
+  const matchName = useMatchName();
   const changed = (message: string) => {
     onDone(message);
     void qc.invalidateQueries({ queryKey: ['provider-routes'] });
@@ -416,11 +442,11 @@ function Routes({ providers, onDone }: { providers: Provider[]; onDone: (message
           </thead>
           <tbody>
             {items.map((r) => {
-              const name = `${channelName(r.channel)} · ${matchName(r.matchCode)}`;
+              const name = `${channelName(r.channel)} · ${matchName(r.channel, r.matchCode)}`;
               return (
                 <tr key={r.id}>
                   <td>{channelName(r.channel)}</td>
-                  <td>{matchName(r.matchCode)}</td>
+                  <td>{matchName(r.channel, r.matchCode)}</td>
                   <td>{r.providerName}</td>
                   <td>
                     <ConfirmAction

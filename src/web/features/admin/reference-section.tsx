@@ -28,7 +28,7 @@ function BankEdit({ bank, onSaved, onClose }: { bank: Bank; onSaved: (b: Bank) =
   const { t } = useI18n();
   const form = useEditForm<BankValues, Bank>({
     initial: { shortName: bank.shortName, name: bank.name, active: bank.active },
-    labels: { shortName: t('admin.banks.shortName'), name: t('admin.banks.name'), active: t('admin.activeLabel') },
+    labels: { shortName: t('admin.banks.shortName'), name: t('admin.banks.name'), active: t('admin.status') },
     show: { active: activeText(t) },
     check: (v) => ({
       shortName: v.shortName.trim() ? undefined : t('form.required'),
@@ -84,7 +84,7 @@ function WalletEdit({ wallet, onSaved, onClose }: { wallet: Wallet; onSaved: (w:
       name: t('admin.wallets.name'),
       kind: t('admin.wallets.kind'),
       monthlyCap: t('admin.wallets.cap'),
-      active: t('admin.activeLabel'),
+      active: t('admin.status'),
     },
     show: {
       kind: (k) => t(`admin.wallets.kind.${k}`),

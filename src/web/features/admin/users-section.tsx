@@ -536,11 +536,13 @@ function UserDetail() {
       ) : (
         <section aria-labelledby="user-actions">
           <h2 id="user-actions">{t('admin.actions')}</h2>
-          {u.active ? action('active', 'deactivate') : action('active', 'activate', true)}
-          {u.locked ? action('lock', 'unlock', true) : null}
-          {guarded ? action('password', 'reissue') : action('password', 'reset-password')}
+          <div className="action-list">
+            {u.active ? action('active', 'deactivate') : action('active', 'activate', true)}
+            {u.locked ? action('lock', 'unlock', true) : null}
+            {guarded ? action('password', 'reissue') : action('password', 'reset-password')}
+            {u.totpEnabled ? action('totp', 'reset-totp') : null}
+          </div>
           {guarded ? <p className="field__hint">{t('admin.users.reissueNote')}</p> : null}
-          {u.totpEnabled ? action('totp', 'reset-totp') : null}
         </section>
       )}
     </main>
