@@ -267,6 +267,24 @@ describe('console: administrators (Chromium)', function () {
     expect(row).to.deep.equal({ name: 'Ngân hàng TMCP Thử nghiệm', active: 0 });
     await b.page.getByRole('row', { name: new RegExp(`${bin}.*Ngân hàng TMCP Thử nghiệm.*Ngừng hoạt động`) }).waitFor();
     await expectAccessible(b.page);
+
+    // a wallet provider's cap, checked before it is sent
+    const code = `VT${bin}`;
+    const made = await post('/wallet-providers', { code, name: 'Ví Thử nghiệm', kind: 'mobile_money', monthlyCap: 10_000_000 }, token);
+    expect(made.status, JSON.stringify(made.body)).to.equal(201);
+    await b.page.reload();
+    await b.page.getByRole('button', { name: `Sửa ${code}` }).click();
+    const wallet = b.page.getByRole('region', { name: `Sửa đơn vị ví ${code}` });
+    await wallet.getByLabel('Hạn mức mỗi tháng (đồng)').fill('0');
+    await wallet.getByRole('button', { name: 'Lưu thay đổi' }).click();
+    await wallet.locator('.field__error').getByText('Số đồng nguyên', { exact: false }).waitFor();
+    await wallet.getByLabel('Hạn mức mỗi tháng (đồng)').fill('5000000');
+    await wallet.getByRole('button', { name: 'Lưu thay đổi' }).click();
+    await wallet.getByText('Hạn mức mỗi tháng (đồng): 10.000.000 ₫ → 5.000.000 ₫').waitFor();
+    await wallet.getByRole('button', { name: 'Xác nhận lưu' }).click();
+    await b.page.getByText(`Đã lưu đơn vị ví ${code}.`).waitFor();
+    const [w] = (await infra.ds.query('SELECT monthly_cap FROM wallet_providers WHERE code = ?', [code])) as { monthly_cap: string }[];
+    expect(Number(w!.monthly_cap)).to.equal(5_000_000);
   });
 
   it('pauses and resumes a provider with a confirmation, shows its refusals beside the fields, and sets and deletes a route chosen from the list', async () => {
@@ -315,6 +333,18 @@ describe('console: administrators (Chromium)', function () {
       await panel.getByText('không kèm tên đăng nhập, tham số hay dấu #', { exact: false }).and(panel.locator('.field__error')).waitFor();
       expect(await providerRow()).to.deep.equal(before);
       await panel.getByRole('button', { name: 'Hủy' }).click();
+
+      // an API provider without its connection is refused, each missing field named beside it, and nothing is added
+      const create = b.page.getByRole('region', { name: 'Thêm đơn vị chi trả' });
+      await create.getByLabel('Tên').fill('nh-thu-nghiem');
+      await create.getByRole('button', { name: 'Thêm đơn vị chi trả' }).click();
+      await create.getByText('Tên: nh-thu-nghiem').waitFor();
+      await create.getByRole('button', { name: 'Xác nhận lưu' }).click();
+      const missing = create.locator('.field__error').getByText('Bắt buộc với kết nối API.');
+      await missing.first().waitFor();
+      expect(await missing.count()).to.equal(3);
+      expect(await infra.ds.query("SELECT id FROM providers WHERE name = 'nh-thu-nghiem'")).to.deep.equal([]);
+      await expectAccessible(b.page);
 
       // a route for one bank, the bank and the provider chosen from the lists
       const routes = b.page.getByRole('region', { name: 'Đặt luồng chi trả' });
@@ -389,6 +419,49 @@ describe('console: administrators (Chromium)', function () {
       await queue.resume();
       await Promise.all([job, ...more].map((j) => j.remove()));
     }
+  });
+
+  it('edits a user’s name and scope, and deactivates, reactivates and resets their password, each after a confirmation', async () => {
+    const { infra } = await testApp();
+    const target = await makeUser(['staff']);
+    const b = await adminAt('admin', `/users/${target.id}`);
+    await b.page.getByRole('heading', { name: `Người dùng ${target.username}`, level: 1 }).waitFor();
+    await b.page.getByLabel('Họ và tên').fill('Phạm Thị Lan');
+    await b.page.getByLabel('Tìm địa bàn (mã hoặc tên)').fill('001');
+    const area = b.page.getByLabel('Địa bàn', { exact: true });
+    await area.locator('option', { hasText: 'Quận Ba Đình (001)' }).waitFor({ state: 'attached' });
+    await area.selectOption({ label: 'Quận Ba Đình (001) · Quận/Huyện' });
+    await b.page.getByRole('button', { name: 'Lưu thay đổi' }).click();
+    await b.page.getByText(`Họ và tên: Test ${target.username} → Phạm Thị Lan`).waitFor();
+    await b.page.getByText('Phạm vi địa bàn: Thành phố Hà Nội (01) → Quận Ba Đình (001)').waitFor();
+    await expectAccessible(b.page);
+    await b.page.getByRole('button', { name: 'Xác nhận lưu' }).click();
+    await b.page.getByText('Đã lưu thay đổi; các phiên làm việc của người dùng đã kết thúc.').waitFor();
+    const [badinh] = (await infra.ds.query("SELECT id FROM areas WHERE code = '001'")) as { id: number }[];
+    const row = await userRow(target.username);
+    expect(row.area_id).to.equal(badinh!.id);
+    expect(((await infra.ds.query('SELECT display_name FROM users WHERE id = ?', [target.id])) as any[])[0].display_name).to.equal(
+      'Phạm Thị Lan',
+    );
+
+    const active = async () => ((await infra.ds.query('SELECT active FROM users WHERE id = ?', [target.id])) as any[])[0].active;
+    await b.page.getByRole('button', { name: 'Vô hiệu hóa', exact: true }).click();
+    await b.page.getByText(`Vô hiệu hóa tài khoản ${target.username}?`, { exact: false }).waitFor();
+    await b.page.getByRole('button', { name: 'Hủy' }).click();
+    expect(await active()).to.equal(1);
+    await b.page.getByRole('button', { name: 'Vô hiệu hóa', exact: true }).click();
+    await b.page.getByRole('button', { name: 'Xác nhận vô hiệu hóa' }).click();
+    await b.page.getByText('Đã vô hiệu hóa tài khoản; các phiên làm việc đã kết thúc.').waitFor();
+    expect(await active()).to.equal(0);
+    await b.page.getByRole('button', { name: 'Kích hoạt lại', exact: true }).click();
+    await b.page.getByRole('button', { name: 'Xác nhận kích hoạt lại' }).click();
+    await b.page.getByText('Đã kích hoạt lại tài khoản.').waitFor();
+    expect(await active()).to.equal(1);
+    await b.page.getByRole('button', { name: 'Đặt lại mật khẩu', exact: true }).click();
+    await b.page.getByRole('button', { name: 'Xác nhận đặt lại mật khẩu' }).click();
+    await b.page.getByText('Mật khẩu tạm:').waitFor();
+    expect((await userRow(target.username)).must_change_password).to.equal(1);
+    await expectAccessible(b.page);
   });
 
   it('a role change one administrator proposes takes effect only when a second confirms; admin cannot be combined', async () => {
