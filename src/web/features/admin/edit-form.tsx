@@ -193,7 +193,6 @@ interface EditFormProps<V extends FormValues> {
   list?: 'changes' | 'values';
   onCancel?: () => void;
   children: ReactNode;
-  label?: string;
 }
 
 /**
@@ -209,7 +208,6 @@ export function EditFormView<V extends FormValues>({
   list = 'changes',
   onCancel,
   children,
-  label,
 }: EditFormProps<V>) {
   const { t } = useI18n();
   const questionId = useId();
@@ -228,7 +226,7 @@ export function EditFormView<V extends FormValues>({
     invalid?.focus();
   }, [form.errors]);
   return (
-    <form ref={formRef} noValidate onSubmit={form.submit} aria-busy={form.busy} aria-label={label}>
+    <form ref={formRef} noValidate onSubmit={form.submit} aria-busy={form.busy}>
       <FormError message={form.errors.form} />
       <fieldset className="bare" disabled={open || form.busy}>
         {children}
