@@ -191,6 +191,31 @@ describe('operations: metrics, the queue view, queue pause and resume', () => {
       expect((await post(`/admin/queues/${QUEUE}/resume`, {}, admin.token)).body.paused).to.equal(false);
     });
 
+    it('pages a state’s jobs with offset in the order they will run', async () => {
+      const { infra } = await testApp();
+      const queue = infra.queues.get(QUEUE);
+      const stamp = `${process.pid}-${Date.now()}`;
+      // due one to four hours from now: in that order among the queue's delayed jobs
+      const jobs = await Promise.all(
+        [1, 2, 3, 4].map((h) => queue.add({ importId: String(h) } as never, { jobId: `ops-page-${stamp}-${h}`, delay: h * 3_600_000 })),
+      );
+      try {
+        const ids = async (query: string) =>
+          ((await get(`/admin/queues/${QUEUE}/jobs?state=delayed&${query}`, admin.token)).body.items as { id: string }[]).map((j) => j.id);
+        const all = await ids('limit=200');
+        const ours = all.filter((id) => id.startsWith(`ops-page-${stamp}-`));
+        expect(ours).to.deep.equal([1, 2, 3, 4].map((h) => `ops-page-${stamp}-${h}`));
+        const at = all.indexOf(ours[0]!);
+        expect(await ids(`limit=2&offset=${at}`)).to.deep.equal(all.slice(at, at + 2));
+        expect(await ids(`limit=2&offset=${at + 2}`)).to.deep.equal(all.slice(at + 2, at + 4));
+        expect(await ids(`limit=50&offset=${all.length}`)).to.deep.equal([]);
+        expectError(await get(`/admin/queues/${QUEUE}/jobs?offset=-1`, admin.token), 400, 'VALIDATION_FAILED');
+        expectError(await get(`/admin/queues/${QUEUE}/jobs?offset=x`, admin.token), 400, 'VALIDATION_FAILED');
+      } finally {
+        await Promise.all(jobs.map((j) => j.remove()));
+      }
+    });
+
     it('answers 404 for an unknown queue and 400 for a malformed name', async () => {
       expectError(await get('/admin/queues/no.such.queue/jobs', admin.token), 404, 'QUEUE_NOT_FOUND');
       expectError(await post('/admin/queues/no.such.queue/pause', {}, admin.token), 404, 'QUEUE_NOT_FOUND');

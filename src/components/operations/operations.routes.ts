@@ -20,15 +20,16 @@ export function registerOperationsRoutes(api: Api, operations: OperationsService
   api.route({
     method: 'get',
     path: '/admin/queues/:name/jobs',
-    summary: 'Jobs of one queue in one state (failed by default)',
+    summary: 'Jobs of one queue in one state (failed by default), a page at a time',
     description:
-      'Failed and completed newest first, waiting, delayed and paused in the order they will run. Payloads hold ids only; nothing personal is shown.',
+      'Failed and completed newest first, waiting, delayed and paused in the order they will run; offset skips that many of them ' +
+      '(a job that moves between two reads may be seen twice or missed). Payloads hold ids only; nothing personal is shown.',
     tags: ['operations'],
     access: READERS,
     params: queueParams,
     query: jobsQuery,
     responses: { 200: { description: 'Up to limit jobs', schema: jobList }, 404: { description: 'QUEUE_NOT_FOUND' } },
-    handler: async ({ params, query }) => ({ items: await operations.jobs(params.name, query.state, query.limit) }),
+    handler: async ({ params, query }) => ({ items: await operations.jobs(params.name, query.state, query.limit, query.offset) }),
   });
 
   api.route({

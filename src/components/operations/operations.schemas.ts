@@ -31,6 +31,13 @@ export const queueList = z.object({ items: z.array(queueSchema) }).meta({ id: 'Q
 export const jobsQuery = z.object({
   state: jobState.default('failed'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .default(0)
+    .describe('Jobs to skip in that order, for the next page; the queue’s counts (GET /admin/queues) tell how many there are'),
 });
 
 export const jobSchema = z

@@ -156,11 +156,11 @@ export class OperationsService {
     return this.view(k);
   }
 
-  /** Jobs of one state: failed and completed newest first, the others in the order they will run. */
-  async jobs(name: string, state: JobState, limit: number): Promise<JobView[]> {
+  /** Jobs of one state: failed and completed newest first, the others in the order they will run; `offset` skips that many. */
+  async jobs(name: string, state: JobState, limit: number, offset = 0): Promise<JobView[]> {
     await this.find(name);
     const newestFirst = state === 'failed' || state === 'completed';
-    const jobs = (await this.queue(name).getJobs([state], 0, limit - 1, !newestFirst)) as (Job | null)[];
+    const jobs = (await this.queue(name).getJobs([state], offset, offset + limit - 1, !newestFirst)) as (Job | null)[];
     return jobs
       .filter((j): j is Job => j !== null && j !== undefined)
       .slice(0, limit)

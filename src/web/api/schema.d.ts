@@ -5384,14 +5384,16 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Jobs of one queue in one state (failed by default)
-         * @description Failed and completed newest first, waiting, delayed and paused in the order they will run. Payloads hold ids only; nothing personal is shown.
+         * Jobs of one queue in one state (failed by default), a page at a time
+         * @description Failed and completed newest first, waiting, delayed and paused in the order they will run; offset skips that many of them (a job that moves between two reads may be seen twice or missed). Payloads hold ids only; nothing personal is shown.
          */
         get: {
             parameters: {
                 query?: {
                     state?: "waiting" | "active" | "delayed" | "failed" | "completed" | "paused";
                     limit?: number;
+                    /** @description Jobs to skip in that order, for the next page; the queue’s counts (GET /admin/queues) tell how many there are */
+                    offset?: number | null;
                 };
                 header?: never;
                 path: {

@@ -17,30 +17,52 @@ export function AreaName({ id }: { id: number | null }) {
   return <>{area.data ? `${area.data.name} (${area.data.code})` : `#${id}`}</>;
 }
 
+interface AreaPickerProps {
+  value: number | null;
+  onChange: (id: number | null) => void;
+  error?: string | undefined;
+  /** The group's name; a user's scope unless told. */
+  legend?: string;
+  /** What "no area" means here; the whole province unless told. */
+  noneLabel?: string;
+  /** The select's label; "Địa bàn" unless told. */
+  selectLabel?: string;
+  /** An area that cannot be chosen (an area's own id, when choosing its parent). */
+  exclude?: number;
+}
+
 /**
- * Choosing an area scope among thousands: a search by code or name asks the API for at most 20 matches; the select
- * holds those and "the whole province".
+ * Choosing an area among thousands: a search by code or name asks the API for at most 20 matches; the select holds
+ * those and "none" (a user's whole province, or an area's place at the top).
  */
-export function AreaPicker({ value, onChange, error }: { value: number | null; onChange: (id: number | null) => void; error?: string }) {
+export function AreaPicker({ value, onChange, error, legend, noneLabel, selectLabel, exclude }: AreaPickerProps) {
   const { t } = useI18n();
   const [q, setQ] = useState('');
   const matches = useQuery({
     queryKey: ['areas', 'pick', q],
     queryFn: () => unwrap(api.GET('/api/v1/areas', { params: { query: { limit: 20, active: 'true', ...(q ? { q } : {}) } } })),
   });
-  const items = matches.data?.items ?? [];
+  const items = (matches.data?.items ?? []).filter((a) => a.id !== exclude);
+  // the chosen area, which the search may not have found
+  const chosen = useQuery({
+    queryKey: ['area', value],
+    enabled: value !== null,
+    queryFn: () => unwrap(api.GET('/api/v1/areas/{id}', { params: { path: { id: value! } } })),
+  });
   return (
     <fieldset className="area-picker">
-      <legend>{t('admin.users.scope')}</legend>
+      <legend>{legend ?? t('admin.users.scope')}</legend>
       <Field label={t('admin.areaPicker.search')} value={q} onChange={(e) => setQ(e.target.value.trim())} type="search" />
       <SelectField
-        label={t('admin.areaPicker.choose')}
+        label={selectLabel ?? t('admin.areaPicker.choose')}
         value={value === null ? '' : String(value)}
         onChange={(e) => onChange(e.target.value === '' ? null : Number(e.target.value))}
         error={error}
       >
-        <option value="">{t('admin.scope.all')}</option>
-        {value !== null && !items.some((a) => a.id === value) ? <option value={value}>#{value}</option> : null}
+        <option value="">{noneLabel ?? t('admin.scope.all')}</option>
+        {value !== null && !items.some((a) => a.id === value) ? (
+          <option value={value}>{chosen.data ? `${chosen.data.name} (${chosen.data.code})` : `#${value}`}</option>
+        ) : null}
         {items.map((a) => (
           <option key={a.id} value={a.id}>
             {`${a.name} (${a.code}) · ${t(`admin.level.${a.level}`)}`}

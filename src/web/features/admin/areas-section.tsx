@@ -5,7 +5,9 @@ import { useI18n } from '../../i18n/i18n';
 import { Field, FormError } from '../../ui/field';
 import type { FormErrors } from '../../ui/form-errors';
 import { PageTitle } from '../../ui/page-title';
-import { featureFormErrors, newIdempotencyKey } from './controls';
+import { AreaName, AreaPicker } from './area-picker';
+import { featureFormErrors, newIdempotencyKey, SelectField } from './controls';
+import { ConfirmAction, EditFormView, useEditForm } from './edit-form';
 import './admin.css';
 
 type Area = Schemas['Area'];
@@ -64,27 +66,95 @@ function Node({ area, selected, onSelect }: { area: Area; selected: Area | null;
   );
 }
 
-function AreaPanel({ area, onChanged }: { area: Area; onChanged: (a: Area | null) => void }) {
+type AreaValues = { code: string; name: string; level: Level; parentId: number | null; active: boolean };
+const LEVELS: readonly Level[] = ['province', 'district', 'commune'];
+
+/**
+ * An area's code, name, level, place in the tree and active flag (PATCH /areas/{id}). Moving an area moves its
+ * subtree; after the 2025 reform a commune may hang directly under its province.
+ */
+function AreaEditForm({ area, onSaved }: { area: Area; onSaved: (a: Area) => void }) {
+  const { t } = useI18n();
+  const parentName = (id: number | null) => (id === null ? t('admin.areas.noParent') : <AreaName id={id} />);
+  const form = useEditForm<AreaValues, Schemas['AreaDetail']>({
+    initial: { code: area.code, name: area.name, level: area.level, parentId: area.parentId, active: area.active },
+    labels: {
+      code: t('admin.areas.code'),
+      name: t('admin.areas.name'),
+      level: t('admin.areas.level'),
+      parentId: t('admin.areas.parent'),
+      active: t('admin.status'),
+    },
+    show: {
+      level: (l) => t(`admin.level.${l}`),
+      parentId: parentName,
+      active: (a) => (a ? t('admin.active') : t('admin.inactive')),
+    },
+    check: (v) => ({
+      code: /^[0-9A-Za-z]{1,16}$/.test(v.code.trim()) ? undefined : t('admin.areas.codeHint'),
+      name: v.name.trim() ? undefined : t('form.required'),
+    }),
+    rules: { code: t('admin.areas.codeHint') },
+    save: (v, changed) =>
+      unwrap(
+        api.PATCH('/api/v1/areas/{id}', {
+          params: { path: { id: area.id } },
+          body: {
+            ...(changed.includes('code') ? { code: v.code.trim() } : {}),
+            ...(changed.includes('name') ? { name: v.name.trim() } : {}),
+            ...(changed.includes('level') ? { level: v.level } : {}),
+            ...(changed.includes('parentId') ? { parentId: v.parentId } : {}),
+            ...(changed.includes('active') ? { active: v.active } : {}),
+          },
+        }),
+      ),
+    codeFields: {
+      AREA_CODE_TAKEN: () => ['code'],
+      AREA_CYCLE: () => ['parentId'],
+      UNKNOWN_AREA: () => ['parentId'],
+      AREA_OUT_OF_SCOPE: (_e, changed) => changed.filter((f) => f === 'parentId'),
+    },
+    onSaved,
+  });
+  return (
+    <EditFormView form={form} submitLabel={t('admin.areas.editSubmit')} question={t('admin.areas.editQuestion', { name: area.name })}>
+      <Field label={t('admin.areas.code')} hint={t('admin.areas.codeHint')} {...form.text('code')} />
+      <Field label={t('admin.areas.name')} {...form.text('name')} />
+      <SelectField label={t('admin.areas.level')} {...form.text('level')}>
+        {LEVELS.map((l) => (
+          <option key={l} value={l}>
+            {t(`admin.level.${l}`)}
+          </option>
+        ))}
+      </SelectField>
+      <AreaPicker
+        legend={t('admin.areas.parent')}
+        selectLabel={t('admin.areas.parentChoose')}
+        noneLabel={t('admin.areas.noParent')}
+        exclude={area.id}
+        value={form.values.parentId}
+        onChange={(id) => form.set('parentId', id)}
+        error={form.error('parentId')}
+      />
+      <div className="check-field">
+        <label>
+          <input type="checkbox" {...form.checkbox('active')} /> {t('admin.areas.activeLabel')}
+        </label>
+        <p className="field__hint">{t('admin.areas.activeHint')}</p>
+      </div>
+    </EditFormView>
+  );
+}
+
+function AreaPanel({ area, onChanged, onDeleted }: { area: Area; onChanged: (a: Area) => void; onDeleted: (a: Area) => void }) {
   const { t } = useI18n();
   const qc = useQueryClient();
-  const [name, setName] = useState(area.name);
   const [code, setCode] = useState('');
   const [childName, setChildName] = useState('');
-  const [renameErrors, setRenameErrors] = useState<FormErrors>(NO_ERRORS);
   const [addErrors, setAddErrors] = useState<FormErrors>(NO_ERRORS);
   const [done, setDone] = useState<string | null>(null);
   const childLevel = CHILD_LEVEL[area.level];
   const refresh = () => void qc.invalidateQueries({ queryKey: ['areas'] });
-  const rename = useMutation({
-    mutationFn: () => unwrap(api.PATCH('/api/v1/areas/{id}', { params: { path: { id: area.id } }, body: { name: name.trim() } })),
-    onSuccess: (a) => {
-      setRenameErrors(NO_ERRORS);
-      setDone(t('admin.areas.renamed', { name: a.name }));
-      refresh();
-      onChanged(a);
-    },
-    onError: (e) => setRenameErrors(featureFormErrors(t, 'admin', e, ['name'])),
-  });
   const add = useMutation({
     mutationFn: () =>
       unwrap(
@@ -110,21 +180,16 @@ function AreaPanel({ area, onChanged }: { area: Area; onChanged: (a: Area | null
           {done}
         </p>
       ) : null}
-      <form
-        noValidate
-        onSubmit={(e: FormEvent) => {
-          e.preventDefault();
-          if (!name.trim()) setRenameErrors({ form: null, fields: { name: t('form.required') } });
-          else rename.mutate();
+      <h3>{t('admin.areas.edit')}</h3>
+      <AreaEditForm
+        area={area}
+        onSaved={(a) => {
+          setDone(t('admin.areas.saved', { name: a.name }));
+          void qc.invalidateQueries({ queryKey: ['area', a.id] });
+          refresh();
+          onChanged(a);
         }}
-      >
-        <h3>{t('admin.areas.rename')}</h3>
-        <FormError message={renameErrors.form} />
-        <Field label={t('admin.areas.name')} value={name} onChange={(e) => setName(e.target.value)} error={renameErrors.fields.name} />
-        <button type="submit" disabled={rename.isPending}>
-          {t('admin.areas.renameSubmit')}
-        </button>
-      </form>
+      />
       {childLevel ? (
         <form
           noValidate
@@ -140,14 +205,14 @@ function AreaPanel({ area, onChanged }: { area: Area; onChanged: (a: Area | null
           <h3>{t('admin.areas.addChild', { level: t(`admin.level.${childLevel}`) })}</h3>
           <FormError message={addErrors.form} />
           <Field
-            label={t('admin.areas.code')}
+            label={t('admin.areas.childCode')}
             hint={t('admin.areas.codeHint')}
             value={code}
             onChange={(e) => setCode(e.target.value)}
             error={addErrors.fields.code}
           />
           <Field
-            label={t('admin.areas.name')}
+            label={t('admin.areas.childName')}
             value={childName}
             onChange={(e) => setChildName(e.target.value)}
             error={addErrors.fields.name}
@@ -157,6 +222,18 @@ function AreaPanel({ area, onChanged }: { area: Area; onChanged: (a: Area | null
           </button>
         </form>
       ) : null}
+      <h3>{t('admin.areas.delete')}</h3>
+      <p className="field__hint">{t('admin.areas.deleteNote')}</p>
+      <ConfirmAction
+        label={t('admin.areas.deleteNamed', { name: area.name })}
+        question={t('admin.areas.deleteAsk', { name: `${area.name} (${area.code})` })}
+        confirmLabel={t('admin.areas.deleteYes')}
+        run={() => unwrap(api.DELETE('/api/v1/areas/{id}', { params: { path: { id: area.id } } }))}
+        onDone={() => {
+          refresh();
+          onDeleted(area);
+        }}
+      />
     </section>
   );
 }
@@ -164,15 +241,38 @@ function AreaPanel({ area, onChanged }: { area: Area; onChanged: (a: Area | null
 export default function AreasSection() {
   const { t } = useI18n();
   const [selected, setSelected] = useState<Area | null>(null);
+  const [deleted, setDeleted] = useState<string | null>(null);
   return (
     <main id="main" className="page">
       <PageTitle>{t('admin.areas.title')}</PageTitle>
       <p>{t('admin.areas.intro')}</p>
+      {deleted ? (
+        <p className="success" role="status">
+          {deleted}
+        </p>
+      ) : null}
       <div className="split">
         <nav aria-label={t('admin.areas.treeLabel')}>
-          <Children parent={null} selected={selected} onSelect={setSelected} />
+          <Children
+            parent={null}
+            selected={selected}
+            onSelect={(a) => {
+              setDeleted(null);
+              setSelected(a);
+            }}
+          />
         </nav>
-        {selected ? <AreaPanel key={selected.id} area={selected} onChanged={(a) => a && setSelected(a)} /> : null}
+        {selected ? (
+          <AreaPanel
+            key={selected.id}
+            area={selected}
+            onChanged={setSelected}
+            onDeleted={(a) => {
+              setSelected(null);
+              setDeleted(t('admin.areas.deleted', { name: `${a.name} (${a.code})` }));
+            }}
+          />
+        ) : null}
       </div>
     </main>
   );
