@@ -1674,7 +1674,7 @@ export interface paths {
                     under?: number;
                     level?: "province" | "district" | "commune";
                     active?: "true" | "false";
-                    /** @description Part of the code or name */
+                    /** @description Part of the code or name; tones, marks and đ optional (dong xuan finds Đồng Xuân) */
                     q?: string;
                 };
                 header?: never;
@@ -3919,6 +3919,7 @@ export interface paths {
                         /** @enum {string} */
                         gender?: "M" | "F";
                         phone?: string | null;
+                        /** @description Move the person to this commune: an active commune inside your area (400 AREA_NOT_COMMUNE, 403 AREA_OUT_OF_SCOPE) */
                         areaId?: number;
                         /**
                          * Format: date-time
@@ -3939,14 +3940,12 @@ export interface paths {
                         "application/json": components["schemas"]["Beneficiary"];
                     };
                 };
-                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                /** @description VALIDATION_FAILED, UNKNOWN_AREA or AREA_NOT_COMMUNE (details name areaId) */
                 400: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
+                    content?: never;
                 };
                 /** @description Missing, invalid, expired or revoked token */
                 401: {
@@ -3957,14 +3956,12 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
+                /** @description AREA_OUT_OF_SCOPE: the commune given is outside your area; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
+                    content?: never;
                 };
                 /** @description BENEFICIARY_NOT_FOUND */
                 404: {
