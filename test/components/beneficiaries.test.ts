@@ -334,7 +334,10 @@ describe('the roll API', () => {
         targets.map((target) => patch(`/beneficiaries/${id}`, { areaId: target, updatedAt: read.updatedAt, reason: 'moved' }, staff.token)),
       );
       const statuses = replies.map((r) => r.status);
-      expect(statuses.filter((s) => s === 200), JSON.stringify(statuses)).to.have.length(1);
+      expect(
+        statuses.filter((s) => s === 200),
+        JSON.stringify(statuses),
+      ).to.have.length(1);
       expect(statuses.filter((s) => s === 409)).to.have.length(targets.length - 1);
       for (const r of replies.filter((x) => x.status === 409)) expect(r.body.error.code).to.equal('BENEFICIARY_CHANGED');
       const winner = replies.find((r) => r.status === 200)!.body;
