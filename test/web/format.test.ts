@@ -14,6 +14,9 @@ import {
   formatMonthRange,
   formatTime,
   matchesVietnamese,
+  parseDay,
+  formatDay,
+  addDays,
 } from '../../src/web/ui/format';
 
 describe('console formatting (src/web/ui/format.ts)', () => {
@@ -30,6 +33,46 @@ describe('console formatting (src/web/ui/format.ts)', () => {
     expect(formatDate('2026-03-05T20:00:00Z')).to.equal('06/03/2026');
     expect(formatDate('2026-12-31T16:59:59Z')).to.equal('31/12/2026');
     expect(formatTime('2026-03-05T20:07:00Z')).to.equal('03:07');
+  });
+
+  it('reads a day typed as dd/MM/yyyy into yyyy-MM-dd, and refuses what is no day of the calendar', () => {
+    expect(parseDay('15/03/1940')).to.equal('1940-03-15');
+    expect(parseDay(' 5/3/2026 ')).to.equal('2026-03-05');
+    expect(parseDay('05-03-2026')).to.equal('2026-03-05');
+    expect(parseDay('05.03.2026')).to.equal('2026-03-05');
+    expect(parseDay('05032026')).to.equal('2026-03-05');
+    // pasted from a system in ISO order: the year first cannot be read another way
+    expect(parseDay('2026-03-05')).to.equal('2026-03-05');
+    expect(parseDay('29/02/2024')).to.equal('2024-02-29');
+    expect(parseDay('31/12/2026')).to.equal('2026-12-31');
+    expect(parseDay('')).to.equal('');
+    expect(parseDay('   ')).to.equal('');
+    for (const bad of [
+      '29/02/2025',
+      '31/04/2026',
+      '32/01/2026',
+      '00/01/2026',
+      '15/13/2026',
+      '15/00/2026',
+      '15/3/26',
+      '3/15',
+      'hôm nay',
+      '2026-3-5',
+      '15/03/0999',
+      '1/1/20260',
+    ])
+      expect(parseDay(bad), bad).to.equal(null);
+  });
+
+  it('writes a yyyy-MM-dd day as dd/MM/yyyy, and moves a day across months and years', () => {
+    expect(formatDay('1940-03-15')).to.equal('15/03/1940');
+    expect(formatDay('')).to.equal('');
+    expect(formatDay('not a day')).to.equal('not a day');
+    for (const day of ['1940-03-15', '2024-02-29', '2026-12-31']) expect(parseDay(formatDay(day))).to.equal(day);
+    expect(addDays('2024-02-28', 1)).to.equal('2024-02-29');
+    expect(addDays('2025-02-28', 1)).to.equal('2025-03-01');
+    expect(addDays('2026-12-31', 1)).to.equal('2027-01-01');
+    expect(addDays('2026-01-01', -1)).to.equal('2025-12-31');
   });
 
   it('writes months as MM/yyyy, alone or as a range', () => {
