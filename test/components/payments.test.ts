@@ -539,7 +539,15 @@ describe('payment engine', function () {
     const again = await post(`/batches/${b.id}/retry`, {}, c.staff.token);
     expect(again.body).to.include({ itemCount: 0, leftOutCount: 1 });
     const left = await get(`/batches/${again.body.id}/left-out`, c.staff.token);
-    expect(left.body.items[0]).to.include({ reason: 'already_in_batch', otherBatchId: retry.body.id });
+    const [retried] = (await get(`/batches/${retry.body.id}/items`, c.staff.token)).body.items as { reference: string }[];
+    expect(left.body.items[0]).to.include({
+      reason: 'already_in_batch',
+      otherBatchId: retry.body.id,
+      otherReference: retried!.reference,
+      retriedReference: second,
+      retriedStatus: 'failed',
+      owed: null,
+    });
     // a draft batch has nothing to retry
     const notYet = await post(`/batches/${retry.body.id}/retry`, {}, c.staff.token);
     expect(notYet.status).to.equal(409);

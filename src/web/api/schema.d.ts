@@ -10176,8 +10176,22 @@ export interface components {
                  * @enum {string}
                  */
                 reason: "already_in_batch" | "not_paid" | "payment_not_final" | "overpaid" | "not_active";
+                /** @description already_in_batch: the batch holding the live payment */
                 otherBatchId: string | null;
+                /** @description already_in_batch: that payment’s reference */
                 otherReference: string | null;
+                /** @description Arrears: whole đồng owed for the month now */
+                owed: number | null;
+                /** @description Arrears: whole đồng the month’s live payments add up to */
+                paidInLivePayments: number | null;
+                /** @description Retry: the reference of the payment that was to be paid again */
+                retriedReference: string | null;
+                /**
+                 * @description Retry: that payment’s status
+                 * @enum {string|null}
+                 */
+                retriedStatus: "failed" | "returned" | null;
+                /** @description The same facts in an English sentence, for a reader of the raw API */
                 detail: string | null;
             }[];
             /** @description Pass as cursor to get the next page; null on the last page. */
