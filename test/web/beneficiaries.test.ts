@@ -143,9 +143,9 @@ describe('console: staff corrects a person and an enrolment (Chromium)', functio
     expect(await bank.inputValue()).to.equal('970436');
     await bank.locator('option[value="970405"]').waitFor({ state: 'attached' });
     const banks = (await get('/banks?active=true', staff.token)).body.items as { bin: string }[];
-    expect(await bank.locator('option:not([value=""])').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).to.deep.equal(
-      banks.map((x) => x.bin),
-    );
+    expect(
+      await bank.locator('option:not([value=""])').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value)),
+    ).to.deep.equal(banks.map((x) => x.bin));
     await bank.selectOption('970405');
     await expectAccessible(page);
     await enrolmentForm.getByLabel('Số tài khoản').fill('12AB');
