@@ -7354,12 +7354,14 @@ export interface paths {
                         };
                     };
                 };
-                /** @description RESULTS_FILE_INVALID with details.problems (row, column, message), RESULTS_FILE_EMPTY */
+                /** @description RESULTS_FILE_INVALID with details.problems (row, column, code, message), RESULTS_FILE_EMPTY, RESULTS_FILE_TOO_LONG */
                 400: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["PayPointResultsRefusal"];
+                    };
                 };
                 /** @description Missing, invalid, expired or revoked token */
                 401: {
@@ -10230,6 +10232,33 @@ export interface components {
                 paidAmount: number;
                 notCollected: number;
             }[];
+        };
+        PayPointResultsRefusal: {
+            error: {
+                /** @description RESULTS_FILE_INVALID, RESULTS_FILE_EMPTY, RESULTS_FILE_TOO_LONG, or a refusal of the upload itself */
+                code: string;
+                message: string;
+                /** @description RESULTS_FILE_INVALID: the problems by line; nothing was recorded */
+                details?: {
+                    /** @description Every problem found, at most 200 */
+                    problems: {
+                        /** @description Line of the file, the header being 1 */
+                        row: number;
+                        column: string | null;
+                        /**
+                         * @description MISSING_COLUMN (column names it), UNREADABLE (not CSV from this line), EMPTY_REFERENCE, PAID_VALUE (value: what paid held), DUPLICATE_REFERENCE, UNKNOWN_REFERENCE (not a payment of this batch), NOT_CASH (not paid at a pay point), NOT_HANDED_OVER (status: the payment’s status, not sent)
+                         * @enum {string}
+                         */
+                        code: "MISSING_COLUMN" | "UNREADABLE" | "EMPTY_REFERENCE" | "PAID_VALUE" | "DUPLICATE_REFERENCE" | "UNKNOWN_REFERENCE" | "NOT_CASH" | "NOT_HANDED_OVER";
+                        reference: string | null;
+                        value: string | null;
+                        status: string | null;
+                        /** @description The same problem in an English sentence */
+                        message: string;
+                    }[];
+                };
+                requestId: string;
+            };
         };
         ProviderTransferEvent: {
             eventId: string;
