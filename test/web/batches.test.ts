@@ -121,7 +121,9 @@ describe('console: staff batches (Chromium)', function () {
     const leftOut = page.getByRole('table', { name: 'Người bị để ra ngoài và lý do' });
     await leftOut.getByRole('cell', { name: 'Đỗ Thị Mai' }).waitFor();
     await leftOut.getByRole('cell', { name: 'Đã có khoản chi cho tháng này ở đợt khác' }).waitFor();
-    await leftOut.getByRole('cell', { name: `Đợt số ${earlier.id}` }).waitFor();
+    // the detail in words, with the other batch and its payment
+    const [elsewhere] = (await get(`/batches/${earlier.id}/items`, staff.token)).body.items as { reference: string }[];
+    await leftOut.getByRole('cell', { name: `Khoản ${elsewhere!.reference} của đợt số ${earlier.id}.` }).waitFor();
     await expectAccessible(page);
 
     await page.getByRole('link', { name: 'Mở đợt để rà soát' }).click();

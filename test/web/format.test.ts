@@ -5,6 +5,9 @@ import { idlePhase, loginUrl, safeNext } from '../../src/web/app/idle';
 import { translate } from '../../src/web/i18n/catalogue';
 import { problemText } from '../../src/web/features/imports/problem-text';
 import { accountCheckDetail } from '../../src/web/ui/account-check';
+import { offlineOpenapiDocument } from '../../src/api-document';
+import { hasMessage } from '../../src/web/i18n/catalogue';
+import { leftOutDetailText, payPointProblemText } from '../../src/web/features/batches/reason-text';
 import {
   compareVietnamese,
   foldVietnamese,
@@ -98,6 +101,53 @@ describe('console formatting (src/web/ui/format.ts)', () => {
     // a check recorded before the API gave counts: its sentence as written
     expect(accountCheckDetail(vi, { detail: 'something else', checked: null, failed: null, firstError: null })).to.equal('something else');
     expect(accountCheckDetail(vi, null)).to.equal('');
+  });
+
+  it('words the pay points’ refused lines and the left-out facts in Vietnamese from their codes and values', () => {
+    const vi = (key: Parameters<typeof translate>[1], vars?: Record<string, string | number>) => translate('vi', key, vars);
+    const line = { column: 'reference', reference: 'B7-12', value: null, status: null, message: 'in English' };
+    expect(payPointProblemText(vi, { ...line, code: 'UNKNOWN_REFERENCE' })).to.equal('Mã khoản B7-12 không thuộc đợt này.');
+    expect(payPointProblemText(vi, { ...line, column: 'paid', code: 'NOT_HANDED_OVER', status: 'pending' })).to.equal(
+      'Khoản B7-12 đang ở trạng thái “Chờ gửi”: chưa được bàn giao cho điểm chi trả hoặc đã có kết quả khác.',
+    );
+    expect(payPointProblemText(vi, { ...line, column: 'paid', code: 'PAID_VALUE', reference: null, value: 'maybe' })).to.equal(
+      'Cột paid phải là có hoặc không, không phải "maybe".',
+    );
+    expect(payPointProblemText(vi, { ...line, column: 'paid', code: 'MISSING_COLUMN', reference: null })).to.equal(
+      'Dòng tiêu đề thiếu cột paid.',
+    );
+    // a code this console does not know yet: the API's own sentence
+    expect(payPointProblemText(vi, { ...line, code: 'SOMETHING_NEW' as never })).to.equal('in English');
+
+    const none = {
+      otherBatchId: null,
+      otherReference: null,
+      owed: null,
+      paidInLivePayments: null,
+      retriedReference: null,
+      retriedStatus: null,
+      detail: 'in English',
+    };
+    expect(leftOutDetailText(vi, { ...none, otherBatchId: '41', otherReference: 'B202412AB-7' })).to.equal(
+      'Khoản B202412AB-7 của đợt số 41.',
+    );
+    expect(leftOutDetailText(vi, { ...none, owed: 750_000, paidInLivePayments: 540_000 })).to.equal(
+      'Được hưởng 750.000\u00a0₫, các khoản đã chi của tháng cộng lại 540.000\u00a0₫.',
+    );
+    expect(
+      leftOutDetailText(vi, { ...none, otherBatchId: '43', otherReference: 'B9-2', retriedReference: 'B8-2', retriedStatus: 'returned' }),
+    ).to.equal('Khoản B9-2 của đợt số 43. Khoản cần chi lại: B8-2 (Bị hoàn trả).');
+    expect(leftOutDetailText(vi, none)).to.equal('in English');
+  });
+
+  it('has a Vietnamese message for every pay-point problem code and left-out reason the API declares', () => {
+    const schemas = (offlineOpenapiDocument() as any).components.schemas;
+    const problemCodes: string[] =
+      schemas.PayPointResultsRefusal.properties.error.properties.details.properties.problems.items.properties.code.enum;
+    const reasons: string[] = schemas.LeftOutPage.properties.items.items.properties.reason.enum;
+    expect(problemCodes).to.include('NOT_HANDED_OVER');
+    for (const code of problemCodes) expect(hasMessage(`batches.paypoints.problem.${code}`), code).to.equal(true);
+    for (const reason of reasons) expect(hasMessage(`batches.leftOut.reason.${reason}`), reason).to.equal(true);
   });
 
   it('sorts names in Vietnamese order and finds them with or without diacritics', () => {
