@@ -20,7 +20,11 @@ import {
   parseDay,
   formatDay,
   addDays,
+  addMonths,
+  monthsBetween,
+  parseMonth,
 } from '../../src/web/ui/format';
+import { cashRecipientsCsv } from '../../src/web/features/coverage/cash-list';
 
 describe('console formatting (src/web/ui/format.ts)', () => {
   it('writes whole đồng as 1.234.567 ₫ with a no-break space, from numbers, bigints and decimal strings', () => {
@@ -83,6 +87,49 @@ describe('console formatting (src/web/ui/format.ts)', () => {
     expect(formatMonthRange('2026-01', '2026-01')).to.equal('01/2026');
     expect(formatMonthRange('2025-11', '2026-02')).to.equal('11/2025 – 02/2026');
     expect(formatMonth('soon')).to.equal('soon');
+  });
+
+  it('reads a month typed as MM/yyyy into YYYY-MM, and refuses what is no month', () => {
+    expect(parseMonth('03/2026')).to.equal('2026-03');
+    expect(parseMonth(' 3/2026 ')).to.equal('2026-03');
+    expect(parseMonth('12-2026')).to.equal('2026-12');
+    expect(parseMonth('2026-03')).to.equal('2026-03');
+    expect(parseMonth('')).to.equal('');
+    for (const bad of ['13/2026', '00/2026', '3/26', '2026-3', 'tháng 3', '03/2026/01']) expect(parseMonth(bad), bad).to.equal(null);
+    for (const m of ['2025-12', '2026-01']) expect(parseMonth(formatMonth(m))).to.equal(m);
+  });
+
+  it('counts months across years for a range, both ends included', () => {
+    expect(monthsBetween('2025-11', '2026-02')).to.deep.equal(['2025-11', '2025-12', '2026-01', '2026-02']);
+    expect(monthsBetween('2026-03', '2026-03')).to.deep.equal(['2026-03']);
+    expect(monthsBetween('2026-04', '2026-03')).to.deep.equal([]);
+    expect(addMonths('2026-01', -1)).to.equal('2025-12');
+    expect(addMonths('2025-12', 13)).to.equal('2027-01');
+  });
+
+  it('writes the people paid in cash as a spreadsheet-safe CSV with Vietnamese headers and dd/MM/yyyy birth dates', () => {
+    const vi = (key: Parameters<typeof translate>[1], vars?: Record<string, string | number>) => translate('vi', key, vars);
+    const csv = cashRecipientsCsv(vi, [
+      {
+        beneficiaryId: '17',
+        fullName: '=HYPERLINK("x") Nguyễn Thị Lan',
+        nationalId: '0010******12',
+        dateOfBirth: '1940-03-15',
+        phone: null,
+        area: { code: '00004', name: 'Phường Trúc Bạch' },
+        programmes: ['TCXH-NCT80', 'TCXH-KT'],
+        cashPayments: 2,
+        cashAmount: 1_125_000,
+        channelsNow: ['CASH'],
+      },
+    ]);
+    expect(csv.startsWith('\uFEFF')).to.equal(true);
+    const [header, row, end] = csv.slice(1).split('\n');
+    expect(header!.split(',')[0]).to.equal('Mã người hưởng');
+    expect(row).to.equal(
+      '17,"\'=HYPERLINK(""x"") Nguyễn Thị Lan",0010******12,15/03/1940,,00004,Phường Trúc Bạch,TCXH-NCT80 TCXH-KT,2,1125000,CASH',
+    );
+    expect(end).to.equal('');
   });
 
   it('reads server texts in Vietnamese from their codes, and keeps the server text for what it cannot name', () => {

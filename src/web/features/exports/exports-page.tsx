@@ -4,7 +4,7 @@ import { Link, useLocation } from 'wouter';
 import { api, unwrap, type Schemas } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { useI18n } from '../../i18n/i18n';
-import { DateInput } from '../../ui/date-input';
+import { DateInput, MonthInput } from '../../ui/date-input';
 import { Field, FormError } from '../../ui/field';
 import { formatDate, formatTime } from '../../ui/format';
 import { KeysetTable } from '../../ui/keyset-table';
@@ -54,7 +54,7 @@ function NewExportForm() {
   // null while the text typed is no day (the field says so)
   const [from, setFrom] = useState<string | null>('');
   const [to, setTo] = useState<string | null>('');
-  const [period, setPeriod] = useState('');
+  const [period, setPeriod] = useState<string | null>('');
   const [areaId, setAreaId] = useState('');
   const [full, setFull] = useState(false);
   const [reason, setReason] = useState('');
@@ -66,7 +66,7 @@ function NewExportForm() {
       const why = full ? { reason: reason.trim() } : {};
       const body: Schemas['NewExport'] =
         kind === 'cash_recipients'
-          ? { kind, format, period, full, ...why, ...area }
+          ? { kind, format, period: period ?? '', full, ...why, ...area }
           : kind === 'reconciliation'
             ? { kind, format, from: from ?? '', to: to ?? '', full, ...why, ...area }
             : { kind, format, from: from ?? '', to: to ?? '', ...area };
@@ -88,7 +88,7 @@ function NewExportForm() {
     e.preventDefault();
     const fields: Record<string, string> = {};
     if (kind === 'cash_recipients') {
-      if (!/^\d{4}-\d{2}$/.test(period)) fields.period = t('exports.form.monthRequired');
+      if (period === null || !/^\d{4}-\d{2}$/.test(period)) fields.period = t('exports.form.monthRequired');
     } else {
       if (from === null) fields.from = t('form.dateInvalid');
       else if (!from) fields.from = t('form.required');
@@ -121,15 +121,7 @@ function NewExportForm() {
         onChange={setFormat}
       />
       {kind === 'cash_recipients' ? (
-        <Field
-          label={t('exports.form.period')}
-          name="period"
-          type="month"
-          value={period}
-          onChange={(e) => setPeriod(e.target.value)}
-          error={problems.fields.period}
-          hint={t('exports.form.periodHint')}
-        />
+        <MonthInput label={t('exports.form.period')} name="period" value={period} onChange={setPeriod} error={problems.fields.period} />
       ) : (
         <>
           <DateInput label={t('exports.form.from')} name="from" value={from} onChange={setFrom} error={problems.fields.from} />
