@@ -12,8 +12,13 @@ export const WEB_DIST = path.join(root, 'dist', 'web');
 export const API_TYPES = path.join(WEB_SRC, 'api', 'schema.d.ts');
 /** Outside dist/web, so that it is never served. */
 const STAMP = path.join(root, 'dist', 'web-build.json');
-/** What the console is built from besides src/web: the shared amount-in-words reader, the lock file, this script. */
-const OTHER_INPUTS = [path.join(root, 'src', 'platform', 'vn-words.ts'), path.join(root, 'package-lock.json'), __filename];
+/** What the console is built from besides src/web: the shared amount-in-words reader and CSV cell writer, the lock file, this script. */
+const OTHER_INPUTS = [
+  path.join(root, 'src', 'platform', 'vn-words.ts'),
+  path.join(root, 'src', 'platform', 'export', 'cells.ts'),
+  path.join(root, 'package-lock.json'),
+  __filename,
+];
 
 // openapi-typescript and vite are ES modules only: loaded with import(), which tsx leaves as it is
 const esm = <T>(name: string): Promise<T> => import(name) as Promise<T>;

@@ -265,6 +265,20 @@ describe('areas component', () => {
       expect(nfd.body.items.map((a: { code: string }) => a.code)).to.deep.equal(['00004']);
     });
 
+    it('finds a name typed without tones or marks, đ as d', async () => {
+      const plain = async (q: string) =>
+        ((await get(`/areas?q=${encodeURIComponent(q)}`, staff.token)).body.items as { code: string }[]).map((a) => a.code);
+      expect(await plain('dong xuan')).to.deep.equal(['00040']);
+      expect(await plain('DONG XUAN')).to.deep.equal(['00040']);
+      expect(await plain('ba dinh')).to.deep.equal(['001']);
+      expect(await plain('phuc xa')).to.deep.equal(['00001']);
+      // typed with its marks, or with đ and no tones, it is found the same
+      expect(await plain('Đồng Xuân')).to.deep.equal(['00040']);
+      expect(await plain('đong xuan')).to.deep.equal(['00040']);
+      const communes = await get(`/areas?level=commune&q=${encodeURIComponent('phuc')}`, staff.token);
+      expect(communes.body.items.map((a: { code: string }) => a.code)).to.deep.equal(['00001', '00006', '00037']);
+    });
+
     it('treats % and _ in the search text literally', async () => {
       const top = await createArea(root.token, null);
       const pct = await createArea(root.token, top.id, { name: 'Xã 100% mới' });

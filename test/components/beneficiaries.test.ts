@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { testApp } from '../helpers/app';
-import { lastAudit, makeUser, type TestUser } from '../helpers/factories';
+import { areaId, lastAudit, makeUser, type TestUser } from '../helpers/factories';
 import { get, patch, post } from '../helpers/http';
 import { person, rollCsv, upload, waitForImport, type RollRecord } from '../helpers/rolls';
 import { testWorker } from '../helpers/worker';
@@ -276,6 +276,74 @@ describe('the roll API', () => {
       expect((await patch(`/enrolments/${enrolment.id}`, { version: ok.body.version, reason: 'nothing' }, staff.token)).status).to.equal(
         400,
       );
+    });
+
+    it('moves a person to another commune of the caller’s area with a reason, history and audit; refuses other areas naming areaId', async () => {
+      const mover = person();
+      const map = await importPeople(staff.token, [mover]);
+      const id = map.get(mover.national_id!)!;
+      const read = (await get(`/beneficiaries/${id}`, districtStaff.token)).body;
+      expect(read.areaCode).to.equal('00001');
+      const [phucTan, trucBach, district] = [await areaId('00037'), await areaId('00004'), await areaId('001')];
+      const refusedWith = async (body: object, status: number, code: string) => {
+        const r = await patch(`/beneficiaries/${id}`, { updatedAt: read.updatedAt, reason: 'moved house', ...body }, districtStaff.token);
+        expect(r.status, JSON.stringify(r.body)).to.equal(status);
+        expect(r.body.error.code).to.equal(code);
+        return r;
+      };
+      // a commune of another district: outside a district officer's area
+      const outside = await refusedWith({ areaId: phucTan }, 403, 'AREA_OUT_OF_SCOPE');
+      expect(outside.body.error.details.map((d: { path: string }) => d.path)).to.deep.equal(['areaId']);
+      const notCommune = await refusedWith({ areaId: district }, 400, 'AREA_NOT_COMMUNE');
+      expect(notCommune.body.error.details.map((d: { path: string }) => d.path)).to.deep.equal(['areaId']);
+      await refusedWith({ areaId: 99_999_999 }, 400, 'UNKNOWN_AREA');
+      const noReason = await patch(`/beneficiaries/${id}`, { areaId: trucBach, updatedAt: read.updatedAt }, districtStaff.token);
+      expect(noReason.status).to.equal(400);
+      expect(noReason.body.error.details[0].path).to.equal('reason');
+      expect((await get(`/beneficiaries/${id}`, staff.token)).body).to.include({ areaCode: '00001', updatedAt: read.updatedAt });
+
+      const moved = await patch(
+        `/beneficiaries/${id}`,
+        { areaId: trucBach, updatedAt: read.updatedAt, reason: 'moved to Trúc Bạch' },
+        districtStaff.token,
+      );
+      expect(moved.status, JSON.stringify(moved.body)).to.equal(200);
+      expect(moved.body).to.include({ areaId: trucBach, areaCode: '00004', areaName: 'Phường Trúc Bạch' });
+      const [h] = await sql('SELECT * FROM roll_history WHERE beneficiary_id = ? ORDER BY id DESC LIMIT 1', [id]);
+      expect(h).to.include({ change_type: 'beneficiary.updated', reason: 'moved to Trúc Bạch', changed_by: districtStaff.id });
+      expect(JSON.parse(h.before_state).areaId).to.equal(read.areaId);
+      expect(JSON.parse(h.after_state).areaId).to.equal(trucBach);
+      const audited = await lastAudit('beneficiary.update');
+      expect(audited).to.include({ entity_id: id, actor_user_id: districtStaff.id, area_id: trucBach });
+      const summary = JSON.parse(audited.summary);
+      expect(summary.before).to.deep.include({ changed: ['areaId'], areaId: read.areaId });
+      expect(summary.after).to.deep.equal({ areaId: trucBach });
+      // the move was made since: a second one on the first read is refused and moves no one
+      const stale = await refusedWith({ areaId: await areaId('00006') }, 409, 'BENEFICIARY_CHANGED');
+      expect(stale.body.error.details).to.deep.include({ updatedAt: moved.body.updatedAt });
+      expect((await get(`/beneficiaries/${id}`, staff.token)).body.areaCode).to.equal('00004');
+    });
+
+    it('applies one of many moves sent at once on the same read, and refuses the others with 409 BENEFICIARY_CHANGED', async () => {
+      const mover = person();
+      const id = (await importPeople(staff.token, [mover])).get(mover.national_id!)!;
+      const read = (await get(`/beneficiaries/${id}`, staff.token)).body;
+      const [before] = await sql('SELECT COUNT(*) AS n FROM roll_history WHERE beneficiary_id = ?', [id]);
+      const targets = await Promise.all(['00004', '00006', '00007', '00008', '00037', '00040'].map((c) => areaId(c)));
+      const replies = await Promise.all(
+        targets.map((target) => patch(`/beneficiaries/${id}`, { areaId: target, updatedAt: read.updatedAt, reason: 'moved' }, staff.token)),
+      );
+      const statuses = replies.map((r) => r.status);
+      expect(
+        statuses.filter((s) => s === 200),
+        JSON.stringify(statuses),
+      ).to.have.length(1);
+      expect(statuses.filter((s) => s === 409)).to.have.length(targets.length - 1);
+      for (const r of replies.filter((x) => x.status === 409)) expect(r.body.error.code).to.equal('BENEFICIARY_CHANGED');
+      const winner = replies.find((r) => r.status === 200)!.body;
+      expect((await get(`/beneficiaries/${id}`, staff.token)).body.areaId).to.equal(winner.areaId);
+      const [after] = await sql('SELECT COUNT(*) AS n FROM roll_history WHERE beneficiary_id = ?', [id]);
+      expect(Number(after.n) - Number(before.n)).to.equal(1);
     });
 
     it('refuses changes by approvers and auditors, and a change without a reason', async () => {

@@ -539,7 +539,15 @@ describe('payment engine', function () {
     const again = await post(`/batches/${b.id}/retry`, {}, c.staff.token);
     expect(again.body).to.include({ itemCount: 0, leftOutCount: 1 });
     const left = await get(`/batches/${again.body.id}/left-out`, c.staff.token);
-    expect(left.body.items[0]).to.include({ reason: 'already_in_batch', otherBatchId: retry.body.id });
+    const [retried] = (await get(`/batches/${retry.body.id}/items`, c.staff.token)).body.items as { reference: string }[];
+    expect(left.body.items[0]).to.include({
+      reason: 'already_in_batch',
+      otherBatchId: retry.body.id,
+      otherReference: retried!.reference,
+      retriedReference: second,
+      retriedStatus: 'failed',
+      owed: null,
+    });
     // a draft batch has nothing to retry
     const notYet = await post(`/batches/${retry.body.id}/retry`, {}, c.staff.token);
     expect(notYet.status).to.equal(409);
@@ -561,7 +569,17 @@ describe('payment engine', function () {
     // not handed over yet: refused, nothing written
     const early = await upload(`reference,paid\n${refs[0]},yes\n`);
     expect(early.status).to.equal(400);
-    expect(early.body.error.details.problems[0].message).to.include('not handed to a pay point');
+    expect(early.body.error.details.problems).to.deep.equal([
+      {
+        row: 2,
+        column: 'paid',
+        code: 'NOT_HANDED_OVER',
+        reference: refs[0],
+        value: null,
+        status: 'pending',
+        message: `${refs[0]} is pending, not handed to a pay point awaiting its result`,
+      },
+    ]);
     const before = await get(`/batches/${b.id}/paypoints`, c.staff.token);
     expect(before.status, before.text).to.equal(200);
     expect(before.body.paypoints).to.have.length(1);
@@ -573,12 +591,30 @@ describe('payment engine', function () {
     const bad = await upload(`reference,paid,note\n${refs[0]},yes,\nB202412ZZZZZZZZ-1,yes,\n${refs[1]},maybe,\n`);
     expect(bad.status).to.equal(400);
     expect(bad.body.error.code).to.equal('RESULTS_FILE_INVALID');
-    expect(bad.body.error.details.problems.map((x: { row: number }) => x.row)).to.deep.equal([4]);
+    expect(bad.body.error.details.problems.map((x: any) => [x.row, x.code, x.value])).to.deep.equal([[4, 'PAID_VALUE', 'maybe']]);
     expect((await payments(b.id)).map((p) => p.status)).to.deep.equal(['sent', 'sent', 'sent']);
     const unknown = await upload(`reference,paid\n${refs[0]},yes\nB202412ZZZZZZZZ-1,yes\n`);
     expect(unknown.body.error.details.problems).to.deep.equal([
-      { row: 3, column: 'reference', message: `B202412ZZZZZZZZ-1 is not a payment of batch ${b.id}` },
+      {
+        row: 3,
+        column: 'reference',
+        code: 'UNKNOWN_REFERENCE',
+        reference: 'B202412ZZZZZZZZ-1',
+        value: null,
+        status: null,
+        message: `B202412ZZZZZZZZ-1 is not a payment of batch ${b.id}`,
+      },
     ]);
+    // each refusal is a code with the values its words need, whatever the shape of the file's problem
+    const codes = async (csv: string) =>
+      ((await upload(csv)).body.error.details.problems as any[]).map((x) => [x.row, x.column, x.code, x.reference]);
+    expect(await codes(`reference,note\n${refs[0]},x\n`)).to.deep.equal([[1, 'paid', 'MISSING_COLUMN', null]]);
+    expect(await codes(`reference,paid\n${refs[0]},yes\n,no\n${refs[0]},no\n`)).to.deep.equal([[3, 'reference', 'EMPTY_REFERENCE', null]]);
+    expect(await codes(`reference,paid\n${refs[0]},yes\n${refs[0]},no\n`)).to.deep.equal([
+      [3, 'reference', 'DUPLICATE_REFERENCE', refs[0]],
+    ]);
+    expect(await codes(`reference,paid\n${refs[0]},yes\n"${refs[1]},yes\n`)).to.deep.equal([[3, null, 'UNREADABLE', null]]);
+    expect((await payments(b.id)).map((p) => p.status)).to.deep.equal(['sent', 'sent', 'sent']);
     const ok = await upload(`reference,paid,note\n${refs[0]},yes,\n${refs[1]},có,\n${refs[2]},no,không đến nhận\n`);
     expect(ok.status, ok.text).to.equal(200);
     expect(ok.body).to.deep.equal({ paid: 2, notCollected: 1, unchanged: 0 });

@@ -59,8 +59,14 @@ describe('console: an auditor checks the trail and exports (Chromium)', function
     await expectAccessible(b.page);
     await b.page.getByLabel('Nhật ký đối soát').check();
     await b.page.getByLabel('CSV (UTF-8)').check();
-    await b.page.getByLabel('Từ ngày').fill('2032-01-01');
-    await b.page.getByLabel('Đến ngày').fill('2032-01-31');
+    // days as dd/MM/yyyy; a day that is none is said so beside its field, and the export is not asked for
+    await b.page.getByLabel('Từ ngày').fill('01/01/2032');
+    await b.page.getByLabel('Đến ngày').fill('31/02/2032');
+    await b.page.getByRole('button', { name: 'Tạo tệp' }).click();
+    await b.page.getByText('Ngày không hợp lệ: hãy nhập theo dạng ngày/tháng/năm, ví dụ 15/03/1940.').waitFor();
+    expect(await b.page.getByLabel('Đến ngày').getAttribute('aria-invalid')).to.equal('true');
+    await expectAccessible(b.page);
+    await b.page.getByLabel('Đến ngày').fill('31/01/2032');
     // full values need a reason: the field appears with the box, and the form is not sent without it
     await b.page.getByLabel('Xuất đầy đủ số CCCD, số tài khoản và số điện thoại').check();
     const reason = b.page.getByLabel('Lý do cần xuất đầy đủ', { exact: true });

@@ -105,7 +105,13 @@ describe('console: staff batches (Chromium)', function () {
     expect(await page.getByText('Bắt buộc nhập.').count()).to.equal(3);
 
     await page.getByRole('combobox', { name: 'Chương trình' }).selectOption({ label: `Chương trình ${prog.code} (${prog.code})` });
-    await page.getByLabel('Tháng chi trả').fill('2024-12');
+    // the month as a Vietnamese reader writes it, whatever the browser's language
+    const month = page.getByLabel('Tháng chi trả');
+    expect(await month.getAttribute('type')).to.equal('text');
+    await month.fill('13/2024');
+    await month.blur();
+    await page.getByText('Tháng không hợp lệ: hãy nhập theo dạng tháng/năm, ví dụ 03/2026.').waitFor();
+    await month.fill('12/2024');
     await page.getByLabel('Tìm địa bàn (tên hoặc mã)').fill('Ba Đình');
     await page.getByRole('combobox', { name: 'Địa bàn chi trả (gồm cả các địa bàn trực thuộc)' }).selectOption(String(await areaId('001')));
     await page.getByRole('button', { name: 'Lập đợt (bản nháp)' }).click();
@@ -121,7 +127,9 @@ describe('console: staff batches (Chromium)', function () {
     const leftOut = page.getByRole('table', { name: 'Người bị để ra ngoài và lý do' });
     await leftOut.getByRole('cell', { name: 'Đỗ Thị Mai' }).waitFor();
     await leftOut.getByRole('cell', { name: 'Đã có khoản chi cho tháng này ở đợt khác' }).waitFor();
-    await leftOut.getByRole('cell', { name: `Đợt số ${earlier.id}` }).waitFor();
+    // the detail in words, with the other batch and its payment
+    const [elsewhere] = (await get(`/batches/${earlier.id}/items`, staff.token)).body.items as { reference: string }[];
+    await leftOut.getByRole('cell', { name: `Khoản ${elsewhere!.reference} của đợt số ${earlier.id}.` }).waitFor();
     await expectAccessible(page);
 
     await page.getByRole('link', { name: 'Mở đợt để rà soát' }).click();

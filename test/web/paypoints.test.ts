@@ -71,6 +71,7 @@ describe('console: cash pay points (Chromium)', function () {
     await approveAs(await makeUser(['approver'], { area: '01' }), batch);
     expect((await post(`/batches/${batch.id}/release`, {}, staff.token)).body.status).to.equal('processing');
 
+    const { infra: infra0 } = await testApp();
     const page = await openAsStaff(`/batches/${batch.id}`);
     await page.getByRole('heading', { name: `Đợt chi trả số ${batch.id}`, level: 1 }).waitFor();
     const panel = page.getByRole('region', { name: 'Chi trả tiền mặt' });
@@ -88,6 +89,24 @@ describe('console: cash pay points (Chromium)', function () {
     ]);
     expect(download.suggestedFilename()).to.match(/\.xlsx$/);
     expect(await download.failure()).to.equal(null);
+
+    // results before the hand-over: each line refused with the payment's state in words, nothing recorded
+    const early = (await infra0.ds.query('SELECT reference FROM payments WHERE batch_id = ? ORDER BY seq LIMIT 1', [batch.id])) as {
+      reference: string;
+    }[];
+    await panel.getByLabel('Tệp kết quả (CSV)').setInputFiles({
+      name: 'ket-qua.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(`reference,paid\n${early[0]!.reference},có\n`),
+    });
+    await panel.getByRole('button', { name: 'Tải lên kết quả' }).click();
+    await panel
+      .getByRole('table', { name: 'Các dòng bị từ chối trong tệp kết quả' })
+      .getByRole('cell', {
+        name: `Khoản ${early[0]!.reference} đang ở trạng thái “Chờ gửi”: chưa được bàn giao cho điểm chi trả hoặc đã có kết quả khác.`,
+      })
+      .waitFor();
+    await expectAccessible(page);
 
     await panel.getByRole('button', { name: 'Bàn giao tất cả (3 khoản)' }).click();
     await panel.getByText('Đã bàn giao 3 khoản cho điểm chi trả.').waitFor();
@@ -115,6 +134,13 @@ describe('console: cash pay points (Chromium)', function () {
     expect(
       ((await get(`/batches/${batch.id}/progress`, staff.token)).body.byStatus as { status: string }[]).map((s) => s.status),
     ).to.deep.equal(['sent']);
+
+    // a file without its paid column: the header line is named, in Vietnamese
+    await fileInput.setInputFiles({ name: 'ket-qua.csv', mimeType: 'text/csv', buffer: Buffer.from(`reference,note\n${refs[0]},\n`) });
+    await panel.getByRole('button', { name: 'Tải lên kết quả' }).click();
+    await problems.getByRole('cell', { name: 'Dòng tiêu đề thiếu cột paid.' }).waitFor();
+    expect(await problems.getByRole('cell', { name: '1', exact: true }).count()).to.equal(1);
+    await expectAccessible(page);
 
     await fileInput.setInputFiles({
       name: 'ket-qua.csv',

@@ -58,7 +58,10 @@ describe('console: staff reconciliation (Chromium)', function () {
     await b.page.getByRole('heading', { name: 'Đối soát', level: 1 }).waitFor();
     await expectAccessible(b.page);
     await b.page.getByLabel('Tên đơn vị chi trả').fill('sandbox');
-    await b.page.getByLabel('Ngày giao dịch').fill(date);
+    // the day as a Vietnamese reader types it
+    const field = b.page.getByLabel('Ngày giao dịch');
+    await field.fill(date.split('-').reverse().join('/'));
+    expect(await field.getAttribute('aria-invalid')).to.equal(null);
     await b.page.getByLabel('Tệp sao kê (CSV)').setInputFiles(file);
     await b.page.getByRole('button', { name: 'Tải sao kê lên' }).click();
     await b.page.waitForURL(/\/reconciliation\/statements\/\d+/);

@@ -50,7 +50,7 @@ export const listAreasQuery = z.strictObject({
   under: z.coerce.number().int().positive().optional().describe('Only areas in this subtree (itself included)'),
   level: areaLevel.optional(),
   active: boolQuery.optional(),
-  q: z.string().min(1).max(100).optional().describe('Part of the code or name'),
+  q: z.string().min(1).max(100).optional().describe('Part of the code or name; tones, marks and đ optional (dong xuan finds Đồng Xuân)'),
 });
 
 export const areaPage = pageOf(areaSchema).meta({ id: 'AreaPage' });

@@ -143,9 +143,11 @@ export class AreasService {
       params.push(f.active ? 1 : 0);
     }
     if (f.q) {
-      conds.push('(CONVERT(a.code USING utf8mb4) LIKE ? OR a.name LIKE ?)');
-      const like = likeContains(f.q.normalize('NFC'));
-      params.push(like, like);
+      // the name's collation ignores tones and marks but keeps đ apart from d: both sides read đ as d, so that
+      // "dong xuan" finds Đồng Xuân as "phuc xa" finds Phúc Xá
+      conds.push("(CONVERT(a.code USING utf8mb4) LIKE ? OR REPLACE(REPLACE(a.name, 'Đ', 'D'), 'đ', 'd') LIKE ?)");
+      const text = f.q.normalize('NFC');
+      params.push(likeContains(text), likeContains(text.replace(/Đ/g, 'D').replace(/đ/g, 'd')));
     }
     const after = decodeCursor(page.cursor, 1);
     if (after) {

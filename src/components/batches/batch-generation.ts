@@ -31,6 +31,13 @@ function dueSql(s: GenerationScope, p: string): string {
     ${s.frequency === 'one_off' ? `AND e.start_period = ${p}` : ''}`;
 }
 
+/**
+ * Why an enrolment's month is not in a batch: already_in_batch (a live payment for the month elsewhere), and for
+ * arrears not_paid, payment_not_final, overpaid, and for a retry not_active. Stable codes the console words.
+ */
+export const LEFT_OUT_REASONS = ['already_in_batch', 'not_paid', 'payment_not_final', 'overpaid', 'not_active'] as const;
+export type LeftOutReason = (typeof LEFT_OUT_REASONS)[number];
+
 export interface GenerationResult {
   inserted: number;
   leftOut: number;
@@ -139,10 +146,10 @@ export async function generateArrears(em: EntityManager, s: GenerationScope, mon
       [...APPROVED_OR_LATER, ...monthParams, s.programmeId, likePrefix(s.areaPath)],
     );
     const left = (await em.query(
-      `INSERT INTO batch_left_out (batch_id, enrolment_id, period, beneficiary_id, reason, detail)
+      `INSERT INTO batch_left_out (batch_id, enrolment_id, period, beneficiary_id, reason, detail, owed, paid_live)
        SELECT ?, t.enrolment_id, t.period, e.beneficiary_id,
          CASE WHEN t.has_regular = 0 THEN 'not_paid' WHEN t.not_final > 0 THEN 'payment_not_final' ELSE 'overpaid' END,
-         CONCAT('owed ', t.owed, ', in live payments ', t.paid)
+         CONCAT('owed ', t.owed, ', in live payments ', t.paid), t.owed, t.paid
        FROM ${tmp} t JOIN enrolments e ON e.id = t.enrolment_id
        WHERE t.owed <> t.paid AND (t.has_regular = 0 OR t.not_final > 0 OR t.owed < t.paid)`,
       [s.batchId],
@@ -192,10 +199,11 @@ export async function generateRetry(em: EntityManager, s: GenerationScope, origi
     throw new Error(`retry generation skipped rows for another reason than a live payment: ${res.info ?? ''}`);
   }
   const left = (await em.query(
-    `INSERT INTO batch_left_out (batch_id, enrolment_id, period, beneficiary_id, reason, other_batch_id, other_reference, detail)
+    `INSERT INTO batch_left_out (batch_id, enrolment_id, period, beneficiary_id, reason, other_batch_id, other_reference, detail,
+       retried_reference, retried_status)
      SELECT ?, o.enrolment_id, o.period, o.beneficiary_id,
        CASE WHEN e.status <> 'active' THEN 'not_active' ELSE 'already_in_batch' END,
-       l.batch_id, l.reference, CONCAT('payment ', o.reference, ' ', o.status)
+       l.batch_id, l.reference, CONCAT('payment ', o.reference, ' ', o.status), o.reference, o.status
      FROM payments o
      JOIN enrolments e ON e.id = o.enrolment_id
      LEFT JOIN payments l ON l.beneficiary_id = o.beneficiary_id AND l.programme_id = o.programme_id AND l.period = o.period

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { boolQuery, plainText, stepUpCode } from '../../platform/http/schemas';
 import { pageOf, pageQuery } from '../../platform/http/pagination';
 import { parsePeriod } from '../../platform/period';
+import { LEFT_OUT_REASONS } from './batch-generation';
 import { BATCH_STATUSES } from './batch-states';
 import { MAX_REVIEW_ITEMS } from './batches.service';
 
@@ -187,13 +188,17 @@ export const leftOutPage = pageOf(
     fullName: z.string().nullable(),
     period: z.string(),
     reason: z
-      .enum(['already_in_batch', 'not_paid', 'payment_not_final', 'overpaid', 'not_active'])
+      .enum(LEFT_OUT_REASONS)
       .describe(
         'already_in_batch: a live payment for this month exists (otherBatchId); arrears: not_paid (no payment for the month yet), payment_not_final (its batch is not approved yet), overpaid (paid more than is owed now); retry: not_active (the enrolment ended or is suspended)',
       ),
-    otherBatchId: z.string().nullable(),
-    otherReference: z.string().nullable(),
-    detail: z.string().nullable(),
+    otherBatchId: z.string().nullable().describe('already_in_batch: the batch holding the live payment'),
+    otherReference: z.string().nullable().describe('already_in_batch: that payment’s reference'),
+    owed: z.number().int().nullable().describe('Arrears: whole đồng owed for the month now'),
+    paidInLivePayments: z.number().int().nullable().describe('Arrears: whole đồng the month’s live payments add up to'),
+    retriedReference: z.string().nullable().describe('Retry: the reference of the payment that was to be paid again'),
+    retriedStatus: z.enum(['failed', 'returned']).nullable().describe('Retry: that payment’s status'),
+    detail: z.string().nullable().describe('The same facts in an English sentence, for a reader of the raw API'),
   }),
 ).meta({ id: 'LeftOutPage' });
 

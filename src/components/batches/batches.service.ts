@@ -7,7 +7,14 @@ import { formatPeriod, periodsBetween, type Period } from '../../platform/period
 import { assertAreaScope, hasRole, type Actor, type Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
 import { levelInForce } from '../programmes/programmes.service';
-import { generateArrears, generateRegular, generateRetry, type GenerationScope, type MonthLevel } from './batch-generation';
+import {
+  generateArrears,
+  generateRegular,
+  generateRetry,
+  type GenerationScope,
+  type LeftOutReason,
+  type MonthLevel,
+} from './batch-generation';
 import { assertCan, assertEditable, type BatchAction, type BatchStatus } from './batch-states';
 import {
   BATCH_SELECT,
@@ -119,9 +126,13 @@ export interface LeftOutView {
   beneficiaryId: string;
   fullName: string | null;
   period: string;
-  reason: string;
+  reason: LeftOutReason;
   otherBatchId: string | null;
   otherReference: string | null;
+  owed: number | null;
+  paidInLivePayments: number | null;
+  retriedReference: string | null;
+  retriedStatus: 'failed' | 'returned' | null;
   detail: string | null;
 }
 
@@ -352,10 +363,14 @@ export class BatchesService {
       beneficiary_id: string;
       full_name: string | null;
       period: number;
-      reason: string;
+      reason: LeftOutReason;
       other_batch_id: string | null;
       other_reference: string | null;
       detail: string | null;
+      owed: string | number | null;
+      paid_live: string | number | null;
+      retried_reference: string | null;
+      retried_status: 'failed' | 'returned' | null;
     }[];
     return finishPage(
       rows,
@@ -369,6 +384,10 @@ export class BatchesService {
         reason: r.reason,
         otherBatchId: r.other_batch_id === null ? null : String(r.other_batch_id),
         otherReference: r.other_reference,
+        owed: r.owed === null ? null : Number(r.owed),
+        paidInLivePayments: r.paid_live === null ? null : Number(r.paid_live),
+        retriedReference: r.retried_reference,
+        retriedStatus: r.retried_status,
         detail: r.detail,
       }),
     );

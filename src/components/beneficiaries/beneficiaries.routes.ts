@@ -69,6 +69,8 @@ export function registerBeneficiaryRoutes(api: Api, roll: BeneficiariesService):
     body: updateBeneficiaryBody,
     responses: {
       200: { description: 'Updated', schema: beneficiaryDetailSchema },
+      400: { description: 'VALIDATION_FAILED, UNKNOWN_AREA or AREA_NOT_COMMUNE (details name areaId)' },
+      403: { description: 'AREA_OUT_OF_SCOPE: the commune given is outside your area' },
       404: { description: 'BENEFICIARY_NOT_FOUND' },
       409: { description: 'BENEFICIARY_CHANGED: someone changed the person since the updatedAt given' },
     },

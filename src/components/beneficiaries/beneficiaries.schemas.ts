@@ -98,7 +98,12 @@ export const updateBeneficiaryBody = z
     dateOfBirth: z.string().max(10).optional(),
     gender: z.enum(['M', 'F']).optional(),
     phone: z.string().max(20).nullable().optional(),
-    areaId: z.number().int().positive().optional(),
+    areaId: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('Move the person to this commune: an active commune inside your area (400 AREA_NOT_COMMUNE, 403 AREA_OUT_OF_SCOPE)'),
     updatedAt: z.iso
       .datetime()
       .optional()

@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { DataCipher } from '../../platform/crypto';
 import { conflict, forbidden, invalid, notFound } from '../../platform/errors';
 import { decodeCursor, finishPage, type Page } from '../../platform/http/pagination';
-import { areaPathScopeSql, assertAreaScope, assertVisible, hasRole, type Actor, type Principal } from '../../platform/security';
+import { areaPathScopeSql, assertVisible, hasRole, inAreaScope, type Actor, type Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
 import { givenFirst } from './roll-stage';
 import { foldName, formatPeriod, maskDigits, parsePeriod, validateRow, type Column, type RollRow } from './roll-validation';
@@ -436,9 +436,13 @@ export class BeneficiariesService {
           path: string;
           level: string;
         }[];
-        if (!a) throw invalid('UNKNOWN_AREA', `areaId: no active area ${change.areaId}`);
-        if (a.level !== 'commune') throw invalid('AREA_NOT_COMMUNE', 'areaId: give the commune the person is paid in');
-        assertAreaScope(p, a.path, 'areaId');
+        const refused = (message: string) => [{ location: 'body', path: 'areaId', message }];
+        if (!a) throw invalid('UNKNOWN_AREA', `areaId: no active area ${change.areaId}`, refused('no active area with this id'));
+        if (a.level !== 'commune') {
+          throw invalid('AREA_NOT_COMMUNE', 'areaId: give the commune the person is paid in', refused('not a commune'));
+        }
+        // a person moved out of the caller's scope could no longer be seen or corrected by them
+        if (!inAreaScope(p, a.path)) throw forbidden('AREA_OUT_OF_SCOPE', 'areaId is outside your area', refused('outside your area'));
         area = { id: a.id, code: a.code };
       }
       if (change.fullName !== undefined) values.full_name = change.fullName;
@@ -494,7 +498,12 @@ export class BeneficiariesService {
         entityType: 'beneficiary',
         entityId: id,
         areaId: area.id,
-        before: { changed: Object.keys(before).filter((k) => before[k as keyof typeof before] !== after[k as keyof typeof after]) },
+        before: {
+          changed: Object.keys(before).filter((k) => before[k as keyof typeof before] !== after[k as keyof typeof after]),
+          // a move says where from and where to: area ids are no personal data, and the event is filed under the new area
+          ...(area.id !== b.area_id ? { areaId: b.area_id } : {}),
+        },
+        ...(area.id !== b.area_id ? { after: { areaId: area.id } } : {}),
         note: change.reason,
       });
     });

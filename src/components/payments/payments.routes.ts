@@ -9,7 +9,7 @@ import type { BatchesService } from '../batches';
 import { transferEventSchema } from '../providers';
 import type { CallbackOutcome } from './callback-batcher';
 import type { PaymentEngine } from './payment-engine';
-import type { PayPoints } from './paypoints';
+import { RESULT_PROBLEM_CODES, type PayPoints } from './paypoints';
 
 const progressSchema = z
   .object({
@@ -39,6 +39,40 @@ const payPointsSchema = z
     ),
   })
   .meta({ id: 'BatchPayPoints' });
+
+const resultsRefusalSchema = z
+  .object({
+    error: z.object({
+      code: z.string().describe('RESULTS_FILE_INVALID, RESULTS_FILE_EMPTY, RESULTS_FILE_TOO_LONG, or a refusal of the upload itself'),
+      message: z.string(),
+      details: z
+        .object({
+          problems: z
+            .array(
+              z.object({
+                row: z.number().int().describe('Line of the file, the header being 1'),
+                column: z.string().nullable(),
+                code: z
+                  .enum(RESULT_PROBLEM_CODES)
+                  .describe(
+                    'MISSING_COLUMN (column names it), UNREADABLE (not CSV from this line), EMPTY_REFERENCE, PAID_VALUE (value: what paid held), ' +
+                      'DUPLICATE_REFERENCE, UNKNOWN_REFERENCE (not a payment of this batch), NOT_CASH (not paid at a pay point), ' +
+                      'NOT_HANDED_OVER (status: the payment’s status, not sent)',
+                  ),
+                reference: z.string().nullable(),
+                value: z.string().nullable(),
+                status: z.string().nullable(),
+                message: z.string().describe('The same problem in an English sentence'),
+              }),
+            )
+            .describe('Every problem found, at most 200'),
+        })
+        .optional()
+        .describe('RESULTS_FILE_INVALID: the problems by line; nothing was recorded'),
+      requestId: z.string(),
+    }),
+  })
+  .meta({ id: 'PayPointResultsRefusal' });
 
 const batchParams = z.object({ id: z.string().regex(/^\d{1,19}$/) });
 
@@ -94,7 +128,10 @@ export function registerPaymentRoutes(
         description: 'What was recorded',
         schema: z.object({ paid: z.number().int(), notCollected: z.number().int(), unchanged: z.number().int() }),
       },
-      400: { description: 'RESULTS_FILE_INVALID with details.problems (row, column, message), RESULTS_FILE_EMPTY' },
+      400: {
+        description: 'RESULTS_FILE_INVALID with details.problems (row, column, code, message), RESULTS_FILE_EMPTY, RESULTS_FILE_TOO_LONG',
+        schema: resultsRefusalSchema,
+      },
       409: { description: 'BATCH_NOT_PROCESSING' },
     },
     handler: async ({ params }, ctx) => {

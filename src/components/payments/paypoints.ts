@@ -13,10 +13,46 @@ import { marks } from '../../platform/db';
 /** Largest results file: one line per cash payment of a batch. */
 export const MAX_RESULT_ROWS = 200_000;
 
+/**
+ * Why a line of a results file is refused: stable codes the console words in the reader's language, with the values
+ * the words need (the reference, the value of `paid`, the payment's status). The English message stays beside them.
+ */
+export const RESULT_PROBLEM_CODES = [
+  'MISSING_COLUMN',
+  'UNREADABLE',
+  'EMPTY_REFERENCE',
+  'PAID_VALUE',
+  'DUPLICATE_REFERENCE',
+  'UNKNOWN_REFERENCE',
+  'NOT_CASH',
+  'NOT_HANDED_OVER',
+] as const;
+export type ResultProblemCode = (typeof RESULT_PROBLEM_CODES)[number];
+
 export interface ResultProblem {
   row: number;
   column: string | null;
+  code: ResultProblemCode;
+  reference: string | null;
+  value: string | null;
+  status: string | null;
   message: string;
+}
+
+function problem(
+  row: number,
+  column: string | null,
+  code: ResultProblemCode,
+  message: string,
+  facts: { reference?: string; value?: string; status?: string } = {},
+): ResultProblem {
+  return { row, column, code, reference: facts.reference ?? null, value: facts.value ?? null, status: facts.status ?? null, message };
+}
+
+function refused(problems: ResultProblem[]) {
+  return invalid('RESULTS_FILE_INVALID', `the results file has ${problems.length} problem(s); nothing was recorded`, {
+    problems: problems.slice(0, 200),
+  });
 }
 
 export interface PayPointRow {
@@ -139,7 +175,11 @@ export class PayPoints {
       const problems: ResultProblem[] = [];
       const byRef = new Map<string, { row: number; paid: boolean; note: string | null }>();
       for (const l of lines) {
-        if (byRef.has(l.reference)) problems.push({ row: l.row, column: 'reference', message: `${l.reference} appears twice in the file` });
+        if (byRef.has(l.reference)) {
+          problems.push(
+            problem(l.row, 'reference', 'DUPLICATE_REFERENCE', `${l.reference} appears twice in the file`, { reference: l.reference }),
+          );
+        }
         byRef.set(l.reference, l);
       }
       const refs = [...byRef.keys()];
@@ -156,18 +196,20 @@ export class PayPoints {
       let unchanged = 0;
       for (const [ref, l] of byRef) {
         const f = found.get(ref);
-        if (!f) problems.push({ row: l.row, column: 'reference', message: `${ref} is not a payment of batch ${b.id}` });
-        else if (f.kind !== 'file') problems.push({ row: l.row, column: 'reference', message: `${ref} is not paid at a pay point` });
+        const facts = { reference: ref };
+        if (!f) problems.push(problem(l.row, 'reference', 'UNKNOWN_REFERENCE', `${ref} is not a payment of batch ${b.id}`, facts));
+        else if (f.kind !== 'file') problems.push(problem(l.row, 'reference', 'NOT_CASH', `${ref} is not paid at a pay point`, facts));
         else if (f.status === (l.paid ? 'succeeded' : 'failed')) unchanged += 1;
         else if (f.status !== 'sent') {
-          problems.push({ row: l.row, column: 'paid', message: `${ref} is ${f.status}, not handed to a pay point awaiting its result` });
+          problems.push(
+            problem(l.row, 'paid', 'NOT_HANDED_OVER', `${ref} is ${f.status}, not handed to a pay point awaiting its result`, {
+              ...facts,
+              status: f.status,
+            }),
+          );
         }
       }
-      if (problems.length) {
-        throw invalid('RESULTS_FILE_INVALID', `the results file has ${problems.length} problem(s); nothing was recorded`, {
-          problems: problems.slice(0, 200),
-        });
-      }
+      if (problems.length) throw refused(problems);
       return await this.ds.transaction(async (em) => {
         let paid = 0;
         let notCollected = 0;
@@ -221,29 +263,33 @@ export class PayPoints {
         row += 1;
         if (row === 2) {
           const missing = ['reference', 'paid'].filter((c) => !(c in rec));
-          if (missing.length)
-            throw invalid('RESULTS_FILE_INVALID', `the header must have reference and paid; missing: ${missing.join(', ')}`);
+          if (missing.length) {
+            throw refused(missing.map((c) => problem(1, c, 'MISSING_COLUMN', `the header must have reference and paid; ${c} is missing`)));
+          }
         }
         if (out.length >= MAX_RESULT_ROWS) throw invalid('RESULTS_FILE_TOO_LONG', `at most ${MAX_RESULT_ROWS} lines`);
         const paidText = (rec.paid ?? '').toLowerCase();
         const paid = YES.has(paidText) ? true : NO.has(paidText) ? false : null;
-        if (!rec.reference) problems.push({ row, column: 'reference', message: 'reference is empty' });
-        if (paid === null) problems.push({ row, column: 'paid', message: `paid must be yes or no, not "${rec.paid}"` });
+        if (!rec.reference) problems.push(problem(row, 'reference', 'EMPTY_REFERENCE', 'reference is empty'));
+        if (paid === null) {
+          problems.push(
+            problem(row, 'paid', 'PAID_VALUE', `paid must be yes or no, not "${rec.paid}"`, { value: (rec.paid ?? '').slice(0, 100) }),
+          );
+        }
         if (rec.reference && paid !== null)
           out.push({ row, reference: rec.reference, paid, note: rec.note ? rec.note.slice(0, 500) : null });
       }
     } catch (e) {
       if ((e as { code?: string }).code?.startsWith('CSV_')) {
-        throw invalid('RESULTS_FILE_INVALID', `the results file is not readable CSV: ${(e as Error).message}`);
+        const line = (e as { lines?: number }).lines;
+        throw refused([
+          problem(typeof line === 'number' ? line : row + 1, null, 'UNREADABLE', `not readable CSV: ${(e as Error).message}`),
+        ]);
       }
       throw e;
     }
     if (row === 1) throw invalid('RESULTS_FILE_EMPTY', 'the results file is empty');
-    if (problems.length) {
-      throw invalid('RESULTS_FILE_INVALID', `the results file has ${problems.length} problem(s); nothing was recorded`, {
-        problems: problems.slice(0, 200),
-      });
-    }
+    if (problems.length) throw refused(problems);
     return out;
   }
 }

@@ -1674,7 +1674,7 @@ export interface paths {
                     under?: number;
                     level?: "province" | "district" | "commune";
                     active?: "true" | "false";
-                    /** @description Part of the code or name */
+                    /** @description Part of the code or name; tones, marks and đ optional (dong xuan finds Đồng Xuân) */
                     q?: string;
                 };
                 header?: never;
@@ -3919,6 +3919,7 @@ export interface paths {
                         /** @enum {string} */
                         gender?: "M" | "F";
                         phone?: string | null;
+                        /** @description Move the person to this commune: an active commune inside your area (400 AREA_NOT_COMMUNE, 403 AREA_OUT_OF_SCOPE) */
                         areaId?: number;
                         /**
                          * Format: date-time
@@ -3939,14 +3940,12 @@ export interface paths {
                         "application/json": components["schemas"]["Beneficiary"];
                     };
                 };
-                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                /** @description VALIDATION_FAILED, UNKNOWN_AREA or AREA_NOT_COMMUNE (details name areaId) */
                 400: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
+                    content?: never;
                 };
                 /** @description Missing, invalid, expired or revoked token */
                 401: {
@@ -3957,14 +3956,12 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
+                /** @description AREA_OUT_OF_SCOPE: the commune given is outside your area; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
+                    content?: never;
                 };
                 /** @description BENEFICIARY_NOT_FOUND */
                 404: {
@@ -7450,12 +7447,14 @@ export interface paths {
                         };
                     };
                 };
-                /** @description RESULTS_FILE_INVALID with details.problems (row, column, message), RESULTS_FILE_EMPTY */
+                /** @description RESULTS_FILE_INVALID with details.problems (row, column, code, message), RESULTS_FILE_EMPTY, RESULTS_FILE_TOO_LONG */
                 400: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content?: never;
+                    content: {
+                        "application/json": components["schemas"]["PayPointResultsRefusal"];
+                    };
                 };
                 /** @description Missing, invalid, expired or revoked token */
                 401: {
@@ -10294,8 +10293,22 @@ export interface components {
                  * @enum {string}
                  */
                 reason: "already_in_batch" | "not_paid" | "payment_not_final" | "overpaid" | "not_active";
+                /** @description already_in_batch: the batch holding the live payment */
                 otherBatchId: string | null;
+                /** @description already_in_batch: that payment’s reference */
                 otherReference: string | null;
+                /** @description Arrears: whole đồng owed for the month now */
+                owed: number | null;
+                /** @description Arrears: whole đồng the month’s live payments add up to */
+                paidInLivePayments: number | null;
+                /** @description Retry: the reference of the payment that was to be paid again */
+                retriedReference: string | null;
+                /**
+                 * @description Retry: that payment’s status
+                 * @enum {string|null}
+                 */
+                retriedStatus: "failed" | "returned" | null;
+                /** @description The same facts in an English sentence, for a reader of the raw API */
                 detail: string | null;
             }[];
             /** @description Pass as cursor to get the next page; null on the last page. */
@@ -10334,6 +10347,33 @@ export interface components {
                 paidAmount: number;
                 notCollected: number;
             }[];
+        };
+        PayPointResultsRefusal: {
+            error: {
+                /** @description RESULTS_FILE_INVALID, RESULTS_FILE_EMPTY, RESULTS_FILE_TOO_LONG, or a refusal of the upload itself */
+                code: string;
+                message: string;
+                /** @description RESULTS_FILE_INVALID: the problems by line; nothing was recorded */
+                details?: {
+                    /** @description Every problem found, at most 200 */
+                    problems: {
+                        /** @description Line of the file, the header being 1 */
+                        row: number;
+                        column: string | null;
+                        /**
+                         * @description MISSING_COLUMN (column names it), UNREADABLE (not CSV from this line), EMPTY_REFERENCE, PAID_VALUE (value: what paid held), DUPLICATE_REFERENCE, UNKNOWN_REFERENCE (not a payment of this batch), NOT_CASH (not paid at a pay point), NOT_HANDED_OVER (status: the payment’s status, not sent)
+                         * @enum {string}
+                         */
+                        code: "MISSING_COLUMN" | "UNREADABLE" | "EMPTY_REFERENCE" | "PAID_VALUE" | "DUPLICATE_REFERENCE" | "UNKNOWN_REFERENCE" | "NOT_CASH" | "NOT_HANDED_OVER";
+                        reference: string | null;
+                        value: string | null;
+                        status: string | null;
+                        /** @description The same problem in an English sentence */
+                        message: string;
+                    }[];
+                };
+                requestId: string;
+            };
         };
         ProviderTransferEvent: {
             eventId: string;

@@ -62,7 +62,67 @@ export function formatMonth(period: string): string {
   return m ? `${m[2]}/${m[1]}` : period;
 }
 
+/** The month `n` months after (or before) a YYYY-MM month. */
+export function addMonths(period: string, n: number): string {
+  const [y, m] = period.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(y, m - 1 + n, 1)).toISOString().slice(0, 7);
+}
+
+/** The months from `from` to `to` (YYYY-MM), both included, oldest first; none when `to` comes first. */
+export function monthsBetween(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let p = from; p <= to; p = addMonths(p, 1)) out.push(p);
+  return out;
+}
+
 /** One month, or the first and last of a range, as MM/yyyy. */
 export function formatMonthRange(from: string, to?: string | null): string {
   return !to || to === from ? formatMonth(from) : `${formatMonth(from)} – ${formatMonth(to)}`;
+}
+
+/** A calendar day given as yyyy-MM-dd, written dd/MM/yyyy; anything else is shown unchanged. */
+export function formatDay(iso: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
+  return m ? `${m[3]}/${m[2]}/${m[1]}` : iso;
+}
+
+/**
+ * A day typed as a Vietnamese reader writes it, dd/MM/yyyy (one-digit day or month, `-`, `.` or a space between
+ * the parts, or the 8 digits alone), or yyyy-MM-dd as pasted from a system: the day as yyyy-MM-dd, '' for an empty
+ * text, null for anything that is no day of the calendar (31/02/2026, 29/02/2025, 15/3/26).
+ */
+export function parseDay(text: string): string | null {
+  const s = text.trim();
+  if (s === '') return '';
+  const dmy = /^(\d{1,2})[/.\-\s](\d{1,2})[/.\-\s](\d{4})$/.exec(s) ?? /^(\d{2})(\d{2})(\d{4})$/.exec(s);
+  const ymd = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  const parts = dmy ? [dmy[1], dmy[2], dmy[3]] : ymd ? [ymd[3], ymd[2], ymd[1]] : null;
+  if (!parts) return null;
+  const [day, month, year] = parts.map(Number) as [number, number, number];
+  if (year < 1000 || month < 1 || month > 12 || day < 1) return null;
+  // the last day of the month: day 0 of the next one
+  if (day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return null;
+  return `${String(year)}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+}
+
+/**
+ * A month typed as MM/yyyy (a one-digit month, `-`, `.` or a space between the parts), or YYYY-MM as pasted from a
+ * system: the month as YYYY-MM, '' for an empty text, null for anything that is no month (13/2026, 3/26).
+ */
+export function parseMonth(text: string): string | null {
+  const s = text.trim();
+  if (s === '') return '';
+  const my = /^(\d{1,2})[/.\-\s](\d{4})$/.exec(s);
+  const ym = /^(\d{4})-(\d{2})$/.exec(s);
+  const parts = my ? [my[1], my[2]] : ym ? [ym[2], ym[1]] : null;
+  if (!parts) return null;
+  const [month, year] = parts.map(Number) as [number, number];
+  if (year < 1000 || month < 1 || month > 12) return null;
+  return `${String(year)}-${String(month).padStart(2, '0')}`;
+}
+
+/** The day `days` after (or before) a yyyy-MM-dd day. */
+export function addDays(iso: string, days: number): string {
+  const [y, m, d] = iso.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
 }

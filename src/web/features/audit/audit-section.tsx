@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, unwrap, type Schemas } from '../../api/client';
 import { useI18n } from '../../i18n/i18n';
+import { DateInput } from '../../ui/date-input';
 import { Field } from '../../ui/field';
 import { formatDate, formatTime } from '../../ui/format';
 import { KeysetTable } from '../../ui/keyset-table';
@@ -113,10 +114,13 @@ function VerifyPanel() {
 function FilterForm({ onApply }: { onApply: (f: Filter) => void }) {
   const { t } = useI18n();
   const [f, setF] = useState<Filter>(EMPTY);
+  // null while the text typed in a day field is no day: the field says so, and the filter is not applied
+  const [days, setDays] = useState<{ from: string | null; to: string | null }>({ from: '', to: '' });
   const set = (k: keyof Filter) => (e: { target: { value: string } }) => setF((x) => ({ ...x, [k]: e.target.value }));
   function submit(e: FormEvent) {
     e.preventDefault();
-    onApply(f);
+    if (days.from === null || days.to === null) return;
+    onApply({ ...f, from: days.from, to: days.to });
   }
   return (
     <form onSubmit={submit} className="filters" aria-labelledby="filter-title">
@@ -132,8 +136,8 @@ function FilterForm({ onApply }: { onApply: (f: Filter) => void }) {
         onChange={(e) => setF((x) => ({ ...x, actorUserId: e.target.value.replace(/\D/g, '') }))}
       />
       <AreaSelect label={t('audit.filter.area')} value={f.areaId} onChange={(areaId) => setF((x) => ({ ...x, areaId }))} />
-      <Field label={t('audit.filter.from')} name="from" type="date" value={f.from} onChange={set('from')} />
-      <Field label={t('audit.filter.to')} name="to" type="date" value={f.to} onChange={set('to')} />
+      <DateInput label={t('audit.filter.from')} name="from" value={days.from} onChange={(from) => setDays((d) => ({ ...d, from }))} />
+      <DateInput label={t('audit.filter.to')} name="to" value={days.to} onChange={(to) => setDays((d) => ({ ...d, to }))} />
       <div className="actions">
         <button type="submit" className="primary">
           {t('audit.filter.apply')}
@@ -142,6 +146,7 @@ function FilterForm({ onApply }: { onApply: (f: Filter) => void }) {
           type="button"
           onClick={() => {
             setF(EMPTY);
+            setDays({ from: '', to: '' });
             onApply(EMPTY);
           }}
         >

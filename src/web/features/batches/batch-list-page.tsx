@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { Link } from 'wouter';
 import { useMe } from '../../app/session';
 import { useI18n } from '../../i18n/i18n';
+import { MonthInput } from '../../ui/date-input';
 import { formatMoney, formatMonthRange } from '../../ui/format';
 import { KeysetTable } from '../../ui/keyset-table';
 import { Money } from '../../ui/money';
@@ -69,15 +70,15 @@ export function BatchListPage() {
               </option>
             ))}
           </SelectField>
-          <div className="field">
-            <label htmlFor="batch-filter-period">{t('batches.filter.period')}</label>
-            <input
-              id="batch-filter-period"
-              type="month"
-              value={filter.period ?? ''}
-              onChange={(e) => set({ period: e.target.value || undefined })}
-            />
-          </div>
+          <MonthInput
+            label={t('batches.filter.period')}
+            name="period"
+            value={filter.period ?? ''}
+            // a text that is no month yet keeps the list as it is; the field says what is wrong
+            onChange={(period) => {
+              if (period !== null) set({ period: period || undefined });
+            }}
+          />
         </div>
         <AreaPicker
           label={t('batches.filter.area')}

@@ -3,6 +3,7 @@ import { useState, type FormEvent } from 'react';
 import { Link } from 'wouter';
 import { api, unwrap } from '../../api/client';
 import { useI18n } from '../../i18n/i18n';
+import { MonthInput } from '../../ui/date-input';
 import { Field, FormError } from '../../ui/field';
 import { formErrors } from '../../ui/form-errors';
 import { AmountInWords, Money } from '../../ui/money';
@@ -16,8 +17,9 @@ const FIELDS = ['programmeId', 'kind', 'period', 'periodTo', 'areaId', 'title'] 
 interface Draft {
   programmeId: string;
   kind: 'regular' | 'arrears';
-  period: string;
-  periodTo: string;
+  /** null while the text typed is no month (the field says so) */
+  period: string | null;
+  periodTo: string | null;
   areaId: number | undefined;
   title: string;
 }
@@ -43,7 +45,7 @@ export function NewBatchPage() {
           body: {
             programmeId: Number(draft.programmeId),
             kind: draft.kind,
-            period: draft.period,
+            period: draft.period ?? '',
             ...(draft.kind === 'arrears' && draft.periodTo ? { periodTo: draft.periodTo } : {}),
             areaId: draft.areaId!,
             ...(draft.title.trim() ? { title: draft.title.trim() } : {}),
@@ -66,7 +68,9 @@ export function NewBatchPage() {
     const required = t('form.required');
     const m: typeof missing = {};
     if (!draft.programmeId) m.programmeId = required;
-    if (!draft.period) m.period = required;
+    if (draft.period === null) m.period = t('form.monthInvalid');
+    else if (!draft.period) m.period = required;
+    if (draft.kind === 'arrears' && draft.periodTo === null) m.periodTo = t('form.monthInvalid');
     if (draft.areaId === undefined) m.areaId = required;
     setMissing(m);
     if (Object.keys(m).length === 0) create.mutate();
@@ -154,23 +158,20 @@ export function NewBatchPage() {
             </label>
           ))}
         </fieldset>
-        <Field
+        <MonthInput
           label={draft.kind === 'arrears' ? t('batches.wizard.periodFrom') : t('batches.wizard.period')}
           name="period"
-          type="month"
-          hint={t('batches.wizard.periodHint')}
           value={draft.period}
           error={fieldError('period')}
-          onChange={(e) => set({ period: e.target.value })}
+          onChange={(period) => set({ period })}
         />
         {draft.kind === 'arrears' ? (
-          <Field
+          <MonthInput
             label={t('batches.wizard.periodTo')}
             name="periodTo"
-            type="month"
             value={draft.periodTo}
             error={fieldError('periodTo')}
-            onChange={(e) => set({ periodTo: e.target.value })}
+            onChange={(periodTo) => set({ periodTo })}
           />
         ) : null}
         <AreaPicker

@@ -8,6 +8,7 @@ import { SelectField } from '../../ui/field';
 import { errorMessage } from '../../ui/form-errors';
 import { KeysetTable } from '../../ui/keyset-table';
 import { fetchAreas, fetchLeftOut, type BatchStatus, type LeftOut } from './api';
+import { leftOutDetailText } from './reason-text';
 
 /** A refusal in plain words: the batch pages' own message for the code, else the console's. */
 export function batchError(t: Translate, e: unknown): string {
@@ -88,7 +89,7 @@ export function LeftOutTable({ batchId }: { batchId: string }) {
         { header: t('batches.col.reason'), cell: (r) => t(`batches.leftOut.reason.${r.reason}`) },
         {
           header: t('batches.col.detail'),
-          cell: (r) => (r.otherBatchId ? t('batches.leftOut.otherBatch', { id: r.otherBatchId }) : (r.detail ?? '')),
+          cell: (r) => leftOutDetailText(t, r),
         },
       ]}
     />

@@ -3,23 +3,18 @@ import { useState, type FormEvent } from 'react';
 import { api, csrfHeader, unwrap, type Schemas } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { useMe } from '../../app/session';
-import type { MessageKey } from '../../i18n/catalogue';
-import { useI18n, type Translate } from '../../i18n/i18n';
+import { useI18n } from '../../i18n/i18n';
 import { FormError } from '../../ui/field';
 import { Money } from '../../ui/money';
 import { idempotencyKey, keys, LIVE, type Batch } from './api';
 import { batchError, canMake } from './parts';
+import { payPointProblemText, type PayPointProblem } from './reason-text';
 
 type PayPoint = Schemas['BatchPayPoints']['paypoints'][number];
 interface Results {
   paid: number;
   notCollected: number;
   unchanged: number;
-}
-interface Problem {
-  row: number;
-  column: string | null;
-  message: string;
 }
 
 const POLL_MS = 2000;
@@ -47,27 +42,9 @@ function uploadResults(batchId: string, file: File): Promise<Results> {
   });
 }
 
-/** The API's problem messages, in the reader's language when their shape is known; otherwise the API's own text. */
-const PROBLEM_TEXT: [RegExp, MessageKey][] = [
-  [/^(.+) appears twice in the file$/, 'batches.paypoints.problem.twice'],
-  [/^(.+) is not a payment of batch \d+$/, 'batches.paypoints.problem.unknown'],
-  [/^(.+) is not paid at a pay point$/, 'batches.paypoints.problem.notCash'],
-  [/^(.+) is (\w+), not handed to a pay point awaiting its result$/, 'batches.paypoints.problem.notHandedOver'],
-  [/^reference is empty$/, 'batches.paypoints.problem.emptyReference'],
-  [/^paid must be yes or no, not "(.*)"$/, 'batches.paypoints.problem.paidValue'],
-];
-
-function problemText(t: Translate, message: string): string {
-  for (const [re, key] of PROBLEM_TEXT) {
-    const m = re.exec(message);
-    if (m) return t(key, { value: m[1] ?? '' });
-  }
-  return message;
-}
-
-function problemsOf(e: unknown): Problem[] {
+function problemsOf(e: unknown): PayPointProblem[] {
   if (!(e instanceof ApiError)) return [];
-  const d = e.details as { problems?: Problem[] } | undefined;
+  const d = e.details as { problems?: PayPointProblem[] } | undefined;
   return Array.isArray(d?.problems) ? d.problems : [];
 }
 
@@ -252,7 +229,7 @@ export function PayPointsPanel({ b }: { b: Batch }) {
               <tr key={`${p.row}-${i}`}>
                 <td className="num">{p.row}</td>
                 <td>{p.column ?? ''}</td>
-                <td>{problemText(t, p.message)}</td>
+                <td>{payPointProblemText(t, p)}</td>
               </tr>
             ))}
           </tbody>

@@ -1,10 +1,13 @@
+import { useQuery } from '@tanstack/react-query';
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { api, unwrap, type Schemas } from '../../api/client';
 import { ApiError, type FieldProblem } from '../../api/errors';
 import { hasMessage } from '../../i18n/catalogue';
 import { useI18n, type Translate } from '../../i18n/i18n';
-import { Field, FormError } from '../../ui/field';
+import { DateInput } from '../../ui/date-input';
+import { Field, FormError, SelectField } from '../../ui/field';
 import { formErrors, type FormErrors } from '../../ui/form-errors';
+import { CommunePicker } from './commune-picker';
 
 type Beneficiary = Schemas['Beneficiary'];
 type Enrolment = Schemas['Enrolment'];
@@ -62,6 +65,58 @@ function Select({
   );
 }
 
+/**
+ * The bank or the wallet provider an enrolment is paid through, chosen from the active ones the service knows
+ * (GET /banks, GET /wallet-providers); a code the enrolment holds that is no longer active stays shown as it is.
+ */
+function ProviderSelect({
+  field,
+  value,
+  onChange,
+  error,
+}: {
+  field: 'bankCode' | 'walletProvider';
+  value: string;
+  onChange: (v: string) => void;
+  error?: string | undefined;
+}) {
+  const { t } = useI18n();
+  const list = useQuery({
+    queryKey: ['reference', field, 'active'],
+    queryFn: async ({ signal }) =>
+      field === 'bankCode'
+        ? (await unwrap(api.GET('/api/v1/banks', { params: { query: { active: 'true' } }, signal }))).items.map((b) => ({
+            code: b.bin,
+            label: `${b.shortName} – ${b.name} (${b.bin})`,
+          }))
+        : (await unwrap(api.GET('/api/v1/wallet-providers', { params: { query: { active: 'true' } }, signal }))).items.map((w) => ({
+            code: w.code,
+            label: `${w.name} (${w.code})`,
+          })),
+    staleTime: 5 * 60_000,
+  });
+  const options = list.data ?? [];
+  return (
+    <SelectField
+      label={t(`beneficiaries.edit.${field}`)}
+      name={field}
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      error={error ?? (list.isError ? t('beneficiaries.edit.listUnavailable') : undefined)}
+    >
+      <option value="">{t(field === 'bankCode' ? 'beneficiaries.edit.chooseBank' : 'beneficiaries.edit.chooseWallet')}</option>
+      {value && list.isSuccess && !options.some((o) => o.code === value) ? (
+        <option value={value}>{t('beneficiaries.edit.inactiveCode', { code: value })}</option>
+      ) : null}
+      {options.map((o) => (
+        <option key={o.code} value={o.code}>
+          {o.label}
+        </option>
+      ))}
+    </SelectField>
+  );
+}
+
 /** What a conflict asks: the record moved on since it was read, so the form offers to read it again. */
 function Conflict({ message, onReload }: { message: string; onReload: () => void }) {
   const { t } = useI18n();
@@ -99,8 +154,11 @@ export function PersonForm({
   const { t } = useI18n();
   const titleId = useId();
   const first = useFocusFirst();
-  const initial = { fullName: person.fullName, dateOfBirth: person.dateOfBirth, gender: person.gender, phone: revealed?.phone ?? '' };
+  const initial = { fullName: person.fullName, gender: person.gender, phone: revealed?.phone ?? '' };
   const [v, setV] = useState(initial);
+  // null while the text typed is no day: the field says so, and nothing is sent
+  const [dateOfBirth, setDateOfBirth] = useState<string | null>(person.dateOfBirth);
+  const [areaId, setAreaId] = useState(person.areaId);
   const [reason, setReason] = useState('');
   const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const [conflict, setConflict] = useState<string | null>(null);
@@ -109,9 +167,11 @@ export function PersonForm({
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    const change: { fullName?: string; dateOfBirth?: string; gender?: 'M' | 'F'; phone?: string | null } = {};
+    if (dateOfBirth === null) return;
+    const change: { fullName?: string; dateOfBirth?: string; gender?: 'M' | 'F'; phone?: string | null; areaId?: number } = {};
     if (v.fullName.trim() !== initial.fullName) change.fullName = v.fullName.trim();
-    if (v.dateOfBirth !== initial.dateOfBirth) change.dateOfBirth = v.dateOfBirth;
+    if (dateOfBirth !== person.dateOfBirth) change.dateOfBirth = dateOfBirth;
+    if (areaId !== person.areaId) change.areaId = areaId;
     if (v.gender !== initial.gender) change.gender = v.gender;
     // a masked phone is not known here: an empty field keeps it, unless the full value was shown and then cleared
     const phone = v.phone.trim();
@@ -139,7 +199,7 @@ export function PersonForm({
         setConflict(t('errors.BENEFICIARY_CHANGED'));
         setErrors(NO_ERRORS);
       } else {
-        const found = formErrors(t, err, ['fullName', 'dateOfBirth', 'gender', 'phone', 'reason', 'nationalId'], problemText(t));
+        const found = formErrors(t, err, ['fullName', 'dateOfBirth', 'gender', 'phone', 'areaId', 'reason', 'nationalId'], problemText(t));
         // the national ID says the birth year and the sex: its disagreement is about the field that was changed
         const { nationalId, ...rest } = found.fields;
         if (nationalId) {
@@ -166,12 +226,11 @@ export function PersonForm({
         onChange={(e) => set('fullName')(e.target.value)}
         error={errors.fields.fullName}
       />
-      <Field
+      <DateInput
         label={t('beneficiaries.dateOfBirth')}
         name="dateOfBirth"
-        type="date"
-        value={v.dateOfBirth}
-        onChange={(e) => set('dateOfBirth')(e.target.value)}
+        value={dateOfBirth}
+        onChange={setDateOfBirth}
         error={errors.fields.dateOfBirth}
       />
       <Select label={t('beneficiaries.gender')} value={v.gender} onChange={set('gender')} error={errors.fields.gender}>
@@ -188,6 +247,12 @@ export function PersonForm({
         maxLength={20}
         onChange={(e) => set('phone')(e.target.value)}
         error={errors.fields.phone}
+      />
+      <CommunePicker
+        current={{ id: person.areaId, code: person.areaCode, name: person.areaName }}
+        value={areaId}
+        onChange={setAreaId}
+        error={errors.fields.areaId}
       />
       <Field
         label={t('beneficiaries.edit.reason')}
@@ -353,24 +418,26 @@ export function EnrolmentForm({
           </option>
         ))}
       </Select>
-      {destination.map((k) => (
-        <Field
-          key={k}
-          label={t(`beneficiaries.edit.${k}`)}
-          hint={
-            (k === 'accountNumber' || k === 'walletId') && v.channel === initial.channel && masked(k)
-              ? t('beneficiaries.edit.maskedKeep', { current: enrolment[k] ?? '—' })
-              : k === 'bankCode'
-                ? t('beneficiaries.edit.bankCodeHint')
+      {destination.map((k) =>
+        k === 'bankCode' || k === 'walletProvider' ? (
+          <ProviderSelect key={k} field={k} value={v[k]} onChange={set(k)} error={errors.fields[k]} />
+        ) : (
+          <Field
+            key={k}
+            label={t(`beneficiaries.edit.${k}`)}
+            hint={
+              (k === 'accountNumber' || k === 'walletId') && v.channel === initial.channel && masked(k)
+                ? t('beneficiaries.edit.maskedKeep', { current: enrolment[k] ?? '—' })
                 : undefined
-          }
-          name={k}
-          value={v[k]}
-          maxLength={k === 'accountName' ? 100 : k === 'accountNumber' ? 19 : 20}
-          onChange={(e) => set(k)(e.target.value)}
-          error={errors.fields[k]}
-        />
-      ))}
+            }
+            name={k}
+            value={v[k]}
+            maxLength={k === 'accountName' ? 100 : k === 'accountNumber' ? 19 : 20}
+            onChange={(e) => set(k)(e.target.value)}
+            error={errors.fields[k]}
+          />
+        ),
+      )}
       <Field
         label={t('beneficiaries.edit.reason')}
         hint={t('beneficiaries.edit.reasonHint')}

@@ -4,6 +4,7 @@ import { Link, useLocation } from 'wouter';
 import { api, unwrap, type Schemas } from '../../api/client';
 import { ApiError } from '../../api/errors';
 import { useI18n } from '../../i18n/i18n';
+import { DateInput, MonthInput } from '../../ui/date-input';
 import { Field, FormError } from '../../ui/field';
 import { formatDate, formatTime } from '../../ui/format';
 import { KeysetTable } from '../../ui/keyset-table';
@@ -50,9 +51,10 @@ function NewExportForm() {
   const queryClient = useQueryClient();
   const [kind, setKind] = useState<Kind>('reconciliation');
   const [format, setFormat] = useState<'csv' | 'xlsx'>('csv');
-  const [from, setFrom] = useState('');
-  const [to, setTo] = useState('');
-  const [period, setPeriod] = useState('');
+  // null while the text typed is no day (the field says so)
+  const [from, setFrom] = useState<string | null>('');
+  const [to, setTo] = useState<string | null>('');
+  const [period, setPeriod] = useState<string | null>('');
   const [areaId, setAreaId] = useState('');
   const [full, setFull] = useState(false);
   const [reason, setReason] = useState('');
@@ -64,10 +66,10 @@ function NewExportForm() {
       const why = full ? { reason: reason.trim() } : {};
       const body: Schemas['NewExport'] =
         kind === 'cash_recipients'
-          ? { kind, format, period, full, ...why, ...area }
+          ? { kind, format, period: period ?? '', full, ...why, ...area }
           : kind === 'reconciliation'
-            ? { kind, format, from, to, full, ...why, ...area }
-            : { kind, format, from, to, ...area };
+            ? { kind, format, from: from ?? '', to: to ?? '', full, ...why, ...area }
+            : { kind, format, from: from ?? '', to: to ?? '', ...area };
       return unwrap(api.POST('/api/v1/exports', { params: { header: { 'Idempotency-Key': key } }, body }));
     },
     onSuccess: async (m) => {
@@ -86,10 +88,12 @@ function NewExportForm() {
     e.preventDefault();
     const fields: Record<string, string> = {};
     if (kind === 'cash_recipients') {
-      if (!/^\d{4}-\d{2}$/.test(period)) fields.period = t('exports.form.monthRequired');
+      if (period === null || !/^\d{4}-\d{2}$/.test(period)) fields.period = t('exports.form.monthRequired');
     } else {
-      if (!from) fields.from = t('form.required');
-      if (!to) fields.to = t('form.required');
+      if (from === null) fields.from = t('form.dateInvalid');
+      else if (!from) fields.from = t('form.required');
+      if (to === null) fields.to = t('form.dateInvalid');
+      else if (!to) fields.to = t('form.required');
       if (from && to && from > to) fields.to = t('exports.form.reversed');
     }
     if (full && kind !== 'audit_trail' && reason.trim().length < 3) fields.reason = t('exports.form.reasonRequired');
@@ -117,33 +121,11 @@ function NewExportForm() {
         onChange={setFormat}
       />
       {kind === 'cash_recipients' ? (
-        <Field
-          label={t('exports.form.period')}
-          name="period"
-          type="month"
-          value={period}
-          onChange={(e) => setPeriod(e.target.value)}
-          error={problems.fields.period}
-          hint={t('exports.form.periodHint')}
-        />
+        <MonthInput label={t('exports.form.period')} name="period" value={period} onChange={setPeriod} error={problems.fields.period} />
       ) : (
         <>
-          <Field
-            label={t('exports.form.from')}
-            name="from"
-            type="date"
-            value={from}
-            onChange={(e) => setFrom(e.target.value)}
-            error={problems.fields.from}
-          />
-          <Field
-            label={t('exports.form.to')}
-            name="to"
-            type="date"
-            value={to}
-            onChange={(e) => setTo(e.target.value)}
-            error={problems.fields.to}
-          />
+          <DateInput label={t('exports.form.from')} name="from" value={from} onChange={setFrom} error={problems.fields.from} />
+          <DateInput label={t('exports.form.to')} name="to" value={to} onChange={setTo} error={problems.fields.to} />
         </>
       )}
       <AreaSelect label={t('exports.form.area')} value={areaId} onChange={setAreaId} />

@@ -5,6 +5,7 @@ import { api, unwrap, type Schemas } from '../../api/client';
 import { useMe } from '../../app/session';
 import { hasMessage } from '../../i18n/catalogue';
 import { useI18n } from '../../i18n/i18n';
+import { DateInput } from '../../ui/date-input';
 import { Field, FormError } from '../../ui/field';
 import type { FormErrors } from '../../ui/form-errors';
 import { KeysetTable } from '../../ui/keyset-table';
@@ -56,7 +57,8 @@ function Intake() {
   const qc = useQueryClient();
   const [, navigate] = useLocation();
   const [provider, setProvider] = useState('');
-  const [date, setDate] = useState(todayInVietnam);
+  // null while the text typed is no day (the field says so)
+  const [date, setDate] = useState<string | null>(todayInVietnam);
   const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const file = useRef<HTMLInputElement>(null);
   const done = (out: { statement: Statement; created: boolean }) => {
@@ -71,7 +73,7 @@ function Intake() {
       form.append('file', f, f.name);
       return unwrap(
         api.POST('/api/v1/reconciliation/statements', {
-          params: { query: { provider: provider.trim(), date } },
+          params: { query: { provider: provider.trim(), date: date ?? '' } },
           body: form as unknown as { file: string },
           bodySerializer: (b) => b as unknown as FormData,
         }),
@@ -84,7 +86,7 @@ function Intake() {
     mutationFn: () =>
       unwrap(
         api.POST('/api/v1/reconciliation/statements/fetch', {
-          body: { provider: provider.trim(), date },
+          body: { provider: provider.trim(), date: date ?? '' },
           headers: { 'Idempotency-Key': newIdempotencyKey() },
         }),
       ),
@@ -94,7 +96,8 @@ function Intake() {
   function check(): boolean {
     const fields: Record<string, string> = {};
     if (!/^[a-z0-9][a-z0-9-]{1,39}$/.test(provider.trim())) fields.provider = t('reconciliation.intake.providerHint');
-    if (!date) fields.date = t('form.required');
+    if (date === null) fields.date = t('form.dateInvalid');
+    else if (!date) fields.date = t('form.required');
     setErrors({ form: null, fields });
     return Object.keys(fields).length === 0;
   }
@@ -121,13 +124,12 @@ function Intake() {
         onChange={(e) => setProvider(e.target.value)}
         error={errors.fields.provider}
       />
-      <Field
+      <DateInput
         label={t('reconciliation.intake.date')}
-        type="date"
         name="date"
         max={todayInVietnam()}
         value={date}
-        onChange={(e) => setDate(e.target.value)}
+        onChange={setDate}
         error={errors.fields.date}
       />
       <Field
