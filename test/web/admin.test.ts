@@ -9,6 +9,7 @@ import { authenticator } from 'otplib';
 import { testApp } from '../helpers/app';
 import { makeUser } from '../helpers/factories';
 import { post } from '../helpers/http';
+import { startTestSandbox } from '../helpers/sandbox';
 import { expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
 
 const PASSWORD = 'Demo-Password-2026!';
@@ -372,6 +373,29 @@ describe('console: administrators (Chromium)', function () {
     } finally {
       await infra.ds.query("UPDATE providers SET paused = 0 WHERE name = 'sandbox'");
       await infra.ds.query("DELETE FROM provider_routes WHERE channel = 'BANK' AND match_code = '970436'");
+    }
+  });
+
+  it('tests a provider’s connection from its row and says in Vietnamese what the provider answered', async () => {
+    const good = 'console-good-secret-0123456789';
+    const sandbox = await startTestSandbox({ clientId: 'console-test', secret: good, initialFloat: 4_000_000 });
+    try {
+      const admin = await makeUser(['admin'], { area: null });
+      const make = async (name: string, secret: string) => {
+        const r = await post('/providers', { name, kind: 'http', baseUrl: sandbox.url, clientId: 'console-test', secret }, admin.token);
+        expect(r.status, JSON.stringify(r.body)).to.equal(201);
+        return name;
+      };
+      const right = await make(fresh('tk-dung-'), good);
+      const wrong = await make(fresh('tk-sai-'), 'console-wrong-secret-987654321');
+      const b = await adminAt('admin', '/providers');
+      await b.page.getByRole('button', { name: `Kiểm tra kết nối ${right}` }).click();
+      await b.page.getByText(`Kết nối tốt: ${right} nhận chữ ký và báo số dư 4.000.000`, { exact: false }).waitFor();
+      await b.page.getByRole('button', { name: `Kiểm tra kết nối ${wrong}` }).click();
+      await b.page.getByText(`${wrong} từ chối chữ ký (BAD_SIGNATURE)`, { exact: false }).waitFor();
+      await expectAccessible(b.page);
+    } finally {
+      await sandbox.close();
     }
   });
 

@@ -7,6 +7,7 @@ import { Field } from '../../ui/field';
 import { PageTitle } from '../../ui/page-title';
 import { SelectField } from './controls';
 import { ConfirmAction, EditFormView, useEditForm } from './edit-form';
+import { ProviderTestButton } from './provider-test';
 import './admin.css';
 
 type Provider = Schemas['Provider'];
@@ -536,6 +537,7 @@ export default function ProvidersSection() {
                   >
                     {t('admin.editNamed', { name: p.name })}
                   </button>
+                  {p.kind !== 'file' ? <ProviderTestButton provider={p} /> : null}
                   {p.active && p.kind !== 'file' ? (
                     <ConfirmAction
                       label={t(p.paused ? 'admin.providers.resume' : 'admin.providers.pause', { name: p.name })}
