@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { conflict, forbidden, invalid } from '../../platform/errors';
-import type { Actor, Principal } from '../../platform/security';
+import type { Actor, Principal, Role } from '../../platform/security';
 import type { AuditService } from '../audit';
 import { findException } from './recon-reads';
 import type { NoteKind, Resolution } from './recon-states';
@@ -89,7 +89,7 @@ export class ExceptionWorkflow {
         [userId],
       )) as { id: number; username: string; roles: string; path: string | null }[];
       if (!u) throw invalid('USER_NOT_FOUND', `no active user ${userId}`);
-      const roles = String(u.roles).split(',');
+      const roles = String(u.roles).split(',') as Role[];
       if (!roles.some((x) => x === 'staff' || x === 'admin')) throw invalid('USER_CANNOT_WORK_EXCEPTIONS', `${u.username} is not staff`);
       if (u.path !== null && (r.area_path === null || !String(r.area_path).startsWith(u.path))) {
         throw invalid('USER_OUT_OF_SCOPE', `${u.username}'s area does not cover this exception`);

@@ -19,7 +19,7 @@ import {
 import type { StatementToProcess } from './recon-views';
 import { readStatement, type ParsedLine, type StatementFormat } from './statement-file';
 import { statementPath, statementsDir } from './statement-intake';
-import { insertStager, localInfileStager, type StageRow } from './statement-stage';
+import { createStageTable, dropStageTable, insertStager, localInfileStager, type StageRow } from './statement-stage';
 
 /** How long a second processing of one statement waits for the first before giving up (and being retried). */
 const PROCESS_LOCK_WAIT_S = 300;
@@ -125,13 +125,7 @@ export class StatementProcessor {
     const qr = this.ds.createQueryRunner();
     await qr.connect();
     try {
-      await qr.query('DROP TEMPORARY TABLE IF EXISTS recon_stage');
-      await qr.query(`CREATE TEMPORARY TABLE recon_stage (
-        line_no INT UNSIGNED NOT NULL, batch_id BIGINT UNSIGNED NOT NULL, seq BIGINT UNSIGNED NOT NULL,
-        reference VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, transfer_id VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL,
-        status VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, amount BIGINT NULL, currency CHAR(3) CHARACTER SET ascii COLLATE ascii_bin NULL,
-        failure_code VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NULL, occurred_at VARCHAR(40) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
-        PRIMARY KEY (line_no)) ENGINE=InnoDB`);
+      await createStageTable(qr);
       let totals: { count: number; amount: number };
       try {
         const started = Date.now();
@@ -158,7 +152,7 @@ export class StatementProcessor {
       const runId = await this.match(qr, statementId, s, date, actor, totals, onPhase);
       return { status: 'matched', runId };
     } finally {
-      await qr.query('DROP TEMPORARY TABLE IF EXISTS recon_stage').catch(() => undefined);
+      await dropStageTable(qr).catch(() => undefined);
       await qr.release();
     }
   }
