@@ -172,7 +172,7 @@ async function main(): Promise<void> {
   });
   const total = Date.now() - t0;
   clearInterval(sampler);
-  const run = await recon.run(res.runId!);
+  const run = await recon.reads.run(res.runId!);
   console.log(`intake (hash checked, header, file kept): ${tIntake} ms`);
   console.log(
     `load + match of ${run.lineCount.toLocaleString('en')} lines: ${(total / 1000).toFixed(1)} s (${Math.round(run.lineCount / (total / 1000)).toLocaleString('en')} lines/s)`,

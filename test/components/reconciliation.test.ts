@@ -564,7 +564,7 @@ describe('reconciliation', function () {
         const own = await makeProvider();
         const b = await paidBatch([{ status: 'succeeded' }, { status: 'unknown', transfer: false }, { status: 'succeeded' }], own.id);
         const refs = b.pays.map((p) => p.reference);
-        services.reconciliation.stagingMode = mode;
+        services.reconciliation.processor.stagingMode = mode;
         try {
           const up = await uploadStatement(
             c.staff.token,
@@ -581,7 +581,7 @@ describe('reconciliation', function () {
           const run = (await get(`/reconciliation/runs/${s.runId}`, c.staff.token)).body;
           results.push({ totals: run.totals, settled: run.settled, lines: run.lineCount });
         } finally {
-          services.reconciliation.stagingMode = 'auto';
+          services.reconciliation.processor.stagingMode = 'auto';
         }
       }
       expect(results[1]).to.deep.equal(results[0]);

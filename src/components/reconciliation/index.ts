@@ -1,3 +1,3 @@
 export { ReconciliationService } from './reconciliation.service';
-export { coversWholeTree } from './reconciliation.service';
+export { coversWholeTree } from './recon-scope';
 export { registerReconciliationRoutes } from './reconciliation.routes';

@@ -26,7 +26,8 @@ import {
   statementSchema,
   uploadQuery,
 } from './reconciliation.schemas';
-import { coversWholeTree, type ReconciliationService } from './reconciliation.service';
+import { coversWholeTree } from './recon-scope';
+import type { ReconciliationService } from './reconciliation.service';
 
 const READERS = ['staff', 'approver', 'auditor', 'admin'] as const;
 const WORKERS = ['staff', 'admin'] as const;
@@ -73,7 +74,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     handler: async ({ query }, ctx) => {
       wholeTree(ctx.principal);
       const file = await receiveFile(ctx.req, { field: 'file', maxBytes: d.upload.maxBytes, dir: d.upload.dir });
-      const out = await recon.upload(ctx.actor, query.provider, query.date, file);
+      const out = await recon.intake.upload(ctx.actor, query.provider, query.date, file);
       return out;
     },
   });
@@ -98,7 +99,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     },
     handler: async ({ body }, ctx) => {
       wholeTree(ctx.principal);
-      const out = await recon.fetch(ctx.actor, body.provider, body.date);
+      const out = await recon.intake.fetch(ctx.actor, body.provider, body.date);
       return out;
     },
   });
@@ -113,7 +114,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     responses: { 200: { description: 'A page of statements', schema: statementPage } },
     handler: ({ query }) => {
       const { limit, cursor, ...f } = query;
-      return recon.listStatements(f, { limit, cursor });
+      return recon.reads.listStatements(f, { limit, cursor });
     },
   });
 
@@ -125,7 +126,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     access: READERS,
     params: idParams,
     responses: { 200: { description: 'The statement', schema: statementSchema }, 404: { description: 'STATEMENT_NOT_FOUND' } },
-    handler: ({ params }) => recon.statementById(params.id),
+    handler: ({ params }) => recon.reads.statementById(params.id),
   });
 
   api.route({
@@ -140,8 +141,8 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     responses: { 200: { description: 'A page of runs', schema: runPage } },
     handler: async ({ query }, ctx) => {
       const { limit, cursor, ...f } = query;
-      const page = await recon.listRuns(f, { limit, cursor });
-      return { ...page, items: await Promise.all(page.items.map((r) => recon.scoped(ctx.principal, r))) };
+      const page = await recon.reads.listRuns(f, { limit, cursor });
+      return { ...page, items: await Promise.all(page.items.map((r) => recon.reads.scoped(ctx.principal, r))) };
     },
   });
 
@@ -153,7 +154,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     access: READERS,
     params: idParams,
     responses: { 200: { description: 'The run', schema: runSchema }, 404: { description: 'RUN_NOT_FOUND' } },
-    handler: async ({ params }, ctx) => recon.scoped(ctx.principal, await recon.run(params.id)),
+    handler: async ({ params }, ctx) => recon.reads.scoped(ctx.principal, await recon.reads.run(params.id)),
   });
 
   api.route({
@@ -167,7 +168,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     responses: { 200: { description: 'A page of lines', schema: linePage } },
     handler: ({ params, query }, ctx) => {
       const { limit, cursor, ...f } = query;
-      return recon.lines(ctx.principal, params.id, f, { limit, cursor });
+      return recon.reads.lines(ctx.principal, params.id, f, { limit, cursor });
     },
   });
 
@@ -181,7 +182,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     responses: { 200: { description: 'A page of exceptions', schema: exceptionPage } },
     handler: ({ query }, ctx) => {
       const { limit, cursor, ...f } = query;
-      return recon.exceptions(ctx.principal, f, { limit, cursor });
+      return recon.reads.exceptions(ctx.principal, f, { limit, cursor });
     },
   });
 
@@ -197,7 +198,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
       403: exceptionErrors[403],
       404: exceptionErrors[404],
     },
-    handler: ({ params }, ctx) => recon.exception(ctx.principal, params.id),
+    handler: ({ params }, ctx) => recon.reads.exception(ctx.principal, params.id),
   });
 
   api.route({
@@ -214,7 +215,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
       400: { description: 'USER_NOT_FOUND, USER_CANNOT_WORK_EXCEPTIONS, USER_OUT_OF_SCOPE' },
       ...exceptionErrors,
     },
-    handler: ({ params, body }, ctx) => recon.assign(ctx.actor, ctx.principal, params.id, body.userId, body.version),
+    handler: ({ params, body }, ctx) => recon.exceptions.assign(ctx.actor, ctx.principal, params.id, body.userId, body.version),
   });
 
   api.route({
@@ -227,7 +228,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     body: commentBody,
     idempotent: true,
     responses: { 200: exceptionOut, ...exceptionErrors },
-    handler: ({ params, body }, ctx) => recon.comment(ctx.actor, ctx.principal, params.id, body.body),
+    handler: ({ params, body }, ctx) => recon.exceptions.comment(ctx.actor, ctx.principal, params.id, body.body),
   });
 
   api.route({
@@ -245,7 +246,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
       400: { description: 'BATCH_REQUIRED, BATCH_DOES_NOT_PAY_IT, BATCH_NOT_EXPECTED, NOT_A_PAYMENT' },
       ...exceptionErrors,
     },
-    handler: ({ params, body }, ctx) => recon.resolve(ctx.actor, ctx.principal, params.id, body),
+    handler: ({ params, body }, ctx) => recon.exceptions.resolve(ctx.actor, ctx.principal, params.id, body),
   });
 
   api.route({
@@ -267,7 +268,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     },
     handler: async ({ params, body }, ctx) => {
       await d.stepUp(ctx.principal, ctx.actor, body.totp, 'confirming a write-off');
-      return recon.confirmWriteOff(ctx.actor, ctx.principal, params.id, body.note, body.version);
+      return recon.exceptions.confirmWriteOff(ctx.actor, ctx.principal, params.id, body.note, body.version);
     },
   });
 
@@ -281,7 +282,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     body: decideBody,
     idempotent: true,
     responses: { 200: exceptionOut, ...exceptionErrors },
-    handler: ({ params, body }, ctx) => recon.rejectWriteOff(ctx.actor, ctx.principal, params.id, body.note, body.version),
+    handler: ({ params, body }, ctx) => recon.exceptions.rejectWriteOff(ctx.actor, ctx.principal, params.id, body.note, body.version),
   });
 
   api.route({
@@ -292,6 +293,6 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     access: READERS,
     params: idParams,
     responses: { 200: { description: 'The batch view', schema: batchReconSchema }, 404: { description: 'BATCH_NOT_FOUND' } },
-    handler: ({ params }, ctx) => recon.batchView(ctx.principal, params.id),
+    handler: ({ params }, ctx) => recon.reads.batchView(ctx.principal, params.id),
   });
 }

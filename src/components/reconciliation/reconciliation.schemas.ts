@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { pageOf, pageQuery } from '../../platform/http/pagination';
 import { plainText, stepUpCode } from '../../platform/http/schemas';
 import { CATEGORIES, LINE_CATEGORIES } from './matcher';
-import { RESOLUTIONS } from './reconciliation.service';
+import { EXCEPTION_STATUSES, RESOLUTIONS, RUN_STATUSES, STATEMENT_SOURCES } from './recon-states';
 
 const id = z.string().regex(/^\d{1,19}$/, 'must be a numeric id');
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
@@ -27,7 +27,7 @@ export const statementSchema = z
     id: z.string(),
     provider: providerRef,
     businessDate: z.string(),
-    source: z.enum(['uploaded', 'fetched']),
+    source: z.enum(STATEMENT_SOURCES),
     sha256: z.string(),
     fileName: z.string().nullable(),
     lineCount: z.number().int(),
@@ -58,7 +58,7 @@ export const runSchema = z
     provider: providerRef,
     businessDate: z.string(),
     statementId: z.string(),
-    status: z.enum(['running', 'done', 'superseded']),
+    status: z.enum(RUN_STATUSES),
     supersededBy: z.string().nullable(),
     lineCount: z.number().int(),
     totals: z.object(Object.fromEntries(CATEGORIES.map((c) => [c, amountPair])) as Record<(typeof CATEGORIES)[number], typeof amountPair>),
@@ -74,7 +74,7 @@ export const listRunsQuery = z.strictObject({
   provider: providerName.optional(),
   from: date.optional(),
   to: date.optional(),
-  status: z.enum(['running', 'done', 'superseded']).optional(),
+  status: z.enum(RUN_STATUSES).optional(),
   ...pageQuery,
 });
 
@@ -111,7 +111,7 @@ export const exceptionSchema = z
     areaId: z.number().int().nullable(),
     statement: z.object({ status: z.string().nullable(), amount: money.nullable() }),
     service: z.object({ status: z.string().nullable(), amount: money.nullable() }),
-    status: z.enum(['open', 'writeoff_proposed', 'resolved']),
+    status: z.enum(EXCEPTION_STATUSES),
     version: z.number().int(),
     assignedTo: z.number().int().nullable(),
     resolution: z.string().nullable(),
@@ -140,7 +140,7 @@ export const exceptionDetailSchema = exceptionSchema
   .meta({ id: 'ReconciliationExceptionDetail' });
 
 export const listExceptionsQuery = z.strictObject({
-  status: z.enum(['open', 'writeoff_proposed', 'resolved']).optional(),
+  status: z.enum(EXCEPTION_STATUSES).optional(),
   category: z.enum(CATEGORIES).optional(),
   provider: providerName.optional(),
   runId: id.optional(),

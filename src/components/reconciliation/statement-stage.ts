@@ -18,6 +18,21 @@ export interface StageRow {
 
 const COLUMNS = '(line_no, batch_id, seq, reference, transfer_id, status, amount, currency, failure_code, occurred_at)';
 
+/** The staging table `recon_stage`, made afresh on the runner's connection (temporary: that connection's alone). */
+export async function createStageTable(qr: QueryRunner): Promise<void> {
+  await dropStageTable(qr);
+  await qr.query(`CREATE TEMPORARY TABLE recon_stage (
+    line_no INT UNSIGNED NOT NULL, batch_id BIGINT UNSIGNED NOT NULL, seq BIGINT UNSIGNED NOT NULL,
+    reference VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, transfer_id VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL,
+    status VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL, amount BIGINT NULL, currency CHAR(3) CHARACTER SET ascii COLLATE ascii_bin NULL,
+    failure_code VARCHAR(32) CHARACTER SET ascii COLLATE ascii_bin NULL, occurred_at VARCHAR(40) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    PRIMARY KEY (line_no)) ENGINE=InnoDB`);
+}
+
+export async function dropStageTable(qr: QueryRunner): Promise<void> {
+  await qr.query('DROP TEMPORARY TABLE IF EXISTS recon_stage');
+}
+
 /** Where staged lines go: `add` groups in file order, then `finish` (or `abandon` when the file turned out bad). */
 export interface StatementStager {
   add(rows: StageRow[]): Promise<void>;
