@@ -1,5 +1,4 @@
 import type { DataCipher } from '../../platform/crypto';
-import { LookupHasher } from './roll-hash';
 import { foldName, maskDigits, maskNationalId, type RollRow } from './roll-validation';
 import { FINGERPRINTS_PER_ROW, fingerprintInto, NO_FINGERPRINT } from './roll-repeats';
 import type { TsvWriter } from './tsv-writer';
@@ -104,45 +103,14 @@ export function stageRowFingerprints(rows: readonly unknown[][]): Uint32Array {
 }
 
 /**
- * What seals a staging row: the cipher for the ciphertexts, and the same keyed hashes as `DataCipher.lookupHash` made
- * by a `LookupHasher` (a few times cheaper for such short values; identical bytes).
- */
-export class RowSealer {
-  readonly hasher: LookupHasher;
-  /** A hash is written into the TSV at once: one scratch buffer serves every row. */
-  private readonly scratch = Buffer.allocUnsafe(32);
-
-  constructor(readonly cipher: DataCipher) {
-    this.hasher = new LookupHasher(cipher.keyring().hmacKey);
-  }
-
-  /**
-   * Before writing `rows` rows. Nothing to prepare: encryption stays with node:crypto (OpenSSL), value by value. A
-   * batched AES-GCM with the GHASH in JavaScript was 4x cheaper but is hand-written cryptography with key-dependent
-   * table lookups; personal data is not the place for it.
-   */
-  begin(_rows: number): void {}
-
-  /** DataCipher.encrypt(plain, aad). */
-  encrypt(plain: string, aad: string): Buffer {
-    return this.cipher.encrypt(plain, aad);
-  }
-
-  /** The keyed hash of `value`, valid until the next call. */
-  hash(purpose: string, value: string): Buffer {
-    return this.hasher.hashInto(purpose, value, this.scratch) as Buffer;
-  }
-}
-
-/**
- * The staging row of `stageRow`, written as one line of a LOAD DATA file (same values, same column order). Call
- * `s.begin(n)` before each group of n rows. `seal` false leaves the ciphertexts out (NULL): the rows of a file whose
+ * The staging row of `stageRow`, written as one line of a LOAD DATA file (same values, same column order).
+ * `seal` false leaves the ciphertexts out (NULL): the rows of a file whose
  * people are mostly on the roll already, where only what the merge writes is encrypted (RollImportRunner.fill).
  * The row's fingerprints (RepeatFinder) go to `fps` as row `k` of its batch.
  */
 export function writeStageRow(
   w: TsvWriter,
-  s: RowSealer,
+  c: DataCipher,
   importId: string,
   { rowNo, row: r, areaId, programmeId }: StageInput,
   seal: boolean,
@@ -154,11 +122,11 @@ export function writeStageRow(
   const wallet = r.channel === 'WALLET';
   w.text(importId);
   w.int(rowNo);
-  const nidHash = s.hash('nid', r.nationalId);
+  const nidHash = c.lookupHash('nid', r.nationalId);
   fingerprintInto(nidHash, fps, k * FINGERPRINTS_PER_ROW);
   fps[k * FINGERPRINTS_PER_ROW + 2] = NO_FINGERPRINT;
   w.bytes(nidHash);
-  if (seal) w.bytes(s.encrypt(r.nationalId, 'nid'));
+  if (seal) w.bytes(c.encrypt(r.nationalId, 'nid'));
   else w.nul();
   w.text(maskNationalId(r.nationalId));
   w.text(r.fullName);
@@ -167,8 +135,8 @@ export function writeStageRow(
   w.text(r.dateOfBirth);
   w.text(r.gender);
   if (r.phone) {
-    w.bytes(s.hash('phone', r.phone));
-    if (seal) w.bytes(s.encrypt(r.phone, 'phone'));
+    w.bytes(c.lookupHash('phone', r.phone));
+    if (seal) w.bytes(c.encrypt(r.phone, 'phone'));
     else w.nul();
     w.text(maskDigits(r.phone, 3, 2));
   } else {
@@ -184,10 +152,10 @@ export function writeStageRow(
   w.text(r.channel);
   if (bank) {
     w.text(r.bankCode!);
-    const accountHash = s.hash('account', `${r.bankCode}:${r.accountNumber}`);
+    const accountHash = c.lookupHash('account', `${r.bankCode}:${r.accountNumber}`);
     fingerprintInto(accountHash, fps, k * FINGERPRINTS_PER_ROW + 2);
     w.bytes(accountHash);
-    if (seal) w.bytes(s.encrypt(r.accountNumber!, 'account'));
+    if (seal) w.bytes(c.encrypt(r.accountNumber!, 'account'));
     else w.nul();
     w.text(maskDigits(r.accountNumber!, 0, 4));
   } else {
@@ -199,10 +167,10 @@ export function writeStageRow(
   w.textOrNull(bank || wallet ? r.accountName : null);
   if (wallet) {
     w.text(r.walletProvider!);
-    const walletHash = s.hash('wallet', `${r.walletProvider}:${r.walletId}`);
+    const walletHash = c.lookupHash('wallet', `${r.walletProvider}:${r.walletId}`);
     fingerprintInto(walletHash, fps, k * FINGERPRINTS_PER_ROW + 2);
     w.bytes(walletHash);
-    if (seal) w.bytes(s.encrypt(r.walletId!, 'wallet'));
+    if (seal) w.bytes(c.encrypt(r.walletId!, 'wallet'));
     else w.nul();
     w.text(maskDigits(r.walletId!, 3, 2));
   } else {
@@ -222,12 +190,11 @@ export interface StagedBatch {
 }
 
 /** `writeStageRow` for each row of a batch: what the staging thread and the reading thread both do with one. */
-export function writeStageBatch(w: TsvWriter, s: RowSealer, importId: string, batch: readonly StageInput[], seal: boolean): StagedBatch {
+export function writeStageBatch(w: TsvWriter, c: DataCipher, importId: string, batch: readonly StageInput[], seal: boolean): StagedBatch {
   const chunks: Buffer[] = [];
   const fps = new Uint32Array(batch.length * FINGERPRINTS_PER_ROW);
-  s.begin(batch.length);
   for (let k = 0; k < batch.length; k++) {
-    writeStageRow(w, s, importId, batch[k]!, seal, fps, k);
+    writeStageRow(w, c, importId, batch[k]!, seal, fps, k);
     if (w.full) chunks.push(w.take());
   }
   if (w.length) chunks.push(w.take());

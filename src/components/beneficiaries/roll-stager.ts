@@ -9,7 +9,6 @@ import {
   insertSql,
   loadSql,
   packStageInputs,
-  RowSealer,
   stageRow,
   stageRowFingerprints,
   writeStageBatch,
@@ -144,7 +143,6 @@ export class LocalInfileStager implements Stager {
   private readonly queue: { chunks: Buffer[] | null; pending: Promise<StagedBatch> | null }[] = [];
   /** Batches the staging thread holds. */
   private inThread = 0;
-  private readonly sealer: RowSealer;
   readonly repeats = new RepeatFinder();
 
   private constructor(
@@ -154,7 +152,6 @@ export class LocalInfileStager implements Stager {
     private readonly done: Promise<{ affectedRows?: number; warningStatus?: number }>,
     private readonly thread: StageThread | null,
   ) {
-    this.sealer = new RowSealer(cipher);
   }
 
   /**
@@ -202,7 +199,7 @@ export class LocalInfileStager implements Stager {
   async stage(importId: string, batch: StageInput[], seal: boolean): Promise<void> {
     this.rows += batch.length;
     if (!this.thread) {
-      const { chunks, fps } = writeStageBatch(this.writer, this.sealer, importId, batch, seal);
+      const { chunks, fps } = writeStageBatch(this.writer, this.cipher, importId, batch, seal);
       this.repeats.note(fps, batch.length);
       for (const c of chunks) await this.push(c);
       return;
@@ -223,7 +220,7 @@ export class LocalInfileStager implements Stager {
       );
       this.queue.push(entry);
     } else {
-      const { chunks, fps } = writeStageBatch(this.writer, this.sealer, importId, batch, seal);
+      const { chunks, fps } = writeStageBatch(this.writer, this.cipher, importId, batch, seal);
       this.repeats.note(fps, batch.length);
       this.queue.push({ chunks, pending: null });
     }
