@@ -3,8 +3,8 @@ import { parse } from 'csv-parse/sync';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { readCsvGeneral, readCsvPlain, isPlainCsv, readRollFile } from '../../src/components/beneficiaries/roll-file.reader';
-import { WORKBOOK_LIMITS, type WorkbookLimits } from '../../src/components/beneficiaries/roll-workbook';
+import { readCsvGeneral, readCsvPlain, isPlainCsv, readRollFile } from '../../src/components/beneficiaries/roll-import/file-reader';
+import { WORKBOOK_LIMITS, type WorkbookLimits } from '../../src/components/beneficiaries/roll-import/workbook';
 import { repeat, rowXml, sharedStringsBomb, workbookParts, zipOf } from '../helpers/xlsx-bomb';
 import { AppError } from '../../src/platform/errors';
 

@@ -1,14 +1,14 @@
 import { expect } from 'chai';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { TsvWriter } from '../../src/components/beneficiaries/tsv-writer';
+import { TsvWriter } from '../../src/components/beneficiaries/roll-import/tsv-writer';
 import {
   FINGERPRINT_BYTES,
   FINGERPRINTS_PER_ROW,
   fingerprintInto,
   NO_FINGERPRINT,
   RepeatFinder,
-} from '../../src/components/beneficiaries/roll-repeats';
+} from '../../src/components/beneficiaries/roll-import/repeats';
 import { DataCipher } from '../../src/platform/crypto';
 import { testApp } from '../helpers/app';
 

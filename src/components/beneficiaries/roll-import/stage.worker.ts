@@ -6,8 +6,8 @@
  * The file is read and validated on the main thread meanwhile: the import uses two cores.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { DataCipher, type CipherKeyring } from '../../platform/crypto';
-import { unpackStageInputs, writeStageBatch } from './roll-stage';
+import { DataCipher, type CipherKeyring } from '../../../platform/crypto';
+import { unpackStageInputs, writeStageBatch } from './stage';
 import { TsvWriter } from './tsv-writer';
 
 export interface StageWorkerData {

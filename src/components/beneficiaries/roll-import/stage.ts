@@ -1,6 +1,7 @@
-import type { DataCipher } from '../../platform/crypto';
-import { foldName, maskDigits, maskNationalId, type RollRow } from './roll-validation';
-import { FINGERPRINTS_PER_ROW, fingerprintInto, NO_FINGERPRINT } from './roll-repeats';
+import type { DataCipher } from '../../../platform/crypto';
+import { type RollRow } from '../roll-validation';
+import { foldName, givenFirst, maskDigits, maskNationalId } from '../roll-values';
+import { FINGERPRINTS_PER_ROW, fingerprintInto, NO_FINGERPRINT } from './repeats';
 import type { TsvWriter } from './tsv-writer';
 
 /** A validated row on its way to the staging table. */
@@ -42,12 +43,6 @@ export const STAGE_COLUMNS = [
   'wallet_masked',
   'name_mismatch',
 ] as const;
-
-/** The given name first (`an nguyen van`), so that a search for the given name uses an index too. */
-export function givenFirst(folded: string): string {
-  const i = folded.lastIndexOf(' ');
-  return i < 0 ? folded : `${folded.slice(i + 1)} ${folded.slice(0, i)}`;
-}
 
 /** The staging row: identifiers encrypted and keyed-hashed, masks and search keys computed. Same order as STAGE_COLUMNS. */
 export function stageRow(c: DataCipher, importId: string, { rowNo, row: r, areaId, programmeId }: StageInput, seal = true): unknown[] {

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import type { DataSource, QueryRunner } from 'typeorm';
-import type { DataCipher } from '../../platform/crypto';
-import { FINGERPRINTS_PER_ROW, RepeatFinder } from './roll-repeats';
+import type { DataCipher } from '../../../platform/crypto';
+import { FINGERPRINTS_PER_ROW, RepeatFinder } from './repeats';
 import {
   insertSql,
   loadSql,
@@ -14,8 +14,8 @@ import {
   writeStageBatch,
   type StagedBatch,
   type StageInput,
-} from './roll-stage';
-import type { StageWorkerData, StageWorkerReply, StageWorkerRequest } from './roll-stage.worker';
+} from './stage';
+import type { StageWorkerData, StageWorkerReply, StageWorkerRequest } from './stage.worker';
 import { TsvWriter } from './tsv-writer';
 
 /** Writes validated rows to an import's staging table; `stage` returns once there is room for more (backpressure). */
@@ -76,11 +76,11 @@ const THREAD_IN_FLIGHT = 3;
 const THREAD_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 96 };
 
 /**
- * Starts roll-stage.worker in a thread. The module is the sibling of this one with this one's extension: `.js` when
+ * Starts stage.worker in a thread. The module is the sibling of this one with this one's extension: `.js` when
  * built, `.ts` when run through tsx, where the thread registers tsx itself unless the process's loader flags did.
  */
 function startStageWorker(cipher: DataCipher, importId: string): Worker {
-  const file = path.join(__dirname, `roll-stage.worker${path.extname(__filename)}`);
+  const file = path.join(__dirname, `stage.worker${path.extname(__filename)}`);
   const data: StageWorkerData = { file, keyring: cipher.keyring(), importId };
   const bootstrap = `const { workerData } = require('node:worker_threads');
     if (workerData.file.endsWith('.ts') && !require.extensions['.ts']) require('tsx/cjs');
@@ -151,8 +151,7 @@ export class LocalInfileStager implements Stager {
     private readonly socket: Writable,
     private readonly done: Promise<{ affectedRows?: number; warningStatus?: number }>,
     private readonly thread: StageThread | null,
-  ) {
-  }
+  ) {}
 
   /**
    * `threaded`: the rows' hashes, ciphertexts and bytes are made in a worker thread while this thread reads and
