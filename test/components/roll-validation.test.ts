@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { COLUMNS, mapHeader, type Column } from '../../src/components/beneficiaries/roll-columns';
-import { validateRow, type ReferenceData, type RollRow, type RowProblem } from '../../src/components/beneficiaries/roll-validation';
+import type { ReferenceData, RollRow, RowProblem } from '../../src/components/beneficiaries/roll-row';
+import { validateRow } from '../../src/components/beneficiaries/roll-validation';
 import {
   foldName,
   formatPeriod,

@@ -5,7 +5,8 @@ import { decodeCursor, finishPage, type Page } from '../../platform/http/paginat
 import { areaPathScopeSql, assertAreaScope, assertVisible, hasRole, type Actor, type Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
 import { type Column } from './roll-columns';
-import { validateRow, type RollRow } from './roll-validation';
+import type { RollRow } from './roll-row';
+import { validateRow } from './roll-validation';
 import { foldName, formatPeriod, givenFirst, maskDigits, parsePeriod } from './roll-values';
 import { likePrefix } from '../../platform/db';
 

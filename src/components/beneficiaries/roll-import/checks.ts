@@ -172,7 +172,7 @@ export async function check(ds: DataSource, imp: ImportRow, tables: WorkTables, 
   // the merge writes the diff's rows: none that was rejected
   if (onRoll) await ds.query(`DELETE d FROM ${d} d JOIN ${t} r ON r.row_no = d.row_no WHERE r.rejected = 1`);
   else {
-    // For the merge's person ids (insertAll): a person on several accepted rows (several programmes) is the person of
+    // For the merge's person ids (merge.ts, insertAll): a person on several accepted rows (several programmes) is the person of
     // the first of them. Committed here, so that the merge's second connection sees it too.
     await ds.query(
       `UPDATE ${t} r JOIN ${rt} x ON x.row_no = r.row_no JOIN (

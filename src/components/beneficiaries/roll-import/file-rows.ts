@@ -1,6 +1,6 @@
 import type { DataSource } from 'typeorm';
 import { COLUMNS, type Column } from '../roll-columns';
-import { type ReferenceData, type RowProblem } from '../roll-validation';
+import type { ReferenceData, RowProblem } from '../roll-row';
 import { DATE_CELL, NUMERIC_CELL, plainCell } from './file-reader';
 import type { ImportRow } from './types';
 

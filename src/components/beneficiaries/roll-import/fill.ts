@@ -5,7 +5,7 @@ import { mapHeader, type Column } from '../roll-columns';
 import { validateRow } from '../roll-validation';
 import { readRollFile } from './file-reader';
 import { cellValues, headerNames, isBlank, loadReference } from './file-rows';
-import { STAGE_COLUMNS, stageRow } from './stage';
+import { stageRow, type STAGE_COLUMNS, type StagedRow } from './stage';
 import type { ImportRow } from './types';
 import type { WorkTables } from './work-tables';
 
@@ -20,6 +20,9 @@ const FILL_COLUMNS = [
   'wallet_hash',
   'wallet_enc',
 ] as const satisfies readonly (typeof STAGE_COLUMNS)[number][];
+
+/** A row of the fill table: its number, then FILL_COLUMNS. */
+type FillRow = [rowNo: number, ...values: StagedRow[(typeof FILL_COLUMNS)[number]][]];
 
 /** Rows per INSERT into the fill table. */
 const FILL_BATCH = 1000;
@@ -69,7 +72,7 @@ export async function fill(
   const c = cipher;
   let header: Partial<Record<Column, number>> | null = null;
   let k = 0;
-  let batch: unknown[][] = [];
+  let batch: FillRow[] = [];
   const write = async () => {
     if (batch.length) await ds.query(`INSERT INTO ${ft} (row_no, ${FILL_COLUMNS.join(', ')}) VALUES ?`, [batch]);
     batch = [];
@@ -98,7 +101,7 @@ export async function fill(
       if (!row) throw changed();
       // the staging row as reading makes it (areas and programmes are not filled)
       const staged = stageRow(c, imp.id, { rowNo, row, areaId: 0, programmeId: 0 }, true);
-      batch.push([rowNo, ...FILL_COLUMNS.map((col) => staged[STAGE_COLUMNS.indexOf(col)])]);
+      batch.push([rowNo, ...FILL_COLUMNS.map((col) => staged[col])]);
       if (batch.length >= FILL_BATCH) await write();
     }
     if (k === count) break;

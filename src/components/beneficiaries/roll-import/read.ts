@@ -1,7 +1,8 @@
 import type { DataSource } from 'typeorm';
 import type { DataCipher } from '../../../platform/crypto';
 import { mapHeader, type Column } from '../roll-columns';
-import { validateRow, type RowProblem } from '../roll-validation';
+import type { RowProblem } from '../roll-row';
+import { validateRow } from '../roll-validation';
 import { fileError, readRollFile } from './file-reader';
 import { cellValues, headerNames, isBlank, loadReference, type AreaRef } from './file-rows';
 import type { Candidate } from './repeats';

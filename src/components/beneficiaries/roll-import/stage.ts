@@ -1,5 +1,5 @@
 import type { DataCipher } from '../../../platform/crypto';
-import { type RollRow } from '../roll-validation';
+import type { RollRow } from '../roll-row';
 import { foldName, givenFirst, maskDigits, maskNationalId } from '../roll-values';
 import { FINGERPRINTS_PER_ROW, fingerprintInto, NO_FINGERPRINT } from './repeats';
 import type { TsvWriter } from './tsv-writer';
@@ -42,55 +42,95 @@ export const STAGE_COLUMNS = [
   'wallet_enc',
   'wallet_masked',
   'name_mismatch',
-] as const;
+] as const satisfies readonly (keyof StagedRow)[];
 
-/** The staging row: identifiers encrypted and keyed-hashed, masks and search keys computed. Same order as STAGE_COLUMNS. */
-export function stageRow(c: DataCipher, importId: string, { rowNo, row: r, areaId, programmeId }: StageInput, seal = true): unknown[] {
+/** A staging row as roll_import_rows holds it, column by column (STAGE_COLUMNS). */
+export interface StagedRow {
+  import_id: string;
+  row_no: number;
+  national_id_hash: Buffer;
+  /** Null when the row is staged without ciphertexts (see writeStageRow's `seal`), as for the other `_enc`. */
+  national_id_enc: Buffer | null;
+  national_id_masked: string;
+  full_name: string;
+  name_search: string;
+  given_search: string;
+  date_of_birth: string;
+  gender: RollRow['gender'];
+  phone_hash: Buffer | null;
+  phone_enc: Buffer | null;
+  phone_masked: string | null;
+  area_id: number;
+  programme_id: number;
+  coefficient_x100: number;
+  start_period: number;
+  end_period: number | null;
+  channel: RollRow['channel'];
+  bank_bin: string | null;
+  account_hash: Buffer | null;
+  account_enc: Buffer | null;
+  account_masked: string | null;
+  account_name: string | null;
+  wallet_provider: string | null;
+  wallet_hash: Buffer | null;
+  wallet_enc: Buffer | null;
+  wallet_masked: string | null;
+  name_mismatch: 0 | 1;
+}
+
+/** Every column of StagedRow is in STAGE_COLUMNS (and the `satisfies` above says no other is). */
+const stageColumnsComplete: Exclude<keyof StagedRow, (typeof STAGE_COLUMNS)[number]> extends never ? true : never = true;
+void stageColumnsComplete;
+
+/** The staging row: identifiers encrypted and keyed-hashed, masks and search keys computed. */
+export function stageRow(c: DataCipher, importId: string, { rowNo, row: r, areaId, programmeId }: StageInput, seal = true): StagedRow {
   const folded = foldName(r.fullName);
   const bank = r.channel === 'BANK';
   const wallet = r.channel === 'WALLET';
-  return [
-    importId,
-    rowNo,
-    c.lookupHash('nid', r.nationalId),
-    seal ? c.encrypt(r.nationalId, 'nid') : null,
-    maskNationalId(r.nationalId),
-    r.fullName,
-    folded,
-    givenFirst(folded),
-    r.dateOfBirth,
-    r.gender,
-    r.phone ? c.lookupHash('phone', r.phone) : null,
-    r.phone && seal ? c.encrypt(r.phone, 'phone') : null,
-    r.phone ? maskDigits(r.phone, 3, 2) : null,
-    areaId,
-    programmeId,
-    r.coefficientX100,
-    r.startPeriod,
-    r.endPeriod,
-    r.channel,
-    bank ? r.bankCode : null,
-    bank ? c.lookupHash('account', `${r.bankCode}:${r.accountNumber}`) : null,
-    bank && seal ? c.encrypt(r.accountNumber!, 'account') : null,
-    bank ? maskDigits(r.accountNumber!, 0, 4) : null,
-    bank || wallet ? r.accountName : null,
-    wallet ? r.walletProvider : null,
-    wallet ? c.lookupHash('wallet', `${r.walletProvider}:${r.walletId}`) : null,
-    wallet && seal ? c.encrypt(r.walletId!, 'wallet') : null,
-    wallet ? maskDigits(r.walletId!, 3, 2) : null,
-    r.nameMismatch ? 1 : 0,
-  ];
+  return {
+    import_id: importId,
+    row_no: rowNo,
+    national_id_hash: c.lookupHash('nid', r.nationalId),
+    national_id_enc: seal ? c.encrypt(r.nationalId, 'nid') : null,
+    national_id_masked: maskNationalId(r.nationalId),
+    full_name: r.fullName,
+    name_search: folded,
+    given_search: givenFirst(folded),
+    date_of_birth: r.dateOfBirth,
+    gender: r.gender,
+    phone_hash: r.phone ? c.lookupHash('phone', r.phone) : null,
+    phone_enc: r.phone && seal ? c.encrypt(r.phone, 'phone') : null,
+    phone_masked: r.phone ? maskDigits(r.phone, 3, 2) : null,
+    area_id: areaId,
+    programme_id: programmeId,
+    coefficient_x100: r.coefficientX100,
+    start_period: r.startPeriod,
+    end_period: r.endPeriod,
+    channel: r.channel,
+    bank_bin: bank ? r.bankCode : null,
+    account_hash: bank ? c.lookupHash('account', `${r.bankCode}:${r.accountNumber}`) : null,
+    account_enc: bank && seal ? c.encrypt(r.accountNumber!, 'account') : null,
+    account_masked: bank ? maskDigits(r.accountNumber!, 0, 4) : null,
+    account_name: bank || wallet ? r.accountName : null,
+    wallet_provider: wallet ? r.walletProvider : null,
+    wallet_hash: wallet ? c.lookupHash('wallet', `${r.walletProvider}:${r.walletId}`) : null,
+    wallet_enc: wallet && seal ? c.encrypt(r.walletId!, 'wallet') : null,
+    wallet_masked: wallet ? maskDigits(r.walletId!, 3, 2) : null,
+    name_mismatch: r.nameMismatch ? 1 : 0,
+  };
+}
+
+/** The values of `row` in STAGE_COLUMNS order, for a multi-row INSERT. */
+export function stageValues(row: StagedRow): unknown[] {
+  return STAGE_COLUMNS.map((col) => row[col]);
 }
 
 /** The fingerprints (RepeatFinder) of `stageRow` rows, FINGERPRINTS_PER_ROW each. */
-export function stageRowFingerprints(rows: readonly unknown[][]): Uint32Array {
+export function stageRowFingerprints(rows: readonly StagedRow[]): Uint32Array {
   const fps = new Uint32Array(rows.length * FINGERPRINTS_PER_ROW);
-  const nid = STAGE_COLUMNS.indexOf('national_id_hash');
-  const account = STAGE_COLUMNS.indexOf('account_hash');
-  const wallet = STAGE_COLUMNS.indexOf('wallet_hash');
   rows.forEach((r, k) => {
-    fingerprintInto(r[nid] as Buffer, fps, k * FINGERPRINTS_PER_ROW);
-    const a = (r[account] ?? r[wallet]) as Buffer | null;
+    fingerprintInto(r.national_id_hash, fps, k * FINGERPRINTS_PER_ROW);
+    const a = r.account_hash ?? r.wallet_hash;
     if (a) fingerprintInto(a, fps, k * FINGERPRINTS_PER_ROW + 2);
     else fps[k * FINGERPRINTS_PER_ROW + 2] = NO_FINGERPRINT;
   });
@@ -100,7 +140,7 @@ export function stageRowFingerprints(rows: readonly unknown[][]): Uint32Array {
 /**
  * The staging row of `stageRow`, written as one line of a LOAD DATA file (same values, same column order).
  * `seal` false leaves the ciphertexts out (NULL): the rows of a file whose
- * people are mostly on the roll already, where only what the merge writes is encrypted (RollImportRunner.fill).
+ * people are mostly on the roll already, where only what the merge writes is encrypted (fill.ts).
  * The row's fingerprints (RepeatFinder) go to `fps` as row `k` of its batch.
  */
 export function writeStageRow(

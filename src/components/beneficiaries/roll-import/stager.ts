@@ -11,6 +11,7 @@ import {
   packStageInputs,
   stageRow,
   stageRowFingerprints,
+  stageValues,
   writeStageBatch,
   type StagedBatch,
   type StageInput,
@@ -43,7 +44,7 @@ export class InProcessStager implements Stager {
   async stage(importId: string, batch: StageInput[], seal: boolean): Promise<void> {
     const rows = batch.map((b) => stageRow(this.cipher, importId, b, seal));
     this.repeats.note(stageRowFingerprints(rows), rows.length);
-    const p = this.ds.query(insertSql(this.table), [rows]);
+    const p = this.ds.query(insertSql(this.table), [rows.map(stageValues)]);
     p.catch(() => undefined); // surfaced by the await below or by finish()
     this.pending.push(p);
     while (this.pending.length > this.inFlight) await this.pending.shift();
