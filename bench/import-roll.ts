@@ -25,7 +25,7 @@ async function main(): Promise<void> {
       tune: { type: 'boolean', default: false },
       // print every statement of the import that took longer than 200 ms (mysql2's diagnostics channel)
       steps: { type: 'boolean', default: false },
-      // make the staging rows' hashes, ciphertexts and bytes on the main thread (RollImportRunner.stagingThread = false)
+      // make the staging rows' hashes, ciphertexts and bytes on the main thread (the runner's stagingThread option false)
       inline: { type: 'boolean', default: false },
       // a third import: the same file with this share of its bank accounts changed (the monthly case); 0 skips it
       changed: { type: 'string', default: '0.02' },
@@ -83,7 +83,8 @@ async function main(): Promise<void> {
   console.log(`database ${vars.v}: buffer pool ${vars.bp} MB, redo log ${vars.redo} MB, flush_log_at_trx_commit ${vars.flush}`);
   await seedDemo(infra.ds, cfg);
   const services = buildServices(infra);
-  services.rollImportRunner.stagingThread = !values.inline;
+  const { RollImportRunner } = await import('../src/components/beneficiaries');
+  const runner = new RollImportRunner(infra.ds, services.cipher, services.audit, infra.log, { stagingThread: !values.inline });
   const ds = infra.ds;
   const [prog] = await ds.query("SELECT id FROM programmes WHERE code = 'TCXH-NCT80'");
   if (!prog) {
@@ -143,7 +144,7 @@ async function main(): Promise<void> {
     atPeak = '';
     const c0 = cpu();
     const t0 = process.hrtime.bigint();
-    await services.rollImportRunner.run(id, path);
+    const report = await runner.run(id, path);
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
     const c1 = cpu();
     console.log(
@@ -153,8 +154,8 @@ async function main(): Promise<void> {
     const [imp] = await ds.query('SELECT * FROM roll_imports WHERE id = ?', [id]);
     console.log(`  at peak RSS (main thread's V8): ${atPeak}`);
     console.log(
-      `  phases: ${JSON.stringify(services.rollImportRunner.lastTimings)}, staging by ${services.rollImportRunner.lastStaging}, merge ${services.rollImportRunner.lastMerge}, repeats ${JSON.stringify(services.rollImportRunner.lastRepeats)}, fill ${JSON.stringify(services.rollImportRunner.lastFill)}, ` +
-        `reader waited ${JSON.stringify(services.rollImportRunner.lastWaits, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))} ms`,
+      `  phases: ${JSON.stringify(report?.timings)}, staging by ${report?.staging}, merge ${report?.merge}, repeats ${JSON.stringify(report?.repeats)}, fill ${JSON.stringify(report?.fill)}, ` +
+        `reader waited ${JSON.stringify(report?.waits, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))} ms`,
     );
     console.log(
       `${label}: ${rows} rows in ${secs.toFixed(1)} s (${Math.round(rows / secs)} rows/s), peak RSS ${(peak / 1048576).toFixed(0)} MB; ` +

@@ -6,7 +6,8 @@ import { HttpProviderAdapter } from '../src/components/providers';
 import { signedRequest } from './helpers/sandbox';
 import { HEADER, rollRows } from '../bench/roll-generator';
 import { DEMO_ROLL } from '../scripts/demo-data';
-import { foldName, validateRow } from '../src/components/beneficiaries/roll-validation';
+import { validateRow } from '../src/components/beneficiaries/roll-validation';
+import { foldName } from '../src/components/beneficiaries/roll-values';
 import { freePort } from './helpers/ports';
 
 const ROOT = path.join(__dirname, '..');

@@ -12,7 +12,8 @@ import path from 'node:path';
 import { enqueueRollImport } from '../../jobs/catalog';
 import { runRollImport } from '../../jobs/roll-import.processor';
 import { importFilePath } from '../../src/components/beneficiaries/roll-imports.service';
-import { COLUMNS, type Column } from '../../src/components/beneficiaries/roll-validation';
+import { COLUMNS, type Column } from '../../src/components/beneficiaries/roll-columns';
+import { RollImportRunner, type RollImportOptions, type RollImportReport } from '../../src/components/beneficiaries';
 import type { DataSource } from 'typeorm';
 import { type AppError } from '../../src/platform/errors';
 import { receiveFile } from '../../src/platform/http/upload';
@@ -67,6 +68,51 @@ async function storedRoll(ds: DataSource, id: string) {
       wallet_enc: open(x.wallet_enc, 'wallet'),
     })),
   };
+}
+
+/** A runner that keeps the reports of its runs. */
+class ReportingRunner extends RollImportRunner {
+  private readonly reports = new Map<string, RollImportReport>();
+  private readonly waiting = new Map<string, (report: RollImportReport) => void>();
+
+  override async run(importId: string, filePath: string): Promise<RollImportReport | null> {
+    const report = await super.run(importId, filePath);
+    if (report) {
+      this.reports.set(report.importId, report);
+      this.waiting.get(report.importId)?.(report);
+    }
+    return report;
+  }
+
+  /** The report of the run that completed this import, once that run has returned (the import shows completed a little before). */
+  reportOf(importId: string): Promise<RollImportReport> {
+    const id = String(importId);
+    const done = this.reports.get(id);
+    if (done) return Promise.resolve(done);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no report of import ${id}`)), 10_000);
+      this.waiting.set(id, (report) => {
+        clearTimeout(timer);
+        resolve(report);
+      });
+    });
+  }
+}
+
+/**
+ * Runs `fn` with the imports of the test worker run by a runner of these options (the production defaults for those
+ * not given), which keeps their reports.
+ */
+async function withRunner<T>(options: RollImportOptions, fn: (runner: ReportingRunner) => Promise<T>): Promise<T> {
+  const { infra, services } = await testApp();
+  const usual = services.rollImportRunner;
+  const runner = new ReportingRunner(infra.ds, services.cipher, services.audit, infra.log, options);
+  services.rollImportRunner = runner;
+  try {
+    return await fn(runner);
+  } finally {
+    services.rollImportRunner = usual;
+  }
 }
 
 /** Prepared XA branches of roll imports in this test database (merges left between their two commits). */
@@ -745,21 +791,21 @@ describe('roll imports', function () {
 
   describe('encrypting only what the merge writes', () => {
     it('leaves a mostly known file unencrypted while reading and encrypts the new and changed rows afterwards', async () => {
-      const { services } = await testApp();
-      const runner = services.rollImportRunner;
       const known = [person(), person(), walletPerson(), female()];
-      const first = await importFile(staff.token, rollCsv(known));
-      expect(first.result.enrolmentsCreated).to.equal(4);
-      expect(runner.lastFill).to.deep.equal({ sealedWhileReading: true, filled: 0 });
-      // the same file again: nothing to write, nothing encrypted
-      await importFile(staff.token, rollCsv(known));
-      expect(runner.lastFill).to.deep.equal({ sealedWhileReading: false, filled: 0 });
-      // three unchanged, one with a new account, one new person (after the known ones)
       const moved = { ...known[1]!, account_number: `19${serialOf(known[1]!)}4242` };
       const fresh = cashPerson({ phone: '0912345678' });
-      const later = await importFile(staff.token, rollCsv([known[0]!, moved, known[2]!, known[3]!, fresh]));
-      expect(later.result).to.include({ beneficiariesCreated: 1, enrolmentsCreated: 1, enrolmentsUpdated: 1, enrolmentsUnchanged: 3 });
-      expect(runner.lastFill).to.deep.equal({ sealedWhileReading: false, filled: 2 });
+      await withRunner({}, async (runner) => {
+        const first = await importFile(staff.token, rollCsv(known));
+        expect(first.result.enrolmentsCreated).to.equal(4);
+        expect((await runner.reportOf(first.id)).fill).to.deep.equal({ sealedWhileReading: true, filled: 0 });
+        // the same file again: nothing to write, nothing encrypted
+        const again = await importFile(staff.token, rollCsv(known));
+        expect((await runner.reportOf(again.id)).fill).to.deep.equal({ sealedWhileReading: false, filled: 0 });
+        // three unchanged, one with a new account, one new person (after the known ones)
+        const later = await importFile(staff.token, rollCsv([known[0]!, moved, known[2]!, known[3]!, fresh]));
+        expect(later.result).to.include({ beneficiariesCreated: 1, enrolmentsCreated: 1, enrolmentsUpdated: 1, enrolmentsUnchanged: 3 });
+        expect((await runner.reportOf(later.id)).fill).to.deep.equal({ sealedWhileReading: false, filled: 2 });
+      });
       const c = await cipher();
       const e = await enrolment(moved.national_id!);
       expect(c.decrypt(e.account_enc, 'account')).to.equal(moved.account_number);
@@ -779,24 +825,21 @@ describe('roll imports', function () {
     });
 
     it('looks again every few batches: new people after 2,000 known ones are encrypted while reading, not afterwards', async () => {
-      const { services } = await testApp();
-      const runner = services.rollImportRunner;
       const known = Array.from({ length: 2000 }, () => person());
       const fresh = Array.from({ length: 1500 }, () => person());
       expect((await importFile(staff.token, rollCsv(known))).result.enrolmentsCreated).to.equal(2000);
       // decided once by the first batch (known people): the new ones are encrypted by the fill pass
-      const once = await importFile(staff.token, rollCsv([...known, ...fresh.slice(0, 700)]));
-      expect(once.result).to.include({ beneficiariesCreated: 700, enrolmentsUnchanged: 2000 });
-      expect(runner.lastFill).to.deep.equal({ sealedWhileReading: false, filled: 700 });
+      await withRunner({}, async (runner) => {
+        const once = await importFile(staff.token, rollCsv([...known, ...fresh.slice(0, 700)]));
+        expect(once.result).to.include({ beneficiariesCreated: 700, enrolmentsUnchanged: 2000 });
+        expect((await runner.reportOf(once.id)).fill).to.deep.equal({ sealedWhileReading: false, filled: 700 });
+      });
       // looked at again for the second batch: it is encrypted while reading, nothing is left for the fill pass
-      runner.probeEvery = 1;
-      try {
+      await withRunner({ probeEvery: 1 }, async (runner) => {
         const again = await importFile(staff.token, rollCsv([...known, ...fresh.slice(700)]));
         expect(again.result).to.include({ beneficiariesCreated: 800, enrolmentsUnchanged: 2000 });
-        expect(runner.lastFill).to.deep.equal({ sealedWhileReading: false, filled: 0 });
-      } finally {
-        runner.probeEvery = 25;
-      }
+        expect((await runner.reportOf(again.id)).fill).to.deep.equal({ sealedWhileReading: false, filled: 0 });
+      });
       const c = await cipher();
       for (const r of [fresh[0]!, fresh[699]!, fresh[700]!, fresh[1499]!]) {
         const b = await beneficiary(r.national_id!);
@@ -806,15 +849,14 @@ describe('roll imports', function () {
     });
 
     it('refuses the import with FILE_CHANGED, merging nothing, when the file changes before the rows are encrypted', async () => {
-      const { services } = await testApp();
-      const runner = services.rollImportRunner;
       const rows = [person(), walletPerson()];
-      runner.sealing = 'never';
-      runner.beforeFill = async (file) => {
-        runner.beforeFill = null;
+      let changed = false;
+      const beforeFill = async (file: string) => {
+        if (changed) return;
+        changed = true;
         await writeFile(file, rollCsv([{ ...rows[0]!, account_number: `${rows[0]!.account_number}9` }, rows[1]!]));
       };
-      try {
+      await withRunner({ sealing: 'never', beforeFill }, async () => {
         const imp = await importFile(staff.token, rollCsv(rows));
         expect(imp.status).to.equal('failed');
         expect(imp.error).to.include({ code: 'FILE_CHANGED' });
@@ -825,10 +867,7 @@ describe('roll imports', function () {
           ]);
           expect(Number(n)).to.equal(0);
         }
-      } finally {
-        runner.sealing = 'auto';
-        runner.beforeFill = null;
-      }
+      });
     });
   });
 
@@ -1013,19 +1052,16 @@ describe('roll imports', function () {
     });
 
     it('encrypts a workbook’s rows after the checks as it would while reading, number and date cells included', async () => {
-      const { services } = await testApp();
-      const runner = services.rollImportRunner;
       const rows = [person(), walletPerson(), person({ start_period: '2024-05' })];
       const xlsx = await xlsxOf(DEFAULT_COLUMNS, [
         cellsOf(rows[0]!, { national_id: 'number', phone: 'number', coefficient: 'number', bank_code: 'number' }),
         cellsOf(rows[1]!, { national_id: 'number', wallet_id: 'number' }),
         cellsOf({ ...rows[2]!, start_period: '2024-05-01' }, { date_of_birth: 'date', start_period: 'date' }),
       ]);
-      runner.sealing = 'never';
-      try {
+      await withRunner({ sealing: 'never' }, async (runner) => {
         const imp = await importFile(staff.token, xlsx, 'roll.xlsx');
         expect(imp.status, JSON.stringify(await problemsOf(staff.token, imp.id))).to.equal('completed');
-        expect(runner.lastFill).to.deep.equal({ sealedWhileReading: false, filled: 3 });
+        expect((await runner.reportOf(imp.id)).fill).to.deep.equal({ sealedWhileReading: false, filled: 3 });
         const c = await cipher();
         for (const r of rows) {
           const b = await beneficiary(r.national_id!);
@@ -1035,9 +1071,7 @@ describe('roll imports', function () {
         expect(c.decrypt((await enrolment(rows[0]!.national_id!)).account_enc, 'account')).to.equal(rows[0]!.account_number);
         expect(c.decrypt((await enrolment(rows[1]!.national_id!)).wallet_enc, 'wallet')).to.equal(rows[1]!.wallet_id);
         expect(await enrolment(rows[2]!.national_id!)).to.include({ start_period: 202405 });
-      } finally {
-        runner.sealing = 'auto';
-      }
+      });
     });
 
     it('left-pads IDs and phones held as numbers, takes date cells, and refuses an account number held as a number (NUMBER_CELL)', async () => {
@@ -1522,8 +1556,7 @@ describe('roll imports', function () {
 
   describe('how rows are staged', () => {
     it('stages through LOAD DATA LOCAL INFILE where the server allows it, and stores the same roll through INSERTs otherwise', async () => {
-      const { infra, services } = await testApp();
-      const runner = services.rollImportRunner;
+      const { infra } = await testApp();
       const stored = async (id: string) => storedRoll(infra.ds, id);
       const csv = rollCsv([
         person({ full_name: 'Nguyễn Văn Ánh', account_name: 'NGUYEN VAN ANH' }),
@@ -1532,55 +1565,47 @@ describe('roll imports', function () {
         female({ end_period: '2026-12', coefficient: '2,25' }),
         person({ date_of_birth: '1950-02-30' }), // refused
       ]);
-      const byLoad = await importFile(staff.token, csv);
-      expect(runner.lastStaging).to.equal('load');
+      const byLoad = await withRunner({}, async (runner) => {
+        const imp = await importFile(staff.token, csv);
+        expect((await runner.reportOf(imp.id)).staging).to.equal('load');
+        return imp;
+      });
       const loaded = await stored(byLoad.id);
       expect(loaded.people).to.have.length(4);
       // the same file into a roll without those people again, staged the other way
       await sql('DELETE FROM enrolments WHERE import_id = ?', [byLoad.id]);
       await sql('DELETE FROM beneficiaries WHERE import_id = ?', [byLoad.id]);
-      runner.stagingMode = 'insert';
-      let byInsert: any;
-      try {
-        byInsert = await importFile(staff.token, csv);
-        expect(runner.lastStaging).to.equal('insert');
-        expect(byInsert.progress).to.deep.equal(byLoad.progress);
-        expect(byInsert.result).to.deep.equal(byLoad.result);
-        expect(await stored(byInsert.id)).to.deep.equal(loaded);
-      } finally {
-        runner.stagingMode = 'auto';
-      }
+      const byInsert = await withRunner({ stagingMode: 'insert' }, async (runner) => {
+        const imp = await importFile(staff.token, csv);
+        expect((await runner.reportOf(imp.id)).staging).to.equal('insert');
+        expect(imp.progress).to.deep.equal(byLoad.progress);
+        expect(imp.result).to.deep.equal(byLoad.result);
+        expect(await stored(imp.id)).to.deep.equal(loaded);
+        return imp;
+      });
       // and LOAD DATA with the hashes, ciphertexts and bytes made on the main thread instead of the staging thread
       await sql('DELETE FROM enrolments WHERE import_id = ?', [byInsert.id]);
       await sql('DELETE FROM beneficiaries WHERE import_id = ?', [byInsert.id]);
-      runner.stagingThread = false;
-      try {
+      await withRunner({ stagingThread: false }, async (runner) => {
         const inThread = await importFile(staff.token, csv);
-        expect(runner.lastStaging).to.equal('load');
+        expect((await runner.reportOf(inThread.id)).staging).to.equal('load');
         expect(inThread.result).to.deep.equal(byLoad.result);
         expect(await stored(inThread.id)).to.deep.equal(loaded);
-      } finally {
-        runner.stagingThread = true;
-      }
+      });
       // and staged without ciphertexts, every accepted row encrypted afterwards by the fill pass
       await sql('DELETE FROM enrolments WHERE import_id = ?', [byLoad.id]);
       await sql('DELETE FROM beneficiaries WHERE import_id = ?', [byLoad.id]);
       await sql('DELETE FROM enrolments WHERE import_id IN (SELECT id FROM roll_imports WHERE id > ?)', [byInsert.id]);
       await sql('DELETE FROM beneficiaries WHERE import_id IN (SELECT id FROM roll_imports WHERE id > ?)', [byInsert.id]);
-      runner.sealing = 'never';
-      try {
+      await withRunner({ sealing: 'never' }, async (runner) => {
         const filled = await importFile(staff.token, csv);
-        expect(runner.lastFill).to.deep.equal({ sealedWhileReading: false, filled: 4 });
+        expect((await runner.reportOf(filled.id)).fill).to.deep.equal({ sealedWhileReading: false, filled: 4 });
         expect(filled.result).to.deep.equal(byLoad.result);
         expect(await stored(filled.id)).to.deep.equal(loaded);
-      } finally {
-        runner.sealing = 'auto';
-      }
+      });
     });
 
     it('merges a first import on two connections (people, and enrolments in an XA branch) with the same roll as on one', async () => {
-      const { services } = await testApp();
-      const runner = services.rollImportRunner;
       const p = person();
       const rows = [p, walletPerson(), cashPerson(), female(), { ...p, programme_code: 'TCXH-KT', coefficient: '1,5' }];
       const csv = rollCsv(rows);
@@ -1602,18 +1627,15 @@ describe('roll imports', function () {
       expect(await ourBranches()).to.deep.equal([]);
       await sql('DELETE FROM enrolments WHERE import_id = ?', [parallel.id]);
       await sql('DELETE FROM beneficiaries WHERE import_id = ?', [parallel.id]);
-      runner.parallelMerge = false;
-      try {
+      await withRunner({ parallelMerge: false }, async () => {
         const single = await importFile(staff.token, csv);
         expect(single.result).to.deep.equal(parallel.result);
         expect(await roll(single.id)).to.deep.equal(stored);
-      } finally {
-        runner.parallelMerge = true;
-      }
+      });
     });
 
     it('merges the first import of an empty roll with bulk index builds: the same roll as row by row, then updated as usual', async () => {
-      const { infra, services } = await testApp();
+      const { infra } = await testApp();
       // a roll of its own, empty (this test run's database holds other tests' people)
       const cfg = { ...infra.cfg, dbName: `${infra.cfg.dbName}_empty` };
       const drop = () => infra.ds.query(`DROP DATABASE IF EXISTS \`${cfg.dbName}\``);
@@ -1622,6 +1644,7 @@ describe('roll imports', function () {
       try {
         await seedDemo(other.ds, cfg);
         const runner = buildServices(other).rollImportRunner;
+        let report: RollImportReport | null = null;
         const [{ id: by }] = await other.ds.query("SELECT id FROM users WHERE username = 'staff'");
         const run = async (csv: string) => {
           const res = await other.ds.query(
@@ -1631,7 +1654,7 @@ describe('roll imports', function () {
           const id = String(res.insertId);
           const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'bulk-')), 'roll.csv');
           await writeFile(file, csv);
-          await runner.run(id, file);
+          report = await runner.run(id, file);
           const [imp] = await other.ds.query('SELECT * FROM roll_imports WHERE id = ?', [id]);
           return imp;
         };
@@ -1645,20 +1668,22 @@ describe('roll imports', function () {
           person({ date_of_birth: '1950-02-30' }),
         ];
         const first = await run(rollCsv(rows));
-        expect(runner.lastMerge).to.equal('bulk');
+        expect(report!.merge).to.equal('bulk');
         expect(first).to.include({ status: 'completed', rows_valid: 5, rows_invalid: 1, beneficiaries_created: 4, enrolments_created: 5 });
         const left = (await other.ds.query('XA RECOVER')).filter((x: any) => String(x.data).startsWith(`roll-import:${cfg.dbName}:`));
         expect(left, 'no branch left prepared').to.deep.equal([]);
         // the same file through the usual path (this run's database is not empty) stores the same roll
-        const usual = await importFile(staff.token, rollCsv(rows));
-        expect(services.rollImportRunner.lastMerge).to.not.equal('bulk');
-        const bulkRoll = await storedRoll(other.ds, String(first.id));
-        expect(bulkRoll.people).to.have.length(4);
-        expect(bulkRoll.enrolments).to.have.length(5);
-        expect(bulkRoll).to.deep.equal(await storedRoll(infra.ds, usual.id));
+        await withRunner({}, async (usualRunner) => {
+          const usual = await importFile(staff.token, rollCsv(rows));
+          expect((await usualRunner.reportOf(usual.id)).merge).to.not.equal('bulk');
+          const bulkRoll = await storedRoll(other.ds, String(first.id));
+          expect(bulkRoll.people).to.have.length(4);
+          expect(bulkRoll.enrolments).to.have.length(5);
+          expect(bulkRoll).to.deep.equal(await storedRoll(infra.ds, usual.id));
+        });
         // the roll is not empty any more: the next file updates it as usual, and unique keys hold again
         const second = await run(rollCsv([{ ...p, coefficient: '2' }, person()]));
-        expect(runner.lastMerge).to.equal('update');
+        expect(report!.merge).to.equal('update');
         expect(second).to.include({ status: 'completed', beneficiaries_created: 1, enrolments_created: 1, enrolments_updated: 1 });
         const [stored] = await other.ds.query(
           'SELECT national_id_hash, national_id_enc, full_name, name_search, given_search, date_of_birth, gender, area_id FROM beneficiaries LIMIT 1',
@@ -1687,26 +1712,22 @@ describe('roll imports', function () {
     });
 
     it('finishes a merge whose process stopped between its two commits when the job runs again', async () => {
-      const { services } = await testApp();
-      const runner = services.rollImportRunner;
       const rows = [person(), walletPerson(), cashPerson()];
       let stopped = 0;
-      runner.afterDecision = async () => {
-        runner.afterDecision = null;
+      const afterDecision = async () => {
+        if (stopped > 0) return;
         stopped += 1;
         // what another process sees meanwhile: people, the audit event, no enrolments, the import still running
         throw new Error('the worker stopped here');
       };
-      try {
+      await withRunner({ afterDecision }, async () => {
         const imp = await importFile(staff.token, rollCsv(rows), 'roll.csv');
         expect(stopped).to.equal(1);
         expect(imp.status).to.equal('completed');
         expect(imp.result).to.include({ beneficiariesCreated: 3, enrolmentsCreated: 3 });
         for (const r of rows) expect(await enrolment(r.national_id!, 'TCXH-NCT80')).to.include({ status: 'active' });
         expect(await ourBranches()).to.deep.equal([]);
-      } finally {
-        runner.afterDecision = null;
-      }
+      });
     });
 
     it('rolls back a branch left prepared by a merge that never reached its decision', async () => {
@@ -1752,25 +1773,27 @@ describe('roll imports', function () {
       rows[5500] = { ...rows[50]!, programme_code: 'TCXH-KT' }; // one person on two programmes: fine
       return rows;
     }
-    const modes = [
-      { name: 'LOAD DATA with the staging thread', set: (r: any) => r },
-      { name: 'LOAD DATA on the main thread', set: (r: any) => (r.stagingThread = false) },
-      { name: 'INSERTs', set: (r: any) => (r.stagingMode = 'insert') },
+    const modes: { name: string; options: RollImportOptions }[] = [
+      { name: 'LOAD DATA with the staging thread', options: {} },
+      { name: 'LOAD DATA on the main thread', options: { stagingThread: false } },
+      { name: 'INSERTs', options: { stagingMode: 'insert' } },
     ];
     it('writes candidates while reading when most people are on two programmes, and still finds the one duplicate', async () => {
-      const runner = (await testApp()).services.rollImportRunner;
       const first = Array.from({ length: 2500 }, () => person());
       const rows = [...first, ...first.map((r) => ({ ...r, programme_code: 'TCXH-KT' }))];
       rows[4999] = { ...first[10]! }; // person 10 on TCXH-NCT80 a second time; person 2,499 then only on TCXH-NCT80
-      const done = await importFile(staff.token, rollCsv(rows));
+      const { done, report } = await withRunner({}, async (runner) => {
+        const imp = await importFile(staff.token, rollCsv(rows));
+        return { done: imp, report: await runner.reportOf(imp.id) };
+      });
       expect((await problemsOf(staff.token, done.id)).map((p) => [p.row, p.code])).to.deep.equal([
         [12, 'DUPLICATE_IN_FILE'],
         [5001, 'DUPLICATE_IN_FILE'],
       ]);
       expect(done.result).to.include({ beneficiariesCreated: 2500, enrolmentsCreated: 4998 });
       // every person and account is met twice: thousands of candidates, written in several batches while reading
-      expect(runner.lastRepeats!.candidates).to.be.at.least(4998);
-      expect(runner.lastRepeats!.rowsChecked).to.equal(4999); // all but person 2,499's one row
+      expect(report.repeats.candidates).to.be.at.least(4998);
+      expect(report.repeats.rowsChecked).to.equal(4999); // all but person 2,499's one row
       const [p10] = await sql(
         `SELECT COUNT(*) AS enrolments, MIN(p.code) AS programme FROM enrolments e JOIN beneficiaries b ON b.id = e.beneficiary_id
          JOIN programmes p ON p.id = e.programme_id WHERE b.national_id_hash = ?`,
@@ -1781,16 +1804,8 @@ describe('roll imports', function () {
 
     for (const mode of modes) {
       it(`reports them, staged by ${mode.name}`, async () => {
-        const runner = (await testApp()).services.rollImportRunner;
         const rows = fileWithRepeats();
-        mode.set(runner);
-        let done: any;
-        try {
-          done = await importFile(staff.token, rollCsv(rows));
-        } finally {
-          runner.stagingMode = 'auto';
-          runner.stagingThread = true;
-        }
+        const done = await withRunner(mode.options, () => importFile(staff.token, rollCsv(rows)));
         const problems = (await problemsOf(staff.token, done.id)).map((p) => [p.row, p.code]);
         expect(problems).to.deep.equal([
           [12, 'DUPLICATE_IN_FILE'],

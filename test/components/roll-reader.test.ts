@@ -1,16 +1,14 @@
 import { expect } from 'chai';
 import { parse } from 'csv-parse/sync';
-import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { readCsvGeneral, readCsvPlain, isPlainCsv, readRollFile } from '../../src/components/beneficiaries/roll-file.reader';
-import { LookupHasher } from '../../src/components/beneficiaries/roll-hash';
-import { WORKBOOK_LIMITS, type WorkbookLimits } from '../../src/components/beneficiaries/roll-workbook';
+import { readCsvGeneral, readCsvPlain, isPlainCsv, readRollFile } from '../../src/components/beneficiaries/roll-import/file-reader';
+import { WORKBOOK_LIMITS, type WorkbookLimits } from '../../src/components/beneficiaries/roll-import/workbook';
 import { repeat, rowXml, sharedStringsBomb, workbookParts, zipOf } from '../helpers/xlsx-bomb';
 import { AppError } from '../../src/platform/errors';
 
-/** The roll file reader's two CSV paths (plain and csv-parse), and the staging's keyed hashes. */
+/** The roll file reader's two CSV paths (plain and csv-parse). */
 describe('roll file reader', () => {
   let dir: string;
   let n = 0;
@@ -265,29 +263,5 @@ describe('roll file reader', () => {
         [3, 100],
       ]);
     });
-  });
-});
-
-describe('roll staging keyed hashes (LookupHasher)', () => {
-  it('equals HMAC-SHA256 of node:crypto for every message length and key kind', () => {
-    const keys = ['short', randomBytes(32).toString('base64'), 'x'.repeat(64), 'y'.repeat(65), 'k'.repeat(200), 'khóa bí mật'];
-    for (const key of keys) {
-      const h = new LookupHasher(key);
-      for (let len = 0; len < 200; len++) {
-        for (const purpose of ['nid', 'phone', 'account', 'wallet']) {
-          const value = len % 5 === 0 ? 'ệ'.repeat(len) : randomBytes(len).toString('hex').slice(0, len);
-          const expected = createHmac('sha256', key).update(`${purpose}\n${value}`).digest();
-          expect(h.hash(purpose, value).equals(expected), `key ${key.length}, length ${len}, ${purpose}`).to.equal(true);
-        }
-      }
-    }
-  });
-
-  it('writes into a buffer at an offset and keeps nothing between calls', () => {
-    const h = new LookupHasher('key');
-    const out = Buffer.alloc(40);
-    h.hashInto('account', '970436:1234567890123', out, 8);
-    expect(out.subarray(8).equals(createHmac('sha256', 'key').update('account\n970436:1234567890123').digest())).to.equal(true);
-    expect(h.hash('nid', '001040123456').equals(createHmac('sha256', 'key').update('nid\n001040123456').digest())).to.equal(true);
   });
 });

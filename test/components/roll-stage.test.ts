@@ -1,14 +1,15 @@
 import { expect } from 'chai';
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { TsvWriter } from '../../src/components/beneficiaries/tsv-writer';
+import { TsvWriter } from '../../src/components/beneficiaries/roll-import/tsv-writer';
 import {
   FINGERPRINT_BYTES,
   FINGERPRINTS_PER_ROW,
   fingerprintInto,
   NO_FINGERPRINT,
   RepeatFinder,
-} from '../../src/components/beneficiaries/roll-repeats';
+} from '../../src/components/beneficiaries/roll-import/repeats';
+import { DataCipher } from '../../src/platform/crypto';
 import { testApp } from '../helpers/app';
 
 /** Loads `rows` written by TsvWriter into a fresh table through LOAD DATA LOCAL INFILE, as the roll import stages them. */
@@ -149,5 +150,48 @@ describe('RepeatFinder (national IDs and accounts on several rows, by fingerprin
     const fps = new Uint32Array(2);
     fingerprintInto(Buffer.from('a1b2c3d4e5f6ff', 'hex'), fps, 0);
     expect([...fps]).to.deep.equal([0xa1b2c3, 0xd4e5f6]);
+  });
+});
+
+describe('roll staging keyed hashes', () => {
+  // The keyed hashes stored on the roll (beneficiaries, enrolments) were made by the import's earlier hash code: these
+  // are its outputs, so that a staged hash keeps finding the stored person and account.
+  const KEY = 'q3JhbmRvbS1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0';
+  const KEYS = ['short', KEY, 'x'.repeat(64), 'y'.repeat(65), 'k'.repeat(200), 'khóa bí mật'];
+  const VECTORS: [key: string, purpose: string, value: string, hex: string][] = [
+    [KEY, 'nid', '001040123456', '0b08d44ca92d606fc3bf5fc5d9e3629532b1f1c88af2a60947cb83a78283fccf'],
+    [KEY, 'phone', '0912345678', '6f8d8430feb044f36abcf2624eab5442637b81704b726ed94823041b2267f90d'],
+    [KEY, 'account', '970436:1234567890123', 'c61841ad0b16ac677969dbf6769c3783e70c7eb98a17db59f8ebf2c01aef08a6'],
+    [KEY, 'wallet', 'MOMO:0912345678', '0480ad0105e6253ad91a1339dd5c156a2cb9848310ebc1d247596b1dd1dcbf2c'],
+    ['short', 'nid', '', '36cf855d7fc1de0137c002080b6f21d663e6ae70e486bc69808e78a785552c28'],
+    ['x'.repeat(64), 'account', `970436:${'9'.repeat(48)}`, '5d133af9306caa8820a972d24cb6477fe12fe77563be394888dab0db7696e684'],
+    ['khóa bí mật', 'wallet', 'Nguyễn Văn Ánh', 'fa3447aeac5d0ad35266674876d9731fc885f962a3a894ee04b36ff440c9da39'],
+    ['k'.repeat(200), 'phone', '0'.repeat(120), '96961a54b76dedaefd8eda9a1bcbfacfdd2f66e01f1c07bb8cec35e576904368'],
+  ];
+  /** SHA-256 of the hashes of every key above, purpose, and value length from 0 to 199 (ASCII, or Vietnamese every fifth). */
+  const ALL = '430bbf4aebafc05dee9f37d577dca3dd243c8bd2608ed39795775264601efdfb';
+  const value = (len: number) =>
+    len % 5 === 0 ? 'ệ'.repeat(len) : Array.from({ length: len }, (_, i) => String.fromCharCode(48 + ((i * 7 + len) % 75))).join('');
+  const cipher = (hmacKey: string) => new DataCipher(new Map([['k1', randomBytes(32)]]), 'k1', hmacKey);
+  const allOf = (hash: (key: string) => (purpose: string, value: string) => Buffer) => {
+    const all = createHash('sha256');
+    for (const key of KEYS) {
+      const h = hash(key);
+      for (let len = 0; len < 200; len++) for (const purpose of ['nid', 'phone', 'account', 'wallet']) all.update(h(purpose, value(len)));
+    }
+    return all.digest('hex');
+  };
+
+  it('makes the same bytes as the hashes stored on the roll, for every message length and key kind', () => {
+    for (const [key, purpose, v, hex] of VECTORS) {
+      expect(cipher(key).lookupHash(purpose, v).toString('hex'), `${purpose} ${v.length}`).to.equal(hex);
+      expect(createHmac('sha256', key).update(`${purpose}\n${v}`).digest('hex')).to.equal(hex);
+    }
+    expect(
+      allOf((key) => {
+        const c = cipher(key);
+        return (p, v) => c.lookupHash(p, v);
+      }),
+    ).to.equal(ALL);
   });
 });

@@ -1,19 +1,15 @@
 import { expect } from 'chai';
+import { COLUMNS, mapHeader, type Column } from '../../src/components/beneficiaries/roll-columns';
+import type { ReferenceData, RollRow, RowProblem } from '../../src/components/beneficiaries/roll-row';
+import { validateRow } from '../../src/components/beneficiaries/roll-validation';
 import {
-  COLUMNS,
   foldName,
   formatPeriod,
-  mapHeader,
   maskDigits,
   maskNationalId,
   parsePeriod,
   todayInVietnam,
-  validateRow,
-  type Column,
-  type ReferenceData,
-  type RollRow,
-  type RowProblem,
-} from '../../src/components/beneficiaries/roll-validation';
+} from '../../src/components/beneficiaries/roll-values';
 
 type Values = Partial<Record<Column, string | undefined>>;
 

@@ -1,5 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
-import { COLUMNS, type Column } from '../../src/components/beneficiaries/roll-validation';
+import { COLUMNS, type Column } from '../../src/components/beneficiaries/roll-columns';
 import { testApp } from './app';
 import { call } from './http';
 

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type winston from 'winston';
 import type { DataCipher } from '../../platform/crypto';
-import { foldName } from '../beneficiaries/roll-validation';
+import { foldName } from '../beneficiaries/roll-values';
 import type { LookupDestination } from '../providers/provider.port';
 import type { AdapterSource } from './batch-release';
 import type { LookupStatus } from './batch-views';

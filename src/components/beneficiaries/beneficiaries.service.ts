@@ -4,8 +4,10 @@ import { conflict, forbidden, invalid, notFound } from '../../platform/errors';
 import { decodeCursor, finishPage, type Page } from '../../platform/http/pagination';
 import { areaPathScopeSql, assertVisible, hasRole, inAreaScope, type Actor, type Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
-import { givenFirst } from './roll-stage';
-import { foldName, formatPeriod, maskDigits, parsePeriod, validateRow, type Column, type RollRow } from './roll-validation';
+import { type Column } from './roll-columns';
+import type { RollRow } from './roll-row';
+import { validateRow } from './roll-validation';
+import { foldName, formatPeriod, givenFirst, maskDigits, parsePeriod } from './roll-values';
 import { likePrefix } from '../../platform/db';
 
 export type EnrolmentStatus = 'active' | 'suspended' | 'ended';

@@ -7,7 +7,7 @@ import { decodeCursor, finishPage, keysetWhere, type KeyColumn, type Page } from
 import type { ReceivedFile } from '../../platform/http/upload';
 import { areaScopeSql, assertVisible, type Actor, type Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
-import type { RollFormat } from './roll-file.reader';
+import type { RollFormat } from './roll-import/file-reader';
 import { PROBLEM_COLUMNS, PROBLEM_FROM, problemView, type ProblemRow, type ProblemView } from './roll-problems';
 
 export type ImportStatus = 'queued' | 'running' | 'completed' | 'failed';

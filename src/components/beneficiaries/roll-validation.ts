@@ -1,151 +1,15 @@
 /**
- * Validation of the beneficiary roll import format (the roll-import contract: columns, names, formats).
+ * Validation of one row of the beneficiary roll import format (the roll-import contract: each column's value, and the
+ * rules between columns: national ID against birth date and sex, a channel and its payment columns).
  * Pure and allocation-light: called once per row for files of a million rows, so every pattern is
  * compiled here once and problems are returned, never thrown.
  */
-
-export type Column =
-  | 'national_id'
-  | 'full_name'
-  | 'date_of_birth'
-  | 'gender'
-  | 'area_code'
-  | 'programme_code'
-  | 'coefficient'
-  | 'start_period'
-  | 'end_period'
-  | 'channel'
-  | 'bank_code'
-  | 'account_number'
-  | 'account_name'
-  | 'wallet_provider'
-  | 'wallet_id'
-  | 'phone';
-
-/** The contract's column table, in its order; `required` = required whatever the channel. */
-export const COLUMNS: readonly { key: Column; vi: string; required: boolean }[] = Object.freeze([
-  { key: 'national_id', vi: 'Số CCCD', required: true },
-  { key: 'full_name', vi: 'Họ và tên', required: true },
-  { key: 'date_of_birth', vi: 'Ngày sinh', required: true },
-  { key: 'gender', vi: 'Giới tính', required: true },
-  { key: 'area_code', vi: 'Mã đơn vị hành chính', required: true },
-  { key: 'programme_code', vi: 'Mã chế độ', required: true },
-  { key: 'coefficient', vi: 'Hệ số', required: true },
-  { key: 'start_period', vi: 'Tháng bắt đầu', required: true },
-  { key: 'end_period', vi: 'Tháng kết thúc', required: false },
-  { key: 'channel', vi: 'Hình thức nhận', required: true },
-  { key: 'bank_code', vi: 'Mã ngân hàng', required: false },
-  { key: 'account_number', vi: 'Số tài khoản', required: false },
-  { key: 'account_name', vi: 'Tên chủ tài khoản', required: false },
-  { key: 'wallet_provider', vi: 'Nhà cung cấp ví', required: false },
-  { key: 'wallet_id', vi: 'Số ví', required: false },
-  { key: 'phone', vi: 'Số điện thoại', required: false },
-] as const);
-
-export type HeaderProblemCode = 'UNKNOWN_COLUMN' | 'DUPLICATE_COLUMN' | 'MISSING_COLUMN' | 'UNNAMED_COLUMN';
-
-export interface HeaderProblem {
-  column: string | null;
-  code: string;
-  message: string;
-}
-
-export interface RollRow {
-  nationalId: string;
-  /** NFC, trimmed, inner spaces collapsed */
-  fullName: string;
-  /** YYYY-MM-DD */
-  dateOfBirth: string;
-  gender: 'M' | 'F';
-  areaCode: string;
-  programmeCode: string;
-  /** 1.5 -> 150 */
-  coefficientX100: number;
-  /** yyyymm */
-  startPeriod: number;
-  endPeriod: number | null;
-  channel: 'BANK' | 'WALLET' | 'CASH';
-  bankCode: string | null;
-  accountNumber: string | null;
-  accountName: string | null;
-  walletProvider: string | null;
-  walletId: string | null;
-  phone: string | null;
-  nameMismatch: boolean;
-}
-
-export type RowProblemCode =
-  | 'NATIONAL_ID_REQUIRED'
-  | 'NATIONAL_ID_FORMAT'
-  | 'NATIONAL_ID_CENTURY_DIGIT'
-  | 'NATIONAL_ID_FUTURE_BIRTH_YEAR'
-  | 'NATIONAL_ID_DOB_MISMATCH'
-  | 'NATIONAL_ID_GENDER_MISMATCH'
-  | 'FULL_NAME_REQUIRED'
-  | 'FULL_NAME_TOO_LONG'
-  | 'FULL_NAME_CHARACTERS'
-  | 'FULL_NAME_NO_LETTER'
-  | 'FULL_NAME_START'
-  | 'DATE_OF_BIRTH_REQUIRED'
-  | 'DATE_OF_BIRTH_FORMAT'
-  | 'DATE_OF_BIRTH_INVALID_DATE'
-  | 'DATE_OF_BIRTH_IN_FUTURE'
-  | 'DATE_OF_BIRTH_BEFORE_1900'
-  | 'GENDER_REQUIRED'
-  | 'GENDER_INVALID'
-  | 'AREA_CODE_REQUIRED'
-  | 'AREA_CODE_FORMAT'
-  | 'PROGRAMME_CODE_REQUIRED'
-  | 'PROGRAMME_CODE_FORMAT'
-  | 'COEFFICIENT_REQUIRED'
-  | 'COEFFICIENT_FORMAT'
-  | 'COEFFICIENT_PRECISION'
-  | 'COEFFICIENT_OUT_OF_RANGE'
-  | 'START_PERIOD_REQUIRED'
-  | 'START_PERIOD_FORMAT'
-  | 'END_PERIOD_FORMAT'
-  | 'END_PERIOD_BEFORE_START'
-  | 'CHANNEL_REQUIRED'
-  | 'CHANNEL_INVALID'
-  | 'BANK_CODE_REQUIRED'
-  | 'BANK_CODE_FORMAT'
-  | 'BANK_CODE_UNKNOWN'
-  | 'BANK_CODE_NOT_ALLOWED'
-  | 'ACCOUNT_NUMBER_REQUIRED'
-  | 'ACCOUNT_NUMBER_FORMAT'
-  | 'ACCOUNT_NUMBER_NOT_ALLOWED'
-  | 'ACCOUNT_NAME_REQUIRED'
-  | 'ACCOUNT_NAME_TOO_LONG'
-  | 'ACCOUNT_NAME_CHARACTERS'
-  | 'ACCOUNT_NAME_START'
-  | 'ACCOUNT_NAME_NOT_ALLOWED'
-  | 'WALLET_PROVIDER_REQUIRED'
-  | 'WALLET_PROVIDER_UNKNOWN'
-  | 'WALLET_PROVIDER_NOT_ALLOWED'
-  | 'WALLET_ID_REQUIRED'
-  | 'WALLET_ID_FORMAT'
-  | 'WALLET_ID_NOT_ALLOWED'
-  | 'PHONE_FORMAT';
-
-export interface RowProblem {
-  column: Column;
-  code: string;
-  message: string;
-}
-
-export interface ReferenceData {
-  isKnownBank(bin: string): boolean;
-  isKnownWalletProvider(code: string): boolean;
-}
+import type { Column } from './roll-columns';
+import type { ReferenceData, RollRow, RowProblem, RowProblemCode } from './roll-row';
+import { collapseSpaces, foldName, nfcLower, normaliseName, pad2, parsePeriod, shown, vietnamDay } from './roll-values';
 
 // \d is ASCII-only: full-width digits are refused
 
-const NON_ASCII = /[\u0080-\uffff]/;
-const NEEDS_COLLAPSE = /\s\s|[^\S ]/;
-const WS_RUN = /\s+/g;
-const MARKS = /\p{M}+/gu;
-// Ð/ð (U+00D0/U+00F0, eth) is often typed for Đ/đ: fold both to d
-const D_STROKE = /[đð]/g;
 const NID = /^\d{12}$/;
 const DIGITS = /^\d+$/;
 const SCIENTIFIC = /^\d(?:[.,]\d+)?e\+?\d+$/i;
@@ -162,185 +26,14 @@ const CONTROL_OR_FORMAT_ALL = /[\p{Cc}\p{Cf}]/gu;
 const AREA_CODE = /^[A-Za-z0-9]{1,16}$/;
 const PROGRAMME_CODE = /^[A-Za-z0-9_-]{1,32}$/;
 const DECIMAL = /^(\d+)(?:[.,](\d+))?$/;
-const PERIOD = /^(\d{4})-(\d{2})$/;
 const BANK_BIN = /^\d{6}$/;
 const ACCOUNT_NUMBER = /^\d{6,19}$/;
 const MOBILE = /^0\d{9}$/;
 const INTERNATIONAL_VN = /^\+?84\d{9}$/;
-const HEADER_SEPARATORS = /[\s_-]+/g;
-const LONG_DIGIT_RUN = /\d{6}/;
 
 const NAME_MAX = 100;
 const COEFFICIENT_MIN_X100 = 50;
 const COEFFICIENT_MAX_X100 = 1000;
-
-function foldSlowly(s: string): string {
-  let t = s.normalize('NFD').replace(MARKS, '').toLowerCase().replace(D_STROKE, 'd');
-  if (NEEDS_COLLAPSE.test(t)) t = t.replace(WS_RUN, ' ');
-  return t.trim();
-}
-
-// Latin letters (Vietnamese included) and combining marks folded one UTF-16 unit at a time: per-letter NFD is the
-// same as whole-string NFD once the marks are dropped, and it spares normalising every name of a million-row file
-const FOLD_TABLE_END = 0x1f00;
-const FOLD_TABLE: (string | null)[] = new Array<string | null>(FOLD_TABLE_END).fill(null);
-const FOLD_RANGES: readonly (readonly [number, number])[] = [
-  [0x80, 0x24f], // Latin-1 Supplement, Latin Extended-A and -B
-  [0x300, 0x36f], // combining diacritical marks (NFD input)
-  [0x1e00, 0x1eff], // Latin Extended Additional: most Vietnamese letters with tone marks
-];
-for (const [from, to] of FOLD_RANGES) {
-  for (let cp = from; cp <= to; cp++) {
-    FOLD_TABLE[cp] = String.fromCharCode(cp).normalize('NFD').replace(MARKS, '').toLowerCase().replace(D_STROKE, 'd');
-  }
-}
-
-/** Lower-case ASCII without diacritics (đ/Đ -> d), spaces collapsed and trimmed: "Nguyễn Văn  Ánh" -> "nguyen van anh". */
-export function foldName(s: string): string {
-  let out = '';
-  let from = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    const f = c < FOLD_TABLE_END ? FOLD_TABLE[c] : null;
-    if (f === null || f === undefined) return foldSlowly(s);
-    out += s.slice(from, i) + f;
-    from = i + 1;
-  }
-  let t = (from === 0 ? s : out + s.slice(from)).toLowerCase();
-  if (NEEDS_COLLAPSE.test(t)) t = t.replace(WS_RUN, ' ');
-  return t.trim();
-}
-
-/** Masks the middle of `value` with '*', keeping `keepStart` and `keepEnd` characters; masks all of a value too short to hide anything. */
-export function maskDigits(value: string, keepStart: number, keepEnd: number): string {
-  const n = value.length;
-  const s = Number.isFinite(keepStart) ? Math.max(0, Math.floor(keepStart)) : 0;
-  const e = Number.isFinite(keepEnd) ? Math.max(0, Math.floor(keepEnd)) : 0;
-  if (s + e >= n) return '*'.repeat(n);
-  return value.slice(0, s) + '*'.repeat(n - s - e) + value.slice(n - e);
-}
-
-/** '001234567889' -> '0012******89' (province and century/sex digits, then the last two). */
-export function maskNationalId(id: string): string {
-  return maskDigits(id, 4, 2);
-}
-
-/** 'YYYY-MM' -> yyyymm; null unless month is 01-12 and year 1900-2999. */
-export function parsePeriod(s: string): number | null {
-  const m = PERIOD.exec(s);
-  if (m === null) return null;
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  if (year < 1900 || year > 2999 || month < 1 || month > 12) return null;
-  return year * 100 + month;
-}
-
-/** 202412 -> '2024-12'. */
-export function formatPeriod(p: number): string {
-  return `${String(Math.trunc(p / 100)).padStart(4, '0')}-${pad2(p % 100)}`;
-}
-
-const VIETNAM_UTC_OFFSET_MS = 7 * 3_600_000; // Asia/Ho_Chi_Minh, no daylight saving
-const DAY_MS = 86_400_000;
-let todayCache = { from: 0, until: 0, iso: '', year: 0 };
-
-function vietnamDay(now: number): typeof todayCache {
-  if (now < todayCache.from || now >= todayCache.until) {
-    const local = now + VIETNAM_UTC_OFFSET_MS;
-    const dayStart = local - (((local % DAY_MS) + DAY_MS) % DAY_MS);
-    const iso = new Date(dayStart).toISOString().slice(0, 10);
-    todayCache = {
-      from: dayStart - VIETNAM_UTC_OFFSET_MS,
-      until: dayStart + DAY_MS - VIETNAM_UTC_OFFSET_MS,
-      iso,
-      year: Number(iso.slice(0, 4)),
-    };
-  }
-  return todayCache;
-}
-
-/** Today's date in Vietnam as YYYY-MM-DD: a date of birth is "in the future" by the officer's calendar, not the server's. */
-export function todayInVietnam(now: number = Date.now()): string {
-  return vietnamDay(now).iso;
-}
-
-const nfcLower = (s: string): string => (NON_ASCII.test(s) ? s.normalize('NFC') : s).toLowerCase();
-const headerKey = (s: string): string => foldName(s).replace(HEADER_SEPARATORS, ' ').trim();
-
-const HEADER_LOOKUP = new Map<string, Column>();
-const HEADER_SUGGESTIONS = new Map<string, Column>();
-const VI_NAME = {} as Record<Column, string>;
-for (const c of COLUMNS) {
-  HEADER_LOOKUP.set(c.key, c.key);
-  HEADER_LOOKUP.set(nfcLower(c.vi), c.key);
-  HEADER_SUGGESTIONS.set(headerKey(c.key), c.key);
-  HEADER_SUGGESTIONS.set(headerKey(c.vi), c.key);
-  VI_NAME[c.key] = c.vi;
-}
-
-const columnLabel = (c: Column): string => `${c} (${VI_NAME[c]})`;
-
-/**
- * Maps a header row to column positions. Matching is case-insensitive, ignores surrounding spaces and a leading BOM,
- * accepts the English or Vietnamese name (Vietnamese compared after NFC normalisation). Unknown, unnamed and duplicate
- * columns and missing always-required columns are problems; every problem is reported. Positions in messages are 1-based.
- */
-export function mapHeader(headers: string[]): { index: Partial<Record<Column, number>>; problems: HeaderProblem[] } {
-  const index: Partial<Record<Column, number>> = {};
-  const problems: HeaderProblem[] = [];
-  for (let i = 0; i < headers.length; i++) {
-    let raw = headers[i] ?? '';
-    if (i === 0 && raw.charCodeAt(0) === 0xfeff) raw = raw.slice(1);
-    const text = raw.trim();
-    if (text === '') {
-      problems.push({
-        column: null,
-        code: 'UNNAMED_COLUMN',
-        message: `Column ${i + 1} has no header; give it one of the template's column names or delete the column`,
-      });
-      continue;
-    }
-    const col = HEADER_LOOKUP.get(nfcLower(text));
-    if (col === undefined) {
-      // a file without its header row would otherwise put a person's ID or account number in the report
-      const looksLikeData = LONG_DIGIT_RUN.test(text);
-      const hint = looksLikeData ? undefined : HEADER_SUGGESTIONS.get(headerKey(text));
-      problems.push({
-        column: looksLikeData ? null : text,
-        code: 'UNKNOWN_COLUMN',
-        message:
-          `Column ${i + 1} ${shown(text)} is not a column of the roll import template; ` +
-          (looksLikeData
-            ? 'the first row must be the header row with the column names'
-            : hint === undefined
-              ? 'rename it to one of the template column names (English or Vietnamese) or delete it'
-              : `did you mean "${hint}" (Vietnamese "${VI_NAME[hint]}", with its diacritics)?`),
-      });
-      continue;
-    }
-    const first = index[col];
-    if (first !== undefined) {
-      problems.push({
-        column: col,
-        code: 'DUPLICATE_COLUMN',
-        message: `Column ${columnLabel(col)} appears more than once (columns ${first + 1} and ${i + 1}); keep only one of them`,
-      });
-      continue;
-    }
-    index[col] = i;
-  }
-  for (const c of COLUMNS) {
-    if (c.required && index[c.key] === undefined) {
-      problems.push({
-        column: c.key,
-        code: 'MISSING_COLUMN',
-        message: `Required column ${columnLabel(c.key)} is missing from the header row`,
-      });
-    }
-  }
-  return { index, problems };
-}
 
 const GENDERS = new Map<string, 'M' | 'F'>([
   ['m', 'M'],
@@ -386,24 +79,12 @@ const NOT_ALLOWED_CODE: Record<PaymentColumn, RowProblemCode> = {
 };
 
 const clean = (v: string | undefined): string => (v === undefined ? '' : v.trim());
-const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
-const clip = (s: string, max = 40): string => (s.length > max ? `${s.slice(0, max)}…` : s);
-/** A value quoted for a message, unless it could be someone's ID, account or phone number (e.g. columns swapped). */
-const shown = (s: string): string =>
-  LONG_DIGIT_RUN.test(s) ? `(a ${s.length}-character value, not shown: it looks like an ID or account number)` : `"${clip(s)}"`;
 
 function codePointLength(s: string): number {
   if (s.length <= NAME_MAX) return s.length; // a code point is 1-2 units: only long strings can differ
   let n = 0;
   for (const _ of s) n++;
   return n;
-}
-
-/** NFC, trimmed, inner whitespace collapsed to one space. */
-function normaliseName(s: string): string {
-  let t = NON_ASCII.test(s) ? s.normalize('NFC') : s;
-  if (NEEDS_COLLAPSE.test(t)) t = t.replace(WS_RUN, ' ');
-  return t;
 }
 
 function daysInMonth(year: number, month: number): number {
@@ -663,7 +344,7 @@ export function validateRow(
     add(problems, 'channel', 'CHANNEL_REQUIRED', 'channel is required: BANK, WALLET or CASH (Ngân hàng, Ví điện tử, Tiền mặt)');
   else {
     const key = nfcLower(channelText);
-    channel = CHANNELS.get(NEEDS_COLLAPSE.test(key) ? key.replace(WS_RUN, ' ') : key);
+    channel = CHANNELS.get(collapseSpaces(key));
     if (channel === undefined)
       add(
         problems,

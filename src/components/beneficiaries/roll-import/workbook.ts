@@ -1,7 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
-import { AppError } from '../../platform/errors';
+import { AppError } from '../../../platform/errors';
 
 /**
  * What an uploaded workbook may inflate to. A few hundred kilobytes of zip can declare (or hide) gigabytes of XML;

@@ -27,8 +27,8 @@ export function importOfXid(database: string, xid: string): string | null {
  * One branch of a merge on a connection of its own, as an XA transaction: started, given its statements, prepared
  * once they have all run (from then on it cannot fail to commit, and it survives a crash of this process or of the
  * server), then committed after the merge's main transaction, which is the decision. A branch left prepared (this
- * process stopped between the two commits) is committed or rolled back by `RollImportRunner.recoverMerges` according
- * to the import's status, which the main transaction wrote.
+ * process stopped between the two commits) is committed or rolled back by `recoverMerges` according to whether
+ * the main transaction committed.
  *
  * The branch runs without per-row foreign-key checks (the merge share-locks the referenced rows in its main
  * transaction); the connection's setting is restored before it goes back to the pool.
@@ -43,7 +43,7 @@ export class XaBranch {
 
   /**
    * `bulk`: the branch inserts into a table that is empty (the first import of a roll), and runs without unique
-   * checks so that the server builds its indexes in bulk (see RollImportRunner.merge for why that is safe).
+   * checks so that the server builds its indexes in bulk (see merge.ts for why that is safe).
    */
   static async start(ds: DataSource, xid: string, bulk = false): Promise<XaBranch> {
     const runner = ds.createQueryRunner();
@@ -101,5 +101,41 @@ export class XaBranch {
       (this.runner as unknown as { databaseConnection?: { destroy?: () => void } }).databaseConnection?.destroy?.();
     }
     await this.runner.release().catch(() => undefined);
+  }
+}
+
+/**
+ * The database's name when this database user can see prepared XA branches (so that recoverMerges can finish an
+ * interrupted merge) and the name fits the branches' ids; null when merges must not use a branch.
+ */
+export async function xaDatabaseOf(ds: DataSource, log: winston.Logger): Promise<string | null> {
+  try {
+    const [{ db }] = (await ds.query('SELECT DATABASE() AS db')) as [{ db: string | null }];
+    await ds.query('XA RECOVER');
+    return db !== null && XID_DATABASE.test(db) ? db : null;
+  } catch (e) {
+    log.warn('roll import: XA RECOVER not allowed; first imports merge on one connection', { error: String(e) });
+    return null;
+  }
+}
+
+/**
+ * Finishes the merges a stopped process left half-committed in `database`: a prepared enrolment branch is committed
+ * when the main transaction of its merge committed (its `roll.import_completed` audit event exists), rolled back
+ * otherwise. Only under the import lock, where no merge is running.
+ */
+export async function recoverMerges(ds: DataSource, database: string, log: winston.Logger): Promise<void> {
+  const branches = (await ds.query('XA RECOVER')) as { data: string | Buffer }[];
+  for (const b of branches) {
+    const xid = String(b.data);
+    const importId = importOfXid(database, xid);
+    if (importId === null) continue;
+    const [{ n: decided }] = (await ds.query(
+      `SELECT EXISTS (SELECT 1 FROM audit_events WHERE entity_type = 'roll_import' AND entity_id = ? AND action = 'roll.import_completed') AS n`,
+      [importId],
+    )) as [{ n: number | string }];
+    const verb = Number(decided) === 1 ? 'COMMIT' : 'ROLLBACK';
+    await ds.query(`XA ${verb} '${xidOf(database, importId)}'`);
+    log.warn('roll import: interrupted merge finished', { importId, outcome: verb.toLowerCase() });
   }
 }

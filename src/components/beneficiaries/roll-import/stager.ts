@@ -3,20 +3,20 @@ import path from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import type { DataSource, QueryRunner } from 'typeorm';
-import type { DataCipher } from '../../platform/crypto';
-import { FINGERPRINTS_PER_ROW, RepeatFinder } from './roll-repeats';
+import type { DataCipher } from '../../../platform/crypto';
+import { FINGERPRINTS_PER_ROW, RepeatFinder } from './repeats';
 import {
   insertSql,
   loadSql,
   packStageInputs,
-  RowSealer,
   stageRow,
   stageRowFingerprints,
+  stageValues,
   writeStageBatch,
   type StagedBatch,
   type StageInput,
-} from './roll-stage';
-import type { StageWorkerData, StageWorkerReply, StageWorkerRequest } from './roll-stage.worker';
+} from './stage';
+import type { StageWorkerData, StageWorkerReply, StageWorkerRequest } from './stage.worker';
 import { TsvWriter } from './tsv-writer';
 
 /** Writes validated rows to an import's staging table; `stage` returns once there is room for more (backpressure). */
@@ -44,7 +44,7 @@ export class InProcessStager implements Stager {
   async stage(importId: string, batch: StageInput[], seal: boolean): Promise<void> {
     const rows = batch.map((b) => stageRow(this.cipher, importId, b, seal));
     this.repeats.note(stageRowFingerprints(rows), rows.length);
-    const p = this.ds.query(insertSql(this.table), [rows]);
+    const p = this.ds.query(insertSql(this.table), [rows.map(stageValues)]);
     p.catch(() => undefined); // surfaced by the await below or by finish()
     this.pending.push(p);
     while (this.pending.length > this.inFlight) await this.pending.shift();
@@ -77,11 +77,11 @@ const THREAD_IN_FLIGHT = 3;
 const THREAD_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 96 };
 
 /**
- * Starts roll-stage.worker in a thread. The module is the sibling of this one with this one's extension: `.js` when
+ * Starts stage.worker in a thread. The module is the sibling of this one with this one's extension: `.js` when
  * built, `.ts` when run through tsx, where the thread registers tsx itself unless the process's loader flags did.
  */
 function startStageWorker(cipher: DataCipher, importId: string): Worker {
-  const file = path.join(__dirname, `roll-stage.worker${path.extname(__filename)}`);
+  const file = path.join(__dirname, `stage.worker${path.extname(__filename)}`);
   const data: StageWorkerData = { file, keyring: cipher.keyring(), importId };
   const bootstrap = `const { workerData } = require('node:worker_threads');
     if (workerData.file.endsWith('.ts') && !require.extensions['.ts']) require('tsx/cjs');
@@ -144,7 +144,6 @@ export class LocalInfileStager implements Stager {
   private readonly queue: { chunks: Buffer[] | null; pending: Promise<StagedBatch> | null }[] = [];
   /** Batches the staging thread holds. */
   private inThread = 0;
-  private readonly sealer: RowSealer;
   readonly repeats = new RepeatFinder();
 
   private constructor(
@@ -153,9 +152,7 @@ export class LocalInfileStager implements Stager {
     private readonly socket: Writable,
     private readonly done: Promise<{ affectedRows?: number; warningStatus?: number }>,
     private readonly thread: StageThread | null,
-  ) {
-    this.sealer = new RowSealer(cipher);
-  }
+  ) {}
 
   /**
    * `threaded`: the rows' hashes, ciphertexts and bytes are made in a worker thread while this thread reads and
@@ -202,7 +199,7 @@ export class LocalInfileStager implements Stager {
   async stage(importId: string, batch: StageInput[], seal: boolean): Promise<void> {
     this.rows += batch.length;
     if (!this.thread) {
-      const { chunks, fps } = writeStageBatch(this.writer, this.sealer, importId, batch, seal);
+      const { chunks, fps } = writeStageBatch(this.writer, this.cipher, importId, batch, seal);
       this.repeats.note(fps, batch.length);
       for (const c of chunks) await this.push(c);
       return;
@@ -223,7 +220,7 @@ export class LocalInfileStager implements Stager {
       );
       this.queue.push(entry);
     } else {
-      const { chunks, fps } = writeStageBatch(this.writer, this.sealer, importId, batch, seal);
+      const { chunks, fps } = writeStageBatch(this.writer, this.cipher, importId, batch, seal);
       this.repeats.note(fps, batch.length);
       this.queue.push({ chunks, pending: null });
     }

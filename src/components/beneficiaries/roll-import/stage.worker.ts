@@ -6,8 +6,8 @@
  * The file is read and validated on the main thread meanwhile: the import uses two cores.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { DataCipher, type CipherKeyring } from '../../platform/crypto';
-import { RowSealer, unpackStageInputs, writeStageBatch } from './roll-stage';
+import { DataCipher, type CipherKeyring } from '../../../platform/crypto';
+import { unpackStageInputs, writeStageBatch } from './stage';
 import { TsvWriter } from './tsv-writer';
 
 export interface StageWorkerData {
@@ -37,11 +37,11 @@ export interface StageWorkerReply {
 if (parentPort && (workerData as Partial<StageWorkerData> | null)?.keyring) {
   const port = parentPort;
   const data = workerData as StageWorkerData;
-  const sealer = new RowSealer(DataCipher.fromKeyring(data.keyring));
+  const cipher = DataCipher.fromKeyring(data.keyring);
   const writer = new TsvWriter();
   port.on('message', ({ seq, rows, seal }: StageWorkerRequest) => {
     try {
-      const { chunks, fps } = writeStageBatch(writer, sealer, data.importId, unpackStageInputs(rows), seal);
+      const { chunks, fps } = writeStageBatch(writer, cipher, data.importId, unpackStageInputs(rows), seal);
       port.postMessage({ seq, chunks, fps } satisfies StageWorkerReply, [
         ...chunks.map((c) => c.buffer as ArrayBuffer),
         fps.buffer as ArrayBuffer,

@@ -1,7 +1,7 @@
-import type { DataCipher } from '../../platform/crypto';
-import { LookupHasher } from './roll-hash';
-import { foldName, maskDigits, maskNationalId, type RollRow } from './roll-validation';
-import { FINGERPRINTS_PER_ROW, fingerprintInto, NO_FINGERPRINT } from './roll-repeats';
+import type { DataCipher } from '../../../platform/crypto';
+import type { RollRow } from '../roll-row';
+import { foldName, givenFirst, maskDigits, maskNationalId } from '../roll-values';
+import { FINGERPRINTS_PER_ROW, fingerprintInto, NO_FINGERPRINT } from './repeats';
 import type { TsvWriter } from './tsv-writer';
 
 /** A validated row on its way to the staging table. */
@@ -42,61 +42,95 @@ export const STAGE_COLUMNS = [
   'wallet_enc',
   'wallet_masked',
   'name_mismatch',
-] as const;
+] as const satisfies readonly (keyof StagedRow)[];
 
-/** The given name first (`an nguyen van`), so that a search for the given name uses an index too. */
-export function givenFirst(folded: string): string {
-  const i = folded.lastIndexOf(' ');
-  return i < 0 ? folded : `${folded.slice(i + 1)} ${folded.slice(0, i)}`;
+/** A staging row as roll_import_rows holds it, column by column (STAGE_COLUMNS). */
+export interface StagedRow {
+  import_id: string;
+  row_no: number;
+  national_id_hash: Buffer;
+  /** Null when the row is staged without ciphertexts (see writeStageRow's `seal`), as for the other `_enc`. */
+  national_id_enc: Buffer | null;
+  national_id_masked: string;
+  full_name: string;
+  name_search: string;
+  given_search: string;
+  date_of_birth: string;
+  gender: RollRow['gender'];
+  phone_hash: Buffer | null;
+  phone_enc: Buffer | null;
+  phone_masked: string | null;
+  area_id: number;
+  programme_id: number;
+  coefficient_x100: number;
+  start_period: number;
+  end_period: number | null;
+  channel: RollRow['channel'];
+  bank_bin: string | null;
+  account_hash: Buffer | null;
+  account_enc: Buffer | null;
+  account_masked: string | null;
+  account_name: string | null;
+  wallet_provider: string | null;
+  wallet_hash: Buffer | null;
+  wallet_enc: Buffer | null;
+  wallet_masked: string | null;
+  name_mismatch: 0 | 1;
 }
 
-/** The staging row: identifiers encrypted and keyed-hashed, masks and search keys computed. Same order as STAGE_COLUMNS. */
-export function stageRow(c: DataCipher, importId: string, { rowNo, row: r, areaId, programmeId }: StageInput, seal = true): unknown[] {
+/** Every column of StagedRow is in STAGE_COLUMNS (and the `satisfies` above says no other is). */
+const stageColumnsComplete: Exclude<keyof StagedRow, (typeof STAGE_COLUMNS)[number]> extends never ? true : never = true;
+void stageColumnsComplete;
+
+/** The staging row: identifiers encrypted and keyed-hashed, masks and search keys computed. */
+export function stageRow(c: DataCipher, importId: string, { rowNo, row: r, areaId, programmeId }: StageInput, seal = true): StagedRow {
   const folded = foldName(r.fullName);
   const bank = r.channel === 'BANK';
   const wallet = r.channel === 'WALLET';
-  return [
-    importId,
-    rowNo,
-    c.lookupHash('nid', r.nationalId),
-    seal ? c.encrypt(r.nationalId, 'nid') : null,
-    maskNationalId(r.nationalId),
-    r.fullName,
-    folded,
-    givenFirst(folded),
-    r.dateOfBirth,
-    r.gender,
-    r.phone ? c.lookupHash('phone', r.phone) : null,
-    r.phone && seal ? c.encrypt(r.phone, 'phone') : null,
-    r.phone ? maskDigits(r.phone, 3, 2) : null,
-    areaId,
-    programmeId,
-    r.coefficientX100,
-    r.startPeriod,
-    r.endPeriod,
-    r.channel,
-    bank ? r.bankCode : null,
-    bank ? c.lookupHash('account', `${r.bankCode}:${r.accountNumber}`) : null,
-    bank && seal ? c.encrypt(r.accountNumber!, 'account') : null,
-    bank ? maskDigits(r.accountNumber!, 0, 4) : null,
-    bank || wallet ? r.accountName : null,
-    wallet ? r.walletProvider : null,
-    wallet ? c.lookupHash('wallet', `${r.walletProvider}:${r.walletId}`) : null,
-    wallet && seal ? c.encrypt(r.walletId!, 'wallet') : null,
-    wallet ? maskDigits(r.walletId!, 3, 2) : null,
-    r.nameMismatch ? 1 : 0,
-  ];
+  return {
+    import_id: importId,
+    row_no: rowNo,
+    national_id_hash: c.lookupHash('nid', r.nationalId),
+    national_id_enc: seal ? c.encrypt(r.nationalId, 'nid') : null,
+    national_id_masked: maskNationalId(r.nationalId),
+    full_name: r.fullName,
+    name_search: folded,
+    given_search: givenFirst(folded),
+    date_of_birth: r.dateOfBirth,
+    gender: r.gender,
+    phone_hash: r.phone ? c.lookupHash('phone', r.phone) : null,
+    phone_enc: r.phone && seal ? c.encrypt(r.phone, 'phone') : null,
+    phone_masked: r.phone ? maskDigits(r.phone, 3, 2) : null,
+    area_id: areaId,
+    programme_id: programmeId,
+    coefficient_x100: r.coefficientX100,
+    start_period: r.startPeriod,
+    end_period: r.endPeriod,
+    channel: r.channel,
+    bank_bin: bank ? r.bankCode : null,
+    account_hash: bank ? c.lookupHash('account', `${r.bankCode}:${r.accountNumber}`) : null,
+    account_enc: bank && seal ? c.encrypt(r.accountNumber!, 'account') : null,
+    account_masked: bank ? maskDigits(r.accountNumber!, 0, 4) : null,
+    account_name: bank || wallet ? r.accountName : null,
+    wallet_provider: wallet ? r.walletProvider : null,
+    wallet_hash: wallet ? c.lookupHash('wallet', `${r.walletProvider}:${r.walletId}`) : null,
+    wallet_enc: wallet && seal ? c.encrypt(r.walletId!, 'wallet') : null,
+    wallet_masked: wallet ? maskDigits(r.walletId!, 3, 2) : null,
+    name_mismatch: r.nameMismatch ? 1 : 0,
+  };
+}
+
+/** The values of `row` in STAGE_COLUMNS order, for a multi-row INSERT. */
+export function stageValues(row: StagedRow): unknown[] {
+  return STAGE_COLUMNS.map((col) => row[col]);
 }
 
 /** The fingerprints (RepeatFinder) of `stageRow` rows, FINGERPRINTS_PER_ROW each. */
-export function stageRowFingerprints(rows: readonly unknown[][]): Uint32Array {
+export function stageRowFingerprints(rows: readonly StagedRow[]): Uint32Array {
   const fps = new Uint32Array(rows.length * FINGERPRINTS_PER_ROW);
-  const nid = STAGE_COLUMNS.indexOf('national_id_hash');
-  const account = STAGE_COLUMNS.indexOf('account_hash');
-  const wallet = STAGE_COLUMNS.indexOf('wallet_hash');
   rows.forEach((r, k) => {
-    fingerprintInto(r[nid] as Buffer, fps, k * FINGERPRINTS_PER_ROW);
-    const a = (r[account] ?? r[wallet]) as Buffer | null;
+    fingerprintInto(r.national_id_hash, fps, k * FINGERPRINTS_PER_ROW);
+    const a = r.account_hash ?? r.wallet_hash;
     if (a) fingerprintInto(a, fps, k * FINGERPRINTS_PER_ROW + 2);
     else fps[k * FINGERPRINTS_PER_ROW + 2] = NO_FINGERPRINT;
   });
@@ -104,45 +138,14 @@ export function stageRowFingerprints(rows: readonly unknown[][]): Uint32Array {
 }
 
 /**
- * What seals a staging row: the cipher for the ciphertexts, and the same keyed hashes as `DataCipher.lookupHash` made
- * by a `LookupHasher` (a few times cheaper for such short values; identical bytes).
- */
-export class RowSealer {
-  readonly hasher: LookupHasher;
-  /** A hash is written into the TSV at once: one scratch buffer serves every row. */
-  private readonly scratch = Buffer.allocUnsafe(32);
-
-  constructor(readonly cipher: DataCipher) {
-    this.hasher = new LookupHasher(cipher.keyring().hmacKey);
-  }
-
-  /**
-   * Before writing `rows` rows. Nothing to prepare: encryption stays with node:crypto (OpenSSL), value by value. A
-   * batched AES-GCM with the GHASH in JavaScript was 4x cheaper but is hand-written cryptography with key-dependent
-   * table lookups; personal data is not the place for it.
-   */
-  begin(_rows: number): void {}
-
-  /** DataCipher.encrypt(plain, aad). */
-  encrypt(plain: string, aad: string): Buffer {
-    return this.cipher.encrypt(plain, aad);
-  }
-
-  /** The keyed hash of `value`, valid until the next call. */
-  hash(purpose: string, value: string): Buffer {
-    return this.hasher.hashInto(purpose, value, this.scratch) as Buffer;
-  }
-}
-
-/**
- * The staging row of `stageRow`, written as one line of a LOAD DATA file (same values, same column order). Call
- * `s.begin(n)` before each group of n rows. `seal` false leaves the ciphertexts out (NULL): the rows of a file whose
- * people are mostly on the roll already, where only what the merge writes is encrypted (RollImportRunner.fill).
+ * The staging row of `stageRow`, written as one line of a LOAD DATA file (same values, same column order).
+ * `seal` false leaves the ciphertexts out (NULL): the rows of a file whose
+ * people are mostly on the roll already, where only what the merge writes is encrypted (fill.ts).
  * The row's fingerprints (RepeatFinder) go to `fps` as row `k` of its batch.
  */
 export function writeStageRow(
   w: TsvWriter,
-  s: RowSealer,
+  c: DataCipher,
   importId: string,
   { rowNo, row: r, areaId, programmeId }: StageInput,
   seal: boolean,
@@ -154,11 +157,11 @@ export function writeStageRow(
   const wallet = r.channel === 'WALLET';
   w.text(importId);
   w.int(rowNo);
-  const nidHash = s.hash('nid', r.nationalId);
+  const nidHash = c.lookupHash('nid', r.nationalId);
   fingerprintInto(nidHash, fps, k * FINGERPRINTS_PER_ROW);
   fps[k * FINGERPRINTS_PER_ROW + 2] = NO_FINGERPRINT;
   w.bytes(nidHash);
-  if (seal) w.bytes(s.encrypt(r.nationalId, 'nid'));
+  if (seal) w.bytes(c.encrypt(r.nationalId, 'nid'));
   else w.nul();
   w.text(maskNationalId(r.nationalId));
   w.text(r.fullName);
@@ -167,8 +170,8 @@ export function writeStageRow(
   w.text(r.dateOfBirth);
   w.text(r.gender);
   if (r.phone) {
-    w.bytes(s.hash('phone', r.phone));
-    if (seal) w.bytes(s.encrypt(r.phone, 'phone'));
+    w.bytes(c.lookupHash('phone', r.phone));
+    if (seal) w.bytes(c.encrypt(r.phone, 'phone'));
     else w.nul();
     w.text(maskDigits(r.phone, 3, 2));
   } else {
@@ -184,10 +187,10 @@ export function writeStageRow(
   w.text(r.channel);
   if (bank) {
     w.text(r.bankCode!);
-    const accountHash = s.hash('account', `${r.bankCode}:${r.accountNumber}`);
+    const accountHash = c.lookupHash('account', `${r.bankCode}:${r.accountNumber}`);
     fingerprintInto(accountHash, fps, k * FINGERPRINTS_PER_ROW + 2);
     w.bytes(accountHash);
-    if (seal) w.bytes(s.encrypt(r.accountNumber!, 'account'));
+    if (seal) w.bytes(c.encrypt(r.accountNumber!, 'account'));
     else w.nul();
     w.text(maskDigits(r.accountNumber!, 0, 4));
   } else {
@@ -199,10 +202,10 @@ export function writeStageRow(
   w.textOrNull(bank || wallet ? r.accountName : null);
   if (wallet) {
     w.text(r.walletProvider!);
-    const walletHash = s.hash('wallet', `${r.walletProvider}:${r.walletId}`);
+    const walletHash = c.lookupHash('wallet', `${r.walletProvider}:${r.walletId}`);
     fingerprintInto(walletHash, fps, k * FINGERPRINTS_PER_ROW + 2);
     w.bytes(walletHash);
-    if (seal) w.bytes(s.encrypt(r.walletId!, 'wallet'));
+    if (seal) w.bytes(c.encrypt(r.walletId!, 'wallet'));
     else w.nul();
     w.text(maskDigits(r.walletId!, 3, 2));
   } else {
@@ -222,12 +225,11 @@ export interface StagedBatch {
 }
 
 /** `writeStageRow` for each row of a batch: what the staging thread and the reading thread both do with one. */
-export function writeStageBatch(w: TsvWriter, s: RowSealer, importId: string, batch: readonly StageInput[], seal: boolean): StagedBatch {
+export function writeStageBatch(w: TsvWriter, c: DataCipher, importId: string, batch: readonly StageInput[], seal: boolean): StagedBatch {
   const chunks: Buffer[] = [];
   const fps = new Uint32Array(batch.length * FINGERPRINTS_PER_ROW);
-  s.begin(batch.length);
   for (let k = 0; k < batch.length; k++) {
-    writeStageRow(w, s, importId, batch[k]!, seal, fps, k);
+    writeStageRow(w, c, importId, batch[k]!, seal, fps, k);
     if (w.full) chunks.push(w.take());
   }
   if (w.length) chunks.push(w.take());
