@@ -16,7 +16,7 @@ import { expectAccessible, openLoggedIn, screenshotIfFailed, type Browser } from
 const sql = async (q: string, params: unknown[] = []) => (await testApp()).infra.ds.query(q, params) as Promise<any[]>;
 
 describe('console: staff corrects a person and an enrolment (Chromium)', function () {
-  this.timeout(60_000);
+  this.timeout(90_000);
   let b: Browser | undefined;
   let staff: TestUser;
 
