@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type winston from 'winston';
 import type { DataCipher } from '../../platform/crypto';
 import { notFound } from '../../platform/errors';
@@ -14,8 +14,19 @@ import { CallbackBatcher, type CallbackOutcome } from './callback-batcher';
 import { LocalConcurrencyLimiter, type ConcurrencyLimiter } from './concurrency-limiter';
 import type { DispatchMarks } from './dispatch-marks';
 import { LocalRateLimiter, type RateLimiter } from './rate-limiter';
-import { backoffMs, fromProvider, OPEN_STATUSES, retryOnDeadlock, type PaymentStatus } from './payment-states';
-import { marks } from '../../platform/db';
+import { recordSameChange } from './payment-events';
+import { applyClaimedOutcomes, recordReported } from './payment-outcomes';
+import {
+  backoffMs,
+  FAILURE_STATUSES,
+  fromProvider,
+  INQUIRABLE_STATUSES,
+  OPEN_STATUSES,
+  retryOnDeadlock,
+  SENDABLE_STATUSES,
+  type PaymentStatus,
+} from './payment-states';
+import { literals, marks } from '../../platform/db';
 
 export interface EngineOptions {
   /** Payments one send or inquiry job claims at once (one conditional UPDATE for all). */
@@ -113,7 +124,7 @@ export class PaymentEngine {
     private readonly log: winston.Logger,
     private readonly opts: EngineOptions,
   ) {
-    this.callbacks = new CallbackBatcher(ds, (em, rows) => this.recordChanges(em, rows), opts.pollMs);
+    this.callbacks = new CallbackBatcher(ds, recordReported('callback'), opts.pollMs);
   }
 
   /** The limiter of providers' request rates (the worker shares one through Redis across its processes). */
@@ -155,7 +166,7 @@ export class PaymentEngine {
     }
     const PAGE = 10_000;
     for (const kind of ['send', 'inquire'] as const) {
-      const statuses = kind === 'send' ? ['pending'] : ['unknown', 'sent'];
+      const statuses = kind === 'send' ? SENDABLE_STATUSES : INQUIRABLE_STATUSES;
       const kindFresh = kind === 'send' ? freshSends : fresh;
       // never-tried sends covered by the batch's mark (set below, once all of them are queued) need no row lease
       const byMark = kind === 'send' && kindFresh && batchMarks !== null;
@@ -272,7 +283,7 @@ export class PaymentEngine {
           // an inquiry claims without changing the status: the lease (next_attempt_at) keeps other workers off meanwhile
           const res = (await em.query(
             `UPDATE payments SET claim_token = ?, claimed_at = CURRENT_TIMESTAMP(3), next_attempt_at = ?, queued_until = NULL
-             WHERE batch_id = ? AND seq BETWEEN ? AND ? AND provider_id = ? AND review = 'included' AND status IN ('unknown', 'sent')
+             WHERE batch_id = ? AND seq BETWEEN ? AND ? AND provider_id = ? AND review = 'included' AND status IN (${literals(INQUIRABLE_STATUSES)})
                AND next_attempt_at <= ?${limitSql}`,
             [claim, new Date(now.getTime() + this.opts.sendingLeaseMs), job.batchId, job.fromSeq, job.toSeq, providerId, now],
           )) as { affectedRows: number };
@@ -286,13 +297,8 @@ export class PaymentEngine {
           [job.batchId, job.fromSeq, job.toSeq, claim],
         )) as ClaimedRow[];
         if (job.kind === 'send') {
-          for (let i = 0; i < claimed.length; i += 1000) {
-            const part = claimed.slice(i, i + 1000);
-            await em.query(
-              `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source) VALUES ${part.map(() => "(?, ?, 'pending', 'sending', 'send')").join(', ')}`,
-              part.flatMap((r) => [job.batchId, r.seq]),
-            );
-          }
+          const seqs = claimed.map((r) => r.seq);
+          await recordSameChange(em, job.batchId, seqs, { from: 'pending', to: 'sending', detail: null }, 'send');
         }
         return claimed;
       }),
@@ -456,91 +462,26 @@ export class PaymentEngine {
     return { ...base, status: r.status, error: null, nextAt: new Date(Date.now() + wait), inquiries };
   }
 
-  /**
-   * One transaction per chunk: a conditional UPDATE per outcome (only rows this
-   * claim still holds in the state it left them: a callback that came first
-   * wins) and the events of exactly the rows it moved.
-   */
+  /** One transaction per chunk: the claim's outcomes applied (payment-outcomes), the events of exactly the rows moved. */
   private async writeResults(batchId: string, claim: string, kind: 'send' | 'inquire', results: Result[]): Promise<Map<string, number>> {
-    const from = kind === 'send' ? ['sending'] : ['unknown', 'sent'];
-    const done = `${claim.slice(0, 22)}ok`;
-    const movedTo = new Map<string, number>();
-    await this.ds.transaction(async (em) => {
-      movedTo.clear();
-      let updated = 0;
-      for (let i = 0; i < results.length; i += 500) {
-        const page = results.slice(i, i + 500);
-        // the outcomes as a UNION ALL of one-row SELECTs: a table value constructor parses and plans faster (1.7 against
-        // 2.5 ms for 200 rows) but MariaDB writes it VALUES (…) and MySQL 8 VALUES ROW(…), and this SQL runs on both
-        const values = page
-          .map((_, k) =>
-            k === 0 ? 'SELECT ? AS seq, ? AS st, ? AS tid, ? AS fc, ? AS err, ? AS nat, ? AS inq' : 'SELECT ?, ?, ?, ?, ?, ?, ?',
-          )
-          .join(' UNION ALL ');
-        const res = (await em.query(
-          `UPDATE payments p JOIN (${values}) v ON p.seq = v.seq
-           SET p.status = v.st, p.transfer_id = COALESCE(v.tid, p.transfer_id), p.failure_code = v.fc, p.last_error = v.err,
-             p.next_attempt_at = v.nat, p.inquiries = COALESCE(v.inq, p.inquiries), p.claim_token = ?,
-             p.live = CASE WHEN v.st IN ('failed', 'returned') THEN NULL ELSE p.live END,
-             p.settled_at = CASE WHEN v.st IN ('succeeded', 'failed', 'returned') THEN CURRENT_TIMESTAMP(3) ELSE p.settled_at END
-           WHERE p.batch_id = ? AND p.claim_token = ? AND p.status IN (${marks(from.length)})`,
-          [
-            ...page.flatMap((r) => [r.seq, r.status, r.transferId, r.failureCode, r.error, r.nextAt, r.inquiries ?? null]),
-            done,
-            batchId,
-            claim,
-            ...from,
-          ],
-        )) as { affectedRows: number };
-        updated += res.affectedRows;
-      }
-      // the rows moved are exactly those now carrying `done` (an inquiry that changed nothing records nothing): when
-      // the claim still held every row (the usual case), all of them; otherwise (a callback came first) read which
-      let rows: { seq: string; from: PaymentStatus; to: PaymentStatus; r: Result }[];
-      if (updated === results.length) {
-        rows = results.filter((r) => r.status !== r.from).map((r) => ({ seq: r.seq, from: r.from, to: r.status, r }));
-      } else {
-        rows = [];
-        const bySeq = new Map(results.map((r) => [String(r.seq), r]));
-        const seqs = results.map((r) => r.seq);
-        for (let i = 0; i < seqs.length; i += 1000) {
-          const part = seqs.slice(i, i + 1000);
-          const moved = (await em.query(
-            `SELECT seq, status FROM payments WHERE batch_id = ? AND claim_token = ? AND seq IN (${marks(part.length)})`,
-            [batchId, done, ...part],
-          )) as { seq: string; status: PaymentStatus }[];
-          for (const m of moved) {
-            const r = bySeq.get(String(m.seq))!;
-            if (m.status !== r.from) rows.push({ seq: String(m.seq), from: r.from, to: m.status, r });
-          }
-        }
-      }
-      for (const { to } of rows) movedTo.set(to, (movedTo.get(to) ?? 0) + 1);
-      for (let i = 0; i < rows.length; i += 1000) {
-        const part = rows.slice(i, i + 1000);
-        await em.query(
-          `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source, detail) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
-          part.flatMap(({ seq, from: f, to, r }) => [batchId, seq, f, to, kind === 'send' ? 'send' : 'inquiry', r.error ?? r.failureCode]),
-        );
-      }
-    });
-    return movedTo;
-  }
-
-  /** The same change for many payments of one batch (the sweeper's expired leases). */
-  private recordEvents(
-    em: EntityManager,
-    batchId: string,
-    seqs: string[],
-    from: PaymentStatus,
-    to: PaymentStatus,
-    source: string,
-    detail: string | null,
-  ): Promise<void> {
-    return this.recordChanges(
-      em,
-      seqs.map((seq) => ({ batchId, seq, from, to, detail })),
-      source,
+    const from: readonly PaymentStatus[] = kind === 'send' ? ['sending'] : INQUIRABLE_STATUSES;
+    return this.ds.transaction((em) =>
+      applyClaimedOutcomes(
+        em,
+        batchId,
+        { token: claim, from },
+        results.map((r) => ({
+          seq: r.seq,
+          from: r.from,
+          to: r.status,
+          transferId: r.transferId,
+          failureCode: r.failureCode,
+          error: r.error,
+          nextAt: r.nextAt,
+          inquiries: r.inquiries,
+        })),
+        kind === 'send' ? 'send' : 'inquiry',
+      ),
     );
   }
 
@@ -580,20 +521,6 @@ export class PaymentEngine {
     return entry;
   }
 
-  private async recordChanges(
-    em: EntityManager,
-    rows: { batchId: string; seq: string; from: PaymentStatus; to: PaymentStatus; detail: string | null }[],
-    source = 'callback',
-  ): Promise<void> {
-    for (let i = 0; i < rows.length; i += 1000) {
-      const part = rows.slice(i, i + 1000);
-      await em.query(
-        `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source, detail) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
-        part.flatMap((r) => [r.batchId, r.seq, r.from, r.to, source, r.detail]),
-      );
-    }
-  }
-
   // ------------------------------------------------------------ recovery and completion
 
   /**
@@ -625,7 +552,7 @@ export class PaymentEngine {
             )) as { affectedRows: number };
             expired += res.affectedRows;
           }
-          await this.recordEvents(em, batchId, seqs, 'sending', 'unknown', 'sweeper', 'sending lease expired');
+          await recordSameChange(em, batchId, seqs, { from: 'sending', to: 'unknown', detail: 'sending lease expired' }, 'sweeper');
         });
       }
       const last = this.freshDispatch.get(batchId) ?? 0;
@@ -649,7 +576,8 @@ export class PaymentEngine {
     )) as { x: number }[];
     if (open) return false;
     const [f] = (await this.ds.query(
-      "SELECT COUNT(*) AS n FROM payments FORCE INDEX (ix_payments_work) WHERE batch_id = ? AND status IN ('failed', 'returned') AND review = 'included'",
+      `SELECT COUNT(*) AS n FROM payments FORCE INDEX (ix_payments_work)
+       WHERE batch_id = ? AND status IN (${literals(FAILURE_STATUSES)}) AND review = 'included'`,
       [batchId],
     )) as { n: string }[];
     const failed = Number(f?.n ?? 0);
