@@ -3,7 +3,7 @@ import { boolQuery, plainText, stepUpCode } from '../../platform/http/schemas';
 import { pageOf, pageQuery } from '../../platform/http/pagination';
 import { parsePeriod } from '../../platform/period';
 import { BATCH_STATUSES } from './batch-states';
-import { MAX_REVIEW_ITEMS } from './batches.service';
+import { MAX_REVIEW_ITEMS } from './batch-review';
 
 /** `YYYY-MM` in, INT yyyymm out. */
 const period = z

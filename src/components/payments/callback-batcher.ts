@@ -3,6 +3,7 @@ import { unavailable } from '../../platform/errors';
 import type { TransferEvent } from '../providers/provider.port';
 import { fromProvider, isLockConflict, MAY_BECOME, parseReference, retryOnDeadlock, type PaymentStatus } from './payment-states';
 import { marks } from '../../platform/db';
+import { batchIdsOfPrefixes } from '../batches/batch-lifecycle';
 import type { PaymentChange } from './payment-events';
 import { applyReportedOutcomes, type ChangeRecorder } from './payment-outcomes';
 
@@ -152,11 +153,9 @@ export class CallbackBatcher {
   private async batchesOf(em: EntityManager, prefixes: Set<string>): Promise<Map<string, string>> {
     const missing = [...prefixes].filter((p) => !this.prefixes.has(p));
     if (missing.length) {
-      const rows = (await em.query(`SELECT id, reference_prefix FROM batches WHERE reference_prefix IN (${marks(missing.length)})`, [
-        ...missing,
-      ])) as { id: string; reference_prefix: string }[];
+      const rows = await batchIdsOfPrefixes(em, missing);
       if (this.prefixes.size > 10_000) this.prefixes.clear();
-      for (const r of rows) this.prefixes.set(r.reference_prefix, String(r.id));
+      for (const r of rows) this.prefixes.set(r.prefix, r.id);
     }
     return this.prefixes;
   }

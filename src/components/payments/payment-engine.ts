@@ -4,8 +4,8 @@ import type winston from 'winston';
 import type { DataCipher } from '../../platform/crypto';
 import { notFound } from '../../platform/errors';
 import { formatPeriod } from '../../platform/period';
-import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
+import { completeBatch, processingBatchIds } from '../batches/batch-lifecycle';
 import type { HeaderBag } from '../providers/signing';
 import type { Destination, InquiryOutcome, ProviderPort, SendOutcome } from '../providers/provider.port';
 import type { ProvidersService } from '../providers/providers.service';
@@ -54,8 +54,6 @@ export interface ChunkJob {
   fromSeq: string;
   toSeq: string;
 }
-
-const SYSTEM: Actor = { userId: null, username: 'system', roles: ['system'], requestId: null, source: 'engine' };
 
 interface ClaimedRow {
   seq: string;
@@ -531,10 +529,9 @@ export class PaymentEngine {
    * with nothing open are completed.
    */
   async sweep(now = new Date()): Promise<{ expired: number; batches: number }> {
-    const batches = (await this.ds.query("SELECT id FROM batches WHERE status = 'processing' ORDER BY id")) as { id: string }[];
+    const batches = await processingBatchIds(this.ds);
     let expired = 0;
-    for (const { id } of batches) {
-      const batchId = String(id);
+    for (const batchId of batches) {
       const stale = (await this.ds.query("SELECT seq FROM payments WHERE batch_id = ? AND status = 'sending' AND claimed_at < ?", [
         batchId,
         new Date(now.getTime() - this.opts.sendingLeaseMs),
@@ -581,35 +578,7 @@ export class PaymentEngine {
       [batchId],
     )) as { n: string }[];
     const failed = Number(f?.n ?? 0);
-    return this.ds.transaction(async (em) => {
-      const to = failed > 0 ? 'completed_with_failures' : 'completed';
-      const res = (await em.query(
-        "UPDATE batches SET status = ?, completed_at = CURRENT_TIMESTAMP(3) WHERE id = ? AND status = 'processing'",
-        [to, batchId],
-      )) as { affectedRows: number };
-      if (res.affectedRows !== 1) return false;
-      const [b] = (await em.query('SELECT id, version, item_count, total_amount, area_id FROM batches WHERE id = ?', [batchId])) as {
-        id: string;
-        version: number;
-        item_count: number;
-        total_amount: string;
-        area_id: number;
-      }[];
-      const reason = failed ? `${failed} payment(s) failed or came back` : 'every payment succeeded';
-      await em.query(
-        `INSERT INTO batch_transitions (batch_id, from_status, to_status, reason, actor_user_id, actor_username, version, item_count, total_amount)
-         VALUES (?, 'processing', ?, ?, NULL, 'system', ?, ?, ?)`,
-        [batchId, to, reason, b!.version, b!.item_count, b!.total_amount],
-      );
-      await this.audit.record(em, SYSTEM, {
-        action: 'batch.complete',
-        entityType: 'batch',
-        entityId: batchId,
-        areaId: b!.area_id,
-        after: { status: to, reason },
-      });
-      return true;
-    });
+    return this.ds.transaction((em) => completeBatch(em, this.audit, batchId, failed));
   }
 
   /** Counts and amounts of a batch's payments by status (the live progress of a batch). */

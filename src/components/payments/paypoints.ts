@@ -7,7 +7,7 @@ import type { ReceivedFile } from '../../platform/http/upload';
 import type { Actor, Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
 import type { BatchesService } from '../batches';
-import { subtreeIds } from '../batches/batches.service';
+import { subtreeIds } from '../batches/batch-reads';
 import { marks } from '../../platform/db';
 import { recordMarkedChanges } from './payment-events';
 import { applyReportedOutcomes, recordReported, type ReportedOutcome } from './payment-outcomes';
