@@ -8,6 +8,7 @@ import type { AuditService } from '../audit';
 import { levelInForce } from '../programmes/programmes.service';
 import { generateArrears, generateRegular, generateRetry, type GenerationScope, type MonthLevel } from './batch-generation';
 import type { BatchReads } from './batch-reads';
+import { RELEASED } from './batch-states';
 import { recordBatchTransition } from './batch-transitions';
 import { toBatchView, type BatchKind, type BatchView } from './batch-views';
 import type { BatchHooks } from './batches.service';
@@ -141,7 +142,7 @@ export class BatchCreation {
   async createRetry(actor: Actor, p: Principal, originalId: string, title?: string | null): Promise<BatchView> {
     const o = await this.reads.visible(p, originalId);
     assertAreaScope(p, o.area_path, 'this batch');
-    if (o.status !== 'completed_with_failures' && o.status !== 'completed' && o.status !== 'processing') {
+    if (!RELEASED.includes(o.status)) {
       throw conflict('BATCH_NOT_PAID_YET', `batch ${o.id} is ${o.status}: only a batch that was paid has failed payments to retry`);
     }
     const [prog] = (await this.ds.query('SELECT id, code, frequency, active FROM programmes WHERE id = ?', [o.programme_id])) as {

@@ -86,8 +86,8 @@ export class CallbackBatcher {
   /**
    * A group starts when maxBatch events wait, or maxWaitMs after the first of them arrived; up to maxGroups groups are
    * applied at once (one commit's log flush overlaps the next group's statements). Events that arrive while every
-   * group slot is busy start theirs as soon as one ends, if their first has waited maxWaitMs by then (before, every
-   * group ended with a further wait of maxWaitMs, which capped the callbacks a second under a steady stream).
+   * group slot is busy start theirs as soon as one ends, if their first has waited maxWaitMs by then: a further wait
+   * after every group would cap the callbacks a second under a steady stream.
    */
   private kick(delay: number): void {
     if (this.running >= (this.opts.maxGroups ?? 1)) return; // a running group takes the next one when it ends

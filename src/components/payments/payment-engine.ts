@@ -16,10 +16,9 @@ import type { DispatchMarks } from './dispatch-marks';
 import { LocalRateLimiter, type RateLimiter } from './rate-limiter';
 import { recordSameChange } from './payment-events';
 import { applyClaimedOutcomes, recordReported } from './payment-outcomes';
+import { answerToInquiry, answerToSend, refusedBeforeSending, type Result } from './provider-answers';
 import {
-  backoffMs,
   FAILURE_STATUSES,
-  fromProvider,
   INQUIRABLE_STATUSES,
   OPEN_STATUSES,
   retryOnDeadlock,
@@ -70,22 +69,6 @@ interface ClaimedRow {
   attempts: number;
   inquiries: number;
   programme_code: string;
-}
-
-interface Result {
-  /** what the provider answered, for metrics: accepted, duplicate, rejected, conflict, retry_later, unauthorized, unknown, found, not_found, error */
-  outcome: string;
-  seq: string;
-  /** the status the payment had when claimed */
-  from: PaymentStatus;
-  status: PaymentStatus;
-  transferId: string | null;
-  failureCode: string | null;
-  error: string | null;
-  /** when to act again (retry, inquiry, poll); null: nothing to do */
-  nextAt: Date | null;
-  /** the inquiry count after this step (inquiries only) */
-  inquiries?: number;
 }
 
 function token(): string {
@@ -354,64 +337,9 @@ export class PaymentEngine {
         description: `${r.programme_code} ${formatPeriod(r.period)}`.slice(0, 140),
       });
     } catch (e) {
-      // refused before anything left (bad destination data): never sent, staff must look
-      return {
-        outcome: 'error',
-        seq: r.seq,
-        from: r.status,
-        status: 'review',
-        transferId: null,
-        failureCode: null,
-        error: (e as Error).message.slice(0, 500),
-        nextAt: null,
-      };
+      return refusedBeforeSending(r, e);
     }
-    const base = { outcome: outcome.kind, seq: r.seq, from: r.status, transferId: null, failureCode: null, error: null };
-    switch (outcome.kind) {
-      case 'accepted':
-      case 'duplicate': {
-        const t = outcome.transfer;
-        const status = fromProvider(t.status);
-        return {
-          ...base,
-          status,
-          transferId: t.transferId,
-          failureCode: t.failureCode,
-          nextAt: status === 'sent' ? new Date(Date.now() + this.opts.pollMs) : null,
-        };
-      }
-      case 'rejected':
-        return {
-          ...base,
-          status: 'failed',
-          failureCode: 'REJECTED',
-          error: `${outcome.code}: ${outcome.message ?? ''}`.slice(0, 500),
-          nextAt: null,
-        };
-      case 'conflict':
-        return {
-          ...base,
-          status: 'review',
-          error: 'REFERENCE_CONFLICT: the provider holds this reference with another body',
-          nextAt: null,
-        };
-      case 'unauthorized':
-      case 'retry_later': {
-        const wait = Math.max(
-          outcome.kind === 'retry_later' && outcome.retryAfterSeconds !== null ? outcome.retryAfterSeconds * 1000 : 0,
-          backoffMs(r.attempts, this.opts.retryBaseMs, this.opts.retryCapMs),
-        );
-        const error = outcome.kind === 'unauthorized' ? `provider refused our signature: ${outcome.code}` : 'provider busy; not accepted';
-        return { ...base, status: 'pending', error, nextAt: new Date(Date.now() + wait) };
-      }
-      case 'unknown':
-        return {
-          ...base,
-          status: 'unknown',
-          error: outcome.reason.slice(0, 500),
-          nextAt: new Date(Date.now() + backoffMs(0, this.opts.retryBaseMs, this.opts.retryCapMs)),
-        };
-    }
+    return answerToSend(r, outcome, this.opts);
   }
 
   private async inquireOne(adapter: ProviderPort, r: ClaimedRow): Promise<Result> {
@@ -421,43 +349,7 @@ export class PaymentEngine {
     } catch (e) {
       outcome = { kind: 'unknown', reason: (e as Error).message };
     }
-    const base = { outcome: outcome.kind, seq: r.seq, from: r.status, transferId: null, failureCode: null, error: null };
-    const inquiries = r.inquiries + 1;
-    if (outcome.kind === 'found') {
-      const t = outcome.transfer;
-      if (Number(t.amount) !== Number(r.amount)) {
-        return {
-          ...base,
-          status: 'review',
-          error: `provider holds ${t.amount} đ for this reference, we sent ${r.amount} đ`,
-          nextAt: null,
-          inquiries,
-        };
-      }
-      const status = fromProvider(t.status);
-      return {
-        ...base,
-        status,
-        transferId: t.transferId,
-        failureCode: t.failureCode,
-        nextAt: status === 'sent' ? new Date(Date.now() + this.opts.pollMs) : null,
-        inquiries: status === 'sent' ? 0 : inquiries,
-      };
-    }
-    if (outcome.kind === 'not_found') {
-      // only now is it safe to send again, with the same reference; a transfer the provider had accepted cannot vanish
-      // due at once: the next sweep queues it (a never-tried payment is queued by the batch's dispatch, not this one)
-      if (r.status === 'unknown') return { ...base, status: 'pending', error: null, nextAt: new Date(), inquiries: 0 };
-      return { ...base, status: 'review', error: 'the provider no longer knows a transfer it had accepted', nextAt: null, inquiries };
-    }
-    if (inquiries >= this.opts.maxInquiries && r.status === 'unknown') {
-      return { ...base, status: 'review', error: `no answer after ${inquiries} inquiries`, nextAt: null, inquiries };
-    }
-    const wait = Math.max(
-      outcome.kind === 'retry_later' && outcome.retryAfterSeconds !== null ? outcome.retryAfterSeconds * 1000 : 0,
-      backoffMs(inquiries, this.opts.retryBaseMs, this.opts.retryCapMs),
-    );
-    return { ...base, status: r.status, error: null, nextAt: new Date(Date.now() + wait), inquiries };
+    return answerToInquiry(r, outcome, this.opts);
   }
 
   /** One transaction per chunk: the claim's outcomes applied (payment-outcomes), the events of exactly the rows moved. */
@@ -565,7 +457,7 @@ export class PaymentEngine {
   async completeIfDone(batchId: string): Promise<boolean> {
     // both reads use the (batch, status) index, forced: nothing open, then how many failed. Left to itself the optimizer
     // reads the batch by its primary key for the first, and a batch paid in seq order has its open payments at the
-    // end: every chunk's check read every payment already paid (most of the database's CPU in a 100,000 run)
+    // end: every chunk's check would read every payment already paid, a cost growing with the batch
     const [open] = (await this.ds.query(
       `SELECT 1 AS x FROM payments FORCE INDEX (ix_payments_work)
        WHERE batch_id = ? AND status IN (${marks(OPEN_STATUSES.length)}) AND review = 'included' LIMIT 1`,
