@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import type winston from 'winston';
 import type { DataCipher } from '../../platform/crypto';
 import { foldName } from '../beneficiaries/roll-values';
+import { recordAccountLookups, resetAccountLookups } from '../payments/batch-payments';
 import type { LookupDestination } from '../providers/provider.port';
 import type { AdapterSource } from './batch-release';
 import type { LookupStatus } from './batch-views';
@@ -109,13 +110,7 @@ export class AccountChecker {
       };
       await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
       checked += results.length;
-      const values = results
-        .map((_, i) => (i === 0 ? 'SELECT ? AS seq, ? AS st, ? AS nm, ? AS fl' : 'SELECT ?, ?, ?, ?'))
-        .join(' UNION ALL ');
-      await this.ds.query(
-        `UPDATE payments p JOIN (${values}) v ON p.seq = v.seq SET p.lookup_status = v.st, p.lookup_name = v.nm, p.flagged = v.fl WHERE p.batch_id = ?`,
-        [...results.flatMap((r) => [r.seq, r.status, r.name, r.flagged ? 1 : 0]), batchId],
-      );
+      await recordAccountLookups(this.ds.manager, batchId, results);
       await this.ds.query("UPDATE batches SET check_checked = ?, check_failed = ? WHERE id = ? AND check_status = 'running'", [
         checked,
         errors,
@@ -138,10 +133,7 @@ export class AccountChecker {
 
   /** Staff ask for the check again (after errors, or after roll corrections): every item is looked up afresh. */
   async reset(batchId: string): Promise<void> {
-    await this.ds.query(
-      "UPDATE payments SET lookup_status = NULL, lookup_name = NULL, flagged = name_mismatch WHERE batch_id = ? AND channel IN ('BANK', 'WALLET')",
-      [batchId],
-    );
+    await resetAccountLookups(this.ds.manager, batchId);
     await this.ds.query(
       "UPDATE batches SET check_status = 'pending', check_detail = NULL, check_checked = NULL, check_failed = NULL, check_first_error = NULL WHERE id = ?",
       [batchId],

@@ -6,7 +6,7 @@ import { addSheetRow, csvText, type Cell } from '../../platform/export/cells';
 import { formatVnd } from '../../platform/money';
 import { formatPeriod } from '../../platform/period';
 import { amountInWords } from '../../platform/vn-words';
-import { itemConditions, subtreeIds, type ItemFilter } from './batches.service';
+import { itemConditions, subtreeIds, type ItemFilter } from './batch-reads';
 import { ITEM_COLUMNS, toItemView, type BatchRow, type ItemRow, type ItemView } from './batch-views';
 
 export type ExportFormat = 'csv' | 'xlsx';

@@ -2,11 +2,12 @@ import type { EntityManager } from 'typeorm';
 import type { Period } from '../../platform/period';
 import { APPROVED_OR_LATER } from './batch-states';
 import { likePrefix } from '../../platform/db';
+import { insertArrearsPayments, insertRegularPayments, insertRetryPayments, RETRYABLE } from '../payments/payment-snapshot';
 
 /**
- * Set-based generation of a batch's payments: one INSERT … SELECT per step,
- * whatever the roll's size. Amounts are integer arithmetic in SQL: base level ×
- * coefficient (hundredths) + 50, DIV 100 — the same rounding as money.ts.
+ * Set-based generation of a batch: who is due, written as payments by the
+ * payments component (payment-snapshot), and who was left out and why, one
+ * statement per step whatever the roll's size.
  */
 
 export interface GenerationScope {
@@ -18,11 +19,6 @@ export interface GenerationScope {
   /** the batch area's materialised path: every area under it is in */
   areaPath: string;
 }
-
-/** Columns copied from the roll into a payment: the destination as it stands at creation. */
-const SNAPSHOT_COLUMNS = `beneficiary_id, enrolment_id, programme_id, period, slot, live, amount, base_level, coefficient_x100, paid_before,
-  area_id, full_name, channel, bank_bin, wallet_provider, account_enc, account_masked, wallet_enc, wallet_masked,
-  account_name, name_mismatch, flagged`;
 
 /** A due enrolment of the programme in the area subtree, in period `p` (an SQL expression). */
 function dueSql(s: GenerationScope, p: string): string {
@@ -43,13 +39,6 @@ export interface GenerationResult {
   leftOut: number;
 }
 
-/** `Records: N  Duplicates: D  Warnings: W` of an INSERT … SELECT. */
-function insertInfo(res: { affectedRows: number; info?: string }): { records: number; duplicates: number; warnings: number } {
-  const m = /Records:\s*(\d+)\s+Duplicates:\s*(\d+)\s+Warnings:\s*(\d+)/.exec(res.info ?? '');
-  if (!m) throw new Error(`no row counts in the server's answer to INSERT … SELECT: ${res.info ?? '(none)'}`);
-  return { records: Number(m[1]), duplicates: Number(m[2]), warnings: Number(m[3]) };
-}
-
 /**
  * The regular monthly payment of every due enrolment, in one pass: the due
  * enrolments are read in beneficiary order (the programme index), each row
@@ -64,25 +53,9 @@ function insertInfo(res: { affectedRows: number; info?: string }): { records: nu
 export async function generateRegular(em: EntityManager, s: GenerationScope, period: Period, baseLevel: number): Promise<GenerationResult> {
   const due = dueSql(s, '?');
   const dueParams = [s.programmeId, likePrefix(s.areaPath), period, period, ...(s.frequency === 'one_off' ? [period] : [])];
-  const res = (await em.query(
-    `INSERT IGNORE INTO payments (batch_id, seq, reference, kind, ${SNAPSHOT_COLUMNS})
-     SELECT ?, e.beneficiary_id, CONCAT(?, e.beneficiary_id), 'regular',
-       e.beneficiary_id, e.id, e.programme_id, ?, 0, 1, (? * e.coefficient_x100 + 50) DIV 100, ?, e.coefficient_x100, 0,
-       b.area_id, b.full_name, e.channel, e.bank_bin, e.wallet_provider, e.account_enc, e.account_masked,
-       e.wallet_enc, e.wallet_masked, e.account_name, e.name_mismatch, e.name_mismatch
-     FROM enrolments e FORCE INDEX (ix_enrolments_programme)
-     STRAIGHT_JOIN beneficiaries b ON b.id = e.beneficiary_id
-     STRAIGHT_JOIN areas a ON a.id = b.area_id
-     WHERE ${due}
-     ORDER BY e.beneficiary_id`,
-    [s.batchId, `${s.referencePrefix}-`, period, baseLevel, baseLevel, ...dueParams],
-  )) as { affectedRows: number; info?: string };
-  const info = insertInfo(res);
-  if (info.records - res.affectedRows !== info.duplicates || info.warnings !== info.duplicates) {
-    throw new Error(`batch generation skipped rows for another reason than a live payment: ${res.info ?? ''}`);
-  }
+  const { inserted, skipped } = await insertRegularPayments(em, s, { period, baseLevel }, { where: due, params: dueParams });
   let leftOut = 0;
-  if (info.duplicates > 0) {
+  if (skipped > 0) {
     const left = (await em.query(
       `INSERT INTO batch_left_out (batch_id, enrolment_id, period, beneficiary_id, reason, other_batch_id, other_reference)
        SELECT ?, e.id, ?, e.beneficiary_id, 'already_in_batch', p.batch_id, p.reference
@@ -95,9 +68,9 @@ export async function generateRegular(em: EntityManager, s: GenerationScope, per
       [s.batchId, period, period, s.batchId, ...dueParams],
     )) as { affectedRows: number };
     leftOut = left.affectedRows;
-    if (leftOut !== info.duplicates) throw new Error(`batch generation skipped ${info.duplicates} rows but found ${leftOut} live payments`);
+    if (leftOut !== skipped) throw new Error(`batch generation skipped ${skipped} rows but found ${leftOut} live payments`);
   }
-  return { inserted: res.affectedRows, leftOut };
+  return { inserted, leftOut };
 }
 
 export interface MonthLevel {
@@ -154,21 +127,8 @@ export async function generateArrears(em: EntityManager, s: GenerationScope, mon
        WHERE t.owed <> t.paid AND (t.has_regular = 0 OR t.not_final > 0 OR t.owed < t.paid)`,
       [s.batchId],
     )) as { affectedRows: number };
-    const res = (await em.query(
-      `INSERT INTO payments (batch_id, seq, reference, kind, ${SNAPSHOT_COLUMNS})
-       SELECT ?, ROW_NUMBER() OVER w, CONCAT(?, ROW_NUMBER() OVER w), 'arrears',
-         e.beneficiary_id, e.id, e.programme_id, t.period, t.owed, 1, t.owed - t.paid, t.base, e.coefficient_x100, t.paid,
-         b.area_id, b.full_name, e.channel, e.bank_bin, e.wallet_provider, e.account_enc, e.account_masked,
-         e.wallet_enc, e.wallet_masked, e.account_name, e.name_mismatch, e.name_mismatch
-       FROM ${tmp} t
-       JOIN enrolments e ON e.id = t.enrolment_id
-       JOIN beneficiaries b ON b.id = e.beneficiary_id
-       JOIN areas a ON a.id = b.area_id
-       WHERE t.owed > t.paid AND t.has_regular = 1 AND t.not_final = 0
-       WINDOW w AS (ORDER BY a.path, e.id, t.period)`,
-      [s.batchId, `${s.referencePrefix}-`],
-    )) as { affectedRows: number };
-    return { inserted: res.affectedRows, leftOut: left.affectedRows };
+    const inserted = await insertArrearsPayments(em, s, tmp);
+    return { inserted, leftOut: left.affectedRows };
   } finally {
     await em.query(`DROP TEMPORARY TABLE IF EXISTS ${tmp}`);
   }
@@ -181,23 +141,7 @@ export async function generateArrears(em: EntityManager, s: GenerationScope, mon
  * out, like enrolments no longer active).
  */
 export async function generateRetry(em: EntityManager, s: GenerationScope, originalId: string): Promise<GenerationResult> {
-  const res = (await em.query(
-    `INSERT IGNORE INTO payments (batch_id, seq, reference, kind, ${SNAPSHOT_COLUMNS})
-     SELECT ?, o.seq, CONCAT(?, o.seq), o.kind,
-       o.beneficiary_id, o.enrolment_id, o.programme_id, o.period, o.slot, 1, o.amount, o.base_level, o.coefficient_x100, o.paid_before,
-       b.area_id, b.full_name, e.channel, e.bank_bin, e.wallet_provider, e.account_enc, e.account_masked,
-       e.wallet_enc, e.wallet_masked, e.account_name, e.name_mismatch, e.name_mismatch
-     FROM payments o
-     JOIN enrolments e ON e.id = o.enrolment_id
-     JOIN beneficiaries b ON b.id = e.beneficiary_id
-     WHERE o.batch_id = ? AND o.review = 'included' AND o.status IN ('failed', 'returned') AND e.status = 'active'
-     ORDER BY o.seq`,
-    [s.batchId, `${s.referencePrefix}-`, originalId],
-  )) as { affectedRows: number; info?: string };
-  const info = insertInfo(res);
-  if (info.records - res.affectedRows !== info.duplicates || info.warnings !== info.duplicates) {
-    throw new Error(`retry generation skipped rows for another reason than a live payment: ${res.info ?? ''}`);
-  }
+  const { inserted } = await insertRetryPayments(em, s, originalId);
   const left = (await em.query(
     `INSERT INTO batch_left_out (batch_id, enrolment_id, period, beneficiary_id, reason, other_batch_id, other_reference, detail,
        retried_reference, retried_status)
@@ -208,9 +152,9 @@ export async function generateRetry(em: EntityManager, s: GenerationScope, origi
      JOIN enrolments e ON e.id = o.enrolment_id
      LEFT JOIN payments l ON l.beneficiary_id = o.beneficiary_id AND l.programme_id = o.programme_id AND l.period = o.period
        AND l.slot = o.slot AND l.live = 1 AND l.batch_id <> ?
-     WHERE o.batch_id = ? AND o.review = 'included' AND o.status IN ('failed', 'returned')
+     WHERE o.batch_id = ? AND ${RETRYABLE}
        AND (e.status <> 'active' OR l.batch_id IS NOT NULL)`,
     [s.batchId, s.batchId, originalId],
   )) as { affectedRows: number };
-  return { inserted: res.affectedRows, leftOut: left.affectedRows };
+  return { inserted, leftOut: left.affectedRows };
 }

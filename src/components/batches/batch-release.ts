@@ -1,28 +1,22 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import type winston from 'winston';
 import { conflict } from '../../platform/errors';
-import { withNamedLock } from '../../platform/db';
+import { marks, withNamedLock } from '../../platform/db';
 import { formatVnd } from '../../platform/money';
 import type { Actor, Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
 import type { ProviderPort } from '../providers/provider.port';
+import { ROUTE_JOIN, ROUTED_PROVIDER, releaseBatchPayments } from '../payments/batch-payments';
+import { UNSETTLED_STATUSES } from '../payments/payment-states';
 import { assertCan } from './batch-states';
+import { recordBatchTransition } from './batch-transitions';
 import type { BatchesService } from './batches.service';
 import { toBatchView, vnTime, type BatchRow, type BatchView } from './batch-views';
-
-/** Payment statuses that still hold money back at the provider: accepted for payment and not yet final. */
-export const UNSETTLED_PAYMENT_STATUSES = ['pending', 'sending', 'sent', 'unknown'] as const;
 
 /** Where the release path gets a provider's adapter (the providers component). */
 export interface AdapterSource {
   adapterFor(providerId: number): Promise<ProviderPort | null>;
 }
-
-/** The provider each payment goes to: a route for its bank BIN or wallet provider, else its channel's catch-all route. */
-export const ROUTE_JOIN = (p: string) => `LEFT JOIN provider_routes r1 ON r1.channel = ${p}.channel
-    AND r1.match_code = COALESCE(${p}.bank_bin, ${p}.wallet_provider)
-  LEFT JOIN provider_routes r0 ON r0.channel = ${p}.channel AND r0.match_code = '*'`;
-export const ROUTED_PROVIDER = 'COALESCE(r1.provider_id, r0.provider_id)';
 
 const RELEASE_LOCK = 'batches.release';
 const LOCK_WAIT_S = 60;
@@ -102,13 +96,7 @@ export class BatchReleaser {
           [b.id, b.version],
         )) as { affectedRows: number };
         if (res.affectedRows !== 1) throw conflict('BATCH_CHANGED', 'the batch changed while it was being released; reload it');
-        await em.query(
-          `UPDATE payments p ${ROUTE_JOIN('p')} SET p.provider_id = ${ROUTED_PROVIDER} WHERE p.batch_id = ? AND p.review = 'included'`,
-          [b.id],
-        );
-        // held items are not paid with this batch: their months are free for a later one
-        await em.query("UPDATE payments SET live = NULL, status = 'held' WHERE batch_id = ? AND review = 'held'", [b.id]);
-        await em.query("UPDATE payments SET status = 'excluded' WHERE batch_id = ? AND review = 'excluded'", [b.id]);
+        await releaseBatchPayments(em, b.id);
         await this.transition(em, actor, b, at ? `scheduled start ${vnTime(at)}` : 'released at once');
       });
       await this.onReleased(b.id);
@@ -117,11 +105,7 @@ export class BatchReleaser {
   }
 
   private async transition(em: EntityManager, actor: Actor, b: BatchRow, reason: string): Promise<void> {
-    await em.query(
-      `INSERT INTO batch_transitions (batch_id, from_status, to_status, reason, actor_user_id, actor_username, version, item_count, total_amount, request_id)
-       VALUES (?, 'scheduled', 'processing', ?, ?, ?, ?, ?, ?, ?)`,
-      [b.id, reason, actor.userId, actor.username, b.version, b.item_count, b.total_amount, actor.requestId],
-    );
+    await recordBatchTransition(em, actor, b, 'scheduled', 'processing', reason);
     await this.audit.record(em, actor, {
       action: 'batch.release',
       entityType: 'batch',
@@ -161,8 +145,8 @@ export class BatchReleaser {
       const [c] = (await this.ds.query(
         `SELECT COALESCE(SUM(p.amount), 0) AS owed FROM batches bt JOIN payments p ON p.batch_id = bt.id
          WHERE bt.status = 'processing' AND p.provider_id = ? AND p.review = 'included'
-           AND p.status IN (${UNSETTLED_PAYMENT_STATUSES.map(() => '?').join(', ')})`,
-        [n.provider_id, ...UNSETTLED_PAYMENT_STATUSES],
+           AND p.status IN (${marks(UNSETTLED_STATUSES.length)})`,
+        [n.provider_id, ...UNSETTLED_STATUSES],
       )) as { owed: string }[];
       const owed = Number(c!.owed);
       if (available - owed < need) {

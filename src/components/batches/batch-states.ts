@@ -39,6 +39,9 @@ export const EDITABLE: readonly BatchStatus[] = ['draft', 'rejected'];
 /** Statuses whose payments are committed: approved by an officer, or beyond. */
 export const APPROVED_OR_LATER: readonly BatchStatus[] = ['approved', 'scheduled', 'processing', 'completed', 'completed_with_failures'];
 
+/** Statuses of a batch that was released: its payments went (or go) to the providers. */
+export const RELEASED: readonly BatchStatus[] = ['processing', 'completed', 'completed_with_failures'];
+
 export function canDo(action: BatchAction, from: BatchStatus): boolean {
   return TRANSITIONS[action].from.includes(from);
 }

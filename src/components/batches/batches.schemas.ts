@@ -4,7 +4,7 @@ import { pageOf, pageQuery } from '../../platform/http/pagination';
 import { parsePeriod } from '../../platform/period';
 import { LEFT_OUT_REASONS } from './batch-generation';
 import { BATCH_STATUSES } from './batch-states';
-import { MAX_REVIEW_ITEMS } from './batches.service';
+import { MAX_REVIEW_ITEMS } from './batch-review';
 
 /** `YYYY-MM` in, INT yyyymm out. */
 const period = z

@@ -3,6 +3,9 @@ import { unavailable } from '../../platform/errors';
 import type { TransferEvent } from '../providers/provider.port';
 import { fromProvider, isLockConflict, MAY_BECOME, parseReference, retryOnDeadlock, type PaymentStatus } from './payment-states';
 import { marks } from '../../platform/db';
+import { batchIdsOfPrefixes } from '../batches/batch-lifecycle';
+import type { PaymentChange } from './payment-events';
+import { applyReportedOutcomes, type ChangeRecorder } from './payment-outcomes';
 
 export type CallbackOutcome = 'applied' | 'duplicate' | 'ignored_late' | 'unknown_reference' | 'amount_mismatch';
 
@@ -66,10 +69,8 @@ export class CallbackBatcher {
 
   constructor(
     private readonly ds: DataSource,
-    private readonly record: (
-      em: EntityManager,
-      rows: { batchId: string; seq: string; from: PaymentStatus; to: PaymentStatus; detail: string | null }[],
-    ) => Promise<void>,
+    /** how the changes are recorded as payment events (the engine's: recordReported('callback')) */
+    private readonly record: ChangeRecorder,
     private readonly pollMs: number,
     private readonly opts: { maxBatch: number; maxWaitMs: number; maxGroups?: number } = { maxBatch: 500, maxWaitMs: 10, maxGroups: 2 },
   ) {}
@@ -85,8 +86,8 @@ export class CallbackBatcher {
   /**
    * A group starts when maxBatch events wait, or maxWaitMs after the first of them arrived; up to maxGroups groups are
    * applied at once (one commit's log flush overlaps the next group's statements). Events that arrive while every
-   * group slot is busy start theirs as soon as one ends, if their first has waited maxWaitMs by then (before, every
-   * group ended with a further wait of maxWaitMs, which capped the callbacks a second under a steady stream).
+   * group slot is busy start theirs as soon as one ends, if their first has waited maxWaitMs by then: a further wait
+   * after every group would cap the callbacks a second under a steady stream.
    */
   private kick(delay: number): void {
     if (this.running >= (this.opts.maxGroups ?? 1)) return; // a running group takes the next one when it ends
@@ -152,11 +153,9 @@ export class CallbackBatcher {
   private async batchesOf(em: EntityManager, prefixes: Set<string>): Promise<Map<string, string>> {
     const missing = [...prefixes].filter((p) => !this.prefixes.has(p));
     if (missing.length) {
-      const rows = (await em.query(`SELECT id, reference_prefix FROM batches WHERE reference_prefix IN (${marks(missing.length)})`, [
-        ...missing,
-      ])) as { id: string; reference_prefix: string }[];
+      const rows = await batchIdsOfPrefixes(em, missing);
       if (this.prefixes.size > 10_000) this.prefixes.clear();
-      for (const r of rows) this.prefixes.set(r.reference_prefix, String(r.id));
+      for (const r of rows) this.prefixes.set(r.prefix, r.id);
     }
     return this.prefixes;
   }
@@ -217,7 +216,7 @@ export class CallbackBatcher {
     });
 
     // 3. each event in arrival order, forward only
-    const changes: { batchId: string; seq: string; from: PaymentStatus; to: PaymentStatus; detail: string | null }[] = [];
+    const changes: PaymentChange[] = [];
     for (const i of toApply) {
       const { providerId, event } = group[i]!;
       const ref = refs[i];
@@ -247,27 +246,22 @@ export class CallbackBatcher {
     const moved = [...payments.values()].filter((p) => p.status !== p.original);
     if (moved.length) {
       const now = Date.now();
-      // a UNION ALL of one-row SELECTs: a table value constructor would parse faster, but MariaDB and MySQL 8 spell it
-      // differently (VALUES (…) against VALUES ROW(…)) and this SQL runs on both
-      const values = moved
-        .map((_, k) => (k === 0 ? 'SELECT ? AS b, ? AS s, ? AS was, ? AS st, ? AS tid, ? AS fc, ? AS nat' : 'SELECT ?, ?, ?, ?, ?, ?, ?'))
-        .join(' UNION ALL ');
-      await em.query(
-        `UPDATE payments p JOIN (${values}) v ON p.batch_id = v.b AND p.seq = v.s AND p.status = v.was
-         SET p.status = v.st, p.transfer_id = COALESCE(p.transfer_id, v.tid), p.failure_code = v.fc, p.claim_token = NULL,
-           p.live = CASE WHEN v.st IN ('failed', 'returned') THEN NULL ELSE p.live END, p.next_attempt_at = v.nat,
-           p.settled_at = CASE WHEN v.st IN ('succeeded', 'failed', 'returned') THEN CURRENT_TIMESTAMP(3) ELSE p.settled_at END`,
-        moved.flatMap((p) => [
-          p.batch_id,
-          p.seq,
-          p.original,
-          p.status,
-          p.transfer_id,
-          p.failure_code,
-          p.status === 'sent' ? new Date(now + this.pollMs) : null,
-        ]),
+      await applyReportedOutcomes(
+        em,
+        moved.map((p) => ({
+          batchId: String(p.batch_id),
+          seq: String(p.seq),
+          from: p.original,
+          to: p.status,
+          transferId: p.transfer_id,
+          failureCode: p.failure_code,
+          error: null,
+          nextAt: p.status === 'sent' ? new Date(now + this.pollMs) : null,
+        })),
+        changes,
+        this.record,
+        'lastError',
       );
-      await this.record(em, changes);
     }
     // 5. keep the events with their outcomes; fewer rows than events means another process kept one meanwhile
     if (toApply.length) {

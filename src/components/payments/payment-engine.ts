@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type winston from 'winston';
 import type { DataCipher } from '../../platform/crypto';
 import { notFound } from '../../platform/errors';
 import { formatPeriod } from '../../platform/period';
-import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
+import { completeBatch, processingBatchIds } from '../batches/batch-lifecycle';
 import type { HeaderBag } from '../providers/signing';
 import type { Destination, InquiryOutcome, ProviderPort, SendOutcome } from '../providers/provider.port';
 import type { ProvidersService } from '../providers/providers.service';
@@ -14,8 +14,18 @@ import { CallbackBatcher, type CallbackOutcome } from './callback-batcher';
 import { LocalConcurrencyLimiter, type ConcurrencyLimiter } from './concurrency-limiter';
 import type { DispatchMarks } from './dispatch-marks';
 import { LocalRateLimiter, type RateLimiter } from './rate-limiter';
-import { backoffMs, fromProvider, OPEN_STATUSES, retryOnDeadlock, type PaymentStatus } from './payment-states';
-import { marks } from '../../platform/db';
+import { recordSameChange } from './payment-events';
+import { applyClaimedOutcomes, recordReported } from './payment-outcomes';
+import { answerToInquiry, answerToSend, refusedBeforeSending, type Result } from './provider-answers';
+import {
+  FAILURE_STATUSES,
+  INQUIRABLE_STATUSES,
+  OPEN_STATUSES,
+  retryOnDeadlock,
+  SENDABLE_STATUSES,
+  type PaymentStatus,
+} from './payment-states';
+import { literals, marks } from '../../platform/db';
 
 export interface EngineOptions {
   /** Payments one send or inquiry job claims at once (one conditional UPDATE for all). */
@@ -44,8 +54,6 @@ export interface ChunkJob {
   toSeq: string;
 }
 
-const SYSTEM: Actor = { userId: null, username: 'system', roles: ['system'], requestId: null, source: 'engine' };
-
 interface ClaimedRow {
   seq: string;
   reference: string;
@@ -61,22 +69,6 @@ interface ClaimedRow {
   attempts: number;
   inquiries: number;
   programme_code: string;
-}
-
-interface Result {
-  /** what the provider answered, for metrics: accepted, duplicate, rejected, conflict, retry_later, unauthorized, unknown, found, not_found, error */
-  outcome: string;
-  seq: string;
-  /** the status the payment had when claimed */
-  from: PaymentStatus;
-  status: PaymentStatus;
-  transferId: string | null;
-  failureCode: string | null;
-  error: string | null;
-  /** when to act again (retry, inquiry, poll); null: nothing to do */
-  nextAt: Date | null;
-  /** the inquiry count after this step (inquiries only) */
-  inquiries?: number;
 }
 
 function token(): string {
@@ -113,7 +105,7 @@ export class PaymentEngine {
     private readonly log: winston.Logger,
     private readonly opts: EngineOptions,
   ) {
-    this.callbacks = new CallbackBatcher(ds, (em, rows) => this.recordChanges(em, rows), opts.pollMs);
+    this.callbacks = new CallbackBatcher(ds, recordReported('callback'), opts.pollMs);
   }
 
   /** The limiter of providers' request rates (the worker shares one through Redis across its processes). */
@@ -155,7 +147,7 @@ export class PaymentEngine {
     }
     const PAGE = 10_000;
     for (const kind of ['send', 'inquire'] as const) {
-      const statuses = kind === 'send' ? ['pending'] : ['unknown', 'sent'];
+      const statuses = kind === 'send' ? SENDABLE_STATUSES : INQUIRABLE_STATUSES;
       const kindFresh = kind === 'send' ? freshSends : fresh;
       // never-tried sends covered by the batch's mark (set below, once all of them are queued) need no row lease
       const byMark = kind === 'send' && kindFresh && batchMarks !== null;
@@ -272,7 +264,7 @@ export class PaymentEngine {
           // an inquiry claims without changing the status: the lease (next_attempt_at) keeps other workers off meanwhile
           const res = (await em.query(
             `UPDATE payments SET claim_token = ?, claimed_at = CURRENT_TIMESTAMP(3), next_attempt_at = ?, queued_until = NULL
-             WHERE batch_id = ? AND seq BETWEEN ? AND ? AND provider_id = ? AND review = 'included' AND status IN ('unknown', 'sent')
+             WHERE batch_id = ? AND seq BETWEEN ? AND ? AND provider_id = ? AND review = 'included' AND status IN (${literals(INQUIRABLE_STATUSES)})
                AND next_attempt_at <= ?${limitSql}`,
             [claim, new Date(now.getTime() + this.opts.sendingLeaseMs), job.batchId, job.fromSeq, job.toSeq, providerId, now],
           )) as { affectedRows: number };
@@ -286,13 +278,8 @@ export class PaymentEngine {
           [job.batchId, job.fromSeq, job.toSeq, claim],
         )) as ClaimedRow[];
         if (job.kind === 'send') {
-          for (let i = 0; i < claimed.length; i += 1000) {
-            const part = claimed.slice(i, i + 1000);
-            await em.query(
-              `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source) VALUES ${part.map(() => "(?, ?, 'pending', 'sending', 'send')").join(', ')}`,
-              part.flatMap((r) => [job.batchId, r.seq]),
-            );
-          }
+          const seqs = claimed.map((r) => r.seq);
+          await recordSameChange(em, job.batchId, seqs, { from: 'pending', to: 'sending', detail: null }, 'send');
         }
         return claimed;
       }),
@@ -350,64 +337,9 @@ export class PaymentEngine {
         description: `${r.programme_code} ${formatPeriod(r.period)}`.slice(0, 140),
       });
     } catch (e) {
-      // refused before anything left (bad destination data): never sent, staff must look
-      return {
-        outcome: 'error',
-        seq: r.seq,
-        from: r.status,
-        status: 'review',
-        transferId: null,
-        failureCode: null,
-        error: (e as Error).message.slice(0, 500),
-        nextAt: null,
-      };
+      return refusedBeforeSending(r, e);
     }
-    const base = { outcome: outcome.kind, seq: r.seq, from: r.status, transferId: null, failureCode: null, error: null };
-    switch (outcome.kind) {
-      case 'accepted':
-      case 'duplicate': {
-        const t = outcome.transfer;
-        const status = fromProvider(t.status);
-        return {
-          ...base,
-          status,
-          transferId: t.transferId,
-          failureCode: t.failureCode,
-          nextAt: status === 'sent' ? new Date(Date.now() + this.opts.pollMs) : null,
-        };
-      }
-      case 'rejected':
-        return {
-          ...base,
-          status: 'failed',
-          failureCode: 'REJECTED',
-          error: `${outcome.code}: ${outcome.message ?? ''}`.slice(0, 500),
-          nextAt: null,
-        };
-      case 'conflict':
-        return {
-          ...base,
-          status: 'review',
-          error: 'REFERENCE_CONFLICT: the provider holds this reference with another body',
-          nextAt: null,
-        };
-      case 'unauthorized':
-      case 'retry_later': {
-        const wait = Math.max(
-          outcome.kind === 'retry_later' && outcome.retryAfterSeconds !== null ? outcome.retryAfterSeconds * 1000 : 0,
-          backoffMs(r.attempts, this.opts.retryBaseMs, this.opts.retryCapMs),
-        );
-        const error = outcome.kind === 'unauthorized' ? `provider refused our signature: ${outcome.code}` : 'provider busy; not accepted';
-        return { ...base, status: 'pending', error, nextAt: new Date(Date.now() + wait) };
-      }
-      case 'unknown':
-        return {
-          ...base,
-          status: 'unknown',
-          error: outcome.reason.slice(0, 500),
-          nextAt: new Date(Date.now() + backoffMs(0, this.opts.retryBaseMs, this.opts.retryCapMs)),
-        };
-    }
+    return answerToSend(r, outcome, this.opts);
   }
 
   private async inquireOne(adapter: ProviderPort, r: ClaimedRow): Promise<Result> {
@@ -417,130 +349,29 @@ export class PaymentEngine {
     } catch (e) {
       outcome = { kind: 'unknown', reason: (e as Error).message };
     }
-    const base = { outcome: outcome.kind, seq: r.seq, from: r.status, transferId: null, failureCode: null, error: null };
-    const inquiries = r.inquiries + 1;
-    if (outcome.kind === 'found') {
-      const t = outcome.transfer;
-      if (Number(t.amount) !== Number(r.amount)) {
-        return {
-          ...base,
-          status: 'review',
-          error: `provider holds ${t.amount} đ for this reference, we sent ${r.amount} đ`,
-          nextAt: null,
-          inquiries,
-        };
-      }
-      const status = fromProvider(t.status);
-      return {
-        ...base,
-        status,
-        transferId: t.transferId,
-        failureCode: t.failureCode,
-        nextAt: status === 'sent' ? new Date(Date.now() + this.opts.pollMs) : null,
-        inquiries: status === 'sent' ? 0 : inquiries,
-      };
-    }
-    if (outcome.kind === 'not_found') {
-      // only now is it safe to send again, with the same reference; a transfer the provider had accepted cannot vanish
-      // due at once: the next sweep queues it (a never-tried payment is queued by the batch's dispatch, not this one)
-      if (r.status === 'unknown') return { ...base, status: 'pending', error: null, nextAt: new Date(), inquiries: 0 };
-      return { ...base, status: 'review', error: 'the provider no longer knows a transfer it had accepted', nextAt: null, inquiries };
-    }
-    if (inquiries >= this.opts.maxInquiries && r.status === 'unknown') {
-      return { ...base, status: 'review', error: `no answer after ${inquiries} inquiries`, nextAt: null, inquiries };
-    }
-    const wait = Math.max(
-      outcome.kind === 'retry_later' && outcome.retryAfterSeconds !== null ? outcome.retryAfterSeconds * 1000 : 0,
-      backoffMs(inquiries, this.opts.retryBaseMs, this.opts.retryCapMs),
-    );
-    return { ...base, status: r.status, error: null, nextAt: new Date(Date.now() + wait), inquiries };
+    return answerToInquiry(r, outcome, this.opts);
   }
 
-  /**
-   * One transaction per chunk: a conditional UPDATE per outcome (only rows this
-   * claim still holds in the state it left them: a callback that came first
-   * wins) and the events of exactly the rows it moved.
-   */
+  /** One transaction per chunk: the claim's outcomes applied (payment-outcomes), the events of exactly the rows moved. */
   private async writeResults(batchId: string, claim: string, kind: 'send' | 'inquire', results: Result[]): Promise<Map<string, number>> {
-    const from = kind === 'send' ? ['sending'] : ['unknown', 'sent'];
-    const done = `${claim.slice(0, 22)}ok`;
-    const movedTo = new Map<string, number>();
-    await this.ds.transaction(async (em) => {
-      movedTo.clear();
-      let updated = 0;
-      for (let i = 0; i < results.length; i += 500) {
-        const page = results.slice(i, i + 500);
-        // the outcomes as a UNION ALL of one-row SELECTs: a table value constructor parses and plans faster (1.7 against
-        // 2.5 ms for 200 rows) but MariaDB writes it VALUES (…) and MySQL 8 VALUES ROW(…), and this SQL runs on both
-        const values = page
-          .map((_, k) =>
-            k === 0 ? 'SELECT ? AS seq, ? AS st, ? AS tid, ? AS fc, ? AS err, ? AS nat, ? AS inq' : 'SELECT ?, ?, ?, ?, ?, ?, ?',
-          )
-          .join(' UNION ALL ');
-        const res = (await em.query(
-          `UPDATE payments p JOIN (${values}) v ON p.seq = v.seq
-           SET p.status = v.st, p.transfer_id = COALESCE(v.tid, p.transfer_id), p.failure_code = v.fc, p.last_error = v.err,
-             p.next_attempt_at = v.nat, p.inquiries = COALESCE(v.inq, p.inquiries), p.claim_token = ?,
-             p.live = CASE WHEN v.st IN ('failed', 'returned') THEN NULL ELSE p.live END,
-             p.settled_at = CASE WHEN v.st IN ('succeeded', 'failed', 'returned') THEN CURRENT_TIMESTAMP(3) ELSE p.settled_at END
-           WHERE p.batch_id = ? AND p.claim_token = ? AND p.status IN (${marks(from.length)})`,
-          [
-            ...page.flatMap((r) => [r.seq, r.status, r.transferId, r.failureCode, r.error, r.nextAt, r.inquiries ?? null]),
-            done,
-            batchId,
-            claim,
-            ...from,
-          ],
-        )) as { affectedRows: number };
-        updated += res.affectedRows;
-      }
-      // the rows moved are exactly those now carrying `done` (an inquiry that changed nothing records nothing): when
-      // the claim still held every row (the usual case), all of them; otherwise (a callback came first) read which
-      let rows: { seq: string; from: PaymentStatus; to: PaymentStatus; r: Result }[];
-      if (updated === results.length) {
-        rows = results.filter((r) => r.status !== r.from).map((r) => ({ seq: r.seq, from: r.from, to: r.status, r }));
-      } else {
-        rows = [];
-        const bySeq = new Map(results.map((r) => [String(r.seq), r]));
-        const seqs = results.map((r) => r.seq);
-        for (let i = 0; i < seqs.length; i += 1000) {
-          const part = seqs.slice(i, i + 1000);
-          const moved = (await em.query(
-            `SELECT seq, status FROM payments WHERE batch_id = ? AND claim_token = ? AND seq IN (${marks(part.length)})`,
-            [batchId, done, ...part],
-          )) as { seq: string; status: PaymentStatus }[];
-          for (const m of moved) {
-            const r = bySeq.get(String(m.seq))!;
-            if (m.status !== r.from) rows.push({ seq: String(m.seq), from: r.from, to: m.status, r });
-          }
-        }
-      }
-      for (const { to } of rows) movedTo.set(to, (movedTo.get(to) ?? 0) + 1);
-      for (let i = 0; i < rows.length; i += 1000) {
-        const part = rows.slice(i, i + 1000);
-        await em.query(
-          `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source, detail) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
-          part.flatMap(({ seq, from: f, to, r }) => [batchId, seq, f, to, kind === 'send' ? 'send' : 'inquiry', r.error ?? r.failureCode]),
-        );
-      }
-    });
-    return movedTo;
-  }
-
-  /** The same change for many payments of one batch (the sweeper's expired leases). */
-  private recordEvents(
-    em: EntityManager,
-    batchId: string,
-    seqs: string[],
-    from: PaymentStatus,
-    to: PaymentStatus,
-    source: string,
-    detail: string | null,
-  ): Promise<void> {
-    return this.recordChanges(
-      em,
-      seqs.map((seq) => ({ batchId, seq, from, to, detail })),
-      source,
+    const from: readonly PaymentStatus[] = kind === 'send' ? ['sending'] : INQUIRABLE_STATUSES;
+    return this.ds.transaction((em) =>
+      applyClaimedOutcomes(
+        em,
+        batchId,
+        { token: claim, from },
+        results.map((r) => ({
+          seq: r.seq,
+          from: r.from,
+          to: r.status,
+          transferId: r.transferId,
+          failureCode: r.failureCode,
+          error: r.error,
+          nextAt: r.nextAt,
+          inquiries: r.inquiries,
+        })),
+        kind === 'send' ? 'send' : 'inquiry',
+      ),
     );
   }
 
@@ -580,20 +411,6 @@ export class PaymentEngine {
     return entry;
   }
 
-  private async recordChanges(
-    em: EntityManager,
-    rows: { batchId: string; seq: string; from: PaymentStatus; to: PaymentStatus; detail: string | null }[],
-    source = 'callback',
-  ): Promise<void> {
-    for (let i = 0; i < rows.length; i += 1000) {
-      const part = rows.slice(i, i + 1000);
-      await em.query(
-        `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source, detail) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
-        part.flatMap((r) => [r.batchId, r.seq, r.from, r.to, source, r.detail]),
-      );
-    }
-  }
-
   // ------------------------------------------------------------ recovery and completion
 
   /**
@@ -604,10 +421,9 @@ export class PaymentEngine {
    * with nothing open are completed.
    */
   async sweep(now = new Date()): Promise<{ expired: number; batches: number }> {
-    const batches = (await this.ds.query("SELECT id FROM batches WHERE status = 'processing' ORDER BY id")) as { id: string }[];
+    const batches = await processingBatchIds(this.ds);
     let expired = 0;
-    for (const { id } of batches) {
-      const batchId = String(id);
+    for (const batchId of batches) {
       const stale = (await this.ds.query("SELECT seq FROM payments WHERE batch_id = ? AND status = 'sending' AND claimed_at < ?", [
         batchId,
         new Date(now.getTime() - this.opts.sendingLeaseMs),
@@ -625,7 +441,7 @@ export class PaymentEngine {
             )) as { affectedRows: number };
             expired += res.affectedRows;
           }
-          await this.recordEvents(em, batchId, seqs, 'sending', 'unknown', 'sweeper', 'sending lease expired');
+          await recordSameChange(em, batchId, seqs, { from: 'sending', to: 'unknown', detail: 'sending lease expired' }, 'sweeper');
         });
       }
       const last = this.freshDispatch.get(batchId) ?? 0;
@@ -641,7 +457,7 @@ export class PaymentEngine {
   async completeIfDone(batchId: string): Promise<boolean> {
     // both reads use the (batch, status) index, forced: nothing open, then how many failed. Left to itself the optimizer
     // reads the batch by its primary key for the first, and a batch paid in seq order has its open payments at the
-    // end: every chunk's check read every payment already paid (most of the database's CPU in a 100,000 run)
+    // end: every chunk's check would read every payment already paid, a cost growing with the batch
     const [open] = (await this.ds.query(
       `SELECT 1 AS x FROM payments FORCE INDEX (ix_payments_work)
        WHERE batch_id = ? AND status IN (${marks(OPEN_STATUSES.length)}) AND review = 'included' LIMIT 1`,
@@ -649,39 +465,12 @@ export class PaymentEngine {
     )) as { x: number }[];
     if (open) return false;
     const [f] = (await this.ds.query(
-      "SELECT COUNT(*) AS n FROM payments FORCE INDEX (ix_payments_work) WHERE batch_id = ? AND status IN ('failed', 'returned') AND review = 'included'",
+      `SELECT COUNT(*) AS n FROM payments FORCE INDEX (ix_payments_work)
+       WHERE batch_id = ? AND status IN (${literals(FAILURE_STATUSES)}) AND review = 'included'`,
       [batchId],
     )) as { n: string }[];
     const failed = Number(f?.n ?? 0);
-    return this.ds.transaction(async (em) => {
-      const to = failed > 0 ? 'completed_with_failures' : 'completed';
-      const res = (await em.query(
-        "UPDATE batches SET status = ?, completed_at = CURRENT_TIMESTAMP(3) WHERE id = ? AND status = 'processing'",
-        [to, batchId],
-      )) as { affectedRows: number };
-      if (res.affectedRows !== 1) return false;
-      const [b] = (await em.query('SELECT id, version, item_count, total_amount, area_id FROM batches WHERE id = ?', [batchId])) as {
-        id: string;
-        version: number;
-        item_count: number;
-        total_amount: string;
-        area_id: number;
-      }[];
-      const reason = failed ? `${failed} payment(s) failed or came back` : 'every payment succeeded';
-      await em.query(
-        `INSERT INTO batch_transitions (batch_id, from_status, to_status, reason, actor_user_id, actor_username, version, item_count, total_amount)
-         VALUES (?, 'processing', ?, ?, NULL, 'system', ?, ?, ?)`,
-        [batchId, to, reason, b!.version, b!.item_count, b!.total_amount],
-      );
-      await this.audit.record(em, SYSTEM, {
-        action: 'batch.complete',
-        entityType: 'batch',
-        entityId: batchId,
-        areaId: b!.area_id,
-        after: { status: to, reason },
-      });
-      return true;
-    });
+    return this.ds.transaction((em) => completeBatch(em, this.audit, batchId, failed));
   }
 
   /** Counts and amounts of a batch's payments by status (the live progress of a batch). */

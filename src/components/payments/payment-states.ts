@@ -31,8 +31,23 @@ export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 /** Not final: the batch is not done while a payment is in one of these. */
 export const OPEN_STATUSES: readonly PaymentStatus[] = ['pending', 'sending', 'unknown', 'sent', 'review'];
 
-/** Failed outcomes that end a batch as completed_with_failures. */
+/** Failed outcomes that end a batch as completed_with_failures; the payment's month is free again (live cleared). */
 export const FAILURE_STATUSES: readonly PaymentStatus[] = ['failed', 'returned'];
+
+/** What a provider said happened: the payment is settled (settled_at) and nothing more is sent or asked about it. */
+export const SETTLED_STATUSES: readonly PaymentStatus[] = ['succeeded', 'failed', 'returned'];
+
+/** Statuses a provider holds the payment in: reported on its statements (a `file` provider has no transfer id). */
+export const PROVIDER_STATUSES: readonly PaymentStatus[] = ['sent', 'succeeded', 'failed', 'returned'];
+
+/** Waiting to be sent: claimed by a send chunk. */
+export const SENDABLE_STATUSES: readonly PaymentStatus[] = ['pending'];
+
+/** Waiting for an answer: claimed by an inquiry chunk (an `unknown` is asked whether it arrived, a `sent` is polled). */
+export const INQUIRABLE_STATUSES: readonly PaymentStatus[] = ['unknown', 'sent'];
+
+/** Accepted for payment and not final: money the provider still holds back for the batch. */
+export const UNSETTLED_STATUSES: readonly PaymentStatus[] = ['pending', 'sending', 'sent', 'unknown'];
 
 /** What a provider status becomes here. */
 export function fromProvider(status: TransferStatus): PaymentStatus {

@@ -7,8 +7,10 @@ import type { ReceivedFile } from '../../platform/http/upload';
 import type { Actor, Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
 import type { BatchesService } from '../batches';
-import { subtreeIds } from '../batches/batches.service';
+import { subtreeIds } from '../batches/batch-reads';
 import { marks } from '../../platform/db';
+import { recordMarkedChanges } from './payment-events';
+import { applyReportedOutcomes, recordReported, type ReportedOutcome } from './payment-outcomes';
 
 /** Largest results file: one line per cash payment of a batch. */
 export const MAX_RESULT_ROWS = 200_000;
@@ -145,11 +147,7 @@ export class PayPoints {
          WHERE p.batch_id = ? AND p.review = 'included' AND p.status = 'pending' ${areaSql}`,
         [token, b.id, ...(ids ?? [])],
       )) as { affectedRows: number };
-      await em.query(
-        `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source, detail)
-         SELECT batch_id, seq, 'pending', 'sent', 'paypoint', 'handed to the pay point' FROM payments WHERE batch_id = ? AND claim_token = ?`,
-        [b.id, token],
-      );
+      await recordMarkedChanges(em, { batchId: b.id, token }, 'pending', 'paypoint', 'handed to the pay point');
       await em.query('UPDATE payments SET claim_token = NULL WHERE batch_id = ? AND claim_token = ?', [b.id, token]);
       await this.audit.record(em, actor, {
         action: 'batch.paypoint_handover',
@@ -211,26 +209,35 @@ export class PayPoints {
       }
       if (problems.length) throw refused(problems);
       return await this.ds.transaction(async (em) => {
-        let paid = 0;
-        let notCollected = 0;
+        const outcomes: ReportedOutcome[] = [];
         for (const [ref, l] of byRef) {
           const f = found.get(ref)!;
           if (f.status !== 'sent') continue;
-          const to = l.paid ? 'succeeded' : 'failed';
-          const res = (await em.query(
-            `UPDATE payments SET status = ?, failure_code = ?, last_error = ?, settled_at = CURRENT_TIMESTAMP(3),
-               live = CASE WHEN ? = 'failed' THEN NULL ELSE live END
-             WHERE batch_id = ? AND seq = ? AND status = 'sent'`,
-            [to, l.paid ? null : 'NOT_COLLECTED', l.note, to, b.id, f.seq],
-          )) as { affectedRows: number };
-          if (res.affectedRows !== 1) throw conflict('PAYMENT_CHANGED', `${ref} changed while the file was recorded; upload it again`);
-          await em.query(
-            "INSERT INTO payment_events (batch_id, seq, from_status, to_status, source, detail) VALUES (?, ?, 'sent', ?, 'paypoint', ?)",
-            [b.id, f.seq, to, l.note],
-          );
-          if (l.paid) paid += 1;
-          else notCollected += 1;
+          outcomes.push({
+            batchId: b.id,
+            seq: String(f.seq),
+            from: 'sent',
+            to: l.paid ? 'succeeded' : 'failed',
+            transferId: null,
+            failureCode: l.paid ? null : 'NOT_COLLECTED',
+            error: l.note,
+            nextAt: null,
+          });
         }
+        // locked as they stand now: one that is no longer handed over (changed since the file was checked) stops it all
+        for (let i = 0; i < outcomes.length; i += 1000) {
+          const part = outcomes.slice(i, i + 1000);
+          const [changed] = (await em.query(
+            `SELECT reference FROM payments WHERE batch_id = ? AND seq IN (${marks(part.length)}) AND status <> 'sent' LIMIT 1 FOR UPDATE`,
+            [b.id, ...part.map((o) => o.seq)],
+          )) as { reference: string }[];
+          if (changed) throw conflict('PAYMENT_CHANGED', `${changed.reference} changed while the file was recorded; upload it again`);
+        }
+        const changes = outcomes.map((o) => ({ batchId: o.batchId, seq: o.seq, from: o.from, to: o.to, detail: o.error }));
+        const moved = await applyReportedOutcomes(em, outcomes, changes, recordReported('paypoint'), 'nextAttempt');
+        if (moved !== outcomes.length) throw conflict('PAYMENT_CHANGED', 'a payment changed while the file was recorded; upload it again');
+        const paid = outcomes.filter((o) => o.to === 'succeeded').length;
+        const notCollected = outcomes.length - paid;
         await this.audit.record(em, actor, {
           action: 'batch.paypoint_results',
           entityType: 'batch',

@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { QueryRunner } from 'typeorm';
-import { MAY_BECOME, fromProvider, type PaymentStatus } from '../payments/payment-states';
+import { literals } from '../../platform/db';
+import { applyOutcomeTable, releaseOutcomeMark } from '../payments/payment-outcomes';
+import { MAY_BECOME, PROVIDER_STATUSES, fromProvider, type PaymentStatus } from '../payments/payment-states';
 import type { TransferStatus } from '../providers/provider.port';
 import { STATUSES } from './statement-file';
 
@@ -24,8 +25,6 @@ export const CONSISTENT: Record<TransferStatus, readonly PaymentStatus[]> = {
   RETURNED: ['returned'],
 };
 
-const list = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(', ');
-
 /**
  * The CASE deciding a line's category from its payment (p, joined; NULL when
  * none): unknown to the service (no such payment, or not paid through this
@@ -35,9 +34,11 @@ const list = (xs: readonly string[]) => xs.map((x) => `'${x}'`).join(', ');
  * returned there, a payment never sent, …).
  */
 function categoryCase(behind: string): string {
-  const consistent = STATUSES.map((s) => `WHEN l.status = '${s}' AND p.status IN (${list(CONSISTENT[s])}) THEN 'matched'`).join('\n      ');
+  const consistent = STATUSES.map((s) => `WHEN l.status = '${s}' AND p.status IN (${literals(CONSISTENT[s])}) THEN 'matched'`).join(
+    '\n      ',
+  );
   const forward = STATUSES.map(
-    (s) => `WHEN l.status = '${s}' AND p.status IN (${list(MAY_BECOME[fromProvider(s) as keyof typeof MAY_BECOME])}) THEN '${behind}'`,
+    (s) => `WHEN l.status = '${s}' AND p.status IN (${literals(MAY_BECOME[fromProvider(s) as keyof typeof MAY_BECOME])}) THEN '${behind}'`,
   ).join('\n      ');
   return `CASE
       WHEN p.seq IS NULL OR p.provider_id IS NULL OR p.provider_id <> ? THEN 'unknown'
@@ -133,7 +134,7 @@ export async function matchStatement(q: QueryRunner, m: MatchInput, onStep?: (st
      LEFT JOIN areas a ON a.id = p.area_id
      WHERE b.released_at IS NOT NULL AND b.released_at < ? AND (b.completed_at IS NULL OR b.completed_at >= ?)
        AND p.provider_id = ? AND p.sent_at >= ? AND p.sent_at < ?
-       AND (p.transfer_id IS NOT NULL OR (pv.kind = 'file' AND p.status IN ('sent', 'succeeded', 'failed', 'returned')))
+       AND (p.transfer_id IS NOT NULL OR (pv.kind = 'file' AND p.status IN (${literals(PROVIDER_STATUSES)})))
        AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.statement_id = ? AND l.batch_id = p.batch_id AND l.seq = p.seq)
        AND NOT EXISTS (
          SELECT 1 FROM statements s2 JOIN statement_lines l2 ON l2.statement_id = s2.id AND l2.batch_id = p.batch_id AND l2.seq = p.seq
@@ -188,61 +189,35 @@ export async function matchStatement(q: QueryRunner, m: MatchInput, onStep?: (st
 }
 
 /**
- * Moves payments the statement is ahead of, forward only, by conditional
- * updates: each payment's target is the furthest status its lines report
- * (RETURNED over SUCCEEDED over PENDING; SUCCEEDED and FAILED together
- * contradict each other and settle nothing). The status each payment had is
- * read under lock first, the update requires it still, and one event per
- * moved payment records from → to with source `statement`.
+ * Moves payments the statement is ahead of, forward only: each payment's target is the furthest status its lines report
+ * (RETURNED over SUCCEEDED over PENDING; SUCCEEDED and FAILED together contradict each other and settle nothing),
+ * applied by the payments component's conditional update of an outcome table (one event per moved payment, source
+ * `statement`); the lines of the payments it moved are matched.
  */
 async function settle(q: QueryRunner, m: MatchInput): Promise<number> {
   await q.query('DROP TEMPORARY TABLE IF EXISTS recon_settle');
   await q.query(`CREATE TEMPORARY TABLE recon_settle (
     batch_id BIGINT UNSIGNED NOT NULL, seq BIGINT UNSIGNED NOT NULL, target VARCHAR(16) NOT NULL,
-    from_status VARCHAR(16) NULL, transfer_id VARCHAR(64) NULL, failure_code VARCHAR(32) NULL, line_no INT UNSIGNED NOT NULL,
+    from_status VARCHAR(16) NULL, transfer_id VARCHAR(64) NULL, failure_code VARCHAR(32) NULL, detail VARCHAR(500) NOT NULL,
     PRIMARY KEY (batch_id, seq)) ENGINE=InnoDB`);
   await q.query(
-    `INSERT INTO recon_settle (batch_id, seq, target, transfer_id, failure_code, line_no)
+    `INSERT INTO recon_settle (batch_id, seq, target, transfer_id, failure_code, detail)
      SELECT batch_id, seq,
        CASE WHEN SUM(status = 'SUCCEEDED') > 0 AND SUM(status = 'FAILED') > 0 THEN 'conflict'
             WHEN SUM(status = 'RETURNED') > 0 THEN 'returned'
             WHEN SUM(status = 'SUCCEEDED') > 0 THEN 'succeeded'
             WHEN SUM(status = 'FAILED') > 0 THEN 'failed'
             ELSE 'sent' END,
-       MAX(transfer_id), MAX(CASE WHEN status IN ('FAILED', 'RETURNED') THEN failure_code END), MAX(line_no)
+       MAX(transfer_id), MAX(CASE WHEN status IN ('FAILED', 'RETURNED') THEN failure_code END),
+       CONCAT('statement ', ?, ' line ', MAX(line_no))
      FROM statement_lines WHERE statement_id = ? AND category = 'behind' GROUP BY batch_id, seq`,
-    [m.statementId],
+    [m.statementId, m.statementId],
   );
-  // the status each payment has now, its row locked until commit
-  await q.query(
-    `UPDATE recon_settle s JOIN payments p ON p.batch_id = s.batch_id AND p.seq = s.seq SET s.from_status = p.status WHERE s.target <> 'conflict'`,
-  );
-  const token = `rc${randomBytes(11).toString('hex')}`;
-  let moved = 0;
-  for (const target of ['sent', 'succeeded', 'failed', 'returned'] as const) {
-    const final = target !== 'sent';
-    const gone = target === 'failed' || target === 'returned';
-    const res = (await q.query(
-      `UPDATE payments p JOIN recon_settle s ON s.batch_id = p.batch_id AND s.seq = p.seq
-       SET p.status = ?, p.claim_token = ?, p.transfer_id = COALESCE(p.transfer_id, s.transfer_id),
-         p.failure_code = ${gone ? 's.failure_code' : 'p.failure_code'},
-         p.last_error = ?,
-         p.next_attempt_at = ${final ? 'NULL' : 'CURRENT_TIMESTAMP(3)'},
-         p.settled_at = ${final ? 'CURRENT_TIMESTAMP(3)' : 'p.settled_at'}
-         ${gone ? ', p.live = NULL' : ''}
-       WHERE s.target = ? AND p.status = s.from_status AND p.status IN (${list(MAY_BECOME[target])})`,
-      [target, token, `settled by the ${m.providerName} statement of ${m.businessDate}`, target],
-    )) as { affectedRows: number };
-    moved += res.affectedRows;
-  }
+  const { moved, token } = await applyOutcomeTable(q.manager, 'recon_settle', {
+    error: `settled by the ${m.providerName} statement of ${m.businessDate}`,
+    source: 'statement',
+  });
   if (moved === 0) return 0;
-  await q.query(
-    `INSERT INTO payment_events (batch_id, seq, from_status, to_status, source, detail)
-     SELECT p.batch_id, p.seq, s.from_status, p.status, 'statement', CONCAT('statement ', ?, ' line ', s.line_no)
-     FROM recon_settle s JOIN payments p ON p.batch_id = s.batch_id AND p.seq = s.seq
-     WHERE p.claim_token = ?`,
-    [m.statementId, token],
-  );
   await q.query(
     `UPDATE statement_lines l JOIN recon_settle s ON s.batch_id = l.batch_id AND s.seq = l.seq
      JOIN payments p ON p.batch_id = s.batch_id AND p.seq = s.seq AND p.claim_token = ?
@@ -250,10 +225,7 @@ async function settle(q: QueryRunner, m: MatchInput): Promise<number> {
      WHERE l.statement_id = ? AND l.category = 'behind'`,
     [token, m.statementId],
   );
-  await q.query(
-    'UPDATE payments p JOIN recon_settle s ON s.batch_id = p.batch_id AND s.seq = p.seq SET p.claim_token = NULL WHERE p.claim_token = ?',
-    [token],
-  );
+  await releaseOutcomeMark(q.manager, 'recon_settle', token);
   await q.query('DROP TEMPORARY TABLE IF EXISTS recon_settle');
   return moved;
 }

@@ -24,3 +24,9 @@ export const rowMarks = (rows: number, width: number): string => {
   const row = `(${marks(width)})`;
   return Array.from({ length: rows }, () => row).join(', ');
 };
+
+/**
+ * `'a', 'b'`: constants of the code (statuses of a state module) as SQL literals, for statements whose text is built
+ * once; never for values that come from outside (those are parameters).
+ */
+export const literals = (constants: readonly string[]): string => constants.map((c) => `'${c.replace(/'/g, "''")}'`).join(', ');

@@ -1,0 +1,49 @@
+import { expect } from 'chai';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+const ROOT = path.join(__dirname, '..', '..');
+
+/** Every .ts file of the service's code (not the console), relative to the repository. */
+function sources(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
+      const rel = path.posix.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (rel !== 'src/web') walk(rel);
+      } else if (e.name.endsWith('.ts')) out.push(rel);
+    }
+  };
+  for (const dir of ['src', 'jobs', 'scripts']) walk(dir);
+  return out;
+}
+
+/** Files holding an SQL statement that writes `table` (INSERT, UPDATE with it as the first table, DELETE, REPLACE). */
+function writersOf(table: string): string[] {
+  const write = new RegExp(`\\b(?:INSERT(?:\\s+IGNORE)?\\s+INTO|REPLACE\\s+INTO|DELETE\\s+FROM|UPDATE)\\s+\`?${table}\`?(?![\\w])`, 'i');
+  return sources().filter((f) => write.test(readFileSync(path.join(ROOT, f), 'utf8')));
+}
+
+describe('table owners', () => {
+  it('only the payments component writes payments, and only its events module writes payment_events', () => {
+    const outside = writersOf('payments').filter((f) => !f.startsWith('src/components/payments/'));
+    expect(outside, 'files outside src/components/payments writing payments').to.deep.equal([]);
+    expect(writersOf('payment_events')).to.deep.equal(['src/components/payments/payment-events.ts']);
+  });
+
+  it('only the batches component writes batches, batch_left_out and batch_makers, and only one function batch_transitions', () => {
+    for (const table of ['batches', 'batch_left_out', 'batch_makers']) {
+      const outside = writersOf(table).filter((f) => !f.startsWith('src/components/batches/'));
+      expect(outside, `files outside src/components/batches writing ${table}`).to.deep.equal([]);
+    }
+    expect(writersOf('batch_transitions')).to.deep.equal(['src/components/batches/batch-transitions.ts']);
+  });
+
+  it('applies provider outcomes to payments in one module: the engine, callbacks, statements and pay points all use it', () => {
+    const appliers = sources().filter((f) =>
+      /p\.settled_at\s*=|\bsettled_at\s*=\s*CURRENT_TIMESTAMP/.test(readFileSync(path.join(ROOT, f), 'utf8')),
+    );
+    expect(appliers).to.deep.equal(['src/components/payments/payment-outcomes.ts']);
+  });
+});
