@@ -38,8 +38,10 @@ const isSet = (env: NodeJS.ProcessEnv, name: string): boolean => env[name] !== u
 function redisProblems(env: NodeJS.ProcessEnv, out: Record<string, unknown>, problems: string[]): void {
   const sentinelKeys = ['REDIS_SENTINEL_MASTER', 'REDIS_SENTINEL_PASSWORD', 'REDIS_PASSWORD'];
   if (isSet(env, 'REDIS_SENTINELS')) {
-    if (isSet(env, 'REDIS_URL')) problems.push('REDIS_URL: set either REDIS_URL (one Redis node) or REDIS_SENTINELS (Redis Sentinel), not both');
-    if (!isSet(env, 'REDIS_SENTINEL_MASTER')) problems.push('REDIS_SENTINEL_MASTER: required with REDIS_SENTINELS (the name the Sentinels monitor)');
+    if (isSet(env, 'REDIS_URL'))
+      problems.push('REDIS_URL: set either REDIS_URL (one Redis node) or REDIS_SENTINELS (Redis Sentinel), not both');
+    if (!isSet(env, 'REDIS_SENTINEL_MASTER'))
+      problems.push('REDIS_SENTINEL_MASTER: required with REDIS_SENTINELS (the name the Sentinels monitor)');
     delete out.redisUrl;
     return;
   }

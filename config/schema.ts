@@ -56,26 +56,24 @@ export interface SentinelAddress {
 }
 
 /** Comma-separated Sentinel addresses, at least one, none twice. */
-const sentinelList = z
-  .string()
-  .transform((raw, ctx): SentinelAddress[] => {
-    const out: SentinelAddress[] = [];
-    for (const part of raw.split(',').map((p) => p.trim())) {
-      const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(part);
-      const port = m ? Number(m[3]) : 0;
-      if (!m || port < 1 || port > 65535) {
-        ctx.addIssue({ code: 'custom', message: `"${part}" is not host:port (or [ipv6]:port)` });
-        return z.NEVER;
-      }
-      const host = (m[1] ?? m[2])!;
-      if (out.some((a) => a.host === host && a.port === port)) {
-        ctx.addIssue({ code: 'custom', message: `${part} is listed twice` });
-        return z.NEVER;
-      }
-      out.push({ host, port });
+const sentinelList = z.string().transform((raw, ctx): SentinelAddress[] => {
+  const out: SentinelAddress[] = [];
+  for (const part of raw.split(',').map((p) => p.trim())) {
+    const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(part);
+    const port = m ? Number(m[3]) : 0;
+    if (!m || port < 1 || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: `"${part}" is not host:port (or [ipv6]:port)` });
+      return z.NEVER;
     }
-    return out;
-  });
+    const host = (m[1] ?? m[2])!;
+    if (out.some((a) => a.host === host && a.port === port)) {
+      ctx.addIssue({ code: 'custom', message: `${part} is listed twice` });
+      return z.NEVER;
+    }
+    out.push({ host, port });
+  }
+  return out;
+});
 
 /** Milliseconds, fixed (`800`) or a range (`200-1500`), as [min, max]. */
 const msRange = z
@@ -201,7 +199,7 @@ export const schema = {
   },
   redisSentinels: {
     env: 'REDIS_SENTINELS',
-    doc: 'Redis Sentinel instead of REDIS_URL: the Sentinels as comma-separated host:port (at least three in production, on separate hosts). Every Redis connection and Bull queue asks them for the current primary and follows a failover.',
+    doc: 'Redis Sentinel instead of REDIS_URL: the Sentinels as comma-separated host:port (run at least three, on separate hosts). Every Redis connection and Bull queue asks them for the current primary and follows a failover.',
     schema: sentinelList,
     optional: true,
   },

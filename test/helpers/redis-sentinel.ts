@@ -53,12 +53,18 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > end)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
-async function startProcess(root: string, name: string, conf: (port: number, dir: string) => string[], sentinel: boolean): Promise<RedisProcess> {
+async function startProcess(
+  root: string,
+  name: string,
+  conf: (port: number, dir: string) => string[],
+  sentinel: boolean,
+): Promise<RedisProcess> {
   const port = await freePort();
   const dir = path.join(root, name);
   await mkdir(dir);
@@ -126,7 +132,9 @@ export async function startSentinelCluster(masterName = 'welfare-test'): Promise
       const conns = sentinels.filter((s) => s.child.exitCode === null && s.child.signalCode === null).map(admin);
       try {
         return await until('the Sentinels to agree on the primary', timeoutMs, async () => {
-          const ports = await Promise.all(conns.map(async (c) => Number(((await c.call('SENTINEL', 'get-master-addr-by-name', masterName)) as string[])[1])));
+          const ports = await Promise.all(
+            conns.map(async (c) => Number(((await c.call('SENTINEL', 'get-master-addr-by-name', masterName)) as string[])[1])),
+          );
           return ports.every((p) => p === ports[0]) ? ports[0] : undefined;
         });
       } finally {
@@ -178,7 +186,12 @@ export async function startSentinelCluster(masterName = 'welfare-test'): Promise
   };
 
   try {
-    const nodeConf = (extra: string[]) => () => [`requirepass ${password}`, `masterauth ${password}`, "repl-diskless-sync-delay 0", ...extra];
+    const nodeConf = (extra: string[]) => () => [
+      `requirepass ${password}`,
+      `masterauth ${password}`,
+      'repl-diskless-sync-delay 0',
+      ...extra,
+    ];
     nodes.push(await startProcess(root, 'node-a', nodeConf([]), false));
     const primary = nodes[0]!;
     nodes.push(await startProcess(root, 'node-b', nodeConf([`replicaof 127.0.0.1 ${primary.port}`]), false));
@@ -219,6 +232,6 @@ export async function startSentinelCluster(masterName = 'welfare-test'): Promise
   } catch (e) {
     const logs = await cluster.logs().catch(() => '');
     await cluster.stop();
-    throw new Error(`${(e as Error).message}\n${logs}`);
+    throw new Error(`${(e as Error).message}\n${logs}`, { cause: e });
   }
 }
