@@ -59,26 +59,45 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
   }
 }
 
-async function startProcess(
-  root: string,
-  name: string,
-  conf: (port: number, dir: string) => string[],
-  sentinel: boolean,
-): Promise<RedisProcess> {
-  const port = await freePort();
+/**
+ * Starts one redis-server on a free port and waits until it answers. The port is free when chosen but not reserved:
+ * if another process takes it first, the server exits, and it is started again on another port.
+ */
+async function startProcess(root: string, name: string, conf: (port: number) => string[], sentinel: boolean): Promise<RedisProcess> {
   const dir = path.join(root, name);
   await mkdir(dir);
-  const file = path.join(dir, sentinel ? 'sentinel.conf' : 'redis.conf');
-  // a Sentinel rewrites its configuration file with what it learns, so each has one of its own
-  await writeFile(
-    file,
-    [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `logfile ${path.join(dir, 'log')}`, ...conf(port, dir)].join('\n') + '\n',
-  );
-  const args = [file, ...(sentinel ? ['--sentinel'] : []), '--save', '', '--appendonly', 'no'];
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  return { port, dir, child };
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const file = path.join(dir, sentinel ? 'sentinel.conf' : 'redis.conf');
+    // a Sentinel rewrites its configuration file with what it learns, so each has one of its own
+    await writeFile(
+      file,
+      [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `logfile ${path.join(dir, 'log')}`, ...conf(port)].join('\n') + '\n',
+    );
+    const child = spawn('redis-server', [file, ...(sentinel ? ['--sentinel'] : []), '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    const probe = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 50 });
+    probe.on('error', () => undefined);
+    try {
+      // PING without the password: NOAUTH is an answer too
+      await until(`${name} to listen on ${port}`, 10_000, async () => {
+        if (child.exitCode !== null) return false;
+        const answer = await probe.ping().catch((e: Error) => (e.message.startsWith('NOAUTH') ? 'NOAUTH' : undefined));
+        return answer ? true : undefined;
+      }).then((up) => {
+        if (!up) throw new Error(`${name} exited at start (port ${port} taken?)`);
+      });
+      return { port, dir, child };
+    } catch (e) {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      if (attempt >= 3) throw e;
+    } finally {
+      probe.disconnect();
+    }
+  }
 }
 
 function parseInfo(text: string): Record<string, string> {
