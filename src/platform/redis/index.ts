@@ -35,8 +35,9 @@ export function createRedis(cfg: Config, opts: { forBull?: boolean; name?: strin
     password: cfg.redisPassword,
     // a dead primary's host may not refuse but swallow the connection: give up on it soon and ask the Sentinels again
     connectTimeout: 3000,
-    // the Sentinels announce a new primary on +switch-master: leave the old one at once rather than when it is
-    // reconfigured, which a primary cut off from the Sentinels but not from us never is
+    // the Sentinels announce a new primary (+switch-master) well before they make the old one a replica, at their next
+    // look at it; until then it takes writes that it will drop, and one cut off from them but not from us never is:
+    // leave it as soon as they announce the switch
     failoverDetector: true,
     reconnectOnError: reconnectOnReadonly,
   });
@@ -58,7 +59,7 @@ export function redisKey(cfg: Config, ...parts: (string | number)[]): string {
 
 /**
  * A Lua script run by its SHA (EVALSHA), loaded once and again whenever the server has lost it (NOSCRIPT: a restart,
- * a SCRIPT FLUSH), so that each call sends the script's hash, not its text.
+ * a SCRIPT FLUSH, a failover to a replica that never loaded it), so that each call sends the script's hash, not its text.
  */
 export class LuaScript {
   private sha: string | null = null;
