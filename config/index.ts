@@ -28,6 +28,29 @@ function isDevelopmentSecret(spec: KeySpec, value: unknown): boolean {
   return typeof value === 'string' && value.trim() === dev.trim();
 }
 
+const isSet = (env: NodeJS.ProcessEnv, name: string): boolean => env[name] !== undefined && env[name] !== '';
+
+/**
+ * Where Redis is: one node (REDIS_URL) or the primary that Sentinels name (REDIS_SENTINELS + REDIS_SENTINEL_MASTER).
+ * Both given is refused rather than one silently preferred, since the other would be a stale address the operator
+ * believes in; the development and test default of REDIS_URL gives way to REDIS_SENTINELS.
+ */
+function redisProblems(env: NodeJS.ProcessEnv, out: Record<string, unknown>, problems: string[]): void {
+  const sentinelKeys = ['REDIS_SENTINEL_MASTER', 'REDIS_SENTINEL_PASSWORD', 'REDIS_PASSWORD'];
+  if (isSet(env, 'REDIS_SENTINELS')) {
+    if (isSet(env, 'REDIS_URL'))
+      problems.push('REDIS_URL: set either REDIS_URL (one Redis node) or REDIS_SENTINELS (Redis Sentinel), not both');
+    if (!isSet(env, 'REDIS_SENTINEL_MASTER'))
+      problems.push('REDIS_SENTINEL_MASTER: required with REDIS_SENTINELS (the name the Sentinels monitor)');
+    delete out.redisUrl;
+    return;
+  }
+  for (const k of sentinelKeys) if (isSet(env, k)) problems.push(`${k}: only used with REDIS_SENTINELS, which is not set`);
+  if (out.redisUrl === undefined && !isSet(env, 'REDIS_URL')) {
+    problems.push('REDIS_URL: required, or REDIS_SENTINELS and REDIS_SENTINEL_MASTER for Redis Sentinel');
+  }
+}
+
 /** Parses and validates the whole configuration; reports every invalid key at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const rawMode = env.NODE_ENV || 'development';
@@ -41,6 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const given = env[spec.env];
     const raw = given !== undefined && given !== '' ? given : spec.defaults?.[mode];
     if (raw === undefined) {
+      if (spec.optional) continue;
       problems.push(`${spec.env}: required${spec.secret ? ' (a secret; no default outside development and test)' : ''}`);
       continue;
     }
@@ -61,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`DATA_ACTIVE_KEY_ID: "${cfg.dataActiveKeyId}" is not an id in DATA_KEYS`);
   }
   if (mode === 'production' && cfg.demoSeed) problems.push('DEMO_SEED: must be false in production');
+  redisProblems(env, out, problems);
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(cfg);
 }
@@ -77,12 +102,15 @@ export function config(): Config {
 export function configTable(): string {
   const rows = (Object.values(schema) as KeySpec[]).map((s) => {
     const d = s.defaults ?? {};
-    const def = s.secret
-      ? 'dev/test only'
-      : [d.development === undefined ? 'required' : `\`${d.development}\``]
-          .concat(d.production !== undefined && d.production !== d.development ? [`prod \`${d.production}\``] : [])
-          .concat(d.production === undefined && d.development !== undefined ? ['prod: required'] : [])
-          .join(', ');
+    const def =
+      s.optional && d.development === undefined
+        ? 'unset'
+        : s.secret
+          ? 'dev/test only'
+          : [d.development === undefined ? 'required' : `\`${d.development}\``]
+              .concat(d.production !== undefined && d.production !== d.development ? [`prod \`${d.production}\``] : [])
+              .concat(d.production === undefined && d.development !== undefined ? [s.optional ? 'prod: unset' : 'prod: required'] : [])
+              .join(', ');
     return `| \`${s.env}\` | ${def} | ${s.doc} |`;
   });
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');

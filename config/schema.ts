@@ -13,6 +13,8 @@ export interface KeySpec<T extends z.ZodType = z.ZodType> {
   schema: T;
   defaults?: Partial<Record<Mode, string>>;
   secret?: boolean;
+  /** May be left unset where it has no default: rules across keys (config/index.ts) decide when it is needed. */
+  optional?: true;
 }
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -46,6 +48,32 @@ const keyring = z
   });
 
 const secretString = z.string().min(32, 'must be at least 32 characters');
+
+/** A Redis Sentinel address: `host:port`, an IPv6 host in brackets (`[fd00::1]:26379`). */
+export interface SentinelAddress {
+  host: string;
+  port: number;
+}
+
+/** Comma-separated Sentinel addresses, at least one, none twice. */
+const sentinelList = z.string().transform((raw, ctx): SentinelAddress[] => {
+  const out: SentinelAddress[] = [];
+  for (const part of raw.split(',').map((p) => p.trim())) {
+    const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/.exec(part);
+    const port = m ? Number(m[3]) : 0;
+    if (!m || port < 1 || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: `"${part}" is not host:port (or [ipv6]:port)` });
+      return z.NEVER;
+    }
+    const host = (m[1] ?? m[2])!;
+    if (out.some((a) => a.host === host && a.port === port)) {
+      ctx.addIssue({ code: 'custom', message: `${part} is listed twice` });
+      return z.NEVER;
+    }
+    out.push({ host, port });
+  }
+  return out;
+});
 
 /** Milliseconds, fixed (`800`) or a range (`200-1500`), as [min, max]. */
 const msRange = z
@@ -164,9 +192,36 @@ export const schema = {
   },
   redisUrl: {
     env: 'REDIS_URL',
-    doc: 'Redis URL for queues, sessions and rate limits.',
+    doc: 'Redis URL (with its password, if any) for queues, sessions and rate limits, when Redis is a single node. Not together with REDIS_SENTINELS; production needs one of the two.',
     schema: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://'),
     defaults: { development: 'redis://127.0.0.1:6379', test: 'redis://127.0.0.1:6379' },
+    optional: true,
+  },
+  redisSentinels: {
+    env: 'REDIS_SENTINELS',
+    doc: 'Redis Sentinel instead of REDIS_URL: the Sentinels as comma-separated host:port (run at least three, on separate hosts). Every Redis connection and Bull queue asks them for the current primary and follows a failover.',
+    schema: sentinelList,
+    optional: true,
+  },
+  redisSentinelMaster: {
+    env: 'REDIS_SENTINEL_MASTER',
+    doc: 'With REDIS_SENTINELS: the name the Sentinels monitor the primary under (`sentinel monitor <name> ...`).',
+    schema: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only, at most 64'),
+    optional: true,
+  },
+  redisSentinelPassword: {
+    env: 'REDIS_SENTINEL_PASSWORD',
+    doc: 'With REDIS_SENTINELS: the password of the Sentinels themselves (their requirepass), if they have one. Secret.',
+    schema: z.string().min(1),
+    secret: true,
+    optional: true,
+  },
+  redisPassword: {
+    env: 'REDIS_PASSWORD',
+    doc: 'With REDIS_SENTINELS: the password of the primary and its replicas (their requirepass), if they have one; with REDIS_URL the password is part of the URL. Secret.',
+    schema: z.string().min(1),
+    secret: true,
+    optional: true,
   },
   redisPrefix: {
     env: 'REDIS_PREFIX',
@@ -502,4 +557,8 @@ export const schema = {
 } satisfies Record<string, KeySpec>;
 
 export type Schema = typeof schema;
-export type Config = { readonly [K in keyof Schema]: z.output<Schema[K]['schema']> };
+export type Config = {
+  readonly [K in keyof Schema]: Schema[K] extends { optional: true }
+    ? z.output<Schema[K]['schema']> | undefined
+    : z.output<Schema[K]['schema']>;
+};

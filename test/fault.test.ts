@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import Redis from 'ioredis';
 import mysql from 'mysql2/promise';
 import { config } from '../config';
 import { runFaultScenario } from '../bench/fault-scenario';
+import { createRedis } from '../src/platform/redis';
 import { freePort } from './helpers/ports';
 
 /**
@@ -21,7 +21,7 @@ describe('payment engine under faults (processes killed, Redis flushed)', functi
     const conn = await mysql.createConnection({ host: base.dbHost, port: base.dbPort, user: base.dbUser, password: base.dbPassword });
     await conn.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
     await conn.end();
-    const redis = new Redis(base.redisUrl);
+    const redis = createRedis(base);
     const keys = await redis.keys(`${redisPrefix}:*`);
     if (keys.length) await redis.del(...keys);
     await redis.quit();

@@ -290,3 +290,97 @@ describe('config: loadConfig(env)', () => {
     });
   });
 });
+
+describe('config: Redis through Sentinel', () => {
+  const SENTINELS = {
+    REDIS_SENTINELS: 'sentinel-1.internal:26379, sentinel-2.internal:26379,[fd00::3]:26380',
+    REDIS_SENTINEL_MASTER: 'welfare',
+  };
+  const withoutUrl = (env: NodeJS.ProcessEnv) => {
+    const e = { ...env };
+    delete e.REDIS_URL;
+    return e;
+  };
+
+  it('takes REDIS_SENTINELS and REDIS_SENTINEL_MASTER instead of REDIS_URL in production', () => {
+    const cfg = loadConfig({
+      ...withoutUrl(PROD),
+      ...SENTINELS,
+      REDIS_SENTINEL_PASSWORD: 'Sentinel-Pass-31',
+      REDIS_PASSWORD: 'Node-Pass-47',
+    });
+    expect(cfg.redisUrl).to.equal(undefined);
+    expect(cfg.redisSentinels).to.deep.equal([
+      { host: 'sentinel-1.internal', port: 26379 },
+      { host: 'sentinel-2.internal', port: 26379 },
+      { host: 'fd00::3', port: 26380 },
+    ]);
+    expect(cfg).to.include({ redisSentinelMaster: 'welfare', redisSentinelPassword: 'Sentinel-Pass-31', redisPassword: 'Node-Pass-47' });
+  });
+
+  it('lets REDIS_SENTINELS replace the development default of REDIS_URL', () => {
+    const cfg = loadConfig({ NODE_ENV: 'test', ...SENTINELS });
+    expect(cfg.redisUrl).to.equal(undefined);
+    expect(cfg.redisSentinels).to.have.length(3);
+    const single = loadConfig({ NODE_ENV: 'test' });
+    expect(single.redisUrl).to.equal('redis://127.0.0.1:6379');
+    expect(single.redisSentinels).to.equal(undefined);
+  });
+
+  it('refuses REDIS_URL and REDIS_SENTINELS together rather than prefer one', () => {
+    const [p] = named(problemsOf({ ...PROD, ...SENTINELS }), 'REDIS_URL');
+    expect(p).to.match(/either REDIS_URL .* or REDIS_SENTINELS .* not both/);
+    expect(named(problemsOf({ NODE_ENV: 'test', REDIS_URL: 'redis://127.0.0.1:6379', ...SENTINELS }), 'REDIS_URL')).to.have.length(1);
+  });
+
+  it('names what production lacks when neither REDIS_URL nor REDIS_SENTINELS is set', () => {
+    const problems = problemsOf(withoutUrl(PROD));
+    expect(problems).to.have.length(1);
+    expect(problems[0]).to.match(/^REDIS_URL: required, or REDIS_SENTINELS and REDIS_SENTINEL_MASTER/);
+  });
+
+  it('names REDIS_SENTINEL_MASTER when REDIS_SENTINELS is set without it', () => {
+    const problems = problemsOf({ ...withoutUrl(PROD), REDIS_SENTINELS: SENTINELS.REDIS_SENTINELS });
+    expect(problems).to.have.length(1);
+    expect(problems[0]).to.match(/^REDIS_SENTINEL_MASTER: required with REDIS_SENTINELS/);
+  });
+
+  it('refuses the Sentinel keys without REDIS_SENTINELS, never showing a password', () => {
+    const e = errorOf({
+      ...PROD,
+      REDIS_SENTINEL_MASTER: 'welfare',
+      REDIS_SENTINEL_PASSWORD: 'Sentinel-Pass-31',
+      REDIS_PASSWORD: 'Node-Pass-47',
+    });
+    for (const k of ['REDIS_SENTINEL_MASTER', 'REDIS_SENTINEL_PASSWORD', 'REDIS_PASSWORD']) {
+      expect(named(e.problems, k)[0], k).to.match(/only used with REDIS_SENTINELS/);
+    }
+    expect(e.message).not.to.contain('Sentinel-Pass-31');
+    expect(e.message).not.to.contain('Node-Pass-47');
+  });
+
+  it('refuses a REDIS_SENTINELS entry that is not host:port, naming it', () => {
+    for (const bad of [
+      'sentinel-1.internal',
+      'sentinel-1.internal:0',
+      'sentinel-1.internal:65536',
+      'a:26379,,b:26379',
+      'a:26379,a:26379',
+      'fd00::3:26379',
+      'a b:26379',
+    ]) {
+      const found = named(problemsOf({ ...withoutUrl(PROD), REDIS_SENTINELS: bad, REDIS_SENTINEL_MASTER: 'welfare' }), 'REDIS_SENTINELS');
+      expect(found, bad).to.have.length(1);
+    }
+    const [p] = named(
+      problemsOf({ ...withoutUrl(PROD), REDIS_SENTINELS: 'a:26379,b', REDIS_SENTINEL_MASTER: 'welfare' }),
+      'REDIS_SENTINELS',
+    );
+    expect(p).to.contain('"b" is not host:port');
+  });
+
+  it('refuses a REDIS_SENTINEL_MASTER with characters a Sentinel name should not have', () => {
+    const [p] = named(problemsOf({ ...withoutUrl(PROD), ...SENTINELS, REDIS_SENTINEL_MASTER: 'wel fare' }), 'REDIS_SENTINEL_MASTER');
+    expect(p).to.match(/letters, digits/);
+  });
+});

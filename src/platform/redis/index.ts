@@ -1,7 +1,20 @@
 import Redis, { type RedisOptions } from 'ioredis';
 import type { Config } from '../../../config';
 
-/** A Redis connection; `forBull` sets what Bull requires of its blocking and subscriber clients. */
+/**
+ * A node that has just become a replica (the old primary after a failover) refuses writes with READONLY, having run
+ * nothing: reconnect, which asks the Sentinels for the primary again, and send the command again (2). An error that
+ * only contains READONLY (EXECABORT of a transaction) is not sent again, as its other commands may have run.
+ */
+export function reconnectOnReadonly(err: Error): boolean | 1 | 2 {
+  if (!err.message.includes('READONLY')) return false;
+  return err.message.startsWith('READONLY') ? 2 : 1;
+}
+
+/**
+ * A Redis connection; `forBull` sets what Bull requires of its blocking and subscriber clients. With REDIS_SENTINELS
+ * it asks the Sentinels for the current primary on every (re)connection, so it follows a failover by itself.
+ */
 export function createRedis(cfg: Config, opts: { forBull?: boolean; name?: string } = {}): Redis {
   const options: RedisOptions = {
     connectionName: opts.name ? `${cfg.redisPrefix}:${opts.name}` : cfg.redisPrefix,
@@ -9,7 +22,34 @@ export function createRedis(cfg: Config, opts: { forBull?: boolean; name?: strin
     ...(opts.forBull ? { maxRetriesPerRequest: null, enableReadyCheck: false } : { maxRetriesPerRequest: 2 }),
     retryStrategy: (times) => Math.min(times * 200, 5000),
   };
-  return new Redis(cfg.redisUrl, options);
+  if (!cfg.redisSentinels) {
+    // loadConfig requires one of the two; a hand-built config without either must not fall back to localhost
+    if (!cfg.redisUrl) throw new Error('REDIS_URL or REDIS_SENTINELS is required');
+    return new Redis(cfg.redisUrl, options);
+  }
+  const redis = new Redis({
+    ...options,
+    sentinels: cfg.redisSentinels.map((s) => ({ host: s.host, port: s.port })),
+    name: cfg.redisSentinelMaster,
+    sentinelPassword: cfg.redisSentinelPassword,
+    password: cfg.redisPassword,
+    // a dead primary's host may not refuse but swallow the connection: give up on it soon and ask the Sentinels again
+    connectTimeout: 3000,
+    // the Sentinels announce a new primary (+switch-master) well before they make the old one a replica, at their next
+    // look at it; until then it takes writes that it will drop, and one cut off from them but not from us never is:
+    // leave it as soon as they announce the switch
+    failoverDetector: true,
+    reconnectOnError: reconnectOnReadonly,
+  });
+  // ioredis closes the failover detector's Sentinel connections on disconnect() but not when the connection ends after
+  // QUIT (as ours and Bull's close do): left open, they keep a stopped process alive and reconnect forever. Its
+  // connector's disconnect() closes them and nothing else; the client's own disconnect() would also mark the client
+  // as closed on purpose, and Bull connects its blocking client again after ending it, which must then reconnect
+  // after a failover like any other. Not when the client has already been connected again.
+  redis.on('end', () => {
+    if (redis.status === 'end') (redis as unknown as { connector: { disconnect(): void } }).connector.disconnect();
+  });
+  return redis;
 }
 
 /** The deployment's Redis key namespace: `${prefix}:${parts}`. */
@@ -19,7 +59,7 @@ export function redisKey(cfg: Config, ...parts: (string | number)[]): string {
 
 /**
  * A Lua script run by its SHA (EVALSHA), loaded once and again whenever the server has lost it (NOSCRIPT: a restart,
- * a SCRIPT FLUSH), so that each call sends the script's hash, not its text.
+ * a SCRIPT FLUSH, a failover to a replica that never loaded it), so that each call sends the script's hash, not its text.
  */
 export class LuaScript {
   private sha: string | null = null;
