@@ -140,8 +140,8 @@ describe('console: staff corrects a person and an enrolment (Chromium)', functio
     expect(await enrolmentForm.getByLabel('Hệ số').inputValue()).to.equal('1.5');
     // the bank is chosen from the service's active banks, not typed
     const bank = enrolmentForm.getByRole('combobox', { name: 'Ngân hàng' });
-    expect(await bank.inputValue()).to.equal('970436');
     await bank.locator('option[value="970405"]').waitFor({ state: 'attached' });
+    expect(await bank.inputValue()).to.equal('970436');
     const banks = (await get('/banks?active=true', staff.token)).body.items as { bin: string }[];
     expect(
       await bank.locator('option:not([value=""])').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value)),

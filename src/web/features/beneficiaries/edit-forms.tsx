@@ -105,8 +105,9 @@ function ProviderSelect({
       error={error ?? (list.isError ? t('beneficiaries.edit.listUnavailable') : undefined)}
     >
       <option value="">{t(field === 'bankCode' ? 'beneficiaries.edit.chooseBank' : 'beneficiaries.edit.chooseWallet')}</option>
-      {value && list.isSuccess && !options.some((o) => o.code === value) ? (
-        <option value={value}>{t('beneficiaries.edit.inactiveCode', { code: value })}</option>
+      {/* the code held now stays shown while the list loads, and after it when it is no longer active */}
+      {value && !options.some((o) => o.code === value) ? (
+        <option value={value}>{list.isSuccess ? t('beneficiaries.edit.inactiveCode', { code: value }) : value}</option>
       ) : null}
       {options.map((o) => (
         <option key={o.code} value={o.code}>
