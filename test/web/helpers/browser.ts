@@ -107,3 +107,68 @@ export async function screenshotIfFailed(test: Mocha.Test | undefined, page: Pag
   await page.screenshot({ path: file, fullPage: true }).catch(() => undefined);
   console.error(`    screenshot of the failure: ${path.relative(process.cwd(), file)}`);
 }
+
+/**
+ * Keyboard-only use of the page as it stands: from the top, Tab alone reaches every visible control (a radio group
+ * once, as browsers do), in document order (no positive tabindex pulling focus around), and each control shows a
+ * focus indicator when reached (an outline or a box shadow). Returns how many controls were reached.
+ */
+export async function expectKeyboardReachable(page: Page): Promise<number> {
+  const controls = await page.evaluate(() => {
+    const doc = (globalThis as any).document;
+    const selector =
+      'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+    const seenGroups = new Set<string>();
+    const out: { key: string; label: string }[] = [];
+    let i = 0;
+    for (const el of Array.from(doc.querySelectorAll(selector)) as any[]) {
+      el.setAttribute('data-kb', String(i++));
+      // the skip link is visible only once focused: it is a control all the same
+      const visible = el.classList.contains('skip-link') || el.getClientRects().length > 0;
+      if (!visible || el.closest('[inert], [aria-hidden="true"]')) continue;
+      const group = el.type === 'radio' && el.name ? `radio:${el.form?.id ?? ''}:${el.name}` : null;
+      if (group) {
+        if (seenGroups.has(group)) continue;
+        seenGroups.add(group);
+      }
+      out.push({
+        key: group ?? el.getAttribute('data-kb'),
+        label: (el.getAttribute('aria-label') ?? el.textContent ?? el.name ?? '').trim().slice(0, 60),
+      });
+    }
+    return out;
+  });
+  // each focus the Tab key moves is logged in the page as it happens (one round trip a key press, not two)
+  await page.evaluate(() => {
+    const g = globalThis as any;
+    g.__focusLog = [];
+    g.document.addEventListener('focusin', (e: any) => {
+      const el = e.target;
+      const style = g.getComputedStyle(el);
+      const indicated = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== 'none';
+      const key = el.type === 'radio' && el.name ? `radio:${el.form?.id ?? ''}:${el.name}` : el.getAttribute('data-kb');
+      g.__focusLog.push({ key, order: Number(el.getAttribute('data-kb') ?? -1), indicated });
+    });
+  });
+  for (let n = 0; n < controls.length + 2; n++) await page.keyboard.press('Tab');
+  const log = (await page.evaluate(() => (globalThis as any).__focusLog)) as { key: string | null; order: number; indicated: boolean }[];
+  const reached: { key: string; order: number; indicated: boolean }[] = [];
+  for (const at of log) {
+    if (at.key === null) continue;
+    if (reached.some((r) => r.key === at.key)) break; // wrapped around to the start
+    reached.push(at as { key: string; order: number; indicated: boolean });
+  }
+  const keys = new Set(reached.map((r) => r.key));
+  const missed = controls.filter((c) => !keys.has(c.key)).map((c) => c.label || c.key);
+  if (missed.length) throw new Error(`Tab does not reach ${missed.length} control(s) on ${page.url()}: ${missed.join(' | ')}`);
+  const unmarked = reached.filter((r) => !r.indicated).map((r) => controls.find((c) => c.key === r.key)?.label ?? r.key);
+  if (unmarked.length) throw new Error(`no focus indicator on ${unmarked.join(' | ')} (${page.url()})`);
+  // the walk starts after wherever the page put the focus (a new page focuses its heading) and wraps from the end of
+  // the document to its start: in order means a rotation of document order
+  const orders = reached.map((r) => r.order);
+  const start = orders.indexOf(Math.min(...orders));
+  const rotated = [...orders.slice(start), ...orders.slice(0, start)];
+  if (rotated.some((o, i) => i > 0 && o < rotated[i - 1]!))
+    throw new Error(`focus leaves document order on ${page.url()}: ${orders.join(', ')}`);
+  return reached.length;
+}

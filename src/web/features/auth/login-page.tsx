@@ -1,4 +1,4 @@
-import { useRef, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Redirect, useLocation, useSearch } from 'wouter';
 import { api, unwrap, type CookieSessionAnswer } from '../../api/client';
 import type { paths } from '../../api/schema';
@@ -29,6 +29,10 @@ export function LoginPage() {
   const [errors, setErrors] = useState<FormErrors>(NO_ERRORS);
   const [busy, setBusy] = useState(false);
   const totpRef = useRef<HTMLInputElement>(null);
+  // the code field, once it is there, is where the person types next (with the keyboard alone too)
+  useEffect(() => {
+    if (needTotp) totpRef.current?.focus();
+  }, [needTotp]);
 
   if (session.status.state === 'authenticated' && !busy) return <Redirect to={nextStep(session.status.me, next)} />;
 
@@ -51,7 +55,6 @@ export function LoginPage() {
       if (err instanceof ApiError && err.code === 'TOTP_REQUIRED') {
         setNeedTotp(true);
         setErrors(NO_ERRORS);
-        setTimeout(() => totpRef.current?.focus(), 0);
       } else if (err instanceof ApiError && err.code === 'INVALID_TOTP') {
         setTotp('');
         setErrors({ form: null, fields: { totp: t('errors.INVALID_TOTP') } });
