@@ -9,10 +9,9 @@ import { buildWebIfStale } from './web';
 
 /**
  * The worker's V8 heap: with the old generation capped, V8 collects a roll import's garbage (and the byte buffers it
- * holds on to) instead of letting it pile up: a 1,000,000-row import peaks at about 250-290 MB of RSS instead of 330
- * MB, for about 10% more CPU in V8's collector threads; 8 MB semi-spaces (16 by default) bring it to 233-250 MB at the
- * same speed, and the payment engine's 200 ms benchmark runs as fast with them (docs/benchmarks.md, issues #3 and
- * #5). The worker's jobs stream their data; none holds more than a few batches. `npm run worker` uses the same flags.
+ * holds on to) instead of letting it pile up, for a little more CPU in its collector threads; smaller semi-spaces lower
+ * the peak further at the same speed (docs/benchmarks.md has the figures). The worker's jobs stream their data; none
+ * holds more than a few batches. `npm run worker` uses the same flags.
  */
 const WORKER_NODE_FLAGS = ['--max-old-space-size=192', '--max-semi-space-size=8'];
 
