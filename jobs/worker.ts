@@ -2,14 +2,13 @@ import 'reflect-metadata';
 import { closeInfra, configOrExit, holdSignalsDuringBoot, onShutdown, openInfra } from '../src/boot';
 import { buildServices, type Infra, type Services } from '../src/container';
 import { toAppError } from '../src/platform/errors';
-import { JOB_NAMES, SCHEDULES, SCHEDULE_TZ, type JobCatalog, type JobName } from './catalog';
+import { JOB_NAMES, SCHEDULES, providerQueueName, scheduleOptions, type JobCatalog, type JobName } from '../src/job-catalog';
 import { disableInactiveUsers } from './disable-inactive-users.processor';
 import { runRollImport } from './roll-import.processor';
 import { sweepRollImports } from './roll-sweep.processor';
 import { checkAccounts, releaseBatch, sweepBatches } from './batch.processors';
 import { fetchStatements, processStatement, sweepStatements } from './reconciliation.processors';
 import { writeAuditCheckpoint } from './audit-checkpoint.processor';
-import { providerQueueName } from './catalog';
 import type { ChunkJob } from '../src/components/payments';
 import { RedisRateLimiter } from '../src/components/payments/rate-limiter';
 import { RedisDispatchMarks } from '../src/components/payments/dispatch-marks';
@@ -110,9 +109,7 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
         throw e;
       }
     });
-    const cron = SCHEDULES[name];
-    if (cron)
-      await queue.add({}, { repeat: { cron, tz: SCHEDULE_TZ }, jobId: `${name}:schedule`, removeOnComplete: 100, removeOnFail: 100 });
+    if (SCHEDULES[name]) await queue.add({}, scheduleOptions(name));
   }
   // a new deployment has its first checkpoint at once, not at the next quarter hour
   await writeAuditCheckpoint(services, infra)().catch((err: unknown) => infra.log.error('audit checkpoint failed', { err }));

@@ -15,7 +15,7 @@ import { registerReferenceRoutes } from './components/reference';
 import { registerProviderRoutes } from './components/providers';
 import { registerBatchRoutes } from './components/batches';
 import { mountProviderCallbacks, registerPaymentRoutes } from './components/payments';
-import { enqueueAccountCheck } from '../jobs/catalog';
+import { enqueueAccountCheck } from './job-catalog';
 import { registerBeneficiaryRoutes, registerRollImportRoutes } from './components/beneficiaries';
 import { OperationsService, registerOperationsRoutes } from './components/operations';
 import { initMetrics, metricsHandler } from './platform/metrics';

@@ -19,7 +19,7 @@ import {
   enqueueDispatch,
   enqueueRollImport,
   enqueueStatement,
-} from '../jobs/catalog';
+} from './job-catalog';
 import { PaymentEngine, PayPoints } from './components/payments';
 import { AccountChecker, BatchReleaser, BatchesService } from './components/batches';
 import { ReconciliationService } from './components/reconciliation';

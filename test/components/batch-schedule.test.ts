@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { startWorker, type RunningWorker } from '../../jobs/worker';
-import { batchReleaseJobId } from '../../jobs/catalog';
+import { batchReleaseJobId } from '../../src/job-catalog';
 import { buildServices, type Infra, type Services } from '../../src/container';
 import { QueueFactory } from '../../src/platform/queue';
 import type { Principal } from '../../src/platform/security';
