@@ -26,7 +26,7 @@ class OwnWorker {
     const { infra } = await testApp();
     const cfg = { ...infra.cfg, redisPrefix: this.prefix };
     this.infra = { ...infra, cfg, queues: new QueueFactory(cfg) };
-    this.services = buildServices(this.infra);
+    this.services = buildServices(this.infra, 'worker');
     this.worker = await startWorker(this.infra, this.services);
     return this.services;
   }

@@ -1,9 +1,5 @@
-import type { DataSource } from 'typeorm';
 import { clientGoneSignal, type Api } from '../../platform/http';
 import type { StepUp } from '../../platform/security';
-import type { AuditService } from '../audit';
-import type { AccountChecker } from './account-check';
-import { writeItemsCsv, writeItemsXlsx } from './batch-export';
 import type { BatchReleaser } from './batch-release';
 import type { BatchesService } from './batches.service';
 import {
@@ -32,13 +28,8 @@ const batchOut = { description: 'The batch', schema: batchSchema };
 const illegal = { description: 'BATCH_ILLEGAL_TRANSITION (with the status and the moves it allows), BATCH_CHANGED' };
 
 export interface BatchRouteDeps {
-  ds: DataSource;
-  audit: AuditService;
   batches: BatchesService;
   releaser: BatchReleaser;
-  checker: AccountChecker;
-  /** queue the account check of a batch again */
-  recheck: (batchId: string) => Promise<void>;
   stepUp: StepUp;
 }
 
@@ -173,22 +164,14 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
         },
       },
       handler: async ({ params, query }, ctx) => {
-        const b = await batches.visibleRow(ctx.principal, params.id);
-        await d.audit.recordAlone(ctx.actor, {
-          action: 'batch.export',
-          entityType: 'batch',
-          entityId: b.id,
-          areaId: b.area_id,
-          after: { format, filter: query },
-        });
+        const file = await batches.exportItems(ctx.actor, ctx.principal, params.id, format, query);
         ctx.res.status(200);
         ctx.res.setHeader(
           'Content-Type',
           format === 'csv' ? 'text/csv; charset=utf-8' : 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
         );
-        ctx.res.setHeader('Content-Disposition', `attachment; filename="batch-${b.id}-items.${format}"`);
-        if (format === 'csv') await writeItemsCsv(d.ds, b, query, ctx.res);
-        else await writeItemsXlsx(d.ds, b, query, ctx.res);
+        ctx.res.setHeader('Content-Disposition', `attachment; filename="batch-${file.batchId}-items.${format}"`);
+        await file.write(ctx.res);
       },
     });
   }
@@ -221,12 +204,7 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
     params: batchIdParams,
     idempotent: true,
     responses: { 200: batchOut, 409: { description: 'BATCH_NOT_EDITABLE' } },
-    handler: async ({ params }, ctx) => {
-      await batches.assertRecheckable(ctx.actor, ctx.principal, params.id);
-      await d.checker.reset(params.id);
-      await d.recheck(params.id);
-      return batches.get(ctx.principal, params.id);
-    },
+    handler: ({ params }, ctx) => batches.recheckAccounts(ctx.actor, ctx.principal, params.id),
   });
 
   api.route({

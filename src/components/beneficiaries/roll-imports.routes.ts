@@ -1,6 +1,4 @@
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { csvText } from '../../platform/export/cells';
 import type { Api } from '../../platform/http';
 import { receiveFile } from '../../platform/http/upload';
 import {
@@ -89,15 +87,12 @@ export function registerRollImportRoutes(api: Api, imports: RollImportsService, 
       404: { description: 'IMPORT_NOT_FOUND' },
     },
     handler: async ({ params, query }, ctx) => {
-      const { rows, release } = await imports.streamProblems(ctx.principal, params.id, query);
+      const { csv, release } = await imports.problemsCsv(ctx.principal, params.id, query);
       try {
         ctx.res.status(200);
         ctx.res.setHeader('Content-Type', 'text/csv; charset=utf-8');
         ctx.res.setHeader('Content-Disposition', `attachment; filename="roll-import-${params.id}-problems.csv"`);
-        const cells = (async function* () {
-          for await (const r of rows) yield [r.row, r.column, r.code, r.message];
-        })();
-        await pipeline(Readable.from(csvText(['row', 'column', 'code', 'message'], cells)), ctx.res);
+        await pipeline(csv, ctx.res);
       } finally {
         await release();
       }

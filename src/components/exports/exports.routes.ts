@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Api } from '../../platform/http';
 import {
@@ -78,13 +77,13 @@ export function registerExportRoutes(api: Api, exports: ExportsService): void {
       409: { description: 'EXPORT_NOT_READY, EXPORT_FAILED' },
     },
     handler: async ({ params }, ctx) => {
-      const { manifest, path } = await exports.openFile(ctx.actor, ctx.principal, params.id);
+      const { manifest, file } = await exports.openFile(ctx.actor, ctx.principal, params.id);
       ctx.res.status(200);
       ctx.res.setHeader('Content-Type', CONTENT_TYPES[manifest.format]);
       ctx.res.setHeader('Content-Length', String(manifest.bytes));
       ctx.res.setHeader('Content-Disposition', `attachment; filename="${manifest.fileName}"`);
       ctx.res.setHeader('X-Content-SHA256', manifest.sha256!);
-      await pipeline(createReadStream(path), ctx.res);
+      await pipeline(file, ctx.res);
     },
   });
 

@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { createReadStream, mkdirSync } from 'node:fs';
 import { rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import type { DataSource } from 'typeorm';
 import type winston from 'winston';
 import type { Config } from '../../../config';
@@ -480,7 +481,7 @@ export class ExportsService {
   }
 
   /** The finished file of your own export, for download; the download is audited. */
-  async openFile(actor: Actor, p: Principal, id: string): Promise<{ manifest: ExportManifest; path: string }> {
+  async openFile(actor: Actor, p: Principal, id: string): Promise<{ manifest: ExportManifest; file: Readable }> {
     const r = await this.row(id);
     // someone else's export of data inside your scope is named as such; outside your scope it does not exist for you
     if (!r || (r.user_id !== p.userId && !inAreaScope(p, r.area_path)))
@@ -505,7 +506,7 @@ export class ExportsService {
       areaId: areaIdOfPath(r.area_path),
       after: { kind: m.kind, format: m.format, fullValues: m.fullValues, bytes: m.bytes, sha256: m.sha256 },
     });
-    return { manifest: m, path: file };
+    return { manifest: m, file: createReadStream(file) };
   }
 }
 
