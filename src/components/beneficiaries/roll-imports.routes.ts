@@ -1,15 +1,8 @@
+import { bigIdParams } from '../../platform/http/schemas';
 import { pipeline } from 'node:stream/promises';
 import type { Api } from '../../platform/http';
 import { receiveFile } from '../../platform/http/upload';
-import {
-  importIdParams,
-  importPage,
-  listImportsQuery,
-  problemPage,
-  problemsCsvQuery,
-  problemsQuery,
-  rollImportSchema,
-} from './roll-imports.schemas';
+import { importPage, listImportsQuery, problemPage, problemsCsvQuery, problemsQuery, rollImportSchema } from './roll-imports.schemas';
 import type { RollImportsService } from './roll-imports.service';
 
 const WRITERS = ['staff', 'admin'] as const;
@@ -57,7 +50,7 @@ export function registerRollImportRoutes(api: Api, imports: RollImportsService, 
     summary: 'One import: status, progress while it runs, and its result',
     tags: ['roll imports'],
     access: READERS,
-    params: importIdParams,
+    params: bigIdParams,
     responses: { 200: { description: 'The import', schema: rollImportSchema }, 404: { description: 'IMPORT_NOT_FOUND' } },
     handler: ({ params }, ctx) => imports.get(ctx.principal, params.id),
   });
@@ -68,7 +61,7 @@ export function registerRollImportRoutes(api: Api, imports: RollImportsService, 
     summary: 'Problems found in the file: row, column and message',
     tags: ['roll imports'],
     access: READERS,
-    params: importIdParams,
+    params: bigIdParams,
     query: problemsQuery,
     responses: { 200: { description: 'A page of problems', schema: problemPage }, 404: { description: 'IMPORT_NOT_FOUND' } },
     handler: ({ params, query }, ctx) => imports.problems(ctx.principal, params.id, query),
@@ -80,7 +73,7 @@ export function registerRollImportRoutes(api: Api, imports: RollImportsService, 
     summary: 'Every problem (or those of one code or column) as a CSV file to fix the roll with',
     tags: ['roll imports'],
     access: READERS,
-    params: importIdParams,
+    params: bigIdParams,
     query: problemsCsvQuery,
     responses: {
       200: { description: 'CSV: row, column, code, message', contentType: 'text/csv' },

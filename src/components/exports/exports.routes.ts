@@ -1,3 +1,4 @@
+import { bigIdParams } from '../../platform/http/schemas';
 import { pipeline } from 'node:stream/promises';
 import type { Api } from '../../platform/http';
 import {
@@ -6,7 +7,6 @@ import {
   coverageQuery,
   coverageSchema,
   createExportBody,
-  exportIdParams,
   listExportsQuery,
   manifestPage,
   manifestSchema,
@@ -57,7 +57,7 @@ export function registerExportRoutes(api: Api, exports: ExportsService): void {
     description: 'Yours, or, for auditors and administrators, any export of data inside their scope.',
     tags: ['exports'],
     access: READERS,
-    params: exportIdParams,
+    params: bigIdParams,
     responses: { 200: { description: 'The manifest', schema: manifestSchema }, 404: { description: 'EXPORT_NOT_FOUND' } },
     handler: ({ params }, ctx) => exports.get(ctx.principal, params.id),
   });
@@ -69,7 +69,7 @@ export function registerExportRoutes(api: Api, exports: ExportsService): void {
     description: 'Headers carry the manifest’s SHA-256 (X-Content-SHA256) and size.',
     tags: ['exports'],
     access: READERS,
-    params: exportIdParams,
+    params: bigIdParams,
     responses: {
       200: { description: 'The file', contentType: 'application/octet-stream' },
       403: { description: 'EXPORT_NOT_YOURS' },
