@@ -5,3 +5,4 @@ export { RedisRateLimiter } from './rate-limiter';
 export { registerPaymentRoutes, mountProviderCallbacks, providerCallbackHandler } from './payments.routes';
 export { PayPoints } from './paypoints';
 export * from './payment-states';
+export { reencryptPaymentDestinations } from './payment-reencryption';
