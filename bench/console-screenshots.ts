@@ -58,7 +58,8 @@ async function main(): Promise<void> {
   const sandbox = await startTestSandbox();
   for (const a of demoRollAccounts()) sandbox.ledger.registerAccount(a.destination, a.accountName);
   await useSandboxFor(ds, sandbox.url);
-  const services = buildServices(infra);
+  // the API and the worker in this one process, on one set of services
+  const services = buildServices(infra, 'worker');
   const server = buildApp(infra, services).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -48,7 +48,11 @@ export async function generateProvinceBatch(ds: DataSource, cfg: Config, rows: n
 
   // ---- generation, through the service (no account check: the hooks do nothing here)
   const audit = new AuditService(ds, cfg.auditChainKey);
-  const batches = new BatchesService(ds, audit, { accountCheckNeeded: async () => undefined, releaseScheduled: async () => undefined });
+  const batches = new BatchesService(ds, audit, {
+    accountCheckNeeded: async () => undefined,
+    accountCheckAgain: async () => undefined,
+    releaseScheduled: async () => undefined,
+  });
   const [staff] = (await ds.query("SELECT id, username FROM users WHERE username = 'staff'")) as { id: number; username: string }[];
   const [province] = (await ds.query("SELECT id FROM areas WHERE code = '01'")) as { id: number }[];
   const actor = { userId: staff!.id, username: staff!.username, roles: ['staff'], requestId: null, source: 'bench' };

@@ -70,7 +70,11 @@ async function main(): Promise<void> {
   let t = Date.now();
   const { writeRoll } = await import('./bench-roll');
   const prog = reuse ? null : await writeRoll(ds, cipher, rows);
-  const batches = new BatchesService(ds, audit, { accountCheckNeeded: async () => undefined, releaseScheduled: async () => undefined });
+  const batches = new BatchesService(ds, audit, {
+    accountCheckNeeded: async () => undefined,
+    accountCheckAgain: async () => undefined,
+    releaseScheduled: async () => undefined,
+  });
   const [staff] = (await ds.query("SELECT id, username FROM users WHERE username = 'staff'")) as { id: number; username: string }[];
   const [province] = (await ds.query("SELECT id FROM areas WHERE code = '01'")) as { id: number }[];
   const actor = { userId: staff!.id, username: staff!.username, roles: ['staff'], requestId: null, source: 'bench' };

@@ -1,5 +1,5 @@
 import type { Infra, Services } from '../src/container';
-import { enqueueAccountCheck, enqueueBatchRelease, type JobCatalog } from './catalog';
+import { enqueueAccountCheck, enqueueBatchRelease, type JobCatalog } from '../src/job-catalog';
 
 export function checkAccounts(services: Services) {
   return ({ batchId }: JobCatalog['batches.check-accounts']) => services.accountChecker.run(batchId);

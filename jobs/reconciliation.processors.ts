@@ -1,6 +1,6 @@
 import type { Infra, Services } from '../src/container';
 import { SYSTEM_ACTOR } from '../src/platform/security';
-import { enqueueStatement, type JobCatalog } from './catalog';
+import { enqueueStatement, type JobCatalog } from '../src/job-catalog';
 
 export function processStatement(services: Services) {
   return ({ statementId }: JobCatalog['reconciliation.process']) => services.reconciliation.process(statementId);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Services } from '../src/container';
 import { AppError } from '../src/platform/errors';
-import type { JobCatalog } from './catalog';
+import type { JobCatalog } from '../src/job-catalog';
 
 /** Thin: the import itself is RollImportRunner's. The uploaded file is removed once the import is final. */
 export function runRollImport(services: Services) {

@@ -1,5 +1,5 @@
 import type { Infra, Services } from '../src/container';
-import { enqueueRollImport } from './catalog';
+import { enqueueRollImport } from '../src/job-catalog';
 
 /** Queues again every import the database says is pending; the job id makes an import that still has its job run once. */
 export function sweepRollImports(services: Services, infra: Infra) {

@@ -2,19 +2,14 @@ import 'reflect-metadata';
 import { closeInfra, configOrExit, holdSignalsDuringBoot, onShutdown, openInfra } from '../src/boot';
 import { buildServices, type Infra, type Services } from '../src/container';
 import { toAppError } from '../src/platform/errors';
-import { JOB_NAMES, SCHEDULES, SCHEDULE_TZ, type JobCatalog, type JobName } from './catalog';
+import { JOB_NAMES, SCHEDULES, providerQueueName, scheduleOptions, type JobCatalog, type JobName } from '../src/job-catalog';
 import { disableInactiveUsers } from './disable-inactive-users.processor';
 import { runRollImport } from './roll-import.processor';
 import { sweepRollImports } from './roll-sweep.processor';
 import { checkAccounts, releaseBatch, sweepBatches } from './batch.processors';
 import { fetchStatements, processStatement, sweepStatements } from './reconciliation.processors';
 import { writeAuditCheckpoint } from './audit-checkpoint.processor';
-import { providerQueueName } from './catalog';
 import type { ChunkJob } from '../src/components/payments';
-import { RedisRateLimiter } from '../src/components/payments/rate-limiter';
-import { RedisDispatchMarks } from '../src/components/payments/dispatch-marks';
-import { RedisConcurrencyLimiter } from '../src/components/payments/concurrency-limiter';
-import { redisKey } from '../src/platform/redis';
 import { initMetrics, serveMetrics, type MetricsServer } from '../src/platform/metrics';
 import type { Queue } from '../src/platform/queue';
 
@@ -47,14 +42,6 @@ export interface RunningWorker {
   releaseSlots(): Promise<void>;
 }
 
-/**
- * How long a worker's lease on provider slots lasts without renewal (renewed every third of it): the slots of a worker
- * that died (SIGKILL: it could not give them back) are free again after this. Far longer than a live worker's event
- * loop stalls (p99 50-100 ms at full load); the longer it is, the longer a dead worker's share stays unused (the fault
- * test kills a worker every few seconds: 31-42 s before the limit was shared, 38 s with 6 s leases, 65 s with 15 s).
- */
-export const CONCURRENCY_LEASE_MS = 6_000;
-
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /**
@@ -77,12 +64,12 @@ export async function stopQueues(queues: Queue[], waitMs: number): Promise<boole
   return inTime;
 }
 
-/** Registers a processor for every catalogued job and the repeating schedules; refuses to start on a gap. */
+/**
+ * Registers a processor for every catalogued job and the repeating schedules; refuses to start on a gap. `services`
+ * are built for the worker (buildServices(infra, 'worker')): the engine shares providers' limits through Redis.
+ */
 export async function startWorker(infra: Infra, services: Services): Promise<RunningWorker> {
   const table = processors(services, infra) as Record<string, Processor<JobName> | undefined>;
-  const concurrency = new RedisConcurrencyLimiter(infra.redis, (id) => redisKey(infra.cfg, 'concurrency', 'provider', id), {
-    leaseMs: CONCURRENCY_LEASE_MS,
-  });
   const active = new Set<string>();
   const track = async <T>(name: string, id: unknown, run: () => Promise<T>): Promise<T> => {
     const key = `${name}:${String(id)}`;
@@ -110,9 +97,7 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
         throw e;
       }
     });
-    const cron = SCHEDULES[name];
-    if (cron)
-      await queue.add({}, { repeat: { cron, tz: SCHEDULE_TZ }, jobId: `${name}:schedule`, removeOnComplete: 100, removeOnFail: 100 });
+    if (SCHEDULES[name]) await queue.add({}, scheduleOptions(name));
   }
   // a new deployment has its first checkpoint at once, not at the next quarter hour
   await writeAuditCheckpoint(services, infra)().catch((err: unknown) => infra.log.error('audit checkpoint failed', { err }));
@@ -125,13 +110,6 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
     batchSweep().catch((err: unknown) => infra.log.warn('batch sweep failed; next round retries', { err }));
   }, infra.cfg.batchSweepSeconds * 1000);
   timer.unref();
-
-  // providers' rate limits hold across every worker process of the deployment: one token bucket per provider in Redis
-  services.engine.useRateLimiter(new RedisRateLimiter(infra.redis, (id) => redisKey(infra.cfg, 'ratelimit', 'provider', id)));
-  // providers' in-flight limits hold across every worker process too: slots leased in Redis, lapsing when a worker dies
-  services.engine.useConcurrencyLimiter(concurrency);
-  // a batch's never-tried sends are marked queued in Redis, beside their jobs, instead of one row update each
-  services.engine.useDispatchMarks(new RedisDispatchMarks(infra.redis, (id) => redisKey(infra.cfg, 'dispatch', 'batch', id)));
 
   // one queue per provider, so that a slow provider holds up only its own payments; providers added later join at the next sweep
   const serving = new Set<number>();
@@ -176,7 +154,7 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
       clearInterval(paymentTimer);
     },
     running: () => [...active],
-    releaseSlots: () => concurrency.close(),
+    releaseSlots: () => services.engine.releaseSlots(),
   };
 }
 
@@ -185,7 +163,7 @@ async function main(): Promise<void> {
   const cfg = configOrExit();
   const infra = await openInfra('worker', cfg);
   initMetrics('worker');
-  const services = buildServices(infra);
+  const services = buildServices(infra, 'worker');
   const worker = await startWorker(infra, services);
   infra.log.info(`worker started: ${JOB_NAMES.join(', ')}`);
   // the engine's provider latencies and transitions live here: Prometheus scrapes each worker on 127.0.0.1:WORKER_METRICS_PORT

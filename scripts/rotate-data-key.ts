@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { closeInfra, configOrExit, openInfra } from '../src/boot';
 import { buildServices } from '../src/container';
+import { reencryptPaymentDestinations } from '../src/components/payments';
 import { AppError } from '../src/platform/errors';
 import { rotateDataKeys, type ColumnRotation, type KeyCount } from '../src/platform/crypto/rotation';
 import { SYSTEM_ACTOR } from '../src/platform/security';
@@ -27,6 +28,8 @@ async function main(): Promise<void> {
     const dryRun = values['dry-run'] === true;
     const report = await rotateDataKeys(infra.ds, audit, cfg, {
       dryRun,
+      // payments are written by their component alone: its named function writes their re-encrypted destinations
+      writers: { payments: reencryptPaymentDestinations },
       actor: { ...SYSTEM_ACTOR, source: `cli:${userInfo().username}`.slice(0, 64) },
     });
     const listed = (keys: KeyCount[]) => keys.map((k) => `${k.keyId ?? '(unrecognised)'}: ${k.rows}`).join(', ');

@@ -122,6 +122,7 @@ export async function seedDemoBatch(ds: DataSource, cfg: Config, now = new Date(
   const period = vn.getUTCFullYear() * 100 + vn.getUTCMonth() + 1;
   const batches = new BatchesService(ds, new AuditService(ds, cfg.auditChainKey), {
     accountCheckNeeded: async () => undefined,
+    accountCheckAgain: async () => undefined,
     releaseScheduled: async () => undefined,
   });
   const actor = { userId: staff.id, username: staff.username, roles: ['staff'], requestId: null, source: 'seed' };

@@ -2,7 +2,6 @@ import type { RequestHandler } from 'express';
 import { loadConfig } from '../config';
 import { API_INFO, registerApiRoutes } from './app';
 import type { Infra, Services } from './container';
-import type { OperationsService } from './components/operations';
 import { Api } from './platform/http';
 import type { IdempotencyStore } from './platform/http/idempotency';
 
@@ -33,6 +32,6 @@ export function offlineOpenapiDocument(): unknown {
     log: placeholder('log'),
   } as Infra;
   const limiter: RequestHandler = (_req, _res, next) => next();
-  registerApiRoutes(api, infra, placeholder('services') as Services, placeholder('operations') as OperationsService, limiter);
+  registerApiRoutes(api, infra, placeholder('services') as Services, limiter);
   return api.openapiDocument(API_INFO);
 }

@@ -15,13 +15,12 @@ import { registerReferenceRoutes } from './components/reference';
 import { registerProviderRoutes } from './components/providers';
 import { registerBatchRoutes } from './components/batches';
 import { mountProviderCallbacks, registerPaymentRoutes } from './components/payments';
-import { enqueueAccountCheck } from '../jobs/catalog';
 import { registerBeneficiaryRoutes, registerRollImportRoutes } from './components/beneficiaries';
-import { OperationsService, registerOperationsRoutes } from './components/operations';
+import { registerOperationsRoutes } from './components/operations';
 import { initMetrics, metricsHandler } from './platform/metrics';
 import { registerReconciliationRoutes } from './components/reconciliation';
 import { registerExportRoutes } from './components/exports';
-import { DashboardService, registerDashboardRoutes } from './components/dashboard';
+import { registerDashboardRoutes } from './components/dashboard';
 
 export const API_INFO = {
   title: 'Welfare disbursement API',
@@ -89,8 +88,7 @@ export function buildApp(infra: Infra, services: Services): express.Express {
 
   // Prometheus: the API's own metrics and the gauges read at scrape time (payments, batches, queues), behind METRICS_TOKEN
   initMetrics('api');
-  const operations = new OperationsService(ds, infra.queues, services.providers, services.audit, log);
-  operations.registerCollectors();
+  services.operations.registerCollectors();
   app.get('/metrics', metricsHandler(cfg.metricsToken));
 
   const api = new Api(
@@ -116,7 +114,7 @@ export function buildApp(infra: Infra, services: Services): express.Express {
       next(new AppError('rate_limited', 'TOO_MANY_LOGIN_ATTEMPTS', 'too many login attempts from this address; wait a minute')),
   });
 
-  registerApiRoutes(api, infra, services, operations, loginLimiter);
+  registerApiRoutes(api, infra, services, loginLimiter);
 
   // every answer under /api/v1 is personal data, a secret (tokens, temporary passwords, TOTP secrets) or scoped to
   // the caller: no browser or proxy may keep a copy (the provider callbacks above answer nothing of the kind)
@@ -143,13 +141,7 @@ export function buildApp(infra: Infra, services: Services): express.Express {
  * Declares every route of /api/v1 on `api`. Handlers only run on requests, so the OpenAPI document can also be
  * produced with placeholder services and no database (src/api-document.ts).
  */
-export function registerApiRoutes(
-  api: Api,
-  infra: Infra,
-  services: Services,
-  operations: OperationsService,
-  loginLimiter: RequestHandler,
-): void {
+export function registerApiRoutes(api: Api, infra: Infra, services: Services, loginLimiter: RequestHandler): void {
   const { cfg } = infra;
   registerAuthRoutes(api, services.auth, loginLimiter, cfg);
   registerUserRoutes(api, services.users);
@@ -160,14 +152,10 @@ export function registerApiRoutes(
   registerRollImportRoutes(api, services.rollImports, { dir: cfg.importDir, maxBytes: cfg.importMaxBytes });
   registerBeneficiaryRoutes(api, services.beneficiaries);
   registerProviderRoutes(api, services.providers);
-  registerOperationsRoutes(api, operations);
+  registerOperationsRoutes(api, services.operations);
   registerBatchRoutes(api, {
-    ds: infra.ds,
-    audit: services.audit,
     batches: services.batches,
     releaser: services.releaser,
-    checker: services.accountChecker,
-    recheck: (id) => enqueueAccountCheck(infra.queues, id),
     stepUp: (p, actor, code, purpose) => services.auth.stepUp(p, actor, code, purpose),
   });
   registerPaymentRoutes(api, services.batches, services.engine, services.paypoints, { dir: cfg.importDir, maxBytes: 16 * 1024 * 1024 });
@@ -177,5 +165,5 @@ export function registerApiRoutes(
     stepUp: (p, actor, code, purpose) => services.auth.stepUp(p, actor, code, purpose),
   });
   registerExportRoutes(api, services.exports);
-  registerDashboardRoutes(api, new DashboardService(infra.ds, infra.redis, cfg));
+  registerDashboardRoutes(api, services.dashboard);
 }

@@ -19,11 +19,21 @@ import {
   enqueueDispatch,
   enqueueRollImport,
   enqueueStatement,
-} from '../jobs/catalog';
-import { PaymentEngine, PayPoints } from './components/payments';
+} from './job-catalog';
+import {
+  PaymentEngine,
+  PayPoints,
+  RedisConcurrencyLimiter,
+  RedisDispatchMarks,
+  RedisRateLimiter,
+  type EngineSharing,
+} from './components/payments';
 import { AccountChecker, BatchReleaser, BatchesService } from './components/batches';
 import { ReconciliationService } from './components/reconciliation';
 import { ExportsService } from './components/exports';
+import { OperationsService } from './components/operations';
+import { DashboardService } from './components/dashboard';
+import { redisKey } from './platform/redis';
 
 /** What a process has opened: configuration, database, Redis, queues, logger. */
 export interface Infra {
@@ -56,9 +66,41 @@ export interface Services {
   paypoints: PayPoints;
   reconciliation: ReconciliationService;
   exports: ExportsService;
+  operations: OperationsService;
+  dashboard: DashboardService;
 }
 
-export function buildServices(infra: Infra): Services {
+/**
+ * Which process the services are for. A worker's payment engine shares providers' limits and its dispatch marks with
+ * the other workers through Redis; elsewhere (the API, scripts) the engine sends nothing and keeps them per process.
+ * The tests run the API and the worker in one process on one set of services: they build for the worker.
+ */
+export type ServicesFor = 'api' | 'worker';
+
+/**
+ * How long a worker's lease on provider slots lasts without renewal (renewed every third of it): the slots of a worker
+ * that died (SIGKILL: it could not give them back) are free again after this. Far longer than a live worker's event
+ * loop stalls (p99 50-100 ms at full load); the longer it is, the longer a dead worker's share stays unused (the fault
+ * test kills a worker every few seconds: 31-42 s before the limit was shared, 38 s with 6 s leases, 65 s with 15 s).
+ */
+export const CONCURRENCY_LEASE_MS = 6_000;
+
+/** What the worker processes of a deployment share through Redis (the engine's EngineSharing). */
+function workerSharing(infra: Infra): EngineSharing {
+  const { cfg, redis } = infra;
+  return {
+    // providers' rate limits hold across every worker process of the deployment: one token bucket per provider
+    rate: new RedisRateLimiter(redis, (id) => redisKey(cfg, 'ratelimit', 'provider', id)),
+    // providers' in-flight limits hold across every worker process too: slots leased, lapsing when a worker dies
+    concurrency: new RedisConcurrencyLimiter(redis, (id) => redisKey(cfg, 'concurrency', 'provider', id), {
+      leaseMs: CONCURRENCY_LEASE_MS,
+    }),
+    // a batch's never-tried sends are marked queued in Redis, beside their jobs, instead of one row update each
+    marks: new RedisDispatchMarks(redis, (id) => redisKey(cfg, 'dispatch', 'batch', id)),
+  };
+}
+
+export function buildServices(infra: Infra, role: ServicesFor = 'api'): Services {
   const { cfg, ds, redis } = infra;
   const cipher = DataCipher.fromConfig(cfg);
   const audit = new AuditService(ds, cfg.auditChainKey, new AuditCheckpoints(cfg.auditCheckpointDir, cfg.auditChainKey));
@@ -86,6 +128,8 @@ export function buildServices(infra: Infra): Services {
       enqueueAccountCheck(infra.queues, id).catch((err: unknown) => {
         infra.log.warn('queueing an account check failed; the sweeper will', { batchId: id, err });
       }),
+    // staff asked for it: they hear when it could not be queued
+    accountCheckAgain: (id) => enqueueAccountCheck(infra.queues, id),
     releaseScheduled: (id, at) =>
       enqueueBatchRelease(infra.queues, id, at).catch((err: unknown) => {
         infra.log.warn('queueing a batch release failed; the sweeper will', { batchId: id, err });
@@ -113,6 +157,7 @@ export function buildServices(infra: Infra): Services {
       pollMs: cfg.paymentPollSeconds * 1000,
       queueLeaseMs: cfg.paymentQueueLeaseSeconds * 1000,
     },
+    role === 'worker' ? workerSharing(infra) : {},
   );
   const accountChecker = new AccountChecker(ds, cipher, providers, infra.log);
   return {
@@ -136,5 +181,7 @@ export function buildServices(infra: Infra): Services {
     paypoints: new PayPoints(ds, audit, batches),
     reconciliation: new ReconciliationService(ds, audit, providers, cfg, infra.log, (id) => enqueueStatement(infra.queues, id)),
     exports: new ExportsService(ds, cipher, audit, cfg, infra.log),
+    operations: new OperationsService(ds, infra.queues, providers, audit, infra.log),
+    dashboard: new DashboardService(ds, redis, cfg),
   };
 }

@@ -7,7 +7,7 @@ import winston from 'winston';
 import { checkpointMac, eventHash, headMac } from '../../src/components/audit/audit-hash';
 import { AuditCheckpoints, AuditService, type AuditEvent, type AuditInput } from '../../src/components/audit';
 import { writeAuditCheckpoint } from '../../jobs/audit-checkpoint.processor';
-import { SCHEDULES } from '../../jobs/catalog';
+import { SCHEDULES } from '../../src/job-catalog';
 import { buildLogger } from '../../src/platform/logger';
 import type { Actor } from '../../src/platform/security';
 import { testApp } from '../helpers/app';

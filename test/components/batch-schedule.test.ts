@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { startWorker, type RunningWorker } from '../../jobs/worker';
-import { batchReleaseJobId } from '../../jobs/catalog';
+import { batchReleaseJobId } from '../../src/job-catalog';
 import { buildServices, type Infra, type Services } from '../../src/container';
 import { QueueFactory } from '../../src/platform/queue';
 import type { Principal } from '../../src/platform/security';
@@ -26,7 +26,7 @@ class OwnWorker {
     const { infra } = await testApp();
     const cfg = { ...infra.cfg, redisPrefix: this.prefix };
     this.infra = { ...infra, cfg, queues: new QueueFactory(cfg) };
-    this.services = buildServices(this.infra);
+    this.services = buildServices(this.infra, 'worker');
     this.worker = await startWorker(this.infra, this.services);
     return this.services;
   }

@@ -345,8 +345,8 @@ describe('payment engine', function () {
           pollMs: 60_000,
           queueLeaseMs: 60_000,
         },
+        marks ? { marks } : {},
       );
-      if (marks) e.useDispatchMarks(marks);
       return e;
     };
     const markKey = redisKey(infra.cfg, 'test', uniq('dispatch'), b.id);

@@ -9,7 +9,7 @@ import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { enqueueRollImport } from '../../jobs/catalog';
+import { enqueueRollImport } from '../../src/job-catalog';
 import { runRollImport } from '../../jobs/roll-import.processor';
 import { importFilePath } from '../../src/components/beneficiaries/roll-imports.service';
 import { COLUMNS, type Column } from '../../src/components/beneficiaries/roll-columns';

@@ -36,7 +36,8 @@ async function start(): Promise<TestApp> {
   await rm(cfg.auditCheckpointDir, { recursive: true, force: true });
   const infra = await openInfra('test', cfg);
   await seedDemo(infra.ds, cfg);
-  const services = buildServices(infra);
+  // the API and the test worker (helpers/worker.ts) run in this process on these same services
+  const services = buildServices(infra, 'worker');
   const server = buildApp(infra, services).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;

@@ -1,19 +1,23 @@
 import { expect } from 'chai';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { DataSource } from 'typeorm';
+import { reencryptPaymentDestinations } from '../../src/components/payments';
 import { DataCipher } from '../../src/platform/crypto';
 import {
   ENCRYPTED_COLUMNS,
   rotateDataKeys,
   type ColumnRotation,
   type Keyring,
+  type ReencryptWriter,
   type RotationOptions,
   type RotationReport,
 } from '../../src/platform/crypto/rotation';
 import { AppError } from '../../src/platform/errors';
 import { SYSTEM_ACTOR } from '../../src/platform/security';
 import { testApp, type TestApp } from '../helpers/app';
-import { auditCount, makeUser, TEST_TOTP_SECRET } from '../helpers/factories';
+import { createBatch, crew, enrol, makeProgramme } from '../helpers/batches';
+import { areaId as areaOf, auditCount, makeUser, TEST_TOTP_SECRET } from '../helpers/factories';
+import { testWorker } from '../helpers/worker';
 
 /**
  * The rotation runs over the whole test database, which other test files share:
@@ -41,7 +45,12 @@ describe('data key rotation (rotateDataKeys)', () => {
 
   const digits = (n: number) => Array.from({ length: n }, () => randomInt(10)).join('');
   const rotate = (opts: Partial<RotationOptions> = {}) =>
-    rotateDataKeys(ds, app.services.audit, keyring, { actor: { ...SYSTEM_ACTOR, source: SOURCE }, batchSize: 2, ...opts });
+    rotateDataKeys(ds, app.services.audit, keyring, {
+      actor: { ...SYSTEM_ACTOR, source: SOURCE },
+      batchSize: 2,
+      writers: { payments: reencryptPaymentDestinations },
+      ...opts,
+    });
   const col = (r: RotationReport, table: string, column: string): ColumnRotation =>
     r.columns.find((c) => c.table === table && c.column === column)!;
   const rowsUnder = (c: ColumnRotation, keyId: string) => c.found.find((k) => k.keyId === keyId)?.rows ?? 0;
@@ -337,5 +346,48 @@ describe('data key rotation (rotateDataKeys)', () => {
     } finally {
       await ds.query('DELETE FROM beneficiaries WHERE id = ?', [bad.id]);
     }
+  });
+
+  it("re-encrypts payments' destinations through the payments component's writer, keeping updated_at and newer values", async () => {
+    const programme = await makeProgramme();
+    const first = await enrol(programme.id, { bankBin: '970436' });
+    const second = await enrol(programme.id, { bankBin: '970436' });
+    // the batch's account check (the worker's) writes its payments: it has finished before the values are set here
+    await testWorker();
+    const batch = await createBatch((await crew()).staff.token, {
+      programmeId: programme.id,
+      period: '2025-01',
+      areaId: await areaOf('01'),
+    });
+    const rows = (await ds.query('SELECT id, enrolment_id FROM payments WHERE batch_id = ? ORDER BY id', [batch.id])) as {
+      id: string;
+      enrolment_id: string;
+    }[];
+    const idOf = (enrolmentId: string) => String(rows.find((r) => String(r.enrolment_id) === enrolmentId)!.id);
+    const [kept, moved] = [idOf(first.enrolmentId), idOf(second.enrolmentId)];
+    await ds.query("UPDATE payments SET account_enc = ?, updated_at = '2020-01-02 03:04:05.678' WHERE id = ?", [
+      old.encrypt(first.account, 'account'),
+      kept,
+    ]);
+    await ds.query("UPDATE payments SET account_enc = ?, updated_at = '2020-01-02 03:04:05.678' WHERE id = ?", [
+      old.encrypt(second.account, 'account'),
+      moved,
+    ]);
+    const payment = async (id: string) =>
+      (
+        (await ds.query('SELECT account_enc, updated_at FROM payments WHERE id = ?', [id])) as { account_enc: Buffer; updated_at: Date }[]
+      )[0]!;
+    // a value rewritten after the rotation read it (a correction) stays as written
+    const newer = current.encrypt('111122223333', 'account');
+    const writer: ReencryptWriter = async (d, column, page) => {
+      await ds.query('UPDATE payments SET account_enc = ? WHERE id = ?', [newer, kept]);
+      return reencryptPaymentDestinations(d, column, page);
+    };
+    const report = await rotate({ columns: ENCRYPTED_COLUMNS.filter((c) => c.table === 'payments'), writers: { payments: writer } });
+    expect(col(report, 'payments', 'account_enc')).to.include({ reencrypted: 1, changedConcurrently: 1 });
+    const m = await payment(moved);
+    expect(current.decrypt(m.account_enc, 'account')).to.equal(second.account);
+    expect(m.updated_at.toISOString()).to.equal('2020-01-02T03:04:05.678Z');
+    expect((await payment(kept)).account_enc.equals(newer)).to.equal(true);
   });
 });

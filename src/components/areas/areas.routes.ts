@@ -1,5 +1,6 @@
+import { intIdParams } from '../../platform/http/schemas';
 import type { Api } from '../../platform/http';
-import { areaDetailSchema, areaIdParams, areaPage, createAreaBody, listAreasQuery, updateAreaBody } from './areas.schemas';
+import { areaDetailSchema, areaPage, createAreaBody, listAreasQuery, updateAreaBody } from './areas.schemas';
 import type { AreasService } from './areas.service';
 
 export function registerAreaRoutes(api: Api, areas: AreasService): void {
@@ -23,7 +24,7 @@ export function registerAreaRoutes(api: Api, areas: AreasService): void {
     summary: 'One area with its ancestors',
     tags: ['areas'],
     access: 'authenticated',
-    params: areaIdParams,
+    params: intIdParams,
     responses: { 200: { description: 'The area', schema: areaDetailSchema }, 404: { description: 'AREA_NOT_FOUND' } },
     handler: ({ params }, ctx) => areas.get(ctx.principal, params.id),
   });
@@ -46,7 +47,7 @@ export function registerAreaRoutes(api: Api, areas: AreasService): void {
     summary: 'Rename, recode, (de)activate or move an area',
     tags: ['areas'],
     access: ['admin'],
-    params: areaIdParams,
+    params: intIdParams,
     body: updateAreaBody,
     responses: {
       200: { description: 'Updated', schema: areaDetailSchema },
@@ -62,7 +63,7 @@ export function registerAreaRoutes(api: Api, areas: AreasService): void {
     summary: 'Delete a leaf area nothing refers to',
     tags: ['areas'],
     access: ['admin'],
-    params: areaIdParams,
+    params: intIdParams,
     responses: { 204: { description: 'Deleted' }, 409: { description: 'AREA_HAS_CHILDREN or AREA_IN_USE' } },
     handler: async ({ params }, ctx) => {
       await areas.remove(ctx.principal, ctx.actor, params.id);

@@ -54,4 +54,3 @@ export const listAreasQuery = z.strictObject({
 });
 
 export const areaPage = pageOf(areaSchema).meta({ id: 'AreaPage' });
-export const areaIdParams = z.strictObject({ id: z.coerce.number().int().positive() });

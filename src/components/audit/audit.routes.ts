@@ -1,28 +1,9 @@
 import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
-import { csvText } from '../../platform/export/cells';
 import type { Api } from '../../platform/http';
 import { auditPage, exportAuditQuery, listAuditQuery, verifySchema } from './audit.schemas';
 import type { AuditService } from './audit.service';
 
 const READERS = ['auditor', 'admin'] as const;
-
-const CSV_COLUMNS = [
-  'id',
-  'occurredAt',
-  'actorUserId',
-  'actorUsername',
-  'actorRoles',
-  'action',
-  'entityType',
-  'entityId',
-  'areaId',
-  'requestId',
-  'source',
-  'summary',
-  'prevHash',
-  'hash',
-] as const;
 
 export function registerAuditRoutes(api: Api, audit: AuditService): void {
   api.route({
@@ -58,38 +39,12 @@ export function registerAuditRoutes(api: Api, audit: AuditService): void {
     query: exportAuditQuery,
     responses: { 200: { description: 'CSV file', contentType: 'text/csv' } },
     handler: async ({ query }, ctx) => {
-      await audit.recordAlone(ctx.actor, {
-        action: 'audit.export',
-        entityType: 'audit_event',
-        areaId: ctx.principal.areaId,
-        after: { format: 'csv', filter: { ...query, from: query.from?.toISOString(), to: query.to?.toISOString() } },
-      });
-      const { rows, release } = await audit.stream(ctx.principal, query);
+      const { csv, release } = await audit.exportCsv(ctx.actor, ctx.principal, query);
       ctx.res.status(200);
       ctx.res.setHeader('Content-Type', 'text/csv; charset=utf-8');
       ctx.res.setHeader('Content-Disposition', `attachment; filename="audit-events-${new Date().toISOString().slice(0, 10)}.csv"`);
       try {
-        const records = (async function* () {
-          for await (const e of rows) {
-            yield [
-              e.id,
-              e.occurredAt,
-              e.actorUserId,
-              e.actorUsername,
-              e.actorRoles.join(' '),
-              e.action,
-              e.entityType,
-              e.entityId,
-              e.areaId,
-              e.requestId,
-              e.source,
-              JSON.stringify(e.summary),
-              e.prevHash,
-              e.hash,
-            ];
-          }
-        })();
-        await pipeline(Readable.from(csvText(CSV_COLUMNS, records)), ctx.res);
+        await pipeline(csv, ctx.res);
       } finally {
         await release();
       }

@@ -5,6 +5,7 @@ import { decodeCursor, finishPage, keysetWhere, type Page } from '../../platform
 import { areaScopeSql, inAreaScope, type Actor, type Principal } from '../../platform/security';
 import type { AuditCheckpoints } from './audit-checkpoints';
 import { canonicalJson, checkpointMac, eventHash, GENESIS_HASH, headMac, macMatches, type ChainEnd, type Checkpoint } from './audit-hash';
+import { auditCsv } from './audit-export';
 import { storedSummary } from './audit-summary';
 
 export interface AuditInput {
@@ -273,6 +274,21 @@ export class AuditService {
       page.limit + 1,
     ])) as Row[];
     return finishPage(rows, page.limit, (r) => [String(r.id)], toEvent);
+  }
+
+  /**
+   * The matching events as CSV, oldest first, streamed from the database; the export is audited (in its own
+   * transaction) before the read starts. The caller must release the connection once the file is sent.
+   */
+  async exportCsv(actor: Actor, p: Principal, f: AuditFilter): Promise<{ csv: Readable; release: () => Promise<void> }> {
+    await this.recordAlone(actor, {
+      action: 'audit.export',
+      entityType: 'audit_event',
+      areaId: p.areaId,
+      after: { format: 'csv', filter: { ...f, from: f.from?.toISOString(), to: f.to?.toISOString() } },
+    });
+    const { rows, release } = await this.stream(p, f);
+    return { csv: auditCsv(rows), release };
   }
 
   /** Streams matching events oldest first, for CSV export. Caller must release the runner. */

@@ -99,8 +99,6 @@ export const userWithPasswordSchema = z
   .object({ user: userSchema, temporaryPassword: z.string().nullable().describe('Shown once when the server generated it') })
   .meta({ id: 'UserWithTemporaryPassword' });
 
-export const idParams = z.strictObject({ id: z.coerce.number().int().positive() });
-
 const roles = z.array(role).min(1, 'at least one role').max(4);
 const areaId = z.number().int().positive().nullable().describe("Root of the user's area scope; null = the whole tree");
 

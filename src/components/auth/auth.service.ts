@@ -3,56 +3,27 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Config } from '../../../config';
 import { type DataCipher } from '../../platform/crypto';
 import { conflict, forbidden, invalid, unauthenticated } from '../../platform/errors';
-import { SYSTEM_ACTOR, type Actor, type Principal, type Role } from '../../platform/security';
+import { SYSTEM_ACTOR, type Actor, type Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
-import { areaPathOf } from '../areas/area-path';
 import { assertPasswordPolicy, DUMMY_HASH, hashPassword, verifyPassword } from './password';
 import { CSRF_HEADER, sessionCookieOf } from './session-cookie';
-import type { CookieSession, SessionStore } from './session.store';
+import type { SessionStore } from './session.store';
 import type { TokenService } from './token';
 import { matchTotp, newTotpSecret, totpUri } from './totp';
 import { UserEntity } from './user.entity';
+import {
+  accountDisabled,
+  accountLocked,
+  requiresTotp,
+  sessionEnded,
+  SessionIssuer,
+  type Issued,
+  type IssuedToken,
+  type Me,
+  type SessionMode,
+} from './session-issuer';
 
-/** Roles that release money or administer the system must use a second factor. */
-export const TOTP_ROLES: readonly Role[] = ['admin', 'approver'];
-
-export function requiresTotp(roles: readonly Role[]): boolean {
-  return roles.some((r) => TOTP_ROLES.includes(r));
-}
-
-export interface Me {
-  id: number;
-  username: string;
-  displayName: string;
-  roles: Role[];
-  areaId: number | null;
-  totpEnabled: boolean;
-  mustChangePassword: boolean;
-  /** What the account must still do before it gets a full session. */
-  pending: ('password_change' | 'totp_enrolment')[];
-}
-
-export interface IssuedToken {
-  token: string;
-  tokenType: 'Bearer';
-  expiresAt: string;
-  stage: 'full' | 'limited';
-  user: Me;
-}
-
-/** A browser session's answer: the credential is in the cookie, so the body has no token, and has the CSRF token. */
-export interface IssuedCookie {
-  /** The session's absolute end: the cookie works until then while the session is used. */
-  expiresAt: string;
-  stage: 'full' | 'limited';
-  user: Me;
-  csrfToken: string;
-}
-
-export type SessionMode = 'cookie' | 'token';
-
-/** What a login (or a password change, a TOTP enrolment) hands out: a bearer token, or a cookie and its answer. */
-export type Issued = { mode: 'token'; body: IssuedToken } | { mode: 'cookie'; body: IssuedCookie; cookie: string };
+export { requiresTotp, TOTP_ROLES, type Issued, type IssuedCookie, type IssuedToken, type Me, type SessionMode } from './session-issuer';
 
 export interface SessionInfo {
   /** The idle limit: the session ends this long after its last request. */
@@ -77,6 +48,8 @@ export interface RequestCredentials {
 const SAFE_METHODS = ['GET', 'HEAD', 'OPTIONS'];
 
 export class AuthService {
+  private readonly issuer: SessionIssuer;
+
   constructor(
     private readonly ds: DataSource,
     private readonly cfg: Config,
@@ -84,98 +57,17 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly cipher: DataCipher,
     private readonly audit: AuditService,
-  ) {}
+  ) {
+    this.issuer = new SessionIssuer(ds, sessions, tokens);
+  }
 
   private users(em?: EntityManager) {
     return (em ?? this.ds.manager).getRepository(UserEntity);
   }
 
+  /** The account as its owner sees it, with what it must still do. */
   meOf(u: UserEntity): Me {
-    const pending: Me['pending'] = [];
-    if (u.mustChangePassword) pending.push('password_change');
-    if (requiresTotp(u.roles) && !u.totpEnabled) pending.push('totp_enrolment');
-    return {
-      id: u.id,
-      username: u.username,
-      displayName: u.displayName,
-      roles: u.roles,
-      areaId: u.areaId,
-      totpEnabled: u.totpEnabled,
-      mustChangePassword: u.mustChangePassword,
-      pending,
-    };
-  }
-
-  private stageOf(u: UserEntity): 'full' | 'limited' {
-    return this.meOf(u).pending.length ? 'limited' : 'full';
-  }
-
-  /**
-   * A new session for `u` as it was read, and its token. The account is read again once the session exists: a
-   * lock, deactivation or change that committed before that read is seen here, and one committing after it
-   * revokes this session with the others, so no session outlives a revocation it raced with.
-   */
-  private async issueNew(u: UserEntity, mode: SessionMode): Promise<Issued> {
-    const stage = this.stageOf(u);
-    const binding = { userId: u.id, roles: u.roles, areaId: u.areaId, stage };
-    let browser: CookieSession | undefined;
-    if (mode === 'cookie') {
-      const areaPath = u.areaId === null ? null : await areaPathOf(this.ds.manager, u.areaId);
-      browser = await this.sessions.createCookie(binding, { username: u.username, areaPath });
-    }
-    const sid = browser?.sid ?? (await this.sessions.create(binding));
-    // a locking read waits for a change still uncommitted (a deactivation revokes before its transaction ends)
-    const [now] = (await this.ds.query(
-      `SELECT active, locked_at, password_hash, roles, area_id, must_change_password, totp_enabled
-         FROM users WHERE id = ? LOCK IN SHARE MODE`,
-      [u.id],
-    )) as {
-      active: number;
-      locked_at: Date | null;
-      password_hash: string;
-      roles: string;
-      area_id: number | null;
-      must_change_password: number;
-      totp_enabled: number;
-    }[];
-    const same =
-      now !== undefined &&
-      now.password_hash === u.passwordHash &&
-      now.roles.split(',').filter(Boolean).sort().join() === [...u.roles].sort().join() &&
-      now.area_id === u.areaId &&
-      now.must_change_password === (u.mustChangePassword ? 1 : 0) &&
-      now.totp_enabled === (u.totpEnabled ? 1 : 0);
-    if (!now || now.locked_at || !now.active || !same) {
-      await this.sessions.end(sid, u.id);
-      if (now?.locked_at) throw accountLocked();
-      if (now && !now.active) throw accountDisabled();
-      throw unauthenticated('SESSION_ENDED', 'the account was changed while logging in; log in again');
-    }
-    if (!browser) return { mode: 'token', body: await this.issue(u, sid) };
-    const times = await this.sessions.times(sid);
-    if (!times) throw sessionEnded();
-    return {
-      mode: 'cookie',
-      cookie: browser.cookie,
-      body: { expiresAt: times.expiresAt.toISOString(), stage, user: this.meOf(u), csrfToken: browser.csrfToken },
-    };
-  }
-
-  /** A token for session `sid`, stating what the session is bound to. */
-  private async issue(u: UserEntity, sid: string): Promise<IssuedToken> {
-    const me = this.meOf(u);
-    const stage = this.stageOf(u);
-    const apath = u.areaId === null ? null : await areaPathOf(this.ds.manager, u.areaId);
-    const { token, expiresAt } = this.tokens.sign({
-      sub: String(u.id),
-      sid,
-      usr: u.username,
-      roles: u.roles,
-      area: u.areaId,
-      apath,
-      stage,
-    });
-    return { token, tokenType: 'Bearer', expiresAt: expiresAt.toISOString(), stage, user: me };
+    return this.issuer.meOf(u);
   }
 
   private inactiveSince(): Date {
@@ -249,7 +141,7 @@ export class AuthService {
     if (outcome === 'locked') return this.refuse(user, actor, 'locked');
     if (outcome === 'disabled') return this.refuse(user, actor, 'disabled');
     if (outcome === 'code_used') return this.recordFailure(user, actor, 'totp');
-    return this.issueNew(user, input.session ?? 'token');
+    return this.issuer.issueNew(user, input.session ?? 'token');
   }
 
   /** Refuses a login to a locked or disabled account: audited, not counted, the same answer whether the password was right. */
@@ -430,12 +322,12 @@ export class AuthService {
       throw unauthenticated('SESSION_ENDED', 'the account is no longer active');
     }
     // the session was issued for the roles, area and stage the token states; an account that differs now logs in again
-    if ([...u.roles].sort().join() !== [...p.roles].sort().join() || u.areaId !== p.areaId || this.stageOf(u) !== p.stage) {
+    if ([...u.roles].sort().join() !== [...p.roles].sort().join() || u.areaId !== p.areaId || this.issuer.stageOf(u) !== p.stage) {
       await this.sessions.end(p.sessionId, u.id);
       throw unauthenticated('SESSION_ENDED', "the account's roles, area or setup changed since this session began; log in again");
     }
     await this.ds.query('UPDATE users SET last_active_at = CURRENT_TIMESTAMP(3) WHERE id = ?', [u.id]);
-    return this.issue(u, p.sessionId);
+    return this.issuer.issue(u, p.sessionId);
   }
 
   /** Changes the caller's own password; every session of the user ends and a new one is issued. */
@@ -463,7 +355,7 @@ export class AuthService {
       });
     });
     await this.sessions.revokeAll(u.id);
-    return this.issueNew(await this.users().findOneByOrFail({ id: u.id }), p.cookieSession ? 'cookie' : 'token');
+    return this.issuer.issueNew(await this.users().findOneByOrFail({ id: u.id }), p.cookieSession ? 'cookie' : 'token');
   }
 
   /** Starts TOTP enrolment: a new secret, shown once, confirmed by a code from it. */
@@ -507,7 +399,7 @@ export class AuthService {
       throw conflict('TOTP_SETUP_REPLACED', 'a newer POST /auth/totp/setup replaced this secret; confirm with a code from the newest one');
     }
     await this.sessions.revokeAll(u.id);
-    return this.issueNew(await this.users().findOneByOrFail({ id: u.id }), p.cookieSession ? 'cookie' : 'token');
+    return this.issuer.issueNew(await this.users().findOneByOrFail({ id: u.id }), p.cookieSession ? 'cookie' : 'token');
   }
 
   /** Disables an account and ends its sessions (admin deactivation, or the inactivity rule). */
@@ -543,27 +435,12 @@ export class AuthService {
   }
 }
 
-function sessionEnded() {
-  return unauthenticated(
-    'SESSION_ENDED',
-    'the session has ended (logged out, idle too long, past its maximum lifetime, or revoked); log in again',
-  );
-}
-
-function accountDisabled() {
-  return unauthenticated('ACCOUNT_DISABLED', 'the account is disabled; ask an administrator');
-}
-
 /** Constant-time equality of a presented secret with the expected one. */
 function sameSecret(given: string | undefined, expected: string): boolean {
   if (!given || !expected) return false;
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function accountLocked() {
-  return unauthenticated('ACCOUNT_LOCKED', 'the account is locked after too many failed logins; ask an administrator to unlock it');
 }
 
 export function assertNotSelf(p: Principal, userId: number, what: string): void {

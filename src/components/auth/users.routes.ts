@@ -1,7 +1,7 @@
+import { intIdParams } from '../../platform/http/schemas';
 import type { Api } from '../../platform/http';
 import {
   createUserBody,
-  idParams,
   listUsersQuery,
   resetPasswordBody,
   updateUserBody,
@@ -12,7 +12,6 @@ import {
 import {
   confirmedRoleGrantSchema,
   createdUserSchema,
-  grantIdParams,
   issuedRoleGrantSchema,
   listGrantsQuery,
   proposeGrantBody,
@@ -65,7 +64,7 @@ export function registerUserRoutes(api: Api, users: UsersService): void {
     summary: 'One user',
     tags: ['users'],
     access: ADMIN,
-    params: idParams,
+    params: intIdParams,
     responses: { 200: { description: 'The user', schema: userSchema }, 404: { description: 'USER_NOT_FOUND' } },
     handler: ({ params }, ctx) => users.get(ctx.principal, params.id),
   });
@@ -79,7 +78,7 @@ export function registerUserRoutes(api: Api, users: UsersService): void {
       'that another administrator confirms; staff and auditor, and removals, apply at once.',
     tags: ['users'],
     access: ADMIN,
-    params: idParams,
+    params: intIdParams,
     body: updateUserBody,
     responses: {
       200: { description: 'Updated', schema: updatedUserSchema },
@@ -102,7 +101,7 @@ export function registerUserRoutes(api: Api, users: UsersService): void {
       summary,
       tags: ['users'],
       access: ADMIN,
-      params: idParams,
+      params: intIdParams,
       responses: {
         200: { description: 'Done', schema: userSchema },
         404: { description: 'USER_NOT_FOUND' },
@@ -125,7 +124,7 @@ export function registerUserRoutes(api: Api, users: UsersService): void {
       '(POST /users/{id}/role-grants), whose confirmation by another administrator sets a new temporary password in two halves.',
     tags: ['users'],
     access: ADMIN,
-    params: idParams,
+    params: intIdParams,
     body: resetPasswordBody,
     responses: {
       200: { description: 'Reset', schema: userWithPasswordSchema },
@@ -145,7 +144,7 @@ export function registerUserRoutes(api: Api, users: UsersService): void {
       'current roles of an approver or administrator re-issues their password. Nobody proposes for themselves.',
     tags: ['users'],
     access: ADMIN,
-    params: idParams,
+    params: intIdParams,
     body: proposeGrantBody,
     idempotent: true,
     responses: {
@@ -187,7 +186,7 @@ export function registerUserRoutes(api: Api, users: UsersService): void {
       '(in the answer, shown once); the user changes it and enrols a second factor at first login.',
     tags: ['users'],
     access: ADMIN,
-    params: grantIdParams,
+    params: intIdParams,
     idempotent: true,
     responses: {
       200: { description: 'Confirmed', schema: confirmedRoleGrantSchema },
@@ -204,7 +203,7 @@ export function registerUserRoutes(api: Api, users: UsersService): void {
     summary: 'Reject a role grant (the proposer may withdraw it); nothing changes for the user',
     tags: ['users'],
     access: ADMIN,
-    params: grantIdParams,
+    params: intIdParams,
     idempotent: true,
     responses: { 200: { description: 'Rejected', schema: roleGrantSchema }, ...grantErrors },
     handler: ({ params }, ctx) => users.rejectGrant(ctx.principal, ctx.actor, params.id),

@@ -60,8 +60,6 @@ export const proposeGrantBody = z.strictObject({
     .describe("The user's whole role set after the grant, holding approver or admin; the current roles again re-issue the password"),
 });
 
-export const grantIdParams = z.strictObject({ id: z.coerce.number().int().positive() });
-
 export const listGrantsQuery = z.strictObject({
   ...pageQuery,
   status: z.enum(['pending', 'confirmed', 'rejected', 'stale']).optional(),

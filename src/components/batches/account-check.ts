@@ -130,13 +130,13 @@ export class AccountChecker {
     if (errors) this.log.warn('account check: lookups failed', { batchId, errors, checked });
     return { checked, flagged: f?.flagged_count ?? 0, errors, status };
   }
+}
 
-  /** Staff ask for the check again (after errors, or after roll corrections): every item is looked up afresh. */
-  async reset(batchId: string): Promise<void> {
-    await resetAccountLookups(this.ds.manager, batchId);
-    await this.ds.query(
-      "UPDATE batches SET check_status = 'pending', check_detail = NULL, check_checked = NULL, check_failed = NULL, check_first_error = NULL WHERE id = ?",
-      [batchId],
-    );
-  }
+/** Staff ask for the check again (after errors, or after roll corrections): every item is looked up afresh. */
+export async function resetAccountCheck(ds: DataSource, batchId: string): Promise<void> {
+  await resetAccountLookups(ds.manager, batchId);
+  await ds.query(
+    "UPDATE batches SET check_status = 'pending', check_detail = NULL, check_checked = NULL, check_failed = NULL, check_first_error = NULL WHERE id = ?",
+    [batchId],
+  );
 }

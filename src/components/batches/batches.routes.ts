@@ -1,14 +1,10 @@
-import type { DataSource } from 'typeorm';
+import { bigIdParams } from '../../platform/http/schemas';
 import { clientGoneSignal, type Api } from '../../platform/http';
 import type { StepUp } from '../../platform/security';
-import type { AuditService } from '../audit';
-import type { AccountChecker } from './account-check';
-import { writeItemsCsv, writeItemsXlsx } from './batch-export';
 import type { BatchReleaser } from './batch-release';
 import type { BatchesService } from './batches.service';
 import {
   approveBody,
-  batchIdParams,
   batchPage,
   batchSchema,
   createBatchBody,
@@ -32,13 +28,8 @@ const batchOut = { description: 'The batch', schema: batchSchema };
 const illegal = { description: 'BATCH_ILLEGAL_TRANSITION (with the status and the moves it allows), BATCH_CHANGED' };
 
 export interface BatchRouteDeps {
-  ds: DataSource;
-  audit: AuditService;
   batches: BatchesService;
   releaser: BatchReleaser;
-  checker: AccountChecker;
-  /** queue the account check of a batch again */
-  recheck: (batchId: string) => Promise<void>;
   stepUp: StepUp;
 }
 
@@ -86,7 +77,7 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
       'Same months, amounts and slots; corrected destinations are taken from the roll. It is reviewed and approved like any batch. Payments whose month is live in another batch, or whose enrolment is no longer active, are left out with that reason.',
     tags: ['batches'],
     access: MAKERS,
-    params: batchIdParams,
+    params: bigIdParams,
     body: noteBody,
     idempotent: true,
     responses: { 201: { description: 'The retry batch, as draft', schema: batchSchema }, 409: { description: 'BATCH_NOT_PAID_YET' } },
@@ -99,7 +90,7 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
     summary: 'One batch',
     tags: ['batches'],
     access: READERS,
-    params: batchIdParams,
+    params: bigIdParams,
     responses: { 200: batchOut, 404: { description: 'BATCH_NOT_FOUND' } },
     handler: ({ params }, ctx) => batches.get(ctx.principal, params.id),
   });
@@ -110,7 +101,7 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
     summary: "A batch's payments in order, filterable",
     tags: ['batches'],
     access: READERS,
-    params: batchIdParams,
+    params: bigIdParams,
     query: listItemsQuery,
     responses: { 200: { description: 'A page of items', schema: itemPage } },
     handler: ({ params, query }, ctx) => {
@@ -125,7 +116,7 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
     summary: 'Totals of a batch by review state, area, channel and bank or wallet',
     tags: ['batches'],
     access: READERS,
-    params: batchIdParams,
+    params: bigIdParams,
     description: 'A grouped read of every item of the batch; it is stopped on the database when the client leaves before the answer.',
     responses: { 200: { description: 'Totals', schema: totalsSchemaOut } },
     handler: ({ params }, ctx) => batches.totals(ctx.principal, params.id, clientGoneSignal(ctx.res)),
@@ -137,7 +128,7 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
     summary: 'Who the generation left out, and why',
     tags: ['batches'],
     access: READERS,
-    params: batchIdParams,
+    params: bigIdParams,
     query: listItemsQuery.pick({ limit: true, cursor: true }),
     responses: { 200: { description: 'A page of left-out enrolments', schema: leftOutPage } },
     handler: ({ params, query }, ctx) => batches.leftOut(ctx.principal, params.id, query),
@@ -149,7 +140,7 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
     summary: 'Every status change of the batch: who, when, why, and what it held then',
     tags: ['batches'],
     access: READERS,
-    params: batchIdParams,
+    params: bigIdParams,
     responses: { 200: { description: 'Oldest first', schema: transitionsSchema } },
     handler: ({ params }, ctx) => batches.transitions(ctx.principal, params.id),
   });
@@ -164,7 +155,7 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
           : 'The printable payment list as XLSX: amount in figures and in Vietnamese words, subtotal per commune, a column to sign; audited',
       tags: ['batches'],
       access: READERS,
-      params: batchIdParams,
+      params: bigIdParams,
       query: exportItemsQuery,
       responses: {
         200: {
@@ -173,22 +164,14 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
         },
       },
       handler: async ({ params, query }, ctx) => {
-        const b = await batches.visibleRow(ctx.principal, params.id);
-        await d.audit.recordAlone(ctx.actor, {
-          action: 'batch.export',
-          entityType: 'batch',
-          entityId: b.id,
-          areaId: b.area_id,
-          after: { format, filter: query },
-        });
+        const file = await batches.exportItems(ctx.actor, ctx.principal, params.id, format, query);
         ctx.res.status(200);
         ctx.res.setHeader(
           'Content-Type',
           format === 'csv' ? 'text/csv; charset=utf-8' : 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
         );
-        ctx.res.setHeader('Content-Disposition', `attachment; filename="batch-${b.id}-items.${format}"`);
-        if (format === 'csv') await writeItemsCsv(d.ds, b, query, ctx.res);
-        else await writeItemsXlsx(d.ds, b, query, ctx.res);
+        ctx.res.setHeader('Content-Disposition', `attachment; filename="batch-${file.batchId}-items.${format}"`);
+        await file.write(ctx.res);
       },
     });
   }
@@ -201,7 +184,7 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
       'exclude: the item is dropped and its month is free for another batch; hold: kept in the batch but not paid with it (its month is freed when the batch is released); include: undoes either. Changes the batch version: an approval carrying an older version or totals is refused.',
     tags: ['batches'],
     access: MAKERS,
-    params: batchIdParams,
+    params: bigIdParams,
     body: reviewBody,
     idempotent: true,
     responses: {
@@ -218,15 +201,10 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
     summary: 'Run the account check (provider lookups) again; draft or rejected batches',
     tags: ['batches'],
     access: MAKERS,
-    params: batchIdParams,
+    params: bigIdParams,
     idempotent: true,
     responses: { 200: batchOut, 409: { description: 'BATCH_NOT_EDITABLE' } },
-    handler: async ({ params }, ctx) => {
-      await batches.assertRecheckable(ctx.actor, ctx.principal, params.id);
-      await d.checker.reset(params.id);
-      await d.recheck(params.id);
-      return batches.get(ctx.principal, params.id);
-    },
+    handler: ({ params }, ctx) => batches.recheckAccounts(ctx.actor, ctx.principal, params.id),
   });
 
   api.route({
@@ -235,7 +213,7 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
     summary: 'Submit a draft (or rejected) batch for approval',
     tags: ['batches'],
     access: MAKERS,
-    params: batchIdParams,
+    params: bigIdParams,
     body: noteBody,
     idempotent: true,
     responses: { 200: batchOut, 409: { description: 'BATCH_ILLEGAL_TRANSITION, BATCH_EMPTY, BATCH_CHECK_RUNNING' } },
@@ -250,7 +228,7 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
       'Only an approver whose area scope covers the whole batch area, and who did not create, change or submit the batch (whatever other roles they hold). Refused with BATCH_CHANGED when the count, total (or version, if given) differ from the batch now. The code in `totp` is spent before the approval is applied (an approval refused afterwards has used it all the same); a wrong or used code counts towards the lockout like a failed login.',
     tags: ['batches'],
     access: ['approver'],
-    params: batchIdParams,
+    params: bigIdParams,
     body: approveBody,
     idempotent: true,
     responses: {
@@ -272,7 +250,7 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
     summary: 'Send a submitted batch back to staff with a reason',
     tags: ['batches'],
     access: ['approver'],
-    params: batchIdParams,
+    params: bigIdParams,
     body: reasonBody,
     idempotent: true,
     responses: { 200: batchOut, 403: { description: 'SELF_APPROVAL, AREA_OUT_OF_SCOPE' }, 409: illegal },
@@ -285,7 +263,7 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
     summary: 'Cancel a batch before it is processing; its payments stop counting',
     tags: ['batches'],
     access: MAKERS,
-    params: batchIdParams,
+    params: bigIdParams,
     body: reasonBody,
     idempotent: true,
     responses: { 200: batchOut, 409: illegal },
@@ -298,7 +276,7 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
     summary: 'Schedule an approved batch to start at a date and time (Vietnam time), or move its start',
     tags: ['batches'],
     access: MAKERS,
-    params: batchIdParams,
+    params: bigIdParams,
     body: scheduleBody,
     idempotent: true,
     responses: { 200: batchOut, 400: { description: 'SCHEDULE_IN_PAST, SCHEDULE_TOO_FAR' }, 409: illegal },
@@ -313,7 +291,7 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
       "Checks that each provider's float covers the batch (on top of what batches in processing still owe there). When it does not, the batch stays scheduled with fundsHold saying what is short; release again once the float is topped up.",
     tags: ['batches'],
     access: MAKERS,
-    params: batchIdParams,
+    params: bigIdParams,
     idempotent: true,
     responses: { 200: { description: 'processing, or scheduled with fundsHold', schema: batchSchema }, 409: illegal },
     handler: ({ params }, ctx) => d.releaser.releaseNow(ctx.actor, ctx.principal, params.id),

@@ -19,7 +19,6 @@ const period = z
     return p;
   });
 
-const id = z.string().regex(/^\d{1,19}$/, 'must be a numeric id');
 const kind = z.enum(['regular', 'arrears']);
 const channel = z.enum(['BANK', 'WALLET', 'CASH']);
 const review = z.enum(['included', 'held', 'excluded']);
@@ -43,8 +42,6 @@ const vnDateTime = z
     }
     return d;
   });
-
-export const batchIdParams = z.object({ id });
 
 export const createBatchBody = z
   .strictObject({

@@ -1,6 +1,9 @@
+import type { Writable } from 'node:stream';
 import type { DataSource } from 'typeorm';
 import type { Actor, Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
+import { resetAccountCheck } from './account-check';
+import { writeItemsCsv, writeItemsXlsx, type ExportFormat } from './batch-export';
 import { BatchCreation, type NewBatch } from './batch-creation';
 import { BatchLifecycle, type Approval } from './batch-lifecycle';
 import { BatchReads, type BatchFilter, type ItemFilter } from './batch-reads';
@@ -22,7 +25,16 @@ export { MAX_REVIEW_ITEMS, type ReviewInput } from './batch-review';
 /** What the service tells the worker: checks to run, releases to schedule. */
 export interface BatchHooks {
   accountCheckNeeded(batchId: string): Promise<void>;
+  /** Staff asked for the check again: unlike a new batch's check, a failure to queue it is theirs to hear. */
+  accountCheckAgain(batchId: string): Promise<void>;
   releaseScheduled(batchId: string, at: Date): Promise<void>;
+}
+
+/** An export of a batch's items, audited when prepared: `write` streams the file to `out`. */
+export interface ItemsExport {
+  batchId: string;
+  format: ExportFormat;
+  write(out: Writable): Promise<void>;
 }
 
 /**
@@ -36,7 +48,11 @@ export class BatchesService {
   private readonly reviews: BatchReview;
   private readonly lifecycle: BatchLifecycle;
 
-  constructor(ds: DataSource, audit: AuditService, hooks: BatchHooks) {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly audit: AuditService,
+    private readonly hooks: BatchHooks,
+  ) {
     this.reads = new BatchReads(ds);
     this.creation = new BatchCreation(ds, audit, hooks, this.reads);
     this.reviews = new BatchReview(ds, audit, this.reads);
@@ -95,13 +111,36 @@ export class BatchesService {
   schedule(actor: Actor, p: Principal, id: string, at: Date, now?: Date, enqueue?: boolean) {
     return this.lifecycle.schedule(actor, p, id, at, now, enqueue);
   }
-  assertRecheckable(actor: Actor, p: Principal, id: string) {
-    return this.lifecycle.assertRecheckable(actor, p, id);
-  }
   rowForRelease(id: string) {
     return this.lifecycle.rowForRelease(id);
   }
   scheduleNow(actor: Actor, p: Principal, id: string) {
     return this.lifecycle.scheduleNow(actor, p, id);
+  }
+
+  /** The account check again, for a batch still editable: every lookup cleared and the check queued. */
+  async recheckAccounts(actor: Actor, p: Principal, id: string) {
+    await this.lifecycle.assertRecheckable(actor, p, id);
+    await resetAccountCheck(this.ds, id);
+    await this.hooks.accountCheckAgain(id);
+    return this.reads.get(p, id);
+  }
+
+  // exports
+  /** The items of a batch the caller may see, as CSV or the printable XLSX list; the export is audited before any byte is written. */
+  async exportItems(actor: Actor, p: Principal, id: string, format: ExportFormat, filter: ItemFilter): Promise<ItemsExport> {
+    const b = await this.reads.visibleRow(p, id);
+    await this.audit.recordAlone(actor, {
+      action: 'batch.export',
+      entityType: 'batch',
+      entityId: b.id,
+      areaId: b.area_id,
+      after: { format, filter },
+    });
+    return {
+      batchId: b.id,
+      format,
+      write: (out) => (format === 'csv' ? writeItemsCsv(this.ds, b, filter, out) : writeItemsXlsx(this.ds, b, filter, out)),
+    };
   }
 }

@@ -1,3 +1,4 @@
+import { bigIdParams } from '../../platform/http/schemas';
 import type { Api } from '../../platform/http';
 import {
   beneficiaryDetailSchema,
@@ -6,7 +7,6 @@ import {
   enrolmentSchema,
   historyPage,
   historyQuery,
-  idParams,
   revealQuery,
   searchQuery,
   statusBody,
@@ -41,7 +41,7 @@ export function registerBeneficiaryRoutes(api: Api, roll: BeneficiariesService):
     summary: 'One person with their enrolments',
     tags: ['roll'],
     access: READERS,
-    params: idParams,
+    params: bigIdParams,
     query: revealQuery,
     responses: { 200: { description: 'The person', schema: beneficiaryDetailSchema }, 404: { description: 'BENEFICIARY_NOT_FOUND' } },
     handler: ({ params, query }, ctx) => roll.get(ctx.principal, ctx.actor, params.id, query.reveal ? { reason: query.reason! } : false),
@@ -53,7 +53,7 @@ export function registerBeneficiaryRoutes(api: Api, roll: BeneficiariesService):
     summary: 'Every change of the person and their enrolments, newest first',
     tags: ['roll'],
     access: READERS,
-    params: idParams,
+    params: bigIdParams,
     query: historyQuery,
     responses: { 200: { description: 'A page of changes', schema: historyPage } },
     handler: ({ params, query }, ctx) => roll.history(ctx.principal, params.id, query),
@@ -65,7 +65,7 @@ export function registerBeneficiaryRoutes(api: Api, roll: BeneficiariesService):
     summary: "Correct a person's data (name, birth date, gender, phone, commune) with a reason",
     tags: ['roll'],
     access: EDITORS,
-    params: idParams,
+    params: bigIdParams,
     body: updateBeneficiaryBody,
     responses: {
       200: { description: 'Updated', schema: beneficiaryDetailSchema },
@@ -83,7 +83,7 @@ export function registerBeneficiaryRoutes(api: Api, roll: BeneficiariesService):
     summary: 'Change an enrolment: coefficient, periods, payment channel and destination, with a reason',
     tags: ['roll'],
     access: EDITORS,
-    params: idParams,
+    params: bigIdParams,
     body: updateEnrolmentBody,
     responses: {
       200: { description: 'Updated', schema: enrolmentSchema },
@@ -100,7 +100,7 @@ export function registerBeneficiaryRoutes(api: Api, roll: BeneficiariesService):
       summary: action === 'suspend' ? 'Suspend payments of an active enrolment' : 'Resume a suspended enrolment',
       tags: ['roll'],
       access: EDITORS,
-      params: idParams,
+      params: bigIdParams,
       body: statusBody,
       responses: { 200: { description: 'Done', schema: enrolmentSchema }, 409: { description: 'ILLEGAL_STATUS_CHANGE' } },
       handler: ({ params, body }, ctx) => roll.setStatus(ctx.principal, ctx.actor, params.id, action, body),
@@ -113,7 +113,7 @@ export function registerBeneficiaryRoutes(api: Api, roll: BeneficiariesService):
     summary: 'End an enrolment (deceased, moved away, no longer eligible)',
     tags: ['roll'],
     access: EDITORS,
-    params: idParams,
+    params: bigIdParams,
     body: endBody,
     responses: { 200: { description: 'Ended', schema: enrolmentSchema }, 409: { description: 'ILLEGAL_STATUS_CHANGE' } },
     handler: ({ params, body }, ctx) => roll.setStatus(ctx.principal, ctx.actor, params.id, 'end', body),

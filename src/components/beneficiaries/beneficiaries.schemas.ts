@@ -81,7 +81,6 @@ export const searchQuery = z
   })
   .refine((q) => !(q.q && q.given), { message: 'give q or given, not both', path: ['given'] });
 
-export const idParams = z.strictObject({ id: z.string().regex(/^\d{1,18}$/, 'must be a numeric id') });
 const reason = z.string().trim().min(3, 'say why, in at least 3 characters').max(500);
 
 export const revealQuery = z

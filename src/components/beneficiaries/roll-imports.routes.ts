@@ -1,17 +1,8 @@
-import { Readable } from 'node:stream';
+import { bigIdParams } from '../../platform/http/schemas';
 import { pipeline } from 'node:stream/promises';
-import { csvText } from '../../platform/export/cells';
 import type { Api } from '../../platform/http';
 import { receiveFile } from '../../platform/http/upload';
-import {
-  importIdParams,
-  importPage,
-  listImportsQuery,
-  problemPage,
-  problemsCsvQuery,
-  problemsQuery,
-  rollImportSchema,
-} from './roll-imports.schemas';
+import { importPage, listImportsQuery, problemPage, problemsCsvQuery, problemsQuery, rollImportSchema } from './roll-imports.schemas';
 import type { RollImportsService } from './roll-imports.service';
 
 const WRITERS = ['staff', 'admin'] as const;
@@ -59,7 +50,7 @@ export function registerRollImportRoutes(api: Api, imports: RollImportsService, 
     summary: 'One import: status, progress while it runs, and its result',
     tags: ['roll imports'],
     access: READERS,
-    params: importIdParams,
+    params: bigIdParams,
     responses: { 200: { description: 'The import', schema: rollImportSchema }, 404: { description: 'IMPORT_NOT_FOUND' } },
     handler: ({ params }, ctx) => imports.get(ctx.principal, params.id),
   });
@@ -70,7 +61,7 @@ export function registerRollImportRoutes(api: Api, imports: RollImportsService, 
     summary: 'Problems found in the file: row, column and message',
     tags: ['roll imports'],
     access: READERS,
-    params: importIdParams,
+    params: bigIdParams,
     query: problemsQuery,
     responses: { 200: { description: 'A page of problems', schema: problemPage }, 404: { description: 'IMPORT_NOT_FOUND' } },
     handler: ({ params, query }, ctx) => imports.problems(ctx.principal, params.id, query),
@@ -82,22 +73,19 @@ export function registerRollImportRoutes(api: Api, imports: RollImportsService, 
     summary: 'Every problem (or those of one code or column) as a CSV file to fix the roll with',
     tags: ['roll imports'],
     access: READERS,
-    params: importIdParams,
+    params: bigIdParams,
     query: problemsCsvQuery,
     responses: {
       200: { description: 'CSV: row, column, code, message', contentType: 'text/csv' },
       404: { description: 'IMPORT_NOT_FOUND' },
     },
     handler: async ({ params, query }, ctx) => {
-      const { rows, release } = await imports.streamProblems(ctx.principal, params.id, query);
+      const { csv, release } = await imports.problemsCsv(ctx.principal, params.id, query);
       try {
         ctx.res.status(200);
         ctx.res.setHeader('Content-Type', 'text/csv; charset=utf-8');
         ctx.res.setHeader('Content-Disposition', `attachment; filename="roll-import-${params.id}-problems.csv"`);
-        const cells = (async function* () {
-          for await (const r of rows) yield [r.row, r.column, r.code, r.message];
-        })();
-        await pipeline(Readable.from(csvText(['row', 'column', 'code', 'message'], cells)), ctx.res);
+        await pipeline(csv, ctx.res);
       } finally {
         await release();
       }

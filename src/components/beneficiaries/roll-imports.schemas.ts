@@ -39,8 +39,6 @@ export const problemSchema = z
   })
   .meta({ id: 'RollImportProblem' });
 
-export const importIdParams = z.strictObject({ id: z.string().regex(/^\d{1,18}$/, 'must be an import id') });
-
 export const listImportsQuery = z.strictObject({
   ...pageQuery,
   status: importStatus.optional(),

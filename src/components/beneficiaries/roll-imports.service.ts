@@ -1,8 +1,9 @@
 import { rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { DataSource } from 'typeorm';
 import { invalid, notFound } from '../../platform/errors';
+import { csvText } from '../../platform/export/cells';
 import { decodeCursor, finishPage, keysetWhere, type KeyColumn, type Page } from '../../platform/http/pagination';
 import type { ReceivedFile } from '../../platform/http/upload';
 import { areaScopeSql, assertVisible, type Actor, type Principal } from '../../platform/security';
@@ -244,6 +245,15 @@ export class RollImportsService {
   }
 
   /** Every problem in row order, streamed (for the CSV download). Caller releases. */
+  /** Every problem of an import (or those the filter names) as CSV: row, column, code, message. The caller releases the connection. */
+  async problemsCsv(p: Principal, id: string, filter: ProblemFilter = {}): Promise<{ csv: Readable; release: () => Promise<void> }> {
+    const { rows, release } = await this.streamProblems(p, id, filter);
+    const cells = (async function* () {
+      for await (const r of rows) yield [r.row, r.column, r.code, r.message];
+    })();
+    return { csv: Readable.from(csvText(['row', 'column', 'code', 'message'], cells)), release };
+  }
+
   async streamProblems(
     p: Principal,
     id: string,

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { bigIdParams } from '../../platform/http/schemas';
 import { pipeline } from 'node:stream/promises';
 import type { Api } from '../../platform/http';
 import {
@@ -7,7 +7,6 @@ import {
   coverageQuery,
   coverageSchema,
   createExportBody,
-  exportIdParams,
   listExportsQuery,
   manifestPage,
   manifestSchema,
@@ -58,7 +57,7 @@ export function registerExportRoutes(api: Api, exports: ExportsService): void {
     description: 'Yours, or, for auditors and administrators, any export of data inside their scope.',
     tags: ['exports'],
     access: READERS,
-    params: exportIdParams,
+    params: bigIdParams,
     responses: { 200: { description: 'The manifest', schema: manifestSchema }, 404: { description: 'EXPORT_NOT_FOUND' } },
     handler: ({ params }, ctx) => exports.get(ctx.principal, params.id),
   });
@@ -70,7 +69,7 @@ export function registerExportRoutes(api: Api, exports: ExportsService): void {
     description: 'Headers carry the manifest’s SHA-256 (X-Content-SHA256) and size.',
     tags: ['exports'],
     access: READERS,
-    params: exportIdParams,
+    params: bigIdParams,
     responses: {
       200: { description: 'The file', contentType: 'application/octet-stream' },
       403: { description: 'EXPORT_NOT_YOURS' },
@@ -78,13 +77,13 @@ export function registerExportRoutes(api: Api, exports: ExportsService): void {
       409: { description: 'EXPORT_NOT_READY, EXPORT_FAILED' },
     },
     handler: async ({ params }, ctx) => {
-      const { manifest, path } = await exports.openFile(ctx.actor, ctx.principal, params.id);
+      const { manifest, file } = await exports.openFile(ctx.actor, ctx.principal, params.id);
       ctx.res.status(200);
       ctx.res.setHeader('Content-Type', CONTENT_TYPES[manifest.format]);
       ctx.res.setHeader('Content-Length', String(manifest.bytes));
       ctx.res.setHeader('Content-Disposition', `attachment; filename="${manifest.fileName}"`);
       ctx.res.setHeader('X-Content-SHA256', manifest.sha256!);
-      await pipeline(createReadStream(path), ctx.res);
+      await pipeline(file, ctx.res);
     },
   });
 

@@ -74,8 +74,6 @@ export const createExportBody = z
   })
   .meta({ id: 'NewExport' });
 
-export const exportIdParams = z.object({ id: z.string().regex(/^\d{1,19}$/, 'must be a numeric id') });
-
 export const manifestSchema = z
   .object({
     id: z.string(),

@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { createReadStream, mkdirSync } from 'node:fs';
 import { rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import type { DataSource } from 'typeorm';
 import type winston from 'winston';
 import type { Config } from '../../../config';
@@ -9,143 +10,44 @@ import { AppError, conflict, forbidden, invalid, notFound } from '../../platform
 import { decodeCursor, finishPage, keysetWhere, type Page } from '../../platform/http/pagination';
 import { formatPeriod, type Period } from '../../platform/period';
 import { SYSTEM_ACTOR, hasRole, inAreaScope, type Actor, type Principal } from '../../platform/security';
-import type { AuditService, Checkpoint } from '../audit';
+import type { AuditService } from '../audit';
 import { Coverage, type CashRecipient, type CoverageReport } from './coverage';
 import { CsvSink, XlsxSink, type Cell, type TableSink } from './export-file';
 import { resolveArea, type AreaRef } from './export-scope';
 import { auditTrailSource, reconciliationSource, type ExportSource, type RowScope } from './export-sources';
 import { marks } from '../../platform/db';
+import {
+  areaIdOfPath,
+  AUDIT_EXPORT_ROLES,
+  FULL_VALUE_ROLES,
+  manifestOf,
+  MAX_EXPORT_DAYS,
+  SCHEMA_ROWS,
+  type ExportManifest,
+  type ExportRequest,
+  type ExportRow,
+} from './export-manifest';
 
-export type ExportKind = 'reconciliation' | 'audit_trail' | 'cash_recipients';
-export type ExportFormat = 'csv' | 'xlsx';
-/** running: being written (or waiting for a free slot); done: the file and its manifest are final; failed: no file. */
-/** `expired`: done, its file deleted after EXPORT_RETENTION_DAYS (the manifest stays). */
-export type ExportStatus = 'running' | 'done' | 'failed' | 'expired';
+export {
+  AUDIT_EXPORT_ROLES,
+  FULL_VALUE_ROLES,
+  MAX_EXPORT_DAYS,
+  type ExportFormat,
+  type ExportKind,
+  type ExportManifest,
+  type ExportRequest,
+  type ExportStatus,
+} from './export-manifest';
 
-/** Roles that may export reconciliation logs and the audit trail. */
-export const AUDIT_EXPORT_ROLES = ['auditor', 'admin'] as const;
-/** Roles that may ask for full identifiers: the same as those that may reveal them on the roll (beneficiaries' REVEAL_ROLES). */
-export const FULL_VALUE_ROLES = ['staff', 'auditor'] as const;
-/** Longest period one export covers. */
-export const MAX_EXPORT_DAYS = 366;
 /** Exports written at once by one process; more wait their turn (still `running`, heartbeat kept). */
 const MAX_CONCURRENT = 2;
 const HEARTBEAT_MS = 5_000;
 /** A running export whose heartbeat is older than this lost its process: it is reported failed. */
 const STALE_SECONDS = 60;
 
-export type ExportRequest =
-  | {
-      kind: 'reconciliation';
-      format: ExportFormat;
-      from: string;
-      to: string;
-      providerId?: number | undefined;
-      areaId?: number | undefined;
-      full: boolean;
-      reason?: string | undefined;
-    }
-  | { kind: 'audit_trail'; format: ExportFormat; from: string; to: string; areaId?: number | undefined }
-  | {
-      kind: 'cash_recipients';
-      format: ExportFormat;
-      period: Period;
-      areaId?: number | undefined;
-      full: boolean;
-      reason?: string | undefined;
-    };
-
-export interface ExportManifest {
-  id: string;
-  kind: ExportKind;
-  format: ExportFormat;
-  status: ExportStatus;
-  params: Record<string, unknown>;
-  fullValues: boolean;
-  /** why the identifiers were asked for in full (null when masked) */
-  reason: string | null;
-  progressRows: number;
-  rowCount: number | null;
-  totalAmount: number | null;
-  totals: Record<string, unknown> | null;
-  bytes: number | null;
-  sha256: string | null;
-  fileName: string | null;
-  error: string | null;
-  exportedBy: { userId: number; username: string };
-  areaPath: string | null;
-  createdAt: string;
-  finishedAt: string | null;
-  auditCheckpoint: Checkpoint | null;
-}
-
-interface ExportRow {
-  id: string;
-  kind: ExportKind;
-  format: ExportFormat;
-  /** JSON: a string, or already parsed by the driver (MySQL's JSON type) */
-  params: string | Record<string, unknown>;
-  full_values: number;
-  full_reason: string | null;
-  status: ExportStatus;
-  progress_rows: number;
-  row_count: number | null;
-  total_amount: string | null;
-  totals: string | Record<string, unknown> | null;
-  bytes: string | null;
-  sha256: string | null;
-  file_name: string | null;
-  error: string | null;
-  user_id: number;
-  username: string;
-  area_path: string | null;
-  created_at: Date;
-  finished_at: Date | null;
-  audit_checkpoint: string | null;
-  stale?: number;
-}
-
-function json(v: string | Record<string, unknown> | null): Record<string, unknown> | null {
-  return typeof v === 'string' ? (JSON.parse(v) as Record<string, unknown>) : v;
-}
-
-function manifestOf(r: ExportRow): ExportManifest {
-  return {
-    id: String(r.id),
-    kind: r.kind,
-    format: r.format,
-    status: r.status,
-    params: json(r.params)!,
-    fullValues: r.full_values === 1,
-    reason: r.full_reason,
-    progressRows: Number(r.progress_rows),
-    rowCount: r.row_count === null ? null : Number(r.row_count),
-    totalAmount: r.total_amount === null ? null : Number(r.total_amount),
-    totals: json(r.totals),
-    bytes: r.bytes === null ? null : Number(r.bytes),
-    sha256: r.sha256,
-    fileName: r.file_name,
-    error: r.error,
-    exportedBy: { userId: r.user_id, username: r.username },
-    areaPath: r.area_path,
-    createdAt: r.created_at.toISOString(),
-    finishedAt: r.finished_at ? r.finished_at.toISOString() : null,
-    auditCheckpoint: r.audit_checkpoint ? (JSON.parse(r.audit_checkpoint) as Checkpoint) : null,
-  };
-}
-
-/** `/1/4/17/` → 17: the area an export covers, for the audit events about it. */
-function areaIdOfPath(p: string | null): number | null {
-  const m = p ? /(\d+)\/$/.exec(p) : null;
-  return m ? Number(m[1]) : null;
-}
-
 const DAY_MS = 86_400_000;
 /** Start of a business date in Vietnam time (UTC+7, no daylight saving). */
 const vnDayStart = (d: string): Date => new Date(`${d}T00:00:00+07:00`);
-
-const SCHEMA_ROWS =
-  'id, kind, format, params, full_values, full_reason, status, progress_rows, row_count, total_amount, totals, bytes, sha256, file_name, error, user_id, username, area_path, created_at, finished_at, audit_checkpoint';
 
 /** Auditor exports (reconciliation logs, audit trail, people paid in cash) with manifests, and the cashless coverage report. */
 export class ExportsService {
@@ -480,7 +382,7 @@ export class ExportsService {
   }
 
   /** The finished file of your own export, for download; the download is audited. */
-  async openFile(actor: Actor, p: Principal, id: string): Promise<{ manifest: ExportManifest; path: string }> {
+  async openFile(actor: Actor, p: Principal, id: string): Promise<{ manifest: ExportManifest; file: Readable }> {
     const r = await this.row(id);
     // someone else's export of data inside your scope is named as such; outside your scope it does not exist for you
     if (!r || (r.user_id !== p.userId && !inAreaScope(p, r.area_path)))
@@ -505,7 +407,7 @@ export class ExportsService {
       areaId: areaIdOfPath(r.area_path),
       after: { kind: m.kind, format: m.format, fullValues: m.fullValues, bytes: m.bytes, sha256: m.sha256 },
     });
-    return { manifest: m, path: file };
+    return { manifest: m, file: createReadStream(file) };
   }
 }
 

@@ -10,7 +10,7 @@ export function registerOperationsRoutes(api: Api, operations: OperationsService
     path: '/admin/queues',
     summary: 'Every Bull queue: jobs per state and whether it is paused',
     description:
-      'The job queues of jobs/catalog.ts, then one queue per active provider with a wire API (payments.p<providerId>). The whole list in one reply, not paginated.',
+      'The job queues of src/job-catalog.ts, then one queue per active provider with a wire API (payments.p<providerId>). The whole list in one reply, not paginated.',
     tags: ['operations'],
     access: READERS,
     responses: { 200: { description: 'Every queue', schema: queueList } },

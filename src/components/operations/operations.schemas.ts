@@ -17,7 +17,7 @@ const counts = z.object(
 export const queueSchema = z
   .object({
     name: z.string(),
-    kind: z.enum(['job', 'provider']).describe('job: a job of jobs/catalog.ts; provider: one provider’s send and inquiry chunks'),
+    kind: z.enum(['job', 'provider']).describe('job: a job of src/job-catalog.ts; provider: one provider’s send and inquiry chunks'),
     providerId: z.number().int().nullable(),
     providerName: z.string().nullable(),
     providerPaused: z.boolean().nullable().describe('The provider’s own pause (no new sends; inquiries go on); null for job queues'),

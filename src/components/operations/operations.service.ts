@@ -7,7 +7,7 @@ import type { Job, Queue, QueueFactory } from '../../platform/queue';
 import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
 import type { ProvidersService } from '../providers';
-import { JOB_NAMES, providerQueueName } from '../../../jobs/catalog';
+import { JOB_NAMES, providerQueueName } from '../../job-catalog';
 
 /** The Bull lists and sets of a queue. `paused` holds the waiting jobs of a paused queue. */
 export const JOB_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'paused'] as const;
@@ -15,7 +15,7 @@ export type JobState = (typeof JOB_STATES)[number];
 
 export interface QueueView {
   name: string;
-  /** `job`: one of jobs/catalog.ts; `provider`: a provider's send and inquiry chunks (payments.p<providerId>). */
+  /** `job`: one of src/job-catalog.ts; `provider`: a provider's send and inquiry chunks (payments.p<providerId>). */
   kind: 'job' | 'provider';
   providerId: number | null;
   providerName: string | null;
@@ -50,7 +50,7 @@ interface KnownQueue {
   providerPaused: boolean | null;
 }
 
-/** Job payloads carry ids only (jobs/catalog.ts); a key that does not look like one is never shown. */
+/** Job payloads carry ids only (src/job-catalog.ts); a key that does not look like one is never shown. */
 const SHOWN_KEY = /^(kind|at|[a-z][A-Za-z]*(Id|Seq))$/;
 
 function shownData(data: unknown): JobView['data'] {

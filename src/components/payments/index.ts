@@ -1,4 +1,8 @@
-export { PaymentEngine, type ChunkJob, type EngineOptions, type EngineQueues } from './payment-engine';
+export { PaymentEngine, type ChunkJob, type EngineOptions, type EngineQueues, type EngineSharing } from './payment-engine';
+export { RedisConcurrencyLimiter } from './concurrency-limiter';
+export { RedisDispatchMarks } from './dispatch-marks';
+export { RedisRateLimiter } from './rate-limiter';
 export { registerPaymentRoutes, mountProviderCallbacks, providerCallbackHandler } from './payments.routes';
 export { PayPoints } from './paypoints';
 export * from './payment-states';
+export { reencryptPaymentDestinations } from './payment-reencryption';

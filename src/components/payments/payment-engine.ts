@@ -42,6 +42,19 @@ export interface EngineOptions {
   queueLeaseMs: number;
 }
 
+/**
+ * What the worker processes of a deployment share through Redis (built by the container for the worker). Without
+ * them the engine keeps providers' limits per process and leases each queued row itself.
+ */
+export interface EngineSharing {
+  /** Providers' request rates across every worker process: one token bucket per provider. */
+  rate?: RateLimiter;
+  /** Providers' in-flight limits across every worker process: slots leased, lapsing when a worker dies. */
+  concurrency?: ConcurrencyLimiter;
+  /** Where dispatch marks a batch's never-tried sends as queued (beside the jobs themselves), instead of row by row. */
+  marks?: DispatchMarks;
+}
+
 /** What the engine asks the queues to do (the worker's Bull queues; no-ops where there is no worker). */
 export interface EngineQueues {
   send(providerId: number, job: ChunkJob): Promise<void>;
@@ -89,12 +102,12 @@ export class PaymentEngine {
   private readonly callbacks: CallbackBatcher;
   /** When this worker's sweeper last looked for payments never tried, per batch. */
   private readonly freshDispatch = new Map<string, number>();
-  /** Providers' rate limits: per process unless the worker installs the Redis-shared one (useRateLimiter). */
-  private limiter: RateLimiter = new LocalRateLimiter();
-  /** Providers' in-flight limits: per process unless the worker installs the Redis-shared one (useConcurrencyLimiter). */
-  private concurrency: ConcurrencyLimiter = new LocalConcurrencyLimiter();
+  /** Providers' rate limits: per process unless the worker's container shares them through Redis. */
+  private readonly limiter: RateLimiter;
+  /** Providers' in-flight limits: per process unless the worker's container shares them through Redis. */
+  private readonly concurrency: ConcurrencyLimiter;
   /** Batch-wide marks of queued never-tried sends (the worker's, in Redis); without them each row carries its lease. */
-  private marks: DispatchMarks | null = null;
+  private readonly marks: DispatchMarks | null;
 
   constructor(
     private readonly ds: DataSource,
@@ -104,23 +117,17 @@ export class PaymentEngine {
     private readonly queues: EngineQueues,
     private readonly log: winston.Logger,
     private readonly opts: EngineOptions,
+    shared: EngineSharing = {},
   ) {
     this.callbacks = new CallbackBatcher(ds, recordReported('callback'), opts.pollMs);
+    this.limiter = shared.rate ?? new LocalRateLimiter();
+    this.concurrency = shared.concurrency ?? new LocalConcurrencyLimiter();
+    this.marks = shared.marks ?? null;
   }
 
-  /** The limiter of providers' request rates (the worker shares one through Redis across its processes). */
-  useRateLimiter(limiter: RateLimiter): void {
-    this.limiter = limiter;
-  }
-
-  /** The limiter of requests in flight to each provider (the worker shares one through Redis across its processes). */
-  useConcurrencyLimiter(limiter: ConcurrencyLimiter): void {
-    this.concurrency = limiter;
-  }
-
-  /** Where dispatch marks a batch's never-tried sends as queued (the worker's Redis, beside the jobs themselves). */
-  useDispatchMarks(marks: DispatchMarks): void {
-    this.marks = marks;
+  /** Gives back the provider slots this process holds elsewhere (shutdown, after its queues stopped). */
+  async releaseSlots(): Promise<void> {
+    await this.concurrency.close?.();
   }
 
   // ------------------------------------------------------------ dispatch

@@ -1,3 +1,4 @@
+import { bigIdParams } from '../../platform/http/schemas';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type winston from 'winston';
@@ -74,8 +75,6 @@ const resultsRefusalSchema = z
   })
   .meta({ id: 'PayPointResultsRefusal' });
 
-const batchParams = z.object({ id: z.string().regex(/^\d{1,19}$/) });
-
 /** Live progress of a batch's payments (counts and amounts by state); the cash pay points' hand-over and results. */
 export function registerPaymentRoutes(
   api: Api,
@@ -90,7 +89,7 @@ export function registerPaymentRoutes(
     summary: "A batch's cash payments by pay point (commune): count, total, still to hand over, handed over, paid, not collected",
     tags: ['payments'],
     access: ['staff', 'approver', 'auditor', 'admin'],
-    params: batchParams,
+    params: bigIdParams,
     responses: { 200: { description: 'One row per commune with cash payments', schema: payPointsSchema } },
     handler: ({ params }, ctx) => paypoints.list(ctx.principal, params.id),
   });
@@ -103,7 +102,7 @@ export function registerPaymentRoutes(
       'The printable list per commune is GET /batches/{id}/items/export.xlsx?channel=CASH&areaId=…; the pay points return who was paid (POST …/paypoints/results).',
     tags: ['payments'],
     access: ['staff', 'admin'],
-    params: batchParams,
+    params: bigIdParams,
     body: z.strictObject({ areaId: z.number().int().positive().optional() }),
     idempotent: true,
     responses: {
@@ -121,7 +120,7 @@ export function registerPaymentRoutes(
       'The whole file is checked first; any problem (unknown reference, not a cash payment, not handed over) refuses it with every problem listed, and nothing is written.',
     tags: ['payments'],
     access: ['staff', 'admin'],
-    params: batchParams,
+    params: bigIdParams,
     upload: { field: 'file', description: 'CSV, UTF-8: reference,paid (yes/no)[,note]' },
     responses: {
       200: {
@@ -186,7 +185,7 @@ export function registerPaymentRoutes(
     summary: "A batch's payments by state, with amounts, live while it is processing",
     tags: ['payments'],
     access: ['staff', 'approver', 'auditor', 'admin'],
-    params: batchParams,
+    params: bigIdParams,
     responses: { 200: { description: 'Counts and amounts by payment state', schema: progressSchema } },
     handler: async ({ params }, ctx) => {
       const b = await batches.get(ctx.principal, params.id);

@@ -1,3 +1,4 @@
+import { intIdParams } from '../../platform/http/schemas';
 import type { Api } from '../../platform/http';
 import {
   baseLevelParams,
@@ -7,7 +8,6 @@ import {
   entitlementSchema,
   listProgrammesQuery,
   programmeDetailSchema,
-  programmeIdParams,
   programmePage,
   setBaseLevelBody,
   updateProgrammeBody,
@@ -35,7 +35,7 @@ export function registerProgrammeRoutes(api: Api, programmes: ProgrammesService)
     summary: 'One programme with its base levels, oldest first',
     tags: ['programmes'],
     access: 'authenticated',
-    params: programmeIdParams,
+    params: intIdParams,
     responses: { 200: { description: 'The programme', schema: programmeDetailSchema }, 404: { description: 'PROGRAMME_NOT_FOUND' } },
     handler: ({ params }) => programmes.get(params.id),
   });
@@ -58,7 +58,7 @@ export function registerProgrammeRoutes(api: Api, programmes: ProgrammesService)
     summary: 'Rename a programme, change its frequency, or (de)activate it',
     tags: ['programmes'],
     access: ['staff', 'admin'],
-    params: programmeIdParams,
+    params: intIdParams,
     body: updateProgrammeBody,
     responses: { 200: { description: 'Updated', schema: programmeDetailSchema }, 404: { description: 'PROGRAMME_NOT_FOUND' } },
     handler: ({ params, body }, ctx) => programmes.update(ctx.actor, params.id, body),
@@ -94,7 +94,7 @@ export function registerProgrammeRoutes(api: Api, programmes: ProgrammesService)
     description: 'Base level in force that month × coefficient, rounded half up to whole đồng.',
     tags: ['programmes'],
     access: 'authenticated',
-    params: programmeIdParams,
+    params: intIdParams,
     query: entitlementQuery,
     responses: {
       200: { description: 'The amount and how it was computed', schema: entitlementSchema },

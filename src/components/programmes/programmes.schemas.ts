@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boolQuery, plainText as text } from '../../platform/http/schemas';
+import { intId, boolQuery, plainText as text } from '../../platform/http/schemas';
 import { pageOf, pageQuery } from '../../platform/http/pagination';
 import { parseCoefficient } from '../../platform/money';
 import { parsePeriod } from '../../platform/period';
@@ -122,8 +122,7 @@ export const entitlementQuery = z.strictObject({
 });
 
 export const programmePage = pageOf(programmeSchema).meta({ id: 'ProgrammePage' });
-export const programmeIdParams = z.strictObject({ id: z.coerce.number().int().positive() });
 export const baseLevelParams = z.strictObject({
-  id: z.coerce.number().int().positive(),
+  id: intId,
   effectiveFrom: period.describe('YYYY-MM'),
 });

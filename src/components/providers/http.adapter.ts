@@ -2,13 +2,21 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
-import { parse as parseCsv } from 'csv-parse/sync';
-import { z } from 'zod';
 import { AppError, invalid, unauthenticated, unavailable } from '../../platform/errors/app-error';
 import { signedHeaders, streamVerifier, verify, type HeaderBag } from './signing';
 import {
-  FAILURE_CODES,
-  TRANSFER_STATUSES,
+  badResponse,
+  balanceSchema,
+  errorBodySchema,
+  eventSchema,
+  lookupSchema,
+  parseStatement,
+  REFERENCE,
+  transferSchema,
+} from './provider-wire';
+
+export { parseStatement, transferEventSchema } from './provider-wire';
+import {
   type Balance,
   type Destination,
   type InquiryOutcome,
@@ -37,60 +45,11 @@ export interface HttpProviderOptions {
   maxSockets?: number;
 }
 
-const REFERENCE = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_JSON_BYTES = 1024 * 1024;
 // a day's statement of a million changes is about 100 MB
 const MAX_STATEMENT_BYTES = 512 * 1024 * 1024;
 /** How long a statement download may take at least. */
 const STATEMENT_TIMEOUT_MS = 10 * 60_000;
-const STATEMENT_HEADER = ['reference', 'transferId', 'status', 'amount', 'currency', 'failureCode', 'occurredAt'];
-
-const wholeDong = z.int().positive();
-const timestamp = z.iso.datetime({ offset: true });
-const statusSchema = z.enum(TRANSFER_STATUSES);
-const failureCodeSchema = z.enum(FAILURE_CODES).nullable();
-const finalWithCause = (v: { status: string; failureCode: string | null }): boolean =>
-  (v.status === 'FAILED' || v.status === 'RETURNED') === (v.failureCode !== null);
-
-const transferSchema = z
-  .object({
-    reference: z.string().regex(REFERENCE),
-    transferId: z.string().min(1),
-    status: statusSchema,
-    amount: wholeDong,
-    currency: z.literal('VND'),
-    failureCode: failureCodeSchema,
-    createdAt: timestamp,
-    updatedAt: timestamp,
-  })
-  .refine(finalWithCause, 'failureCode must be set exactly when FAILED or RETURNED');
-
-const changeFields = {
-  reference: z.string().regex(REFERENCE),
-  transferId: z.string().min(1),
-  status: statusSchema,
-  amount: wholeDong,
-  currency: z.literal('VND'),
-  failureCode: failureCodeSchema,
-  occurredAt: timestamp,
-};
-/**
- * A provider's status event (contract section 4): what verifyCallback accepts, and what the OpenAPI document shows.
- * Ids no longer than their columns (provider_events): one event too long for them would fail the group applied with it.
- */
-export const transferEventSchema = z
-  .object({ eventId: z.string().min(1).max(128), ...changeFields, transferId: z.string().min(1).max(64) })
-  .refine(finalWithCause, 'failureCode must be set exactly when FAILED or RETURNED')
-  .meta({ id: 'ProviderTransferEvent' });
-const eventSchema = transferEventSchema;
-const statementLineSchema = z.object(changeFields).refine(finalWithCause, 'failureCode must be set exactly when FAILED or RETURNED');
-
-const balanceSchema = z.object({ currency: z.literal('VND'), available: z.int().nonnegative() });
-const lookupSchema = z.object({
-  status: z.enum(['ACTIVE', 'CLOSED', 'NOT_FOUND']),
-  accountName: z.string().min(1).nullish(),
-});
-const errorBodySchema = z.object({ error: z.string(), message: z.string().optional() });
 
 interface RawResponse {
   status: number;
@@ -125,9 +84,6 @@ function retryAfter(headers: IncomingHttpHeaders): number | null {
   const value = headers['retry-after'];
   return typeof value === 'string' && /^\d{1,9}$/.test(value.trim()) ? Number(value.trim()) : null;
 }
-
-const badResponse = (what: string, details?: unknown): AppError =>
-  new AppError('internal', 'PROVIDER_BAD_RESPONSE', `provider answered ${what} outside the contract`, details);
 
 /** The generic adapter: speaks the Disbursement Provider API v1 over HTTP(S) with keep-alive connections. */
 export class HttpProviderAdapter implements ProviderPort {
@@ -477,30 +433,4 @@ export class HttpProviderAdapter implements ProviderPort {
       else req.end();
     });
   }
-}
-
-/** Parses a statement CSV: header first, one line per status change. Throws `internal` on anything outside the contract. */
-export function parseStatement(body: Buffer): StatementLine[] {
-  let rows: string[][];
-  try {
-    rows = parseCsv(body, { bom: true, skip_empty_lines: true, relax_column_count: false }) as string[][];
-  } catch (err) {
-    throw new AppError('internal', 'PROVIDER_BAD_RESPONSE', 'statement is not valid CSV', undefined, { cause: err });
-  }
-  const [head, ...lines] = rows;
-  if (!head || head.join(',') !== STATEMENT_HEADER.join(',')) throw badResponse('a statement', 'header');
-  return lines.map((cells, i) => {
-    const [reference, transferId, status, amount, currency, failureCode, occurredAt] = cells;
-    const parsed = statementLineSchema.safeParse({
-      reference,
-      transferId,
-      status,
-      amount: amount !== undefined && /^\d{1,16}$/.test(amount) ? Number(amount) : amount,
-      currency,
-      failureCode: failureCode === '' ? null : failureCode,
-      occurredAt,
-    });
-    if (!parsed.success) throw badResponse('a statement', { line: i + 2, issues: parsed.error.issues });
-    return parsed.data as StatementLine;
-  });
 }

@@ -1,3 +1,4 @@
+import { intIdParams } from '../../platform/http/schemas';
 import type { Api } from '../../platform/http';
 import {
   connectionTestSchema,
@@ -5,7 +6,6 @@ import {
   listProvidersQuery,
   listRoutesQuery,
   providerList,
-  providerParams,
   providerRouteList,
   providerRouteSchema,
   providerSchema,
@@ -90,7 +90,7 @@ export function registerProviderRoutes(api: Api, providers: ProvidersService): v
     summary: 'One payment provider',
     tags: ['providers'],
     access: READERS,
-    params: providerParams,
+    params: intIdParams,
     responses: { 200: { description: 'The provider', schema: providerSchema }, 404: { description: 'PROVIDER_NOT_FOUND' } },
     handler: ({ params }) => providers.get(params.id),
   });
@@ -120,7 +120,7 @@ export function registerProviderRoutes(api: Api, providers: ProvidersService): v
     description: 'name and kind are fixed. A new secret replaces the old one at once; null removes it (sandbox only).',
     tags: ['providers'],
     access: ['admin'],
-    params: providerParams,
+    params: intIdParams,
     body: updateProviderBody,
     responses: {
       200: { description: 'Updated', schema: providerSchema },
@@ -138,7 +138,7 @@ export function registerProviderRoutes(api: Api, providers: ProvidersService): v
     description: 'Inquiries and statements go on. Pausing a paused provider changes nothing.',
     tags: ['providers'],
     access: ['admin'],
-    params: providerParams,
+    params: intIdParams,
     responses: { 200: { description: 'Paused', schema: providerSchema }, 404: { description: 'PROVIDER_NOT_FOUND' } },
     handler: ({ params }, ctx) => providers.pause(ctx.actor, params.id),
   });
@@ -151,7 +151,7 @@ export function registerProviderRoutes(api: Api, providers: ProvidersService): v
       'Uses the stored address, client id and secret, so that an administrator knows before routing payments to the provider that it accepts our signature and clock. 200 whatever the provider answered: ok false names what it said (providerError: BAD_SIGNATURE, STALE_TIMESTAMP, ...) or how the exchange failed (transport). Audited.',
     tags: ['providers'],
     access: ['admin'],
-    params: providerParams,
+    params: intIdParams,
     responses: {
       200: { description: 'The test ran', schema: connectionTestSchema },
       404: { description: 'PROVIDER_NOT_FOUND' },
@@ -166,7 +166,7 @@ export function registerProviderRoutes(api: Api, providers: ProvidersService): v
     summary: 'Resume a paused provider',
     tags: ['providers'],
     access: ['admin'],
-    params: providerParams,
+    params: intIdParams,
     responses: { 200: { description: 'Resumed', schema: providerSchema }, 404: { description: 'PROVIDER_NOT_FOUND' } },
     handler: ({ params }, ctx) => providers.resume(ctx.actor, params.id),
   });

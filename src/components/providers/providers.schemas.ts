@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boolQuery } from '../../platform/http/schemas';
+import { intId, boolQuery } from '../../platform/http/schemas';
 import {
   ANY_CODE,
   PROVIDER_CLIENT_ID,
@@ -10,7 +10,7 @@ import {
   ROUTE_CHANNELS,
 } from './providers.service';
 
-const id = z.coerce.number().int().positive().max(4294967295);
+const id = intId;
 
 export const providerKind = z
   .enum(PROVIDER_KINDS)
@@ -115,8 +115,6 @@ export const updateProviderBody = z
     active: z.boolean().optional().describe('false retires the provider; refused with 409 PROVIDER_ROUTED while a route points at it'),
   })
   .refine((b) => Object.keys(b).length > 0, 'give at least one field to change');
-
-export const providerParams = z.strictObject({ id });
 
 export const listRoutesQuery = z.strictObject({ channel: routeChannel.optional(), providerId: id.optional() });
 

@@ -1,240 +1,73 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { Config } from '../../../config';
 import type { DataCipher } from '../../platform/crypto';
 import { AppError, conflict, invalid, notFound, toAppError } from '../../platform/errors';
 import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
 import { HttpProviderAdapter } from './http.adapter';
-import type { Balance, ProviderPort } from './provider.port';
+import type { ProviderPort } from './provider.port';
 import { isDuplicateKey } from '../../platform/db';
+import {
+  COLUMNS,
+  fingerprint,
+  normaliseBaseUrl,
+  PROVIDER_CLIENT_ID,
+  PROVIDER_KINDS,
+  PROVIDER_LIMITS,
+  PROVIDER_NAME,
+  PROVIDER_SECRET,
+  providerAudit,
+  providerRow,
+  secretAad,
+  toProvider,
+  type ConnectionTest,
+  type NewProvider,
+  type Provider,
+  type ProviderChange,
+  type ProviderKind,
+  type ProviderRoute,
+  type RouteChannel,
+  type Row,
+} from './provider-model';
+import { RoutingRule } from './routing-rule';
 
-/**
- * How the service talks to a provider: `sandbox` is the built-in sandbox
- * (Provider API v1; URL, client id and secret from config unless the row sets
- * them), `http` an external Provider API v1 implementation, `file` a provider
- * without a wire API (payments leave as a file, e.g. cash pay points).
- */
-export const PROVIDER_KINDS = ['sandbox', 'http', 'file'] as const;
-export type ProviderKind = (typeof PROVIDER_KINDS)[number];
-
-/** The enrolment channels (enrolments.channel) a route can match. */
-export const ROUTE_CHANNELS = ['BANK', 'WALLET', 'CASH'] as const;
-export type RouteChannel = (typeof ROUTE_CHANNELS)[number];
-
-/** The match code of a route that matches any bank, wallet provider or cash enrolment of its channel. */
-export const ANY_CODE = '*';
-
-export const PROVIDER_NAME = /^[a-z0-9][a-z0-9-]{1,39}$/;
-/** Printable ASCII without spaces: it is an HMAC key shared with the provider. */
-export const PROVIDER_SECRET = /^[\x21-\x7e]{16,128}$/;
-export const PROVIDER_CLIENT_ID = /^[\x21-\x7e]{1,100}$/;
-export const PROVIDER_LIMITS = {
-  timeoutMs: { min: 100, max: 120_000 },
-  rateLimitPerSecond: { min: 1, max: 100_000 },
-  concurrency: { min: 1, max: 1_000 },
-} as const;
-
-/** A configured provider. The secret is write-only: only whether one is set is shown. */
-export interface Provider {
-  id: number;
-  /** Stable (it is part of the callback URL given to the provider): lower case, digits and dashes. */
-  name: string;
-  kind: ProviderKind;
-  /** null for a sandbox provider: SANDBOX_URL; always null for a file provider. */
-  baseUrl: string | null;
-  /** null for a sandbox provider: SANDBOX_CLIENT_ID; always null for a file provider. */
-  clientId: string | null;
-  /** Whether the row holds a secret (a sandbox provider without one uses SANDBOX_SECRET). */
-  secretSet: boolean;
-  timeoutMs: number;
-  /** Most requests a second dispatch may send to this provider; null = no limit. */
-  rateLimitPerSecond: number | null;
-  /** Most requests dispatch may have in flight at this provider at once. */
-  concurrency: number;
-  /** Set by pause: dispatch sends nothing new to this provider until resume (inquiries go on). */
-  paused: boolean;
-  /** false: retired; no route may point at it. Its adapter stays available for inquiries and statements. */
-  active: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** What a signed test request to a provider found. */
-export interface ConnectionTest {
-  providerId: number;
-  ok: boolean;
-  /** The provider's answer to the balance request, when it answered as the contract says. */
-  balance: Balance | null;
-  error: {
-    /** Ours: PROVIDER_UNAUTHORIZED, PROVIDER_UNAVAILABLE, PROVIDER_BAD_RESPONSE, ... */
-    code: string;
-    /** The provider's own error code, when it sent one (BAD_SIGNATURE, STALE_TIMESTAMP, ...). */
-    providerError: string | null;
-    httpStatus: number | null;
-    /** How the exchange failed when no answer came (ECONNREFUSED, ETIMEDOUT, ...). */
-    transport: string | null;
-    message: string;
-  } | null;
-  latencyMs: number;
-  testedAt: string;
-}
-
-export interface ProviderRoute {
-  id: number;
-  channel: RouteChannel;
-  /** A bank BIN (channel bank), a wallet provider code (channel wallet), or `*` for any. */
-  matchCode: string;
-  providerId: number;
-  providerName: string;
-}
-
-export interface NewProvider {
-  name: string;
-  kind: ProviderKind;
-  baseUrl?: string | null | undefined;
-  clientId?: string | null | undefined;
-  secret?: string | null | undefined;
-  timeoutMs?: number | undefined;
-  rateLimitPerSecond?: number | null | undefined;
-  concurrency?: number | undefined;
-  active?: boolean | undefined;
-}
-
-/** What an update may change; name and kind are fixed. `secret: null` removes the row's secret. */
-export type ProviderChange = Partial<Omit<NewProvider, 'name' | 'kind'>>;
-
-interface Row {
-  id: number;
-  name: string;
-  kind: ProviderKind;
-  base_url: string | null;
-  client_id: string | null;
-  secret_enc: Buffer | null;
-  timeout_ms: number;
-  rate_limit_per_second: number | null;
-  concurrency: number;
-  paused: number;
-  active: number;
-  created_at: Date;
-  updated_at: Date;
-}
-
-interface RouteRow {
-  id: number;
-  channel: RouteChannel;
-  match_code: string;
-  provider_id: number;
-  provider_name: string;
-}
-
-const COLUMNS =
-  'id, name, kind, base_url, client_id, secret_enc, timeout_ms, rate_limit_per_second, concurrency, paused, active, created_at, updated_at';
-
-const toProvider = (r: Row): Provider => ({
-  id: r.id,
-  name: r.name,
-  kind: r.kind,
-  baseUrl: r.base_url,
-  clientId: r.client_id,
-  secretSet: r.secret_enc !== null,
-  timeoutMs: Number(r.timeout_ms),
-  rateLimitPerSecond: r.rate_limit_per_second === null ? null : Number(r.rate_limit_per_second),
-  concurrency: Number(r.concurrency),
-  paused: Number(r.paused) === 1,
-  active: Number(r.active) === 1,
-  createdAt: r.created_at.toISOString(),
-  updatedAt: r.updated_at.toISOString(),
-});
-
-const toRoute = (r: RouteRow): ProviderRoute => ({
-  id: r.id,
-  channel: r.channel,
-  matchCode: r.match_code,
-  providerId: r.provider_id,
-  providerName: r.provider_name,
-});
-
-/* Audit summaries: never the secret, only whether it is set or changed; names under keys the redaction leaves alone. */
-const providerAudit = (p: Provider) => ({
-  providerName: p.name,
-  kind: p.kind,
-  baseUrl: p.baseUrl,
-  clientId: p.clientId,
-  secretSet: p.secretSet,
-  timeoutMs: p.timeoutMs,
-  rateLimitPerSecond: p.rateLimitPerSecond,
-  concurrency: p.concurrency,
-  paused: p.paused,
-  active: p.active,
-});
-const routeAudit = (r: ProviderRoute) => ({
-  channel: r.channel,
-  matchCode: r.matchCode,
-  providerId: r.providerId,
-  providerName: r.providerName,
-});
-
-const secretAad = (id: number): string => `provider:${id}`;
-
-/** `http://h:1/x/` → `http://h:1/x`: one spelling per URL, the adapter signs the path prefix as kept. */
-export function normaliseBaseUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw invalid('INVALID_BASE_URL', 'baseUrl must be an absolute http:// or https:// URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw invalid('INVALID_BASE_URL', 'baseUrl must be an http:// or https:// URL');
-  if (url.username || url.password || url.search || url.hash) {
-    throw invalid('INVALID_BASE_URL', 'baseUrl must not carry credentials, a query or a fragment');
-  }
-  const href = url.href.replace(/\/+$/, '');
-  if (href.length > 500) throw invalid('INVALID_BASE_URL', 'baseUrl must be at most 500 characters');
-  return href;
-}
-
-/**
- * SQL expression giving the id of the provider routed to pay an enrolment
- * (table alias `alias`, with channel, bank_bin and wallet_provider), or NULL
- * when no route matches: the route of its exact bank BIN or wallet provider
- * wins over its channel's `*` route. For set-based work (INSERT … SELECT).
- */
-export function routedProviderIdSql(alias = 'e'): string {
-  if (!/^[a-z_][a-z0-9_]*$/i.test(alias)) throw new Error(`bad table alias: ${alias}`);
-  return `(SELECT pr.provider_id FROM provider_routes pr
-    WHERE pr.channel = ${alias}.channel
-      AND pr.match_code IN (CASE ${alias}.channel WHEN 'BANK' THEN ${alias}.bank_bin WHEN 'WALLET' THEN ${alias}.wallet_provider ELSE '*' END, '*')
-    ORDER BY pr.match_code = '*' LIMIT 1)`;
-}
-
-/** An adapter is rebuilt when any of these change; the ciphertext changes with every new secret. */
-const fingerprint = (r: Row): string =>
-  [
-    r.kind,
-    r.name,
-    r.base_url ?? '',
-    r.client_id ?? '',
-    r.secret_enc?.toString('base64') ?? '',
-    String(r.timeout_ms),
-    String(r.concurrency),
-  ].join('\n');
+export {
+  ANY_CODE,
+  normaliseBaseUrl,
+  PROVIDER_CLIENT_ID,
+  PROVIDER_KINDS,
+  PROVIDER_LIMITS,
+  PROVIDER_NAME,
+  PROVIDER_SECRET,
+  ROUTE_CHANNELS,
+  routedProviderIdSql,
+  type ConnectionTest,
+  type NewProvider,
+  type Provider,
+  type ProviderChange,
+  type ProviderKind,
+  type ProviderRoute,
+  type RouteChannel,
+} from './provider-model';
 
 export type ProvidersConfig = Pick<Config, 'mode' | 'sandboxUrl' | 'sandboxClientId' | 'sandboxSecret' | 'publicBaseUrl'>;
 
 /**
- * Payment providers and the routing rule, kept as data and edited by
- * administrators; and the adapter that speaks to each provider.
+ * Payment providers and the routing rule (routing-rule.ts), kept as data and edited by administrators; and the
+ * adapter that speaks to each provider, cached per provider.
  */
 export class ProvidersService {
   private readonly adapters = new Map<number, { fingerprint: string; adapter: HttpProviderAdapter }>();
+  private readonly routing: RoutingRule;
 
   constructor(
     private readonly ds: DataSource,
     private readonly cipher: DataCipher,
     private readonly audit: AuditService,
     private readonly cfg: ProvidersConfig,
-  ) {}
+  ) {
+    this.routing = new RoutingRule(ds, audit);
+  }
 
   async list(f: { active?: boolean | undefined } = {}): Promise<Provider[]> {
     const rows = (await this.ds.query(
@@ -244,14 +77,8 @@ export class ProvidersService {
     return rows.map(toProvider);
   }
 
-  private async row(em: EntityManager, id: number, lock = false): Promise<Row> {
-    const [r] = (await em.query(`SELECT ${COLUMNS} FROM providers WHERE id = ?${lock ? ' FOR UPDATE' : ''}`, [id])) as Row[];
-    if (!r) throw notFound('PROVIDER_NOT_FOUND', `no provider with id ${id}`);
-    return r;
-  }
-
   async get(id: number): Promise<Provider> {
-    return toProvider(await this.row(this.ds.manager, id));
+    return toProvider(await providerRow(this.ds.manager, id));
   }
 
   async getByName(name: string): Promise<Provider> {
@@ -298,7 +125,7 @@ export class ProvidersService {
       if (fields.secret !== null) {
         await em.query('UPDATE providers SET secret_enc = ? WHERE id = ?', [this.cipher.encrypt(fields.secret, secretAad(newId)), newId]);
       }
-      const created = toProvider(await this.row(em, newId));
+      const created = toProvider(await providerRow(em, newId));
       await this.audit.record(em, actor, {
         action: 'provider.create',
         entityType: 'provider',
@@ -312,7 +139,7 @@ export class ProvidersService {
 
   async update(actor: Actor, id: number, input: ProviderChange): Promise<Provider> {
     await this.ds.transaction(async (em) => {
-      const beforeRow = await this.row(em, id, true);
+      const beforeRow = await providerRow(em, id, true);
       const before = toProvider(beforeRow);
       const fields = this.checked(before.kind, {
         baseUrl: input.baseUrl === undefined ? before.baseUrl : input.baseUrl,
@@ -324,7 +151,7 @@ export class ProvidersService {
         concurrency: input.concurrency ?? before.concurrency,
       });
       const active = input.active ?? before.active;
-      if (before.active && !active) await this.refuseIfRouted(em, before);
+      if (before.active && !active) await this.routing.refuseIfRouted(em, before);
       const secretEnc =
         input.secret === undefined ? beforeRow.secret_enc : input.secret === null ? null : this.cipher.encrypt(input.secret, secretAad(id));
       await em.query(
@@ -342,7 +169,7 @@ export class ProvidersService {
           id,
         ],
       );
-      const after = toProvider(await this.row(em, id));
+      const after = toProvider(await providerRow(em, id));
       await this.audit.record(em, actor, {
         action: 'provider.update',
         entityType: 'provider',
@@ -416,7 +243,7 @@ export class ProvidersService {
 
   private async setPaused(actor: Actor, id: number, paused: boolean): Promise<Provider> {
     await this.ds.transaction(async (em) => {
-      const before = toProvider(await this.row(em, id, true));
+      const before = toProvider(await providerRow(em, id, true));
       if (before.paused === paused) return;
       await em.query('UPDATE providers SET paused = ?, updated_by = ? WHERE id = ?', [paused ? 1 : 0, actor.userId, id]);
       await this.audit.record(em, actor, {
@@ -430,117 +257,25 @@ export class ProvidersService {
     return this.get(id);
   }
 
-  async listRoutes(f: { channel?: RouteChannel | undefined; providerId?: number | undefined } = {}): Promise<ProviderRoute[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (f.channel !== undefined) {
-      where.push('r.channel = ?');
-      params.push(f.channel);
-    }
-    if (f.providerId !== undefined) {
-      where.push('r.provider_id = ?');
-      params.push(f.providerId);
-    }
-    const rows = (await this.ds.query(
-      `SELECT r.id, r.channel, r.match_code, r.provider_id, p.name AS provider_name
-       FROM provider_routes r JOIN providers p ON p.id = r.provider_id
-       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY r.channel, r.match_code = '*', r.match_code`,
-      params,
-    )) as RouteRow[];
-    return rows.map(toRoute);
+  listRoutes(f: { channel?: RouteChannel | undefined; providerId?: number | undefined } = {}): Promise<ProviderRoute[]> {
+    return this.routing.listRoutes(f);
   }
 
-  private async routeRow(em: EntityManager, channel: RouteChannel, matchCode: string, lock = false): Promise<RouteRow | undefined> {
-    const [r] = (await em.query(
-      `SELECT r.id, r.channel, r.match_code, r.provider_id, p.name AS provider_name
-       FROM provider_routes r JOIN providers p ON p.id = r.provider_id
-       WHERE r.channel = ? AND r.match_code = ?${lock ? ' FOR UPDATE' : ''}`,
-      [channel, matchCode],
-    )) as RouteRow[];
-    return r;
-  }
-
-  /**
-   * Routes a channel's bank BIN or wallet provider code (or `*`: the rest of
-   * the channel) to a provider, replacing the provider it had. `created` is
-   * false when the route existed (also when it already pointed there: nothing changes then).
-   */
-  async setRoute(
+  setRoute(
     actor: Actor,
     channel: RouteChannel,
     matchCode: string,
     providerId: number,
   ): Promise<{ created: boolean; route: ProviderRoute }> {
-    const code = await this.checkedMatchCode(channel, matchCode);
-    const created = await this.ds.transaction(async (em) => {
-      // the provider row is locked: a concurrent deactivation cannot slip between this check and the insert
-      const provider = toProvider(await this.row(em, providerId, true));
-      if (!provider.active) throw conflict('PROVIDER_INACTIVE', `provider ${provider.name} is inactive; activate it before routing to it`);
-      const existing = await this.routeRow(em, channel, code, true);
-      if (existing && existing.provider_id === providerId) return false;
-      if (existing) {
-        await em.query('UPDATE provider_routes SET provider_id = ?, updated_by = ? WHERE id = ?', [providerId, actor.userId, existing.id]);
-      } else {
-        await em
-          .query('INSERT INTO provider_routes (channel, match_code, provider_id, created_by, updated_by) VALUES (?, ?, ?, ?, ?)', [
-            channel,
-            code,
-            providerId,
-            actor.userId,
-            actor.userId,
-          ])
-          .catch((e: unknown) => {
-            throw isDuplicateKey(e) ? conflict('ROUTE_CHANGED_CONCURRENTLY', 'the route was set by someone else meanwhile; try again') : e;
-          });
-      }
-      const after = toRoute((await this.routeRow(em, channel, code))!);
-      await this.audit.record(em, actor, {
-        action: 'provider_route.set',
-        entityType: 'provider_route',
-        entityId: `${channel}:${code}`,
-        ...(existing ? { before: routeAudit(toRoute(existing)) } : {}),
-        after: routeAudit(after),
-      });
-      return !existing;
-    });
-    const route = await this.routeRow(this.ds.manager, channel, code);
-    if (!route) throw conflict('ROUTE_CHANGED_CONCURRENTLY', 'the route was deleted by someone else meanwhile');
-    return { created, route: toRoute(route) };
+    return this.routing.setRoute(actor, channel, matchCode, providerId);
   }
 
-  /** Removes a route; enrolments it matched fall back to their channel's `*` route, or to none. */
-  async deleteRoute(actor: Actor, channel: RouteChannel, matchCode: string): Promise<void> {
-    const code = matchCode === ANY_CODE ? ANY_CODE : matchCode.toUpperCase();
-    await this.ds.transaction(async (em) => {
-      const existing = await this.routeRow(em, channel, code, true);
-      if (!existing) throw notFound('ROUTE_NOT_FOUND', `no route for ${channel} ${code}`);
-      await em.query('DELETE FROM provider_routes WHERE id = ?', [existing.id]);
-      await this.audit.record(em, actor, {
-        action: 'provider_route.delete',
-        entityType: 'provider_route',
-        entityId: `${channel}:${code}`,
-        before: routeAudit(toRoute(existing)),
-      });
-    });
+  deleteRoute(actor: Actor, channel: RouteChannel, matchCode: string): Promise<void> {
+    return this.routing.deleteRoute(actor, channel, matchCode);
   }
 
-  /**
-   * The provider that pays an enrolment of `channel` with this bank BIN or
-   * wallet provider code (null or ignored for cash): its exact route, else
-   * the channel's `*` route; null when neither exists.
-   */
-  async routeFor(channel: RouteChannel, code: string | null): Promise<Provider | null> {
-    const [r] = (await this.ds.query(
-      `SELECT ${COLUMNS.split(', ')
-        .map((c) => `p.${c}`)
-        .join(', ')}
-       FROM provider_routes r JOIN providers p ON p.id = r.provider_id
-       WHERE r.channel = ? AND r.match_code IN (?, '*')
-       ORDER BY r.match_code = '*' LIMIT 1`,
-      [channel, channel === 'CASH' || code === null ? ANY_CODE : code],
-    )) as Row[];
-    return r ? toProvider(r) : null;
+  routeFor(channel: RouteChannel, code: string | null): Promise<Provider | null> {
+    return this.routing.routeFor(channel, code);
   }
 
   /**
@@ -553,7 +288,7 @@ export class ProvidersService {
    * allowances must not be "paid" into a sandbox.
    */
   async adapterFor(providerId: number): Promise<ProviderPort | null> {
-    const row = await this.row(this.ds.manager, providerId);
+    const row = await providerRow(this.ds.manager, providerId);
     if (row.kind === 'file') return null;
     if (row.kind === 'sandbox' && this.cfg.mode === 'production') {
       throw conflict(
@@ -606,32 +341,6 @@ export class ProvidersService {
   // requests still in flight on a replaced adapter finish first: closing its sockets now would turn sends into unknowns
   private retire(adapter: HttpProviderAdapter, afterMs: number): void {
     setTimeout(() => adapter.close(), afterMs + 1000).unref();
-  }
-
-  private async refuseIfRouted(em: EntityManager, p: Provider): Promise<void> {
-    const [r] = (await em.query('SELECT COUNT(*) AS n FROM provider_routes WHERE provider_id = ?', [p.id])) as { n: string }[];
-    if (Number(r!.n) > 0) {
-      throw conflict('PROVIDER_ROUTED', `provider ${p.name} still pays ${r!.n} route(s); route them elsewhere before deactivating it`, {
-        routes: Number(r!.n),
-      });
-    }
-  }
-
-  private async checkedMatchCode(channel: RouteChannel, matchCode: string): Promise<string> {
-    if (!ROUTE_CHANNELS.includes(channel)) throw invalid('INVALID_CHANNEL', `channel must be one of ${ROUTE_CHANNELS.join(', ')}`);
-    if (matchCode === ANY_CODE) return ANY_CODE;
-    if (channel === 'CASH') throw invalid('INVALID_MATCH_CODE', 'a cash route matches every cash enrolment: its match code is *');
-    if (channel === 'BANK') {
-      if (!/^\d{6}$/.test(matchCode)) throw invalid('INVALID_MATCH_CODE', 'a bank route matches a 6-digit bank BIN, or *');
-      const [bank] = (await this.ds.query('SELECT bin FROM banks WHERE bin = ?', [matchCode])) as unknown[];
-      if (!bank) throw invalid('UNKNOWN_BANK', `no bank with BIN ${matchCode} in the bank list`);
-      return matchCode;
-    }
-    const code = matchCode.toUpperCase();
-    if (!/^[A-Z0-9]{2,20}$/.test(code)) throw invalid('INVALID_MATCH_CODE', 'a wallet route matches a wallet provider code, or *');
-    const [wallet] = (await this.ds.query('SELECT code FROM wallet_providers WHERE code = ?', [code])) as unknown[];
-    if (!wallet) throw invalid('UNKNOWN_WALLET_PROVIDER', `no wallet provider ${code} in the list`);
-    return code;
   }
 
   /** The connection fields a kind needs or forbids, and the limits; `secret: undefined` means "the stored one, present". */

@@ -99,6 +99,17 @@ export class ReconciliationReads {
     return finishPage(rows, page.limit, (r) => [String(r.id)], runView);
   }
 
+  /** One run as the caller sees it (scoped). */
+  async runFor(p: Principal, id: string): Promise<RunView> {
+    return this.scoped(p, await this.run(id));
+  }
+
+  /** A page of runs as the caller sees them (scoped). */
+  async listRunsFor(p: Principal, f: Parameters<ReconciliationReads['listRuns']>[0], page: PageRequest): Promise<Page<RunView>> {
+    const out = await this.listRuns(f, page);
+    return { ...out, items: await Promise.all(out.items.map((r) => this.scoped(p, r))) };
+  }
+
   /** A run as a user scoped to part of the tree sees it: totals over the payments of that part only. */
   async scoped(p: Principal, run: RunView): Promise<RunView> {
     if (coversWholeTree(p)) return run;

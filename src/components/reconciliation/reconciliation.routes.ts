@@ -1,3 +1,4 @@
+import { bigIdParams } from '../../platform/http/schemas';
 import { forbidden } from '../../platform/errors';
 import type { Api } from '../../platform/http';
 import { receiveFile } from '../../platform/http/upload';
@@ -12,7 +13,6 @@ import {
   exceptionPage,
   exceptionSchema,
   fetchBody,
-  idParams,
   intakeSchema,
   linePage,
   linesQuery,
@@ -124,7 +124,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     summary: 'One statement: its status, its problems if rejected, its run once matched',
     tags: ['reconciliation'],
     access: READERS,
-    params: idParams,
+    params: bigIdParams,
     responses: { 200: { description: 'The statement', schema: statementSchema }, 404: { description: 'STATEMENT_NOT_FOUND' } },
     handler: ({ params }) => recon.reads.statementById(params.id),
   });
@@ -141,8 +141,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     responses: { 200: { description: 'A page of runs', schema: runPage } },
     handler: async ({ query }, ctx) => {
       const { limit, cursor, ...f } = query;
-      const page = await recon.reads.listRuns(f, { limit, cursor });
-      return { ...page, items: await Promise.all(page.items.map((r) => recon.reads.scoped(ctx.principal, r))) };
+      return recon.reads.listRunsFor(ctx.principal, f, { limit, cursor });
     },
   });
 
@@ -152,9 +151,9 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     summary: 'One reconciliation run with its totals per category',
     tags: ['reconciliation'],
     access: READERS,
-    params: idParams,
+    params: bigIdParams,
     responses: { 200: { description: 'The run', schema: runSchema }, 404: { description: 'RUN_NOT_FOUND' } },
-    handler: async ({ params }, ctx) => recon.reads.scoped(ctx.principal, await recon.reads.run(params.id)),
+    handler: ({ params }, ctx) => recon.reads.runFor(ctx.principal, params.id),
   });
 
   api.route({
@@ -163,7 +162,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     summary: "A run's statement lines in payment order, each with its category and what the service holds",
     tags: ['reconciliation'],
     access: READERS,
-    params: idParams,
+    params: bigIdParams,
     query: linesQuery,
     responses: { 200: { description: 'A page of lines', schema: linePage } },
     handler: ({ params, query }, ctx) => {
@@ -192,7 +191,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     summary: 'One exception with its notes (assignments, comments, resolutions)',
     tags: ['reconciliation'],
     access: READERS,
-    params: idParams,
+    params: bigIdParams,
     responses: {
       200: { description: 'The exception', schema: exceptionDetailSchema },
       403: exceptionErrors[403],
@@ -207,7 +206,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     summary: 'Assign an exception to a member of staff whose area covers it',
     tags: ['reconciliation'],
     access: WORKERS,
-    params: idParams,
+    params: bigIdParams,
     body: assignBody,
     idempotent: true,
     responses: {
@@ -224,7 +223,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     summary: 'Comment on an exception',
     tags: ['reconciliation'],
     access: WORKERS,
-    params: idParams,
+    params: bigIdParams,
     body: commentBody,
     idempotent: true,
     responses: { 200: exceptionOut, ...exceptionErrors },
@@ -238,7 +237,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     description: 'written_off moves the exception to writeoff_proposed: another person confirms (…/writeoff/confirm) or rejects it.',
     tags: ['reconciliation'],
     access: WORKERS,
-    params: idParams,
+    params: bigIdParams,
     body: resolveBody,
     idempotent: true,
     responses: {
@@ -257,7 +256,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
       'The code in `totp` is spent before the write-off is applied (a confirmation refused afterwards has used it all the same); a wrong or used code counts towards the lockout like a failed login.',
     tags: ['reconciliation'],
     access: WORKERS,
-    params: idParams,
+    params: bigIdParams,
     body: confirmWriteOffBody,
     idempotent: true,
     responses: {
@@ -278,7 +277,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     summary: 'Reject a proposed write-off: the exception is open again',
     tags: ['reconciliation'],
     access: WORKERS,
-    params: idParams,
+    params: bigIdParams,
     body: decideBody,
     idempotent: true,
     responses: { 200: exceptionOut, ...exceptionErrors },
@@ -291,7 +290,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
     summary: "Where a batch's money stands: approved = paid + failed + returned + unresolved, and its open exceptions",
     tags: ['reconciliation'],
     access: READERS,
-    params: idParams,
+    params: bigIdParams,
     responses: { 200: { description: 'The batch view', schema: batchReconSchema }, 404: { description: 'BATCH_NOT_FOUND' } },
     handler: ({ params }, ctx) => recon.reads.batchView(ctx.principal, params.id),
   });

@@ -1,17 +1,15 @@
 import { z } from 'zod';
+import { bigId, plainText, stepUpCode } from '../../platform/http/schemas';
 import { pageOf, pageQuery } from '../../platform/http/pagination';
-import { plainText, stepUpCode } from '../../platform/http/schemas';
 import { CATEGORIES, LINE_CATEGORIES } from './matcher';
 import { EXCEPTION_STATUSES, RESOLUTIONS, RUN_STATUSES, STATEMENT_SOURCES } from './recon-states';
 
-const id = z.string().regex(/^\d{1,19}$/, 'must be a numeric id');
+const id = bigId;
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD');
 const providerName = z.string().regex(/^[a-z0-9][a-z0-9-]{1,39}$/, 'must be a provider name');
 const money = z.number().int();
 const amountPair = z.object({ count: z.number().int(), amount: money });
 const providerRef = z.object({ id: z.number().int(), name: z.string() });
-
-export const idParams = z.object({ id });
 
 export const uploadQuery = z.strictObject({
   provider: providerName.describe('The provider whose statement this is (for the cash pay point provider: its results file)'),

@@ -35,6 +35,22 @@ export const ENCRYPTED_COLUMNS: readonly EncryptedColumn[] = [
 
 export type Keyring = Pick<Config, 'dataKeys' | 'dataActiveKeyId'>;
 
+/** One value re-encrypted, to be written only where the column still holds `old`. */
+export interface ReencryptedValue {
+  id: string;
+  old: Buffer;
+  next: Buffer;
+}
+
+/** Writes one page of a column's re-encrypted values (only where each still holds its old value); answers the rows changed. */
+export type ReencryptWriter = (ds: DataSource, column: string, page: readonly ReencryptedValue[]) => Promise<number>;
+
+/**
+ * Tables whose component alone writes them (docs/architecture.md): rotation never writes these itself but hands each
+ * page to the owner's writer (RotationOptions.writers; for payments, reencryptPaymentDestinations of components/payments).
+ */
+export const OWNER_WRITTEN_TABLES: ReadonlySet<string> = new Set(['payments']);
+
 /** The narrow part of the audit trail this needs (components/audit's AuditService); platform code imports no component. */
 export interface RotationAudit {
   recordAlone(
@@ -79,6 +95,8 @@ export interface RotationOptions {
   dryRun?: boolean;
   batchSize?: number;
   columns?: readonly EncryptedColumn[];
+  /** The owner's writer of each table of OWNER_WRITTEN_TABLES, by table name. */
+  writers?: Readonly<Record<string, ReencryptWriter>>;
 }
 
 const IDENT = /^[a-z][a-z0-9_]{0,63}$/;
@@ -135,6 +153,7 @@ async function shapeOf(ds: DataSource, col: EncryptedColumn): Promise<TableShape
   return { integerId: /int$/i.test(id.type), autoUpdated: rows.filter((r) => /on update/i.test(r.extra ?? '')).map((r) => r.name) };
 }
 
+/** Re-encrypts one column page by page: its own writer for a table of OWNER_WRITTEN_TABLES, else writePage. */
 async function rotateColumn(
   ds: DataSource,
   cipher: DataCipher,
@@ -142,6 +161,7 @@ async function rotateColumn(
   col: EncryptedColumn,
   batchSize: number,
   out: ColumnRotation,
+  writer: ReencryptWriter | undefined,
 ) {
   const t = quoted(col.table);
   const id = quoted(col.id);
@@ -149,7 +169,6 @@ async function rotateColumn(
   const current = headerOf(activeKeyId);
   const shape = await shapeOf(ds, col);
   const bound = (v: string | number): string | number | bigint => (shape.integerId ? BigInt(v) : v);
-  const keep = shape.autoUpdated.map((k) => `, t.${quoted(k)} = t.${quoted(k)}`).join('');
   let after: string | number | null = null;
   for (;;) {
     // the key id is inside the blob: values already under the active key are skipped by comparing its header in SQL
@@ -161,29 +180,39 @@ async function rotateColumn(
     )) as { id: string | number; v: Buffer }[];
     if (!rows.length) return;
     after = rows[rows.length - 1]!.id;
-    const page: { id: string | number; old: Buffer; next: Buffer }[] = [];
+    const page: ReencryptedValue[] = [];
     for (const r of rows) {
       const aad = col.aad(String(r.id));
       try {
-        page.push({ id: r.id, old: r.v, next: cipher.encrypt(cipher.decrypt(r.v, aad), aad) });
+        page.push({ id: String(r.id), old: r.v, next: cipher.encrypt(cipher.decrypt(r.v, aad), aad) });
       } catch {
         out.unreadable += 1;
         if (out.unreadableIds.length < UNREADABLE_IDS_KEPT) out.unreadableIds.push(String(r.id));
       }
     }
     if (!page.length) continue;
-    // One statement, so one transaction per page. The page is a derived table of SELECTs joined by primary key:
-    // portable to MySQL 8 and MariaDB (unlike VALUES lists), and linear where CASE id WHEN … is quadratic in the page size.
-    // A value changed since it was read no longer equals its old blob, so it keeps the newer value.
-    const values = page.map((_, i) => (i === 0 ? 'SELECT ? AS id, ? AS old_v, ? AS new_v' : 'SELECT ?, ?, ?')).join(' UNION ALL ');
-    const res = (await ds.query(
-      `UPDATE ${t} t JOIN (${values}) v ON t.${id} = v.id AND t.${c} = v.old_v SET t.${c} = v.new_v${keep}`,
-      page.flatMap((p) => [bound(p.id), p.old, p.next]),
-    )) as { affectedRows?: number };
-    const updated = res.affectedRows ?? 0;
+    const updated = writer ? await writer(ds, col.column, page) : await writePage(ds, col, shape, page);
     out.reencrypted += updated;
     out.changedConcurrently += page.length - updated;
   }
+}
+
+/** The write of a page of a table no component keeps to itself (see OWNER_WRITTEN_TABLES). */
+async function writePage(ds: DataSource, col: EncryptedColumn, shape: TableShape, page: readonly ReencryptedValue[]): Promise<number> {
+  const t = quoted(col.table);
+  const id = quoted(col.id);
+  const c = quoted(col.column);
+  const bound = (v: string): string | bigint => (shape.integerId ? BigInt(v) : v);
+  const keep = shape.autoUpdated.map((k) => `, t.${quoted(k)} = t.${quoted(k)}`).join('');
+  // One statement, so one transaction per page. The page is a derived table of SELECTs joined by primary key:
+  // portable to MySQL 8 and MariaDB (unlike VALUES lists), and linear where CASE id WHEN … is quadratic in the page size.
+  // A value changed since it was read no longer equals its old blob, so it keeps the newer value.
+  const values = page.map((_, i) => (i === 0 ? 'SELECT ? AS id, ? AS old_v, ? AS new_v' : 'SELECT ?, ?, ?')).join(' UNION ALL ');
+  const res = (await ds.query(
+    `UPDATE ${t} t JOIN (${values}) v ON t.${id} = v.id AND t.${c} = v.old_v SET t.${c} = v.new_v${keep}`,
+    page.flatMap((p) => [bound(p.id), p.old, p.next]),
+  )) as { affectedRows?: number };
+  return res.affectedRows ?? 0;
 }
 
 /**
@@ -200,6 +229,8 @@ export async function rotateDataKeys(
   opts: RotationOptions,
 ): Promise<RotationReport> {
   const columns = opts.columns ?? ENCRYPTED_COLUMNS;
+  const ownerless = columns.filter((c) => OWNER_WRITTEN_TABLES.has(c.table) && !opts.writers?.[c.table]);
+  if (ownerless.length) throw new Error(`${ownerless.map((c) => c.table).join(', ')}: rotation needs the owning component's writer`);
   const batchSize = opts.batchSize ?? 2000;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error('batchSize must be a positive integer');
   const activeKeyId = keyring.dataActiveKeyId;
@@ -236,7 +267,8 @@ export async function rotateDataKeys(
 
   let failure: unknown = null;
   try {
-    for (const [i, col] of columns.entries()) await rotateColumn(ds, cipher, activeKeyId, col, batchSize, report.columns[i]!);
+    for (const [i, col] of columns.entries())
+      await rotateColumn(ds, cipher, activeKeyId, col, batchSize, report.columns[i]!, opts.writers?.[col.table]);
   } catch (e) {
     failure = e;
   }

@@ -17,3 +17,18 @@ export const plainText = (max: number) =>
     .min(1)
     .max(max)
     .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+
+/** The id of a row keyed by INT UNSIGNED (users, role grants, areas, programmes, providers): a positive whole number. */
+export const intId = z.coerce.number().int().positive().max(4294967295);
+
+/**
+ * The id of a row keyed by BIGINT (batches, beneficiaries, roll imports, exports, statements, reconciliation runs and
+ * exceptions): kept a decimal string end to end, never a JavaScript number.
+ */
+export const bigId = z.string().regex(/^\d{1,19}$/, 'must be a numeric id');
+
+/** Path parameters of a route on one INT-keyed row (`/…/:id`). */
+export const intIdParams = z.strictObject({ id: intId });
+
+/** Path parameters of a route on one BIGINT-keyed row (`/…/:id`). */
+export const bigIdParams = z.strictObject({ id: bigId });

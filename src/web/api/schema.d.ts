@@ -5316,7 +5316,7 @@ export interface paths {
         };
         /**
          * Every Bull queue: jobs per state and whether it is paused
-         * @description The job queues of jobs/catalog.ts, then one queue per active provider with a wire API (payments.p<providerId>). The whole list in one reply, not paginated.
+         * @description The job queues of src/job-catalog.ts, then one queue per active provider with a wire API (payments.p<providerId>). The whole list in one reply, not paginated.
          */
         get: {
             parameters: {
@@ -10070,7 +10070,7 @@ export interface components {
         Queue: {
             name: string;
             /**
-             * @description job: a job of jobs/catalog.ts; provider: one provider’s send and inquiry chunks
+             * @description job: a job of src/job-catalog.ts; provider: one provider’s send and inquiry chunks
              * @enum {string}
              */
             kind: "job" | "provider";

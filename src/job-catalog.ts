@@ -1,9 +1,10 @@
-import type { QueueFactory } from '../src/platform/queue';
-import type { ChunkJob } from '../src/components/payments/payment-engine';
+import type { JobOptions } from 'bull';
+import type { QueueFactory } from './platform/queue';
+import type { ChunkJob } from './components/payments/payment-engine';
 
 /**
- * Every queue and job of the service, with its payload type. The worker
- * refuses to start when a job here has no processor.
+ * Every queue and job of the service, with its payload type, schedule and retry policy; components queue work only
+ * through the enqueue helpers below. The worker (jobs/worker.ts) refuses to start when a job here has no processor.
  */
 export interface JobCatalog {
   /** Daily: disable accounts unused for longer than AUTH_INACTIVE_DAYS. */
@@ -65,7 +66,45 @@ export const SCHEDULES: Partial<Record<JobName, string>> = {
 export const SCHEDULE_TZ = 'Asia/Ho_Chi_Minh';
 
 /** Attempts of a roll import that fails (throws) before it is marked failed. */
-export const ROLL_IMPORT_ATTEMPTS = 3;
+const ROLL_IMPORT_ATTEMPTS = 3;
+
+/** Attempts of a batch release or account check before the sweeper takes over. */
+const BATCH_JOB_ATTEMPTS = 5;
+
+/** How often a queued job is tried and how long the first retry waits (doubling after): one line per kind of job. */
+const RETRIES = {
+  'rolls.import': { attempts: ROLL_IMPORT_ATTEMPTS, backoffMs: 5000 },
+  'batches.check-accounts': { attempts: BATCH_JOB_ATTEMPTS, backoffMs: 5000 },
+  'batches.release': { attempts: BATCH_JOB_ATTEMPTS, backoffMs: 5000 },
+  'payments.dispatch': { attempts: BATCH_JOB_ATTEMPTS, backoffMs: 2000 },
+  'reconciliation.process': { attempts: 5, backoffMs: 5000 },
+  /** a provider's send or inquiry chunk (payments.p<providerId>) */
+  chunk: { attempts: 3, backoffMs: 1000 },
+} as const satisfies Record<string, { attempts: number; backoffMs: number }>;
+
+/**
+ * The options of every job queued on demand. The id names the job's work, so the same work queued twice is one job.
+ * Finished and failed jobs are removed: the database, not Bull, keeps the outcome and why, and a removed failed job
+ * can be queued again by the sweepers under the same id.
+ */
+export function jobOptions(kind: keyof typeof RETRIES, jobId: string, delayMs?: number): JobOptions {
+  const { attempts, backoffMs } = RETRIES[kind];
+  return {
+    jobId,
+    ...(delayMs === undefined ? {} : { delay: delayMs }),
+    attempts,
+    backoff: { type: 'exponential', delay: backoffMs },
+    removeOnComplete: true,
+    removeOnFail: true,
+  };
+}
+
+/** The options of a repeating job's schedule (SCHEDULES): one schedule per job, the last hundred runs kept for the queue view. */
+export function scheduleOptions(name: JobName): JobOptions {
+  const cron = SCHEDULES[name];
+  if (!cron) throw new Error(`${name} has no schedule`);
+  return { repeat: { cron, tz: SCHEDULE_TZ }, jobId: `${name}:schedule`, removeOnComplete: 100, removeOnFail: 100 };
+}
 
 /**
  * The job id is derived from the import: queued twice (upload, worker restart), it runs once. A job whose worker
@@ -74,33 +113,14 @@ export const ROLL_IMPORT_ATTEMPTS = 3;
  * rather than leaving it `running`. The database, not Bull, keeps an import's outcome and why.
  */
 export async function enqueueRollImport(queues: QueueFactory, importId: string): Promise<void> {
-  await queues.get<JobCatalog['rolls.import']>('rolls.import').add(
-    { importId },
-    {
-      jobId: `roll-import-${importId}`,
-      attempts: ROLL_IMPORT_ATTEMPTS,
-      backoff: { type: 'exponential', delay: 5000 },
-      removeOnComplete: true,
-      removeOnFail: true,
-    },
-  );
+  await queues.get<JobCatalog['rolls.import']>('rolls.import').add({ importId }, jobOptions('rolls.import', `roll-import-${importId}`));
 }
-
-/** Attempts of a batch release or account check before the sweeper takes over. */
-export const BATCH_JOB_ATTEMPTS = 5;
 
 /** One account check per batch at a time: queued twice, it runs once. */
 export async function enqueueAccountCheck(queues: QueueFactory, batchId: string): Promise<void> {
-  await queues.get<JobCatalog['batches.check-accounts']>('batches.check-accounts').add(
-    { batchId },
-    {
-      jobId: `batch-check-${batchId}`,
-      attempts: BATCH_JOB_ATTEMPTS,
-      backoff: { type: 'exponential', delay: 5000 },
-      removeOnComplete: true,
-      removeOnFail: true,
-    },
-  );
+  await queues
+    .get<JobCatalog['batches.check-accounts']>('batches.check-accounts')
+    .add({ batchId }, jobOptions('batches.check-accounts', `batch-check-${batchId}`));
 }
 
 /**
@@ -110,17 +130,9 @@ export async function enqueueAccountCheck(queues: QueueFactory, batchId: string)
  * a restart or a Redis flush, it is still one job.
  */
 export async function enqueueBatchRelease(queues: QueueFactory, batchId: string, at: Date, now = Date.now()): Promise<void> {
-  await queues.get<JobCatalog['batches.release']>('batches.release').add(
-    { batchId, at: at.getTime() },
-    {
-      jobId: batchReleaseJobId(batchId, at),
-      delay: Math.max(0, at.getTime() - now),
-      attempts: BATCH_JOB_ATTEMPTS,
-      backoff: { type: 'exponential', delay: 5000 },
-      removeOnComplete: true,
-      removeOnFail: true,
-    },
-  );
+  await queues
+    .get<JobCatalog['batches.release']>('batches.release')
+    .add({ batchId, at: at.getTime() }, jobOptions('batches.release', batchReleaseJobId(batchId, at), Math.max(0, at.getTime() - now)));
 }
 
 export function batchReleaseJobId(batchId: string, at: Date): string {
@@ -129,16 +141,9 @@ export function batchReleaseJobId(batchId: string, at: Date): string {
 
 /** Queued on release (and by the sweeper); one per batch at a time. */
 export async function enqueueDispatch(queues: QueueFactory, batchId: string): Promise<void> {
-  await queues.get<JobCatalog['payments.dispatch']>('payments.dispatch').add(
-    { batchId },
-    {
-      jobId: `dispatch-${batchId}`,
-      attempts: BATCH_JOB_ATTEMPTS,
-      backoff: { type: 'exponential', delay: 2000 },
-      removeOnComplete: true,
-      removeOnFail: true,
-    },
-  );
+  await queues
+    .get<JobCatalog['payments.dispatch']>('payments.dispatch')
+    .add({ batchId }, jobOptions('payments.dispatch', `dispatch-${batchId}`));
 }
 
 /** The Bull queue of one provider's send and inquiry chunks: a slow provider holds up only its own queue. */
@@ -148,25 +153,14 @@ export function providerQueueName(providerId: number): string {
 
 /** A chunk job's id names its work, so the same chunk queued twice is one job. */
 export async function enqueueChunk(queues: QueueFactory, providerId: number, job: ChunkJob): Promise<void> {
-  await queues.get<ChunkJob>(providerQueueName(providerId)).add(job, {
-    jobId: `${job.kind}-${job.batchId}-${job.fromSeq}-${job.toSeq}`,
-    attempts: 3,
-    backoff: { type: 'exponential', delay: 1000 },
-    removeOnComplete: true,
-    removeOnFail: true,
-  });
+  await queues
+    .get<ChunkJob>(providerQueueName(providerId))
+    .add(job, jobOptions('chunk', `${job.kind}-${job.batchId}-${job.fromSeq}-${job.toSeq}`));
 }
 
 /** One job per statement: received twice (upload and sweeper), it is processed once at a time. */
 export async function enqueueStatement(queues: QueueFactory, statementId: string): Promise<void> {
-  await queues.get<JobCatalog['reconciliation.process']>('reconciliation.process').add(
-    { statementId },
-    {
-      jobId: `statement-${statementId}`,
-      attempts: 5,
-      backoff: { type: 'exponential', delay: 5000 },
-      removeOnComplete: true,
-      removeOnFail: true,
-    },
-  );
+  await queues
+    .get<JobCatalog['reconciliation.process']>('reconciliation.process')
+    .add({ statementId }, jobOptions('reconciliation.process', `statement-${statementId}`));
 }
