@@ -21,6 +21,7 @@ import { OperationsService, registerOperationsRoutes } from './components/operat
 import { initMetrics, metricsHandler } from './platform/metrics';
 import { registerReconciliationRoutes } from './components/reconciliation';
 import { registerExportRoutes } from './components/exports';
+import { registerNetworkRoutes } from './components/network';
 import { DashboardService, registerDashboardRoutes } from './components/dashboard';
 
 export const API_INFO = {
@@ -177,5 +178,6 @@ export function registerApiRoutes(
     stepUp: (p, actor, code, purpose) => services.auth.stepUp(p, actor, code, purpose),
   });
   registerExportRoutes(api, services.exports);
+  registerNetworkRoutes(api, services.network, { dir: cfg.importDir });
   registerDashboardRoutes(api, new DashboardService(infra.ds, infra.redis, cfg));
 }

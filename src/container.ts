@@ -24,6 +24,7 @@ import { PaymentEngine, PayPoints } from './components/payments';
 import { AccountChecker, BatchReleaser, BatchesService } from './components/batches';
 import { ReconciliationService } from './components/reconciliation';
 import { ExportsService } from './components/exports';
+import { NetworkService } from './components/network';
 
 /** What a process has opened: configuration, database, Redis, queues, logger. */
 export interface Infra {
@@ -56,6 +57,7 @@ export interface Services {
   paypoints: PayPoints;
   reconciliation: ReconciliationService;
   exports: ExportsService;
+  network: NetworkService;
 }
 
 export function buildServices(infra: Infra): Services {
@@ -115,6 +117,7 @@ export function buildServices(infra: Infra): Services {
     },
   );
   const accountChecker = new AccountChecker(ds, cipher, providers, infra.log);
+  const network = new NetworkService(ds, audit);
   return {
     cipher,
     audit,
@@ -135,6 +138,7 @@ export function buildServices(infra: Infra): Services {
     engine,
     paypoints: new PayPoints(ds, audit, batches),
     reconciliation: new ReconciliationService(ds, audit, providers, cfg, infra.log, (id) => enqueueStatement(infra.queues, id)),
-    exports: new ExportsService(ds, cipher, audit, cfg, infra.log),
+    exports: new ExportsService(ds, cipher, audit, cfg, infra.log, { networkAccess: (area, period) => network.accessSource(area, period) }),
+    network,
   };
 }

@@ -16,7 +16,7 @@ import { resolveArea, type AreaRef } from './export-scope';
 import { auditTrailSource, reconciliationSource, type ExportSource, type RowScope } from './export-sources';
 import { marks } from '../../platform/db';
 
-export type ExportKind = 'reconciliation' | 'audit_trail' | 'cash_recipients';
+export type ExportKind = 'reconciliation' | 'audit_trail' | 'cash_recipients' | 'network_access';
 export type ExportFormat = 'csv' | 'xlsx';
 /** running: being written (or waiting for a free slot); done: the file and its manifest are final; failed: no file. */
 /** `expired`: done, its file deleted after EXPORT_RETENTION_DAYS (the manifest stays). */
@@ -53,7 +53,20 @@ export type ExportRequest =
       areaId?: number | undefined;
       full: boolean;
       reason?: string | undefined;
-    };
+    }
+  | { kind: 'network_access'; format: ExportFormat; period: Period; areaId?: number | undefined };
+
+/** Monthly kinds: their file and parameters name a month, not a span of days. */
+const MONTHLY_KINDS: readonly ExportKind[] = ['cash_recipients', 'network_access'];
+
+/**
+ * Sources other components provide (they read tables this one does not own); the container wires them, so this
+ * component names no other's service.
+ */
+export interface ExportExtraSources {
+  /** The network component's access report of a month, one row per commune. */
+  networkAccess(area: AreaRef | null, period: Period): ExportSource;
+}
 
 export interface ExportManifest {
   id: string;
@@ -162,6 +175,7 @@ export class ExportsService {
     readonly audit: AuditService,
     readonly cfg: Config,
     readonly log: winston.Logger,
+    private readonly extra?: ExportExtraSources,
   ) {
     this.coverage = new Coverage(ds, cipher);
     this.dir = path.resolve(cfg.importDir, 'exports');
@@ -172,10 +186,10 @@ export class ExportsService {
    * and starts writing the file in the background; the answer is the manifest, `running` until the file is done.
    */
   async create(actor: Actor, p: Principal, req: ExportRequest): Promise<ExportManifest> {
-    if (req.kind !== 'cash_recipients' && !hasRole(p, ...AUDIT_EXPORT_ROLES)) {
+    if (!MONTHLY_KINDS.includes(req.kind) && !hasRole(p, ...AUDIT_EXPORT_ROLES)) {
       throw forbidden('ROLE_REQUIRED', `exporting ${req.kind} needs one of the roles: ${AUDIT_EXPORT_ROLES.join(', ')}`);
     }
-    const full = req.kind !== 'audit_trail' && req.full;
+    const full = (req.kind === 'reconciliation' || req.kind === 'cash_recipients') && req.full;
     if (full && !hasRole(p, ...FULL_VALUE_ROLES)) {
       throw forbidden('FULL_VALUES_NOT_ALLOWED', `full values need one of the roles: ${FULL_VALUE_ROLES.join(', ')}`);
     }
@@ -184,7 +198,7 @@ export class ExportsService {
     if (full && reason === null)
       throw invalid('VALIDATION_FAILED', 'body.reason: say why the identifiers are needed in full', { path: 'reason' });
     const params: Record<string, unknown> = {};
-    if (req.kind === 'cash_recipients') {
+    if (req.kind === 'cash_recipients' || req.kind === 'network_access') {
       params.period = formatPeriod(req.period);
     } else {
       if (req.from > req.to) throw invalid('PERIOD_REVERSED', `from (${req.from}) is after to (${req.to})`, { path: 'from' });
@@ -292,11 +306,14 @@ export class ExportsService {
       }
       case 'cash_recipients':
         return this.coverage.cashSource(area, req.period, full);
+      case 'network_access':
+        if (!this.extra) throw new AppError('unavailable', 'EXPORT_KIND_UNAVAILABLE', 'this process cannot write network_access exports');
+        return this.extra.networkAccess(area, req.period);
     }
   }
 
   private fileNameOf(id: string, req: ExportRequest, area: AreaRef | null): string {
-    const span = req.kind === 'cash_recipients' ? formatPeriod(req.period) : `${req.from}_${req.to}`;
+    const span = req.kind === 'cash_recipients' || req.kind === 'network_access' ? formatPeriod(req.period) : `${req.from}_${req.to}`;
     return `export-${id}-${req.kind.replace('_', '-')}-${span}${area ? `-${area.code}` : ''}.${req.format}`;
   }
 
@@ -339,7 +356,7 @@ export class ExportsService {
         ['kind', req.kind],
         ['params', JSON.stringify(params)],
         ['full values', full ? 'yes' : 'no (masked)'],
-        ['reason for full values', full && req.kind !== 'audit_trail' ? (req.reason ?? null) : null],
+        ['reason for full values', full && (req.kind === 'reconciliation' || req.kind === 'cash_recipients') ? (req.reason ?? null) : null],
         ['exported by', actor.username],
         ['requested at', me?.created_at.toISOString() ?? null],
         ['rows', t.rowCount],
