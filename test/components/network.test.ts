@@ -306,8 +306,8 @@ describe('the withdrawal network', function () {
       expect([x.status, y.status]).to.deep.equal([201, 201]);
       expect([x.body.pointsCreated, y.body.pointsCreated].sort()).to.deep.equal([0, 40]);
       expect([x.body.pointsUnchanged, y.body.pointsUnchanged].sort()).to.deep.equal([0, 40]);
-      const [{ n }] = await sql<{ n: string }[]>('SELECT COUNT(*) AS n FROM cash_out_points WHERE point_code LIKE ?', [`${a}-%`]);
-      expect(Number(n)).to.equal(40);
+      const [count] = await sql<{ n: string }[]>('SELECT COUNT(*) AS n FROM cash_out_points WHERE point_code LIKE ?', [`${a}-%`]);
+      expect(Number(count!.n)).to.equal(40);
     });
   });
 

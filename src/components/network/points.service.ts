@@ -82,21 +82,25 @@ const pointAudit = (r: Omit<PointRow, 'created_at' | 'updated_at' | 'area_path' 
   active: r.active === 1,
 });
 
-const fieldError = (p: Problem, field: string) => invalid(p.code, `${field}: ${p.message}`, { location: 'body', path: field });
+/** Details naming the field, as validation failures do, so that a form shows the refusal beside it. */
+const at = (path: string, message: string) => [{ location: 'body', path, message }];
+
+const fieldError = (p: Problem, field: string) => invalid(p.code, `${field}: ${p.message}`, at(field, p.message));
 
 /** The commune a point is placed in: it must exist, be a commune, be active and lie inside the caller's scope. */
 export async function communeFor(db: DataSource | EntityManager, p: Principal, areaId: number): Promise<CommuneRef> {
   const [a] = (await db.query('SELECT id, code, name, path, level, active FROM areas WHERE id = ?', [areaId])) as CommuneRef[];
-  if (!a) throw invalid('AREA_NOT_FOUND', `areaId: no area with id ${areaId}`, { location: 'body', path: 'areaId' });
-  if (!inAreaScope(p, a.path)) throw forbidden('AREA_OUT_OF_SCOPE', 'areaId: that commune is outside your area', { path: 'areaId' });
+  if (!a) throw invalid('AREA_NOT_FOUND', `areaId: no area with id ${areaId}`, at('areaId', 'no such area'));
+  if (!inAreaScope(p, a.path))
+    throw forbidden('AREA_OUT_OF_SCOPE', 'areaId: that commune is outside your area', at('areaId', 'outside your area'));
   if (a.level !== 'commune') {
-    throw invalid('AREA_NOT_COMMUNE', `areaId: ${a.name} (${a.code}) is a ${a.level}; a point is placed in a commune`, {
-      location: 'body',
-      path: 'areaId',
-    });
+    throw invalid(
+      'AREA_NOT_COMMUNE',
+      `areaId: ${a.name} (${a.code}) is a ${a.level}; a point is placed in a commune`,
+      at('areaId', 'not a commune'),
+    );
   }
-  if (a.active !== 1)
-    throw invalid('AREA_INACTIVE', `areaId: ${a.name} (${a.code}) is no longer active`, { location: 'body', path: 'areaId' });
+  if (a.active !== 1) throw invalid('AREA_INACTIVE', `areaId: ${a.name} (${a.code}) is no longer active`, at('areaId', 'no longer active'));
   return a;
 }
 
@@ -195,9 +199,11 @@ export class PointsService {
         )
         .catch((e: unknown) => {
           throw isDuplicateKey(e)
-            ? conflict('POINT_EXISTS', `pointCode: ${op.code} already has a point ${input.pointCode} in the registry`, {
-                path: 'pointCode',
-              })
+            ? conflict(
+                'POINT_EXISTS',
+                `pointCode: ${op.code} already has a point ${input.pointCode} in the registry`,
+                at('pointCode', 'already registered'),
+              )
             : e;
         })) as { insertId: number };
       const created = (await this.row(em, res.insertId))!;
@@ -223,7 +229,7 @@ export class PointsService {
         throw invalid(
           'KIND_OPERATOR_MISMATCH',
           `kind: a ${kind} belongs to a ${OPERATOR_OF_KIND[kind]} operator, and this point's operator is a ${before.operator_type}; register it as a new point`,
-          { location: 'body', path: 'kind' },
+          at('kind', 'not a kind of this operator'),
         );
       }
       const next = {
