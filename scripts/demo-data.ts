@@ -104,3 +104,19 @@ export function demoRollAccounts(): { destination: LookupDestination; accountNam
   }
   return out;
 }
+
+/**
+ * Demo cash-out points (development only) in the wards of the demo roll: Vietcombank and BIDV ATMs and branches, post
+ * offices and Viettel Money agents in some wards and not others, so that the access report shows communes with points
+ * and gaps. [point code, kind, operator, name, ward, address, opening hours]
+ */
+export const DEMO_POINTS: readonly (readonly [string, string, string, string, string, string, string | null])[] = [
+  ['VCB-ATM-0101', 'atm', '970436', 'ATM Vietcombank Phúc Xá', '00001', '12 Phúc Xá, Ba Đình', '24/7'],
+  ['VCB-PGD-0104', 'bank_branch', '970436', 'Vietcombank PGD Trúc Bạch', '00004', '5 Trúc Bạch, Ba Đình', 'T2-T6 8:00-17:00'],
+  ['BIDV-ATM-0106', 'atm', '970418', 'ATM BIDV Vĩnh Phúc', '00006', '88 Vĩnh Phúc, Ba Đình', '24/7'],
+  ['AGR-DL-0107', 'bank_agent', '970405', 'Đại lý Agribank Cống Vị', '00007', '20 Cống Vị, Ba Đình', 'T2-T7 7:30-18:00'],
+  ['BD-0108', 'post_office', 'VNPOST', 'Bưu điện Liễu Giai', '00008', '3 Liễu Giai, Ba Đình', 'T2-T7 7:30-17:30'],
+  ['VTM-0040', 'mobile_money_agent', 'VIETTELMONEY', 'Điểm Viettel Money Đồng Xuân', '00040', '9 Đồng Xuân, Hoàn Kiếm', 'T2-CN 8:00-21:00'],
+  ['VCB-ATM-0043', 'atm', '970436', 'ATM Vietcombank Hàng Mã', '00043', '40 Hàng Mã, Hoàn Kiếm', '24/7'],
+  ['BD-0094', 'post_office', 'VNPOST', 'Bưu điện Nhật Tân', '00094', '2 Nhật Tân, Tây Hồ', 'T2-T7 7:30-17:30'],
+];

@@ -14,7 +14,7 @@ import { hashPassword } from '../src/components/auth/password';
 import { DataCipher } from '../src/platform/crypto';
 import { openDatabase } from '../src/platform/db';
 import type { Actor } from '../src/platform/security';
-import { DEMO_AREAS, DEMO_PASSWORD, DEMO_PROGRAMMES, DEMO_ROLL, DEMO_TOTP_SECRET, DEMO_USERS } from './demo-data';
+import { DEMO_AREAS, DEMO_PASSWORD, DEMO_POINTS, DEMO_PROGRAMMES, DEMO_ROLL, DEMO_TOTP_SECRET, DEMO_USERS } from './demo-data';
 
 const SEED_ACTOR: Actor = { userId: null, username: 'system', roles: ['system'], requestId: null, source: 'seed' };
 
@@ -137,6 +137,29 @@ export async function seedDemoBatch(ds: DataSource, cfg: Config, now = new Date(
   };
   const b = await batches.create(actor, principal, { programmeId: prog.id, kind: 'regular', period, areaId: area.id, title: 'Demo' });
   return { id: b.id, items: b.itemCount };
+}
+
+/**
+ * A few demo cash-out points (development only), so that the network registry and its access report are not empty.
+ * Runs only when the registry is empty; one audit event names what it added.
+ */
+export async function seedDemoNetwork(ds: DataSource, cfg: Config): Promise<number> {
+  if (cfg.mode === 'production') throw new Error('the demo seed never runs in production');
+  const [{ n }] = (await ds.query('SELECT COUNT(*) AS n FROM cash_out_points')) as [{ n: string }];
+  if (Number(n) > 0) return 0;
+  const audit = new AuditService(ds, cfg.auditChainKey);
+  const operatorType = (kind: string) => (kind === 'post_office' ? 'post' : kind === 'mobile_money_agent' ? 'wallet' : 'bank');
+  await ds.transaction(async (em) => {
+    for (const [code, kind, operator, name, ward, address, hours] of DEMO_POINTS) {
+      await em.query(
+        `INSERT INTO cash_out_points (kind, operator_type, operator_code, point_code, name, area_id, address, opening_hours)
+         SELECT ?, ?, ?, ?, ?, id, ?, ? FROM areas WHERE code = ?`,
+        [kind, operatorType(kind), operator, code, name, address, hours, ward],
+      );
+    }
+    await audit.record(em, SEED_ACTOR, { action: 'seed.network', entityType: 'system', after: { points: DEMO_POINTS.length } });
+  });
+  return DEMO_POINTS.length;
 }
 
 async function main(): Promise<void> {

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { configOrExit } from '../src/boot';
 import { openDatabase } from '../src/platform/db';
-import { seedDemo, seedDemoBatch, seedDemoRoll } from './seed';
+import { seedDemo, seedDemoBatch, seedDemoNetwork, seedDemoRoll } from './seed';
 import { SUPERVISOR_DEFAULTS, Supervisor } from './supervisor';
 import { buildWebIfStale } from './web';
 
@@ -35,6 +35,8 @@ async function main(): Promise<void> {
     const people = await seedDemoRoll(ds, cfg);
     if (people)
       process.stdout.write(`demo roll imported: ${people} rows of TCXH-NCT80 (a few with problems, see GET /api/v1/roll-imports)\n`);
+    const points = await seedDemoNetwork(ds, cfg);
+    if (points) process.stdout.write(`demo withdrawal network: ${points} cash-out points (GET /api/v1/cash-out-points)\n`);
     const batch = await seedDemoBatch(ds, cfg);
     if (batch)
       process.stdout.write(`demo batch ${batch.id} created as draft: ${batch.items} payments in Quận Ba Đình (GET /api/v1/batches)\n`);

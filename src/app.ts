@@ -21,6 +21,7 @@ import { initMetrics, metricsHandler } from './platform/metrics';
 import { registerReconciliationRoutes } from './components/reconciliation';
 import { registerExportRoutes } from './components/exports';
 import { registerDashboardRoutes } from './components/dashboard';
+import { registerNetworkRoutes } from './components/network';
 
 export const API_INFO = {
   title: 'Welfare disbursement API',
@@ -165,5 +166,6 @@ export function registerApiRoutes(api: Api, infra: Infra, services: Services, lo
     stepUp: (p, actor, code, purpose) => services.auth.stepUp(p, actor, code, purpose),
   });
   registerExportRoutes(api, services.exports);
+  registerNetworkRoutes(api, services.network, { dir: cfg.importDir });
   registerDashboardRoutes(api, services.dashboard);
 }

@@ -34,6 +34,7 @@ import { ExportsService } from './components/exports';
 import { OperationsService } from './components/operations';
 import { DashboardService } from './components/dashboard';
 import { redisKey } from './platform/redis';
+import { NetworkService } from './components/network';
 
 /** What a process has opened: configuration, database, Redis, queues, logger. */
 export interface Infra {
@@ -68,6 +69,7 @@ export interface Services {
   exports: ExportsService;
   operations: OperationsService;
   dashboard: DashboardService;
+  network: NetworkService;
 }
 
 /**
@@ -160,6 +162,7 @@ export function buildServices(infra: Infra, role: ServicesFor = 'api'): Services
     role === 'worker' ? workerSharing(infra) : {},
   );
   const accountChecker = new AccountChecker(ds, cipher, providers, infra.log);
+  const network = new NetworkService(ds, audit);
   return {
     cipher,
     audit,
@@ -180,8 +183,9 @@ export function buildServices(infra: Infra, role: ServicesFor = 'api'): Services
     engine,
     paypoints: new PayPoints(ds, audit, batches),
     reconciliation: new ReconciliationService(ds, audit, providers, cfg, infra.log, (id) => enqueueStatement(infra.queues, id)),
-    exports: new ExportsService(ds, cipher, audit, cfg, infra.log),
+    exports: new ExportsService(ds, cipher, audit, cfg, infra.log, { networkAccess: (area, period) => network.accessSource(area, period) }),
     operations: new OperationsService(ds, infra.queues, providers, audit, infra.log),
     dashboard: new DashboardService(ds, redis, cfg),
+    network,
   };
 }

@@ -43,6 +43,14 @@ describe('table owners', () => {
     expect(writersOf('batch_transitions')).to.deep.equal(['src/components/batches/batch-transitions.ts']);
   });
 
+  it('only the network component writes the registry of cash-out points and its imports', () => {
+    for (const table of ['cash_out_points', 'cash_out_point_imports', 'cash_out_point_import_problems']) {
+      const outside = writersOf(table).filter((f) => !f.startsWith('src/components/network/') && f !== 'scripts/seed.ts');
+      expect(outside, `files outside src/components/network writing ${table}`).to.deep.equal([]);
+      expect(writersOf(table).length, table).to.be.greaterThan(0);
+    }
+  });
+
   it('applies provider outcomes to payments in one module: the engine, callbacks, statements and pay points all use it', () => {
     const appliers = sources().filter((f) =>
       /p\.settled_at\s*=|\bsettled_at\s*=\s*CURRENT_TIMESTAMP/.test(readFileSync(path.join(ROOT, f), 'utf8')),

@@ -25,7 +25,18 @@ describe('README and docs', () => {
 
   it('links from the README every guide in docs/, and each link resolves', () => {
     const readme = doc('README.md');
-    for (const guide of ['architecture', 'api', 'rolls', 'batches', 'payments', 'reconciliation', 'operations', 'security', 'benchmarks']) {
+    for (const guide of [
+      'architecture',
+      'api',
+      'rolls',
+      'batches',
+      'payments',
+      'reconciliation',
+      'network',
+      'operations',
+      'security',
+      'benchmarks',
+    ]) {
       expect(readme, guide).to.contain(`](docs/${guide}.md)`);
     }
     for (const [, target] of readme.matchAll(/\]\((docs\/[^)#]+)\)/g)) expect(() => doc(target!), target).to.not.throw();

@@ -100,7 +100,7 @@ interface CashRow {
 }
 
 /** Payments of a month in an area subtree, found through the batches that can hold that month (their own index). */
-function monthPayments(root: string, period: Period, join = ''): { sql: string; params: unknown[] } {
+export function monthPayments(root: string, period: Period, join = ''): { sql: string; params: unknown[] } {
   return {
     sql: `FROM batches b STRAIGHT_JOIN payments p ON p.batch_id = b.id JOIN areas a ON a.id = p.area_id ${join}
       WHERE b.period_from <= ? AND b.period_to >= ? AND (b.area_path LIKE ? OR ? LIKE CONCAT(b.area_path, '%'))

@@ -6,7 +6,7 @@ import type { Checkpoint } from '../audit';
  * shows it: who, what, when, how many, the file's size and SHA-256, the audit chain's checkpoint).
  */
 
-export type ExportKind = 'reconciliation' | 'audit_trail' | 'cash_recipients';
+export type ExportKind = 'reconciliation' | 'audit_trail' | 'cash_recipients' | 'network_access';
 export type ExportFormat = 'csv' | 'xlsx';
 /** running: being written (or waiting for a free slot); done: the file and its manifest are final; failed: no file. */
 /** `expired`: done, its file deleted after EXPORT_RETENTION_DAYS (the manifest stays). */
@@ -37,7 +37,11 @@ export type ExportRequest =
       areaId?: number | undefined;
       full: boolean;
       reason?: string | undefined;
-    };
+    }
+  | { kind: 'network_access'; format: ExportFormat; period: Period; areaId?: number | undefined };
+
+/** Monthly kinds: their file and parameters name a month, not a span of days. */
+export const MONTHLY_KINDS: readonly ExportKind[] = ['cash_recipients', 'network_access'];
 
 export interface ExportManifest {
   id: string;

@@ -20,11 +20,11 @@ export function registerExportRoutes(api: Api, exports: ExportsService): void {
   api.route({
     method: 'post',
     path: '/exports',
-    summary: 'Export reconciliation logs, the audit trail or the people paid in cash, as CSV or XLSX, with a manifest',
+    summary: 'Export reconciliation logs, the audit trail, the people paid in cash or the access report, as CSV or XLSX, with a manifest',
     description:
       'The file is written in the background, streamed from the database; the answer is its manifest, status running. Poll GET /exports/{id} ' +
       'until status is done, then download GET /exports/{id}/file and compare its SHA-256 with the manifest. reconciliation and audit_trail: ' +
-      'auditors and administrators; cash_recipients: every reader. Rows are limited to your area scope (and the areaId asked for); ' +
+      'auditors and administrators; cash_recipients and network_access (the access report, one row per commune): every reader. Rows are limited to your area scope (and the areaId asked for); ' +
       'statement lines whose reference is no payment have no area and are exported only to readers of the whole province. ' +
       'Identifiers are masked unless full is true (staff and auditors). The request, the finished file and every download are audited.',
     tags: ['exports'],

@@ -67,8 +67,18 @@ export const createExportBody = z
       full,
       reason,
     }),
+    z.strictObject({
+      kind: z
+        .literal('network_access')
+        .describe(
+          'Access to cash per commune: people paid by bank and by wallet, cash-out points, and who has no point of their own operator',
+        ),
+      format,
+      period: period.describe('YYYY-MM: the month paid'),
+      areaId,
+    }),
   ])
-  .refine((b) => b.kind === 'audit_trail' || !b.full || b.reason !== undefined, {
+  .refine((b) => b.kind === 'audit_trail' || b.kind === 'network_access' || !b.full || b.reason !== undefined, {
     message: 'say why the identifiers are needed in full',
     path: ['reason'],
   })
@@ -77,7 +87,7 @@ export const createExportBody = z
 export const manifestSchema = z
   .object({
     id: z.string(),
-    kind: z.enum(['reconciliation', 'audit_trail', 'cash_recipients']),
+    kind: z.enum(['reconciliation', 'audit_trail', 'cash_recipients', 'network_access']),
     format: z.enum(['csv', 'xlsx']),
     status: z
       .enum(['running', 'done', 'failed', 'expired'])
@@ -92,7 +102,7 @@ export const manifestSchema = z
       .int()
       .nullable()
       .describe(
-        'reconciliation: sum of the amounts per category (statement amount of each line, payment amount of each missing payment); cash_recipients: cash paid; audit_trail: null',
+        'reconciliation: sum of the amounts per category (statement amount of each line, payment amount of each missing payment); cash_recipients: cash paid; audit_trail, network_access: null',
       ),
     totals: z
       .record(z.string(), z.unknown())

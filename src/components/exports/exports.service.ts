@@ -22,6 +22,7 @@ import {
   FULL_VALUE_ROLES,
   manifestOf,
   MAX_EXPORT_DAYS,
+  MONTHLY_KINDS,
   SCHEMA_ROWS,
   type ExportManifest,
   type ExportRequest,
@@ -38,6 +39,15 @@ export {
   type ExportRequest,
   type ExportStatus,
 } from './export-manifest';
+
+/**
+ * Sources other components provide (they read tables this one does not own); the container wires them, so this
+ * component names no other's service.
+ */
+export interface ExportExtraSources {
+  /** The network component's access report of a month, one row per commune. */
+  networkAccess(area: AreaRef | null, period: Period): ExportSource;
+}
 
 /** Exports written at once by one process; more wait their turn (still `running`, heartbeat kept). */
 const MAX_CONCURRENT = 2;
@@ -64,6 +74,7 @@ export class ExportsService {
     readonly audit: AuditService,
     readonly cfg: Config,
     readonly log: winston.Logger,
+    private readonly extra?: ExportExtraSources,
   ) {
     this.coverage = new Coverage(ds, cipher);
     this.dir = path.resolve(cfg.importDir, 'exports');
@@ -74,10 +85,10 @@ export class ExportsService {
    * and starts writing the file in the background; the answer is the manifest, `running` until the file is done.
    */
   async create(actor: Actor, p: Principal, req: ExportRequest): Promise<ExportManifest> {
-    if (req.kind !== 'cash_recipients' && !hasRole(p, ...AUDIT_EXPORT_ROLES)) {
+    if (!MONTHLY_KINDS.includes(req.kind) && !hasRole(p, ...AUDIT_EXPORT_ROLES)) {
       throw forbidden('ROLE_REQUIRED', `exporting ${req.kind} needs one of the roles: ${AUDIT_EXPORT_ROLES.join(', ')}`);
     }
-    const full = req.kind !== 'audit_trail' && req.full;
+    const full = (req.kind === 'reconciliation' || req.kind === 'cash_recipients') && req.full;
     if (full && !hasRole(p, ...FULL_VALUE_ROLES)) {
       throw forbidden('FULL_VALUES_NOT_ALLOWED', `full values need one of the roles: ${FULL_VALUE_ROLES.join(', ')}`);
     }
@@ -86,7 +97,7 @@ export class ExportsService {
     if (full && reason === null)
       throw invalid('VALIDATION_FAILED', 'body.reason: say why the identifiers are needed in full', { path: 'reason' });
     const params: Record<string, unknown> = {};
-    if (req.kind === 'cash_recipients') {
+    if (req.kind === 'cash_recipients' || req.kind === 'network_access') {
       params.period = formatPeriod(req.period);
     } else {
       if (req.from > req.to) throw invalid('PERIOD_REVERSED', `from (${req.from}) is after to (${req.to})`, { path: 'from' });
@@ -194,11 +205,14 @@ export class ExportsService {
       }
       case 'cash_recipients':
         return this.coverage.cashSource(area, req.period, full);
+      case 'network_access':
+        if (!this.extra) throw new AppError('unavailable', 'EXPORT_KIND_UNAVAILABLE', 'this process cannot write network_access exports');
+        return this.extra.networkAccess(area, req.period);
     }
   }
 
   private fileNameOf(id: string, req: ExportRequest, area: AreaRef | null): string {
-    const span = req.kind === 'cash_recipients' ? formatPeriod(req.period) : `${req.from}_${req.to}`;
+    const span = req.kind === 'cash_recipients' || req.kind === 'network_access' ? formatPeriod(req.period) : `${req.from}_${req.to}`;
     return `export-${id}-${req.kind.replace('_', '-')}-${span}${area ? `-${area.code}` : ''}.${req.format}`;
   }
 
@@ -241,7 +255,7 @@ export class ExportsService {
         ['kind', req.kind],
         ['params', JSON.stringify(params)],
         ['full values', full ? 'yes' : 'no (masked)'],
-        ['reason for full values', full && req.kind !== 'audit_trail' ? (req.reason ?? null) : null],
+        ['reason for full values', full && (req.kind === 'reconciliation' || req.kind === 'cash_recipients') ? (req.reason ?? null) : null],
         ['exported by', actor.username],
         ['requested at', me?.created_at.toISOString() ?? null],
         ['rows', t.rowCount],

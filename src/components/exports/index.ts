@@ -1,3 +1,6 @@
-export { ExportsService } from './exports.service';
+export { ExportsService, type ExportExtraSources } from './exports.service';
 export { registerExportRoutes } from './exports.routes';
-export { sharePercent } from './coverage';
+export { sharePercent, monthPayments, COVERAGE_DEFINITION } from './coverage';
+export { resolveArea, type AreaRef } from './export-scope';
+export type { ExportSource } from './export-sources';
+export type { Cell } from './export-file';

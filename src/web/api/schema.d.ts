@@ -9050,8 +9050,8 @@ export interface paths {
         };
         put?: never;
         /**
-         * Export reconciliation logs, the audit trail or the people paid in cash, as CSV or XLSX, with a manifest
-         * @description The file is written in the background, streamed from the database; the answer is its manifest, status running. Poll GET /exports/{id} until status is done, then download GET /exports/{id}/file and compare its SHA-256 with the manifest. reconciliation and audit_trail: auditors and administrators; cash_recipients: every reader. Rows are limited to your area scope (and the areaId asked for); statement lines whose reference is no payment have no area and are exported only to readers of the whole province. Identifiers are masked unless full is true (staff and auditors). The request, the finished file and every download are audited.
+         * Export reconciliation logs, the audit trail, the people paid in cash or the access report, as CSV or XLSX, with a manifest
+         * @description The file is written in the background, streamed from the database; the answer is its manifest, status running. Poll GET /exports/{id} until status is done, then download GET /exports/{id}/file and compare its SHA-256 with the manifest. reconciliation and audit_trail: auditors and administrators; cash_recipients and network_access (the access report, one row per commune): every reader. Rows are limited to your area scope (and the areaId asked for); statement lines whose reference is no payment have no area and are exported only to readers of the whole province. Identifiers are masked unless full is true (staff and auditors). The request, the finished file and every download are audited.
          */
         post: {
             parameters: {
@@ -9432,6 +9432,704 @@ export interface paths {
                     };
                 };
                 /** @description AREA_OUT_OF_SCOPE, REVEAL_NOT_ALLOWED */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cash-out-points": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Cash-out points of your area (ATMs, bank branches and agents, post offices, Mobile Money agents), by id */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page, 1-200. */
+                    limit?: number;
+                    /** @description nextCursor of the previous page; omit for the first page. */
+                    cursor?: string;
+                    /** @description Points of this area’s subtree (a commune, or a district); default: your scope */
+                    areaId?: number;
+                    /** @description atm, bank_branch, bank_agent (a bank’s), post_office (the postal operator’s), mobile_money_agent (a wallet provider’s) */
+                    kind?: "atm" | "bank_branch" | "bank_agent" | "post_office" | "mobile_money_agent";
+                    /** @description The operator: a bank’s 6-digit NAPAS BIN, a wallet provider’s code (e.g. VIETTELMONEY) or the postal operator (VNPOST) */
+                    operator?: string;
+                    active?: "true" | "false";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of points */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CashOutPointPage"];
+                    };
+                };
+                /** @description AREA_NOT_FOUND */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description AREA_OUT_OF_SCOPE */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Register a cash-out point in a commune of your area
+         * @description The operator and the point code are the point’s identity: a second point with both the same is refused (409 POINT_EXISTS).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Makes a retry safe: 1 to 128 characters of A-Z a-z 0-9 _ . : -, unique per request of yours, remembered 24 hours. The same key with the same request returns the first answer (with Idempotent-Replayed: true) without doing the work again; with another request it is 409 IDEMPOTENCY_KEY_REUSED. */
+                    "Idempotency-Key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["NewCashOutPoint"];
+                };
+            };
+            responses: {
+                /** @description Registered */
+                201: {
+                    headers: {
+                        /** @description Present when this is the stored answer to an earlier request with the same Idempotency-Key */
+                        "Idempotent-Replayed"?: "true";
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CashOutPoint"];
+                    };
+                };
+                /** @description AREA_NOT_FOUND, AREA_NOT_COMMUNE, AREA_INACTIVE, OPERATOR_FORMAT, UNKNOWN_BANK, UNKNOWN_WALLET_PROVIDER, UNKNOWN_POSTAL_OPERATOR; INVALID_IDEMPOTENCY_KEY: malformed Idempotency-Key */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description AREA_OUT_OF_SCOPE; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description POINT_EXISTS; IDEMPOTENCY_KEY_REUSED: the key was used for another request; IDEMPOTENCY_REQUEST_IN_PROGRESS: the first request with the key is still running */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cash-out-points/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One cash-out point */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The point */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CashOutPoint"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description POINT_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a cash-out point of your area, or deactivate it (active: false) */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["CashOutPointChange"];
+                };
+            };
+            responses: {
+                /** @description Changed */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CashOutPoint"];
+                    };
+                };
+                /** @description AREA_NOT_FOUND, AREA_NOT_COMMUNE, AREA_INACTIVE, KIND_OPERATOR_MISMATCH */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description AREA_OUT_OF_SCOPE; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description POINT_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/cash-out-point-imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Registry imports of your area, newest first */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page, 1-200. */
+                    limit?: number;
+                    /** @description nextCursor of the previous page; omit for the first page. */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of imports */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CashOutPointImportPage"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Import a registry file of cash-out points (CSV or XLSX, docs/network.md), now
+         * @description The file is read and checked while the request waits; every problem is recorded with its row and column. The valid rows are written by (operator, point code) in one transaction with the import record: a point already registered is updated, one unchanged is left alone, so importing the same file again changes nothing. A file that cannot be read as a whole (bad header, not UTF-8, damaged workbook) is recorded as failed and writes no point. Rows of communes outside your area are refused.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description The registry file, .csv (UTF-8) or .xlsx */
+            requestBody?: {
+                content: {
+                    "multipart/form-data": {
+                        /** Format: binary */
+                        file: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Imported (status completed, or failed with the reason) */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CashOutPointImport"];
+                    };
+                };
+                /** @description UNSUPPORTED_FILE_TYPE, EMPTY_FILE */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description FILE_TOO_LARGE */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description IMPORT_BUSY */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cash-out-point-imports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One registry import and its counts */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The import */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CashOutPointImport"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description IMPORT_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cash-out-point-imports/{id}/problems": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Problems of a registry import: row, column, code and message, in row order */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page, 1-200. */
+                    limit?: number;
+                    /** @description nextCursor of the previous page; omit for the first page. */
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of problems */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CashOutPointImportProblemPage"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description IMPORT_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/network-access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Access to cash: per commune, people paid by bank and by wallet in the month, cash-out points, and who has no point of their own operator
+         * @description Communes ordered by the people whose bank or wallet provider has no active point in their commune (most first): where cashless payment has outrun the withdrawal network. “Paid” is the coverage report’s definition. As a file: POST /exports with kind network_access.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description YYYY-MM: the month paid */
+                    period: string;
+                    /** @description Area whose communes to report on (default: your scope) */
+                    areaId?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The report */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NetworkAccess"];
+                    };
+                };
+                /** @description AREA_NOT_FOUND */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description AREA_OUT_OF_SCOPE */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -10647,7 +11345,7 @@ export interface components {
         ExportManifest: {
             id: string;
             /** @enum {string} */
-            kind: "reconciliation" | "audit_trail" | "cash_recipients";
+            kind: "reconciliation" | "audit_trail" | "cash_recipients" | "network_access";
             /** @enum {string} */
             format: "csv" | "xlsx";
             /**
@@ -10666,7 +11364,7 @@ export interface components {
             /** @description Rows written so far (final when done) */
             progressRows: number;
             rowCount: number | null;
-            /** @description reconciliation: sum of the amounts per category (statement amount of each line, payment amount of each missing payment); cash_recipients: cash paid; audit_trail: null */
+            /** @description reconciliation: sum of the amounts per category (statement amount of each line, payment amount of each missing payment); cash_recipients: cash paid; audit_trail, network_access: null */
             totalAmount: number | null;
             /** @description reconciliation: byCategory {count, amount}, statementAmount, serviceAmount, runs; audit_trail: firstId, lastId, byAction */
             totals: {
@@ -10771,6 +11469,21 @@ export interface components {
             full: boolean;
             /** @description Why the identifiers are needed in full: required with full: true, kept in the audit event and the manifest */
             reason?: string;
+        } | {
+            /**
+             * @description Access to cash per commune: people paid by bank and by wallet, cash-out points, and who has no point of their own operator
+             * @enum {string}
+             */
+            kind: "network_access";
+            /**
+             * @description csv: UTF-8 with BOM; xlsx: the same rows, plus a Manifest sheet
+             * @enum {string}
+             */
+            format: "csv" | "xlsx";
+            /** @description YYYY-MM: the month paid */
+            period: string;
+            /** @description Root of the area subtree to export (default: your scope); must be inside your scope */
+            areaId?: number;
         };
         ExportManifestPage: {
             items: components["schemas"]["ExportManifest"][];
@@ -10846,6 +11559,187 @@ export interface components {
             }[];
             /** @description Pass as cursor to get the next page; null on the last page. */
             nextCursor: string | null;
+        };
+        CashOutPointPage: {
+            items: components["schemas"]["CashOutPoint"][];
+            /** @description Pass as cursor to get the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        CashOutPoint: {
+            id: number;
+            /**
+             * @description atm, bank_branch, bank_agent (a bank’s), post_office (the postal operator’s), mobile_money_agent (a wallet provider’s)
+             * @enum {string}
+             */
+            kind: "atm" | "bank_branch" | "bank_agent" | "post_office" | "mobile_money_agent";
+            operator: {
+                /** @enum {string} */
+                type: "bank" | "wallet" | "post";
+                code: string;
+                name: string;
+            };
+            pointCode: string;
+            name: string;
+            /** @description The commune the point is in */
+            area: {
+                id: number;
+                code: string;
+                name: string;
+            };
+            address: string;
+            latitude: number | null;
+            longitude: number | null;
+            openingHours: string | null;
+            active: boolean;
+            createdAt: string;
+            updatedAt: string;
+        };
+        NewCashOutPoint: {
+            /**
+             * @description atm, bank_branch, bank_agent (a bank’s), post_office (the postal operator’s), mobile_money_agent (a wallet provider’s)
+             * @enum {string}
+             */
+            kind: "atm" | "bank_branch" | "bank_agent" | "post_office" | "mobile_money_agent";
+            /** @description The operator: a bank’s 6-digit NAPAS BIN, a wallet provider’s code (e.g. VIETTELMONEY) or the postal operator (VNPOST) */
+            operator: string;
+            /** @description The operator’s own code of the point (ATM id, branch or agent code); with the operator, the point’s identity */
+            pointCode: string;
+            name: string;
+            /** @description The commune the point is in (an area of level commune, inside your scope) */
+            areaId: number;
+            address: string;
+            /** @description Decimal degrees, at most 6 decimals; with longitude, or neither */
+            latitude?: number | null;
+            /** @description Decimal degrees, at most 6 decimals; with latitude, or neither */
+            longitude?: number | null;
+            /** @description Opening hours as one short line a recipient can read in an SMS, e.g. "T2-T6 7:30-17:00; T7 7:30-11:30" */
+            openingHours?: string | null;
+            /** @description Defaults to true */
+            active?: boolean;
+        };
+        CashOutPointChange: {
+            /**
+             * @description Another kind of the same operator type (an ATM that became a branch); the operator stays
+             * @enum {string}
+             */
+            kind?: "atm" | "bank_branch" | "bank_agent" | "post_office" | "mobile_money_agent";
+            name?: string;
+            areaId?: number;
+            address?: string;
+            /** @description Decimal degrees, at most 6 decimals; with longitude, or neither */
+            latitude?: number | null;
+            /** @description Decimal degrees, at most 6 decimals; with latitude, or neither */
+            longitude?: number | null;
+            /** @description Opening hours as one short line a recipient can read in an SMS, e.g. "T2-T6 7:30-17:00; T7 7:30-11:30" */
+            openingHours?: string | null;
+            /** @description false deactivates the point: it stays in the registry, no longer counted */
+            active?: boolean;
+        };
+        CashOutPointImport: {
+            id: string;
+            fileName: string;
+            /** @enum {string} */
+            format: "csv" | "xlsx";
+            fileSha256: string;
+            fileSize: number;
+            /**
+             * @description completed: the valid rows were written; failed: the file could not be read, nothing was written
+             * @enum {string}
+             */
+            status: "completed" | "failed";
+            rowsRead: number;
+            rowsValid: number;
+            rowsInvalid: number;
+            pointsCreated: number;
+            pointsUpdated: number;
+            pointsUnchanged: number;
+            error: {
+                code: string;
+                message: string;
+            } | null;
+            uploadedBy: number;
+            scopeAreaId: number | null;
+            createdAt: string;
+        };
+        CashOutPointImportPage: {
+            items: components["schemas"]["CashOutPointImport"][];
+            /** @description Pass as cursor to get the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        CashOutPointImportProblemPage: {
+            items: components["schemas"]["CashOutPointImportProblem"][];
+            /** @description Pass as cursor to get the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        CashOutPointImportProblem: {
+            /** @description Row in the file (1 = header, 0 = the file as a whole) */
+            row: number;
+            column: string | null;
+            code: string;
+            message: string;
+        };
+        NetworkAccess: {
+            period: string;
+            area: {
+                id: number;
+                code: string;
+                name: string;
+            } | null;
+            definition: string;
+            total: {
+                /** @description People with a succeeded payment for the month to a bank account in the commune */
+                paidByBank: number;
+                /** @description People with a succeeded payment for the month to an e-wallet or Mobile Money account in the commune */
+                paidByWallet: number;
+                /** @description Of them, people whose own bank or wallet provider has no active cash-out point in the commune */
+                withoutPoint: number;
+                /** @description Active cash-out points */
+                points: number;
+                pointsByKind: {
+                    atm: number;
+                    bank_branch: number;
+                    bank_agent: number;
+                    post_office: number;
+                    mobile_money_agent: number;
+                };
+            };
+            communes: {
+                area: {
+                    id: number;
+                    code: string;
+                    name: string;
+                };
+                /** @description People with a succeeded payment for the month to a bank account in the commune */
+                paidByBank: number;
+                /** @description People with a succeeded payment for the month to an e-wallet or Mobile Money account in the commune */
+                paidByWallet: number;
+                /** @description Of them, people whose own bank or wallet provider has no active cash-out point in the commune */
+                withoutPoint: number;
+                /** @description Active cash-out points */
+                points: number;
+                pointsByKind: {
+                    atm: number;
+                    bank_branch: number;
+                    bank_agent: number;
+                    post_office: number;
+                    mobile_money_agent: number;
+                };
+                pointsByOperator: {
+                    /** @enum {string} */
+                    type: "bank" | "wallet" | "post";
+                    code: string;
+                    name: string;
+                    points: number;
+                }[];
+                /** @description Operators paid into in the commune with no active point there, and how many people each */
+                gaps: {
+                    /** @enum {string} */
+                    type: "bank" | "wallet" | "post";
+                    code: string;
+                    name: string;
+                    people: number;
+                }[];
+            }[];
         };
         Dashboard: {
             /** @description YYYY-MM */

@@ -42,6 +42,12 @@ export const SECTIONS: readonly Section[] = [
   { path: '/audit', label: 'nav.audit', roles: ['auditor'], load: () => import('../features/audit/audit-section') },
   { path: '/exports', label: 'nav.exports', roles: ['auditor'], load: () => import('../features/exports/exports-section') },
   { path: '/coverage', label: 'nav.coverage', roles: ['auditor'], load: () => import('../features/coverage/coverage-section') },
+  {
+    path: '/network',
+    label: 'nav.network',
+    roles: ['staff', 'auditor', 'admin'],
+    load: () => import('../features/network/network-section'),
+  },
   { path: '/users', label: 'nav.users', roles: ['admin'], load: () => import('../features/admin/users-section') },
   { path: '/areas', label: 'nav.areas', roles: ['admin'], load: () => import('../features/admin/areas-section') },
   { path: '/reference', label: 'nav.reference', roles: ['admin'], load: () => import('../features/admin/reference-section') },

@@ -18,6 +18,8 @@ import viHome from '../features/home/messages.vi.json';
 import enHome from '../features/home/messages.en.json';
 import viImports from '../features/imports/messages.vi.json';
 import enImports from '../features/imports/messages.en.json';
+import viNetwork from '../features/network/messages.vi.json';
+import enNetwork from '../features/network/messages.en.json';
 import viProgrammes from '../features/programmes/messages.vi.json';
 import enProgrammes from '../features/programmes/messages.en.json';
 import viReconciliation from '../features/reconciliation/messages.vi.json';
@@ -36,6 +38,7 @@ const vi = {
   ...viExports,
   ...viHome,
   ...viImports,
+  ...viNetwork,
   ...viProgrammes,
   ...viReconciliation,
 };
@@ -50,6 +53,7 @@ const en = {
   ...enExports,
   ...enHome,
   ...enImports,
+  ...enNetwork,
   ...enProgrammes,
   ...enReconciliation,
 };

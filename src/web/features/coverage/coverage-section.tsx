@@ -1,5 +1,6 @@
 import { useQueries } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
+import { Link } from 'wouter';
 import { api, unwrap, type Schemas } from '../../api/client';
 import { useI18n } from '../../i18n/i18n';
 import { MonthInput } from '../../ui/date-input';
@@ -243,6 +244,9 @@ export default function CoverageSection() {
     <main id="main" className="page">
       <PageTitle>{t('coverage.title')}</PageTitle>
       <p>{t('coverage.intro')}</p>
+      <p>
+        <Link href="~/network/access">{t('network.access.link')}</Link>
+      </p>
       <form onSubmit={submit} noValidate aria-labelledby="coverage-form-title">
         <h2 id="coverage-form-title">{t('coverage.form.title')}</h2>
         <MonthInput label={t('coverage.form.from')} name="from" value={from} onChange={setFrom} error={errors.from} />

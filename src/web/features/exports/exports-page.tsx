@@ -14,7 +14,11 @@ import { AreaSelect } from '../coverage/area-select';
 
 type Manifest = Schemas['ExportManifest'];
 type Kind = Manifest['kind'];
-const KINDS: readonly Kind[] = ['reconciliation', 'audit_trail', 'cash_recipients'];
+const KINDS: readonly Kind[] = ['reconciliation', 'audit_trail', 'cash_recipients', 'network_access'];
+/** Kinds of one month rather than a span of days. */
+const monthly = (k: Kind) => k === 'cash_recipients' || k === 'network_access';
+/** Kinds that may hold identifiers in full. */
+const personal = (k: Kind) => k === 'cash_recipients' || k === 'reconciliation';
 
 function Choice<T extends string>({
   legend,
@@ -67,9 +71,11 @@ function NewExportForm() {
       const body: Schemas['NewExport'] =
         kind === 'cash_recipients'
           ? { kind, format, period: period ?? '', full, ...why, ...area }
-          : kind === 'reconciliation'
-            ? { kind, format, from: from ?? '', to: to ?? '', full, ...why, ...area }
-            : { kind, format, from: from ?? '', to: to ?? '', ...area };
+          : kind === 'network_access'
+            ? { kind, format, period: period ?? '', ...area }
+            : kind === 'reconciliation'
+              ? { kind, format, from: from ?? '', to: to ?? '', full, ...why, ...area }
+              : { kind, format, from: from ?? '', to: to ?? '', ...area };
       return unwrap(api.POST('/api/v1/exports', { params: { header: { 'Idempotency-Key': key } }, body }));
     },
     onSuccess: async (m) => {
@@ -87,7 +93,7 @@ function NewExportForm() {
   function submit(e: FormEvent) {
     e.preventDefault();
     const fields: Record<string, string> = {};
-    if (kind === 'cash_recipients') {
+    if (monthly(kind)) {
       if (period === null || !/^\d{4}-\d{2}$/.test(period)) fields.period = t('exports.form.monthRequired');
     } else {
       if (from === null) fields.from = t('form.dateInvalid');
@@ -96,7 +102,7 @@ function NewExportForm() {
       else if (!to) fields.to = t('form.required');
       if (from && to && from > to) fields.to = t('exports.form.reversed');
     }
-    if (full && kind !== 'audit_trail' && reason.trim().length < 3) fields.reason = t('exports.form.reasonRequired');
+    if (full && personal(kind) && reason.trim().length < 3) fields.reason = t('exports.form.reasonRequired');
     setProblems({ form: null, fields });
     if (Object.keys(fields).length === 0) create.mutate();
   }
@@ -120,7 +126,7 @@ function NewExportForm() {
         label={(f) => t(`exports.format.${f}`)}
         onChange={setFormat}
       />
-      {kind === 'cash_recipients' ? (
+      {monthly(kind) ? (
         <MonthInput label={t('exports.form.period')} name="period" value={period} onChange={setPeriod} error={problems.fields.period} />
       ) : (
         <>
@@ -129,7 +135,7 @@ function NewExportForm() {
         </>
       )}
       <AreaSelect label={t('exports.form.area')} value={areaId} onChange={setAreaId} />
-      {kind !== 'audit_trail' ? (
+      {personal(kind) ? (
         <div className="field">
           <input
             type="checkbox"
@@ -145,7 +151,7 @@ function NewExportForm() {
           </p>
         </div>
       ) : null}
-      {full && kind !== 'audit_trail' ? (
+      {full && personal(kind) ? (
         <Field
           label={t('exports.form.reason')}
           hint={t('exports.form.reasonHint')}
