@@ -112,6 +112,7 @@ export function buildServices(infra: Infra): Services {
       retryCapMs: cfg.paymentRetryCapMs,
       pollMs: cfg.paymentPollSeconds * 1000,
       queueLeaseMs: cfg.paymentQueueLeaseSeconds * 1000,
+      heartbeatExpiryMs: cfg.workerHeartbeatExpiryMs,
     },
   );
   const accountChecker = new AccountChecker(ds, cipher, providers, infra.log);
