@@ -4,7 +4,11 @@
  * through the sandbox provider (its own process) while it injects timeouts
  * after accepting, 5xx before accepting, duplicated and out-of-order callbacks;
  * worker processes are killed with SIGKILL every few seconds and restarted;
- * and the Redis keys of the deployment are deleted once mid-run. Afterwards
+ * and the Redis keys of the deployment are deleted once mid-run. The kills
+ * go on while payments are still waiting to be sent; then the faults stop and
+ * the time from the last one (a kill or the Redis deletion) to the batch's
+ * completion is the recovery time. The engine runs with the production
+ * recovery settings (sending lease, queue lease, sweep interval). Afterwards
  * the sandbox's own ledger must show every reference accepted exactly once,
  * its totals equal to what was approved, and the service's every payment
  * final and agreeing with the ledger.
@@ -44,6 +48,10 @@ export interface FaultReport {
   seconds: number;
   kills: number;
   flushed: boolean;
+  /** seconds from the last fault (the last kill or the Redis deletion) to the batch's completion */
+  afterLastFault: number;
+  /** the sandbox provider's request timeout the run used, ms */
+  providerTimeoutMs: number;
   byStatus: Record<string, number>;
   sandbox: { accepted: number; acceptedMoreThanOnce: number; acceptedAmount: number; succeededAmount: number };
   serviceSucceededAmount: number;
@@ -84,13 +92,16 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     SANDBOX_CALLBACK_DELAY_MS: '0-300',
     SANDBOX_FLOAT: String(10 ** 15),
     SANDBOX_MAX_IN_FLIGHT: '0',
-    // recovery at the scale of the test: a killed worker's sends become unknown after 10 s, not 2 minutes
-    PAYMENT_SENDING_LEASE_SECONDS: String(Math.max(5, Math.ceil((o.timeoutMs * 5) / 1000))),
-    PAYMENT_POLL_SECONDS: '5',
+    // recovery as in production, whatever the mode: a killed worker's claims and the lost queues are found by the
+    // heartbeats and the queue epoch, not by short leases
+    PAYMENT_SENDING_LEASE_SECONDS: '120',
+    PAYMENT_QUEUE_LEASE_SECONDS: '300',
     PAYMENT_SWEEP_MS: '1000',
+    WORKER_HEARTBEAT_EXPIRY_MS: '5000',
+    // the provider's pace at the scale of the test: a callback missed is asked about after 5 s, retries within 5 s
+    PAYMENT_POLL_SECONDS: '5',
     PAYMENT_RETRY_BASE_MS: '200',
     PAYMENT_RETRY_CAP_MS: '5000',
-    PAYMENT_QUEUE_LEASE_SECONDS: '10',
     WORKER_METRICS_PORT: '0',
     LOG_LEVEL: 'error',
   };
@@ -165,6 +176,9 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     let kills = 0;
     let flushed = false;
     let lastKill = Date.now();
+    let lastFault = t0;
+    // the faults go on while payments wait to be sent (pending); from the first moment none does, they stop
+    let faulting = true;
     let status = 'processing';
     for (;;) {
       await new Promise((r) => setTimeout(r, 250));
@@ -176,27 +190,32 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
         batch.id,
       ])) as { done: string }[];
       const done = Number(p!.done);
+      if (done >= 1 && flushed) faulting = false;
       // the first kill once a tenth of the payments have left `pending` (some are then in flight), so that a run shorter
       // than killEveryMs still loses a worker mid-send; then every killEveryMs
       const due = kills === 0 ? done >= 0.1 || Date.now() - lastKill >= o.killEveryMs : Date.now() - lastKill >= o.killEveryMs;
-      if (due && workers.length) {
+      if (faulting && due && workers.length) {
         const i = kills % workers.length;
         workers[i]!.kill('SIGKILL');
         await new Promise((r) => workers[i]!.once('exit', r));
         workers[i] = run('jobs/worker.ts');
         kills += 1;
         lastKill = Date.now();
+        lastFault = lastKill;
       }
       if (!flushed) {
         if (done >= o.flushAt) {
           const keys = await infra.redis.keys(`${cfg.redisPrefix}:*`);
           if (keys.length) await infra.redis.del(...keys);
           flushed = true;
+          lastFault = Date.now();
           o.log(`Redis flushed (${keys.length} keys) at ${Math.round(done * 100)}% sent`);
         }
       }
     }
     const seconds = (Date.now() - t0) / 1000;
+    const afterLastFault = (Date.now() - lastFault) / 1000;
+    o.log(`done in ${seconds.toFixed(1)} s, ${afterLastFault.toFixed(1)} s after the last fault (${kills} kills)`);
     // returns come after success: give the last returns and their callbacks time to land before comparing books
     await new Promise((r) => setTimeout(r, o.returnShare > 0 ? 3000 : 500));
 
@@ -242,6 +261,8 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
       seconds,
       kills,
       flushed,
+      afterLastFault,
+      providerTimeoutMs: o.timeoutMs,
       byStatus,
       sandbox: {
         accepted: summary.accepted,
