@@ -148,7 +148,7 @@ export async function enqueueDispatch(queues: QueueFactory, batchId: string): Pr
  * Running a payment job again is harmless (each claim is conditional), so a job may stall several times (workers
  * killed in a row) before Bull fails it. A worker whose event loop stalls past the lock has its job run elsewhere too.
  */
-export const PAYMENT_QUEUE_SETTINGS = { lockDuration: 5000, stalledInterval: 2000, maxStalledCount: 5 } as const;
+export const PAYMENT_QUEUE_SETTINGS = { lockDuration: 5000, stalledInterval: 1000, maxStalledCount: 5 } as const;
 
 /** The settings of a queue by name: the payment queues' short locks; Bull's defaults for the rest. */
 export const queueSettings: QueueSettings = (name) =>
