@@ -53,6 +53,8 @@ export class WorkerHeartbeat {
   /** Renews the beat (a renewal still running is not doubled). */
   async beat(): Promise<void> {
     if (this.workerId === null || this.beating) return;
+    // the process is closing: nothing to announce any more
+    if (!this.ds.isInitialized) return this.stop();
     this.beating = true;
     const issued = Date.now();
     try {
