@@ -3,7 +3,8 @@
  * (20,000 payments) and test/fault.test.ts (a small one, in CI): a batch paid
  * through the sandbox provider (its own process) while it injects timeouts
  * after accepting, 5xx before accepting, duplicated and out-of-order callbacks;
- * worker processes are killed with SIGKILL every few seconds and restarted;
+ * worker processes are killed with SIGKILL every few seconds (each once it is
+ * at work: it has announced itself) and restarted;
  * and the Redis keys of the deployment are deleted once mid-run. The kills
  * go on while payments are still waiting to be sent; then the faults stop and
  * the time from the last one (a kill or the Redis deletion) to the batch's
@@ -194,8 +195,20 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
       // the first kill once a tenth of the payments have left `pending` (some are then in flight), so that a run shorter
       // than killEveryMs still loses a worker mid-send; then every killEveryMs
       const due = kills === 0 ? done >= 0.1 || Date.now() - lastKill >= o.killEveryMs : Date.now() - lastKill >= o.killEveryMs;
-      if (faulting && due && workers.length) {
-        const i = kills % workers.length;
+      const i = kills % workers.length;
+      // only a worker at work is killed (it has announced itself): on a loaded machine a worker takes seconds to start,
+      // and killing each again before it starts would leave none working
+      const working =
+        faulting &&
+        due &&
+        workers.length > 0 &&
+        (
+          (await infra.ds.query(
+            'SELECT 1 AS x FROM worker_heartbeats WHERE pid = ? AND beat_at > CURRENT_TIMESTAMP(3) - INTERVAL 5 SECOND',
+            [workers[i]!.pid],
+          )) as unknown[]
+        ).length > 0;
+      if (working) {
         workers[i]!.kill('SIGKILL');
         await new Promise((r) => workers[i]!.once('exit', r));
         workers[i] = run('jobs/worker.ts');
