@@ -133,7 +133,7 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     const workers: ChildProcess[] = [];
     for (let i = 0; i < o.workers; i++) workers.push(run('jobs/worker.ts'));
     // the API and the sandbox answering (any HTTP answer from the sandbox will do: unsigned, it says 401)
-    for (let i = 0; i < 150; i++) {
+    for (let i = 0; i < 450; i++) {
       const api = await fetch(`${cfg.publicBaseUrl}/healthz`).then(
         (r) => r.ok,
         () => false,
@@ -143,8 +143,8 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
         () => false,
       );
       if (api && sandbox) break;
-      if (i === 149)
-        throw new Error(`after 30 s: API ${api ? 'answering' : 'not answering'}, sandbox ${sandbox ? 'answering' : 'not answering'}`);
+      if (i === 449)
+        throw new Error(`after 90 s: API ${api ? 'answering' : 'not answering'}, sandbox ${sandbox ? 'answering' : 'not answering'}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     const [staff] = (await infra.ds.query("SELECT id, username FROM users WHERE username = 'staff'")) as { id: number; username: string }[];
