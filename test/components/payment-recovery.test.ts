@@ -8,6 +8,8 @@ import { post } from '../helpers/http';
 import { testWorker } from '../helpers/worker';
 import { redisKey } from '../../src/platform/redis';
 import { RECOVERY_MARGIN_MS } from '../../src/components/payments/payment-engine';
+import { WorkerHeartbeat } from '../../src/components/payments/worker-heartbeat';
+import type { DataSource } from 'typeorm';
 
 const BIN = '970416'; // ACB: routed to this file's mocked provider
 const TIMEOUT_MS = 400;
@@ -193,6 +195,35 @@ describe('payment recovery (gone workers, lost queues)', function () {
     }
     await waitFor('the live worker gone too', async () => (await statusOf(b.id, liveSeq)).status === 'succeeded');
     expect([...sent.values()]).to.deep.equal([]);
+  });
+
+  it('starts no request once its own heartbeat has lapsed, nor for a claim made before the lapse once it beats again', async () => {
+    const { infra } = await testApp();
+    let reachable = true;
+    const ds = {
+      isInitialized: true,
+      query: async () => {
+        if (!reachable) throw new Error('database out of reach');
+        return { insertId: 1, affectedRows: 1 };
+      },
+    } as unknown as DataSource;
+    const hb = new WorkerHeartbeat(ds, infra.log, 200);
+    await hb.start();
+    hb.stop();
+    const claimed = Date.now();
+    expect(hb.holds(claimed)).to.equal(true);
+    // its renewals fail: past the expiry it sends nothing, as the others take it for gone
+    reachable = false;
+    await new Promise((r) => setTimeout(r, 250));
+    await hb.beat();
+    expect(hb.fresh()).to.equal(false);
+    expect(hb.holds(claimed)).to.equal(false);
+    // back: a new claim may be sent, the one from before the lapse may have been taken back meanwhile
+    reachable = true;
+    await hb.beat();
+    expect(hb.fresh()).to.equal(true);
+    expect(hb.holds(claimed)).to.equal(false);
+    expect(hb.holds(Date.now())).to.equal(true);
   });
 
   it('queues again within seconds the payments whose jobs vanished with the Redis keys, sending each once', async () => {

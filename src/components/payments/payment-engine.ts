@@ -286,6 +286,7 @@ export class PaymentEngine {
     const providerId = provider.id;
     const claim = token();
     const now = new Date();
+    const claimedAt = Date.now();
     // the claim names this worker: once it stops announcing itself, a sweep anywhere takes its claims back in seconds
     const worker = this.heartbeat.id;
     const limitSql = limit === null ? '' : ` ORDER BY seq LIMIT ${Number(limit)}`;
@@ -340,7 +341,7 @@ export class PaymentEngine {
           if (rate !== null && rate > 0) await this.limiter.take(providerId, rate);
           // a worker whose heartbeat has lapsed may already be taken for gone, its claims on their way to inquiries:
           // it starts no request, and the payment goes back to pending untouched (nothing left)
-          if (job.kind === 'send' && worker !== null && !this.heartbeat.fresh())
+          if (job.kind === 'send' && worker !== null && !this.heartbeat.holds(claimedAt))
             return notSent(r, 'the worker heartbeat lapsed before the request left');
           const started = process.hrtime.bigint();
           const result = job.kind === 'send' ? await this.sendOne(adapter, r) : await this.inquireOne(adapter, r);

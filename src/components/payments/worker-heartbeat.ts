@@ -8,14 +8,17 @@ import type winston from 'winston';
  * Redis keys (which takes the queues with it) does not make every worker look gone at once.
  *
  * A worker whose row has not been renewed for the expiry is gone. The worker itself starts a provider request only while
- * its last renewal that succeeded was issued less than the expiry ago (`fresh`), so that a request of a worker taken
- * for gone left no later than its last beat plus the expiry: once the provider's request timeout has passed after
- * that, whatever it sent has been answered or given up, and its claims may go to a status inquiry.
+ * its last renewal that succeeded was issued less than the expiry ago (`fresh`), and never for a claim made before a
+ * lapse (`holds`), so that a request of a worker taken for gone left no later than its last beat plus the expiry: once
+ * the provider's request timeout has passed after that, whatever it sent has been answered or given up, and its claims
+ * may go to a status inquiry.
  */
 export class WorkerHeartbeat {
   private workerId: number | null = null;
   /** Local time at which the last renewal that succeeded was issued (the row's beat_at is no earlier). */
   private lastBeat = 0;
+  /** Local time of the first renewal after a lapse (a claim made before it may have been taken back meanwhile). */
+  private resumed = 0;
   private timer: NodeJS.Timeout | null = null;
   private beating = false;
 
@@ -61,7 +64,10 @@ export class WorkerHeartbeat {
       const res = (await this.ds.query('UPDATE worker_heartbeats SET beat_at = CURRENT_TIMESTAMP(3) WHERE id = ?', [this.workerId])) as {
         affectedRows: number;
       };
-      if (res.affectedRows === 1) this.lastBeat = issued;
+      if (res.affectedRows === 1) {
+        if (issued - this.lastBeat >= this.expiryMs) this.resumed = issued;
+        this.lastBeat = issued;
+      }
     } catch (err) {
       // not renewed: past the expiry this worker stops sending, and its claims go to inquiries
       this.log.warn('worker heartbeat not renewed', { workerId: this.workerId, err });
@@ -73,6 +79,14 @@ export class WorkerHeartbeat {
   /** True while the others take this worker for alive by its own conservative reckoning: it may start a request. */
   fresh(now = Date.now()): boolean {
     return this.workerId !== null && now - this.lastBeat < this.expiryMs;
+  }
+
+  /**
+   * True when a claim this worker made at `claimedAt` (local ms) is still its own to send: the heartbeat is fresh and
+   * has not lapsed since the claim (while it had lapsed, a sweep elsewhere may have sent the claim to an inquiry).
+   */
+  holds(claimedAt: number, now = Date.now()): boolean {
+    return this.fresh(now) && claimedAt >= this.resumed;
   }
 
   stop(): void {
