@@ -3,8 +3,8 @@
  * (20,000 payments) and test/fault.test.ts (a small one, in CI): a batch paid
  * through the sandbox provider (its own process) while it injects timeouts
  * after accepting, 5xx before accepting, duplicated and out-of-order callbacks;
- * worker processes are killed with SIGKILL every few seconds (each once it is
- * at work: it has announced itself) and restarted;
+ * worker processes are killed with SIGKILL every few seconds (each while it
+ * holds claimed payments) and restarted;
  * and the Redis keys of the deployment are deleted once mid-run. The kills
  * go on while payments are still waiting to be sent; then the faults stop and
  * the time from the last one (a kill or the Redis deletion) to the batch's
@@ -195,19 +195,24 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
       // the first kill once a tenth of the payments have left `pending` (some are then in flight), so that a run shorter
       // than killEveryMs still loses a worker mid-send; then every killEveryMs
       const due = kills === 0 ? done >= 0.1 || Date.now() - lastKill >= o.killEveryMs : Date.now() - lastKill >= o.killEveryMs;
-      const i = kills % workers.length;
-      // only a worker at work is killed (it has announced itself): on a loaded machine a worker takes seconds to start,
-      // and killing each again before it starts would leave none working
-      const working =
-        faulting &&
-        due &&
-        workers.length > 0 &&
-        (
-          (await infra.ds.query(
-            'SELECT 1 AS x FROM worker_heartbeats WHERE pid = ? AND beat_at > CURRENT_TIMESTAMP(3) - INTERVAL 5 SECOND',
-            [workers[i]!.pid],
-          )) as unknown[]
-        ).length > 0;
+      // only a worker at work is killed: one holding claimed payments (on a loaded machine a worker takes seconds to
+      // start, and killing each again before it starts would leave none working); the next in turn that does
+      let i = -1;
+      if (faulting && due && workers.length) {
+        const busy = new Set(
+          (
+            (await infra.ds.query(
+              `SELECT DISTINCT w.pid FROM worker_heartbeats w JOIN payments p ON p.claimed_by = w.id WHERE w.pid IN (${workers.map(() => '?').join(', ')})`,
+              workers.map((w) => w.pid),
+            )) as { pid: number }[]
+          ).map((r) => Number(r.pid)),
+        );
+        for (let k = 0; k < workers.length && i < 0; k++) {
+          const j = (kills + k) % workers.length;
+          if (busy.has(workers[j]!.pid!)) i = j;
+        }
+      }
+      const working = i >= 0;
       if (working) {
         workers[i]!.kill('SIGKILL');
         await new Promise((r) => workers[i]!.once('exit', r));

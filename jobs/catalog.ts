@@ -147,8 +147,10 @@ export async function enqueueDispatch(queues: QueueFactory, batchId: string): Pr
  * it) and the next check for stalled jobs (every `stalledInterval`, in every worker) gives it to another worker.
  * Running a payment job again is harmless (each claim is conditional), so a job may stall several times (workers
  * killed in a row) before Bull fails it. A worker whose event loop stalls past the lock has its job run elsewhere too.
+ * After the Redis keys are deleted, each job running then fails to complete (its lock is gone) and Bull rests that
+ * slot of the worker for `retryProcessDelay` (5 s by default) before taking the next job: half a second here.
  */
-export const PAYMENT_QUEUE_SETTINGS = { lockDuration: 5000, stalledInterval: 1000, maxStalledCount: 5 } as const;
+export const PAYMENT_QUEUE_SETTINGS = { lockDuration: 5000, stalledInterval: 1000, maxStalledCount: 5, retryProcessDelay: 500 } as const;
 
 /** The settings of a queue by name: the payment queues' short locks; Bull's defaults for the rest. */
 export const queueSettings: QueueSettings = (name) =>
