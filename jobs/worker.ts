@@ -168,6 +168,8 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
   };
   // written when the queues are set up; found gone by a sweep, Redis lost the deployment's keys and every queued job
   const epoch = new QueueEpoch(infra.redis, redisKey(infra.cfg, 'queues', 'epoch'));
+  // set when the loss is seen, cleared once a sweep has queued everything again (a failed round leaves it for the next)
+  let requeueDue = false;
   let sweeping = false;
   const paymentSweep = async () => {
     if (sweeping) return;
@@ -180,9 +182,11 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
       });
       if (lost) {
         infra.log.warn('the queues were lost (their Redis keys are gone): queueing every due payment and the schedules again');
-        await addSchedules();
+        requeueDue = true;
       }
-      await services.engine.sweep(new Date(), { requeue: lost });
+      if (requeueDue) await addSchedules();
+      await services.engine.sweep(new Date(), { requeue: requeueDue });
+      requeueDue = false;
     } catch (err) {
       infra.log.warn('payment sweep failed; next round retries', { err });
     } finally {
