@@ -3,8 +3,13 @@
  * (20,000 payments) and test/fault.test.ts (a small one, in CI): a batch paid
  * through the sandbox provider (its own process) while it injects timeouts
  * after accepting, 5xx before accepting, duplicated and out-of-order callbacks;
- * worker processes are killed with SIGKILL every few seconds and restarted;
- * and the Redis keys of the deployment are deleted once mid-run. Afterwards
+ * worker processes are killed with SIGKILL every few seconds (each while it
+ * holds claimed payments) and restarted;
+ * and the Redis keys of the deployment are deleted once mid-run. The kills
+ * go on while payments are still waiting to be sent; then the faults stop and
+ * the time from the last one (a kill or the Redis deletion) to the batch's
+ * completion is the recovery time. The engine runs with the production
+ * recovery settings (sending lease, queue lease, sweep interval). Afterwards
  * the sandbox's own ledger must show every reference accepted exactly once,
  * its totals equal to what was approved, and the service's every payment
  * final and agreeing with the ledger.
@@ -44,6 +49,10 @@ export interface FaultReport {
   seconds: number;
   kills: number;
   flushed: boolean;
+  /** seconds from the last fault (the last kill or the Redis deletion) to the batch's completion */
+  afterLastFault: number;
+  /** the sandbox provider's request timeout the run used, ms */
+  providerTimeoutMs: number;
   byStatus: Record<string, number>;
   sandbox: { accepted: number; acceptedMoreThanOnce: number; acceptedAmount: number; succeededAmount: number };
   serviceSucceededAmount: number;
@@ -84,13 +93,16 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     SANDBOX_CALLBACK_DELAY_MS: '0-300',
     SANDBOX_FLOAT: String(10 ** 15),
     SANDBOX_MAX_IN_FLIGHT: '0',
-    // recovery at the scale of the test: a killed worker's sends become unknown after 10 s, not 2 minutes
-    PAYMENT_SENDING_LEASE_SECONDS: String(Math.max(5, Math.ceil((o.timeoutMs * 5) / 1000))),
-    PAYMENT_POLL_SECONDS: '5',
+    // recovery as in production, whatever the mode: a killed worker's claims and the lost queues are found by the
+    // heartbeats and the queue epoch, not by short leases
+    PAYMENT_SENDING_LEASE_SECONDS: '120',
+    PAYMENT_QUEUE_LEASE_SECONDS: '300',
     PAYMENT_SWEEP_MS: '1000',
+    WORKER_HEARTBEAT_EXPIRY_MS: '5000',
+    // the provider's pace at the scale of the test: a callback missed is asked about after 5 s, retries within 5 s
+    PAYMENT_POLL_SECONDS: '5',
     PAYMENT_RETRY_BASE_MS: '200',
     PAYMENT_RETRY_CAP_MS: '5000',
-    PAYMENT_QUEUE_LEASE_SECONDS: '10',
     WORKER_METRICS_PORT: '0',
     LOG_LEVEL: 'error',
   };
@@ -121,7 +133,7 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     const workers: ChildProcess[] = [];
     for (let i = 0; i < o.workers; i++) workers.push(run('jobs/worker.ts'));
     // the API and the sandbox answering (any HTTP answer from the sandbox will do: unsigned, it says 401)
-    for (let i = 0; i < 150; i++) {
+    for (let i = 0; i < 450; i++) {
       const api = await fetch(`${cfg.publicBaseUrl}/healthz`).then(
         (r) => r.ok,
         () => false,
@@ -131,8 +143,8 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
         () => false,
       );
       if (api && sandbox) break;
-      if (i === 149)
-        throw new Error(`after 30 s: API ${api ? 'answering' : 'not answering'}, sandbox ${sandbox ? 'answering' : 'not answering'}`);
+      if (i === 449)
+        throw new Error(`after 90 s: API ${api ? 'answering' : 'not answering'}, sandbox ${sandbox ? 'answering' : 'not answering'}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     const [staff] = (await infra.ds.query("SELECT id, username FROM users WHERE username = 'staff'")) as { id: number; username: string }[];
@@ -165,6 +177,9 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     let kills = 0;
     let flushed = false;
     let lastKill = Date.now();
+    let lastFault = t0;
+    // the faults go on while payments wait to be sent (pending); from the first moment none does, they stop
+    let faulting = true;
     let status = 'processing';
     for (;;) {
       await new Promise((r) => setTimeout(r, 250));
@@ -176,27 +191,49 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
         batch.id,
       ])) as { done: string }[];
       const done = Number(p!.done);
+      if (done >= 1 && flushed) faulting = false;
       // the first kill once a tenth of the payments have left `pending` (some are then in flight), so that a run shorter
       // than killEveryMs still loses a worker mid-send; then every killEveryMs
       const due = kills === 0 ? done >= 0.1 || Date.now() - lastKill >= o.killEveryMs : Date.now() - lastKill >= o.killEveryMs;
-      if (due && workers.length) {
-        const i = kills % workers.length;
+      // only a worker at work is killed: one holding claimed payments (on a loaded machine a worker takes seconds to
+      // start, and killing each again before it starts would leave none working); the next in turn that does
+      let i = -1;
+      if (faulting && due && workers.length) {
+        const busy = new Set(
+          (
+            (await infra.ds.query(
+              `SELECT DISTINCT w.pid FROM worker_heartbeats w JOIN payments p ON p.claimed_by = w.id WHERE w.pid IN (${workers.map(() => '?').join(', ')})`,
+              workers.map((w) => w.pid),
+            )) as { pid: number }[]
+          ).map((r) => Number(r.pid)),
+        );
+        for (let k = 0; k < workers.length && i < 0; k++) {
+          const j = (kills + k) % workers.length;
+          if (busy.has(workers[j]!.pid!)) i = j;
+        }
+      }
+      const working = i >= 0;
+      if (working) {
         workers[i]!.kill('SIGKILL');
         await new Promise((r) => workers[i]!.once('exit', r));
         workers[i] = run('jobs/worker.ts');
         kills += 1;
         lastKill = Date.now();
+        lastFault = lastKill;
       }
       if (!flushed) {
         if (done >= o.flushAt) {
           const keys = await infra.redis.keys(`${cfg.redisPrefix}:*`);
           if (keys.length) await infra.redis.del(...keys);
           flushed = true;
+          lastFault = Date.now();
           o.log(`Redis flushed (${keys.length} keys) at ${Math.round(done * 100)}% sent`);
         }
       }
     }
     const seconds = (Date.now() - t0) / 1000;
+    const afterLastFault = (Date.now() - lastFault) / 1000;
+    o.log(`done in ${seconds.toFixed(1)} s, ${afterLastFault.toFixed(1)} s after the last fault (${kills} kills)`);
     // returns come after success: give the last returns and their callbacks time to land before comparing books
     await new Promise((r) => setTimeout(r, o.returnShare > 0 ? 3000 : 500));
 
@@ -242,6 +279,8 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
       seconds,
       kills,
       flushed,
+      afterLastFault,
+      providerTimeoutMs: o.timeoutMs,
       byStatus,
       sandbox: {
         accepted: summary.accepted,

@@ -489,7 +489,7 @@ export const schema = {
   },
   paymentSendingLeaseSeconds: {
     env: 'PAYMENT_SENDING_LEASE_SECONDS',
-    doc: 'A payment left sending longer than this (its worker died mid-send) becomes unknown, and a status inquiry decides; keep it above every provider timeout.',
+    doc: "The backstop: a payment left sending longer than this becomes unknown (a status inquiry decides) even though its worker still announces itself; a gone worker's claims go after its provider's request timeout instead. Keep it above every provider timeout.",
     schema: positiveInt,
     defaults: { development: '120', test: '3', production: '120' },
   },
@@ -525,9 +525,15 @@ export const schema = {
   },
   paymentSweepMs: {
     env: 'PAYMENT_SWEEP_MS',
-    doc: 'How often each worker sweeps processing batches: expired sends to unknown, due work queued again, finished batches completed.',
+    doc: 'How often each worker sweeps: claims of gone workers and expired sends to unknown, due work queued again (all of it when the queues were lost), finished batches completed. Cheap when nothing is due.',
     schema: positiveInt,
-    defaults: { development: '5000', test: '300', production: '5000' },
+    defaults: { development: '1000', test: '300', production: '1000' },
+  },
+  workerHeartbeatExpiryMs: {
+    env: 'WORKER_HEARTBEAT_EXPIRY_MS',
+    doc: "A worker process announces itself in the database every fifth of this; one not heard from for this long is gone, and its claims go to status inquiries once its provider's request timeout has passed too. A worker starts no provider request while its own announcement is this old.",
+    schema: positiveInt.min(1000).max(60000),
+    defaults: { development: '5000', test: '5000', production: '5000' },
   },
   metricsToken: {
     env: 'METRICS_TOKEN',

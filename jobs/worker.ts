@@ -3,6 +3,8 @@ import { closeInfra, configOrExit, holdSignalsDuringBoot, onShutdown, openInfra 
 import { buildServices, type Infra, type Services } from '../src/container';
 import { toAppError } from '../src/platform/errors';
 import { JOB_NAMES, SCHEDULES, providerQueueName, scheduleOptions, type JobCatalog, type JobName } from '../src/job-catalog';
+import { QueueEpoch } from '../src/platform/queue';
+import { redisKey } from '../src/platform/redis';
 import { disableInactiveUsers } from './disable-inactive-users.processor';
 import { runRollImport } from './roll-import.processor';
 import { sweepRollImports } from './roll-sweep.processor';
@@ -40,6 +42,8 @@ export interface RunningWorker {
   running(): string[];
   /** Gives back the provider slots this process holds (after its queues stopped). */
   releaseSlots(): Promise<void>;
+  /** Stops announcing this worker (after its queues stopped): its claims left over go to inquiries soon after. */
+  stopHeartbeat(): void;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
@@ -82,6 +86,11 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
   };
   const missing = JOB_NAMES.filter((n) => typeof table[n] !== 'function');
   if (missing.length) throw new Error(`no processor for job(s): ${missing.join(', ')}`);
+  // announced before any job runs: every payment this process claims names it (see the payment sweep below)
+  await services.engine.startHeartbeat();
+  const addSchedules = async () => {
+    for (const name of JOB_NAMES) if (SCHEDULES[name]) await infra.queues.get(name).add({}, scheduleOptions(name));
+  };
   for (const name of JOB_NAMES) {
     const queue = infra.queues.get(name);
     void queue.process(async (job) => {
@@ -97,8 +106,8 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
         throw e;
       }
     });
-    if (SCHEDULES[name]) await queue.add({}, scheduleOptions(name));
   }
+  await addSchedules();
   // a new deployment has its first checkpoint at once, not at the next quarter hour
   await writeAuditCheckpoint(services, infra)().catch((err: unknown) => infra.log.error('audit checkpoint failed', { err }));
   // the database is the source of truth: imports queued or interrupted before a restart (or a Redis flush) are queued again
@@ -132,13 +141,27 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
       });
     }
   };
+  // written when the queues are set up; found gone by a sweep, Redis lost the deployment's keys and every queued job
+  const epoch = new QueueEpoch(infra.redis, redisKey(infra.cfg, 'queues', 'epoch'));
+  // set when the loss is seen, cleared once a sweep has queued everything again (a failed round leaves it for the next)
+  let requeueDue = false;
   let sweeping = false;
   const paymentSweep = async () => {
     if (sweeping) return;
     sweeping = true;
     try {
       await serveProviders();
-      await services.engine.sweep();
+      const lost = await epoch.lost().catch((err: unknown) => {
+        infra.log.warn('queue epoch not read; next round retries', { err });
+        return false;
+      });
+      if (lost) {
+        infra.log.warn('the queues were lost (their Redis keys are gone): queueing every due payment and the schedules again');
+        requeueDue = true;
+      }
+      if (requeueDue) await addSchedules();
+      await services.engine.sweep(new Date(), { requeue: requeueDue });
+      requeueDue = false;
     } catch (err) {
       infra.log.warn('payment sweep failed; next round retries', { err });
     } finally {
@@ -155,6 +178,7 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
     },
     running: () => [...active],
     releaseSlots: () => services.engine.releaseSlots(),
+    stopHeartbeat: () => services.engine.stopHeartbeat(),
   };
 }
 
@@ -186,6 +210,7 @@ async function main(): Promise<void> {
       });
     }
     await worker.releaseSlots();
+    worker.stopHeartbeat();
     return closeInfra(infra);
   });
 }

@@ -4,13 +4,14 @@ import { processLogger } from './platform/logger';
 import { QueueFactory } from './platform/queue';
 import { createRedis } from './platform/redis';
 import type { Infra } from './container';
+import { queueSettings } from './job-catalog';
 
 /** Opens what every process needs: validated config, migrated database, Redis, queues. */
 export async function openInfra(name: string, cfg: Config = config()): Promise<Infra> {
   const log = processLogger(name);
   const ds = await openDatabase(cfg);
   const redis = createRedis(cfg, { name });
-  const queues = new QueueFactory(cfg);
+  const queues = new QueueFactory(cfg, queueSettings);
   return { cfg, ds, redis, queues, log };
 }
 

@@ -82,8 +82,8 @@ export type ServicesFor = 'api' | 'worker';
 /**
  * How long a worker's lease on provider slots lasts without renewal (renewed every third of it): the slots of a worker
  * that died (SIGKILL: it could not give them back) are free again after this. Far longer than a live worker's event
- * loop stalls (p99 50-100 ms at full load); the longer it is, the longer a dead worker's share stays unused (the fault
- * test kills a worker every few seconds: 31-42 s before the limit was shared, 38 s with 6 s leases, 65 s with 15 s).
+ * loop stalls at full load; the longer it is, the longer a dead worker's share stays unused (the fault test, which
+ * kills workers every few seconds, slows down with longer leases).
  */
 export const CONCURRENCY_LEASE_MS = 6_000;
 
@@ -158,6 +158,7 @@ export function buildServices(infra: Infra, role: ServicesFor = 'api'): Services
       retryCapMs: cfg.paymentRetryCapMs,
       pollMs: cfg.paymentPollSeconds * 1000,
       queueLeaseMs: cfg.paymentQueueLeaseSeconds * 1000,
+      heartbeatExpiryMs: cfg.workerHeartbeatExpiryMs,
     },
     role === 'worker' ? workerSharing(infra) : {},
   );

@@ -1,5 +1,5 @@
 import type { JobOptions } from 'bull';
-import type { QueueFactory } from './platform/queue';
+import type { QueueFactory, QueueSettings } from './platform/queue';
 import type { ChunkJob } from './components/payments/payment-engine';
 
 /**
@@ -145,6 +145,21 @@ export async function enqueueDispatch(queues: QueueFactory, batchId: string): Pr
     .get<JobCatalog['payments.dispatch']>('payments.dispatch')
     .add({ batchId }, jobOptions('payments.dispatch', `dispatch-${batchId}`));
 }
+
+/**
+ * Bull's settings for the payment queues (a batch's dispatch, each provider's chunks): a job whose worker died comes
+ * back within seconds, not Bull's 30 s. Its lock lapses after `lockDuration` without renewal (renewed every half of
+ * it) and the next check for stalled jobs (every `stalledInterval`, in every worker) gives it to another worker.
+ * Running a payment job again is harmless (each claim is conditional), so a job may stall several times (workers
+ * killed in a row) before Bull fails it. A worker whose event loop stalls past the lock has its job run elsewhere too.
+ * After the Redis keys are deleted, each job running then fails to complete (its lock is gone) and Bull rests that
+ * slot of the worker for `retryProcessDelay` (5 s by default) before taking the next job: half a second here.
+ */
+export const PAYMENT_QUEUE_SETTINGS = { lockDuration: 5000, stalledInterval: 1000, maxStalledCount: 5, retryProcessDelay: 500 } as const;
+
+/** The settings of a queue by name: the payment queues' short locks; Bull's defaults for the rest. */
+export const queueSettings: QueueSettings = (name) =>
+  name === 'payments.dispatch' || /^payments\.p\d+$/.test(name) ? { ...PAYMENT_QUEUE_SETTINGS } : undefined;
 
 /** The Bull queue of one provider's send and inquiry chunks: a slow provider holds up only its own queue. */
 export function providerQueueName(providerId: number): string {

@@ -9,7 +9,8 @@ import { freePort } from './helpers/ports';
  * The payment engine's fault test at CI size (bench/fault-test.ts runs it at
  * 20,000): real sandbox, API and worker processes, 5% timeouts after
  * accepting, 5% 5xx before accepting, duplicated and out-of-order callbacks,
- * workers killed with SIGKILL and restarted, the Redis keys deleted once.
+ * workers killed with SIGKILL and restarted, the Redis keys deleted once; the
+ * batch completes within the provider timeout plus 15 s of the last fault.
  */
 describe('payment engine under faults (processes killed, Redis flushed)', function () {
   this.timeout(240_000);
@@ -58,5 +59,7 @@ describe('payment engine under faults (processes killed, Redis flushed)', functi
     expect(report.disagreements).to.deep.equal([]);
     expect(Object.keys(report.byStatus).every((s) => ['succeeded', 'failed', 'returned'].includes(s))).to.equal(true);
     expect(report.batchStatus).to.match(/^completed/);
+    // recovery in seconds with the production leases: done at most the provider timeout plus 15 s after the last fault
+    expect(report.afterLastFault).to.be.at.most(report.providerTimeoutMs / 1000 + 15);
   });
 });

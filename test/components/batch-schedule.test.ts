@@ -34,6 +34,7 @@ class OwnWorker {
   /** Stops taking jobs and closes its Redis connections, as a killed or restarted worker does. */
   async stop(): Promise<void> {
     this.worker?.stop();
+    this.worker?.stopHeartbeat();
     await this.infra?.queues.close();
     await this.services?.providers.close();
     this.worker = undefined;

@@ -16,7 +16,7 @@ import type { DispatchMarks } from './dispatch-marks';
 import { LocalRateLimiter, type RateLimiter } from './rate-limiter';
 import { recordSameChange } from './payment-events';
 import { applyClaimedOutcomes, recordReported } from './payment-outcomes';
-import { answerToInquiry, answerToSend, refusedBeforeSending, type Result } from './provider-answers';
+import { answerToInquiry, answerToSend, notSent, refusedBeforeSending, type Result } from './provider-answers';
 import {
   FAILURE_STATUSES,
   INQUIRABLE_STATUSES,
@@ -26,11 +26,15 @@ import {
   type PaymentStatus,
 } from './payment-states';
 import { literals, marks } from '../../platform/db';
+import { WorkerHeartbeat } from './worker-heartbeat';
 
 export interface EngineOptions {
   /** Payments one send or inquiry job claims at once (one conditional UPDATE for all). */
   chunkSize: number;
-  /** A payment left `sending` longer than this (its worker died) becomes `unknown`: an inquiry decides. */
+  /**
+   * A payment left `sending` longer than this becomes `unknown` (an inquiry decides) even though its worker still
+   * announces itself, or when the claim names no worker: the backstop. A gone worker's claims go far sooner.
+   */
   sendingLeaseMs: number;
   /** Inquiries of an `unknown` payment before it goes to manual review. */
   maxInquiries: number;
@@ -40,6 +44,8 @@ export interface EngineOptions {
   pollMs: number;
   /** Work queued in a job is not queued again before this long (the sweeper requeues what a lost job held). */
   queueLeaseMs: number;
+  /** A worker process whose heartbeat is older than this is gone (WORKER_HEARTBEAT_EXPIRY_MS; 5 s when not given). */
+  heartbeatExpiryMs?: number;
 }
 
 /**
@@ -54,6 +60,12 @@ export interface EngineSharing {
   /** Where dispatch marks a batch's never-tried sends as queued (beside the jobs themselves), instead of row by row. */
   marks?: DispatchMarks;
 }
+
+/**
+ * Added to a provider's request timeout before a gone worker's claims go to inquiries: clock differences between
+ * hosts and the sweeper's own pace.
+ */
+export const RECOVERY_MARGIN_MS = 1000;
 
 /** What the engine asks the queues to do (the worker's Bull queues; no-ops where there is no worker). */
 export interface EngineQueues {
@@ -108,6 +120,8 @@ export class PaymentEngine {
   private readonly concurrency: ConcurrencyLimiter;
   /** Batch-wide marks of queued never-tried sends (the worker's, in Redis); without them each row carries its lease. */
   private readonly marks: DispatchMarks | null;
+  /** This process's announcement, started by the worker (startHeartbeat); an engine that never starts it claims as no worker. */
+  private readonly heartbeat: WorkerHeartbeat;
 
   constructor(
     private readonly ds: DataSource,
@@ -123,6 +137,24 @@ export class PaymentEngine {
     this.limiter = shared.rate ?? new LocalRateLimiter();
     this.concurrency = shared.concurrency ?? new LocalConcurrencyLimiter();
     this.marks = shared.marks ?? null;
+    this.heartbeat = new WorkerHeartbeat(ds, log, opts.heartbeatExpiryMs ?? 5000);
+  }
+
+  /**
+   * Announces this process as a worker (worker_heartbeats) and renews the announcement until stopHeartbeat; from now
+   * on its claims name it, and a sweep anywhere sends them to inquiries soon after it stops announcing itself.
+   */
+  startHeartbeat(): Promise<number> {
+    return this.heartbeat.start();
+  }
+
+  stopHeartbeat(): void {
+    this.heartbeat.stop();
+  }
+
+  /** The worker id this process claims as, null when it does not announce itself. */
+  get workerId(): number | null {
+    return this.heartbeat.id;
   }
 
   /** Gives back the provider slots this process holds elsewhere (shutdown, after its queues stopped). */
@@ -136,16 +168,24 @@ export class PaymentEngine {
    * Cuts a batch's due work (pending sends, due inquiries and polls) into chunk jobs on each provider's queue. Reads
    * the batch a page at a time per provider (seq order, 10 000 rows), so that memory does not grow with the batch.
    */
-  async dispatch(batchId: string, now = new Date(), opts: { fresh?: boolean } = {}): Promise<{ send: number; inquire: number }> {
+  async dispatch(
+    batchId: string,
+    now = new Date(),
+    opts: { fresh?: boolean; requeue?: boolean } = {},
+  ): Promise<{ send: number; inquire: number }> {
     const out = { send: 0, inquire: 0 };
+    // `requeue`: the queues were lost (Redis lost the deployment's keys): every due payment is queued again whatever
+    // its queue lease or the batch's mark say, since the jobs they name are gone (a claim is conditional: a payment
+    // queued twice is sent once)
+    const requeue = opts.requeue ?? false;
     // `fresh: false` (the frequent sweeps) reads only payments waiting for a moment (retries, inquiries, polls): an
     // index range; payments never tried are read again only now and then (their jobs are lost only with Redis)
-    const fresh = opts.fresh ?? true;
+    const fresh = requeue || (opts.fresh ?? true);
     // with the worker's marks, the never-tried payments of a batch are marked queued for the batch as a whole (one
     // Redis key) rather than row by row; while the mark lives, a fresh dispatch leaves them alone
     const batchMarks = this.marks;
     let freshSends = fresh;
-    if (fresh && batchMarks) {
+    if (fresh && !requeue && batchMarks) {
       try {
         if (await batchMarks.isMarked(batchId)) freshSends = false;
       } catch {
@@ -160,11 +200,12 @@ export class PaymentEngine {
       const byMark = kind === 'send' && kindFresh && batchMarks !== null;
       const due = `p.batch_id = ? AND p.review = 'included' AND p.status IN (${marks(statuses.length)})
            AND ${kindFresh ? '(p.next_attempt_at IS NULL OR p.next_attempt_at <= ?)' : 'p.next_attempt_at <= ?'}
-           AND (p.queued_until IS NULL OR p.queued_until <= ?)`;
+           ${requeue ? '' : 'AND (p.queued_until IS NULL OR p.queued_until <= ?)'}`;
+      const dueParams = requeue ? [batchId, ...statuses, now] : [batchId, ...statuses, now, now];
       const providers = (await this.ds.query(
         `SELECT DISTINCT p.provider_id FROM payments p JOIN providers pv ON pv.id = p.provider_id AND pv.kind <> 'file'
          WHERE ${due} AND p.provider_id IS NOT NULL ORDER BY p.provider_id`,
-        [batchId, ...statuses, now, now],
+        dueParams,
       )) as { provider_id: number }[];
       for (const { provider_id: providerId } of providers) {
         let after = '0';
@@ -172,7 +213,7 @@ export class PaymentEngine {
           const rows = (await this.ds.query(
             `SELECT p.seq, p.next_attempt_at IS NULL AS never FROM payments p
              WHERE ${due} AND p.provider_id = ? AND p.seq > ? ORDER BY p.seq LIMIT ${PAGE}`,
-            [batchId, ...statuses, now, now, providerId, after],
+            [...dueParams, providerId, after],
           )) as { seq: string; never: number | string }[];
           if (rows.length) {
             // queued: not queued again before the lease ends (if a job is lost, the sweeper queues it again then);
@@ -252,6 +293,9 @@ export class PaymentEngine {
     const providerId = provider.id;
     const claim = token();
     const now = new Date();
+    const claimedAt = Date.now();
+    // the claim names this worker: once it stops announcing itself, a sweep anywhere takes its claims back in seconds
+    const worker = this.heartbeat.id;
     const limitSql = limit === null ? '' : ` ORDER BY seq LIMIT ${Number(limit)}`;
     // one commit: the claim (durable before any request leaves), the claimed rows read back and, for sends, their
     // events, written as a plain multi-row INSERT (an INSERT … SELECT would hold payment_events' table-wide
@@ -260,20 +304,20 @@ export class PaymentEngine {
       this.ds.transaction(async (em) => {
         if (job.kind === 'send') {
           const res = (await em.query(
-            `UPDATE payments SET status = 'sending', claim_token = ?, claimed_at = CURRENT_TIMESTAMP(3), attempts = attempts + 1,
-               sent_at = CURRENT_TIMESTAMP(3), next_attempt_at = NULL, queued_until = NULL
+            `UPDATE payments SET status = 'sending', claim_token = ?, claimed_at = CURRENT_TIMESTAMP(3), claimed_by = ?,
+               attempts = attempts + 1, sent_at = CURRENT_TIMESTAMP(3), next_attempt_at = NULL, queued_until = NULL
              WHERE batch_id = ? AND seq BETWEEN ? AND ? AND provider_id = ? AND review = 'included' AND status = 'pending'
                AND (next_attempt_at IS NULL OR next_attempt_at <= ?)${limitSql}`,
-            [claim, job.batchId, job.fromSeq, job.toSeq, providerId, now],
+            [claim, worker, job.batchId, job.fromSeq, job.toSeq, providerId, now],
           )) as { affectedRows: number };
           if (res.affectedRows === 0) return [];
         } else {
           // an inquiry claims without changing the status: the lease (next_attempt_at) keeps other workers off meanwhile
           const res = (await em.query(
-            `UPDATE payments SET claim_token = ?, claimed_at = CURRENT_TIMESTAMP(3), next_attempt_at = ?, queued_until = NULL
+            `UPDATE payments SET claim_token = ?, claimed_at = CURRENT_TIMESTAMP(3), claimed_by = ?, next_attempt_at = ?, queued_until = NULL
              WHERE batch_id = ? AND seq BETWEEN ? AND ? AND provider_id = ? AND review = 'included' AND status IN (${literals(INQUIRABLE_STATUSES)})
                AND next_attempt_at <= ?${limitSql}`,
-            [claim, new Date(now.getTime() + this.opts.sendingLeaseMs), job.batchId, job.fromSeq, job.toSeq, providerId, now],
+            [claim, worker, new Date(now.getTime() + this.opts.sendingLeaseMs), job.batchId, job.fromSeq, job.toSeq, providerId, now],
           )) as { affectedRows: number };
           if (res.affectedRows === 0) return [];
         }
@@ -302,6 +346,10 @@ export class PaymentEngine {
         try {
           // the provider's rate limit: a token per request, taken once a slot is free (sends and inquiries alike)
           if (rate !== null && rate > 0) await this.limiter.take(providerId, rate);
+          // a worker whose heartbeat has lapsed may already be taken for gone, its claims on their way to inquiries:
+          // it starts no request, and the payment goes back to pending untouched (nothing left)
+          if (job.kind === 'send' && worker !== null && !this.heartbeat.holds(claimedAt))
+            return notSent(r, 'the worker heartbeat lapsed before the request left');
           const started = process.hrtime.bigint();
           const result = job.kind === 'send' ? await this.sendOne(adapter, r) : await this.inquireOne(adapter, r);
           observeProviderRequest(provider.name, job.kind, result.outcome, Number(process.hrtime.bigint() - started) / 1e9);
@@ -421,43 +469,158 @@ export class PaymentEngine {
   // ------------------------------------------------------------ recovery and completion
 
   /**
-   * The sweeper, run by every worker at start and every few seconds: payments
-   * left `sending` past their lease (a worker died mid-send) become `unknown`
-   * (an inquiry decides; never a blind resend); every processing batch's due
-   * work is queued again (lost jobs after a Redis flush are rebuilt); batches
-   * with nothing open are completed.
+   * The sweeper, run by every worker at start and every PAYMENT_SWEEP_MS: the claims of workers that stopped announcing
+   * themselves are taken back (recoverGoneWorkers); payments left `sending` past the sending lease become `unknown`
+   * whoever holds them (the backstop); every processing batch's due work is queued again (with `requeue`, whatever
+   * the queue leases say: the queues were lost); batches with nothing open are completed.
    */
-  async sweep(now = new Date()): Promise<{ expired: number; batches: number }> {
+  async sweep(now = new Date(), opts: { requeue?: boolean } = {}): Promise<{ expired: number; released: number; batches: number }> {
+    const gone = await this.recoverGoneWorkers(now);
     const batches = await processingBatchIds(this.ds);
-    let expired = 0;
+    let expired = gone.expired;
+    const cutoff = new Date(now.getTime() - this.opts.sendingLeaseMs);
     for (const batchId of batches) {
       const stale = (await this.ds.query("SELECT seq FROM payments WHERE batch_id = ? AND status = 'sending' AND claimed_at < ?", [
         batchId,
-        new Date(now.getTime() - this.opts.sendingLeaseMs),
+        cutoff,
       ])) as { seq: string }[];
       if (stale.length) {
-        await this.ds.transaction(async (em) => {
-          const seqs = stale.map((s) => String(s.seq));
-          for (let i = 0; i < seqs.length; i += 1000) {
-            const part = seqs.slice(i, i + 1000);
-            const res = (await em.query(
-              `UPDATE payments SET status = 'unknown', claim_token = NULL, next_attempt_at = CURRENT_TIMESTAMP(3),
-                 last_error = 'the worker sending it stopped before recording an answer'
-               WHERE batch_id = ? AND status = 'sending' AND claimed_at < ? AND seq IN (${marks(part.length)})`,
-              [batchId, new Date(now.getTime() - this.opts.sendingLeaseMs), ...part],
-            )) as { affectedRows: number };
-            expired += res.affectedRows;
-          }
-          await recordSameChange(em, batchId, seqs, { from: 'sending', to: 'unknown', detail: 'sending lease expired' }, 'sweeper');
-        });
+        expired += await this.sendingToUnknown(
+          batchId,
+          stale.map((r) => String(r.seq)),
+          (r) => r.claimed_at < cutoff,
+          { error: 'no answer was recorded within the sending lease', detail: 'sending lease expired' },
+          now,
+        );
       }
       const last = this.freshDispatch.get(batchId) ?? 0;
-      const fresh = now.getTime() - last >= this.opts.queueLeaseMs / 2;
+      const fresh = opts.requeue === true || now.getTime() - last >= this.opts.queueLeaseMs / 2;
       if (fresh) this.freshDispatch.set(batchId, now.getTime());
-      await this.dispatch(batchId, now, { fresh });
+      await this.dispatch(batchId, now, { fresh, requeue: opts.requeue === true });
       await this.completeIfDone(batchId);
     }
-    return { expired, batches: batches.length };
+    return { expired, released: gone.released, batches: batches.length };
+  }
+
+  /**
+   * Takes back the claims of workers that stopped announcing themselves (no heartbeat for the expiry). A `sending`
+   * payment's request may have left: it becomes `unknown` (an inquiry decides, never a resend) once its provider's
+   * request timeout, and a margin, have passed after the last moment the worker could have started it (its last beat
+   * plus the expiry; see WorkerHeartbeat). An inquiry claim is given up at once (asking again is harmless). Workers gone
+   * longer than the sending lease are left to the lease.
+   */
+  async recoverGoneWorkers(now = new Date()): Promise<{ expired: number; released: number }> {
+    const expiry = this.heartbeat.expiryMs;
+    const gone = (await this.ds.query('SELECT id, beat_at FROM worker_heartbeats WHERE beat_at < ? AND beat_at >= ?', [
+      new Date(now.getTime() - expiry),
+      new Date(now.getTime() - expiry - this.opts.sendingLeaseMs),
+    ])) as { id: number; beat_at: Date }[];
+    if (!gone.length) return { expired: 0, released: 0 };
+    const beatOf = new Map(gone.map((w) => [Number(w.id), new Date(w.beat_at).getTime()]));
+    const ids = [...beatOf.keys()];
+    const held = (await this.ds.query(
+      `SELECT batch_id, seq, status, provider_id, claimed_by, claim_token IS NOT NULL AS claimed FROM payments
+       WHERE claimed_by IN (${marks(ids.length)}) LIMIT 10000`,
+      ids,
+    )) as {
+      batch_id: string;
+      seq: string;
+      status: PaymentStatus;
+      provider_id: number | null;
+      claimed_by: number;
+      claimed: number | string;
+    }[];
+    if (!held.length) return { expired: 0, released: 0 };
+
+    const timeouts = new Map<number, number | null>();
+    for (const pid of new Set(held.filter((r) => r.status === 'sending').map((r) => Number(r.provider_id)))) {
+      timeouts.set(
+        pid,
+        await this.providers.get(pid).then(
+          (p) => p.timeoutMs,
+          () => null,
+        ),
+      );
+    }
+    // per batch, the sending payments whose request, if any, has been answered or given up by now
+    const ripe = new Map<string, string[]>();
+    for (const r of held) {
+      if (r.status !== 'sending') continue;
+      const timeout = timeouts.get(Number(r.provider_id));
+      if (timeout === null || timeout === undefined) continue;
+      if (now.getTime() < beatOf.get(Number(r.claimed_by))! + expiry + timeout + RECOVERY_MARGIN_MS) continue;
+      const batchId = String(r.batch_id);
+      ripe.set(batchId, [...(ripe.get(batchId) ?? []), String(r.seq)]);
+    }
+    let expired = 0;
+    for (const [batchId, seqs] of ripe) {
+      const n = await this.sendingToUnknown(
+        batchId,
+        seqs,
+        (r) => r.claimed_by !== null && beatOf.has(Number(r.claimed_by)),
+        { error: 'the worker sending it stopped announcing itself before recording an answer', detail: 'worker gone' },
+        now,
+      );
+      expired += n;
+      if (n) this.log.warn('claims of a worker gone sent to status inquiries', { batchId, payments: n });
+    }
+
+    let released = 0;
+    if (held.some((r) => r.status !== 'sending' && Number(r.claimed) === 1)) {
+      // inquiry claims: asked again at once (the answer of the gone worker, if it ever comes, finds its claim gone)
+      const res = (await this.ds.query(
+        `UPDATE payments SET next_attempt_at = ?, claim_token = NULL, claimed_by = NULL
+         WHERE claimed_by IN (${marks(ids.length)}) AND status IN (${literals(INQUIRABLE_STATUSES)}) AND claim_token IS NOT NULL`,
+        [now, ...ids],
+      )) as { affectedRows: number };
+      released = res.affectedRows;
+    }
+    if (held.some((r) => r.status !== 'sending' && Number(r.claimed) !== 1)) {
+      // claims ended by another source (a callback came first): nothing is held, only the name is left
+      await this.ds.query(
+        `UPDATE payments SET claimed_by = NULL WHERE claimed_by IN (${marks(ids.length)}) AND status <> 'sending' AND claim_token IS NULL`,
+        ids,
+      );
+    }
+    return { expired, released };
+  }
+
+  /**
+   * `sending` → `unknown` for the given payments of a batch that are still `sending` and pass `still`, read under their
+   * row locks: one conditional UPDATE, the events of exactly the rows moved, in one transaction. Due for an inquiry at
+   * once (never a resend: only an inquiry that finds nothing sends again, with the same reference).
+   */
+  private async sendingToUnknown(
+    batchId: string,
+    seqs: readonly string[],
+    still: (r: { claimed_at: Date; claimed_by: number | null }) => boolean,
+    why: { error: string; detail: string },
+    now: Date,
+  ): Promise<number> {
+    return retryOnDeadlock(() =>
+      this.ds.transaction(async (em) => {
+        let moved = 0;
+        for (let i = 0; i < seqs.length; i += 1000) {
+          const part = seqs.slice(i, i + 1000);
+          const rows = (await em.query(
+            `SELECT seq, status, claimed_at, claimed_by FROM payments WHERE batch_id = ? AND seq IN (${marks(part.length)}) FOR UPDATE`,
+            [batchId, ...part],
+          )) as { seq: string; status: PaymentStatus; claimed_at: Date; claimed_by: number | null }[];
+          const take = rows
+            .filter((r) => r.status === 'sending' && still({ claimed_at: new Date(r.claimed_at), claimed_by: r.claimed_by }))
+            .map((r) => String(r.seq));
+          if (!take.length) continue;
+          await em.query(
+            `UPDATE payments SET status = 'unknown', claim_token = NULL, claimed_by = NULL, next_attempt_at = ?, last_error = ?
+             WHERE batch_id = ? AND status = 'sending' AND seq IN (${marks(take.length)})`,
+            [now, why.error, batchId, ...take],
+          );
+          await recordSameChange(em, batchId, take, { from: 'sending', to: 'unknown', detail: why.detail }, 'sweeper');
+          moved += take.length;
+        }
+        return moved;
+      }),
+    );
   }
 
   /** processing → completed (every payment final, none failed) or completed_with_failures; recorded and audited once. */

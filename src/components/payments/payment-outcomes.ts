@@ -83,11 +83,12 @@ function forwardOnly(status: string): string {
     .join(' OR ')})`;
 }
 
-const ENGINE_SET = assignments(
+// the engine's answers end its claim: the worker named by claimed_by no longer holds the payment
+const ENGINE_SET = `${assignments(
   { status: 'v.st', transferId: 'v.tid', failureCode: 'v.fc', error: 'v.err', nextAt: 'v.nat', inquiries: 'v.inq' },
   '?',
   { latestTransferId: true },
-);
+)}, p.claimed_by = NULL`;
 
 /**
  * The answers to one claim of the engine (a chunk's sends or inquiries), in the caller's transaction: only rows the

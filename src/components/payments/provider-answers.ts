@@ -26,7 +26,7 @@ export interface AnswerTiming {
 }
 
 export interface Result {
-  /** what the provider answered, for metrics: accepted, duplicate, rejected, conflict, retry_later, unauthorized, unknown, found, not_found, error */
+  /** what the provider answered, for metrics: accepted, duplicate, rejected, conflict, retry_later, unauthorized, unknown, found, not_found, error, not_sent */
   outcome: string;
   seq: string;
   /** the status the payment had when claimed */
@@ -52,6 +52,20 @@ export function refusedBeforeSending(r: Claimed, e: unknown): Result {
     failureCode: null,
     error: (e as Error).message.slice(0, 500),
     nextAt: null,
+  };
+}
+
+/** A claimed send whose request was never started (this worker may be taken for gone): back to pending, due at once. */
+export function notSent(r: Claimed, why: string): Result {
+  return {
+    outcome: 'not_sent',
+    seq: r.seq,
+    from: r.status,
+    status: 'pending',
+    transferId: null,
+    failureCode: null,
+    error: why,
+    nextAt: new Date(),
   };
 }
 

@@ -1,9 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import Bull from 'bull';
 import type Redis from 'ioredis';
 import type { Config } from '../../../config';
 import { createRedis } from '../redis';
 
 export type { Queue, Job } from 'bull';
+
+/** Bull's lock and stalled-job settings of a queue, by name (undefined: Bull's defaults). */
+export type QueueSettings = (name: string) => Bull.AdvancedSettings | undefined;
 
 /**
  * Bull queues of one process. Normal commands share one connection; each
@@ -15,7 +19,10 @@ export class QueueFactory {
   private readonly extra: Redis[] = [];
   private readonly queues = new Map<string, Bull.Queue>();
 
-  constructor(private readonly cfg: Config) {
+  constructor(
+    private readonly cfg: Config,
+    private readonly settingsFor: QueueSettings = () => undefined,
+  ) {
     this.client = createRedis(cfg, { forBull: true, name: 'bull' });
     this.subscriber = createRedis(cfg, { forBull: true, name: 'bull-sub' });
     // every queue (one per job kind and per provider) adds its listeners to these two shared connections: that is
@@ -27,8 +34,10 @@ export class QueueFactory {
   get<T = unknown>(name: string): Bull.Queue<T> {
     let q = this.queues.get(name);
     if (!q) {
+      const settings = this.settingsFor(name);
       q = new Bull(name, {
         prefix: `${this.cfg.redisPrefix}:bull`,
+        ...(settings ? { settings } : {}),
         createClient: (type) => {
           if (type === 'client') return this.client;
           if (type === 'subscriber') return this.subscriber;
@@ -50,5 +59,33 @@ export class QueueFactory {
   async close(): Promise<void> {
     await Promise.all(this.all().map((q) => q.close()));
     await Promise.all([this.client, this.subscriber, ...this.extra].map((c) => c.quit().catch(() => c.disconnect())));
+  }
+}
+
+/**
+ * A key written when a process sets its queues up, under the deployment's prefix beside the queues: when it is gone,
+ * Redis lost the deployment's keys, the queued jobs with them. Each process remembers the value it saw; `lost()` says
+ * whether the key vanished (or was written anew by another process) since, writing it again when missing.
+ */
+export class QueueEpoch {
+  private seen: string | null = null;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly key: string,
+  ) {}
+
+  /** True when the queues may have been lost since the last call (at the first call: when the key was missing). */
+  async lost(): Promise<boolean> {
+    const now = await this.redis.get(this.key);
+    if (now === null) {
+      // whoever writes first names the new epoch; the others adopt it and know the queues were lost too
+      await this.redis.set(this.key, randomBytes(8).toString('hex'), 'NX');
+      this.seen = await this.redis.get(this.key);
+      return true;
+    }
+    const changed = this.seen !== null && now !== this.seen;
+    this.seen = now;
+    return changed;
   }
 }
