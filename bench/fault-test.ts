@@ -2,6 +2,9 @@
  * The payment engine's fault test at full size (see bench/fault-scenario.ts):
  *
  *   npx tsx bench/fault-test.ts --rows 20000 --workers 2
+ *
+ * `--db-restart MS` also kills the database server (a MariaDB of the run's own) at 30% sent, back after MS;
+ * `--provider-outage MS` takes the provider off the network at 60% sent for MS.
  */
 process.env.NODE_ENV ??= 'development';
 process.env.DB_NAME ??= 'welfare_bench_fault';
@@ -16,6 +19,8 @@ async function main(): Promise<void> {
       rows: { type: 'string', default: '20000' },
       workers: { type: 'string', default: '2' },
       'kill-every': { type: 'string', default: '3000' },
+      'db-restart': { type: 'string' },
+      'provider-outage': { type: 'string' },
     },
   });
   const { config } = await import('../config');
@@ -33,6 +38,10 @@ async function main(): Promise<void> {
     apiPort: 3520,
     sandboxPort: 4520,
     timeoutMs: 1000,
+    schedule: [
+      ...(values['db-restart'] ? [{ at: 0.3, kind: 'db-restart' as const, downMs: Number(values['db-restart']), hard: true }] : []),
+      ...(values['provider-outage'] ? [{ at: 0.6, kind: 'provider-outage' as const, ms: Number(values['provider-outage']) }] : []),
+    ],
     log: (l) => console.log(l),
   });
   console.log(JSON.stringify({ ...report, disagreements: report.disagreements.slice(0, 20) }, null, 2));
