@@ -29,8 +29,8 @@ import { startPrivateMariaDb, type PrivateMariaDb } from '../test/helpers/mariad
 const ROOT = path.join(__dirname, '..');
 
 /**
- * A fault at a point of the run: when the share of the batch's payments that have left `pending` first reaches `at`.
- * (A payment sent back to `pending`, after a refused connection for one, counts as not sent again.)
+ * A fault at a point of the run: when the share of the batch's payments the provider has settled (succeeded, failed
+ * or returned in the service's books) first reaches `at`; the rest are then waiting, in flight or being asked about.
  */
 export type FaultEvent =
   /** one worker process killed with SIGKILL and started again */
@@ -66,6 +66,8 @@ export interface FaultOptions {
   sandboxPort: number;
   timeoutMs: number;
   log: (line: string) => void;
+  /** print the service processes' stderr through log as it comes (default: counted, the last lines kept) */
+  echo?: boolean;
 }
 
 export interface FaultReport {
@@ -80,6 +82,9 @@ export interface FaultReport {
   fired: { event: FaultEvent; atSecond: number | null }[];
   /** service processes that exited by themselves and were started again (as the supervisor of npm start does) */
   restarted: Record<string, number>;
+  /** lines the service processes wrote to stderr (their errors), and the last few of them */
+  stderrLines: number;
+  stderrTail: string[];
   byStatus: Record<string, number>;
   /** amounts by the service's status: succeeded (paid), failed, returned, unresolved (any other) */
   amounts: { paid: number; failed: number; returned: number; unresolved: number };
@@ -107,16 +112,20 @@ export function checkInvariants(r: FaultReport): string[] {
   if (unresolved.length) broken.push(`payments neither final nor in review: ${JSON.stringify(Object.fromEntries(unresolved))}`);
   const noReason = r.review.filter((p) => !p.reason);
   if (noReason.length) broken.push(`${noReason.length} payment(s) in review without a reason`);
-  if (r.disagreements.length) broken.push(`${r.disagreements.length} disagreement(s) with the provider: ${r.disagreements.slice(0, 5).join('; ')}`);
+  if (r.disagreements.length)
+    broken.push(`${r.disagreements.length} disagreement(s) with the provider: ${r.disagreements.slice(0, 5).join('; ')}`);
   // a payment the provider never accepted is only right when it is in review (sent nowhere, staff decide)
   const reviewRefs = new Set(r.review.map((p) => p.reference));
   const lost = r.neverAccepted.filter((ref) => !reviewRefs.has(ref));
   if (lost.length) broken.push(`${lost.length} payment(s) never accepted by the provider and not in review`);
   const a = r.amounts;
   if (a.paid + a.failed + a.returned + a.unresolved !== r.approvedAmount)
-    broken.push(`approved ${r.approvedAmount} đ ≠ paid ${a.paid} + failed ${a.failed} + returned ${a.returned} + unresolved ${a.unresolved}`);
+    broken.push(
+      `approved ${r.approvedAmount} đ ≠ paid ${a.paid} + failed ${a.failed} + returned ${a.returned} + unresolved ${a.unresolved}`,
+    );
   if (r.sandbox.succeededAmount !== a.paid) broken.push(`provider succeeded ${r.sandbox.succeededAmount} đ, service paid ${a.paid} đ`);
   if (!r.audit.ok) broken.push(`audit chain broken: ${r.audit.firstBroken}`);
+  if (r.review.length === 0 && !r.batchStatus.startsWith('completed')) broken.push(`batch ${r.batchStatus}, not completed`);
   if (r.timedOut) broken.push(`not finished within the run's time (${Math.round(r.seconds)} s)`);
   return broken;
 }
@@ -179,6 +188,8 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
   };
   const children = new Set<ChildProcess>();
   const restarted: Record<string, number> = {};
+  let stderrLines = 0;
+  const stderrTail: string[] = [];
   let ending = false;
   let infra: Awaited<ReturnType<typeof openInfra>> | null = null;
   /**
@@ -187,11 +198,23 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
    */
   const run = (file: string, onRestart?: (c: ChildProcess) => void): ChildProcess => {
     const c = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, file)], {
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', 'ignore', 'pipe'],
       env,
       cwd: ROOT,
     });
     children.add(c);
+    // the processes log every request a fault broke: counted and the last kept, not printed (o.echo prints them)
+    let partial = '';
+    c.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        stderrLines += 1;
+        stderrTail.push(`[${path.basename(file, '.ts')}] ${line.slice(0, 400)}`);
+        if (stderrTail.length > 10) stderrTail.shift();
+        if (o.echo) o.log(line);
+      }
+    });
     c.once('exit', () => {
       children.delete(c);
       if (ending || killed.has(c)) return;
@@ -205,6 +228,11 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     return c;
   };
   const killed = new WeakSet<ChildProcess>();
+  // a scenario that dies (an uncaught error, process.exit) must not leave service processes behind
+  const orphans = (): void => {
+    for (const c of children) c.kill('SIGKILL');
+  };
+  process.on('exit', orphans);
   try {
     const conn = await mysql.createConnection({ host: cfg.dbHost, port: cfg.dbPort, user: cfg.dbUser, password: cfg.dbPassword });
     await conn.query(`DROP DATABASE IF EXISTS \`${cfg.dbName}\``);
@@ -334,23 +362,27 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
         break;
       }
       let done: number;
+      let settled: number;
       let waiting: number;
       try {
         const [b] = (await infra.ds.query('SELECT status FROM batches WHERE id = ?', [batch.id])) as { status: string }[];
         status = b!.status;
         if (status !== 'processing') break;
         const [p] = (await infra.ds.query(
-          `SELECT SUM(status <> 'pending') / COUNT(*) AS done,
-             SUM(status IN ('pending', 'sending', 'unknown', 'sent')) AS waiting FROM payments WHERE batch_id = ?`,
+          `SELECT SUM(status <> 'pending') / COUNT(*) AS done, SUM(status IN ('succeeded', 'failed', 'returned')) / COUNT(*) AS settled,
+             SUM(status IN ('pending', 'sending', 'unknown', 'sent')) AS waiting, SUM(status = 'review') AS review
+           FROM payments WHERE batch_id = ?`,
           [batch.id],
-        )) as { done: string; waiting: string }[];
+        )) as { done: string; settled: string; waiting: string; review: string }[];
         done = Number(p!.done);
-        waiting = Number(p!.waiting);
+        settled = Number(p!.settled);
+        waiting = Number(p!.waiting) + (Number(p!.review) === 0 ? 1 : 0);
       } catch {
         // the database is down (a fault of the run): look again in a moment
         continue;
       }
-      // only payments in review left open: the engine has done all it can, staff would take over (judged below)
+      // only payments in review left open (the batch cannot complete): the engine has done all it can, staff would take
+      // over (judged below); with none in review the batch must complete by itself
       settledPolls = waiting === 0 ? settledPolls + 1 : 0;
       if (settledPolls >= 8) break;
       // the first kill once a tenth of the payments have left `pending` (some are then in flight), so that a run shorter
@@ -370,7 +402,7 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
         o.log(`Redis flushed (${keys.length} keys) at ${Math.round(done * 100)}% sent`);
       }
       for (const f of fired) {
-        if (f.atSecond !== null || done < f.event.at) continue;
+        if (f.atSecond !== null || settled < f.event.at) continue;
         // one database restart at a time: a second one waits for the first to be back
         if (f.event.kind === 'db-restart' && !db!.running()) continue;
         f.atSecond = (Date.now() - t0) / 1000;
@@ -430,13 +462,17 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
       flushed,
       fired,
       restarted,
+      stderrLines,
+      stderrTail,
       byStatus,
       amounts,
       review,
       audit: {
         ok: verified.ok,
         checked: verified.checked,
-        firstBroken: verified.firstBroken ? `${verified.firstBroken.code} at ${verified.firstBroken.id}: ${verified.firstBroken.reason}` : null,
+        firstBroken: verified.firstBroken
+          ? `${verified.firstBroken.code} at ${verified.firstBroken.id}: ${verified.firstBroken.reason}`
+          : null,
       },
       sandbox: {
         accepted: summary.accepted,
@@ -452,6 +488,7 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     };
   } finally {
     ending = true;
+    process.off('exit', orphans);
     for (const c of children) c.kill('SIGKILL');
     if (infra) await closeInfra(infra);
     await db?.stop();

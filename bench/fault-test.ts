@@ -3,8 +3,8 @@
  *
  *   npx tsx bench/fault-test.ts --rows 20000 --workers 2
  *
- * `--db-restart MS` also kills the database server (a MariaDB of the run's own) at 30% sent, back after MS;
- * `--provider-outage MS` takes the provider off the network at 60% sent for MS.
+ * `--db-restart MS` also kills the database server (a MariaDB of the run's own) at 30% settled, back after MS;
+ * `--provider-outage MS` takes the provider off the network at 60% settled for MS.
  */
 process.env.NODE_ENV ??= 'development';
 process.env.DB_NAME ??= 'welfare_bench_fault';
