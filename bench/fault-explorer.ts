@@ -136,9 +136,7 @@ async function main(): Promise<void> {
   });
   const { config } = await import('../config');
   const seeds =
-    values.seed !== undefined
-      ? [Number(values.seed)]
-      : Array.from({ length: Number(values.seeds) }, (_, i) => Number(values.first) + i);
+    values.seed !== undefined ? [Number(values.seed)] : Array.from({ length: Number(values.seeds) }, (_, i) => Number(values.first) + i);
   const rows = Number(values.rows);
   const failed: SeedResult[] = [];
   const t0 = Date.now();
