@@ -253,8 +253,9 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
       return w;
     };
     for (let i = 0; i < o.workers; i++) startWorker(i);
-    // the API and the sandbox answering (any HTTP answer from the sandbox will do: unsigned, it says 401)
-    for (let i = 0; i < 150; i++) {
+    // the API and the sandbox answering (any HTTP answer from the sandbox will do: unsigned, it says 401); a loaded
+    // machine takes a while to start four node processes
+    for (let i = 0; i < 600; i++) {
       const api = await fetch(`${cfg.publicBaseUrl}/healthz`).then(
         (r) => r.ok,
         () => false,
@@ -264,8 +265,8 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
         () => false,
       );
       if (api && sandbox) break;
-      if (i === 149)
-        throw new Error(`after 30 s: API ${api ? 'answering' : 'not answering'}, sandbox ${sandbox ? 'answering' : 'not answering'}`);
+      if (i === 599)
+        throw new Error(`after 120 s: API ${api ? 'answering' : 'not answering'}, sandbox ${sandbox ? 'answering' : 'not answering'}`);
       await sleep(200);
     }
     const [staff] = (await infra.ds.query("SELECT id, username FROM users WHERE username = 'staff'")) as { id: number; username: string }[];
