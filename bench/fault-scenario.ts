@@ -228,6 +228,7 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     return c;
   };
   const killed = new WeakSet<ChildProcess>();
+  const setupStart = Date.now();
   // a scenario that dies (an uncaught error, process.exit) must not leave service processes behind
   const orphans = (): void => {
     for (const c of children) c.kill('SIGKILL');
@@ -244,6 +245,7 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     const services = buildServices(infra);
     const prog = await writeRoll(infra.ds, services.cipher, o.rows, { cash: false });
     await infra.ds.query("UPDATE providers SET timeout_ms = ?, concurrency = 100 WHERE name = 'sandbox'", [o.timeoutMs]);
+    o.log(`database, demo data and roll ready after ${((Date.now() - setupStart) / 1000).toFixed(1)} s`);
     run('src/sandbox-server.ts');
     run('src/server.ts');
     const workers: ChildProcess[] = [];
@@ -264,7 +266,10 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
         () => true,
         () => false,
       );
-      if (api && sandbox) break;
+      if (api && sandbox) {
+        o.log(`API and sandbox answering after ${((Date.now() - setupStart) / 1000).toFixed(1)} s`);
+        break;
+      }
       if (i === 599)
         throw new Error(`after 120 s: API ${api ? 'answering' : 'not answering'}, sandbox ${sandbox ? 'answering' : 'not answering'}`);
       await sleep(200);

@@ -33,19 +33,19 @@ describe('fault explorer: fixed seeds', function () {
     expect(Array.from({ length: 1000 }, r).every((x) => x >= 0 && x < 1)).to.equal(true);
   });
 
-  // 6: a worker killed, the database server shut down, Redis flushed, another kill, the provider off the network;
-  // 9: the database server shut down, then the provider off the network, with timeouts, 5xx and returns
-  for (const seed of [6, 9]) {
+  // 23: the database server killed, then Redis flushed, with 10% timeouts; 28: the provider off the network, then a
+  // worker killed, with 5xx, out-of-order callbacks and returns (bench/fault-explorer.ts --seed N shows the schedule)
+  for (const seed of [23, 28]) {
     it(`seed ${seed} keeps every invariant: ${describeRun(drawRun(seed))}`, async () => {
       const r = await exploreSeed({ ...base, dbName, redisPrefix }, seed, {
-        rows: 150,
+        rows: 100,
         workers: 2,
         apiPort: await freePort(),
         sandboxPort: await freePort(),
         maxSeconds: 120,
       });
       expect(r.broken, (r.report?.stderrTail ?? []).join('\n')).to.deep.equal([]);
-      expect(r.report!.payments).to.equal(150);
+      expect(r.report!.payments).to.equal(100);
     });
   }
 });
