@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import mysql from 'mysql2/promise';
 import { config } from '../config';
 import { describeRun, drawRun, exploreSeed, prng } from '../bench/fault-explorer';
+import { checkInvariants, type FaultReport } from '../bench/fault-scenario';
 import { createRedis } from '../src/platform/redis';
 import { freePort } from './helpers/ports';
 
@@ -31,6 +32,52 @@ describe('fault explorer: fixed seeds', function () {
     expect(new Set(Array.from({ length: 20 }, (_, i) => describeRun(drawRun(i + 1)))).size).to.be.greaterThan(15);
     const r = prng(1);
     expect(Array.from({ length: 1000 }, r).every((x) => x >= 0 && x < 1)).to.equal(true);
+  });
+
+  it('names each broken invariant of a report', () => {
+    const held: FaultReport = {
+      payments: 2,
+      approvedAmount: 300,
+      seconds: 1,
+      timedOut: false,
+      kills: 0,
+      flushed: false,
+      fired: [],
+      restarted: {},
+      stderrLines: 0,
+      stderrTail: [],
+      byStatus: { succeeded: 1, failed: 1 },
+      amounts: { paid: 100, failed: 200, returned: 0, unresolved: 0 },
+      review: [],
+      audit: { ok: true, checked: 3, firstBroken: null },
+      sandbox: { accepted: 2, acceptedMoreThanOnce: 0, acceptedAmount: 300, succeededAmount: 100 },
+      serviceSucceededAmount: 100,
+      disagreements: [],
+      strangers: [],
+      neverAccepted: [],
+      batchStatus: 'completed_with_failures',
+    };
+    expect(checkInvariants(held)).to.deep.equal([]);
+    const broken = checkInvariants({
+      ...held,
+      byStatus: { succeeded: 1, review: 1 },
+      amounts: { paid: 100, failed: 0, returned: 0, unresolved: 150 },
+      review: [{ reference: 'B', reason: null }],
+      sandbox: { ...held.sandbox, acceptedMoreThanOnce: 1, succeededAmount: 250 },
+      disagreements: ['A: succeeded / FAILED'],
+      neverAccepted: ['C'],
+      audit: { ok: false, checked: 3, firstBroken: 'HASH_MISMATCH at 2' },
+      batchStatus: 'processing',
+    });
+    expect(broken.join('\n')).to.match(/accepted more than once/);
+    expect(broken.join('\n')).to.match(/in review without a reason/);
+    expect(broken.join('\n')).to.match(/disagreement/);
+    expect(broken.join('\n')).to.match(/never accepted by the provider and not in review/);
+    expect(broken.join('\n')).to.match(/approved 300 đ ≠ paid 100/);
+    expect(broken.join('\n')).to.match(/provider succeeded 250 đ, service paid 100 đ/);
+    expect(broken.join('\n')).to.match(/audit chain broken/);
+    expect(checkInvariants({ ...held, batchStatus: 'processing' })).to.deep.equal(['batch processing, not completed']);
+    expect(checkInvariants({ ...held, byStatus: { succeeded: 1, unknown: 1 } })[0]).to.match(/neither final nor in review/);
   });
 
   // 23: the database server killed, then Redis flushed, with 10% timeouts; 28: the provider off the network, then a
