@@ -302,9 +302,17 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     if (released.status !== 'processing') throw new Error(`not released: ${JSON.stringify(released.fundsHold)}`);
 
     const signedGet = async (p: string): Promise<unknown> => {
-      const res = await fetch(`${cfg.sandboxUrl}${p}`, {
-        headers: signedHeaders(cfg.sandboxSecret, { method: 'GET', pathWithQuery: p, rawBody: '' }, cfg.sandboxClientId),
-      });
+      // the sandbox may be off the network (a fault of the run) for a few seconds more: ask again meanwhile
+      let res: Response | null = null;
+      for (let i = 0; res === null; i++) {
+        res = await fetch(`${cfg.sandboxUrl}${p}`, {
+          headers: signedHeaders(cfg.sandboxSecret, { method: 'GET', pathWithQuery: p, rawBody: '' }, cfg.sandboxClientId),
+        }).catch((e: unknown) => {
+          if (i >= 60) throw e;
+          return null;
+        });
+        if (res === null) await sleep(500);
+      }
       if (!res.ok) throw new Error(`sandbox ${p}: ${res.status}`);
       return res.json();
     };
@@ -350,11 +358,13 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
         case 'provider-outage':
           o.log(`provider off the network for ${event.ms} ms`);
           await signedPost('/_sandbox/outage', { ms: event.ms });
+          offlineUntil = Date.now() + event.ms + 500;
           break;
       }
     };
 
     let kills = 0;
+    let offlineUntil = 0;
     let flushed = false;
     let lastKill = Date.now();
     let status = 'processing';
@@ -418,6 +428,8 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     }
     await Promise.all(running);
     const seconds = (Date.now() - t0) / 1000;
+    // the batch may complete while the provider is off the network (callbacks go on): its book is read once it is back
+    await sleep(Math.max(0, offlineUntil - Date.now()));
     // returns come after success: give the last returns and their callbacks time to land before comparing books
     await sleep(o.returnShare > 0 ? 3000 : 500);
 
