@@ -3,18 +3,23 @@
  * (20,000 payments) and test/fault.test.ts (a small one, in CI): a batch paid
  * through the sandbox provider (its own process) while it injects timeouts
  * after accepting, 5xx before accepting, duplicated and out-of-order callbacks;
- * worker processes are killed with SIGKILL every few seconds (each while it
- * holds claimed payments) and restarted;
- * and the Redis keys of the deployment are deleted once mid-run. The kills
- * go on while payments are still waiting to be sent; then the faults stop and
- * the time from the last one (a kill or the Redis deletion) to the batch's
- * completion is the recovery time. The engine runs with the production
- * recovery settings (sending lease, queue lease, sweep interval). Afterwards
+ * worker processes are killed with SIGKILL every few seconds and restarted;
+ * and the Redis keys of the deployment are deleted once mid-run. On request
+ * (`schedule`) more faults at given points of the run: a worker killed, the
+ * Redis keys deleted, the database server killed or stopped and started again
+ * (then the run has a MariaDB of its own: the shared one is never restarted),
+ * the provider off the network (connections refused) for a while. The kills
+ * go on while payments are still waiting to be sent (each while a worker holds
+ * claimed payments); the time from the last fault to the batch's completion is
+ * the recovery time. The engine runs with the production recovery settings
+ * (sending lease, queue lease, sweep interval). Afterwards
  * the sandbox's own ledger must show every reference accepted exactly once,
  * its totals equal to what was approved, and the service's every payment
- * final and agreeing with the ledger.
+ * final and agreeing with the ledger (checkInvariants).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
 import type { Config } from '../config';
@@ -23,15 +28,39 @@ import { buildServices } from '../src/container';
 import { signedHeaders } from '../src/components/providers/signing';
 import { seedDemo } from '../scripts/seed';
 import { writeRoll } from './bench-roll';
+import { startPrivateMariaDb, type PrivateMariaDb } from '../test/helpers/mariadb-server';
 
 const ROOT = path.join(__dirname, '..');
+
+/**
+ * A fault at a point of the run: when the share of the batch's payments the provider has settled (succeeded, failed
+ * or returned in the service's books) first reaches `at`; the rest are then waiting, in flight or being asked about.
+ */
+export type FaultEvent =
+  /** one worker process killed with SIGKILL and started again */
+  | { at: number; kind: 'kill' }
+  /** every Redis key of the deployment deleted (queues, jobs, locks, marks) */
+  | { at: number; kind: 'flush' }
+  /** the database server killed with SIGKILL (`hard`) or shut down cleanly, and started again after `downMs` */
+  | { at: number; kind: 'db-restart'; downMs: number; hard: boolean }
+  /** the provider off the network for `ms`: its port refuses connections, open ones are cut */
+  | { at: number; kind: 'provider-outage'; ms: number };
 
 export interface FaultOptions {
   rows: number;
   workers: number;
+  /** a worker killed every this many ms (0: only the kills of `schedule`) */
   killEveryMs: number;
-  /** share of the payments accepted when Redis is flushed */
+  /** share of the payments accepted when Redis is flushed (above 1: never) */
   flushAt: number;
+  /** further faults at given points of the run */
+  schedule?: FaultEvent[];
+  /** SANDBOX_SEED of the provider's random choices (settlement fates, faults), so that a run can be repeated */
+  sandboxSeed?: string;
+  /** settlement time of the sandbox (SANDBOX_SETTLE_MS; default 50-400) */
+  settleMs?: string;
+  /** a run not finished after this long stops and is judged as it stands (default 20 minutes) */
+  maxSeconds?: number;
   timeoutShare: number;
   fiveXxShare: number;
   duplicateCallbackShare: number;
@@ -41,19 +70,36 @@ export interface FaultOptions {
   sandboxPort: number;
   timeoutMs: number;
   log: (line: string) => void;
+  /** print the service processes' stderr through log as it comes (default: counted, the last lines kept) */
+  echo?: boolean;
 }
 
 export interface FaultReport {
   payments: number;
   approvedAmount: number;
   seconds: number;
+  /** the run hit maxSeconds before the batch finished */
+  timedOut: boolean;
   kills: number;
   flushed: boolean;
-  /** seconds from the last fault (the last kill or the Redis deletion) to the batch's completion */
+  /** seconds from the last fault (a kill, the Redis deletion, the database or the provider back) to the batch's end */
   afterLastFault: number;
   /** the sandbox provider's request timeout the run used, ms */
   providerTimeoutMs: number;
+  /** the scheduled faults, each with the time it happened (seconds after release) or null when the run ended first */
+  fired: { event: FaultEvent; atSecond: number | null }[];
+  /** service processes that exited by themselves and were started again (as the supervisor of npm start does) */
+  restarted: Record<string, number>;
+  /** lines the service processes wrote to stderr (their errors), and the last few of them */
+  stderrLines: number;
+  stderrTail: string[];
   byStatus: Record<string, number>;
+  /** amounts by the service's status: succeeded (paid), failed, returned, unresolved (any other) */
+  amounts: { paid: number; failed: number; returned: number; unresolved: number };
+  /** payments left in review, with the reason the engine recorded */
+  review: { reference: string; reason: string | null }[];
+  /** the audit chain verified after the run */
+  audit: { ok: boolean; checked: number; firstBroken: string | null };
   sandbox: { accepted: number; acceptedMoreThanOnce: number; acceptedAmount: number; succeededAmount: number };
   serviceSucceededAmount: number;
   /** references whose state differs between the service and the sandbox's ledger */
@@ -65,24 +111,68 @@ export interface FaultReport {
   batchStatus: string;
 }
 
+/** The invariants of a run; each broken one is named (an empty list: the run held). */
+export function checkInvariants(r: FaultReport): string[] {
+  const broken: string[] = [];
+  const unresolved = Object.entries(r.byStatus).filter(([s]) => !['succeeded', 'failed', 'returned', 'review'].includes(s));
+  if (r.sandbox.acceptedMoreThanOnce !== 0) broken.push(`${r.sandbox.acceptedMoreThanOnce} reference(s) accepted more than once`);
+  if (r.strangers.length) broken.push(`${r.strangers.length} reference(s) accepted that are no payment of the batch`);
+  if (unresolved.length) broken.push(`payments neither final nor in review: ${JSON.stringify(Object.fromEntries(unresolved))}`);
+  const noReason = r.review.filter((p) => !p.reason);
+  if (noReason.length) broken.push(`${noReason.length} payment(s) in review without a reason`);
+  if (r.disagreements.length)
+    broken.push(`${r.disagreements.length} disagreement(s) with the provider: ${r.disagreements.slice(0, 5).join('; ')}`);
+  // a payment the provider never accepted is only right when it is in review (sent nowhere, staff decide)
+  const reviewRefs = new Set(r.review.map((p) => p.reference));
+  const lost = r.neverAccepted.filter((ref) => !reviewRefs.has(ref));
+  if (lost.length) broken.push(`${lost.length} payment(s) never accepted by the provider and not in review`);
+  const a = r.amounts;
+  if (a.paid + a.failed + a.returned + a.unresolved !== r.approvedAmount)
+    broken.push(
+      `approved ${r.approvedAmount} đ ≠ paid ${a.paid} + failed ${a.failed} + returned ${a.returned} + unresolved ${a.unresolved}`,
+    );
+  if (r.sandbox.succeededAmount !== a.paid) broken.push(`provider succeeded ${r.sandbox.succeededAmount} đ, service paid ${a.paid} đ`);
+  if (!r.audit.ok) broken.push(`audit chain broken: ${r.audit.firstBroken}`);
+  if (r.review.length === 0 && !r.batchStatus.startsWith('completed')) broken.push(`batch ${r.batchStatus}, not completed`);
+  if (r.timedOut) broken.push(`not finished within the run's time (${Math.round(r.seconds)} s)`);
+  return broken;
+}
+
 interface Listed {
   reference: string;
   status: string;
   amount: number;
 }
 
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
 export async function runFaultScenario(base: Config, o: FaultOptions): Promise<FaultReport> {
-  const cfg: Config = { ...base, publicBaseUrl: `http://127.0.0.1:${o.apiPort}`, sandboxUrl: `http://127.0.0.1:${o.sandboxPort}` };
+  const schedule = [...(o.schedule ?? [])].sort((a, b) => a.at - b.at);
+  // the database server is restarted only when it is one of our own
+  const db: PrivateMariaDb | null = schedule.some((e) => e.kind === 'db-restart') ? await startPrivateMariaDb() : null;
+  const checkpoints = await mkdtemp(path.join(os.tmpdir(), 'welfare-fault-checkpoints-'));
+  const cfg: Config = {
+    ...base,
+    ...(db ? { dbHost: '127.0.0.1', dbPort: db.port, dbUser: 'root', dbPassword: '' } : {}),
+    auditCheckpointDir: checkpoints,
+    publicBaseUrl: `http://127.0.0.1:${o.apiPort}`,
+    sandboxUrl: `http://127.0.0.1:${o.sandboxPort}`,
+  };
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: cfg.mode,
+    DB_HOST: cfg.dbHost,
+    DB_PORT: String(cfg.dbPort),
+    DB_USER: cfg.dbUser,
+    DB_PASSWORD: cfg.dbPassword,
     DB_NAME: cfg.dbName,
     REDIS_PREFIX: cfg.redisPrefix,
+    AUDIT_CHECKPOINT_DIR: checkpoints,
     HTTP_PORT: String(o.apiPort),
     PUBLIC_BASE_URL: cfg.publicBaseUrl,
     SANDBOX_PORT: String(o.sandboxPort),
     SANDBOX_URL: cfg.sandboxUrl,
-    SANDBOX_SETTLE_MS: '50-400',
+    SANDBOX_SETTLE_MS: o.settleMs ?? '50-400',
     SANDBOX_TIMEOUT_SHARE: String(o.timeoutShare),
     SANDBOX_TIMEOUT_HOLD_MS: String(o.timeoutMs * 2),
     SANDBOX_5XX_SHARE: String(o.fiveXxShare),
@@ -93,6 +183,7 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     SANDBOX_CALLBACK_DELAY_MS: '0-300',
     SANDBOX_FLOAT: String(10 ** 15),
     SANDBOX_MAX_IN_FLIGHT: '0',
+    ...(o.sandboxSeed ? { SANDBOX_SEED: o.sandboxSeed } : {}),
     // recovery as in production, whatever the mode: a killed worker's claims and the lost queues are found by the
     // heartbeats and the queue epoch, not by short leases
     PAYMENT_SENDING_LEASE_SECONDS: '120',
@@ -106,34 +197,78 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     WORKER_METRICS_PORT: '0',
     LOG_LEVEL: 'error',
   };
-  const conn = await mysql.createConnection({ host: cfg.dbHost, port: cfg.dbPort, user: cfg.dbUser, password: cfg.dbPassword });
-  await conn.query(`DROP DATABASE IF EXISTS \`${cfg.dbName}\``);
-  await conn.end();
-  const infra = await openInfra('fault', cfg);
   const children = new Set<ChildProcess>();
-  const run = (file: string): ChildProcess => {
+  const restarted: Record<string, number> = {};
+  let stderrLines = 0;
+  const stderrTail: string[] = [];
+  let ending = false;
+  let infra: Awaited<ReturnType<typeof openInfra>> | null = null;
+  /**
+   * Starts one service process. One that exits by itself (not killed by the scenario) is started again after a
+   * second, as npm start's supervisor does, and counted: a process that cannot ride out a fault shows in the report.
+   */
+  const run = (file: string, onRestart?: (c: ChildProcess) => void): ChildProcess => {
     const c = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, file)], {
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', 'ignore', 'pipe'],
       env,
       cwd: ROOT,
     });
     children.add(c);
-    c.once('exit', () => children.delete(c));
+    // the processes log every request a fault broke: counted and the last kept, not printed (o.echo prints them)
+    let partial = '';
+    c.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        stderrLines += 1;
+        stderrTail.push(`[${path.basename(file, '.ts')}] ${line.slice(0, 400)}`);
+        if (stderrTail.length > 10) stderrTail.shift();
+        if (o.echo) o.log(line);
+      }
+    });
+    c.once('exit', () => {
+      children.delete(c);
+      if (ending || killed.has(c)) return;
+      const name = path.basename(file, '.ts');
+      restarted[name] = (restarted[name] ?? 0) + 1;
+      o.log(`${name} exited by itself (${c.exitCode ?? c.signalCode}); started again`);
+      setTimeout(() => {
+        if (!ending) onRestart?.(run(file, onRestart));
+      }, 1000);
+    });
     return c;
   };
+  const killed = new WeakSet<ChildProcess>();
+  const setupStart = Date.now();
+  // a scenario that dies (an uncaught error, process.exit) must not leave service processes behind
+  const orphans = (): void => {
+    for (const c of children) c.kill('SIGKILL');
+  };
+  process.on('exit', orphans);
   try {
+    const conn = await mysql.createConnection({ host: cfg.dbHost, port: cfg.dbPort, user: cfg.dbUser, password: cfg.dbPassword });
+    await conn.query(`DROP DATABASE IF EXISTS \`${cfg.dbName}\``);
+    await conn.end();
+    infra = await openInfra('fault', cfg);
     const stale = await infra.redis.keys(`${cfg.redisPrefix}:*`);
     if (stale.length) await infra.redis.del(...stale);
     await seedDemo(infra.ds, cfg);
     const services = buildServices(infra);
     const prog = await writeRoll(infra.ds, services.cipher, o.rows, { cash: false });
     await infra.ds.query("UPDATE providers SET timeout_ms = ?, concurrency = 100 WHERE name = 'sandbox'", [o.timeoutMs]);
+    o.log(`database, demo data and roll ready after ${((Date.now() - setupStart) / 1000).toFixed(1)} s`);
     run('src/sandbox-server.ts');
     run('src/server.ts');
     const workers: ChildProcess[] = [];
-    for (let i = 0; i < o.workers; i++) workers.push(run('jobs/worker.ts'));
-    // the API and the sandbox answering (any HTTP answer from the sandbox will do: unsigned, it says 401)
-    for (let i = 0; i < 450; i++) {
+    const startWorker = (i: number): ChildProcess => {
+      const w = run('jobs/worker.ts', (again) => (workers[i] = again));
+      workers[i] = w;
+      return w;
+    };
+    for (let i = 0; i < o.workers; i++) startWorker(i);
+    // the API and the sandbox answering (any HTTP answer from the sandbox will do: unsigned, it says 401); a loaded
+    // machine takes a while to start four node processes
+    for (let i = 0; i < 600; i++) {
       const api = await fetch(`${cfg.publicBaseUrl}/healthz`).then(
         (r) => r.ok,
         () => false,
@@ -142,10 +277,13 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
         () => true,
         () => false,
       );
-      if (api && sandbox) break;
-      if (i === 449)
-        throw new Error(`after 90 s: API ${api ? 'answering' : 'not answering'}, sandbox ${sandbox ? 'answering' : 'not answering'}`);
-      await new Promise((r) => setTimeout(r, 200));
+      if (api && sandbox) {
+        o.log(`API and sandbox answering after ${((Date.now() - setupStart) / 1000).toFixed(1)} s`);
+        break;
+      }
+      if (i === 599)
+        throw new Error(`after 120 s: API ${api ? 'answering' : 'not answering'}, sandbox ${sandbox ? 'answering' : 'not answering'}`);
+      await sleep(200);
     }
     const [staff] = (await infra.ds.query("SELECT id, username FROM users WHERE username = 'staff'")) as { id: number; username: string }[];
     const [province] = (await infra.ds.query("SELECT id FROM areas WHERE code = '01'")) as { id: number }[];
@@ -174,128 +312,256 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     const released = await services.releaser.releaseNow(actor, principal, batch.id);
     if (released.status !== 'processing') throw new Error(`not released: ${JSON.stringify(released.fundsHold)}`);
 
+    const signedGet = async (p: string): Promise<unknown> => {
+      // the sandbox may be off the network (a fault of the run) for a few seconds more: ask again meanwhile
+      let res: Response | null = null;
+      for (let i = 0; res === null; i++) {
+        res = await fetch(`${cfg.sandboxUrl}${p}`, {
+          headers: signedHeaders(cfg.sandboxSecret, { method: 'GET', pathWithQuery: p, rawBody: '' }, cfg.sandboxClientId),
+        }).catch((e: unknown) => {
+          if (i >= 60) throw e;
+          return null;
+        });
+        if (res === null) await sleep(500);
+      }
+      if (!res.ok) throw new Error(`sandbox ${p}: ${res.status}`);
+      return res.json();
+    };
+    const signedPost = async (p: string, body: unknown): Promise<void> => {
+      const raw = JSON.stringify(body);
+      const res = await fetch(`${cfg.sandboxUrl}${p}`, {
+        method: 'POST',
+        headers: {
+          ...signedHeaders(cfg.sandboxSecret, { method: 'POST', pathWithQuery: p, rawBody: raw }, cfg.sandboxClientId),
+          'content-type': 'application/json',
+        },
+        body: raw,
+      });
+      if (!res.ok) throw new Error(`sandbox ${p}: ${res.status} ${await res.text()}`);
+    };
+    /**
+     * The worker to kill from `from` on in turn: one at work (holding claimed payments, as its heartbeat row says), since
+     * on a loaded machine a worker takes seconds to start and killing each again before it starts would leave none
+     * working; -1 when none is at work.
+     */
+    const busyWorker = async (from: number): Promise<number> => {
+      const pids = workers.filter((w) => w?.pid !== undefined).map((w) => w.pid!);
+      if (!pids.length) return -1;
+      const busy = new Set(
+        (
+          (await infra!.ds.query(
+            `SELECT DISTINCT w.pid FROM worker_heartbeats w JOIN payments p ON p.claimed_by = w.id WHERE w.pid IN (${pids.map(() => '?').join(', ')})`,
+            pids,
+          )) as { pid: number }[]
+        ).map((r) => Number(r.pid)),
+      );
+      for (let k = 0; k < workers.length; k++) {
+        const j = (from + k) % workers.length;
+        if (workers[j]?.pid !== undefined && busy.has(workers[j]!.pid!)) return j;
+      }
+      return -1;
+    };
+    const killWorker = async (i: number): Promise<void> => {
+      const w = workers[i];
+      if (!w || w.exitCode !== null || w.signalCode !== null) return;
+      lastFault = Date.now();
+      killed.add(w);
+      const gone = new Promise((r) => w.once('exit', r));
+      w.kill('SIGKILL');
+      await gone;
+      startWorker(i);
+    };
+    const fired: { event: FaultEvent; atSecond: number | null }[] = schedule.map((event) => ({ event, atSecond: null }));
+    // faults that take a while (a database down for seconds, a provider off the network) run beside the watch loop
+    const running: Promise<void>[] = [];
+    const fire = async (event: FaultEvent): Promise<void> => {
+      switch (event.kind) {
+        case 'kill':
+          await killWorker(kills++ % Math.max(1, workers.length));
+          break;
+        case 'flush': {
+          const keys = await infra!.redis.keys(`${cfg.redisPrefix}:*`);
+          if (keys.length) await infra!.redis.del(...keys);
+          lastFault = Date.now();
+          o.log(`Redis flushed (${keys.length} keys)`);
+          break;
+        }
+        case 'db-restart':
+          o.log(`database server ${event.hard ? 'killed' : 'shut down'}, back in ${event.downMs} ms`);
+          running.push(
+            db!.restart({ hard: event.hard, downMs: event.downMs }).then(() => {
+              lastFault = Date.now();
+              o.log('database server back');
+            }),
+          );
+          break;
+        case 'provider-outage':
+          o.log(`provider off the network for ${event.ms} ms`);
+          await signedPost('/_sandbox/outage', { ms: event.ms });
+          offlineUntil = Date.now() + event.ms + 500;
+          lastFault = Math.max(lastFault, Date.now() + event.ms);
+          break;
+      }
+    };
+
     let kills = 0;
+    let offlineUntil = 0;
     let flushed = false;
     let lastKill = Date.now();
     let lastFault = t0;
-    // the faults go on while payments wait to be sent (pending); from the first moment none does, they stop
+    // the periodic kills go on while payments wait to be sent (pending); from the first moment none does, they stop
     let faulting = true;
     let status = 'processing';
+    let timedOut = false;
+    let settledPolls = 0;
+    const maxMs = (o.maxSeconds ?? 20 * 60) * 1000;
     for (;;) {
-      await new Promise((r) => setTimeout(r, 250));
-      const [b] = (await infra.ds.query('SELECT status FROM batches WHERE id = ?', [batch.id])) as { status: string }[];
-      status = b!.status;
-      if (status !== 'processing') break;
-      if (Date.now() - t0 > 20 * 60_000) throw new Error('the batch is not done after 20 minutes');
-      const [p] = (await infra.ds.query("SELECT SUM(status <> 'pending') / COUNT(*) AS done FROM payments WHERE batch_id = ?", [
-        batch.id,
-      ])) as { done: string }[];
-      const done = Number(p!.done);
-      if (done >= 1 && flushed) faulting = false;
+      await sleep(250);
+      if (Date.now() - t0 > maxMs) {
+        timedOut = true;
+        break;
+      }
+      let done: number;
+      let settled: number;
+      let waiting: number;
+      try {
+        const [b] = (await infra.ds.query('SELECT status FROM batches WHERE id = ?', [batch.id])) as { status: string }[];
+        status = b!.status;
+        if (status !== 'processing') break;
+        const [p] = (await infra.ds.query(
+          `SELECT SUM(status <> 'pending') / COUNT(*) AS done, SUM(status IN ('succeeded', 'failed', 'returned')) / COUNT(*) AS settled,
+             SUM(status IN ('pending', 'sending', 'unknown', 'sent')) AS waiting, SUM(status = 'review') AS review
+           FROM payments WHERE batch_id = ?`,
+          [batch.id],
+        )) as { done: string; settled: string; waiting: string; review: string }[];
+        done = Number(p!.done);
+        settled = Number(p!.settled);
+        waiting = Number(p!.waiting) + (Number(p!.review) === 0 ? 1 : 0);
+      } catch {
+        // the database is down (a fault of the run): look again in a moment
+        continue;
+      }
+      // only payments in review left open (the batch cannot complete): the engine has done all it can, staff would take
+      // over (judged below); with none in review the batch must complete by itself
+      settledPolls = waiting === 0 ? settledPolls + 1 : 0;
+      if (settledPolls >= 8) break;
       // the first kill once a tenth of the payments have left `pending` (some are then in flight), so that a run shorter
       // than killEveryMs still loses a worker mid-send; then every killEveryMs
-      const due = kills === 0 ? done >= 0.1 || Date.now() - lastKill >= o.killEveryMs : Date.now() - lastKill >= o.killEveryMs;
-      // only a worker at work is killed: one holding claimed payments (on a loaded machine a worker takes seconds to
-      // start, and killing each again before it starts would leave none working); the next in turn that does
-      let i = -1;
-      if (faulting && due && workers.length) {
-        const busy = new Set(
-          (
-            (await infra.ds.query(
-              `SELECT DISTINCT w.pid FROM worker_heartbeats w JOIN payments p ON p.claimed_by = w.id WHERE w.pid IN (${workers.map(() => '?').join(', ')})`,
-              workers.map((w) => w.pid),
-            )) as { pid: number }[]
-          ).map((r) => Number(r.pid)),
-        );
-        for (let k = 0; k < workers.length && i < 0; k++) {
-          const j = (kills + k) % workers.length;
-          if (busy.has(workers[j]!.pid!)) i = j;
+      if (done >= 1 && flushed) faulting = false;
+      if (o.killEveryMs > 0 && faulting) {
+        const due = kills === 0 ? done >= 0.1 || Date.now() - lastKill >= o.killEveryMs : Date.now() - lastKill >= o.killEveryMs;
+        const i = due && workers.length ? await busyWorker(kills % workers.length).catch(() => -1) : -1;
+        if (i >= 0) {
+          await killWorker(i);
+          kills += 1;
+          lastKill = Date.now();
         }
       }
-      const working = i >= 0;
-      if (working) {
-        workers[i]!.kill('SIGKILL');
-        await new Promise((r) => workers[i]!.once('exit', r));
-        workers[i] = run('jobs/worker.ts');
-        kills += 1;
-        lastKill = Date.now();
-        lastFault = lastKill;
+      if (!flushed && done >= o.flushAt) {
+        const keys = await infra.redis.keys(`${cfg.redisPrefix}:*`);
+        if (keys.length) await infra.redis.del(...keys);
+        flushed = true;
+        lastFault = Date.now();
+        o.log(`Redis flushed (${keys.length} keys) at ${Math.round(done * 100)}% sent`);
       }
-      if (!flushed) {
-        if (done >= o.flushAt) {
-          const keys = await infra.redis.keys(`${cfg.redisPrefix}:*`);
-          if (keys.length) await infra.redis.del(...keys);
-          flushed = true;
-          lastFault = Date.now();
-          o.log(`Redis flushed (${keys.length} keys) at ${Math.round(done * 100)}% sent`);
-        }
+      for (const f of fired) {
+        if (f.atSecond !== null || settled < f.event.at) continue;
+        // one database restart at a time: a second one waits for the first to be back
+        if (f.event.kind === 'db-restart' && !db!.running()) continue;
+        f.atSecond = (Date.now() - t0) / 1000;
+        if (f.event.kind === 'flush') flushed = true;
+        await fire(f.event);
       }
     }
-    const seconds = (Date.now() - t0) / 1000;
-    const afterLastFault = (Date.now() - lastFault) / 1000;
+    const ended = Date.now();
+    await Promise.all(running);
+    const seconds = (ended - t0) / 1000;
+    const afterLastFault = Math.max(0, ended - lastFault) / 1000;
     o.log(`done in ${seconds.toFixed(1)} s, ${afterLastFault.toFixed(1)} s after the last fault (${kills} kills)`);
+    // the batch may complete while the provider is off the network (callbacks go on): its book is read once it is back
+    await sleep(Math.max(0, offlineUntil - Date.now()));
     // returns come after success: give the last returns and their callbacks time to land before comparing books
-    await new Promise((r) => setTimeout(r, o.returnShare > 0 ? 3000 : 500));
+    await sleep(o.returnShare > 0 ? 3000 : 500);
 
     // the sandbox's book
-    const get = async (p: string) => {
-      const res = await fetch(`${cfg.sandboxUrl}${p}`, {
-        headers: signedHeaders(cfg.sandboxSecret, { method: 'GET', pathWithQuery: p, rawBody: '' }, cfg.sandboxClientId),
-      });
-      if (!res.ok) throw new Error(`sandbox ${p}: ${res.status}`);
-      return res.json() as Promise<unknown>;
-    };
-    const summary = (await get('/_sandbox/ledger')) as { accepted: number; acceptedMoreThanOnce: number; succeededAmount: number };
+    const summary = (await signedGet('/_sandbox/ledger')) as { accepted: number; acceptedMoreThanOnce: number; succeededAmount: number };
     const ledger = new Map<string, Listed>();
     for (let after: number | null = 0; after !== null;) {
-      const page = (await get(`/_sandbox/transfers?after=${after}&limit=1000`)) as { transfers: Listed[]; next: number | null };
+      const page = (await signedGet(`/_sandbox/transfers?after=${after}&limit=1000`)) as { transfers: Listed[]; next: number | null };
       for (const t of page.transfers) ledger.set(t.reference, t);
       after = page.next;
     }
-    const rows = (await infra.ds.query('SELECT reference, status, amount FROM payments WHERE batch_id = ?', [batch.id])) as {
+    const rows = (await infra.ds.query('SELECT reference, status, amount, last_error FROM payments WHERE batch_id = ?', [batch.id])) as {
       reference: string;
       status: string;
       amount: string;
+      last_error: string | null;
     }[];
     const byStatus: Record<string, number> = {};
     const disagreements: string[] = [];
     const neverAccepted: string[] = [];
-    let serviceSucceededAmount = 0;
+    const review: { reference: string; reason: string | null }[] = [];
+    const amounts = { paid: 0, failed: 0, returned: 0, unresolved: 0 };
     const expected: Record<string, string> = { SUCCEEDED: 'succeeded', FAILED: 'failed', RETURNED: 'returned', PENDING: 'sent' };
     for (const r of rows) {
       byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
-      if (r.status === 'succeeded') serviceSucceededAmount += Number(r.amount);
+      const amount = Number(r.amount);
+      if (r.status === 'succeeded') amounts.paid += amount;
+      else if (r.status === 'failed') amounts.failed += amount;
+      else if (r.status === 'returned') amounts.returned += amount;
+      else amounts.unresolved += amount;
+      if (r.status === 'review') review.push({ reference: r.reference, reason: r.last_error });
       const t = ledger.get(r.reference);
       if (!t) neverAccepted.push(r.reference);
-      else if (expected[t.status] !== r.status || t.amount !== Number(r.amount))
+      // a payment in review is for staff to decide against the provider's word: not a disagreement yet
+      else if (r.status !== 'review' && (expected[t.status] !== r.status || t.amount !== amount))
         disagreements.push(`${r.reference}: ${r.status} / ${t.status}`);
     }
     const mine = new Set(rows.map((r) => r.reference));
     const strangers = [...ledger.keys()].filter((ref) => !mine.has(ref));
     const acceptedAmount = [...ledger.values()].reduce((n, t) => n + t.amount, 0);
+    const verified = await services.audit.verify();
     return {
       payments: rows.length,
       approvedAmount: batch.totalAmount,
       seconds,
+      timedOut,
       kills,
       flushed,
       afterLastFault,
       providerTimeoutMs: o.timeoutMs,
+      fired,
+      restarted,
+      stderrLines,
+      stderrTail,
       byStatus,
+      amounts,
+      review,
+      audit: {
+        ok: verified.ok,
+        checked: verified.checked,
+        firstBroken: verified.firstBroken
+          ? `${verified.firstBroken.code} at ${verified.firstBroken.id}: ${verified.firstBroken.reason}`
+          : null,
+      },
       sandbox: {
         accepted: summary.accepted,
         acceptedMoreThanOnce: summary.acceptedMoreThanOnce,
         acceptedAmount,
         succeededAmount: summary.succeededAmount,
       },
-      serviceSucceededAmount,
+      serviceSucceededAmount: amounts.paid,
       disagreements,
       strangers,
       neverAccepted,
       batchStatus: status,
     };
   } finally {
+    ending = true;
+    process.off('exit', orphans);
     for (const c of children) c.kill('SIGKILL');
-    await closeInfra(infra);
+    if (infra) await closeInfra(infra);
+    await db?.stop();
+    await rm(checkpoints, { recursive: true, force: true });
   }
 }

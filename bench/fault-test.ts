@@ -5,6 +5,8 @@
  *
  * Besides the books, it checks the recovery target: the batch completes at most the provider's request timeout plus
  * 15 s after the last fault.
+ * `--db-restart MS` also kills the database server (a MariaDB of the run's own) at 30% settled, back after MS;
+ * `--provider-outage MS` takes the provider off the network at 60% settled for MS.
  */
 process.env.NODE_ENV ??= 'development';
 process.env.DB_NAME ??= 'welfare_bench_fault';
@@ -21,6 +23,8 @@ async function main(): Promise<void> {
       workers: { type: 'string', default: '2' },
       'kill-every': { type: 'string', default: '3000' },
       timeout: { type: 'string', default: '1000' },
+      'db-restart': { type: 'string' },
+      'provider-outage': { type: 'string' },
     },
   });
   const load = () => os.loadavg()[0]!.toFixed(1);
@@ -40,6 +44,10 @@ async function main(): Promise<void> {
     apiPort: 3520,
     sandboxPort: 4520,
     timeoutMs: Number(values.timeout),
+    schedule: [
+      ...(values['db-restart'] ? [{ at: 0.3, kind: 'db-restart' as const, downMs: Number(values['db-restart']), hard: true }] : []),
+      ...(values['provider-outage'] ? [{ at: 0.6, kind: 'provider-outage' as const, ms: Number(values['provider-outage']) }] : []),
+    ],
     log: (l) => console.log(l),
   });
   console.log(JSON.stringify({ ...report, disagreements: report.disagreements.slice(0, 20) }, null, 2));

@@ -10,8 +10,9 @@ import { demoRollAccounts } from '../scripts/demo-data';
  * 127.0.0.1:SANDBOX_PORT, signing with SANDBOX_SECRET and accepting the client
  * SANDBOX_CLIENT_ID. Transfers settle by themselves (SANDBOX_SETTLE_MS) and
  * their status events go to each transfer's callbackUrl; the SANDBOX_* fault
- * settings start it as a faulty gateway for fault tests and benchmarks, and
- * POST /_sandbox/faults changes them while it runs. Its ledger lives in
+ * settings start it as a faulty gateway for fault tests and benchmarks,
+ * POST /_sandbox/faults changes them while it runs, and POST /_sandbox/outage
+ * takes it off the network for a while. Its ledger lives in
  * memory: a restart forgets every transfer. Never run in production.
  */
 async function main(): Promise<void> {
@@ -22,6 +23,11 @@ async function main(): Promise<void> {
     process.stderr.write('the sandbox provider is for development and tests; it does not run with NODE_ENV=production\n');
     process.exit(78);
   }
+  // the transfer routes on plain node:http, everything else through the express app (the handler is attached below)
+  const server = http.createServer({ keepAliveTimeout: 65_000 });
+  // a keep-alive client pool may hold hundreds of connections
+  server.maxConnections = 10_000;
+  let offline = false;
   const { handler, ledger } = buildSandboxApp({
     clientId: cfg.sandboxClientId,
     secret: cfg.sandboxSecret,
@@ -40,14 +46,27 @@ async function main(): Promise<void> {
     outOfOrderShare: cfg.sandboxOutOfOrderShare,
     callbackDelayMs: cfg.sandboxCallbackDelayMs,
     onError: (err: unknown) => log.error('sandbox timed work failed', { err: err instanceof Error ? err.message : String(err) }),
+    // off the network, as a provider whose gateway is down: new connections are refused (nothing listens on the port)
+    // and open ones are cut, answers in flight with them; the ledger keeps settling and posting callbacks meanwhile
+    outage: (ms: number) => {
+      if (offline) return;
+      offline = true;
+      const port = (server.address() as AddressInfo).port;
+      log.warn(`sandbox provider off the network for ${ms} ms`);
+      server.close();
+      server.closeAllConnections();
+      setTimeout(() => {
+        server.listen(port, '127.0.0.1', () => {
+          offline = false;
+          log.warn('sandbox provider back on the network');
+        });
+      }, ms);
+    },
   });
   // the holders of the demo roll's accounts (npm start imports that roll), so that a demo batch's account check
   // finds the names the roll holds instead of flagging every item
   if (cfg.demoSeed) for (const a of demoRollAccounts()) ledger.registerAccount(a.destination, a.accountName);
-  // the transfer routes on plain node:http, everything else through the express app
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, handler);
-  // a keep-alive client pool may hold hundreds of connections
-  server.maxConnections = 10_000;
+  server.on('request', handler);
   server.listen(cfg.sandboxPort, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

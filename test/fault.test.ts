@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import mysql from 'mysql2/promise';
 import { config } from '../config';
-import { runFaultScenario } from '../bench/fault-scenario';
+import { checkInvariants, runFaultScenario } from '../bench/fault-scenario';
 import { createRedis } from '../src/platform/redis';
 import { freePort } from './helpers/ports';
 
@@ -61,5 +61,40 @@ describe('payment engine under faults (processes killed, Redis flushed)', functi
     expect(report.batchStatus).to.match(/^completed/);
     // recovery in seconds with the production leases: done at most the provider timeout plus 15 s after the last fault
     expect(report.afterLastFault).to.be.at.most(report.providerTimeoutMs / 1000 + 15);
+  });
+
+  it('rides out the database server killed mid-sending and the provider off the network: no process crashes, each paid once, the batch completes', async () => {
+    // a MariaDB of the run's own (the shared one is never restarted), killed with SIGKILL once a fifth of the batch has
+    // settled and started again 2 s later; then the provider's port refuses connections for 3 s
+    const report = await runFaultScenario(
+      { ...base, dbName, redisPrefix },
+      {
+        rows: 300,
+        workers: 2,
+        killEveryMs: 0,
+        flushAt: 2,
+        schedule: [
+          { at: 0.2, kind: 'db-restart', downMs: 2000, hard: true },
+          { at: 0.5, kind: 'provider-outage', ms: 3000 },
+        ],
+        timeoutShare: 0.03,
+        fiveXxShare: 0.03,
+        duplicateCallbackShare: 0.2,
+        returnShare: 0.02,
+        outOfOrderShare: 0.3,
+        apiPort: await freePort(),
+        sandboxPort: await freePort(),
+        timeoutMs: 800,
+        maxSeconds: 150,
+        log: () => undefined,
+      },
+    );
+    expect(report.fired.map((f) => f.atSecond !== null)).to.deep.equal([true, true]);
+    // the API and the workers reconnect by themselves: none exited for the supervisor to start again
+    expect(report.restarted, report.stderrTail.join('\n')).to.deep.equal({});
+    expect(checkInvariants(report), report.stderrTail.join('\n')).to.deep.equal([]);
+    expect(report.review).to.deep.equal([]);
+    expect(report.sandbox.accepted).to.equal(300);
+    expect(report.batchStatus).to.match(/^completed/);
   });
 });

@@ -4,7 +4,10 @@ import type { BatchAction, BatchStatus } from '../../src/components/batches/batc
 import { fromProvider, MAY_BECOME, OPEN_STATUSES, type PaymentStatus } from '../../src/components/payments/payment-states';
 import type { TransferStatus } from '../../src/components/providers/provider.port';
 import { createBatch, crew, enrol, makeProgramme, type Crew } from '../helpers/batches';
-import { areaId, freshTotp } from '../helpers/factories';
+import type { ExceptionStatus, Resolution } from '../../src/components/reconciliation/recon-states';
+import type { Principal } from '../../src/platform/security';
+import { testApp } from '../helpers/app';
+import { areaId, freshTotp, makeUser, uniq, type TestUser } from '../helpers/factories';
 import { testWorker } from '../helpers/worker';
 import { get, post } from '../helpers/http';
 
@@ -165,3 +168,177 @@ async function request(c: Crew, b: { id: string; itemCount: number; totalAmount:
       return post(`/batches/${b.id}/submit`, {}, c.staff.token);
   }
 }
+
+/**
+ * The exception workflow as docs/reconciliation.md states it, written out here independently of exception-workflow.ts:
+ * assign and comment keep the status (assign refused once resolved); a resolution other than a write-off resolves an
+ * open exception; a write-off is proposed (writeoff_proposed) and then confirmed by someone else (resolved; FOUR_EYES
+ * for the proposer) or rejected (open again); nothing is resolved twice.
+ */
+type ExceptionStep =
+  | { kind: 'assign'; by: 0 | 1 }
+  | { kind: 'comment'; by: 0 | 1 }
+  | { kind: 'resolve'; by: 0 | 1; resolution: Resolution }
+  | { kind: 'confirm'; by: 0 | 1 }
+  | { kind: 'reject'; by: 0 | 1 };
+
+interface ExceptionModel {
+  status: ExceptionStatus;
+  proposer: 0 | 1 | null;
+}
+
+/** The model's answer to one step: the next state and the note it records, or the error code it is refused with. */
+function exceptionStep(m: ExceptionModel, step: ExceptionStep): { next: ExceptionModel; note: string } | { refused: string } {
+  switch (step.kind) {
+    case 'assign':
+      return m.status === 'resolved' ? { refused: 'EXCEPTION_RESOLVED' } : { next: m, note: 'assigned' };
+    case 'comment':
+      return { next: m, note: 'comment' };
+    case 'resolve':
+      if (m.status === 'resolved') return { refused: 'EXCEPTION_RESOLVED' };
+      if (m.status === 'writeoff_proposed') return { refused: 'WRITEOFF_PENDING' };
+      // `resent` must name the batch that pays again; the steps here name none
+      if (step.resolution === 'resent') return { refused: 'BATCH_REQUIRED' };
+      if (step.resolution === 'written_off') return { next: { status: 'writeoff_proposed', proposer: step.by }, note: 'writeoff_proposed' };
+      return { next: { status: 'resolved', proposer: null }, note: 'resolved' };
+    case 'confirm':
+      if (m.status !== 'writeoff_proposed') return { refused: 'NO_WRITEOFF_PROPOSED' };
+      if (m.proposer === step.by) return { refused: 'FOUR_EYES' };
+      return { next: { status: 'resolved', proposer: m.proposer }, note: 'writeoff_confirmed' };
+    case 'reject':
+      if (m.status !== 'writeoff_proposed') return { refused: 'NO_WRITEOFF_PROPOSED' };
+      return { next: { status: 'open', proposer: null }, note: 'writeoff_rejected' };
+  }
+}
+
+const who = fc.constantFrom<0 | 1>(0, 1);
+const exceptionSteps = fc.array(
+  fc.oneof(
+    fc.record({ kind: fc.constant('assign' as const), by: who }),
+    fc.record({ kind: fc.constant('comment' as const), by: who }),
+    // resolutions weighted towards the write-off, so that runs reach its confirmation and rejection
+    fc.record({
+      kind: fc.constant('resolve' as const),
+      by: who,
+      resolution: fc.constantFrom<Resolution>('written_off', 'written_off', 'written_off', 'refunded', 'corrected', 'no_action', 'resent'),
+    }),
+    fc.record({ kind: fc.constant('confirm' as const), by: who }),
+    fc.record({ kind: fc.constant('reject' as const), by: who }),
+  ),
+  { minLength: 1, maxLength: 8 },
+);
+
+describe('state machines: the reconciliation exception workflow', () => {
+  let people: [TestUser, TestUser];
+  let area: { id: number; path: string };
+  let statement: number | null = null;
+  let runId: number | null = null;
+
+  // the exceptions made here are not left for tests that count open exceptions
+  after(async () => {
+    const { infra } = await testApp();
+    if (runId !== null) {
+      await infra.ds.query('DELETE n FROM recon_exception_notes n JOIN recon_exceptions e ON e.id = n.exception_id WHERE e.run_id = ?', [
+        runId,
+      ]);
+      await infra.ds.query('DELETE FROM recon_exceptions WHERE run_id = ?', [runId]);
+      await infra.ds.query('DELETE FROM recon_runs WHERE id = ?', [runId]);
+    }
+    if (statement !== null) await infra.ds.query('DELETE FROM statements WHERE id = ?', [statement]);
+  });
+
+  before(async () => {
+    people = [await makeUser(['staff']), await makeUser(['staff'])];
+    const { infra } = await testApp();
+    area = ((await infra.ds.query("SELECT id, path FROM areas WHERE code = '01'")) as { id: number; path: string }[])[0]!;
+  });
+
+  it('moves exactly as the documented workflow allows for any sequence of steps, versioned, noted and audited once each', async function () {
+    this.timeout(120_000);
+    const { infra, services } = await testApp();
+    const flow = services.reconciliation.exceptions;
+    const principal = (u: TestUser): Principal => ({
+      userId: u.id,
+      username: u.username,
+      roles: u.roles,
+      areaId: u.areaId,
+      areaPath: null,
+      sessionId: 'test',
+      stage: 'full',
+    });
+    const actor = (u: TestUser) => ({ userId: u.id, username: u.username, roles: u.roles, requestId: null, source: 'test' });
+    const [provider] = (await infra.ds.query("SELECT id FROM providers WHERE name = 'sandbox'")) as { id: number }[];
+    // matched: a statement left `received` would wait for a worker for ever in the eyes of later tests
+    const st = (await infra.ds.query(
+      "INSERT INTO statements (provider_id, business_date, source, sha256, received_by_name, status) VALUES (?, '2031-05-02', 'upload', ?, 'test', 'matched')",
+      [provider!.id, 'e'.repeat(64)],
+    )) as { insertId: number };
+    statement = st.insertId;
+    const run = (await infra.ds.query(
+      "INSERT INTO recon_runs (provider_id, business_date, statement_id, status, started_by_name) VALUES (?, '2031-05-02', ?, 'done', 'test')",
+      [provider!.id, st.insertId],
+    )) as { insertId: number };
+    runId = run.insertId;
+    let line = 0;
+    await fc.assert(
+      fc.asyncProperty(exceptionSteps, async (steps) => {
+        line += 1;
+        const ins = (await infra.ds.query(
+          `INSERT INTO recon_exceptions (run_id, provider_id, business_date, category, reference, batch_id, seq, line_no, area_id, area_path)
+           VALUES (?, ?, '2031-05-02', 'unknown', ?, 0, 0, ?, ?, ?)`,
+          [run.insertId, provider!.id, uniq('REF'), line, area.id, area.path],
+        )) as { insertId: number };
+        const id = String(ins.insertId);
+        let model: ExceptionModel = { status: 'open', proposer: null };
+        const notes: string[] = [];
+        for (const step of steps) {
+          const u = people[step.by];
+          const expected = exceptionStep(model, step);
+          const call = (): Promise<{ status: string; version: number }> => {
+            switch (step.kind) {
+              case 'assign':
+                return flow.assign(actor(u), principal(u), id, people[1 - step.by]!.id);
+              case 'comment':
+                return flow.comment(actor(u), principal(u), id, 'xem lại');
+              case 'resolve':
+                return flow.resolve(actor(u), principal(u), id, { resolution: step.resolution, note: 'đã xử lý' });
+              case 'confirm':
+                return flow.confirmWriteOff(actor(u), principal(u), id, 'đồng ý');
+              case 'reject':
+                return flow.rejectWriteOff(actor(u), principal(u), id, 'không đồng ý');
+            }
+          };
+          const label = `${step.kind}${'resolution' in step ? `(${step.resolution})` : ''} by ${step.by} from ${model.status}`;
+          const outcome = await call().then(
+            (v) => ({ ok: v }),
+            (e: { code?: string }) => ({ refused: e.code ?? String(e) }),
+          );
+          if ('refused' in expected) {
+            expect(outcome, label).to.deep.equal({ refused: expected.refused });
+            continue;
+          }
+          expect('ok' in outcome, `${label}: ${JSON.stringify(outcome)}`).to.equal(true);
+          model = expected.next;
+          notes.push(expected.note);
+          expect((outcome as { ok: { status: string; version: number } }).ok.status, label).to.equal(model.status);
+        }
+        const [row] = (await infra.ds.query('SELECT status, version FROM recon_exceptions WHERE id = ?', [id])) as {
+          status: string;
+          version: number;
+        }[];
+        // one version per step taken, none for a refused one
+        expect([row!.status, Number(row!.version)]).to.deep.equal([model.status, 1 + notes.length]);
+        const kept = (await infra.ds.query('SELECT kind FROM recon_exception_notes WHERE exception_id = ? ORDER BY id', [id])) as {
+          kind: string;
+        }[];
+        expect(kept.map((n) => n.kind)).to.deep.equal(notes);
+        const [audited] = (await infra.ds.query(
+          "SELECT COUNT(*) AS n FROM audit_events WHERE entity_type = 'recon_exception' AND entity_id = ?",
+          [id],
+        )) as { n: string }[];
+        expect(Number(audited!.n)).to.equal(notes.length);
+      }),
+      { numRuns: 60, endOnFailure: true },
+    );
+  });
+});

@@ -13,6 +13,8 @@ export interface Claimed {
   status: PaymentStatus;
   attempts: number;
   inquiries: number;
+  /** when its last send was claimed: how long an `unknown` has waited */
+  sentAt?: Date | null;
 }
 
 /** The engine's timings the decisions use. */
@@ -150,12 +152,21 @@ export function answerToInquiry(r: Claimed, outcome: InquiryOutcome, timing: Ans
     if (r.status === 'unknown') return { ...base, status: 'pending', error: null, nextAt: new Date(), inquiries: 0 };
     return { ...base, status: 'review', error: 'the provider no longer knows a transfer it had accepted', nextAt: null, inquiries };
   }
+  if (outcome.kind === 'retry_later') {
+    // the provider was not reached (connection refused) or said it is busy: nothing was learnt about the transfer, so
+    // the inquiry is not counted towards review (an outage of the provider sends nothing to staff); the wait grows
+    // with the time the payment has waited already, half of it again, so that an outage is not asked about hot
+    const waited = r.sentAt ? Date.now() - r.sentAt.getTime() : 0;
+    const wait = Math.max(
+      outcome.retryAfterSeconds !== null ? outcome.retryAfterSeconds * 1000 : 0,
+      backoffMs(r.inquiries, timing.retryBaseMs, timing.retryCapMs),
+      Math.min(timing.retryCapMs, Math.round(waited / 2)),
+    );
+    return { ...base, status: r.status, error: null, nextAt: new Date(Date.now() + wait), inquiries: r.inquiries };
+  }
   if (inquiries >= timing.maxInquiries && r.status === 'unknown') {
     return { ...base, status: 'review', error: `no answer after ${inquiries} inquiries`, nextAt: null, inquiries };
   }
-  const wait = Math.max(
-    outcome.kind === 'retry_later' && outcome.retryAfterSeconds !== null ? outcome.retryAfterSeconds * 1000 : 0,
-    backoffMs(inquiries, timing.retryBaseMs, timing.retryCapMs),
-  );
+  const wait = backoffMs(inquiries, timing.retryBaseMs, timing.retryCapMs);
   return { ...base, status: r.status, error: null, nextAt: new Date(Date.now() + wait), inquiries };
 }

@@ -46,6 +46,11 @@ export type SandboxOptions = {
   seed?: string | number;
   /** Where errors of timed work (settlement, callbacks) are reported. */
   onError?: (err: unknown) => void;
+  /**
+   * Takes the provider off the network for `ms` (POST /_sandbox/outage): the process that listens stops listening,
+   * cuts its connections and listens again on the same port. Without it, the route answers 404.
+   */
+  outage?: (ms: number) => void;
 } & BehaviourPatch;
 
 const STATEMENT_HEADER = ['reference', 'transferId', 'status', 'amount', 'currency', 'failureCode', 'occurredAt'];
@@ -74,6 +79,7 @@ const transferRequestSchema = z.strictObject({
 });
 
 const accountSchema = z.strictObject({ destination: lookupDestinationSchema, accountName: present });
+const outageSchema = z.strictObject({ ms: z.int().min(1).max(600_000) });
 const floatSchema = z.strictObject({ available: z.int().min(0).max(Number.MAX_SAFE_INTEGER) });
 const settleSchema = z.strictObject({
   status: z.enum(['SUCCEEDED', 'FAILED', 'RETURNED']),
@@ -119,7 +125,7 @@ export function buildSandboxApp(opts: SandboxOptions): {
   ledger: SandboxLedger;
   handler: (req: IncomingMessage, res: ServerResponse) => void;
 } {
-  const { clientId, secret, now: nowOpt, initialFloat, seed, onError, ...behaviour } = opts;
+  const { clientId, secret, now: nowOpt, initialFloat, seed, onError, outage, ...behaviour } = opts;
   const now = nowOpt ?? Date.now;
   const ledger = new SandboxLedger({ now, initialFloat, seed, secret, behaviour, onError });
   const stats = ledger.requestStats;
@@ -388,6 +394,15 @@ export function buildSandboxApp(opts: SandboxOptions): {
     } catch (err) {
       fail(res, 400, 'INVALID_REQUEST', err instanceof Error ? err.message : String(err));
     }
+  });
+
+  app.post('/_sandbox/outage', (req, res) => {
+    if (!outage) return fail(res, 404, 'NOT_FOUND', 'this sandbox cannot go off the network');
+    const body = jsonBody(req, res, outageSchema);
+    if (body === undefined) return;
+    // the answer goes out first: the outage cuts every connection, this one included
+    res.once('finish', () => outage(body.ms));
+    res.status(202).json({ offlineMs: body.ms });
   });
 
   app.post('/_sandbox/transfers/:reference/settle', (req, res) => {
