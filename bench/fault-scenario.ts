@@ -30,6 +30,8 @@ export interface FaultOptions {
   rows: number;
   workers: number;
   killEveryMs: number;
+  /** no more kills than this (none given: a kill every killEveryMs while payments wait to be sent) */
+  maxKills?: number;
   /** share of the payments accepted when Redis is flushed */
   flushAt: number;
   timeoutShare: number;
@@ -198,7 +200,7 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
       // only a worker at work is killed: one holding claimed payments (on a loaded machine a worker takes seconds to
       // start, and killing each again before it starts would leave none working); the next in turn that does
       let i = -1;
-      if (faulting && due && workers.length) {
+      if (faulting && due && workers.length && (o.maxKills === undefined || kills < o.maxKills)) {
         const busy = new Set(
           (
             (await infra.ds.query(
