@@ -51,6 +51,8 @@ export interface FaultOptions {
   workers: number;
   /** a worker killed every this many ms (0: only the kills of `schedule`) */
   killEveryMs: number;
+  /** no more periodic kills than this (none given: a kill every killEveryMs while payments wait to be sent) */
+  maxKills?: number;
   /** share of the payments accepted when Redis is flushed (above 1: never) */
   flushAt: number;
   /** further faults at given points of the run */
@@ -448,7 +450,7 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
       // the first kill once a tenth of the payments have left `pending` (some are then in flight), so that a run shorter
       // than killEveryMs still loses a worker mid-send; then every killEveryMs
       if (done >= 1 && flushed) faulting = false;
-      if (o.killEveryMs > 0 && faulting) {
+      if (o.killEveryMs > 0 && faulting && (o.maxKills === undefined || kills < o.maxKills)) {
         const due = kills === 0 ? done >= 0.1 || Date.now() - lastKill >= o.killEveryMs : Date.now() - lastKill >= o.killEveryMs;
         const i = due && workers.length ? await busyWorker(kills % workers.length).catch(() => -1) : -1;
         if (i >= 0) {

@@ -35,6 +35,8 @@ describe('payment engine under faults (processes killed, Redis flushed)', functi
         rows: 400,
         workers: 2,
         killEveryMs: 3000,
+        // bounded: on a loaded machine a worker takes seconds to start, and the test must end within its timeout
+        maxKills: 2,
         flushAt: 0.3,
         timeoutShare: 0.05,
         fiveXxShare: 0.05,
