@@ -82,7 +82,8 @@ export function mapHeader(names: string[]): { index: Partial<Record<FileColumn, 
   const index: Partial<Record<FileColumn, number>> = {};
   const problems: HeaderProblem[] = [];
   names.forEach((raw, i) => {
-    const text = (i === 0 ? raw.replace(/^\uFEFF/, '') : raw).trim();
+    // a spreadsheet's UTF-8 byte order mark (U+FEFF) before the first header is no part of its name
+    const text = (i === 0 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw).trim();
     if (text === '') {
       problems.push({ column: null, code: 'UNNAMED_COLUMN', message: `column ${i + 1} has no header; name it or delete it` });
       return;
