@@ -24,12 +24,12 @@ function runShards() {
     .map((f) => path.join('test', String(f)))
     .filter((f) => f.endsWith('.test.ts') && !f.split(path.sep).includes('node_modules'))
     .sort();
-  // the browser journeys (with the console's build checks) and the process-level fault run on one side, the rest on
-  // the other: about the same length each
-  const browserSide = (f) => f.startsWith(path.join('test', 'web') + path.sep) || f === path.join('test', 'fault.test.ts');
+  // the browser journeys (with the console's build checks) on one side, the rest (the fault runs included) on the
+  // other: about the same length each
+  const browserSide = (f) => f.startsWith(path.join('test', 'web') + path.sep);
   const shards = [
-    { name: 'browser journeys and fault run', files: files.filter(browserSide) },
-    { name: 'components, platform, jobs and processes', files: files.filter((f) => !browserSide(f)) },
+    { name: 'browser journeys', files: files.filter(browserSide) },
+    { name: 'components, platform, jobs, processes and fault runs', files: files.filter((f) => !browserSide(f)) },
   ];
 
   const started = Date.now();
