@@ -28,6 +28,7 @@ export async function generateProvinceBatch(ds: DataSource, cfg: Config, rows: n
   const { DataCipher } = await import('../src/platform/crypto');
   const { BatchesService } = await import('../src/components/batches');
   const { AuditService } = await import('../src/components/audit');
+  const { NO_STEP_UP } = await import('../src/platform/security');
   const { seedDemo } = await import('../scripts/seed');
   if (opts.tune) {
     await ds.query('SET GLOBAL innodb_buffer_pool_size = 2147483648');
@@ -48,11 +49,16 @@ export async function generateProvinceBatch(ds: DataSource, cfg: Config, rows: n
 
   // ---- generation, through the service (no account check: the hooks do nothing here)
   const audit = new AuditService(ds, cfg.auditChainKey);
-  const batches = new BatchesService(ds, audit, {
-    accountCheckNeeded: async () => undefined,
-    accountCheckAgain: async () => undefined,
-    releaseScheduled: async () => undefined,
-  });
+  const batches = new BatchesService(
+    ds,
+    audit,
+    {
+      accountCheckNeeded: async () => undefined,
+      accountCheckAgain: async () => undefined,
+      releaseScheduled: async () => undefined,
+    },
+    NO_STEP_UP,
+  );
   const [staff] = (await ds.query("SELECT id, username FROM users WHERE username = 'staff'")) as { id: number; username: string }[];
   const [province] = (await ds.query("SELECT id FROM areas WHERE code = '01'")) as { id: number }[];
   const actor = { userId: staff!.id, username: staff!.username, roles: ['staff'], requestId: null, source: 'bench' };

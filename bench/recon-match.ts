@@ -49,6 +49,7 @@ async function main(): Promise<void> {
   const { AuditService } = await import('../src/components/audit');
   const { ProvidersService } = await import('../src/components/providers');
   const { ReconciliationService } = await import('../src/components/reconciliation');
+  const { NO_STEP_UP } = await import('../src/platform/security');
   const { seedDemo } = await import('../scripts/seed');
   const infra = await openInfra('bench', cfg);
   const ds = infra.ds;
@@ -70,11 +71,16 @@ async function main(): Promise<void> {
   let t = Date.now();
   const { writeRoll } = await import('./bench-roll');
   const prog = reuse ? null : await writeRoll(ds, cipher, rows);
-  const batches = new BatchesService(ds, audit, {
-    accountCheckNeeded: async () => undefined,
-    accountCheckAgain: async () => undefined,
-    releaseScheduled: async () => undefined,
-  });
+  const batches = new BatchesService(
+    ds,
+    audit,
+    {
+      accountCheckNeeded: async () => undefined,
+      accountCheckAgain: async () => undefined,
+      releaseScheduled: async () => undefined,
+    },
+    NO_STEP_UP,
+  );
   const [staff] = (await ds.query("SELECT id, username FROM users WHERE username = 'staff'")) as { id: number; username: string }[];
   const [province] = (await ds.query("SELECT id FROM areas WHERE code = '01'")) as { id: number }[];
   const actor = { userId: staff!.id, username: staff!.username, roles: ['staff'], requestId: null, source: 'bench' };
@@ -157,7 +163,7 @@ async function main(): Promise<void> {
 
   // ---- intake, load, match: what an upload and the worker's job do
   const providers = new ProvidersService(ds, cipher, audit, cfg);
-  const recon = new ReconciliationService(ds, audit, providers, cfg, infra.log, async () => undefined);
+  const recon = new ReconciliationService(ds, audit, providers, cfg, infra.log, async () => undefined, NO_STEP_UP);
   let peak = 0;
   let heapPeak = 0;
   const base = process.memoryUsage();

@@ -13,7 +13,7 @@ import { AuditService } from '../src/components/audit';
 import { hashPassword } from '../src/components/auth/password';
 import { DataCipher } from '../src/platform/crypto';
 import { openDatabase } from '../src/platform/db';
-import type { Actor } from '../src/platform/security';
+import { NO_STEP_UP, type Actor } from '../src/platform/security';
 import { DEMO_AREAS, DEMO_PASSWORD, DEMO_POINTS, DEMO_PROGRAMMES, DEMO_ROLL, DEMO_TOTP_SECRET, DEMO_USERS } from './demo-data';
 
 const SEED_ACTOR: Actor = { userId: null, username: 'system', roles: ['system'], requestId: null, source: 'seed' };
@@ -120,11 +120,16 @@ export async function seedDemoBatch(ds: DataSource, cfg: Config, now = new Date(
   if (Number(n) > 0 || !staff || !prog || !area) return null;
   const vn = new Date(now.getTime() + 7 * 3600_000);
   const period = vn.getUTCFullYear() * 100 + vn.getUTCMonth() + 1;
-  const batches = new BatchesService(ds, new AuditService(ds, cfg.auditChainKey), {
-    accountCheckNeeded: async () => undefined,
-    accountCheckAgain: async () => undefined,
-    releaseScheduled: async () => undefined,
-  });
+  const batches = new BatchesService(
+    ds,
+    new AuditService(ds, cfg.auditChainKey),
+    {
+      accountCheckNeeded: async () => undefined,
+      accountCheckAgain: async () => undefined,
+      releaseScheduled: async () => undefined,
+    },
+    NO_STEP_UP,
+  );
   const actor = { userId: staff.id, username: staff.username, roles: ['staff'], requestId: null, source: 'seed' };
   const principal = {
     userId: staff.id,

@@ -157,13 +157,11 @@ export function registerApiRoutes(api: Api, infra: Infra, services: Services, lo
   registerBatchRoutes(api, {
     batches: services.batches,
     releaser: services.releaser,
-    stepUp: (p, actor, code, purpose) => services.auth.stepUp(p, actor, code, purpose),
   });
-  registerPaymentRoutes(api, services.batches, services.engine, services.paypoints, { dir: cfg.importDir, maxBytes: 16 * 1024 * 1024 });
+  registerPaymentRoutes(api, services.progress, services.paypoints, { dir: cfg.importDir, maxBytes: 16 * 1024 * 1024 });
   registerReconciliationRoutes(api, {
     recon: services.reconciliation,
     upload: { dir: cfg.importDir, maxBytes: cfg.importMaxBytes },
-    stepUp: (p, actor, code, purpose) => services.auth.stepUp(p, actor, code, purpose),
   });
   registerExportRoutes(api, services.exports);
   registerNetworkRoutes(api, services.network, { dir: cfg.importDir });

@@ -5,6 +5,7 @@ import type { Config } from '../config';
 import { DataCipher } from './platform/crypto';
 import { IdempotencyStore } from './platform/http/idempotency';
 import type { QueueFactory } from './platform/queue';
+import type { StepUp } from './platform/security';
 import { AreasService } from './components/areas';
 import { AuditCheckpoints, AuditService } from './components/audit';
 import { AuthService, SessionStore, TokenService, UsersService } from './components/auth';
@@ -23,6 +24,7 @@ import {
 import {
   PaymentEngine,
   PayPoints,
+  BatchProgress,
   RedisConcurrencyLimiter,
   RedisDispatchMarks,
   RedisRateLimiter,
@@ -65,6 +67,7 @@ export interface Services {
   accountChecker: AccountChecker;
   engine: PaymentEngine;
   paypoints: PayPoints;
+  progress: BatchProgress;
   reconciliation: ReconciliationService;
   exports: ExportsService;
   operations: OperationsService;
@@ -124,19 +127,25 @@ export function buildServices(infra: Infra, role: ServicesFor = 'api'): Services
   const beneficiaries = new BeneficiariesService(ds, cipher, audit);
   const idempotency = new IdempotencyStore(ds, cipher, infra.log);
   const providers = new ProvidersService(ds, cipher, audit, cfg);
-  const batches = new BatchesService(ds, audit, {
-    // a queueing failure is not the client's problem: the worker's batch sweep queues what the database says is due
-    accountCheckNeeded: (id) =>
-      enqueueAccountCheck(infra.queues, id).catch((err: unknown) => {
-        infra.log.warn('queueing an account check failed; the sweeper will', { batchId: id, err });
-      }),
-    // staff asked for it: they hear when it could not be queued
-    accountCheckAgain: (id) => enqueueAccountCheck(infra.queues, id),
-    releaseScheduled: (id, at) =>
-      enqueueBatchRelease(infra.queues, id, at).catch((err: unknown) => {
-        infra.log.warn('queueing a batch release failed; the sweeper will', { batchId: id, err });
-      }),
-  });
+  const stepUp: StepUp = (p, actor, code, purpose) => auth.stepUp(p, actor, code, purpose);
+  const batches = new BatchesService(
+    ds,
+    audit,
+    {
+      // a queueing failure is not the client's problem: the worker's batch sweep queues what the database says is due
+      accountCheckNeeded: (id) =>
+        enqueueAccountCheck(infra.queues, id).catch((err: unknown) => {
+          infra.log.warn('queueing an account check failed; the sweeper will', { batchId: id, err });
+        }),
+      // staff asked for it: they hear when it could not be queued
+      accountCheckAgain: (id) => enqueueAccountCheck(infra.queues, id),
+      releaseScheduled: (id, at) =>
+        enqueueBatchRelease(infra.queues, id, at).catch((err: unknown) => {
+          infra.log.warn('queueing a batch release failed; the sweeper will', { batchId: id, err });
+        }),
+    },
+    stepUp,
+  );
   const releaser = new BatchReleaser(ds, audit, batches, providers, infra.log, (id) =>
     // a lost dispatch is not lost work: the worker's payment sweeper queues what processing batches still owe
     enqueueDispatch(infra.queues, id).catch((err: unknown) => {
@@ -183,7 +192,8 @@ export function buildServices(infra: Infra, role: ServicesFor = 'api'): Services
     accountChecker,
     engine,
     paypoints: new PayPoints(ds, audit, batches),
-    reconciliation: new ReconciliationService(ds, audit, providers, cfg, infra.log, (id) => enqueueStatement(infra.queues, id)),
+    progress: new BatchProgress(ds, batches),
+    reconciliation: new ReconciliationService(ds, audit, providers, cfg, infra.log, (id) => enqueueStatement(infra.queues, id), stepUp),
     exports: new ExportsService(ds, cipher, audit, cfg, infra.log, { networkAccess: (area, period) => network.accessSource(area, period) }),
     operations: new OperationsService(ds, infra.queues, providers, audit, infra.log),
     dashboard: new DashboardService(ds, redis, cfg),

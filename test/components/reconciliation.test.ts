@@ -607,7 +607,15 @@ describe('reconciliation', function () {
       const b = await paidBatch([{ status: 'succeeded' }, { status: 'unknown', transfer: false }], own.id);
       const refs = b.pays.map((p) => p.reference);
       // the same service, but its queueing lost (as when Redis is down at upload)
-      const lost = new ReconciliationService(infra.ds, services.audit, services.providers, infra.cfg, infra.log, async () => undefined);
+      const lost = new ReconciliationService(
+        infra.ds,
+        services.audit,
+        services.providers,
+        infra.cfg,
+        infra.log,
+        async () => undefined,
+        (p, a, code, why) => services.auth.stepUp(p, a, code, why),
+      );
       const form = { path: '', fileName: 'statement.csv', size: 0, sha256: '' };
       const content = csv([line(refs[0]!, 'SUCCEEDED'), line(refs[1]!, 'SUCCEEDED')]);
       const tmp = path.join(os.tmpdir(), `recon-test-${process.pid}-${Date.now()}.csv`);

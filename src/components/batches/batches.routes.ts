@@ -1,6 +1,5 @@
 import { bigIdParams } from '../../platform/http/schemas';
 import { clientGoneSignal, type Api } from '../../platform/http';
-import type { StepUp } from '../../platform/security';
 import type { BatchReleaser } from './batch-release';
 import type { BatchesService } from './batches.service';
 import {
@@ -30,7 +29,6 @@ const illegal = { description: 'BATCH_ILLEGAL_TRANSITION (with the status and th
 export interface BatchRouteDeps {
   batches: BatchesService;
   releaser: BatchReleaser;
-  stepUp: StepUp;
 }
 
 export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
@@ -237,10 +235,9 @@ export function registerBatchRoutes(api: Api, d: BatchRouteDeps): void {
       403: { description: 'TOTP_ENROLMENT_REQUIRED: enrol a second factor first; SELF_APPROVAL, AREA_OUT_OF_SCOPE' },
       409: { description: 'BATCH_CHANGED, BATCH_ILLEGAL_TRANSITION' },
     },
-    handler: async ({ params, body }, ctx) => {
+    handler: ({ params, body }, ctx) => {
       const { note, totp, ...seen } = body;
-      await d.stepUp(ctx.principal, ctx.actor, totp, 'approving a batch');
-      return batches.approve(ctx.actor, ctx.principal, params.id, seen, note);
+      return batches.approve(ctx.actor, ctx.principal, params.id, seen, totp, note);
     },
   });
 

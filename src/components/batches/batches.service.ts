@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { DataSource } from 'typeorm';
-import type { Actor, Principal } from '../../platform/security';
+import type { Actor, Principal, StepUp } from '../../platform/security';
 import type { AuditService } from '../audit';
 import { resetAccountCheck } from './account-check';
 import { writeItemsCsv, writeItemsXlsx, type ExportFormat } from './batch-export';
@@ -52,6 +52,8 @@ export class BatchesService {
     private readonly ds: DataSource,
     private readonly audit: AuditService,
     private readonly hooks: BatchHooks,
+    /** spends the approver's fresh TOTP code: an approval is a money decision and needs the second factor again */
+    private readonly stepUp: StepUp,
   ) {
     this.reads = new BatchReads(ds);
     this.creation = new BatchCreation(ds, audit, hooks, this.reads);
@@ -99,7 +101,9 @@ export class BatchesService {
   submit(actor: Actor, p: Principal, id: string, note?: string | null) {
     return this.lifecycle.submit(actor, p, id, note);
   }
-  approve(actor: Actor, p: Principal, id: string, seen: Approval, note?: string | null) {
+  /** The code is spent before the approval is judged: a refused approval has used it all the same. */
+  async approve(actor: Actor, p: Principal, id: string, seen: Approval, totp: string, note?: string | null) {
+    await this.stepUp(p, actor, totp, 'approving a batch');
     return this.lifecycle.approve(actor, p, id, seen, note);
   }
   reject(actor: Actor, p: Principal, id: string, reason: string) {

@@ -643,13 +643,4 @@ export class PaymentEngine {
     const failed = Number(f?.n ?? 0);
     return this.ds.transaction((em) => completeBatch(em, this.audit, batchId, failed));
   }
-
-  /** Counts and amounts of a batch's payments by status (the live progress of a batch). */
-  async progress(batchId: string): Promise<{ status: string; count: number; amount: number }[]> {
-    const rows = (await this.ds.query(
-      "SELECT status, COUNT(*) AS n, COALESCE(SUM(amount), 0) AS amount FROM payments WHERE batch_id = ? AND review = 'included' GROUP BY status ORDER BY status",
-      [batchId],
-    )) as { status: string; n: string; amount: string }[];
-    return rows.map((r) => ({ status: r.status, count: Number(r.n), amount: Number(r.amount) }));
-  }
 }

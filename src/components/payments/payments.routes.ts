@@ -6,9 +6,9 @@ import { z } from 'zod';
 import { AppError, toAppError } from '../../platform/errors';
 import { errorBodySchema, type Api } from '../../platform/http';
 import { receiveFile } from '../../platform/http/upload';
-import type { BatchesService } from '../batches';
 import { transferEventSchema } from '../providers';
 import type { CallbackOutcome } from './callback-batcher';
+import type { BatchProgress } from './batch-progress';
 import type { PaymentEngine } from './payment-engine';
 import { RESULT_PROBLEM_CODES, type PayPoints } from './paypoints';
 
@@ -78,8 +78,7 @@ const resultsRefusalSchema = z
 /** Live progress of a batch's payments (counts and amounts by state); the cash pay points' hand-over and results. */
 export function registerPaymentRoutes(
   api: Api,
-  batches: BatchesService,
-  engine: PaymentEngine,
+  progress: BatchProgress,
   paypoints: PayPoints,
   upload: { dir: string; maxBytes: number },
 ): void {
@@ -187,10 +186,7 @@ export function registerPaymentRoutes(
     access: ['staff', 'approver', 'auditor', 'admin'],
     params: bigIdParams,
     responses: { 200: { description: 'Counts and amounts by payment state', schema: progressSchema } },
-    handler: async ({ params }, ctx) => {
-      const b = await batches.get(ctx.principal, params.id);
-      return { batchId: b.id, status: b.status, byStatus: await engine.progress(b.id) };
-    },
+    handler: ({ params }, ctx) => progress.get(ctx.principal, params.id),
   });
 }
 

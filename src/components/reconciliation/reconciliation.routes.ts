@@ -2,7 +2,7 @@ import { bigIdParams } from '../../platform/http/schemas';
 import { forbidden } from '../../platform/errors';
 import type { Api } from '../../platform/http';
 import { receiveFile } from '../../platform/http/upload';
-import type { Principal, StepUp } from '../../platform/security';
+import type { Principal } from '../../platform/security';
 import {
   assignBody,
   batchReconSchema,
@@ -41,7 +41,6 @@ const exceptionErrors = {
 export interface ReconciliationRouteDeps {
   recon: ReconciliationService;
   upload: { dir: string; maxBytes: number };
-  stepUp: StepUp;
 }
 
 /** A statement covers every area a provider pays: taking one in is for staff whose scope is the whole tree. */
@@ -265,10 +264,7 @@ export function registerReconciliationRoutes(api: Api, d: ReconciliationRouteDep
       ...exceptionErrors,
       403: { description: 'TOTP_ENROLMENT_REQUIRED: enrol a second factor first; AREA_OUT_OF_SCOPE, FOUR_EYES' },
     },
-    handler: async ({ params, body }, ctx) => {
-      await d.stepUp(ctx.principal, ctx.actor, body.totp, 'confirming a write-off');
-      return recon.exceptions.confirmWriteOff(ctx.actor, ctx.principal, params.id, body.note, body.version);
-    },
+    handler: ({ params, body }, ctx) => recon.confirmWriteOff(ctx.actor, ctx.principal, params.id, body),
   });
 
   api.route({

@@ -2,10 +2,11 @@ import type { DataSource } from 'typeorm';
 import type winston from 'winston';
 import type { Config } from '../../../config';
 import type { ReceivedFile } from '../../platform/http/upload';
-import type { Actor } from '../../platform/security';
+import type { Actor, Principal, StepUp } from '../../platform/security';
 import type { AuditService } from '../audit';
 import type { ProvidersService } from '../providers';
 import { ExceptionWorkflow } from './exception-workflow';
+import type { ExceptionView } from './recon-views';
 import { ReconciliationReads } from './recon-reads';
 import { StatementIntake, type Intake } from './statement-intake';
 import { StatementProcessor, type PhaseTimer, type Processed } from './statement-processing';
@@ -33,11 +34,24 @@ export class ReconciliationService {
     log: winston.Logger,
     /** queue the loading and matching of a received statement (the worker's sweep queues it again if this is lost) */
     queue: (statementId: string) => Promise<void>,
+    /** spends a fresh TOTP code: confirming a write-off gives money up and needs the second factor again */
+    private readonly stepUp: StepUp,
   ) {
     this.reads = new ReconciliationReads(ds);
     this.intake = new StatementIntake(ds, audit, providers, this.reads, cfg, log, queue);
     this.processor = new StatementProcessor(ds, audit, cfg, log);
     this.exceptions = new ExceptionWorkflow(ds, audit);
+  }
+
+  /** The second person of a write-off, with a fresh code, spent before the confirmation is judged. */
+  async confirmWriteOff(
+    actor: Actor,
+    p: Principal,
+    id: string,
+    input: { totp: string; note: string; version?: number | undefined },
+  ): Promise<ExceptionView> {
+    await this.stepUp(p, actor, input.totp, 'confirming a write-off');
+    return this.exceptions.confirmWriteOff(actor, p, id, input.note, input.version);
   }
 
   upload(actor: Actor, providerName: string, date: string, file: ReceivedFile): Promise<Intake> {

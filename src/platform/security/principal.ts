@@ -32,6 +32,11 @@ export const SYSTEM_ACTOR: Actor = { userId: null, username: 'system', roles: ['
 /** Checks and spends a step-up code of the caller (see AuthService.stepUp); throws when it is refused. */
 export type StepUp = (p: Principal, actor: Actor, code: string, purpose: string) => Promise<void>;
 
+/** For scripts that build a service only to read or create (seed, benchmarks): nothing there may be approved. */
+export const NO_STEP_UP: StepUp = async (_p, _actor, _code, purpose) => {
+  throw new Error(`${purpose} needs a person's second factor: this process has none`);
+};
+
 export function actorOf(p: Principal, requestId: string | null, source: string | null): Actor {
   return { userId: p.userId, username: p.username, roles: [...p.roles], requestId, source };
 }
