@@ -3,10 +3,10 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { closeInfra, configOrExit, openInfra } from '../src/boot';
 import { buildServices } from '../src/container';
-import { reencryptPaymentDestinations } from '../src/components/payments';
 import { AppError } from '../src/platform/errors';
 import { rotateDataKeys, type ColumnRotation, type KeyCount } from '../src/platform/crypto/rotation';
 import { SYSTEM_ACTOR } from '../src/platform/security';
+import { SEALED_COLUMNS } from '../src/sealed-columns';
 
 /**
  * `npm run rotate-data-key [-- --dry-run]`
@@ -28,8 +28,8 @@ async function main(): Promise<void> {
     const dryRun = values['dry-run'] === true;
     const report = await rotateDataKeys(infra.ds, audit, cfg, {
       dryRun,
-      // payments are written by their component alone: its named function writes their re-encrypted destinations
-      writers: { payments: reencryptPaymentDestinations },
+      // each sealed column with its owner's write: rotation writes no table itself
+      columns: SEALED_COLUMNS,
       actor: { ...SYSTEM_ACTOR, source: `cli:${userInfo().username}`.slice(0, 64) },
     });
     const listed = (keys: KeyCount[]) => keys.map((k) => `${k.keyId ?? '(unrecognised)'}: ${k.rows}`).join(', ');

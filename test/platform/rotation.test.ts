@@ -1,19 +1,19 @@
 import { expect } from 'chai';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { reencryptPaymentDestinations } from '../../src/components/payments';
+import { PAYMENT_SEALED_COLUMNS } from '../../src/components/payments';
 import { DataCipher } from '../../src/platform/crypto';
 import {
-  ENCRYPTED_COLUMNS,
   rotateDataKeys,
   type ColumnRotation,
   type Keyring,
-  type ReencryptWriter,
   type RotationOptions,
   type RotationReport,
+  type SealedColumn,
 } from '../../src/platform/crypto/rotation';
 import { AppError } from '../../src/platform/errors';
 import { SYSTEM_ACTOR } from '../../src/platform/security';
+import { SEALED_COLUMNS } from '../../src/sealed-columns';
 import { testApp, type TestApp } from '../helpers/app';
 import { createBatch, crew, enrol, makeProgramme } from '../helpers/batches';
 import { areaId as areaOf, auditCount, makeUser, TEST_TOTP_SECRET } from '../helpers/factories';
@@ -48,7 +48,7 @@ describe('data key rotation (rotateDataKeys)', () => {
     rotateDataKeys(ds, app.services.audit, keyring, {
       actor: { ...SYSTEM_ACTOR, source: SOURCE },
       batchSize: 2,
-      writers: { payments: reencryptPaymentDestinations },
+      columns: SEALED_COLUMNS,
       ...opts,
     });
   const col = (r: RotationReport, table: string, column: string): ColumnRotation =>
@@ -137,7 +137,7 @@ describe('data key rotation (rotateDataKeys)', () => {
          AND TABLE_NAME NOT LIKE 'roll\\_import\\_rows%'`,
     )) as { t: string; c: string }[];
     const inSchema = rows.map((r) => `${r.t}.${r.c}`).sort();
-    expect(ENCRYPTED_COLUMNS.map((c) => `${c.table}.${c.column}`).sort()).to.deep.equal(inSchema);
+    expect(SEALED_COLUMNS.map((c) => `${c.table}.${c.column}`).sort()).to.deep.equal(inSchema);
   });
 
   describe('with values under an old key, an unknown key and the active key', () => {
@@ -379,11 +379,14 @@ describe('data key rotation (rotateDataKeys)', () => {
       )[0]!;
     // a value rewritten after the rotation read it (a correction) stays as written
     const newer = current.encrypt('111122223333', 'account');
-    const writer: ReencryptWriter = async (d, column, page) => {
-      await ds.query('UPDATE payments SET account_enc = ? WHERE id = ?', [newer, kept]);
-      return reencryptPaymentDestinations(d, column, page);
-    };
-    const report = await rotate({ columns: ENCRYPTED_COLUMNS.filter((c) => c.table === 'payments'), writers: { payments: writer } });
+    const columns: SealedColumn[] = PAYMENT_SEALED_COLUMNS.map((c) => ({
+      ...c,
+      write: async (d, page) => {
+        await ds.query('UPDATE payments SET account_enc = ? WHERE id = ?', [newer, kept]);
+        return c.write(d, page);
+      },
+    }));
+    const report = await rotate({ columns });
     expect(col(report, 'payments', 'account_enc')).to.include({ reencrypted: 1, changedConcurrently: 1 });
     const m = await payment(moved);
     expect(current.decrypt(m.account_enc, 'account')).to.equal(second.account);

@@ -4,5 +4,6 @@ export { RedisDispatchMarks } from './dispatch-marks';
 export { RedisRateLimiter } from './rate-limiter';
 export { registerPaymentRoutes, mountProviderCallbacks, providerCallbackHandler } from './payments.routes';
 export { PayPoints } from './paypoints';
+export { BatchProgress, type BatchProgressView } from './batch-progress';
 export * from './payment-states';
-export { reencryptPaymentDestinations } from './payment-reencryption';
+export { PAYMENT_SEALED_COLUMNS } from './payment-reencryption';

@@ -15,23 +15,18 @@ export interface EncryptedColumn {
 }
 
 /**
- * Every column of the schema that holds DataCipher ciphertexts; a new one must
- * be added here (a test compares this list with the schema). The staging
- * tables of roll imports are left out: each import run drops and refills its
- * own from the file.
+ * A sealed column as its owning component declares it: only the owner writes its table, so the owner hands rotation
+ * the write of a page of re-encrypted values (usually `writeReencryptedPage` for its own table). The whole list is
+ * assembled from the owners in src/sealed-columns.ts; a test compares it with the schema.
  */
-export const ENCRYPTED_COLUMNS: readonly EncryptedColumn[] = [
-  { table: 'beneficiaries', id: 'id', column: 'national_id_enc', aad: () => 'nid' },
-  { table: 'beneficiaries', id: 'id', column: 'phone_enc', aad: () => 'phone' },
-  { table: 'enrolments', id: 'id', column: 'account_enc', aad: () => 'account' },
-  { table: 'enrolments', id: 'id', column: 'wallet_enc', aad: () => 'wallet' },
-  { table: 'payments', id: 'id', column: 'account_enc', aad: () => 'account' },
-  { table: 'payments', id: 'id', column: 'wallet_enc', aad: () => 'wallet' },
-  { table: 'users', id: 'id', column: 'totp_secret', aad: (id) => `totp:${id}` },
-  { table: 'idempotency_keys', id: 'id', column: 'response_body', aad: (id) => `idempotency:${id}` },
-  { table: 'providers', id: 'id', column: 'secret_enc', aad: (id) => `provider:${id}` },
-  { table: 'role_grants', id: 'id', column: 'password_part_enc', aad: (id) => `role-grant:${id}` },
-];
+export interface SealedColumn extends EncryptedColumn {
+  write: ReencryptWriter;
+}
+
+/** A column its owner rewrites with the usual statement (`writeReencryptedPage`); owners call this in their own module. */
+export function ownedColumn(c: EncryptedColumn): SealedColumn {
+  return { ...c, write: (ds, page) => writeReencryptedPage(ds, c, page) };
+}
 
 export type Keyring = Pick<Config, 'dataKeys' | 'dataActiveKeyId'>;
 
@@ -43,13 +38,7 @@ export interface ReencryptedValue {
 }
 
 /** Writes one page of a column's re-encrypted values (only where each still holds its old value); answers the rows changed. */
-export type ReencryptWriter = (ds: DataSource, column: string, page: readonly ReencryptedValue[]) => Promise<number>;
-
-/**
- * Tables whose component alone writes them (docs/architecture.md): rotation never writes these itself but hands each
- * page to the owner's writer (RotationOptions.writers; for payments, reencryptPaymentDestinations of components/payments).
- */
-export const OWNER_WRITTEN_TABLES: ReadonlySet<string> = new Set(['payments']);
+export type ReencryptWriter = (ds: DataSource, page: readonly ReencryptedValue[]) => Promise<number>;
 
 /** The narrow part of the audit trail this needs (components/audit's AuditService); platform code imports no component. */
 export interface RotationAudit {
@@ -92,11 +81,10 @@ export interface RotationReport {
 
 export interface RotationOptions {
   actor: Actor;
+  /** Every sealed column, each with its owner's writer (SEALED_COLUMNS of src/sealed-columns.ts). */
+  columns: readonly SealedColumn[];
   dryRun?: boolean;
   batchSize?: number;
-  columns?: readonly EncryptedColumn[];
-  /** The owner's writer of each table of OWNER_WRITTEN_TABLES, by table name. */
-  writers?: Readonly<Record<string, ReencryptWriter>>;
 }
 
 const IDENT = /^[a-z][a-z0-9_]{0,63}$/;
@@ -153,21 +141,34 @@ async function shapeOf(ds: DataSource, col: EncryptedColumn): Promise<TableShape
   return { integerId: /int$/i.test(id.type), autoUpdated: rows.filter((r) => /on update/i.test(r.extra ?? '')).map((r) => r.name) };
 }
 
-/** Re-encrypts one column page by page: its own writer for a table of OWNER_WRITTEN_TABLES, else writePage. */
+/** Shapes read once per database and table: a page write must not ask information_schema every time. */
+const shapes = new WeakMap<DataSource, Map<string, Promise<TableShape>>>();
+function cachedShape(ds: DataSource, col: EncryptedColumn): Promise<TableShape> {
+  let byTable = shapes.get(ds);
+  if (!byTable) shapes.set(ds, (byTable = new Map()));
+  let shape = byTable.get(col.table);
+  if (!shape) {
+    shape = shapeOf(ds, col);
+    shape.catch(() => byTable.delete(col.table));
+    byTable.set(col.table, shape);
+  }
+  return shape;
+}
+
+/** Re-encrypts one column page by page, each page written by the column's owner. */
 async function rotateColumn(
   ds: DataSource,
   cipher: DataCipher,
   activeKeyId: string,
-  col: EncryptedColumn,
+  col: SealedColumn,
   batchSize: number,
   out: ColumnRotation,
-  writer: ReencryptWriter | undefined,
 ) {
   const t = quoted(col.table);
   const id = quoted(col.id);
   const c = quoted(col.column);
   const current = headerOf(activeKeyId);
-  const shape = await shapeOf(ds, col);
+  const shape = await cachedShape(ds, col);
   const bound = (v: string | number): string | number | bigint => (shape.integerId ? BigInt(v) : v);
   let after: string | number | null = null;
   for (;;) {
@@ -191,14 +192,20 @@ async function rotateColumn(
       }
     }
     if (!page.length) continue;
-    const updated = writer ? await writer(ds, col.column, page) : await writePage(ds, col, shape, page);
+    const updated = await col.write(ds, page);
     out.reencrypted += updated;
     out.changedConcurrently += page.length - updated;
   }
 }
 
-/** The write of a page of a table no component keeps to itself (see OWNER_WRITTEN_TABLES). */
-async function writePage(ds: DataSource, col: EncryptedColumn, shape: TableShape, page: readonly ReencryptedValue[]): Promise<number> {
+/**
+ * The usual owner's write of a page of re-encrypted values of its own column: one statement, so one transaction per
+ * page. Invariant: a value changed since it was read no longer equals its old blob and keeps the newer value; columns
+ * set on any change (`updated_at`) keep theirs, since a re-encryption changes no content.
+ */
+export async function writeReencryptedPage(ds: DataSource, col: EncryptedColumn, page: readonly ReencryptedValue[]): Promise<number> {
+  if (!page.length) return 0;
+  const shape = await cachedShape(ds, col);
   const t = quoted(col.table);
   const id = quoted(col.id);
   const c = quoted(col.column);
@@ -228,9 +235,7 @@ export async function rotateDataKeys(
   keyring: Keyring,
   opts: RotationOptions,
 ): Promise<RotationReport> {
-  const columns = opts.columns ?? ENCRYPTED_COLUMNS;
-  const ownerless = columns.filter((c) => OWNER_WRITTEN_TABLES.has(c.table) && !opts.writers?.[c.table]);
-  if (ownerless.length) throw new Error(`${ownerless.map((c) => c.table).join(', ')}: rotation needs the owning component's writer`);
+  const columns = opts.columns;
   const batchSize = opts.batchSize ?? 2000;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error('batchSize must be a positive integer');
   const activeKeyId = keyring.dataActiveKeyId;
@@ -267,8 +272,7 @@ export async function rotateDataKeys(
 
   let failure: unknown = null;
   try {
-    for (const [i, col] of columns.entries())
-      await rotateColumn(ds, cipher, activeKeyId, col, batchSize, report.columns[i]!, opts.writers?.[col.table]);
+    for (const [i, col] of columns.entries()) await rotateColumn(ds, cipher, activeKeyId, col, batchSize, report.columns[i]!);
   } catch (e) {
     failure = e;
   }

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import type { DataSource, EntityManager } from 'typeorm';
 import type winston from 'winston';
 import type { DataCipher } from '../crypto';
+import { ownedColumn, type SealedColumn } from '../crypto/rotation';
 import { canonicalJson } from '../canonical-json';
 import { AppError, conflict, invalid, unavailable, type ErrorKind } from '../errors';
 import { isDuplicateKey } from '../db/sql';
@@ -229,7 +230,12 @@ export class IdempotencyStore {
   }
 }
 
-/** The associated data a stored answer is sealed with (see ENCRYPTED_COLUMNS): it cannot be moved to another row. */
+/** The associated data a stored answer is sealed with: it cannot be moved to another row. */
 export function aadOf(id: string): string {
   return `idempotency:${id}`;
 }
+
+/** Stored answers, rewritten by key rotation. */
+export const IDEMPOTENCY_SEALED_COLUMNS: readonly SealedColumn[] = [
+  ownedColumn({ table: 'idempotency_keys', id: 'id', column: 'response_body', aad: aadOf }),
+];
