@@ -1,4 +1,4 @@
-// `npm test`: the suite as two mocha processes running side by side, each with its own database and Redis prefix
+// `npm test`: the suite as three mocha processes running side by side, each with its own database and Redis prefix
 // (test/setup.ts names them after the process), so that the browser journeys and the rest share the machine's idle
 // time (most of a test waits on the database, a child process or a timer) instead of taking turns. Each process's
 // report is printed whole when it ends; the exit code is non-zero if either failed.
@@ -24,12 +24,15 @@ function runShards() {
     .map((f) => path.join('test', String(f)))
     .filter((f) => f.endsWith('.test.ts') && !f.split(path.sep).includes('node_modules'))
     .sort();
-  // the browser journeys (with the console's build checks) on one side, the rest (the fault runs included) on the
-  // other: about the same length each
+  // the browser journeys (with the console's build checks), the fault runs and process tests (mostly waiting for
+  // killed processes to be noticed and work to be recovered), and the rest: the third overlaps its waits with the
+  // other two's work
   const browserSide = (f) => f.startsWith(path.join('test', 'web') + path.sep);
+  const faultSide = (f) => /^test[\\/](fault[^\\/]*|processes)\.test\.ts$/.test(f);
   const shards = [
     { name: 'browser journeys', files: files.filter(browserSide) },
-    { name: 'components, platform, jobs, processes and fault runs', files: files.filter((f) => !browserSide(f)) },
+    { name: 'fault runs and processes', files: files.filter(faultSide) },
+    { name: 'components, platform, jobs and scripts', files: files.filter((f) => !browserSide(f) && !faultSide(f)) },
   ];
 
   const started = Date.now();
