@@ -161,15 +161,18 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export async function runFaultScenario(base: Config, o: FaultOptions): Promise<FaultReport> {
   const schedule = [...(o.schedule ?? [])].sort((a, b) => a.at - b.at);
   // the database server is restarted only when it is one of our own
-  const db: PrivateMariaDb | null = schedule.some((e) => e.kind === 'db-restart') ? await startPrivateMariaDb() : null;
-  // and Redis fails over only when it is one of our own
-  let sentinel: SentinelCluster | null = null;
-  if (schedule.some((e) => e.kind === 'redis-failover')) {
-    try {
-      sentinel = await startSentinelCluster('welfare-fault');
-    } catch (e) {
+  // and Redis fails over only when it is one of our own; the two start side by side
+  const [dbStart, sentinelStart] = await Promise.allSettled([
+    schedule.some((e) => e.kind === 'db-restart') ? startPrivateMariaDb() : null,
+    schedule.some((e) => e.kind === 'redis-failover') ? startSentinelCluster('welfare-fault') : null,
+  ]);
+  const db: PrivateMariaDb | null = dbStart.status === 'fulfilled' ? dbStart.value : null;
+  const sentinel: SentinelCluster | null = sentinelStart.status === 'fulfilled' ? sentinelStart.value : null;
+  for (const started of [dbStart, sentinelStart]) {
+    if (started.status === 'rejected') {
       await db?.stop();
-      throw e;
+      await sentinel?.stop();
+      throw started.reason;
     }
   }
   const checkpoints = await mkdtemp(path.join(os.tmpdir(), 'welfare-fault-checkpoints-'));
@@ -285,11 +288,9 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     infra = await openInfra('fault', cfg);
     const stale = await infra.redis.keys(`${cfg.redisPrefix}:*`);
     if (stale.length) await infra.redis.del(...stale);
-    await seedDemo(infra.ds, cfg);
-    const services = buildServices(infra);
-    const prog = await writeRoll(infra.ds, services.cipher, o.rows, { cash: false });
     await infra.ds.query("UPDATE providers SET timeout_ms = ?, concurrency = 100 WHERE name = 'sandbox'", [o.timeoutMs]);
-    o.log(`database, demo data and roll ready after ${((Date.now() - setupStart) / 1000).toFixed(1)} s`);
+    // the service processes take longest to start (seconds each on a loaded machine): they start on the migrated
+    // database while the demo data and the roll are written beside them (nothing is released before both are done)
     run('src/sandbox-server.ts');
     run('src/server.ts');
     const workers: ChildProcess[] = [];
@@ -299,6 +300,10 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
       return w;
     };
     for (let i = 0; i < o.workers; i++) startWorker(i);
+    await seedDemo(infra.ds, cfg);
+    const services = buildServices(infra);
+    const prog = await writeRoll(infra.ds, services.cipher, o.rows, { cash: false });
+    o.log(`database, demo data and roll ready after ${((Date.now() - setupStart) / 1000).toFixed(1)} s`);
     // the API and the sandbox answering (any HTTP answer from the sandbox will do: unsigned, it says 401); a loaded
     // machine takes a while to start four node processes
     for (let i = 0; i < 600; i++) {
