@@ -69,6 +69,7 @@ export function describeRun(d: DrawnRun): string {
     const at = `@${Math.round(e.at * 100)}%`;
     if (e.kind === 'db-restart') return `db-${e.hard ? 'kill' : 'stop'}(${e.downMs}ms)${at}`;
     if (e.kind === 'provider-outage') return `provider-down(${e.ms}ms)${at}`;
+    if (e.kind === 'redis-failover') return `redis-failover(${e.downMs}ms)${at}`;
     return `${e.kind}${at}`;
   });
   return (

@@ -8,7 +8,11 @@
  * (`schedule`) more faults at given points of the run: a worker killed, the
  * Redis keys deleted, the database server killed or stopped and started again
  * (then the run has a MariaDB of its own: the shared one is never restarted),
- * the provider off the network (connections refused) for a while. The kills
+ * the provider off the network (connections refused) for a while, the Redis
+ * primary killed so that the Sentinels promote its replica (then the run has a
+ * Redis primary, replica and three Sentinels of its own on loopback ports, and
+ * every process finds Redis through REDIS_SENTINELS; the shared Redis is not
+ * used). The kills
  * go on while payments are still waiting to be sent (each while a worker holds
  * claimed payments); the time from the last fault to the batch's completion is
  * the recovery time. The engine runs with the production recovery settings
@@ -29,6 +33,7 @@ import { signedHeaders } from '../src/components/providers/signing';
 import { seedDemo } from '../scripts/seed';
 import { writeRoll } from './bench-roll';
 import { startPrivateMariaDb, type PrivateMariaDb } from '../test/helpers/mariadb-server';
+import { startSentinelCluster, type SentinelCluster } from '../test/helpers/redis-sentinel';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -44,7 +49,12 @@ export type FaultEvent =
   /** the database server killed with SIGKILL (`hard`) or shut down cleanly, and started again after `downMs` */
   | { at: number; kind: 'db-restart'; downMs: number; hard: boolean }
   /** the provider off the network for `ms`: its port refuses connections, open ones are cut */
-  | { at: number; kind: 'provider-outage'; ms: number };
+  | { at: number; kind: 'provider-outage'; ms: number }
+  /**
+   * the Redis primary killed with SIGKILL: the Sentinels promote the replica (which may lack the last writes: jobs,
+   * leases, marks), and the old primary is started again after `downMs` (empty; the Sentinels make it a replica)
+   */
+  | { at: number; kind: 'redis-failover'; downMs: number };
 
 export interface FaultOptions {
   rows: number;
@@ -151,11 +161,33 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export async function runFaultScenario(base: Config, o: FaultOptions): Promise<FaultReport> {
   const schedule = [...(o.schedule ?? [])].sort((a, b) => a.at - b.at);
   // the database server is restarted only when it is one of our own
-  const db: PrivateMariaDb | null = schedule.some((e) => e.kind === 'db-restart') ? await startPrivateMariaDb() : null;
+  // and Redis fails over only when it is one of our own; the two start side by side
+  const [dbStart, sentinelStart] = await Promise.allSettled([
+    schedule.some((e) => e.kind === 'db-restart') ? startPrivateMariaDb() : null,
+    schedule.some((e) => e.kind === 'redis-failover') ? startSentinelCluster('welfare-fault') : null,
+  ]);
+  const db: PrivateMariaDb | null = dbStart.status === 'fulfilled' ? dbStart.value : null;
+  const sentinel: SentinelCluster | null = sentinelStart.status === 'fulfilled' ? sentinelStart.value : null;
+  for (const started of [dbStart, sentinelStart]) {
+    if (started.status === 'rejected') {
+      await db?.stop();
+      await sentinel?.stop();
+      throw started.reason;
+    }
+  }
   const checkpoints = await mkdtemp(path.join(os.tmpdir(), 'welfare-fault-checkpoints-'));
   const cfg: Config = {
     ...base,
     ...(db ? { dbHost: '127.0.0.1', dbPort: db.port, dbUser: 'root', dbPassword: '' } : {}),
+    ...(sentinel
+      ? {
+          redisUrl: undefined,
+          redisSentinels: sentinel.sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })),
+          redisSentinelMaster: sentinel.masterName,
+          redisSentinelPassword: sentinel.sentinelPassword,
+          redisPassword: sentinel.password,
+        }
+      : {}),
     auditCheckpointDir: checkpoints,
     publicBaseUrl: `http://127.0.0.1:${o.apiPort}`,
     sandboxUrl: `http://127.0.0.1:${o.sandboxPort}`,
@@ -198,7 +230,9 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     PAYMENT_RETRY_CAP_MS: '5000',
     WORKER_METRICS_PORT: '0',
     LOG_LEVEL: 'error',
+    ...(sentinel ? sentinel.env() : {}),
   };
+  if (sentinel) delete env.REDIS_URL;
   const children = new Set<ChildProcess>();
   const restarted: Record<string, number> = {};
   let stderrLines = 0;
@@ -254,11 +288,9 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     infra = await openInfra('fault', cfg);
     const stale = await infra.redis.keys(`${cfg.redisPrefix}:*`);
     if (stale.length) await infra.redis.del(...stale);
-    await seedDemo(infra.ds, cfg);
-    const services = buildServices(infra);
-    const prog = await writeRoll(infra.ds, services.cipher, o.rows, { cash: false });
     await infra.ds.query("UPDATE providers SET timeout_ms = ?, concurrency = 100 WHERE name = 'sandbox'", [o.timeoutMs]);
-    o.log(`database, demo data and roll ready after ${((Date.now() - setupStart) / 1000).toFixed(1)} s`);
+    // the service processes take longest to start (seconds each on a loaded machine): they start on the migrated
+    // database while the demo data and the roll are written beside them (nothing is released before both are done)
     run('src/sandbox-server.ts');
     run('src/server.ts');
     const workers: ChildProcess[] = [];
@@ -268,6 +300,10 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
       return w;
     };
     for (let i = 0; i < o.workers; i++) startWorker(i);
+    await seedDemo(infra.ds, cfg);
+    const services = buildServices(infra);
+    const prog = await writeRoll(infra.ds, services.cipher, o.rows, { cash: false });
+    o.log(`database, demo data and roll ready after ${((Date.now() - setupStart) / 1000).toFixed(1)} s`);
     // the API and the sandbox answering (any HTTP answer from the sandbox will do: unsigned, it says 401); a loaded
     // machine takes a while to start four node processes
     for (let i = 0; i < 600; i++) {
@@ -397,6 +433,28 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
             }),
           );
           break;
+        case 'redis-failover': {
+          const cluster = sentinel!;
+          const old = cluster.nodes.find((n) => n.port === primaryPort)!;
+          const next = cluster.nodes.find((n) => n !== old)!;
+          const t = Date.now();
+          await cluster.kill(old);
+          lastFault = Date.now();
+          o.log(`Redis primary ${old.port} killed; the Sentinels are to promote ${next.port}`);
+          running.push(
+            (async () => {
+              await cluster.waitForPrimary(next.port, 30_000);
+              primaryPort = next.port;
+              lastFault = Math.max(lastFault, Date.now());
+              o.log(`Redis replica ${next.port} promoted after ${Date.now() - t} ms`);
+              await sleep(Math.max(0, event.downMs - (Date.now() - t)));
+              await cluster.revive(old);
+              lastFault = Math.max(lastFault, Date.now());
+              o.log(`old Redis primary ${old.port} started again (empty; the Sentinels make it a replica)`);
+            })(),
+          );
+          break;
+        }
         case 'provider-outage':
           o.log(`provider off the network for ${event.ms} ms`);
           await signedPost('/_sandbox/outage', { ms: event.ms });
@@ -408,6 +466,7 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
 
     let kills = 0;
     let offlineUntil = 0;
+    let primaryPort = sentinel ? await sentinel.agreedPrimary() : 0;
     let flushed = false;
     let lastKill = Date.now();
     let lastFault = t0;
@@ -468,8 +527,10 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
       }
       for (const f of fired) {
         if (f.atSecond !== null || settled < f.event.at) continue;
-        // one database restart at a time: a second one waits for the first to be back
+        // one database restart at a time: a second one waits for the first to be back; one failover at a time too
         if (f.event.kind === 'db-restart' && !db!.running()) continue;
+        if (f.event.kind === 'redis-failover' && sentinel!.nodes.some((n) => n.child.exitCode !== null || n.child.signalCode !== null))
+          continue;
         f.atSecond = (Date.now() - t0) / 1000;
         if (f.event.kind === 'flush') flushed = true;
         await fire(f.event);
@@ -564,6 +625,7 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     for (const c of children) c.kill('SIGKILL');
     if (infra) await closeInfra(infra);
     await db?.stop();
+    await sentinel?.stop();
     await rm(checkpoints, { recursive: true, force: true });
   }
 }

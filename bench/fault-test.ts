@@ -6,7 +6,9 @@
  * Besides the books, it checks the recovery target: the batch completes at most the provider's request timeout plus
  * 15 s after the last fault.
  * `--db-restart MS` also kills the database server (a MariaDB of the run's own) at 30% settled, back after MS;
- * `--provider-outage MS` takes the provider off the network at 60% settled for MS.
+ * `--provider-outage MS` takes the provider off the network at 60% settled for MS;
+ * `--redis-failover MS` runs Redis as a primary, a replica and three Sentinels of the run's own and kills the primary at
+ * 45% settled (the Sentinels promote the replica), starting it again after MS.
  */
 process.env.NODE_ENV ??= 'development';
 process.env.DB_NAME ??= 'welfare_bench_fault';
@@ -25,6 +27,7 @@ async function main(): Promise<void> {
       timeout: { type: 'string', default: '1000' },
       'db-restart': { type: 'string' },
       'provider-outage': { type: 'string' },
+      'redis-failover': { type: 'string' },
     },
   });
   const load = () => os.loadavg()[0]!.toFixed(1);
@@ -46,6 +49,7 @@ async function main(): Promise<void> {
     timeoutMs: Number(values.timeout),
     schedule: [
       ...(values['db-restart'] ? [{ at: 0.3, kind: 'db-restart' as const, downMs: Number(values['db-restart']), hard: true }] : []),
+      ...(values['redis-failover'] ? [{ at: 0.45, kind: 'redis-failover' as const, downMs: Number(values['redis-failover']) }] : []),
       ...(values['provider-outage'] ? [{ at: 0.6, kind: 'provider-outage' as const, ms: Number(values['provider-outage']) }] : []),
     ],
     log: (l) => console.log(l),

@@ -27,9 +27,14 @@ process.env.NODE_ENV ??= 'development';
 process.env.DB_NAME ??= 'welfare_bench_pay';
 process.env.REDIS_PREFIX ??= 'welfare-bench-pay';
 process.env.LOG_LEVEL ??= 'warn';
+// the checkpoints of this bench's own audit chain, rebuilt with its database on every run: in the development default
+// directory they would sit beside the development database's, and each worker's start would find the last line
+// contradicted by a chain it never belonged to
+process.env.AUDIT_CHECKPOINT_DIR ??= 'var/bench-pay-checkpoints';
 
 import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -141,6 +146,8 @@ async function main(): Promise<void> {
   const conn = await mysql.createConnection({ host: cfg.dbHost, port: cfg.dbPort, user: cfg.dbUser, password: cfg.dbPassword });
   await conn.query(`DROP DATABASE IF EXISTS \`${cfg.dbName}\``);
   await conn.end();
+  // the checkpoints anchor the chain of the database just dropped: they go with it
+  await rm(cfg.auditCheckpointDir, { recursive: true, force: true });
   const { openInfra, closeInfra } = await import('../src/boot');
   const { buildServices } = await import('../src/container');
   const { seedDemo } = await import('../scripts/seed');

@@ -134,7 +134,8 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
         try {
           return await track(queue, job.id, () => services.engine.runChunk(p.id, job.data));
         } catch (err) {
-          // whatever was claimed stays `sending` until its lease ends, then an inquiry decides: never a blind resend
+          // the engine has given back what the chunk claimed (pending if nothing left, an inquiry otherwise: never a
+          // blind resend), or will at its next sweep if the database is out of reach
           infra.log.error('payment chunk failed', { providerId: p.id, jobId: job.id, err });
           throw err;
         }

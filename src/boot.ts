@@ -10,8 +10,8 @@ import { queueSettings } from './job-catalog';
 export async function openInfra(name: string, cfg: Config = config()): Promise<Infra> {
   const log = processLogger(name);
   const ds = await openDatabase(cfg);
-  const redis = createRedis(cfg, { name });
-  const queues = new QueueFactory(cfg, queueSettings);
+  const redis = createRedis(cfg, { name, log });
+  const queues = new QueueFactory(cfg, queueSettings, log);
   return { cfg, ds, redis, queues, log };
 }
 

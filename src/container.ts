@@ -17,6 +17,7 @@ import {
   enqueueAccountCheck,
   enqueueBatchRelease,
   enqueueChunk,
+  providerQueueIdle,
   enqueueDispatch,
   enqueueRollImport,
   enqueueStatement,
@@ -157,7 +158,11 @@ export function buildServices(infra: Infra, role: ServicesFor = 'api'): Services
     cipher,
     providers,
     audit,
-    { send: (providerId, job) => enqueueChunk(infra.queues, providerId, job) },
+    {
+      send: (providerId, job) => enqueueChunk(infra.queues, providerId, job),
+      // only the worker sweeps, and only it reads the queues to find work left without a job
+      ...(role === 'worker' ? { idle: (providerId: number) => providerQueueIdle(infra.queues, providerId) } : {}),
+    },
     infra.log,
     {
       chunkSize: cfg.paymentChunkSize,

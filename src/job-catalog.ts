@@ -173,6 +173,15 @@ export async function enqueueChunk(queues: QueueFactory, providerId: number, job
     .add(job, jobOptions('chunk', `${job.kind}-${job.batchId}-${job.fromSeq}-${job.toSeq}`));
 }
 
+/**
+ * True when a provider's queue holds no job waiting, running, delayed or paused: nothing queued will reach its
+ * payments (the engine's stranded-work check). An unknown queue counts as busy, so that an error queues nothing.
+ */
+export async function providerQueueIdle(queues: QueueFactory, providerId: number): Promise<boolean> {
+  const c = (await queues.get<ChunkJob>(providerQueueName(providerId)).getJobCounts()) as unknown as Record<string, number | undefined>;
+  return ['waiting', 'active', 'delayed', 'paused'].every((state) => (c[state] ?? 0) === 0);
+}
+
 /** One job per statement: received twice (upload and sweeper), it is processed once at a time. */
 export async function enqueueStatement(queues: QueueFactory, statementId: string): Promise<void> {
   await queues

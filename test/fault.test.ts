@@ -65,9 +65,10 @@ describe('payment engine under faults (processes killed, Redis flushed)', functi
     expect(report.afterLastFault).to.be.at.most(report.providerTimeoutMs / 1000 + 15);
   });
 
-  it('rides out the database server killed mid-sending and the provider off the network: no process crashes, each paid once, the batch completes', async () => {
+  it('rides out the database server killed mid-sending, a Redis failover and the provider off the network: no process crashes, each paid once, the batch completes', async () => {
     // a MariaDB of the run's own (the shared one is never restarted), killed with SIGKILL once a fifth of the batch has
-    // settled and started again 2 s later; then the provider's port refuses connections for 3 s
+    // settled and started again 2 s later; then the Redis primary (of the run's own, found through three Sentinels)
+    // killed, its replica promoted; then the provider's port refuses connections for 3 s
     const report = await runFaultScenario(
       { ...base, dbName, redisPrefix },
       {
@@ -77,6 +78,7 @@ describe('payment engine under faults (processes killed, Redis flushed)', functi
         flushAt: 2,
         schedule: [
           { at: 0.2, kind: 'db-restart', downMs: 2000, hard: true },
+          { at: 0.35, kind: 'redis-failover', downMs: 2000 },
           { at: 0.5, kind: 'provider-outage', ms: 3000 },
         ],
         timeoutShare: 0.03,
@@ -91,7 +93,7 @@ describe('payment engine under faults (processes killed, Redis flushed)', functi
         log: () => undefined,
       },
     );
-    expect(report.fired.map((f) => f.atSecond !== null)).to.deep.equal([true, true]);
+    expect(report.fired.map((f) => f.atSecond !== null)).to.deep.equal([true, true, true]);
     // the API and the workers reconnect by themselves: none exited for the supervisor to start again
     expect(report.restarted, report.stderrTail.join('\n')).to.deep.equal({});
     expect(checkInvariants(report), report.stderrTail.join('\n')).to.deep.equal([]);

@@ -234,8 +234,9 @@ describe('payment recovery (gone workers, lost queues)', function () {
     // queued for an hour, as far as the database knows (production leases are minutes, this run's seconds)
     await infra.ds.query('UPDATE payments SET queued_until = CURRENT_TIMESTAMP(3) + INTERVAL 1 HOUR WHERE batch_id = ?', [b.id]);
     await infra.ds.query('UPDATE providers SET paused = 0 WHERE id = ?', [providerId]);
-    await new Promise((r) => setTimeout(r, 1000));
-    // nothing moves while the lease holds: the jobs are taken for queued
+    // nothing moves while the lease holds: the jobs are taken for queued (until the sweep finds the provider's queue
+    // empty with due work for a second: see the next test)
+    await new Promise((r) => setTimeout(r, 500));
     expect(sent.size).to.equal(0);
     // the queues and the marks vanish with their Redis keys
     const keys = [
@@ -251,5 +252,164 @@ describe('payment recovery (gone workers, lost queues)', function () {
     });
     expect(Date.now() - t0).to.be.below(5000);
     expect(b.refs.map((ref) => sent.get(ref))).to.deep.equal([1, 1, 1]);
+  });
+
+  it('queues again within seconds due payments left without a job while the queue epoch and the batch mark survived', async () => {
+    const { infra } = await testApp();
+    const b = await releasedPaused(3);
+    const mark = redisKey(infra.cfg, 'dispatch', 'batch', b.id);
+    const epochKey = redisKey(infra.cfg, 'queues', 'epoch');
+    await waitFor('the dispatch', async () => (await infra.redis.exists(mark)) === 1);
+    // queued for an hour as far as the database and the mark know, but the jobs are gone (run while the provider was
+    // paused, as after a resume; or lost with a failover to a replica that lacked the last writes)
+    await infra.ds.query('UPDATE payments SET queued_until = CURRENT_TIMESTAMP(3) + INTERVAL 1 HOUR WHERE batch_id = ?', [b.id]);
+    const epoch = await infra.redis.get(epochKey);
+    expect(epoch, 'the queue epoch is set').to.be.a('string');
+    const t0 = Date.now();
+    await infra.ds.query('UPDATE providers SET paused = 0 WHERE id = ?', [providerId]);
+    await waitFor('every payment paid', async () => {
+      const rows = (await infra.ds.query('SELECT status FROM payments WHERE batch_id = ?', [b.id])) as { status: string }[];
+      return rows.every((r) => r.status === 'succeeded');
+    });
+    expect(Date.now() - t0).to.be.below(5000);
+    expect(b.refs.map((ref) => sent.get(ref))).to.deep.equal([1, 1, 1]);
+    // found by the empty queue, not by a lost epoch: the key never changed
+    expect(await infra.redis.get(epochKey)).to.equal(epoch);
+  });
+
+  it("settles a live worker's chunk whose answers the database refused: not taken back to pending, the rest to inquiries, in seconds", async () => {
+    const { infra } = await testApp();
+    const b = await releasedPaused(3);
+    const [refused] = b.refs as [string, string, string];
+    const asked = new Map<string, number>();
+    // the provider is busy for the first request of one reference; it accepts the rest; an inquiry finds them paid
+    nock.cleanAll();
+    nock(host)
+      .post('/v1/transfers')
+      .reply((_uri, body) => {
+        const { reference } = (typeof body === 'string' ? JSON.parse(body) : body) as { reference: string };
+        const n = (sent.get(reference) ?? 0) + 1;
+        sent.set(reference, n);
+        if (reference === refused && n === 1) return [503, { code: 'BUSY', message: 'try later' }];
+        return [201, transfer(reference, 'SUCCEEDED')];
+      })
+      .persist();
+    nock(host)
+      .get(/^\/v1\/transfers\/[A-Za-z0-9_-]+$/)
+      .reply((uri) => {
+        const reference = uri.split('/').pop()!;
+        asked.set(reference, (asked.get(reference) ?? 0) + 1);
+        return [200, transfer(reference, 'SUCCEEDED')];
+      })
+      .persist();
+    // the database refuses to record the chunk's answers (a real error of the write, raised by MariaDB itself)
+    const trigger = `t_refuse_answers_${b.id}`;
+    await infra.ds.query(`CREATE TRIGGER ${trigger} BEFORE UPDATE ON payments FOR EACH ROW
+      BEGIN
+        IF OLD.batch_id = ${Number(b.id)} AND OLD.status = 'sending' AND NEW.status IN ('sent', 'succeeded', 'failed', 'review') THEN
+          SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'answers refused by the test';
+        END IF;
+      END`);
+    const lost = 'the answers could not be recorded%';
+    try {
+      const t0 = Date.now();
+      await infra.ds.query('UPDATE providers SET paused = 0 WHERE id = ?', [providerId]);
+      await waitFor('the failed chunk settled', async () => {
+        const [n] = (await infra.ds.query('SELECT COUNT(*) AS n FROM payment_events WHERE batch_id = ? AND detail LIKE ?', [
+          b.id,
+          lost,
+        ])) as { n: string }[];
+        return Number(n!.n) >= 3;
+      });
+      await infra.ds.query(`DROP TRIGGER ${trigger}`);
+      await waitFor('every payment paid', async () => {
+        const rows = (await infra.ds.query('SELECT status FROM payments WHERE batch_id = ?', [b.id])) as { status: string }[];
+        return rows.every((r) => r.status === 'succeeded');
+      });
+      // well within the sending lease (seconds here, two minutes in production), which nothing waited for
+      expect(Date.now() - t0).to.be.below(infra.cfg.paymentSendingLeaseSeconds * 1000);
+      const events = (await infra.ds.query(
+        `SELECT p.reference, e.from_status, e.to_status, e.detail FROM payment_events e
+         JOIN payments p ON p.batch_id = e.batch_id AND p.seq = e.seq WHERE e.batch_id = ? ORDER BY e.id`,
+        [b.id],
+      )) as { reference: string; from_status: string; to_status: string; detail: string | null }[];
+      const firstLost = (ref: string) => {
+        const e = events.find((x) => x.reference === ref && x.from_status === 'sending' && x.detail?.startsWith('the answers could not'));
+        return e ? [e.from_status, e.to_status] : null;
+      };
+      // the busy one had not been taken: sent again with the same reference; the accepted ones were asked about
+      expect(firstLost(refused)).to.deep.equal(['sending', 'pending']);
+      for (const ref of b.refs.slice(1)) {
+        expect(firstLost(ref), ref).to.deep.equal(['sending', 'unknown']);
+        expect(asked.get(ref) ?? 0, `inquiries of ${ref}`).to.be.at.least(1);
+        expect(sent.get(ref), `sends of ${ref}`).to.equal(1);
+      }
+      expect(sent.get(refused)).to.equal(2);
+      expect(events.filter((e) => e.detail === 'sending lease expired')).to.deep.equal([]);
+    } finally {
+      await infra.ds.query(`DROP TRIGGER IF EXISTS ${trigger}`);
+    }
+  });
+
+  it("waits for the timeout a request was sent with before a gone worker's claim goes to an inquiry, even if the timeout was shortened since", async () => {
+    const { infra, services } = await testApp();
+    const expiry = infra.cfg.workerHeartbeatExpiryMs;
+    const admin = await makeUser(['admin']);
+    const actor = { userId: admin.id, username: admin.username, roles: admin.roles, requestId: null, source: 'test' };
+    // the real claim records the timeout its requests go out with
+    const b = await releasedPaused(1);
+    nock.cleanAll();
+    nock(host)
+      .get('/v1/balance')
+      .reply(200, { currency: 'VND', available: 10 ** 12 })
+      .persist();
+    nock(host)
+      .post('/v1/transfers')
+      .delay(300)
+      .reply((_uri, body) => {
+        const { reference } = (typeof body === 'string' ? JSON.parse(body) : body) as { reference: string };
+        return [201, transfer(reference, 'SUCCEEDED')];
+      })
+      .persist();
+    nock(host)
+      .get(/^\/v1\/transfers\/[A-Za-z0-9_-]+$/)
+      .reply((uri) => [200, transfer(uri.split('/').pop()!, 'SUCCEEDED')])
+      .persist();
+    await infra.ds.query('UPDATE providers SET paused = 0 WHERE id = ?', [providerId]);
+    const recorded = await waitFor('the claim in flight', async () => {
+      const [p] = (await infra.ds.query('SELECT status, claim_timeout_ms FROM payments WHERE batch_id = ?', [b.id])) as {
+        status: string;
+        claim_timeout_ms: number | null;
+      }[];
+      return p!.status === 'sending' ? { timeout: p!.claim_timeout_ms } : null;
+    });
+    expect(recorded.timeout).to.equal(TIMEOUT_MS);
+    await waitFor('the payment paid', async () => (await statusOf(b.id, b.seqs[0]!)).status === 'succeeded');
+
+    // a gone worker's claim sent with a timeout of 1.5 s; the provider's timeout has since been cut to TIMEOUT_MS
+    const c2 = await releasedPaused(1);
+    // (within the sending lease of this run, after which the backstop would take the claim whoever held it)
+    const sentWith = 1500;
+    const gone = (await infra.ds.query(
+      'INSERT INTO worker_heartbeats (host, pid, beat_at) VALUES (?, 1, CURRENT_TIMESTAMP(3) - INTERVAL ? MICROSECOND)',
+      ['gone-timeout.test', (expiry + 100) * 1000],
+    )) as { insertId: number };
+    await services.providers.update(actor, providerId, { timeoutMs: sentWith });
+    await infra.ds.query(
+      `UPDATE payments SET status = 'sending', claim_token = ?, claimed_at = CURRENT_TIMESTAMP(3), claimed_by = ?, claim_timeout_ms = ?,
+         attempts = 1, sent_at = CURRENT_TIMESTAMP(3), next_attempt_at = NULL
+       WHERE batch_id = ? AND status = 'pending'`,
+      [randomBytes(12).toString('hex'), gone.insertId, sentWith, c2.id],
+    );
+    await services.providers.update(actor, providerId, { timeoutMs: TIMEOUT_MS });
+    const [row] = (await infra.ds.query('SELECT beat_at AS beat FROM worker_heartbeats WHERE id = ?', [gone.insertId])) as { beat: Date }[];
+    const beat = new Date(row!.beat).getTime();
+    // past the provider's timeout now, but not the one the request went out with: still sending
+    await services.engine.recoverGoneWorkers(new Date(beat + expiry + TIMEOUT_MS + RECOVERY_MARGIN_MS + 100));
+    expect((await statusOf(c2.id, c2.seqs[0]!)).status).to.equal('sending');
+    // past the timeout it was sent with: to an inquiry
+    const late = await services.engine.recoverGoneWorkers(new Date(beat + expiry + sentWith + RECOVERY_MARGIN_MS + 100));
+    expect(late.expired).to.be.at.least(1);
+    expect((await statusOf(c2.id, c2.seqs[0]!)).status).to.be.oneOf(['unknown', 'succeeded']);
   });
 });

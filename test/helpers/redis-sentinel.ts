@@ -31,6 +31,10 @@ export interface SentinelCluster {
   admin(p: RedisProcess): Redis;
   /** Waits until every Sentinel names `port` as the primary and the node says it is one. */
   waitForPrimary(port: number, timeoutMs?: number): Promise<void>;
+  /** Kills one node or Sentinel with SIGKILL (what it held in memory is gone) and waits until it has exited. */
+  kill(p: RedisProcess): Promise<void>;
+  /** Starts a killed node or Sentinel again on its port, with its configuration file, and waits until it answers. */
+  revive(p: RedisProcess): Promise<void>;
   /** Stops every process and removes the directories; safe to call twice and after a failed start. */
   stop(): Promise<void>;
   /** The end of each process's log, for a failure message. */
@@ -59,6 +63,30 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
   }
 }
 
+function spawnServer(file: string, sentinel: boolean): ChildProcess {
+  const child = spawn('redis-server', [file, ...(sentinel ? ['--sentinel'] : []), '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
+/** Resolves true once the server on `port` answers (NOAUTH is an answer), false if `child` exits first. */
+async function answers(port: number, child: ChildProcess, name: string): Promise<boolean> {
+  const probe = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 50 });
+  probe.on('error', () => undefined);
+  try {
+    return await until(`${name} to listen on ${port}`, 10_000, async () => {
+      if (child.exitCode !== null) return false;
+      const answer = await probe.ping().catch((e: Error) => (e.message.startsWith('NOAUTH') ? 'NOAUTH' : undefined));
+      return answer ? true : undefined;
+    });
+  } finally {
+    probe.disconnect();
+  }
+}
+
 /**
  * Starts one redis-server on a free port and waits until it answers. The port is free when chosen but not reserved:
  * if another process takes it first, the server exits, and it is started again on another port.
@@ -74,28 +102,13 @@ async function startProcess(root: string, name: string, conf: (port: number) => 
       file,
       [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `logfile ${path.join(dir, 'log')}`, ...conf(port)].join('\n') + '\n',
     );
-    const child = spawn('redis-server', [file, ...(sentinel ? ['--sentinel'] : []), '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    running.add(child);
-    child.once('exit', () => running.delete(child));
-    const probe = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 50 });
-    probe.on('error', () => undefined);
+    const child = spawnServer(file, sentinel);
     try {
-      // PING without the password: NOAUTH is an answer too
-      await until(`${name} to listen on ${port}`, 10_000, async () => {
-        if (child.exitCode !== null) return false;
-        const answer = await probe.ping().catch((e: Error) => (e.message.startsWith('NOAUTH') ? 'NOAUTH' : undefined));
-        return answer ? true : undefined;
-      }).then((up) => {
-        if (!up) throw new Error(`${name} exited at start (port ${port} taken?)`);
-      });
+      if (!(await answers(port, child, name))) throw new Error(`${name} exited at start (port ${port} taken?)`);
       return { port, dir, child };
     } catch (e) {
       if (child.exitCode === null) child.kill('SIGKILL');
       if (attempt >= 3) throw e;
-    } finally {
-      probe.disconnect();
     }
   }
 }
@@ -172,6 +185,19 @@ export async function startSentinelCluster(masterName = 'welfare-test'): Promise
       } finally {
         pc.disconnect();
       }
+    },
+    async kill(p) {
+      if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+      const gone = new Promise((resolve) => p.child.once('exit', resolve));
+      p.child.kill('SIGKILL');
+      await gone;
+    },
+    async revive(p) {
+      if (p.child.exitCode === null && p.child.signalCode === null) return;
+      const sentinel = sentinels.includes(p);
+      // a Sentinel's file holds what it learnt since; a node's names no primary: the Sentinels make it a replica
+      p.child = spawnServer(path.join(p.dir, sentinel ? 'sentinel.conf' : 'redis.conf'), sentinel);
+      if (!(await answers(p.port, p.child, path.basename(p.dir)))) throw new Error(`${path.basename(p.dir)} did not start again`);
     },
     async stop() {
       if (stopped) return;

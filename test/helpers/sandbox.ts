@@ -146,19 +146,57 @@ export async function startCallbackReceiver(
   };
 }
 
+/** The next attempt of a fenced payment: never, until the fence is lifted. */
+const FENCED = '2999-01-01 00:00:00.000';
+
+/**
+ * Keeps the open payments of earlier tests routed to `providerId` from reaching whatever the provider is pointed at
+ * next: their next attempt (send, retry, inquiry, poll) is put off for good, and those in flight are waited for (a
+ * request that left has its old address, but its answer may ask for a retry) and put off too. Returns how to lift it.
+ */
+async function fenceEarlierWork(ds: DataSource, providerId: number): Promise<() => Promise<void>> {
+  const fence = () =>
+    ds.query(
+      `UPDATE payments p JOIN batches b ON b.id = p.batch_id AND b.status = 'processing'
+       SET p.next_attempt_at = ? WHERE p.provider_id = ? AND p.status IN ('pending', 'unknown', 'sent')`,
+      [FENCED, providerId],
+    );
+  await fence();
+  for (let end = Date.now() + 15_000; Date.now() < end;) {
+    const [row] = (await ds.query(
+      `SELECT COUNT(*) AS n FROM payments p JOIN batches b ON b.id = p.batch_id AND b.status = 'processing'
+       WHERE p.provider_id = ? AND p.status = 'sending'`,
+      [providerId],
+    )) as { n: string }[];
+    if (Number(row!.n) === 0) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await fence();
+  return async () => {
+    await ds.query('UPDATE payments SET next_attempt_at = CURRENT_TIMESTAMP(3) WHERE provider_id = ? AND next_attempt_at = ?', [
+      providerId,
+      FENCED,
+    ]);
+  };
+}
+
 /**
  * Points the seeded `sandbox` provider (its base_url) at `url`, e.g. a
  * startTestSandbox(). The service notices the change on its next adapterFor.
- * `reset()` puts back the URL it had before.
+ * Payments of earlier tests still open at the provider are fenced off first
+ * (they would reach the new sandbox and spend its float): they wait until
+ * `reset()`, which puts back the URL it had before and lets them go on.
  */
 export async function useSandboxFor(ds: DataSource, url: string): Promise<{ providerId: number; reset(): Promise<void> }> {
   const [row] = (await ds.query("SELECT id, base_url FROM providers WHERE name = 'sandbox'")) as { id: number; base_url: string | null }[];
   if (!row) throw new Error('no sandbox provider row: has the providers migration run?');
+  const lift = await fenceEarlierWork(ds, row.id);
   await ds.query('UPDATE providers SET base_url = ? WHERE id = ?', [url, row.id]);
   return {
     providerId: row.id,
     reset: async () => {
       await ds.query('UPDATE providers SET base_url = ? WHERE id = ?', [row.base_url, row.id]);
+      await lift();
     },
   };
 }

@@ -27,6 +27,7 @@ import {
 } from './payment-states';
 import { literals, marks } from '../../platform/db';
 import { WorkerHeartbeat } from './worker-heartbeat';
+import { afterLostAnswers, notAsked, releaseClaim, StrandedWork, unanswered } from './claim-recovery';
 
 export interface EngineOptions {
   /** Payments one send or inquiry job claims at once (one conditional UPDATE for all). */
@@ -70,7 +71,16 @@ export const RECOVERY_MARGIN_MS = 1000;
 /** What the engine asks the queues to do (the worker's Bull queues; no-ops where there is no worker). */
 export interface EngineQueues {
   send(providerId: number, job: ChunkJob): Promise<void>;
+  /**
+   * True when a provider's queue holds no job in any state but done (the worker's Bull queues): due work whose leases
+   * say it is queued is then stranded (StrandedWork). Without it, only the leases and the queue epoch find lost work.
+   */
+  idle?(providerId: number): Promise<boolean>;
 }
+
+/** A failed chunk's claims that could not be settled at once (the database out of reach): settled by the next sweeps. */
+type Leftover =
+  { kind: 'release'; job: ChunkJob; claim: string; why: string } | { kind: 'write'; job: ChunkJob; claim: string; results: Result[] };
 
 export interface ChunkJob {
   kind: 'send' | 'inquire';
@@ -123,6 +133,10 @@ export class PaymentEngine {
   private readonly marks: DispatchMarks | null;
   /** This process's announcement, started by the worker (startHeartbeat); an engine that never starts it claims as no worker. */
   private readonly heartbeat: WorkerHeartbeat;
+  /** Claims of chunks that failed part-way and could not be settled then: tried again by every sweep of this process. */
+  private readonly leftovers: Leftover[] = [];
+  /** Due work whose jobs are gone while the leases say queued (null without the queues' view: outside the worker). */
+  private readonly stranded: StrandedWork | null;
 
   constructor(
     private readonly ds: DataSource,
@@ -139,6 +153,7 @@ export class PaymentEngine {
     this.concurrency = shared.concurrency ?? new LocalConcurrencyLimiter();
     this.marks = shared.marks ?? null;
     this.heartbeat = new WorkerHeartbeat(ds, log, opts.heartbeatExpiryMs ?? 5000);
+    this.stranded = queues.idle ? new StrandedWork(ds, (id) => queues.idle!(id)) : null;
   }
 
   /**
@@ -298,18 +313,21 @@ export class PaymentEngine {
     // the claim names this worker: once it stops announcing itself, a sweep anywhere takes its claims back in seconds
     const worker = this.heartbeat.id;
     const limitSql = limit === null ? '' : ` ORDER BY seq LIMIT ${Number(limit)}`;
+    // the timeout these requests go out with: a gone worker's claims are inquired about only once it has passed, even
+    // if the provider's timeout is shortened meanwhile
+    const timeoutMs = adapter.timeoutMs ?? null;
     // one commit: the claim (durable before any request leaves), the claimed rows read back and, for sends, their
     // events, written as a plain multi-row INSERT (an INSERT … SELECT would hold payment_events' table-wide
     // AUTO-INC lock while it read, and deadlock with callback groups); run again after a deadlock
-    const rows = await retryOnDeadlock(() =>
+    const claiming = retryOnDeadlock(() =>
       this.ds.transaction(async (em) => {
         if (job.kind === 'send') {
           const res = (await em.query(
             `UPDATE payments SET status = 'sending', claim_token = ?, claimed_at = CURRENT_TIMESTAMP(3), claimed_by = ?,
-               attempts = attempts + 1, sent_at = CURRENT_TIMESTAMP(3), next_attempt_at = NULL, queued_until = NULL
+               claim_timeout_ms = ?, attempts = attempts + 1, sent_at = CURRENT_TIMESTAMP(3), next_attempt_at = NULL, queued_until = NULL
              WHERE batch_id = ? AND seq BETWEEN ? AND ? AND provider_id = ? AND review = 'included' AND status = 'pending'
                AND (next_attempt_at IS NULL OR next_attempt_at <= ?)${limitSql}`,
-            [claim, worker, job.batchId, job.fromSeq, job.toSeq, providerId, now],
+            [claim, worker, timeoutMs, job.batchId, job.fromSeq, job.toSeq, providerId, now],
           )) as { affectedRows: number };
           if (res.affectedRows === 0) return [];
         } else {
@@ -336,34 +354,86 @@ export class PaymentEngine {
         return claimed;
       }),
     );
+    let rows: ClaimedRow[];
+    try {
+      rows = await claiming;
+    } catch (err) {
+      // the commit may have landed unheard (the connection lost at that moment): no request has left for this claim,
+      // so whatever it holds goes back at once rather than waiting out the sending lease
+      await this.giveBack({ kind: 'release', job, claim, why: 'the claim was not confirmed; nothing was sent' });
+      throw err;
+    }
     if (!rows.length) return { claimed: 0 };
     const slots = this.concurrency;
     const rate = provider.rateLimitPerSecond;
     for (const r of rows) if (job.kind === 'send') r.status = 'sending';
+    // every row settles by itself, whatever happens to the others: a failure of one (its slot or token out of reach) is
+    // its own answer, and no request is left running unrecorded behind a chunk that gave up
     const results = await Promise.all(
       rows.map(async (r) => {
-        // a slot of the provider's concurrency (shared by every worker process when the worker installs its limiter)
-        await slots.take(providerId, provider.concurrency);
+        let left = false;
         try {
-          // the provider's rate limit: a token per request, taken once a slot is free (sends and inquiries alike)
-          if (rate !== null && rate > 0) await this.limiter.take(providerId, rate);
-          // a worker whose heartbeat has lapsed may already be taken for gone, its claims on their way to inquiries:
-          // it starts no request, and the payment goes back to pending untouched (nothing left)
-          if (job.kind === 'send' && worker !== null && !this.heartbeat.holds(claimedAt))
-            return notSent(r, 'the worker heartbeat lapsed before the request left');
-          const started = process.hrtime.bigint();
-          const result = job.kind === 'send' ? await this.sendOne(adapter, r) : await this.inquireOne(adapter, r);
-          observeProviderRequest(provider.name, job.kind, result.outcome, Number(process.hrtime.bigint() - started) / 1e9);
-          return result;
-        } finally {
-          slots.give(providerId);
+          // a slot of the provider's concurrency (shared by every worker process when the worker installs its limiter)
+          await slots.take(providerId, provider.concurrency);
+          try {
+            // the provider's rate limit: a token per request, taken once a slot is free (sends and inquiries alike)
+            if (rate !== null && rate > 0) await this.limiter.take(providerId, rate);
+            // a worker whose heartbeat has lapsed may already be taken for gone, its claims on their way to inquiries:
+            // it starts no request, and the payment goes back to pending untouched (nothing left)
+            if (job.kind === 'send' && worker !== null && !this.heartbeat.holds(claimedAt))
+              return notSent(r, 'the worker heartbeat lapsed before the request left');
+            const started = process.hrtime.bigint();
+            left = true;
+            const result = job.kind === 'send' ? await this.sendOne(adapter, r) : await this.inquireOne(adapter, r);
+            observeProviderRequest(provider.name, job.kind, result.outcome, Number(process.hrtime.bigint() - started) / 1e9);
+            return result;
+          } finally {
+            slots.give(providerId);
+          }
+        } catch (err) {
+          const why = `this worker failed ${left ? 'after' : 'before'} the request: ${(err as Error).message}`;
+          if (job.kind === 'inquire') return notAsked(r, why);
+          return left ? unanswered(r, why) : notSent(r, why);
         }
       }),
     );
-    const moved = await retryOnDeadlock(() => this.writeResults(job.batchId, claim, job.kind, results));
+    let moved: Map<string, number>;
+    try {
+      moved = await retryOnDeadlock(() => this.writeResults(job.batchId, claim, job.kind, results));
+    } catch (err) {
+      // the answers are lost with the write: every request has ended, so what was not taken goes back to pending and
+      // the rest to an inquiry, now, not after the sending lease
+      this.log.error('payment chunk answers not recorded; its claims go back to pending or to inquiries', {
+        batchId: job.batchId,
+        kind: job.kind,
+        payments: rows.length,
+        err,
+      });
+      const why = `the answers could not be recorded: ${(err as Error).message}`;
+      await this.giveBack(
+        job.kind === 'send' ? { kind: 'write', job, claim, results: afterLostAnswers(results, why) } : { kind: 'release', job, claim, why },
+      );
+      return { claimed: rows.length };
+    }
     if (job.kind === 'send') countTransitions(provider.name, 'sending', rows.length);
     for (const [to, n] of moved) countTransitions(provider.name, to, n);
     return { claimed: rows.length };
+  }
+
+  /** Settles a failed chunk's claims now, or at the next sweeps if the database is out of reach. */
+  private async giveBack(left: Leftover): Promise<void> {
+    try {
+      if (left.kind === 'release') await releaseClaim(this.ds, left.job, left.claim, left.why);
+      else await retryOnDeadlock(() => this.writeResults(left.job.batchId, left.claim, 'send', left.results));
+    } catch (err) {
+      this.log.warn('claims of a failed chunk not settled yet; the next sweep tries again', { batchId: left.job.batchId, err });
+      this.leftovers.push(left);
+    }
+  }
+
+  /** The sweep's first step: the claims of failed chunks that could not be settled before. */
+  private async settleLeftovers(): Promise<void> {
+    for (const left of this.leftovers.splice(0)) await this.giveBack(left);
   }
 
   private destination(r: ClaimedRow): Destination {
@@ -476,8 +546,10 @@ export class PaymentEngine {
    * the queue leases say: the queues were lost); batches with nothing open are completed.
    */
   async sweep(now = new Date(), opts: { requeue?: boolean } = {}): Promise<{ expired: number; released: number; batches: number }> {
+    await this.settleLeftovers();
     const gone = await this.recoverGoneWorkers(now);
     const batches = await processingBatchIds(this.ds);
+    this.stranded?.forget(new Set(batches.map(String)));
     let expired = gone.expired;
     const cutoff = new Date(now.getTime() - this.opts.sendingLeaseMs);
     for (const batchId of batches) {
@@ -498,6 +570,11 @@ export class PaymentEngine {
       const fresh = opts.requeue === true || now.getTime() - last >= this.opts.queueLeaseMs / 2;
       if (fresh) this.freshDispatch.set(batchId, now.getTime());
       await this.dispatch(batchId, now, { fresh, requeue: opts.requeue === true });
+      if (opts.requeue !== true && (await this.stranded?.check(String(batchId), now))) {
+        this.log.warn('due payments had no job left (queued work lost, or a provider resumed): queued again', { batchId });
+        this.freshDispatch.set(batchId, now.getTime());
+        await this.dispatch(batchId, now, { requeue: true });
+      }
       await this.completeIfDone(batchId);
     }
     return { expired, released: gone.released, batches: batches.length };
@@ -520,7 +597,7 @@ export class PaymentEngine {
     const beatOf = new Map(gone.map((w) => [Number(w.id), new Date(w.beat_at).getTime()]));
     const ids = [...beatOf.keys()];
     const held = (await this.ds.query(
-      `SELECT batch_id, seq, status, provider_id, claimed_by, claim_token IS NOT NULL AS claimed FROM payments
+      `SELECT batch_id, seq, status, provider_id, claimed_by, claim_timeout_ms, claim_token IS NOT NULL AS claimed FROM payments
        WHERE claimed_by IN (${marks(ids.length)}) LIMIT 10000`,
       ids,
     )) as {
@@ -529,6 +606,7 @@ export class PaymentEngine {
       status: PaymentStatus;
       provider_id: number | null;
       claimed_by: number;
+      claim_timeout_ms: number | null;
       claimed: number | string;
     }[];
     if (!held.length) return { expired: 0, released: 0 };
@@ -547,8 +625,12 @@ export class PaymentEngine {
     const ripe = new Map<string, string[]>();
     for (const r of held) {
       if (r.status !== 'sending') continue;
-      const timeout = timeouts.get(Number(r.provider_id));
-      if (timeout === null || timeout === undefined) continue;
+      // the longer of the timeout the requests went out with and the provider's now: a timeout shortened while they
+      // were in flight does not cut their wait short (claims from before the timeout was recorded have only the latter)
+      const current = timeouts.get(Number(r.provider_id)) ?? null;
+      const sentWith = r.claim_timeout_ms === null ? null : Number(r.claim_timeout_ms);
+      if (current === null && sentWith === null) continue;
+      const timeout = Math.max(current ?? 0, sentWith ?? 0);
       if (now.getTime() < beatOf.get(Number(r.claimed_by))! + expiry + timeout + RECOVERY_MARGIN_MS) continue;
       const batchId = String(r.batch_id);
       ripe.set(batchId, [...(ripe.get(batchId) ?? []), String(r.seq)]);

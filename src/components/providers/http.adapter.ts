@@ -103,6 +103,10 @@ export class HttpProviderAdapter implements ProviderPort {
     this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
   }
 
+  get timeoutMs(): number {
+    return this.opts.timeoutMs;
+  }
+
   /** Closes the pooled connections. */
   close(): void {
     this.agent.destroy();

@@ -147,6 +147,8 @@ export interface TransferEvent {
  * answer breaks the contract.
  */
 export interface ProviderPort {
+  /** How long one request may take before it is given up (ms): a claim records it, so that its inquiry waits it out. */
+  readonly timeoutMs?: number;
   /** Asks the provider to pay `order`. Throws before any request on a non-integer or non-positive amount. */
   send(order: TransferOrder): Promise<SendOutcome>;
   /** The status inquiry: how the provider holds `reference` now. */

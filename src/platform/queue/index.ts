@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import Bull from 'bull';
 import type Redis from 'ioredis';
+import type winston from 'winston';
 import type { Config } from '../../../config';
 import { createRedis } from '../redis';
 
@@ -22,9 +23,11 @@ export class QueueFactory {
   constructor(
     private readonly cfg: Config,
     private readonly settingsFor: QueueSettings = () => undefined,
+    /** where the connections' errors go (a failover, Redis restarting); without it ioredis prints each to stderr */
+    private readonly log?: Pick<winston.Logger, 'warn' | 'info'>,
   ) {
-    this.client = createRedis(cfg, { forBull: true, name: 'bull' });
-    this.subscriber = createRedis(cfg, { forBull: true, name: 'bull-sub' });
+    this.client = createRedis(cfg, { forBull: true, name: 'bull', log });
+    this.subscriber = createRedis(cfg, { forBull: true, name: 'bull-sub', log });
     // every queue (one per job kind and per provider) adds its listeners to these two shared connections: that is
     // the design, not a leak, so Node's warning at the eleventh does not apply
     this.client.setMaxListeners(0);
@@ -41,7 +44,7 @@ export class QueueFactory {
         createClient: (type) => {
           if (type === 'client') return this.client;
           if (type === 'subscriber') return this.subscriber;
-          const c = createRedis(this.cfg, { forBull: true, name: 'bull-block' });
+          const c = createRedis(this.cfg, { forBull: true, name: 'bull-block', log: this.log });
           this.extra.push(c);
           return c;
         },

@@ -1,5 +1,29 @@
 import Redis, { type RedisOptions } from 'ioredis';
+import type winston from 'winston';
 import type { Config } from '../../../config';
+
+/** How often a connection that keeps failing says so again (its first failure is logged at once). */
+const ERROR_LOG_EVERY_MS = 10_000;
+
+/**
+ * Logs a connection's errors instead of ioredis's "Unhandled error event" stack trace on stderr for every attempt: the
+ * first of an outage at once, then one line every ERROR_LOG_EVERY_MS with how many there were, and the connection
+ * back. ioredis keeps reconnecting whatever the listener does; commands meanwhile fail to their callers.
+ */
+function logErrors(redis: Redis, log: Pick<winston.Logger, 'warn' | 'info'>, name: string): void {
+  let failing = 0;
+  let lastLogged = 0;
+  redis.on('error', (err: Error) => {
+    failing += 1;
+    if (failing > 1 && Date.now() - lastLogged < ERROR_LOG_EVERY_MS) return;
+    lastLogged = Date.now();
+    log.warn('redis connection failing; reconnecting', { connection: name, errors: failing, err: err.message });
+  });
+  redis.on('ready', () => {
+    if (failing) log.info('redis connection back', { connection: name, errors: failing });
+    failing = 0;
+  });
+}
 
 /**
  * A node that has just become a replica (the old primary after a failover) refuses writes with READONLY, having run
@@ -15,7 +39,16 @@ export function reconnectOnReadonly(err: Error): boolean | 1 | 2 {
  * A Redis connection; `forBull` sets what Bull requires of its blocking and subscriber clients. With REDIS_SENTINELS
  * it asks the Sentinels for the current primary on every (re)connection, so it follows a failover by itself.
  */
-export function createRedis(cfg: Config, opts: { forBull?: boolean; name?: string } = {}): Redis {
+export function createRedis(
+  cfg: Config,
+  opts: { forBull?: boolean; name?: string; log?: Pick<winston.Logger, 'warn' | 'info'> } = {},
+): Redis {
+  const redis = connect(cfg, opts);
+  if (opts.log) logErrors(redis, opts.log, opts.name ?? 'main');
+  return redis;
+}
+
+function connect(cfg: Config, opts: { forBull?: boolean; name?: string }): Redis {
   const options: RedisOptions = {
     connectionName: opts.name ? `${cfg.redisPrefix}:${opts.name}` : cfg.redisPrefix,
     lazyConnect: false,
