@@ -22,11 +22,12 @@ import {
   INQUIRABLE_STATUSES,
   OPEN_STATUSES,
   retryOnDeadlock,
-  SENDABLE_STATUSES,
   type PaymentStatus,
 } from './payment-states';
 import { literals, marks } from '../../platform/db';
 import { WorkerHeartbeat } from './worker-heartbeat';
+import { LostClaims } from './lost-claims';
+import { PaymentDispatch } from './payment-dispatch';
 import { afterLostAnswers, notAsked, releaseClaim, StrandedWork, unanswered } from './claim-recovery';
 
 export interface EngineOptions {
@@ -62,11 +63,7 @@ export interface EngineSharing {
   marks?: DispatchMarks;
 }
 
-/**
- * Added to a provider's request timeout before a gone worker's claims go to inquiries: clock differences between
- * hosts and the sweeper's own pace.
- */
-export const RECOVERY_MARGIN_MS = 1000;
+export { RECOVERY_MARGIN_MS } from './lost-claims';
 
 /** What the engine asks the queues to do (the worker's Bull queues; no-ops where there is no worker). */
 export interface EngineQueues {
@@ -129,14 +126,15 @@ export class PaymentEngine {
   private readonly limiter: RateLimiter;
   /** Providers' in-flight limits: per process unless the worker's container shares them through Redis. */
   private readonly concurrency: ConcurrencyLimiter;
-  /** Batch-wide marks of queued never-tried sends (the worker's, in Redis); without them each row carries its lease. */
-  private readonly marks: DispatchMarks | null;
   /** This process's announcement, started by the worker (startHeartbeat); an engine that never starts it claims as no worker. */
   private readonly heartbeat: WorkerHeartbeat;
   /** Claims of chunks that failed part-way and could not be settled then: tried again by every sweep of this process. */
   private readonly leftovers: Leftover[] = [];
   /** Due work whose jobs are gone while the leases say queued (null without the queues' view: outside the worker). */
   private readonly stranded: StrandedWork | null;
+  /** Claims of gone workers and past the sending lease, sent to inquiries by the sweep. */
+  private readonly lost: LostClaims;
+  private readonly dispatcher: PaymentDispatch;
 
   constructor(
     private readonly ds: DataSource,
@@ -151,9 +149,10 @@ export class PaymentEngine {
     this.callbacks = new CallbackBatcher(ds, recordReported('callback'), opts.pollMs);
     this.limiter = shared.rate ?? new LocalRateLimiter();
     this.concurrency = shared.concurrency ?? new LocalConcurrencyLimiter();
-    this.marks = shared.marks ?? null;
     this.heartbeat = new WorkerHeartbeat(ds, log, opts.heartbeatExpiryMs ?? 5000);
     this.stranded = queues.idle ? new StrandedWork(ds, (id) => queues.idle!(id)) : null;
+    this.dispatcher = new PaymentDispatch(ds, queues, shared.marks ?? null, log, opts);
+    this.lost = new LostClaims(ds, providers, log, { expiryMs: this.heartbeat.expiryMs, sendingLeaseMs: opts.sendingLeaseMs });
   }
 
   /**
@@ -180,89 +179,13 @@ export class PaymentEngine {
 
   // ------------------------------------------------------------ dispatch
 
-  /**
-   * Cuts a batch's due work (pending sends, due inquiries and polls) into chunk jobs on each provider's queue. Reads
-   * the batch a page at a time per provider (seq order, 10 000 rows), so that memory does not grow with the batch.
-   */
-  async dispatch(
+  /** A batch's due work as chunk jobs on its providers' queues (PaymentDispatch.run). */
+  dispatch(
     batchId: string,
     now = new Date(),
     opts: { fresh?: boolean; requeue?: boolean } = {},
   ): Promise<{ send: number; inquire: number }> {
-    const out = { send: 0, inquire: 0 };
-    // `requeue`: the queues were lost (Redis lost the deployment's keys): every due payment is queued again whatever
-    // its queue lease or the batch's mark say, since the jobs they name are gone (a claim is conditional: a payment
-    // queued twice is sent once)
-    const requeue = opts.requeue ?? false;
-    // `fresh: false` (the frequent sweeps) reads only payments waiting for a moment (retries, inquiries, polls): an
-    // index range; payments never tried are read again only now and then (their jobs are lost only with Redis)
-    const fresh = requeue || (opts.fresh ?? true);
-    // with the worker's marks, the never-tried payments of a batch are marked queued for the batch as a whole (one
-    // Redis key) rather than row by row; while the mark lives, a fresh dispatch leaves them alone
-    const batchMarks = this.marks;
-    let freshSends = fresh;
-    if (fresh && !requeue && batchMarks) {
-      try {
-        if (await batchMarks.isMarked(batchId)) freshSends = false;
-      } catch {
-        // out of reach: queue them again (a claim is conditional: a payment queued twice is sent once)
-      }
-    }
-    const PAGE = 10_000;
-    for (const kind of ['send', 'inquire'] as const) {
-      const statuses = kind === 'send' ? SENDABLE_STATUSES : INQUIRABLE_STATUSES;
-      const kindFresh = kind === 'send' ? freshSends : fresh;
-      // never-tried sends covered by the batch's mark (set below, once all of them are queued) need no row lease
-      const byMark = kind === 'send' && kindFresh && batchMarks !== null;
-      const due = `p.batch_id = ? AND p.review = 'included' AND p.status IN (${marks(statuses.length)})
-           AND ${kindFresh ? '(p.next_attempt_at IS NULL OR p.next_attempt_at <= ?)' : 'p.next_attempt_at <= ?'}
-           ${requeue ? '' : 'AND (p.queued_until IS NULL OR p.queued_until <= ?)'}`;
-      const dueParams = requeue ? [batchId, ...statuses, now] : [batchId, ...statuses, now, now];
-      const providers = (await this.ds.query(
-        `SELECT DISTINCT p.provider_id FROM payments p JOIN providers pv ON pv.id = p.provider_id AND pv.kind <> 'file'
-         WHERE ${due} AND p.provider_id IS NOT NULL ORDER BY p.provider_id`,
-        dueParams,
-      )) as { provider_id: number }[];
-      for (const { provider_id: providerId } of providers) {
-        let after = '0';
-        for (;;) {
-          const rows = (await this.ds.query(
-            `SELECT p.seq, p.next_attempt_at IS NULL AS never FROM payments p
-             WHERE ${due} AND p.provider_id = ? AND p.seq > ? ORDER BY p.seq LIMIT ${PAGE}`,
-            [...dueParams, providerId, after],
-          )) as { seq: string; never: number | string }[];
-          if (rows.length) {
-            // queued: not queued again before the lease ends (if a job is lost, the sweeper queues it again then);
-            // one statement for the page, then its chunk jobs at once (the Redis client pipelines them)
-            const leased = byMark ? rows.filter((r) => Number(r.never) !== 1) : rows;
-            if (leased.length) {
-              await this.ds.query(`UPDATE payments SET queued_until = ? WHERE batch_id = ? AND seq IN (${marks(leased.length)})`, [
-                new Date(now.getTime() + this.opts.queueLeaseMs),
-                batchId,
-                ...leased.map((r) => String(r.seq)),
-              ]);
-            }
-            const jobs: ChunkJob[] = [];
-            for (let i = 0; i < rows.length; i += this.opts.chunkSize) {
-              const part = rows.slice(i, i + this.opts.chunkSize);
-              jobs.push({ kind, batchId, fromSeq: String(part[0]!.seq), toSeq: String(part[part.length - 1]!.seq) });
-            }
-            await Promise.all(jobs.map((job) => this.queues.send(providerId, job)));
-            out[kind] += jobs.length;
-          }
-          if (rows.length < PAGE) break;
-          after = String(rows[rows.length - 1]!.seq);
-        }
-      }
-      if (byMark) {
-        // every never-tried send of the batch is in a job now: the mark says so until the lease ends
-        await batchMarks.mark(batchId, this.opts.queueLeaseMs).catch((err: unknown) => {
-          // not marked: the next fresh sweep queues them again, and each is still sent once
-          this.log.warn('dispatch mark not set', { batchId, err });
-        });
-      }
-    }
-    return out;
+    return this.dispatcher.run(batchId, now, opts);
   }
 
   // ------------------------------------------------------------ sending
@@ -553,19 +476,7 @@ export class PaymentEngine {
     let expired = gone.expired;
     const cutoff = new Date(now.getTime() - this.opts.sendingLeaseMs);
     for (const batchId of batches) {
-      const stale = (await this.ds.query("SELECT seq FROM payments WHERE batch_id = ? AND status = 'sending' AND claimed_at < ?", [
-        batchId,
-        cutoff,
-      ])) as { seq: string }[];
-      if (stale.length) {
-        expired += await this.sendingToUnknown(
-          batchId,
-          stale.map((r) => String(r.seq)),
-          (r) => r.claimed_at < cutoff,
-          { error: 'no answer was recorded within the sending lease', detail: 'sending lease expired' },
-          now,
-        );
-      }
+      expired += await this.lost.expireLeases(batchId, cutoff, now);
       const last = this.freshDispatch.get(batchId) ?? 0;
       const fresh = opts.requeue === true || now.getTime() - last >= this.opts.queueLeaseMs / 2;
       if (fresh) this.freshDispatch.set(batchId, now.getTime());
@@ -580,130 +491,9 @@ export class PaymentEngine {
     return { expired, released: gone.released, batches: batches.length };
   }
 
-  /**
-   * Takes back the claims of workers that stopped announcing themselves (no heartbeat for the expiry). A `sending`
-   * payment's request may have left: it becomes `unknown` (an inquiry decides, never a resend) once its provider's
-   * request timeout, and a margin, have passed after the last moment the worker could have started it (its last beat
-   * plus the expiry; see WorkerHeartbeat). An inquiry claim is given up at once (asking again is harmless). Workers gone
-   * longer than the sending lease are left to the lease.
-   */
-  async recoverGoneWorkers(now = new Date()): Promise<{ expired: number; released: number }> {
-    const expiry = this.heartbeat.expiryMs;
-    const gone = (await this.ds.query('SELECT id, beat_at FROM worker_heartbeats WHERE beat_at < ? AND beat_at >= ?', [
-      new Date(now.getTime() - expiry),
-      new Date(now.getTime() - expiry - this.opts.sendingLeaseMs),
-    ])) as { id: number; beat_at: Date }[];
-    if (!gone.length) return { expired: 0, released: 0 };
-    const beatOf = new Map(gone.map((w) => [Number(w.id), new Date(w.beat_at).getTime()]));
-    const ids = [...beatOf.keys()];
-    const held = (await this.ds.query(
-      `SELECT batch_id, seq, status, provider_id, claimed_by, claim_timeout_ms, claim_token IS NOT NULL AS claimed FROM payments
-       WHERE claimed_by IN (${marks(ids.length)}) LIMIT 10000`,
-      ids,
-    )) as {
-      batch_id: string;
-      seq: string;
-      status: PaymentStatus;
-      provider_id: number | null;
-      claimed_by: number;
-      claim_timeout_ms: number | null;
-      claimed: number | string;
-    }[];
-    if (!held.length) return { expired: 0, released: 0 };
-
-    const timeouts = new Map<number, number | null>();
-    for (const pid of new Set(held.filter((r) => r.status === 'sending').map((r) => Number(r.provider_id)))) {
-      timeouts.set(
-        pid,
-        await this.providers.get(pid).then(
-          (p) => p.timeoutMs,
-          () => null,
-        ),
-      );
-    }
-    // per batch, the sending payments whose request, if any, has been answered or given up by now
-    const ripe = new Map<string, string[]>();
-    for (const r of held) {
-      if (r.status !== 'sending') continue;
-      // the longer of the timeout the requests went out with and the provider's now: a timeout shortened while they
-      // were in flight does not cut their wait short (claims from before the timeout was recorded have only the latter)
-      const current = timeouts.get(Number(r.provider_id)) ?? null;
-      const sentWith = r.claim_timeout_ms === null ? null : Number(r.claim_timeout_ms);
-      if (current === null && sentWith === null) continue;
-      const timeout = Math.max(current ?? 0, sentWith ?? 0);
-      if (now.getTime() < beatOf.get(Number(r.claimed_by))! + expiry + timeout + RECOVERY_MARGIN_MS) continue;
-      const batchId = String(r.batch_id);
-      ripe.set(batchId, [...(ripe.get(batchId) ?? []), String(r.seq)]);
-    }
-    let expired = 0;
-    for (const [batchId, seqs] of ripe) {
-      const n = await this.sendingToUnknown(
-        batchId,
-        seqs,
-        (r) => r.claimed_by !== null && beatOf.has(Number(r.claimed_by)),
-        { error: 'the worker sending it stopped announcing itself before recording an answer', detail: 'worker gone' },
-        now,
-      );
-      expired += n;
-      if (n) this.log.warn('claims of a worker gone sent to status inquiries', { batchId, payments: n });
-    }
-
-    let released = 0;
-    if (held.some((r) => r.status !== 'sending' && Number(r.claimed) === 1)) {
-      // inquiry claims: asked again at once (the answer of the gone worker, if it ever comes, finds its claim gone)
-      const res = (await this.ds.query(
-        `UPDATE payments SET next_attempt_at = ?, claim_token = NULL, claimed_by = NULL
-         WHERE claimed_by IN (${marks(ids.length)}) AND status IN (${literals(INQUIRABLE_STATUSES)}) AND claim_token IS NOT NULL`,
-        [now, ...ids],
-      )) as { affectedRows: number };
-      released = res.affectedRows;
-    }
-    if (held.some((r) => r.status !== 'sending' && Number(r.claimed) !== 1)) {
-      // claims ended by another source (a callback came first): nothing is held, only the name is left
-      await this.ds.query(
-        `UPDATE payments SET claimed_by = NULL WHERE claimed_by IN (${marks(ids.length)}) AND status <> 'sending' AND claim_token IS NULL`,
-        ids,
-      );
-    }
-    return { expired, released };
-  }
-
-  /**
-   * `sending` → `unknown` for the given payments of a batch that are still `sending` and pass `still`, read under their
-   * row locks: one conditional UPDATE, the events of exactly the rows moved, in one transaction. Due for an inquiry at
-   * once (never a resend: only an inquiry that finds nothing sends again, with the same reference).
-   */
-  private async sendingToUnknown(
-    batchId: string,
-    seqs: readonly string[],
-    still: (r: { claimed_at: Date; claimed_by: number | null }) => boolean,
-    why: { error: string; detail: string },
-    now: Date,
-  ): Promise<number> {
-    return retryOnDeadlock(() =>
-      this.ds.transaction(async (em) => {
-        let moved = 0;
-        for (let i = 0; i < seqs.length; i += 1000) {
-          const part = seqs.slice(i, i + 1000);
-          const rows = (await em.query(
-            `SELECT seq, status, claimed_at, claimed_by FROM payments WHERE batch_id = ? AND seq IN (${marks(part.length)}) FOR UPDATE`,
-            [batchId, ...part],
-          )) as { seq: string; status: PaymentStatus; claimed_at: Date; claimed_by: number | null }[];
-          const take = rows
-            .filter((r) => r.status === 'sending' && still({ claimed_at: new Date(r.claimed_at), claimed_by: r.claimed_by }))
-            .map((r) => String(r.seq));
-          if (!take.length) continue;
-          await em.query(
-            `UPDATE payments SET status = 'unknown', claim_token = NULL, claimed_by = NULL, next_attempt_at = ?, last_error = ?
-             WHERE batch_id = ? AND status = 'sending' AND seq IN (${marks(take.length)})`,
-            [now, why.error, batchId, ...take],
-          );
-          await recordSameChange(em, batchId, take, { from: 'sending', to: 'unknown', detail: why.detail }, 'sweeper');
-          moved += take.length;
-        }
-        return moved;
-      }),
-    );
+  /** The claims of workers that stopped announcing themselves, taken back (see LostClaims.recoverGoneWorkers). */
+  recoverGoneWorkers(now = new Date()): Promise<{ expired: number; released: number }> {
+    return this.lost.recoverGoneWorkers(now);
   }
 
   /** processing → completed (every payment final, none failed) or completed_with_failures; recorded and audited once. */
