@@ -30,6 +30,7 @@ export const ENCRYPTED_COLUMNS: readonly EncryptedColumn[] = [
   { table: 'users', id: 'id', column: 'totp_secret', aad: (id) => `totp:${id}` },
   { table: 'idempotency_keys', id: 'id', column: 'response_body', aad: (id) => `idempotency:${id}` },
   { table: 'providers', id: 'id', column: 'secret_enc', aad: (id) => `provider:${id}` },
+  { table: 'sms_gateways', id: 'id', column: 'secret_enc', aad: (id) => `sms-gateway:${id}` },
   { table: 'role_grants', id: 'id', column: 'password_part_enc', aad: (id) => `role-grant:${id}` },
 ];
 

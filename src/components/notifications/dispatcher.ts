@@ -1,0 +1,308 @@
+import { randomBytes } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import type winston from 'winston';
+import type { DataCipher } from '../../platform/crypto';
+import { notFound } from '../../platform/errors';
+import type { HeaderBag } from '../providers';
+import { applyGatewayStatus, batchesToCollect, closeCollectedBatch, collectBatchEvents, collectEnrolmentEvents, sweepMessages } from './messages.sql';
+import { renderFacts, valuesOf } from './message-content';
+import { MAX_TEXT_CHARS, countSms, withoutDiacritics } from './sms-encoding';
+import { renderTemplate, type NotificationEvent } from './notification-events';
+import type { SmsGatewayClient } from './sms-gateway.client';
+import type { SmsGateway, SmsGatewaysService } from './sms-gateways.service';
+import type { Template, Templates } from './templates';
+
+/** Resolves when one request to a gateway may leave (the payments' token bucket, shared through Redis by every worker). */
+export interface GatewayRateLimiter {
+  take(gatewayId: number, perSecond: number): Promise<void>;
+}
+
+export interface DispatcherOptions {
+  /** Messages claimed at a time. */
+  claimSize: number;
+  /** Requests in flight at once from one dispatcher. */
+  parallel: number;
+  /** A claim left `sending` this long is from a dispatcher that died: the message becomes `unknown`. */
+  leaseMs: number;
+  /** A message not sent this long after its event is dropped. */
+  maxAgeMs: number;
+  /** How long one dispatch round may go on before it yields (the next round continues). */
+  roundMs: number;
+  hotline: string;
+}
+
+export const DISPATCHER_DEFAULTS: DispatcherOptions = {
+  claimSize: 200,
+  parallel: 32,
+  leaseMs: 60_000,
+  maxAgeMs: 48 * 3600_000,
+  roundMs: 20_000,
+  hotline: '1900 0000',
+};
+
+/** 21:00 to 07:00 in Asia/Ho_Chi_Minh (UTC+7, no daylight saving): nothing is sent, messages wait. */
+export function inQuietHours(now: Date): boolean {
+  const hour = (now.getUTCHours() + 7) % 24;
+  return hour >= 21 || hour < 7;
+}
+
+/** The next 07:00 in Asia/Ho_Chi_Minh after `now`. */
+export function quietHoursEnd(now: Date): Date {
+  const vn = new Date(now.getTime() + 7 * 3600_000);
+  const end = Date.UTC(vn.getUTCFullYear(), vn.getUTCMonth(), vn.getUTCDate(), 7) - 7 * 3600_000;
+  return new Date(end > now.getTime() ? end : end + 24 * 3600_000);
+}
+
+interface Claimed {
+  beneficiary_id: string;
+  event: NotificationEvent;
+  reference: string;
+  programme_id: number;
+  batch_id: string | null;
+  payment_seq: string | null;
+  text: string | null;
+}
+
+export interface RoundResult {
+  held: boolean;
+  claimed: number;
+  asked: number;
+  skipped: number;
+}
+
+const token = (): string => randomBytes(12).toString('hex');
+
+/**
+ * Sends the messages: claims due ones with a conditional UPDATE (a burst of dispatchers never claims one twice),
+ * fixes each one's text at its first claim, sends it through the default gateway at the gateway's rate, and reads
+ * the answer as the contract's table says. A message whose outcome is unknown is asked about before anything is sent
+ * again with its reference, and then only with the same text.
+ */
+export class NotificationDispatcher {
+  constructor(
+    private readonly ds: DataSource,
+    private readonly cipher: DataCipher,
+    private readonly gateways: SmsGatewaysService,
+    private readonly templates: Templates,
+    private readonly rate: GatewayRateLimiter,
+    private readonly log: winston.Logger,
+    private readonly opts: DispatcherOptions = DISPATCHER_DEFAULTS,
+  ) {}
+
+  /** One round: questions about unknown outcomes, then due messages, until none is due or the round's time is up. */
+  async runOnce(now: () => Date = () => new Date()): Promise<RoundResult> {
+    const result: RoundResult = { held: false, claimed: 0, asked: 0, skipped: 0 };
+    if (inQuietHours(now())) return { ...result, held: true };
+    const started = Date.now();
+    for (;;) {
+      result.asked += await this.askRound(now());
+      const gw = await this.gateways.defaultGateway();
+      if (!gw || gw.paused) break;
+      const claimed = await this.claim(gw, now());
+      if (claimed.length === 0) break;
+      result.claimed += claimed.length;
+      result.skipped += await this.sendClaimed(gw, claimed, now);
+      if (Date.now() - started > this.opts.roundMs || inQuietHours(now())) break;
+    }
+    return result;
+  }
+
+  /** Claims up to claimSize due messages for this gateway; returns them. */
+  async claim(gw: SmsGateway, now: Date, size = this.opts.claimSize): Promise<Claimed[]> {
+    const t = token();
+    await this.ds.query(
+      `UPDATE notification_messages SET status = 'sending', claim_token = ?, claimed_at = ?, attempts = attempts + 1, gateway_id = COALESCE(gateway_id, ?)
+       WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) AND (gateway_id IS NULL OR gateway_id = ?)
+       ORDER BY next_attempt_at LIMIT ?`,
+      [t, now, gw.id, now, gw.id, size],
+    );
+    return (await this.ds.query(
+      `SELECT beneficiary_id, event, reference, programme_id, batch_id, payment_seq, text FROM notification_messages
+       WHERE status = 'sending' AND claim_token = ?`,
+      [t],
+    )) as Claimed[];
+  }
+
+  private async sendClaimed(gw: SmsGateway, claimed: Claimed[], now: () => Date): Promise<number> {
+    const client = await this.gateways.clientFor(gw.id);
+    const callbackUrl = this.gateways.callbackUrl(gw.name);
+    const templates = new Map<string, Template>();
+    let skipped = 0;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < claimed.length) {
+        const m = claimed[next++]!;
+        try {
+          const ready = await this.prepare(gw, m, templates);
+          if (!ready) {
+            skipped++;
+            continue;
+          }
+          await this.rate.take(gw.id, gw.rateLimitPerSecond);
+          await this.send(gw, client, m.reference, ready.to, ready.text, callbackUrl, now);
+        } catch (err) {
+          // left `sending`: the sweep makes it `unknown` after the lease and a question decides
+          this.log.error('sending a notification failed', { reference: m.reference, err });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.opts.parallel, claimed.length) }, worker));
+    return skipped;
+  }
+
+  /** The number and text of a claimed message, its text fixed at the first claim; null when it is not to be sent (recorded). */
+  private async prepare(gw: SmsGateway, m: Claimed, templates: Map<string, Template>): Promise<{ to: string; text: string } | null> {
+    const facts = await renderFacts(this.ds, this.cipher, {
+      beneficiaryId: m.beneficiary_id,
+      programmeId: m.programme_id,
+      batchId: m.batch_id,
+      paymentSeq: m.payment_seq,
+    });
+    const close = async (status: 'skipped' | 'refused', reason: string) => {
+      await this.ds.query(
+        `UPDATE notification_messages SET status = ?, reason = ?, claim_token = NULL, final_at = NOW(3) WHERE reference = ? AND status = 'sending'`,
+        [status, reason, m.reference],
+      );
+      return null;
+    };
+    if (!facts) return close('refused', 'NO_RECIPIENT');
+    if (facts.optedOut) return close('skipped', 'OPTED_OUT');
+    if (!facts.hasPhone) return close('skipped', 'NO_MOBILE');
+    if (!facts.to) return close('skipped', 'INVALID_NUMBER');
+    if (m.text !== null) return { to: facts.to, text: m.text };
+    const key = `${m.programme_id}:${m.event}`;
+    let template = templates.get(key);
+    if (!template) {
+      template = await this.templates.current(m.programme_id, m.event);
+      templates.set(key, template);
+    }
+    const rendered = renderTemplate(template.body, await valuesOf(this.ds, facts, this.opts.hotline, template.body.includes('{diem_rut}')));
+    const text = template.plain ? withoutDiacritics(rendered) : rendered;
+    if ([...text].length > MAX_TEXT_CHARS) return close('refused', 'TEXT_TOO_LONG');
+    const { encoding, segments } = countSms(text);
+    await this.ds.query(
+      `UPDATE notification_messages SET text = ?, encoding = ?, segments = ?, cost = ? WHERE reference = ? AND status = 'sending' AND text IS NULL`,
+      [text, encoding, segments, segments * gw.pricePerSegment, m.reference],
+    );
+    return { to: facts.to, text };
+  }
+
+  private async send(gw: SmsGateway, client: SmsGatewayClient, reference: string, to: string, text: string, callbackUrl: string, now: () => Date): Promise<void> {
+    const outcome = await client.send({ reference, to, sender: gw.sender, text, callbackUrl });
+    const at = now();
+    const set = (fields: string, params: unknown[]) =>
+      this.ds.query(`UPDATE notification_messages SET ${fields}, claim_token = NULL WHERE reference = ? AND status = 'sending'`, [...params, reference]);
+    switch (outcome.kind) {
+      case 'accepted':
+      case 'duplicate':
+        await set(`status = 'accepted', gateway_status = 'QUEUED', gateway_message_id = ?, sent_at = COALESCE(sent_at, ?), reason = NULL, next_attempt_at = NULL`, [
+          outcome.message.messageId,
+          at,
+        ]);
+        if (outcome.message.status !== 'QUEUED') await applyGatewayStatus(this.ds, reference, gw.id, outcome.message.status, outcome.message.errorCode, at);
+        return;
+      case 'refused':
+        await set(`status = 'refused', reason = ?, final_at = ?`, [outcome.code, at]);
+        return;
+      case 'conflict':
+        await set(`status = 'review', reason = 'REFERENCE_CONFLICT'`, []);
+        return;
+      case 'unauthorized':
+        // nothing was sent; it waits for an administrator to fix the gateway's secret or clock (dropped after 48 hours)
+        await set(`status = 'pending', reason = ?, next_attempt_at = ?`, [`UNAUTHORIZED_${outcome.code}`.slice(0, 40), new Date(at.getTime() + 60_000)]);
+        return;
+      case 'retry_later':
+        await set(`status = 'pending', reason = 'RETRY_LATER', next_attempt_at = ?`, [new Date(at.getTime() + 1000 * (outcome.retryAfterSeconds ?? 1))]);
+        return;
+      case 'unknown':
+        await set(`status = 'unknown', reason = ?, next_attempt_at = ?`, [outcome.reason.slice(0, 40), at]);
+        return;
+    }
+  }
+
+  /** Asks the gateway about due unknown outcomes: found → its status; NOT_FOUND → pending, to be sent again with the same text. */
+  async askRound(now: Date, size = this.opts.claimSize): Promise<number> {
+    const t = token();
+    // asked again in 5 s when this question gets no answer
+    await this.ds.query(
+      `UPDATE notification_messages SET claim_token = ?, next_attempt_at = ? WHERE status = 'unknown' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`,
+      [t, new Date(now.getTime() + 5000), now, size],
+    );
+    const rows = (await this.ds.query(`SELECT reference, gateway_id FROM notification_messages WHERE status = 'unknown' AND claim_token = ?`, [t])) as {
+      reference: string;
+      gateway_id: number;
+    }[];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < rows.length) {
+        const r = rows[next++]!;
+        try {
+          const gw = await this.gateways.get(r.gateway_id);
+          const client = await this.gateways.clientFor(gw.id);
+          await this.rate.take(gw.id, gw.rateLimitPerSecond);
+          const answer = await client.ask(r.reference);
+          if (answer.kind === 'found') {
+            await this.ds.query(`UPDATE notification_messages SET gateway_message_id = COALESCE(gateway_message_id, ?) WHERE reference = ?`, [
+              answer.message.messageId,
+              r.reference,
+            ]);
+            await applyGatewayStatus(this.ds, r.reference, gw.id, answer.message.status, answer.message.errorCode, now);
+          } else if (answer.kind === 'not_found') {
+            await this.ds.query(
+              `UPDATE notification_messages SET status = 'pending', reason = 'NOT_FOUND', next_attempt_at = NULL, claim_token = NULL
+               WHERE reference = ? AND status = 'unknown' AND claim_token = ?`,
+              [r.reference, t],
+            );
+          }
+        } catch (err) {
+          this.log.warn('asking about a notification failed; asked again later', { reference: r.reference, err });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.opts.parallel, rows.length) }, worker));
+    return rows.length;
+  }
+
+  /** Claims of dead dispatchers to unknown, messages too old to drop; then new events collected. */
+  async sweep(now: Date = new Date()): Promise<{ unknown: number; dropped: number; created: number }> {
+    const moved = await sweepMessages(this.ds, now, this.opts.leaseMs, this.opts.maxAgeMs);
+    const created = await this.collect();
+    return { ...moved, created };
+  }
+
+  /** Creates the messages of every event that happened since the last collection, set-based. */
+  async collect(): Promise<number> {
+    let created = 0;
+    const enabled = new Map<number, Set<NotificationEvent>>();
+    const eventsOf = async (programmeId: number) => {
+      let e = enabled.get(programmeId);
+      if (!e) {
+        e = await this.templates.enabledEvents(programmeId);
+        enabled.set(programmeId, e);
+      }
+      return e;
+    };
+    for (const b of await batchesToCollect(this.ds)) {
+      created += await collectBatchEvents(this.ds, b.id, await eventsOf(b.programmeId));
+      await closeCollectedBatch(this.ds, b.id);
+    }
+    // a programme whose template switches an enrolment event off is left out in the statement itself
+    created += await collectEnrolmentEvents(this.ds, new Set<NotificationEvent>(['enrolment_suspended', 'enrolment_ended']));
+    return created;
+  }
+
+  /**
+   * A gateway's delivery report (contract section 4): the signature checked with the gateway's secret over the exact
+   * bytes, then applied forward only. `applied` when it moved the message, `already` for a report applied before or
+   * one that would move it backwards, `unmatched` for a reference this gateway never got from us: all answered 200.
+   */
+  async applyReport(gatewayName: string, headers: HeaderBag, rawBody: Buffer, path: string, now = new Date()): Promise<'applied' | 'already' | 'unmatched'> {
+    const gw = await this.gateways.getByName(gatewayName);
+    if (!gw) throw notFound('GATEWAY_NOT_FOUND', `no SMS gateway named ${gatewayName}`);
+    const client = await this.gateways.clientFor(gw.id);
+    const report = client.verifyReport(headers, rawBody, path, now);
+    if (await applyGatewayStatus(this.ds, report.reference, gw.id, report.status, report.errorCode, now)) return 'applied';
+    const [row] = (await this.ds.query('SELECT status FROM notification_messages WHERE reference = ? AND gateway_id = ?', [report.reference, gw.id])) as unknown[];
+    return row ? 'already' : 'unmatched';
+  }
+}
