@@ -252,7 +252,7 @@ describe('notifications: SMS to recipients', function () {
       expect(created).to.have.length(25);
       expect(created.every((m) => /^NTF-B\d{6}[A-Z0-9]{8}-\d+-PAID$/.test(m.reference) && m.status === 'pending')).to.equal(true);
 
-      const before = ledger.messages.size;
+      const atGateway = () => [...ledger.messages.keys()].filter((r) => r.startsWith(`NTF-${batch.prefix}-`)).length;
       // six dispatchers claiming three at a time, as worker processes would
       const { notifications, cipher } = app.services;
       const rate = new RedisRateLimiter(app.infra.redis, (id) => redisKey(app.infra.cfg, 'ratelimit', 'sms-test', id));
@@ -265,7 +265,7 @@ describe('notifications: SMS to recipients', function () {
       const done = await messagesOf(batch.id);
       const byStatus = done.reduce<Record<string, number>>((a, m) => ({ ...a, [`${m.status}:${m.reason ?? ''}`]: (a[`${m.status}:${m.reason ?? ''}`] ?? 0) + 1 }), {});
       expect(byStatus).to.deep.equal({ 'delivered:': 23, 'skipped:OPTED_OUT': 1, 'skipped:NO_MOBILE': 1 });
-      expect(ledger.messages.size - before).to.equal(23);
+      expect(atGateway()).to.equal(23);
       for (const m of done.filter((d) => d.status === 'delivered')) {
         expect(ledger.messages.get(m.reference)!.accepts, m.reference).to.equal(1);
         expect(ledger.messages.get(m.reference)!.text).to.equal(m.text);
@@ -307,10 +307,12 @@ describe('notifications: SMS to recipients', function () {
       // a dispatcher that dies between claim and send leaves its claim `sending`
       await sql(`UPDATE notification_messages SET next_attempt_at = NULL WHERE reference = ?`, [crashed]);
       const claimed = await app.services.notifier.claim(gw, new Date(day().getTime() - 61_000));
-      expect(claimed.map((c) => c.reference)).to.deep.equal([crashed]);
-      expect(await app.services.notifier.runOnce(day)).to.include({ claimed: 0 });
+      expect(claimed.map((c) => c.reference)).to.include(crashed);
+      await app.services.notifier.runOnce(day);
+      expect((await messagesOf(batch.id)).find((m) => m.reference === crashed)!.status).to.equal('sending');
       const swept = await app.services.notifier.sweep(day());
-      expect(swept.unknown).to.equal(1);
+      expect(swept.unknown).to.be.at.least(1);
+      expect((await messagesOf(batch.id)).find((m) => m.reference === crashed)!.status).to.equal('unknown');
 
       await untilSettled(batch.id);
       const done = await messagesOf(batch.id);

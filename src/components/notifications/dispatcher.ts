@@ -53,7 +53,8 @@ export function quietHoursEnd(now: Date): Date {
   return new Date(end > now.getTime() ? end : end + 24 * 3600_000);
 }
 
-interface Claimed {
+/** A message as a dispatcher claimed it. */
+export interface Claimed {
   beneficiary_id: string;
   event: NotificationEvent;
   reference: string;
