@@ -58,6 +58,12 @@ export const SECTIONS: readonly Section[] = [
   { path: '/areas', label: 'nav.areas', roles: ['admin'], load: () => import('../features/admin/areas-section') },
   { path: '/reference', label: 'nav.reference', roles: ['admin'], load: () => import('../features/admin/reference-section') },
   { path: '/providers', label: 'nav.providers', roles: ['admin'], load: () => import('../features/admin/providers-section') },
+  {
+    path: '/sms-gateways',
+    label: 'nav.smsGateways',
+    roles: ['admin'],
+    load: () => import('../features/notifications/gateways-section'),
+  },
   { path: '/queues', label: 'nav.queues', roles: ['admin'], load: () => import('../features/admin/queues-section') },
 ];
 

@@ -142,9 +142,12 @@ export function TemplatesPage() {
   const [programmeId, setProgrammeId] = useState<number | null>(null);
   const [event, setEvent] = useState<Event | null>(null);
   const programmeSelect = useId();
+  const searchId = useId();
+  const [typed, setTyped] = useState('');
+  const q = useSettled(typed.trim());
   const programmes = useQuery({
-    queryKey: ['programmes', 'all'],
-    queryFn: () => unwrap(api.GET('/api/v1/programmes', { params: { query: { limit: 100 } } })),
+    queryKey: ['programmes', 'choice', q],
+    queryFn: () => unwrap(api.GET('/api/v1/programmes', { params: { query: { limit: 50, ...(q ? { q } : {}) } } })),
   });
   const templates = useQuery({
     queryKey: ['notifications', 'templates', programmeId],
@@ -158,6 +161,10 @@ export function TemplatesPage() {
       <p>
         <Link href="/costs">{t('notifications.costsLink')}</Link>
       </p>
+      <div className="field">
+        <label htmlFor={searchId}>{t('notifications.findProgramme')}</label>
+        <input id={searchId} type="search" maxLength={100} value={typed} onChange={(e) => setTyped(e.target.value)} />
+      </div>
       <div className="field">
         <label htmlFor={programmeSelect}>{t('notifications.programme')}</label>
         <select
