@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import nock from 'nock';
 import { SmsGatewayClient } from '../../src/components/notifications';
 import { buildSmsSandbox, type SmsSandboxLedger } from '../../src/components/notifications/sandbox';
-import { verify } from '../../src/components/providers/signing';
+import { signedHeaders, verify } from '../../src/components/providers/signing';
 import { startCallbackReceiver, signedRequest, type CallbackReceiver } from '../helpers/sandbox';
 
 const SECRET = 'sms-test-secret-0123456789abcdef';
@@ -81,20 +81,20 @@ describe('SMS gateway client (sms-api.md)', function () {
       expect(await client.send(msg)).to.deep.equal({ kind: 'retry_later', retryAfterSeconds: null });
     });
 
-    it('other 5xx, a timeout, a reset and an unreadable 201: unknown (ask before sending again)', async () => {
-      gw().post('/gw/v1/messages').reply(500, { error: 'INTERNAL' });
-      expect(await client.send(msg)).to.deep.equal({ kind: 'unknown', reason: 'STATUS_500' });
-      gw().post('/gw/v1/messages').reply(502, 'bad gateway');
-      expect(await client.send(msg)).to.deep.equal({ kind: 'unknown', reason: 'STATUS_502' });
-      gw().post('/gw/v1/messages').delay(1000).reply(201, object());
-      expect(await client.send(msg)).to.deep.equal({ kind: 'unknown', reason: 'TIMEOUT' });
-      gw().post('/gw/v1/messages').replyWithError({ code: 'ECONNRESET', message: 'socket hang up' });
-      expect(await client.send(msg)).to.deep.equal({ kind: 'unknown', reason: 'ECONNRESET' });
-      gw().post('/gw/v1/messages').reply(201, { reference: msg.reference });
-      expect(await client.send(msg)).to.deep.equal({ kind: 'unknown', reason: 'MALFORMED_201' });
-      gw().post('/gw/v1/messages').reply(201, object('QUEUED', 'NTF-OTHER'));
-      expect(await client.send(msg)).to.deep.equal({ kind: 'unknown', reason: 'MISMATCHED_201' });
-    });
+    const unknowns: [string, () => nock.Scope, string][] = [
+      ['a 500', () => gw().post('/gw/v1/messages').reply(500, { error: 'INTERNAL' }), 'STATUS_500'],
+      ['a 502', () => gw().post('/gw/v1/messages').reply(502, 'bad gateway'), 'STATUS_502'],
+      ['an answer slower than the timeout', () => gw().post('/gw/v1/messages').delay(2000).reply(201, object()), 'TIMEOUT'],
+      ['a reset', () => gw().post('/gw/v1/messages').replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })), 'ECONNRESET'],
+      ['a 201 it cannot read', () => gw().post('/gw/v1/messages').reply(201, { reference: msg.reference }), 'MALFORMED_201'],
+      ['a 201 for another reference', () => gw().post('/gw/v1/messages').reply(201, object('QUEUED', 'NTF-OTHER')), 'MISMATCHED_201'],
+    ];
+    for (const [what, scope, reason] of unknowns) {
+      it(`${what}: unknown (ask before sending again)`, async () => {
+        scope();
+        expect(await client.send(msg)).to.deep.equal({ kind: 'unknown', reason });
+      });
+    }
 
     it('asks: 200 found, 404 NOT_FOUND never accepted, a stray 404 unknown, 503 later', async () => {
       gw().get(`/gw/v1/messages/${msg.reference}`).reply(200, object('SENT'));
@@ -193,7 +193,6 @@ describe('SMS gateway client (sms-api.md)', function () {
       expect(await wrong.send({ ...msg, reference: 'NTF-WRONG' })).to.deep.equal({ kind: 'unauthorized', code: 'BAD_SIGNATURE' });
       wrong.close();
       const body = JSON.stringify({ ...msg, reference: 'NTF-STALE' });
-      const { signedHeaders } = await import('../../src/components/providers/signing');
       const headers = signedHeaders(SECRET, { method: 'POST', pathWithQuery: '/sms/v1/messages', rawBody: body, timestamp: Math.floor(Date.now() / 1000) - 600 }, 'svc-1');
       const res = await fetch(`${url}/sms/v1/messages`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
       expect(res.status).to.equal(401);
