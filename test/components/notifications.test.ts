@@ -29,7 +29,7 @@ describe('notifications: SMS to recipients', function () {
   let smsUrl: string;
   let admin: TestUser;
   let staff: TestUser;
-  let staffBaDinh: TestUser;
+  let staffElsewhere: TestUser;
   let auditor: TestUser;
   let gatewayId: number;
 
@@ -71,7 +71,7 @@ describe('notifications: SMS to recipients', function () {
     const out = [];
     for (let i = 0; i < n; i++) {
       const p = await enrol(programmeId, { account: `1234567${String(i).padStart(4, '0')}89` });
-      if (o.phone !== false) await withPhone(p.beneficiaryId, `09${String(10_000_000 + i * 7919).slice(-8)}`);
+      if (o.phone !== false) await withPhone(p.beneficiaryId, `09${String(12_345_001 + i * 7919).slice(-8)}`);
       out.push(p);
     }
     return out;
@@ -114,7 +114,7 @@ describe('notifications: SMS to recipients', function () {
     app.services.notifications.gateways.callbackUrl = (name: string) => `${app.url}/api/v1/notifications/gateways/${name}/callbacks`;
     admin = await makeUser(['admin'], { area: null });
     staff = await makeUser(['staff']);
-    staffBaDinh = await makeUser(['staff'], { area: '001' });
+    staffElsewhere = await makeUser(['staff'], { area: '003' });
     auditor = await makeUser(['auditor'], { area: null });
   });
 
@@ -229,7 +229,7 @@ describe('notifications: SMS to recipients', function () {
         staff.token,
       );
       expect(plain.body).to.include({ text: 'Tro cap 750.000d cua Nguyen Van An', encoding: 'GSM7', units: 34 });
-      const outside = await post('/notifications/templates/preview', { programmeId: programme.id, event: 'payment_paid', beneficiaryId: person.beneficiaryId }, staffBaDinh.token);
+      const outside = await post('/notifications/templates/preview', { programmeId: programme.id, event: 'payment_paid', beneficiaryId: person.beneficiaryId }, staffElsewhere.token);
       expect(outside.status).to.equal(404);
     });
   });
