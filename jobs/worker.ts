@@ -187,7 +187,9 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
     infra.cfg.notifyDispatchMs > 0
       ? setInterval(() => {
           const name = notifyTick++ % 5 === 0 ? 'notifications.sweep' : 'notifications.dispatch';
-          enqueueNotificationJob(infra.queues, name).catch((err: unknown) => infra.log.warn('queueing a notification job failed; next tick retries', { err }));
+          enqueueNotificationJob(infra.queues, name).catch((err: unknown) =>
+            infra.log.warn('queueing a notification job failed; next tick retries', { err }),
+          );
         }, infra.cfg.notifyDispatchMs)
       : null;
   notifyTimer?.unref();

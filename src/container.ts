@@ -35,7 +35,13 @@ import { OperationsService } from './components/operations';
 import { DashboardService } from './components/dashboard';
 import { redisKey } from './platform/redis';
 import { NetworkService } from './components/network';
-import { DISPATCHER_DEFAULTS, NotificationDispatcher, NotificationsService, SmsGatewaysService, Templates } from './components/notifications';
+import {
+  DISPATCHER_DEFAULTS,
+  NotificationDispatcher,
+  NotificationsService,
+  SmsGatewaysService,
+  Templates,
+} from './components/notifications';
 
 /** What a process has opened: configuration, database, Redis, queues, logger. */
 export interface Infra {
@@ -171,7 +177,10 @@ export function buildServices(infra: Infra, role: ServicesFor = 'api'): Services
   const templates = new Templates(ds, audit);
   // gateways' rate limits hold across every worker process: one token bucket per gateway in Redis
   const smsRate = new RedisRateLimiter(redis, (id) => redisKey(cfg, 'ratelimit', 'sms', id));
-  const notifier = new NotificationDispatcher(ds, cipher, gateways, templates, smsRate, infra.log, { ...DISPATCHER_DEFAULTS, hotline: cfg.notifyHotline });
+  const notifier = new NotificationDispatcher(ds, cipher, gateways, templates, smsRate, infra.log, {
+    ...DISPATCHER_DEFAULTS,
+    hotline: cfg.notifyHotline,
+  });
   return {
     cipher,
     audit,

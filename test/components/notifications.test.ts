@@ -46,7 +46,11 @@ describe('notifications: SMS to recipients', function () {
 
   /** A completed batch of succeeded payments of MONTH for these enrolments. */
   async function paidBatch(programmeId: number, enrolmentIds: string[], status = 'succeeded'): Promise<{ id: string; prefix: string }> {
-    const prefix = `B${String(MONTH)}${uniq('').replace(/[^A-Z0-9]/gi, '').toUpperCase().slice(-8).padStart(8, 'Q')}`;
+    const prefix = `B${String(MONTH)}${uniq('')
+      .replace(/[^A-Z0-9]/gi, '')
+      .toUpperCase()
+      .slice(-8)
+      .padStart(8, 'Q')}`;
     const b = await sql<{ insertId: number }>(
       `INSERT INTO batches (reference_prefix, kind, programme_id, period_from, period_to, area_id, area_path, status, created_by)
        SELECT ?, 'regular', ?, ?, ?, id, path, 'processing', ? FROM areas WHERE code = '01'`,
@@ -67,7 +71,11 @@ describe('notifications: SMS to recipients', function () {
     return { id: String(b.insertId), prefix };
   }
 
-  async function people(programmeId: number, n: number, o: { phone?: boolean } = {}): Promise<{ beneficiaryId: string; enrolmentId: string }[]> {
+  async function people(
+    programmeId: number,
+    n: number,
+    o: { phone?: boolean } = {},
+  ): Promise<{ beneficiaryId: string; enrolmentId: string }[]> {
     const out = [];
     for (let i = 0; i < n; i++) {
       const p = await enrol(programmeId, { account: `1234567${String(i).padStart(4, '0')}89` });
@@ -127,10 +135,26 @@ describe('notifications: SMS to recipients', function () {
 
   describe('gateways', () => {
     it('are added by an administrator, the secret sealed and never returned; others are refused', async () => {
-      const name = uniq('gw').toLowerCase().replace(/[^a-z0-9-]/g, '').slice(0, 30);
-      const body = { name, kind: 'http', baseUrl: smsUrl, clientId: 'svc-x', secret: 'a-secret-of-sixteen+', sender: 'SOLDTBXH', rateLimitPerSecond: 50, pricePerSegment: 700 };
+      const name = uniq('gw')
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, '')
+        .slice(0, 30);
+      const body = {
+        name,
+        kind: 'http',
+        baseUrl: smsUrl,
+        clientId: 'svc-x',
+        secret: 'a-secret-of-sixteen+',
+        sender: 'SOLDTBXH',
+        rateLimitPerSecond: 50,
+        pricePerSegment: 700,
+      };
       expect((await post('/notifications/gateways', body, auditor.token)).status).to.equal(403);
-      const r = await call('POST', '/api/v1/notifications/gateways', { token: admin.token, body, headers: { 'idempotency-key': uniq('k') } });
+      const r = await call('POST', '/api/v1/notifications/gateways', {
+        token: admin.token,
+        body,
+        headers: { 'idempotency-key': uniq('k') },
+      });
       expect(r.status, r.text).to.equal(201);
       expect(r.body).to.include({ name, secretSet: true, pricePerSegment: 700, isDefault: false });
       expect(r.text).to.not.include('a-secret-of-sixteen+');
@@ -155,10 +179,22 @@ describe('notifications: SMS to recipients', function () {
       expect(ok.status).to.equal(200);
       expect(ok.body.ok).to.equal(true);
       expect(ok.body.balance.segmentsLeft).to.be.a('number');
-      const name = uniq('bad').toLowerCase().replace(/[^a-z0-9-]/g, '').slice(0, 30);
+      const name = uniq('bad')
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, '')
+        .slice(0, 30);
       const bad = await call('POST', '/api/v1/notifications/gateways', {
         token: admin.token,
-        body: { name, kind: 'http', baseUrl: smsUrl, clientId: app.infra.cfg.sandboxClientId, secret: 'not-the-sandbox-secret', sender: 'SOLDTBXH', rateLimitPerSecond: 5, pricePerSegment: 500 },
+        body: {
+          name,
+          kind: 'http',
+          baseUrl: smsUrl,
+          clientId: app.infra.cfg.sandboxClientId,
+          secret: 'not-the-sandbox-secret',
+          sender: 'SOLDTBXH',
+          rateLimitPerSecond: 5,
+          pricePerSegment: 500,
+        },
         headers: { 'idempotency-key': uniq('k') },
       });
       const t = await post(`/notifications/gateways/${bad.body.id}/test`, {}, admin.token);
@@ -185,7 +221,9 @@ describe('notifications: SMS to recipients', function () {
       programme = await makeProgramme();
       const [p] = await people(programme.id, 1);
       person = p!;
-      await paidBatch(programme.id, [(await sql<{ id: string }[]>('SELECT id FROM enrolments WHERE beneficiary_id = ?', [person.beneficiaryId]))[0]!.id]);
+      await paidBatch(programme.id, [
+        (await sql<{ id: string }[]>('SELECT id FROM enrolments WHERE beneficiary_id = ?', [person.beneficiaryId]))[0]!.id,
+      ]);
     });
 
     it('are the built-in Vietnamese texts until staff save one', async () => {
@@ -197,39 +235,71 @@ describe('notifications: SMS to recipients', function () {
     });
 
     it('refuses a placeholder outside the whitelist with 400 naming it, and digits that look like an ID', async () => {
-      const bad = await put(`/notifications/templates/${programme.id}/payment_paid`, { body: 'Số CCCD {so_cccd} nhận {so_tien}', plain: false, active: true }, staff.token);
+      const bad = await put(
+        `/notifications/templates/${programme.id}/payment_paid`,
+        { body: 'Số CCCD {so_cccd} nhận {so_tien}', plain: false, active: true },
+        staff.token,
+      );
       expect(bad.status).to.equal(400);
       expect(bad.body.error.code).to.equal('UNKNOWN_PLACEHOLDER');
       expect(bad.body.error.message).to.include('{so_cccd}');
-      const digits = await put(`/notifications/templates/${programme.id}/payment_paid`, { body: 'TK 0123456789 {so_tien}', plain: false, active: true }, staff.token);
+      const digits = await put(
+        `/notifications/templates/${programme.id}/payment_paid`,
+        { body: 'TK 0123456789 {so_tien}', plain: false, active: true },
+        staff.token,
+      );
       expect(digits.body.error.code).to.equal('TEMPLATE_LOOKS_PERSONAL');
       expect((await get(`/notifications/templates/${programme.id}/payment_paid/versions`, staff.token)).body.items).to.have.length(1);
     });
 
     it('saves versions, audited, and refuses a stale edit with 409', async () => {
       const body = 'Trợ cấp tháng {thang} của {ten}: {so_tien} vào TK ***{tk_cuoi}.';
-      const r = await put(`/notifications/templates/${programme.id}/payment_paid`, { body, plain: false, active: true, expectedVersion: 0 }, staff.token);
+      const r = await put(
+        `/notifications/templates/${programme.id}/payment_paid`,
+        { body, plain: false, active: true, expectedVersion: 0 },
+        staff.token,
+      );
       expect(r.status, r.text).to.equal(200);
       expect(r.body).to.include({ version: 1, body });
       expect((await lastAudit('notification_template.save'))!.action).to.equal('notification_template.save');
-      const stale = await put(`/notifications/templates/${programme.id}/payment_paid`, { body, plain: true, active: true, expectedVersion: 0 }, staff.token);
+      const stale = await put(
+        `/notifications/templates/${programme.id}/payment_paid`,
+        { body, plain: true, active: true, expectedVersion: 0 },
+        staff.token,
+      );
       expect(stale.status).to.equal(409);
       expect(stale.body.error.code).to.equal('TEMPLATE_CHANGED');
-      expect((await put(`/notifications/templates/${programme.id}/payment_paid`, { body, plain: true, active: true }, auditor.token)).status).to.equal(403);
+      expect(
+        (await put(`/notifications/templates/${programme.id}/payment_paid`, { body, plain: true, active: true }, auditor.token)).status,
+      ).to.equal(403);
     });
 
     it('previews for a real recipient in scope: the own amount, masked account, encoding, segments and cost', async () => {
-      const r = await post('/notifications/templates/preview', { programmeId: programme.id, event: 'payment_paid', beneficiaryId: person.beneficiaryId }, staff.token);
+      const r = await post(
+        '/notifications/templates/preview',
+        { programmeId: programme.id, event: 'payment_paid', beneficiaryId: person.beneficiaryId },
+        staff.token,
+      );
       expect(r.status, r.text).to.equal(200);
       expect(r.body.text).to.equal('Trợ cấp tháng 12/2026 của Nguyễn Văn An: 750.000đ vào TK ***0089.');
       expect(r.body).to.include({ encoding: 'UCS2', segments: 1, pricePerSegment: 650, cost: 650 });
       const plain = await post(
         '/notifications/templates/preview',
-        { programmeId: programme.id, event: 'payment_paid', beneficiaryId: person.beneficiaryId, body: 'Tro cap {so_tien} cua {ten}', plain: true },
+        {
+          programmeId: programme.id,
+          event: 'payment_paid',
+          beneficiaryId: person.beneficiaryId,
+          body: 'Tro cap {so_tien} cua {ten}',
+          plain: true,
+        },
         staff.token,
       );
       expect(plain.body).to.include({ text: 'Tro cap 750.000d cua Nguyen Van An', encoding: 'GSM7', units: 34 });
-      const outside = await post('/notifications/templates/preview', { programmeId: programme.id, event: 'payment_paid', beneficiaryId: person.beneficiaryId }, staffElsewhere.token);
+      const outside = await post(
+        '/notifications/templates/preview',
+        { programmeId: programme.id, event: 'payment_paid', beneficiaryId: person.beneficiaryId },
+        staffElsewhere.token,
+      );
       expect(outside.status).to.equal(404);
     });
   });
@@ -240,11 +310,18 @@ describe('notifications: SMS to recipients', function () {
       const withPhones = await people(programme.id, 24);
       const [noPhone] = await people(programme.id, 1, { phone: false });
       const optOut = withPhones[0]!;
-      const consent = await put(`/notifications/recipients/${optOut.beneficiaryId}/consent`, { optedOut: true, reason: 'Bà nói qua điện thoại ngày 10/12: không muốn nhận tin' }, staff.token);
+      const consent = await put(
+        `/notifications/recipients/${optOut.beneficiaryId}/consent`,
+        { optedOut: true, reason: 'Bà nói qua điện thoại ngày 10/12: không muốn nhận tin' },
+        staff.token,
+      );
       expect(consent.status, consent.text).to.equal(200);
       expect(consent.body).to.include({ optedOut: true, recordedBy: staff.id });
       expect((await lastAudit('notification.opt_out'))!.action).to.equal('notification.opt_out');
-      const batch = await paidBatch(programme.id, [...withPhones, noPhone!].map((p) => p.enrolmentId));
+      const batch = await paidBatch(
+        programme.id,
+        [...withPhones, noPhone!].map((p) => p.enrolmentId),
+      );
 
       expect(await app.services.notifier.collect()).to.be.at.least(25);
       expect(await app.services.notifier.collect()).to.equal(0);
@@ -258,12 +335,20 @@ describe('notifications: SMS to recipients', function () {
       const rate = new RedisRateLimiter(app.infra.redis, (id) => redisKey(app.infra.cfg, 'ratelimit', 'sms-test', id));
       const burst = Array.from(
         { length: 6 },
-        () => new NotificationDispatcher(app.infra.ds, cipher, notifications.gateways, notifications.templates, rate, app.infra.log, { ...DISPATCHER_DEFAULTS, claimSize: 3, parallel: 2 }),
+        () =>
+          new NotificationDispatcher(app.infra.ds, cipher, notifications.gateways, notifications.templates, rate, app.infra.log, {
+            ...DISPATCHER_DEFAULTS,
+            claimSize: 3,
+            parallel: 2,
+          }),
       );
       await Promise.all(burst.map((d) => d.runOnce(day)));
       await untilSettled(batch.id);
       const done = await messagesOf(batch.id);
-      const byStatus = done.reduce<Record<string, number>>((a, m) => ({ ...a, [`${m.status}:${m.reason ?? ''}`]: (a[`${m.status}:${m.reason ?? ''}`] ?? 0) + 1 }), {});
+      const byStatus = done.reduce<Record<string, number>>(
+        (a, m) => ({ ...a, [`${m.status}:${m.reason ?? ''}`]: (a[`${m.status}:${m.reason ?? ''}`] ?? 0) + 1 }),
+        {},
+      );
       expect(byStatus).to.deep.equal({ 'delivered:': 23, 'skipped:OPTED_OUT': 1, 'skipped:NO_MOBILE': 1 });
       expect(atGateway()).to.equal(23);
       for (const m of done.filter((d) => d.status === 'delivered')) {
@@ -290,18 +375,29 @@ describe('notifications: SMS to recipients', function () {
     it('asks about an unknown outcome before anything is sent again, and resends a claim that never left with the same text', async () => {
       const programme = await makeProgramme();
       const ps = await people(programme.id, 2);
-      const batch = await paidBatch(programme.id, ps.map((p) => p.enrolmentId));
+      const batch = await paidBatch(
+        programme.id,
+        ps.map((p) => p.enrolmentId),
+      );
       await app.services.notifier.collect();
       const gw = await gateway();
       const [lost, crashed] = (await messagesOf(batch.id)).map((m) => m.reference) as [string, string];
 
       // the answer to the first send is lost after the gateway accepted it
       ledger.configure({ timeoutShare: 1, timeoutHoldMs: 20 });
-      await sql(`UPDATE notification_messages SET next_attempt_at = ? WHERE reference = ?`, [new Date(day().getTime() + 3600_000), crashed]);
+      await sql(`UPDATE notification_messages SET next_attempt_at = ? WHERE reference = ?`, [
+        new Date(day().getTime() + 3600_000),
+        crashed,
+      ]);
       await app.services.notifier.runOnce(day);
       ledger.configure({ timeoutShare: 0 });
       // unknown, or already decided by the question the same round asks: never sent again
-      expect((await messagesOf(batch.id)).find((m) => m.reference === lost)!.status).to.be.oneOf(['unknown', 'accepted', 'sent', 'delivered']);
+      expect((await messagesOf(batch.id)).find((m) => m.reference === lost)!.status).to.be.oneOf([
+        'unknown',
+        'accepted',
+        'sent',
+        'delivered',
+      ]);
       expect(ledger.messages.get(lost)!.accepts).to.equal(1);
 
       // a dispatcher that dies between claim and send leaves its claim `sending`
@@ -324,7 +420,10 @@ describe('notifications: SMS to recipients', function () {
     it('applies delivery reports forward only: duplicated and reordered reports answered 200, a bad signature 401', async () => {
       const programme = await makeProgramme();
       const ps = await people(programme.id, 1);
-      const batch = await paidBatch(programme.id, ps.map((p) => p.enrolmentId));
+      const batch = await paidBatch(
+        programme.id,
+        ps.map((p) => p.enrolmentId),
+      );
       await app.services.notifier.collect();
       ledger.configure({ sentMs: null });
       await app.services.notifier.runOnce(day);
@@ -334,7 +433,10 @@ describe('notifications: SMS to recipients', function () {
       const path = `/api/v1/notifications/gateways/sandbox/callbacks`;
       const report = (status: string, secret = app.infra.cfg.sandboxSecret) => {
         const body = JSON.stringify({ eventId: uniq('E'), reference: m!.reference, status, errorCode: null, at: new Date().toISOString() });
-        return call('POST', path, { rawBody: body, headers: { ...signedHeaders(secret, { method: 'POST', pathWithQuery: path, rawBody: body }), 'content-type': 'application/json' } });
+        return call('POST', path, {
+          rawBody: body,
+          headers: { ...signedHeaders(secret, { method: 'POST', pathWithQuery: path, rawBody: body }), 'content-type': 'application/json' },
+        });
       };
       expect((await report('DELIVERED')).body).to.deep.equal({ received: true, outcome: 'applied' });
       expect((await report('SENT')).body).to.deep.equal({ received: true, outcome: 'already' });
@@ -356,13 +458,19 @@ describe('notifications: SMS to recipients', function () {
     it('holds messages during quiet hours, sends them after, and drops what is still unsent after 48 hours', async () => {
       const programme = await makeProgramme();
       const ps = await people(programme.id, 2);
-      const batch = await paidBatch(programme.id, ps.map((p) => p.enrolmentId));
+      const batch = await paidBatch(
+        programme.id,
+        ps.map((p) => p.enrolmentId),
+      );
       await app.services.notifier.collect();
       const night = () => new Date(Date.UTC(2026, 11, 10, 15, 30)); // 22:30
       expect(await app.services.notifier.runOnce(night)).to.include({ held: true, claimed: 0 });
       expect((await messagesOf(batch.id)).map((m) => m.status)).to.deep.equal(['pending', 'pending']);
       const [, second] = await messagesOf(batch.id);
-      await sql('UPDATE notification_messages SET next_attempt_at = ? WHERE reference = ?', [new Date(day().getTime() + 86_400_000), second!.reference]);
+      await sql('UPDATE notification_messages SET next_attempt_at = ? WHERE reference = ?', [
+        new Date(day().getTime() + 86_400_000),
+        second!.reference,
+      ]);
       await app.services.notifier.runOnce(day);
       const dropped = await app.services.notifier.sweep(new Date(Date.now() + 49 * 3600_000));
       expect(dropped.dropped).to.be.at.least(1);
@@ -374,8 +482,15 @@ describe('notifications: SMS to recipients', function () {
     it('creates no message for an event whose template is switched off', async () => {
       const programme = await makeProgramme();
       const ps = await people(programme.id, 1);
-      await put(`/notifications/templates/${programme.id}/payment_paid`, { body: 'Tro cap {so_tien}', plain: true, active: false }, staff.token);
-      const batch = await paidBatch(programme.id, ps.map((p) => p.enrolmentId));
+      await put(
+        `/notifications/templates/${programme.id}/payment_paid`,
+        { body: 'Tro cap {so_tien}', plain: true, active: false },
+        staff.token,
+      );
+      const batch = await paidBatch(
+        programme.id,
+        ps.map((p) => p.enrolmentId),
+      );
       await app.services.notifier.collect();
       expect(await messagesOf(batch.id)).to.have.length(0);
     });

@@ -8,7 +8,12 @@ import { signedHeaders, verify } from '../../src/components/providers/signing';
 import { startCallbackReceiver, signedRequest, type CallbackReceiver } from '../helpers/sandbox';
 
 const SECRET = 'sms-test-secret-0123456789abcdef';
-const msg = { reference: 'NTF-B202612ABCDEFGH-7-PAID', to: '+84912345678', sender: 'SOLDTBXH', text: 'So LDTBXH: Tro cap thang 12/2026 da chuyen.' };
+const msg = {
+  reference: 'NTF-B202612ABCDEFGH-7-PAID',
+  to: '+84912345678',
+  sender: 'SOLDTBXH',
+  text: 'So LDTBXH: Tro cap thang 12/2026 da chuyen.',
+};
 const object = (status = 'QUEUED', reference = msg.reference) => ({
   reference,
   messageId: 'M7QK2',
@@ -85,7 +90,14 @@ describe('SMS gateway client (sms-api.md)', function () {
       ['a 500', () => gw().post('/gw/v1/messages').reply(500, { error: 'INTERNAL' }), 'STATUS_500'],
       ['a 502', () => gw().post('/gw/v1/messages').reply(502, 'bad gateway'), 'STATUS_502'],
       ['an answer slower than the timeout', () => gw().post('/gw/v1/messages').delay(2000).reply(201, object()), 'TIMEOUT'],
-      ['a reset', () => gw().post('/gw/v1/messages').replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })), 'ECONNRESET'],
+      [
+        'a reset',
+        () =>
+          gw()
+            .post('/gw/v1/messages')
+            .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })),
+        'ECONNRESET',
+      ],
       ['a 201 it cannot read', () => gw().post('/gw/v1/messages').reply(201, { reference: msg.reference }), 'MALFORMED_201'],
       ['a 201 for another reference', () => gw().post('/gw/v1/messages').reply(201, object('QUEUED', 'NTF-OTHER')), 'MISMATCHED_201'],
     ];
@@ -141,7 +153,13 @@ describe('SMS gateway client (sms-api.md)', function () {
     let client: SmsGatewayClient;
 
     before(async () => {
-      const sandbox = buildSmsSandbox({ clientId: 'svc-1', secret: SECRET, prefix: '/sms', seed: 'test', behaviour: { sentMs: [0, 0], deliverMs: [0, 0] } });
+      const sandbox = buildSmsSandbox({
+        clientId: 'svc-1',
+        secret: SECRET,
+        prefix: '/sms',
+        seed: 'test',
+        behaviour: { sentMs: [0, 0], deliverMs: [0, 0] },
+      });
       ledger = sandbox.ledger;
       server = http.createServer(sandbox.app);
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -174,10 +192,14 @@ describe('SMS gateway client (sms-api.md)', function () {
       const ref = 'NTF-SANDBOX-2-PAID';
       await client.send({ ...msg, reference: ref, callbackUrl: receiver.url });
       await receiver.waitFor((r) => r.filter((c) => c.rawBody.toString().includes(ref)).length >= 2);
-      const reports = receiver.received.filter((c) => c.rawBody.toString().includes(ref)).map((c) => client.verifyReport(c.headers, c.rawBody, c.path));
+      const reports = receiver.received
+        .filter((c) => c.rawBody.toString().includes(ref))
+        .map((c) => client.verifyReport(c.headers, c.rawBody, c.path));
       expect(reports.map((r) => r.status)).to.deep.equal(['SENT', 'DELIVERED']);
       const tampered = receiver.received.find((c) => c.rawBody.toString().includes(ref))!;
-      expect(() => client.verifyReport(tampered.headers, Buffer.from(tampered.rawBody.toString().replace('SENT', 'DELIVERED')), tampered.path)).to.throw(/signature/);
+      expect(() =>
+        client.verifyReport(tampered.headers, Buffer.from(tampered.rawBody.toString().replace('SENT', 'DELIVERED')), tampered.path),
+      ).to.throw(/signature/);
     });
 
     it('a number not in service is REJECTED with its code', async () => {
@@ -185,16 +207,32 @@ describe('SMS gateway client (sms-api.md)', function () {
       await client.send({ ...msg, to: '+84912340000', reference: ref, callbackUrl: receiver.url });
       await receiver.waitFor((r) => r.some((c) => c.rawBody.toString().includes(ref) && c.rawBody.toString().includes('REJECTED')));
       const asked = await client.ask(ref);
-      expect(asked.kind === 'found' && [asked.message.status, asked.message.errorCode]).to.deep.equal(['REJECTED', 'NUMBER_NOT_IN_SERVICE']);
+      expect(asked.kind === 'found' && [asked.message.status, asked.message.errorCode]).to.deep.equal([
+        'REJECTED',
+        'NUMBER_NOT_IN_SERVICE',
+      ]);
     });
 
     it('401 BAD_SIGNATURE for another secret, STALE_TIMESTAMP for a clock 10 minutes off', async () => {
-      const wrong = new SmsGatewayClient({ baseUrl: `${url}/sms`, clientId: 'svc-1', secret: 'another-secret-0123456789', timeoutMs: 2000 });
+      const wrong = new SmsGatewayClient({
+        baseUrl: `${url}/sms`,
+        clientId: 'svc-1',
+        secret: 'another-secret-0123456789',
+        timeoutMs: 2000,
+      });
       expect(await wrong.send({ ...msg, reference: 'NTF-WRONG' })).to.deep.equal({ kind: 'unauthorized', code: 'BAD_SIGNATURE' });
       wrong.close();
       const body = JSON.stringify({ ...msg, reference: 'NTF-STALE' });
-      const headers = signedHeaders(SECRET, { method: 'POST', pathWithQuery: '/sms/v1/messages', rawBody: body, timestamp: Math.floor(Date.now() / 1000) - 600 }, 'svc-1');
-      const res = await fetch(`${url}/sms/v1/messages`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
+      const headers = signedHeaders(
+        SECRET,
+        { method: 'POST', pathWithQuery: '/sms/v1/messages', rawBody: body, timestamp: Math.floor(Date.now() / 1000) - 600 },
+        'svc-1',
+      );
+      const res = await fetch(`${url}/sms/v1/messages`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body,
+      });
       expect(res.status).to.equal(401);
       expect(await res.json()).to.deep.equal({ error: 'STALE_TIMESTAMP' });
     });
@@ -209,7 +247,9 @@ describe('SMS gateway client (sms-api.md)', function () {
       expect(lost.kind).to.equal('unknown');
       await signedRequest(url, 'svc-1', SECRET, 'POST', '/sms/_sandbox/faults', { timeoutShare: 0 });
       expect((await client.ask('NTF-LOST-1')).kind).to.equal('found');
-      const summary = JSON.parse((await signedRequest(url, 'svc-1', SECRET, 'GET', '/sms/_sandbox/ledger')).body) as { stats: { timedOut: number; rateLimited: number } };
+      const summary = JSON.parse((await signedRequest(url, 'svc-1', SECRET, 'GET', '/sms/_sandbox/ledger')).body) as {
+        stats: { timedOut: number; rateLimited: number };
+      };
       expect(summary.stats.timedOut).to.equal(1);
       expect(summary.stats.rateLimited).to.be.greaterThan(0);
     });

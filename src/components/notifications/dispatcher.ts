@@ -4,7 +4,14 @@ import type winston from 'winston';
 import type { DataCipher } from '../../platform/crypto';
 import { notFound } from '../../platform/errors';
 import type { HeaderBag } from '../providers';
-import { applyGatewayStatus, batchesToCollect, closeCollectedBatch, collectBatchEvents, collectEnrolmentEvents, sweepMessages } from './messages.sql';
+import {
+  applyGatewayStatus,
+  batchesToCollect,
+  closeCollectedBatch,
+  collectBatchEvents,
+  collectEnrolmentEvents,
+  sweepMessages,
+} from './messages.sql';
 import { renderFacts, valuesOf } from './message-content';
 import { MAX_TEXT_CHARS, countSms, withoutDiacritics } from './sms-encoding';
 import { renderTemplate, type NotificationEvent } from './notification-events';
@@ -188,19 +195,31 @@ export class NotificationDispatcher {
     return { to: facts.to, text };
   }
 
-  private async send(gw: SmsGateway, client: SmsGatewayClient, reference: string, to: string, text: string, callbackUrl: string, now: () => Date): Promise<void> {
+  private async send(
+    gw: SmsGateway,
+    client: SmsGatewayClient,
+    reference: string,
+    to: string,
+    text: string,
+    callbackUrl: string,
+    now: () => Date,
+  ): Promise<void> {
     const outcome = await client.send({ reference, to, sender: gw.sender, text, callbackUrl });
     const at = now();
     const set = (fields: string, params: unknown[]) =>
-      this.ds.query(`UPDATE notification_messages SET ${fields}, claim_token = NULL WHERE reference = ? AND status = 'sending'`, [...params, reference]);
+      this.ds.query(`UPDATE notification_messages SET ${fields}, claim_token = NULL WHERE reference = ? AND status = 'sending'`, [
+        ...params,
+        reference,
+      ]);
     switch (outcome.kind) {
       case 'accepted':
       case 'duplicate':
-        await set(`status = 'accepted', gateway_status = 'QUEUED', gateway_message_id = ?, sent_at = COALESCE(sent_at, ?), reason = NULL, next_attempt_at = NULL`, [
-          outcome.message.messageId,
-          at,
-        ]);
-        if (outcome.message.status !== 'QUEUED') await applyGatewayStatus(this.ds, reference, gw.id, outcome.message.status, outcome.message.errorCode, at);
+        await set(
+          `status = 'accepted', gateway_status = 'QUEUED', gateway_message_id = ?, sent_at = COALESCE(sent_at, ?), reason = NULL, next_attempt_at = NULL`,
+          [outcome.message.messageId, at],
+        );
+        if (outcome.message.status !== 'QUEUED')
+          await applyGatewayStatus(this.ds, reference, gw.id, outcome.message.status, outcome.message.errorCode, at);
         return;
       case 'refused':
         await set(`status = 'refused', reason = ?, final_at = ?`, [outcome.code, at]);
@@ -210,10 +229,15 @@ export class NotificationDispatcher {
         return;
       case 'unauthorized':
         // nothing was sent; it waits for an administrator to fix the gateway's secret or clock (dropped after 48 hours)
-        await set(`status = 'pending', reason = ?, next_attempt_at = ?`, [`UNAUTHORIZED_${outcome.code}`.slice(0, 40), new Date(at.getTime() + 60_000)]);
+        await set(`status = 'pending', reason = ?, next_attempt_at = ?`, [
+          `UNAUTHORIZED_${outcome.code}`.slice(0, 40),
+          new Date(at.getTime() + 60_000),
+        ]);
         return;
       case 'retry_later':
-        await set(`status = 'pending', reason = 'RETRY_LATER', next_attempt_at = ?`, [new Date(at.getTime() + 1000 * (outcome.retryAfterSeconds ?? 1))]);
+        await set(`status = 'pending', reason = 'RETRY_LATER', next_attempt_at = ?`, [
+          new Date(at.getTime() + 1000 * (outcome.retryAfterSeconds ?? 1)),
+        ]);
         return;
       case 'unknown':
         await set(`status = 'unknown', reason = ?, next_attempt_at = ?`, [outcome.reason.slice(0, 40), at]);
@@ -229,7 +253,10 @@ export class NotificationDispatcher {
       `UPDATE notification_messages SET claim_token = ?, next_attempt_at = ? WHERE status = 'unknown' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`,
       [t, new Date(now.getTime() + 5000), now, size],
     );
-    const rows = (await this.ds.query(`SELECT reference, gateway_id FROM notification_messages WHERE status = 'unknown' AND claim_token = ?`, [t])) as {
+    const rows = (await this.ds.query(
+      `SELECT reference, gateway_id FROM notification_messages WHERE status = 'unknown' AND claim_token = ?`,
+      [t],
+    )) as {
       reference: string;
       gateway_id: number;
     }[];
@@ -243,10 +270,10 @@ export class NotificationDispatcher {
           await this.rate.take(gw.id, gw.rateLimitPerSecond);
           const answer = await client.ask(r.reference);
           if (answer.kind === 'found') {
-            await this.ds.query(`UPDATE notification_messages SET gateway_message_id = COALESCE(gateway_message_id, ?) WHERE reference = ?`, [
-              answer.message.messageId,
-              r.reference,
-            ]);
+            await this.ds.query(
+              `UPDATE notification_messages SET gateway_message_id = COALESCE(gateway_message_id, ?) WHERE reference = ?`,
+              [answer.message.messageId, r.reference],
+            );
             await applyGatewayStatus(this.ds, r.reference, gw.id, answer.message.status, answer.message.errorCode, now);
           } else if (answer.kind === 'not_found') {
             await this.ds.query(
@@ -297,13 +324,22 @@ export class NotificationDispatcher {
    * bytes, then applied forward only. `applied` when it moved the message, `already` for a report applied before or
    * one that would move it backwards, `unmatched` for a reference this gateway never got from us: all answered 200.
    */
-  async applyReport(gatewayName: string, headers: HeaderBag, rawBody: Buffer, path: string, now = new Date()): Promise<'applied' | 'already' | 'unmatched'> {
+  async applyReport(
+    gatewayName: string,
+    headers: HeaderBag,
+    rawBody: Buffer,
+    path: string,
+    now = new Date(),
+  ): Promise<'applied' | 'already' | 'unmatched'> {
     const gw = await this.gateways.getByName(gatewayName);
     if (!gw) throw notFound('GATEWAY_NOT_FOUND', `no SMS gateway named ${gatewayName}`);
     const client = await this.gateways.clientFor(gw.id);
     const report = client.verifyReport(headers, rawBody, path, now);
     if (await applyGatewayStatus(this.ds, report.reference, gw.id, report.status, report.errorCode, now)) return 'applied';
-    const [row] = (await this.ds.query('SELECT status FROM notification_messages WHERE reference = ? AND gateway_id = ?', [report.reference, gw.id])) as unknown[];
+    const [row] = (await this.ds.query('SELECT status FROM notification_messages WHERE reference = ? AND gateway_id = ?', [
+      report.reference,
+      gw.id,
+    ])) as unknown[];
     return row ? 'already' : 'unmatched';
   }
 }

@@ -66,7 +66,11 @@ export async function renderFacts(
   let last4: string | null = null;
   if (sealed) {
     try {
-      last4 = cipher.decrypt(sealed, r.channel === 'WALLET' ? 'wallet' : 'account').replace(/\D/g, '').slice(-4) || null;
+      last4 =
+        cipher
+          .decrypt(sealed, r.channel === 'WALLET' ? 'wallet' : 'account')
+          .replace(/\D/g, '')
+          .slice(-4) || null;
     } catch {
       last4 = null;
     }
@@ -95,7 +99,12 @@ export async function renderFacts(
 }
 
 /** The placeholders' values for these facts; {diem_rut} only when the template names it (one lookup). */
-export async function valuesOf(db: DataSource | EntityManager, f: RenderFacts, hotline: string, wantsPoint: boolean): Promise<TemplateValues> {
+export async function valuesOf(
+  db: DataSource | EntityManager,
+  f: RenderFacts,
+  hotline: string,
+  wantsPoint: boolean,
+): Promise<TemplateValues> {
   const values: TemplateValues = {
     ten: f.fullName,
     hotline,
@@ -104,7 +113,11 @@ export async function valuesOf(db: DataSource | EntityManager, f: RenderFacts, h
     ...(f.accountLast4 ? { tk_cuoi: f.accountLast4 } : {}),
   };
   if (wantsPoint && f.operatorCode && (f.channel === 'BANK' || f.channel === 'WALLET')) {
-    const point = await nearestPoint(db, { operatorType: f.channel === 'BANK' ? 'bank' : 'wallet', operatorCode: f.operatorCode, areaId: f.areaId });
+    const point = await nearestPoint(db, {
+      operatorType: f.channel === 'BANK' ? 'bank' : 'wallet',
+      operatorCode: f.operatorCode,
+      areaId: f.areaId,
+    });
     values.diem_rut = point ? `${point.name}, ${point.address}` : f.channel === 'BANK' ? 'chi nhánh, ATM của ngân hàng' : 'đại lý của ví';
   }
   return values;

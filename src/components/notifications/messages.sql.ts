@@ -57,7 +57,11 @@ export const RETURN_WINDOW_DAYS = 30;
  * key (recipient, event, subject) makes it idempotent: collected again, nothing is created twice. Returns the rows
  * created.
  */
-export async function collectBatchEvents(db: DataSource | EntityManager, batchId: string, enabled: ReadonlySet<NotificationEvent>): Promise<number> {
+export async function collectBatchEvents(
+  db: DataSource | EntityManager,
+  batchId: string,
+  enabled: ReadonlySet<NotificationEvent>,
+): Promise<number> {
   const statuses = Object.entries(PAYMENT_EVENT_OF_STATUS).filter(([, e]) => enabled.has(e));
   if (statuses.length === 0) return 0;
   const eventCase = `CASE p.status ${statuses.map(([s, e]) => `WHEN '${s}' THEN '${e}'`).join(' ')} END`;
@@ -138,7 +142,12 @@ export async function closeCollectedBatch(db: DataSource, batchId: string): Prom
  * The sweep: claims left `sending` past the lease become `unknown` (the request may have left: only a question
  * decides); messages still not sent 48 hours after their event are `dropped`. Returns what each moved.
  */
-export async function sweepMessages(db: DataSource, now: Date, leaseMs: number, maxAgeMs: number): Promise<{ unknown: number; dropped: number }> {
+export async function sweepMessages(
+  db: DataSource,
+  now: Date,
+  leaseMs: number,
+  maxAgeMs: number,
+): Promise<{ unknown: number; dropped: number }> {
   const u = (await db.query(
     `UPDATE notification_messages SET status = 'unknown', claim_token = NULL, next_attempt_at = ?, reason = 'CLAIM_LAPSED'
      WHERE status = 'sending' AND claimed_at < ?`,

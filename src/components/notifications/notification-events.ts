@@ -50,7 +50,8 @@ export const DEFAULT_TEMPLATES: Record<NotificationEvent, string> = {
   payment_paid: 'Sở LĐTBXH: Trợ cấp tháng {thang} số tiền {so_tien} đã vào TK ***{tk_cuoi}. Rút tiền tại: {diem_rut}. Hỏi đáp: {hotline}',
   payment_failed: 'Sở LĐTBXH: Trợ cấp tháng {thang} chưa chuyển được vào TK ***{tk_cuoi}. Xin liên hệ UBND xã hoặc {hotline}',
   payment_returned: 'Sở LĐTBXH: Trợ cấp tháng {thang} số tiền {so_tien} bị ngân hàng trả lại. Xin liên hệ UBND xã hoặc {hotline}',
-  paypoint_scheduled: 'Sở LĐTBXH: Trợ cấp tháng {thang} {so_tien} chi trả tại {dia_diem} ngày {ngay}, {gio}. Mang theo {giay_to}. Hỏi đáp: {hotline}',
+  paypoint_scheduled:
+    'Sở LĐTBXH: Trợ cấp tháng {thang} {so_tien} chi trả tại {dia_diem} ngày {ngay}, {gio}. Mang theo {giay_to}. Hỏi đáp: {hotline}',
   enrolment_suspended: 'Sở LĐTBXH: Trợ cấp của {ten} tạm dừng. Xin liên hệ UBND xã hoặc {hotline}',
   enrolment_ended: 'Sở LĐTBXH: Trợ cấp của {ten} đã kết thúc. Hỏi đáp: {hotline}',
 };
@@ -68,17 +69,27 @@ export function checkTemplate(body: string): void {
   const unknown: string[] = [];
   for (const m of body.matchAll(TOKEN)) if (!(m[1]! in PLACEHOLDERS)) unknown.push(m[1]!);
   if (unknown.length) {
-    throw invalid('UNKNOWN_PLACEHOLDER', `unknown placeholder ${unknown.map((u) => `{${u}}`).join(', ')}: a template may name only ${Object.keys(PLACEHOLDERS).map((k) => `{${k}}`).join(', ')}`, {
-      placeholders: unknown,
-    });
+    throw invalid(
+      'UNKNOWN_PLACEHOLDER',
+      `unknown placeholder ${unknown.map((u) => `{${u}}`).join(', ')}: a template may name only ${Object.keys(PLACEHOLDERS)
+        .map((k) => `{${k}}`)
+        .join(', ')}`,
+      {
+        placeholders: unknown,
+      },
+    );
   }
   if (/[{}]/.test(body.replace(TOKEN, ''))) throw invalid('INVALID_TEMPLATE', 'a brace outside a {placeholder}');
-  if (/\d{9,}/.test(body)) throw invalid('TEMPLATE_LOOKS_PERSONAL', 'a run of nine or more digits looks like an account or ID number: use {tk_cuoi}');
+  if (/\d{9,}/.test(body))
+    throw invalid('TEMPLATE_LOOKS_PERSONAL', 'a run of nine or more digits looks like an account or ID number: use {tk_cuoi}');
 }
 
 /** The template with each placeholder replaced by its value (an absent value renders empty). */
 export function renderTemplate(body: string, values: TemplateValues): string {
-  return body.replace(TOKEN, (_, name: string) => values[name as Placeholder] ?? '').replace(/\s{2,}/g, ' ').trim();
+  return body
+    .replace(TOKEN, (_, name: string) => values[name as Placeholder] ?? '')
+    .replace(/\s{2,}/g, ' ')
+    .trim();
 }
 
 /** `500.000đ`, as SMS texts write amounts (no space: every character costs). */

@@ -60,7 +60,8 @@ export function registerNotificationRoutes(api: Api, n: NotificationsService): v
     method: 'post',
     path: '/notifications/gateways',
     summary: 'Add an SMS gateway',
-    description: 'kind http needs baseUrl, clientId and secret; kind sandbox may leave them out. The secret is stored encrypted and never returned.',
+    description:
+      'kind http needs baseUrl, clientId and secret; kind sandbox may leave them out. The secret is stored encrypted and never returned.',
     tags: TAGS,
     access: ['admin'],
     body: createGatewayBody,
@@ -80,7 +81,11 @@ export function registerNotificationRoutes(api: Api, n: NotificationsService): v
     access: ['admin'],
     params: intIdParams,
     body: updateGatewayBody,
-    responses: { 200: { description: 'Updated', schema: gatewaySchema }, 400: { description: 'GATEWAY_INCOMPLETE, ...' }, 404: { description: 'GATEWAY_NOT_FOUND' } },
+    responses: {
+      200: { description: 'Updated', schema: gatewaySchema },
+      400: { description: 'GATEWAY_INCOMPLETE, ...' },
+      404: { description: 'GATEWAY_NOT_FOUND' },
+    },
     handler: ({ params, body }, ctx) => gateways.update(ctx.actor, params.id, body),
   });
   for (const [action, paused] of [
@@ -103,7 +108,8 @@ export function registerNotificationRoutes(api: Api, n: NotificationsService): v
     method: 'post',
     path: '/notifications/gateways/:id/test',
     summary: 'Test the connection to an SMS gateway with a signed balance request',
-    description: '200 whatever the gateway answered: ok false names what it said (providerError: BAD_SIGNATURE, STALE_TIMESTAMP, ...) or how the exchange failed (transport). Audited.',
+    description:
+      '200 whatever the gateway answered: ok false names what it said (providerError: BAD_SIGNATURE, STALE_TIMESTAMP, ...) or how the exchange failed (transport). Audited.',
     tags: TAGS,
     access: ['admin'],
     params: intIdParams,
@@ -118,7 +124,10 @@ export function registerNotificationRoutes(api: Api, n: NotificationsService): v
     tags: TAGS,
     access: ['staff', 'approver', 'auditor', 'admin'],
     query: templatesQuery,
-    responses: { 200: { description: 'Every event’s template in force', schema: templateList }, 404: { description: 'PROGRAMME_NOT_FOUND' } },
+    responses: {
+      200: { description: 'Every event’s template in force', schema: templateList },
+      404: { description: 'PROGRAMME_NOT_FOUND' },
+    },
     handler: async ({ query }) => ({ items: await n.templates.forProgramme(query.programmeId), placeholders: { ...PLACEHOLDERS } }),
   });
   api.route({
@@ -156,7 +165,11 @@ export function registerNotificationRoutes(api: Api, n: NotificationsService): v
     tags: TAGS,
     access: ['staff'],
     body: previewBody,
-    responses: { 200: { description: 'The rendered text', schema: previewSchema }, 400: { description: 'UNKNOWN_PLACEHOLDER, ...' }, 404: { description: 'BENEFICIARY_NOT_FOUND' } },
+    responses: {
+      200: { description: 'The rendered text', schema: previewSchema },
+      400: { description: 'UNKNOWN_PLACEHOLDER, ...' },
+      404: { description: 'BENEFICIARY_NOT_FOUND' },
+    },
     handler: (input, ctx) => n.preview(ctx.principal, input.body),
   });
 

@@ -6,13 +6,18 @@ import { NOTIFICATION_EVENTS, PLACEHOLDERS } from './notification-events';
 import { GATEWAY_KINDS, GATEWAY_LIMITS, GATEWAY_NAME } from './sms-gateways.service';
 import { SMS_SENDER } from './sms-wire';
 
-const limit = (key: keyof typeof GATEWAY_LIMITS, what: string) => z.number().int().min(GATEWAY_LIMITS[key].min).max(GATEWAY_LIMITS[key].max).describe(what);
+const limit = (key: keyof typeof GATEWAY_LIMITS, what: string) =>
+  z.number().int().min(GATEWAY_LIMITS[key].min).max(GATEWAY_LIMITS[key].max).describe(what);
 const baseUrl = z
   .url({ protocol: /^https?$/, message: 'must be an http:// or https:// URL' })
   .max(500)
   .nullable()
   .describe('Where the SMS Gateway API lives (a path prefix is kept). Sandbox: null = SANDBOX_URL/sms. Required for http.');
-const clientId = z.string().regex(PROVIDER_CLIENT_ID, 'must be 1-100 printable ASCII characters without spaces').nullable().describe('X-Client-Id at the gateway');
+const clientId = z
+  .string()
+  .regex(PROVIDER_CLIENT_ID, 'must be 1-100 printable ASCII characters without spaces')
+  .nullable()
+  .describe('X-Client-Id at the gateway');
 const secret = z
   .string()
   .regex(PROVIDER_SECRET, 'must be 16-128 printable ASCII characters without spaces')
@@ -46,7 +51,10 @@ export const gatewaySchema = z
 export const gatewayList = z.object({ items: z.array(gatewaySchema) }).meta({ id: 'SmsGatewayList' });
 
 export const createGatewayBody = z.strictObject({
-  name: z.string().regex(GATEWAY_NAME, 'must be 2-40 of a-z 0-9 - starting with a letter or digit').describe('Stable: part of the delivery report URL'),
+  name: z
+    .string()
+    .regex(GATEWAY_NAME, 'must be 2-40 of a-z 0-9 - starting with a letter or digit')
+    .describe('Stable: part of the delivery report URL'),
   kind: z.enum(GATEWAY_KINDS),
   baseUrl: baseUrl.optional(),
   clientId: clientId.optional(),
@@ -102,13 +110,24 @@ export const templateSchema = z
   })
   .meta({ id: 'NotificationTemplate' });
 export const templateList = z
-  .object({ items: z.array(templateSchema), placeholders: z.record(z.string(), z.string()).describe('Every placeholder a template may name') })
+  .object({
+    items: z.array(templateSchema),
+    placeholders: z.record(z.string(), z.string()).describe('Every placeholder a template may name'),
+  })
   .meta({ id: 'NotificationTemplateList' });
 export const templateVersions = z.object({ items: z.array(templateSchema) }).meta({ id: 'NotificationTemplateVersions' });
 export const templatesQuery = z.strictObject({ programmeId: intId });
 export const templateParams = z.strictObject({ programmeId: intId, event: eventSchema });
 export const saveTemplateBody = z.strictObject({
-  body: z.string().min(1).max(500).describe(`Text with placeholders among ${Object.keys(PLACEHOLDERS).map((k) => `{${k}}`).join(' ')}`),
+  body: z
+    .string()
+    .min(1)
+    .max(500)
+    .describe(
+      `Text with placeholders among ${Object.keys(PLACEHOLDERS)
+        .map((k) => `{${k}}`)
+        .join(' ')}`,
+    ),
   plain: z.boolean(),
   active: z.boolean(),
   expectedVersion: z.number().int().min(0).optional().describe('The version you edited; 409 TEMPLATE_CHANGED when another was saved since'),
@@ -142,7 +161,10 @@ export const consentSchema = z
     recordedAt: z.string().nullable(),
   })
   .meta({ id: 'NotificationConsent' });
-export const consentBody = z.strictObject({ optedOut: z.boolean(), reason: plainText(500).describe('Why (what the recipient said, and how)') });
+export const consentBody = z.strictObject({
+  optedOut: z.boolean(),
+  reason: plainText(500).describe('Why (what the recipient said, and how)'),
+});
 
 const messageView = {
   reference: z.string(),
@@ -161,7 +183,9 @@ const messageView = {
   sentAt: z.string().nullable(),
   finalAt: z.string().nullable(),
 };
-export const messageList = z.object({ items: z.array(z.object(messageView).meta({ id: 'NotificationMessage' })) }).meta({ id: 'NotificationMessageList' });
+export const messageList = z
+  .object({ items: z.array(z.object(messageView).meta({ id: 'NotificationMessage' })) })
+  .meta({ id: 'NotificationMessageList' });
 export const untoldQuery = z.strictObject({
   after: z.string().max(64).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),

@@ -101,7 +101,10 @@ export class NotificationsService {
   ) {}
 
   /** The rendered text of a template (the saved one, or `body` as typed) for a real recipient in scope, with its cost. */
-  async preview(p: Principal, q: { programmeId: number; event: NotificationEvent; beneficiaryId: string; body?: string | undefined; plain?: boolean | undefined }): Promise<Preview> {
+  async preview(
+    p: Principal,
+    q: { programmeId: number; event: NotificationEvent; beneficiaryId: string; body?: string | undefined; plain?: boolean | undefined },
+  ): Promise<Preview> {
     await this.visibleBeneficiary(p, q.beneficiaryId);
     const saved = await this.templates.current(q.programmeId, q.event);
     const body = q.body ?? saved.body;
@@ -134,7 +137,9 @@ export class NotificationsService {
 
   async consent(p: Principal, beneficiaryId: string): Promise<Consent> {
     await this.visibleBeneficiary(p, beneficiaryId);
-    const [r] = (await this.ds.query('SELECT reason, created_by, created_at FROM notification_opt_outs WHERE beneficiary_id = ?', [beneficiaryId])) as {
+    const [r] = (await this.ds.query('SELECT reason, created_by, created_at FROM notification_opt_outs WHERE beneficiary_id = ?', [
+      beneficiaryId,
+    ])) as {
       reason: string;
       created_by: number;
       created_at: Date;
@@ -148,7 +153,9 @@ export class NotificationsService {
   async setConsent(actor: Actor, p: Principal, beneficiaryId: string, input: { optedOut: boolean; reason: string }): Promise<Consent> {
     await this.visibleBeneficiary(p, beneficiaryId);
     await this.ds.transaction(async (em) => {
-      const [before] = (await em.query('SELECT reason FROM notification_opt_outs WHERE beneficiary_id = ? FOR UPDATE', [beneficiaryId])) as { reason: string }[];
+      const [before] = (await em.query('SELECT reason FROM notification_opt_outs WHERE beneficiary_id = ? FOR UPDATE', [
+        beneficiaryId,
+      ])) as { reason: string }[];
       if (input.optedOut) {
         await em.query(
           'INSERT INTO notification_opt_outs (beneficiary_id, reason, created_by) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE reason = VALUES(reason), created_by = VALUES(created_by), created_at = NOW(3)',
@@ -170,16 +177,26 @@ export class NotificationsService {
   /** A recipient's messages, newest first. */
   async history(p: Principal, beneficiaryId: string, limit = 100): Promise<MessageView[]> {
     await this.visibleBeneficiary(p, beneficiaryId);
-    const rows = (await this.ds.query(`SELECT ${MESSAGE_COLUMNS} FROM notification_messages m WHERE m.beneficiary_id = ? ORDER BY m.created_at DESC LIMIT ?`, [
-      beneficiaryId,
-      limit,
-    ])) as MessageRow[];
+    const rows = (await this.ds.query(
+      `SELECT ${MESSAGE_COLUMNS} FROM notification_messages m WHERE m.beneficiary_id = ? ORDER BY m.created_at DESC LIMIT ?`,
+      [beneficiaryId, limit],
+    )) as MessageRow[];
     return rows.map(toView);
   }
 
   /** In a batch, who could not be told and why, in the caller's scope; keyset-paged by reference. */
-  async untold(p: Principal, batchId: string, q: { after?: string | undefined; limit: number }): Promise<{ items: (MessageView & { beneficiaryId: string; fullName: string })[]; next: string | null; byReason: Record<string, number> }> {
-    const [batch] = (await this.ds.query('SELECT a.path FROM batches b JOIN areas a ON a.id = b.area_id WHERE b.id = ?', [batchId])) as { path: string }[];
+  async untold(
+    p: Principal,
+    batchId: string,
+    q: { after?: string | undefined; limit: number },
+  ): Promise<{
+    items: (MessageView & { beneficiaryId: string; fullName: string })[];
+    next: string | null;
+    byReason: Record<string, number>;
+  }> {
+    const [batch] = (await this.ds.query('SELECT a.path FROM batches b JOIN areas a ON a.id = b.area_id WHERE b.id = ?', [batchId])) as {
+      path: string;
+    }[];
     if (!batch) throw notFound('BATCH_NOT_FOUND', `no batch with id ${batchId}`);
     assertVisible(p, batch.path, 'BATCH_NOT_FOUND', `no batch with id ${batchId}`);
     const scope = areaPathScopeSql(p, 'a.path');
@@ -223,7 +240,18 @@ export class NotificationsService {
        WHERE m.created_at >= ? AND m.created_at < ? AND ${scope.sql}
        GROUP BY m.area_id, a.name, m.programme_id, m.gateway_id, g.name ORDER BY a.name, m.programme_id, g.name`,
       [from, to, ...scope.params],
-    )) as { area_id: number; area_name: string; programme_id: number; gateway_id: number | null; gateway_name: string | null; messages: string; segments: string; cost: string; delivered: string; failed: string }[];
+    )) as {
+      area_id: number;
+      area_name: string;
+      programme_id: number;
+      gateway_id: number | null;
+      gateway_name: string | null;
+      messages: string;
+      segments: string;
+      cost: string;
+      delivered: string;
+      failed: string;
+    }[];
     const reasons = (await this.ds.query(
       `SELECT m.area_id, m.programme_id, m.gateway_id, m.reason, COUNT(*) AS n
        FROM notification_messages m JOIN areas a ON a.id = m.area_id
@@ -256,7 +284,9 @@ export class NotificationsService {
   }
 
   private async visibleBeneficiary(p: Principal, beneficiaryId: string): Promise<void> {
-    const [b] = (await this.ds.query('SELECT a.path FROM beneficiaries b JOIN areas a ON a.id = b.area_id WHERE b.id = ?', [beneficiaryId])) as { path: string }[];
+    const [b] = (await this.ds.query('SELECT a.path FROM beneficiaries b JOIN areas a ON a.id = b.area_id WHERE b.id = ?', [
+      beneficiaryId,
+    ])) as { path: string }[];
     if (!b) throw notFound('BENEFICIARY_NOT_FOUND', `no beneficiary with id ${beneficiaryId}`);
     assertVisible(p, b.path, 'BENEFICIARY_NOT_FOUND', `no beneficiary with id ${beneficiaryId}`);
   }

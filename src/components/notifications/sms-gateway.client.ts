@@ -1,5 +1,14 @@
 import { AppError, invalid, unauthenticated } from '../../platform/errors';
-import { jsonOf, NEVER_CONNECTED, retryAfter, SignedHttpClient, TransportError, verify, type HeaderBag, type RawResponse } from '../providers';
+import {
+  jsonOf,
+  NEVER_CONNECTED,
+  retryAfter,
+  SignedHttpClient,
+  TransportError,
+  verify,
+  type HeaderBag,
+  type RawResponse,
+} from '../providers';
 import { MAX_TEXT_CHARS } from './sms-encoding';
 import {
   SMS_REFERENCE,
@@ -154,7 +163,8 @@ function sendBody(m: SmsSend): Record<string, string> {
   if (!SMS_REFERENCE.test(m.reference)) throw invalid('INVALID_REFERENCE', 'reference must be 1-64 of [A-Za-z0-9_-]');
   if (!SMS_TO.test(m.to)) throw invalid('INVALID_NUMBER', 'to must be +84 and 9 digits');
   if (!SMS_SENDER.test(m.sender)) throw invalid('INVALID_SENDER', 'sender must be 1-11 of [A-Za-z0-9.]');
-  if (m.text.length === 0 || [...m.text].length > MAX_TEXT_CHARS) throw invalid('INVALID_TEXT', `text must be 1-${MAX_TEXT_CHARS} characters`);
+  if (m.text.length === 0 || [...m.text].length > MAX_TEXT_CHARS)
+    throw invalid('INVALID_TEXT', `text must be 1-${MAX_TEXT_CHARS} characters`);
   return {
     reference: m.reference,
     to: m.to,

@@ -150,7 +150,8 @@ export class SmsGatewaysService {
   }
 
   async create(actor: Actor, input: NewGateway): Promise<SmsGateway> {
-    if (!GATEWAY_NAME.test(input.name)) throw invalid('INVALID_GATEWAY_NAME', 'name must be 2-40 of a-z 0-9 - starting with a letter or digit');
+    if (!GATEWAY_NAME.test(input.name))
+      throw invalid('INVALID_GATEWAY_NAME', 'name must be 2-40 of a-z 0-9 - starting with a letter or digit');
     if (!GATEWAY_KINDS.includes(input.kind)) throw invalid('INVALID_GATEWAY_KIND', `kind must be one of ${GATEWAY_KINDS.join(', ')}`);
     const f = this.checked(input.kind, {
       baseUrl: input.baseUrl ?? null,
@@ -167,16 +168,34 @@ export class SmsGatewaysService {
         .query(
           `INSERT INTO sms_gateways (name, kind, base_url, client_id, sender, rate_limit_per_second, price_per_segment, timeout_ms, is_default, created_by, updated_by)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          [input.name, input.kind, f.baseUrl, f.clientId, f.sender, f.rateLimitPerSecond, f.pricePerSegment, f.timeoutMs, input.isDefault ? 1 : null, actor.userId, actor.userId],
+          [
+            input.name,
+            input.kind,
+            f.baseUrl,
+            f.clientId,
+            f.sender,
+            f.rateLimitPerSecond,
+            f.pricePerSegment,
+            f.timeoutMs,
+            input.isDefault ? 1 : null,
+            actor.userId,
+            actor.userId,
+          ],
         )
         .catch((e: unknown) => {
           throw isDuplicateKey(e) ? conflict('GATEWAY_NAME_TAKEN', `name: a gateway named ${input.name} exists`) : e;
         })) as { insertId: number };
       const newId = Number(res.insertId);
       // sealed once the id is known: the associated data binds the ciphertext to its row
-      if (f.secret !== null) await em.query('UPDATE sms_gateways SET secret_enc = ? WHERE id = ?', [this.cipher.encrypt(f.secret, secretAad(newId)), newId]);
+      if (f.secret !== null)
+        await em.query('UPDATE sms_gateways SET secret_enc = ? WHERE id = ?', [this.cipher.encrypt(f.secret, secretAad(newId)), newId]);
       const created = toGateway(await gatewayRow(em, newId));
-      await this.audit.record(em, actor, { action: 'sms_gateway.create', entityType: 'sms_gateway', entityId: newId, after: gatewayAudit(created) });
+      await this.audit.record(em, actor, {
+        action: 'sms_gateway.create',
+        entityType: 'sms_gateway',
+        entityId: newId,
+        after: gatewayAudit(created),
+      });
       return newId;
     });
     return this.get(id);
@@ -195,12 +214,24 @@ export class SmsGatewaysService {
         pricePerSegment: input.pricePerSegment ?? before.pricePerSegment,
         timeoutMs: input.timeoutMs ?? before.timeoutMs,
       });
-      const secretEnc = input.secret === undefined ? beforeRow.secret_enc : input.secret === null ? null : this.cipher.encrypt(input.secret, secretAad(id));
+      const secretEnc =
+        input.secret === undefined ? beforeRow.secret_enc : input.secret === null ? null : this.cipher.encrypt(input.secret, secretAad(id));
       if (input.isDefault && !before.isDefault) await em.query('UPDATE sms_gateways SET is_default = NULL WHERE is_default = 1');
       await em.query(
         `UPDATE sms_gateways SET base_url = ?, client_id = ?, secret_enc = ?, sender = ?, rate_limit_per_second = ?, price_per_segment = ?,
            timeout_ms = ?, is_default = ?, updated_by = ? WHERE id = ?`,
-        [f.baseUrl, f.clientId, secretEnc, f.sender, f.rateLimitPerSecond, f.pricePerSegment, f.timeoutMs, input.isDefault || before.isDefault ? 1 : null, actor.userId, id],
+        [
+          f.baseUrl,
+          f.clientId,
+          secretEnc,
+          f.sender,
+          f.rateLimitPerSecond,
+          f.pricePerSegment,
+          f.timeoutMs,
+          input.isDefault || before.isDefault ? 1 : null,
+          actor.userId,
+          id,
+        ],
       );
       const after = toGateway(await gatewayRow(em, id));
       await this.audit.record(em, actor, {
@@ -246,10 +277,21 @@ export class SmsGatewaysService {
       result = {
         ok: false,
         balance: null,
-        error: { code: err.code, providerError: d.providerError ?? null, httpStatus: d.status ?? null, transport: d.transport ?? null, message: err.message },
+        error: {
+          code: err.code,
+          providerError: d.providerError ?? null,
+          httpStatus: d.status ?? null,
+          transport: d.transport ?? null,
+          message: err.message,
+        },
       };
     }
-    const test: GatewayTest = { gatewayId: id, ...result, latencyMs: Number((process.hrtime.bigint() - started) / 1_000_000n), testedAt: new Date().toISOString() };
+    const test: GatewayTest = {
+      gatewayId: id,
+      ...result,
+      latencyMs: Number((process.hrtime.bigint() - started) / 1_000_000n),
+      testedAt: new Date().toISOString(),
+    };
     await this.ds.transaction((em) =>
       this.audit.record(em, actor, {
         action: 'sms_gateway.test',
@@ -267,7 +309,9 @@ export class SmsGatewaysService {
     if (row.kind === 'sandbox' && this.cfg.mode === 'production') {
       throw conflict('SANDBOX_IN_PRODUCTION', `gateway ${row.name} is the sandbox, which is not used in production`);
     }
-    const fp = [row.kind, row.base_url ?? '', row.client_id ?? '', row.secret_enc?.toString('base64') ?? '', String(row.timeout_ms)].join('\n');
+    const fp = [row.kind, row.base_url ?? '', row.client_id ?? '', row.secret_enc?.toString('base64') ?? '', String(row.timeout_ms)].join(
+      '\n',
+    );
     const cached = this.clients.get(id);
     if (cached?.fingerprint === fp) return cached.client;
     let secret: string;
@@ -307,19 +351,30 @@ export class SmsGatewaysService {
 
   private checked(
     kind: GatewayKind,
-    f: { baseUrl: string | null; clientId: string | null; secret: string | null | undefined; sender: string; rateLimitPerSecond: number; pricePerSegment: number; timeoutMs: number },
+    f: {
+      baseUrl: string | null;
+      clientId: string | null;
+      secret: string | null | undefined;
+      sender: string;
+      rateLimitPerSecond: number;
+      pricePerSegment: number;
+      timeoutMs: number;
+    },
   ) {
     if (kind === 'http') {
       const missing = (['baseUrl', 'clientId', 'secret'] as const).filter((k) => f[k] === null);
       if (missing.length) throw invalid('GATEWAY_INCOMPLETE', `an http gateway needs ${missing.join(', ')}`, { missing });
     }
-    if (f.clientId !== null && !PROVIDER_CLIENT_ID.test(f.clientId)) throw invalid('INVALID_CLIENT_ID', 'clientId must be 1-100 printable ASCII characters without spaces');
-    if (typeof f.secret === 'string' && !PROVIDER_SECRET.test(f.secret)) throw invalid('INVALID_SECRET', 'secret must be 16-128 printable ASCII characters without spaces');
+    if (f.clientId !== null && !PROVIDER_CLIENT_ID.test(f.clientId))
+      throw invalid('INVALID_CLIENT_ID', 'clientId must be 1-100 printable ASCII characters without spaces');
+    if (typeof f.secret === 'string' && !PROVIDER_SECRET.test(f.secret))
+      throw invalid('INVALID_SECRET', 'secret must be 16-128 printable ASCII characters without spaces');
     if (!SMS_SENDER.test(f.sender)) throw invalid('INVALID_SENDER', 'sender must be 1-11 of A-Z a-z 0-9 .');
     for (const key of ['rateLimitPerSecond', 'pricePerSegment', 'timeoutMs'] as const) {
       const { min, max } = GATEWAY_LIMITS[key];
       const v = f[key];
-      if (!Number.isInteger(v) || v < min || v > max) throw invalid('INVALID_GATEWAY_LIMIT', `${key} must be a whole number from ${min} to ${max}`);
+      if (!Number.isInteger(v) || v < min || v > max)
+        throw invalid('INVALID_GATEWAY_LIMIT', `${key} must be a whole number from ${min} to ${max}`);
     }
     return { ...f, baseUrl: f.baseUrl === null ? null : normaliseBaseUrl(f.baseUrl), secret: f.secret ?? null };
   }

@@ -73,20 +73,20 @@ export class Templates {
   }
 
   async current(programmeId: number, event: NotificationEvent, db: DataSource | EntityManager = this.ds): Promise<Template> {
-    const [r] = (await db.query(
-      'SELECT * FROM notification_templates WHERE programme_id = ? AND event = ? ORDER BY version DESC LIMIT 1',
-      [programmeId, event],
-    )) as Row[];
+    const [r] = (await db.query('SELECT * FROM notification_templates WHERE programme_id = ? AND event = ? ORDER BY version DESC LIMIT 1', [
+      programmeId,
+      event,
+    ])) as Row[];
     return r ? toTemplate(r) : builtIn(programmeId, event);
   }
 
   /** Every version of one template, newest first (the built-in text is version 0). */
   async versions(programmeId: number, event: NotificationEvent): Promise<Template[]> {
     await this.programmeExists(programmeId, this.ds);
-    const rows = (await this.ds.query(
-      'SELECT * FROM notification_templates WHERE programme_id = ? AND event = ? ORDER BY version DESC',
-      [programmeId, event],
-    )) as Row[];
+    const rows = (await this.ds.query('SELECT * FROM notification_templates WHERE programme_id = ? AND event = ? ORDER BY version DESC', [
+      programmeId,
+      event,
+    ])) as Row[];
     return [...rows.map(toTemplate), builtIn(programmeId, event)];
   }
 
@@ -115,7 +115,8 @@ export class Templates {
           [programmeId, event, version, input.body, input.plain ? 1 : 0, input.active ? 1 : 0, actor.userId],
         );
       } catch (e) {
-        if ((e as { code?: string }).code === 'ER_DUP_ENTRY') throw conflict('TEMPLATE_CHANGED', 'someone saved this template at the same time: reload it');
+        if ((e as { code?: string }).code === 'ER_DUP_ENTRY')
+          throw conflict('TEMPLATE_CHANGED', 'someone saved this template at the same time: reload it');
         throw e;
       }
       await this.audit.record(em, actor, {
@@ -141,6 +142,7 @@ export class Templates {
 }
 
 export const parseEvent = (e: string): NotificationEvent => {
-  if (!(NOTIFICATION_EVENTS as readonly string[]).includes(e)) throw invalid('INVALID_EVENT', `event must be one of ${NOTIFICATION_EVENTS.join(', ')}`);
+  if (!(NOTIFICATION_EVENTS as readonly string[]).includes(e))
+    throw invalid('INVALID_EVENT', `event must be one of ${NOTIFICATION_EVENTS.join(', ')}`);
   return e as NotificationEvent;
 };

@@ -58,7 +58,7 @@ export class HttpProviderAdapter implements ProviderPort {
     try {
       this.http = new SignedHttpClient(opts);
     } catch (err) {
-      throw new Error(`provider ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(`provider ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
   }
 
@@ -336,6 +336,12 @@ export class HttpProviderAdapter implements ProviderPort {
   }
 
   private exchange(method: string, pathWithQuery: string, body: Buffer | null, maxBytes: number): Promise<RawResponse> {
-    return this.http.exchange(method, pathWithQuery, body, maxBytes, pathWithQuery.startsWith('/v1/statements') ? 'text/csv' : 'application/json');
+    return this.http.exchange(
+      method,
+      pathWithQuery,
+      body,
+      maxBytes,
+      pathWithQuery.startsWith('/v1/statements') ? 'text/csv' : 'application/json',
+    );
   }
 }

@@ -95,7 +95,13 @@ export class SignedHttpClient {
   }
 
   /** One signed request; resolves with whatever status came back, rejects with a TransportError when the exchange did not complete. */
-  exchange(method: string, pathWithQuery: string, body: Buffer | null, maxBytes: number, accept = 'application/json'): Promise<RawResponse> {
+  exchange(
+    method: string,
+    pathWithQuery: string,
+    body: Buffer | null,
+    maxBytes: number,
+    accept = 'application/json',
+  ): Promise<RawResponse> {
     const target = this.target(pathWithQuery);
     const headers: Record<string, string> = { ...this.headers(method, pathWithQuery, body ?? Buffer.alloc(0)), accept };
     if (body) {

@@ -57,31 +57,41 @@ export const DEFAULT_SMS_BEHAVIOUR: SmsSandboxBehaviour = Object.freeze({
   reportGiveUpMs: 24 * 3600_000,
 });
 
-const range = z.tuple([z.int().min(0).max(86_400_000), z.int().min(0).max(86_400_000)]).refine((r) => r[0] <= r[1], 'from must not be after to');
+const range = z
+  .tuple([z.int().min(0).max(86_400_000), z.int().min(0).max(86_400_000)])
+  .refine((r) => r[0] <= r[1], 'from must not be after to');
 const share = z.number().min(0).max(1);
-const behaviourPatch = z.strictObject({
-  latencyMs: range,
-  fiveXxShare: share,
-  timeoutShare: share,
-  timeoutHoldMs: z.int().min(0).max(600_000),
-  ratePerSecond: z.int().min(0).max(1_000_000),
-  retryAfterSeconds: z.int().min(0).max(3600),
-  sentMs: range.nullable(),
-  deliverMs: range,
-  undeliverableShare: share,
-  duplicateReportShare: share,
-  reorderShare: share,
-  reportRetryBaseMs: z.int().min(1).max(3600_000),
-  reportRetryCapMs: z.int().min(1).max(86_400_000),
-  reportGiveUpMs: z.int().min(1).max(7 * 86_400_000),
-}).partial();
+const behaviourPatch = z
+  .strictObject({
+    latencyMs: range,
+    fiveXxShare: share,
+    timeoutShare: share,
+    timeoutHoldMs: z.int().min(0).max(600_000),
+    ratePerSecond: z.int().min(0).max(1_000_000),
+    retryAfterSeconds: z.int().min(0).max(3600),
+    sentMs: range.nullable(),
+    deliverMs: range,
+    undeliverableShare: share,
+    duplicateReportShare: share,
+    reorderShare: share,
+    reportRetryBaseMs: z.int().min(1).max(3600_000),
+    reportRetryCapMs: z.int().min(1).max(86_400_000),
+    reportGiveUpMs: z
+      .int()
+      .min(1)
+      .max(7 * 86_400_000),
+  })
+  .partial();
 export type SmsBehaviourPatch = z.infer<typeof behaviourPatch>;
 
 const sendSchema = z.strictObject({
   reference: z.string().regex(SMS_REFERENCE),
   to: z.string(),
   sender: z.string(),
-  text: z.string().min(1).refine((t) => [...t].length <= 612, 'text must be at most 612 characters'),
+  text: z
+    .string()
+    .min(1)
+    .refine((t) => [...t].length <= 612, 'text must be at most 612 characters'),
   callbackUrl: z.url({ protocol: /^https?$/ }).optional(),
 });
 const statusSchema = z.strictObject({
@@ -118,7 +128,17 @@ export class SmsSandboxLedger {
   readonly messages = new Map<string, SandboxSms>();
   readonly seed: string;
   readonly rng: Rng;
-  readonly stats = { requests: 0, created: 0, duplicates: 0, conflicts: 0, rateLimited: 0, fiveXx: 0, timedOut: 0, reportsPosted: 0, reportsFailed: 0 };
+  readonly stats = {
+    requests: 0,
+    created: 0,
+    duplicates: 0,
+    conflicts: 0,
+    rateLimited: 0,
+    fiveXx: 0,
+    timedOut: 0,
+    reportsPosted: 0,
+    reportsFailed: 0,
+  };
   private b: SmsSandboxBehaviour;
   private segmentsLeft: number | null;
   private timers = new Set<NodeJS.Timeout>();
@@ -241,7 +261,9 @@ export class SmsSandboxLedger {
     this.later(this.rng.between(sent), () => {
       this.move(m.reference, 'SENT');
       this.later(this.rng.between(this.b.deliverMs), () =>
-        rejected ? this.move(m.reference, 'REJECTED', 'NUMBER_NOT_IN_SERVICE') : this.move(m.reference, undeliverable ? 'UNDELIVERABLE' : 'DELIVERED'),
+        rejected
+          ? this.move(m.reference, 'REJECTED', 'NUMBER_NOT_IN_SERVICE')
+          : this.move(m.reference, undeliverable ? 'UNDELIVERABLE' : 'DELIVERED'),
       );
     });
   }
@@ -250,7 +272,13 @@ export class SmsSandboxLedger {
 
   private report(m: SandboxSms): void {
     if (!m.callbackUrl) return;
-    const body = JSON.stringify({ eventId: `E${randomUUID()}`, reference: m.reference, status: m.status, errorCode: m.errorCode, at: m.updatedAt });
+    const body = JSON.stringify({
+      eventId: `E${randomUUID()}`,
+      reference: m.reference,
+      status: m.status,
+      errorCode: m.errorCode,
+      at: m.updatedAt,
+    });
     const deliver = () => this.post(m.callbackUrl!, body, this.now(), 0);
     if (m.status === 'SENT' && this.rng.chance(this.b.reorderShare)) {
       // held back until the final report went out: the receiver sees the final status first
@@ -271,7 +299,10 @@ export class SmsSandboxLedger {
   private post(url: string, body: string, firstAt: number, attempt: number): void {
     if (this.closed) return;
     const target = new URL(url);
-    const headers = { ...signedHeaders(this.opts.secret, { method: 'POST', pathWithQuery: `${target.pathname}${target.search}`, rawBody: body }), 'content-type': 'application/json' };
+    const headers = {
+      ...signedHeaders(this.opts.secret, { method: 'POST', pathWithQuery: `${target.pathname}${target.search}`, rawBody: body }),
+      'content-type': 'application/json',
+    };
     fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) })
       .then(async (res) => {
         await res.arrayBuffer().catch(() => undefined);
@@ -361,7 +392,8 @@ export function buildSmsSandbox(opts: SmsSandboxOptions): { app: express.Express
       return fail(res, 400, 'INVALID_REQUEST', 'body must be JSON');
     }
     const parsed = sendSchema.safeParse(json);
-    if (!parsed.success) return fail(res, 400, 'INVALID_REQUEST', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!parsed.success)
+      return fail(res, 400, 'INVALID_REQUEST', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     if (!SMS_TO.test(parsed.data.to)) return fail(res, 400, 'INVALID_NUMBER', 'to must be +84 and 9 digits');
     if (!SMS_SENDER.test(parsed.data.sender)) return fail(res, 400, 'INVALID_SENDER', 'sender must be 1-11 of [A-Za-z0-9.]');
     const result = ledger.create(parsed.data);
@@ -408,7 +440,12 @@ export function buildSmsSandbox(opts: SmsSandboxOptions): { app: express.Express
     try {
       res.status(200).json(ledger.configure(JSON.parse((req.body as Buffer).toString('utf8'))));
     } catch (err) {
-      fail(res, 400, 'INVALID_REQUEST', err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : 'body must be JSON');
+      fail(
+        res,
+        400,
+        'INVALID_REQUEST',
+        err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : 'body must be JSON',
+      );
     }
   });
   contract.post('/_sandbox/messages/:reference/status', (req, res) => {

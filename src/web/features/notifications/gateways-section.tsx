@@ -14,7 +14,12 @@ const FIELDS = ['sender', 'rateLimitPerSecond', 'pricePerSegment', 'secret'] as 
 
 function GatewayEdit({ gateway, onDone }: { gateway: Gateway; onDone: (message: string) => void }) {
   const { t } = useI18n();
-  const [v, setV] = useState({ sender: gateway.sender, rate: String(gateway.rateLimitPerSecond), price: String(gateway.pricePerSegment), secret: '' });
+  const [v, setV] = useState({
+    sender: gateway.sender,
+    rate: String(gateway.rateLimitPerSecond),
+    price: String(gateway.pricePerSegment),
+    secret: '',
+  });
   const [errors, setErrors] = useState<FormErrors>({ form: null, fields: {} });
   const save = useMutation({
     mutationFn: () =>
@@ -39,7 +44,13 @@ function GatewayEdit({ gateway, onDone }: { gateway: Gateway; onDone: (message: 
   return (
     <form onSubmit={submit} noValidate aria-busy={save.isPending}>
       <FormError message={errors.form} />
-      <Field label={t('notifications.gateways.sender')} value={v.sender} error={errors.fields.sender} maxLength={11} onChange={(e) => setV({ ...v, sender: e.target.value })} />
+      <Field
+        label={t('notifications.gateways.sender')}
+        value={v.sender}
+        error={errors.fields.sender}
+        maxLength={11}
+        onChange={(e) => setV({ ...v, sender: e.target.value })}
+      />
       <Field
         label={t('notifications.gateways.rate')}
         inputMode="numeric"
@@ -84,7 +95,9 @@ function TestButton({ gateway }: { gateway: Gateway }) {
         <span role="status">
           {result.ok
             ? t('notifications.gateways.testOk', { segments: result.balance?.segmentsLeft ?? '—', ms: result.latencyMs })
-            : t('notifications.gateways.testFailed', { error: result.error?.providerError ?? result.error?.transport ?? result.error?.code ?? '?' })}
+            : t('notifications.gateways.testFailed', {
+                error: result.error?.providerError ?? result.error?.transport ?? result.error?.code ?? '?',
+              })}
         </span>
       ) : null}
     </>
@@ -153,9 +166,15 @@ export default function GatewaysSection() {
                     question={t(g.paused ? 'notifications.gateways.resumeAsk' : 'notifications.gateways.pauseAsk', { name: g.name })}
                     confirmLabel={t('notifications.gateways.confirm')}
                     run={() =>
-                      unwrap(api.POST(g.paused ? '/api/v1/notifications/gateways/{id}/resume' : '/api/v1/notifications/gateways/{id}/pause', { params: { path: { id: g.id } } }))
+                      unwrap(
+                        api.POST(g.paused ? '/api/v1/notifications/gateways/{id}/resume' : '/api/v1/notifications/gateways/{id}/pause', {
+                          params: { path: { id: g.id } },
+                        }),
+                      )
                     }
-                    onDone={() => changed(t(g.paused ? 'notifications.gateways.resumed' : 'notifications.gateways.pausedDone', { name: g.name }))}
+                    onDone={() =>
+                      changed(t(g.paused ? 'notifications.gateways.resumed' : 'notifications.gateways.pausedDone', { name: g.name }))
+                    }
                   />
                 </td>
               </tr>
