@@ -8,6 +8,7 @@ import { FormError } from '../../ui/field';
 import { errorMessage } from '../../ui/form-errors';
 import { Money } from '../../ui/money';
 import { PageTitle } from '../../ui/page-title';
+import './notifications.css';
 
 type Template = Schemas['NotificationTemplate'];
 type Event = Template['event'];
@@ -31,6 +32,7 @@ function useSettled<T>(value: T, ms = 400): T {
   return settled;
 }
 
+/** Keyed by programme and event, not version: a save keeps what was typed and its confirmation on screen. */
 function Editor({ template, onSaved }: { template: Template; onSaved: () => void }) {
   const { t } = useI18n();
   const queryClient = useQueryClient();
@@ -223,7 +225,7 @@ export function TemplatesPage() {
       {current ? (
         <section aria-labelledby="editor-title">
           <h2 id="editor-title">{t('notifications.editTitle', { event: t(`notifications.event.${current.event}`) })}</h2>
-          <Editor key={`${current.programmeId}-${current.event}-${current.version}`} template={current} onSaved={() => undefined} />
+          <Editor key={`${current.programmeId}-${current.event}`} template={current} onSaved={() => undefined} />
         </section>
       ) : null}
     </main>
