@@ -100,12 +100,13 @@ export class CreateNotifications1764910000000 implements MigrationInterface {
       KEY ix_notification_messages_batch (batch_id, status)
     ) ${TABLE}`);
 
-    // where the collection of events left off: per batch (done once the batch is complete and collected after) and
-    // for the roll's history
+    // where the collection of events left off: per batch (signature: its payments counted by collected status when
+    // last collected; done once the batch has been complete past the return window) and for the roll's history
     await q.query(`CREATE TABLE notification_cursors (
       name VARCHAR(40) ${ASCII} NOT NULL,
       position BIGINT UNSIGNED NOT NULL DEFAULT 0,
       done TINYINT(1) NOT NULL DEFAULT 0,
+      signature VARCHAR(200) ${ASCII} NULL,
       updated_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
       PRIMARY KEY (name)
     ) ${TABLE}`);

@@ -372,6 +372,34 @@ describe('notifications: SMS to recipients', function () {
       expect((await get(`/notifications/reports/costs?month=${month}`, admin.token)).status).to.equal(403);
     });
 
+    it('collects a payment again when it moves on (sent, then paid, then returned), and a batch that did not change not at all', async () => {
+      const programme = await makeProgramme();
+      const ps = await people(programme.id, 1);
+      const batch = await paidBatch(
+        programme.id,
+        ps.map((p) => p.enrolmentId),
+        'sent',
+      );
+      const events = async () =>
+        (
+          await sql<{ event: string }[]>('SELECT event FROM notification_messages WHERE batch_id = ? ORDER BY created_at, event', [
+            batch.id,
+          ])
+        ).map((r) => r.event);
+      await app.services.notifier.collect();
+      expect(await events()).to.deep.equal(['payment_sent']);
+      const [cursor] = await sql<{ signature: string }[]>('SELECT signature FROM notification_cursors WHERE name = ?', [
+        `batch:${batch.id}`,
+      ]);
+      expect(cursor!.signature).to.equal('sent:1');
+      await sql(`UPDATE payments SET status = 'succeeded' WHERE batch_id = ?`, [batch.id]);
+      await app.services.notifier.collect();
+      await sql(`UPDATE payments SET status = 'returned' WHERE batch_id = ?`, [batch.id]);
+      await app.services.notifier.collect();
+      expect(await events()).to.have.members(['payment_sent', 'payment_paid', 'payment_returned']);
+      expect(await app.services.notifier.collect()).to.equal(0);
+    });
+
     it('asks about an unknown outcome before anything is sent again, and resends a claim that never left with the same text', async () => {
       const programme = await makeProgramme();
       const ps = await people(programme.id, 2);

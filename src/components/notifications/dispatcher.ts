@@ -7,9 +7,12 @@ import type { HeaderBag } from '../providers';
 import {
   applyGatewayStatus,
   batchesToCollect,
+  batchSignature,
   closeCollectedBatch,
   collectBatchEvents,
   collectEnrolmentEvents,
+  lastSignature,
+  saveSignature,
   sweepMessages,
 } from './messages.sql';
 import { renderFacts, valuesOf } from './message-content';
@@ -311,7 +314,12 @@ export class NotificationDispatcher {
       return e;
     };
     for (const b of await batchesToCollect(this.ds)) {
-      created += await collectBatchEvents(this.ds, b.id, await eventsOf(b.programmeId));
+      // read before the collection: what changes during it is seen by the next one
+      const signature = await batchSignature(this.ds, b.id);
+      if (signature !== (await lastSignature(this.ds, b.id))) {
+        created += await collectBatchEvents(this.ds, b.id, await eventsOf(b.programmeId));
+        await saveSignature(this.ds, b.id, signature);
+      }
       await closeCollectedBatch(this.ds, b.id);
     }
     // a programme whose template switches an enrolment event off is left out in the statement itself

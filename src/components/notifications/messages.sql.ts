@@ -116,6 +116,35 @@ export async function collectEnrolmentEvents(db: DataSource, enabled: ReadonlySe
   return created;
 }
 
+/**
+ * Counts of a batch's payments in each collected status, from the index on (batch_id, status): payments only move
+ * forward into and among these statuses, so any change since the last collection changes this signature, and an
+ * unchanged one means nothing new to collect (a batch of a million is not scanned again for nothing).
+ */
+export async function batchSignature(db: DataSource | EntityManager, batchId: string): Promise<string> {
+  const rows = (await db.query(
+    `SELECT status, COUNT(*) AS n FROM payments WHERE batch_id = ? AND status IN ('sent', 'succeeded', 'failed', 'returned')
+     GROUP BY status ORDER BY status`,
+    [batchId],
+  )) as { status: string; n: string }[];
+  return rows.map((r) => `${r.status}:${r.n}`).join(',');
+}
+
+/** The signature of a batch when it was last collected, or null. */
+export async function lastSignature(db: DataSource | EntityManager, batchId: string): Promise<string | null> {
+  const [r] = (await db.query(`SELECT signature FROM notification_cursors WHERE name = ?`, [`batch:${batchId}`])) as {
+    signature: string | null;
+  }[];
+  return r?.signature ?? null;
+}
+
+export async function saveSignature(db: DataSource | EntityManager, batchId: string, signature: string): Promise<void> {
+  await db.query(`INSERT INTO notification_cursors (name, signature) VALUES (?, ?) ON DUPLICATE KEY UPDATE signature = VALUES(signature)`, [
+    `batch:${batchId}`,
+    signature,
+  ]);
+}
+
 /** The batches whose payment events are still collected: released, and not complete for longer than the return window. */
 export async function batchesToCollect(db: DataSource): Promise<{ id: string; programmeId: number; status: string }[]> {
   const rows = (await db.query(
