@@ -252,6 +252,28 @@ describe('notifications: SMS to recipients', function () {
       expect((await get(`/notifications/templates/${programme.id}/payment_paid/versions`, staff.token)).body.items).to.have.length(1);
     });
 
+    it('names a cash-out point of the recipient’s own bank in their commune in {diem_rut}, else says where to look', async () => {
+      const prog = await makeProgramme();
+      const near = await enrol(prog.id, { area: '00007', channel: 'BANK', bankBin: '970407' });
+      const far = await enrol(prog.id, { area: '00008', channel: 'BANK', bankBin: '970407' });
+      const [area] = await sql<{ id: number }[]>("SELECT id FROM areas WHERE code = '00007'");
+      await sql(
+        `INSERT INTO cash_out_points (kind, operator_type, operator_code, point_code, name, area_id, address, active)
+         VALUES ('atm', 'bank', '970407', ?, 'ATM Techcombank Cống Vị', ?, '12 Đội Cấn', 1)`,
+        [uniq('TCB'), area!.id],
+      );
+      const render = async (beneficiaryId: string) =>
+        (
+          await post(
+            '/notifications/templates/preview',
+            { programmeId: prog.id, event: 'payment_paid', beneficiaryId, body: 'Rút tại {diem_rut}' },
+            staff.token,
+          )
+        ).body.text;
+      expect(await render(near.beneficiaryId)).to.equal('Rút tại ATM Techcombank Cống Vị, 12 Đội Cấn');
+      expect(await render(far.beneficiaryId)).to.equal('Rút tại chi nhánh, ATM của ngân hàng');
+    });
+
     it('saves versions, audited, and refuses a stale edit with 409', async () => {
       const body = 'Trợ cấp tháng {thang} của {ten}: {so_tien} vào TK ***{tk_cuoi}.';
       const r = await put(
