@@ -15,12 +15,11 @@ import {
   saveSignature,
   sweepMessages,
 } from './messages.sql';
-import { renderFacts, valuesOf } from './message-content';
-import { MAX_TEXT_CHARS, countSms, withoutDiacritics } from './sms-encoding';
-import { renderTemplate, type NotificationEvent } from './notification-events';
-import type { SmsGatewayClient } from './sms-gateway.client';
+import type { NotificationEvent } from './notification-events';
+import { prepareClaimed, recordOutcomes, type Claimed } from './claimed-messages';
+import type { SmsGatewayClient, SmsSendOutcome } from './sms-gateway.client';
 import type { SmsGateway, SmsGatewaysService } from './sms-gateways.service';
-import type { Template, Templates } from './templates';
+import type { Templates } from './templates';
 
 /** Resolves when one request to a gateway may leave (the payments' token bucket, shared through Redis by every worker). */
 export interface GatewayRateLimiter {
@@ -63,16 +62,7 @@ export function quietHoursEnd(now: Date): Date {
   return new Date(end > now.getTime() ? end : end + 24 * 3600_000);
 }
 
-/** A message as a dispatcher claimed it. */
-export interface Claimed {
-  beneficiary_id: string;
-  event: NotificationEvent;
-  reference: string;
-  programme_id: number;
-  batch_id: string | null;
-  payment_seq: string | null;
-  text: string | null;
-}
+export type { Claimed } from './claimed-messages';
 
 export interface RoundResult {
   held: boolean;
@@ -137,115 +127,27 @@ export class NotificationDispatcher {
   private async sendClaimed(gw: SmsGateway, claimed: Claimed[], now: () => Date): Promise<number> {
     const client = await this.gateways.clientFor(gw.id);
     const callbackUrl = this.gateways.callbackUrl(gw.name);
-    const templates = new Map<string, Template>();
-    let skipped = 0;
+    const { ready, closed } = await prepareClaimed(this.ds, this.cipher, this.templates, gw, claimed, this.opts.hotline, now());
+    const results: { reference: string; outcome: SmsSendOutcome }[] = [];
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < claimed.length) {
-        const m = claimed[next++]!;
+      while (next < ready.length) {
+        const m = ready[next++]!;
         try {
-          const ready = await this.prepare(gw, m, templates);
-          if (!ready) {
-            skipped++;
-            continue;
-          }
           await this.rate.take(gw.id, gw.rateLimitPerSecond);
-          await this.send(gw, client, m.reference, ready.to, ready.text, callbackUrl, now);
+          results.push({
+            reference: m.reference,
+            outcome: await client.send({ reference: m.reference, to: m.to, sender: gw.sender, text: m.text, callbackUrl }),
+          });
         } catch (err) {
           // left `sending`: the sweep makes it `unknown` after the lease and a question decides
           this.log.error('sending a notification failed', { reference: m.reference, err });
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.opts.parallel, claimed.length) }, worker));
-    return skipped;
-  }
-
-  /** The number and text of a claimed message, its text fixed at the first claim; null when it is not to be sent (recorded). */
-  private async prepare(gw: SmsGateway, m: Claimed, templates: Map<string, Template>): Promise<{ to: string; text: string } | null> {
-    const facts = await renderFacts(this.ds, this.cipher, {
-      beneficiaryId: m.beneficiary_id,
-      programmeId: m.programme_id,
-      batchId: m.batch_id,
-      paymentSeq: m.payment_seq,
-    });
-    const close = async (status: 'skipped' | 'refused', reason: string) => {
-      await this.ds.query(
-        `UPDATE notification_messages SET status = ?, reason = ?, claim_token = NULL, final_at = NOW(3) WHERE reference = ? AND status = 'sending'`,
-        [status, reason, m.reference],
-      );
-      return null;
-    };
-    if (!facts) return close('refused', 'NO_RECIPIENT');
-    if (facts.optedOut) return close('skipped', 'OPTED_OUT');
-    if (!facts.hasPhone) return close('skipped', 'NO_MOBILE');
-    if (!facts.to) return close('skipped', 'INVALID_NUMBER');
-    if (m.text !== null) return { to: facts.to, text: m.text };
-    const key = `${m.programme_id}:${m.event}`;
-    let template = templates.get(key);
-    if (!template) {
-      template = await this.templates.current(m.programme_id, m.event);
-      templates.set(key, template);
-    }
-    const rendered = renderTemplate(template.body, await valuesOf(this.ds, facts, this.opts.hotline, template.body.includes('{diem_rut}')));
-    const text = template.plain ? withoutDiacritics(rendered) : rendered;
-    if ([...text].length > MAX_TEXT_CHARS) return close('refused', 'TEXT_TOO_LONG');
-    const { encoding, segments } = countSms(text);
-    await this.ds.query(
-      `UPDATE notification_messages SET text = ?, encoding = ?, segments = ?, cost = ? WHERE reference = ? AND status = 'sending' AND text IS NULL`,
-      [text, encoding, segments, segments * gw.pricePerSegment, m.reference],
-    );
-    return { to: facts.to, text };
-  }
-
-  private async send(
-    gw: SmsGateway,
-    client: SmsGatewayClient,
-    reference: string,
-    to: string,
-    text: string,
-    callbackUrl: string,
-    now: () => Date,
-  ): Promise<void> {
-    const outcome = await client.send({ reference, to, sender: gw.sender, text, callbackUrl });
-    const at = now();
-    const set = (fields: string, params: unknown[]) =>
-      this.ds.query(`UPDATE notification_messages SET ${fields}, claim_token = NULL WHERE reference = ? AND status = 'sending'`, [
-        ...params,
-        reference,
-      ]);
-    switch (outcome.kind) {
-      case 'accepted':
-      case 'duplicate':
-        await set(
-          `status = 'accepted', gateway_status = 'QUEUED', gateway_message_id = ?, sent_at = COALESCE(sent_at, ?), reason = NULL, next_attempt_at = NULL`,
-          [outcome.message.messageId, at],
-        );
-        if (outcome.message.status !== 'QUEUED')
-          await applyGatewayStatus(this.ds, reference, gw.id, outcome.message.status, outcome.message.errorCode, at);
-        return;
-      case 'refused':
-        await set(`status = 'refused', reason = ?, final_at = ?`, [outcome.code, at]);
-        return;
-      case 'conflict':
-        await set(`status = 'review', reason = 'REFERENCE_CONFLICT'`, []);
-        return;
-      case 'unauthorized':
-        // nothing was sent; it waits for an administrator to fix the gateway's secret or clock (dropped after 48 hours)
-        await set(`status = 'pending', reason = ?, next_attempt_at = ?`, [
-          `UNAUTHORIZED_${outcome.code}`.slice(0, 40),
-          new Date(at.getTime() + 60_000),
-        ]);
-        return;
-      case 'retry_later':
-        await set(`status = 'pending', reason = 'RETRY_LATER', next_attempt_at = ?`, [
-          new Date(at.getTime() + 1000 * (outcome.retryAfterSeconds ?? 1)),
-        ]);
-        return;
-      case 'unknown':
-        await set(`status = 'unknown', reason = ?, next_attempt_at = ?`, [outcome.reason.slice(0, 40), at]);
-        return;
-    }
+    await Promise.all(Array.from({ length: Math.min(this.opts.parallel, ready.length) }, worker));
+    await recordOutcomes(this.ds, gw, results, now());
+    return closed;
   }
 
   /** Asks the gateway about due unknown outcomes: found → its status; NOT_FOUND → pending, to be sent again with the same text. */
@@ -327,6 +229,23 @@ export class NotificationDispatcher {
     return created;
   }
 
+  // a report per status change of every message: the gateway and its client are read once a second, not per report
+  private readonly reporting = new Map<string, { at: number; found: Promise<{ gw: SmsGateway; client: SmsGatewayClient }> }>();
+
+  private reportingGateway(name: string): Promise<{ gw: SmsGateway; client: SmsGatewayClient }> {
+    const cached = this.reporting.get(name);
+    if (cached && Date.now() - cached.at < 1000) return cached.found;
+    const found = (async () => {
+      const gw = await this.gateways.getByName(name);
+      if (!gw) throw notFound('GATEWAY_NOT_FOUND', `no SMS gateway named ${name}`);
+      return { gw, client: await this.gateways.clientFor(gw.id) };
+    })();
+    // a failed lookup is not kept: the next report asks again
+    found.catch(() => this.reporting.delete(name));
+    this.reporting.set(name, { at: Date.now(), found });
+    return found;
+  }
+
   /**
    * A gateway's delivery report (contract section 4): the signature checked with the gateway's secret over the exact
    * bytes, then applied forward only. `applied` when it moved the message, `already` for a report applied before or
@@ -339,9 +258,7 @@ export class NotificationDispatcher {
     path: string,
     now = new Date(),
   ): Promise<'applied' | 'already' | 'unmatched'> {
-    const gw = await this.gateways.getByName(gatewayName);
-    if (!gw) throw notFound('GATEWAY_NOT_FOUND', `no SMS gateway named ${gatewayName}`);
-    const client = await this.gateways.clientFor(gw.id);
+    const { gw, client } = await this.reportingGateway(gatewayName);
     const report = client.verifyReport(headers, rawBody, path, now);
     if (await applyGatewayStatus(this.ds, report.reference, gw.id, report.status, report.errorCode, now)) return 'applied';
     const [row] = (await this.ds.query('SELECT status FROM notification_messages WHERE reference = ? AND gateway_id = ?', [
