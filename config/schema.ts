@@ -529,6 +529,18 @@ export const schema = {
     schema: positiveInt,
     defaults: { development: '1000', test: '300', production: '1000' },
   },
+  notifyDispatchMs: {
+    env: 'NOTIFY_DISPATCH_MS',
+    doc: 'How often each worker queues the SMS dispatcher (one at a time across workers) and, five times as seldom, the collection of new events and the notification sweep; 0 turns both off (the tests drive them).',
+    schema: z.coerce.number().int().min(0).max(60000),
+    defaults: { development: '1000', test: '0', production: '1000' },
+  },
+  notifyHotline: {
+    env: 'NOTIFY_HOTLINE',
+    doc: "The department's hotline, as SMS templates print it ({hotline}).",
+    schema: z.string().regex(/^[0-9 .+]{3,20}$/, 'must be 3-20 digits, spaces, dots or +'),
+    defaults: { development: '1900 0000', test: '1900 0000', production: '1900 0000' },
+  },
   workerHeartbeatExpiryMs: {
     env: 'WORKER_HEARTBEAT_EXPIRY_MS',
     doc: "A worker process announces itself in the database every fifth of this; one not heard from for this long is gone, and its claims go to status inquiries once its provider's request timeout has passed too. A worker starts no provider request while its own announcement is this old.",

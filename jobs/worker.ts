@@ -2,7 +2,15 @@ import 'reflect-metadata';
 import { closeInfra, configOrExit, holdSignalsDuringBoot, onShutdown, openInfra } from '../src/boot';
 import { buildServices, type Infra, type Services } from '../src/container';
 import { toAppError } from '../src/platform/errors';
-import { JOB_NAMES, SCHEDULES, providerQueueName, scheduleOptions, type JobCatalog, type JobName } from '../src/job-catalog';
+import {
+  JOB_NAMES,
+  SCHEDULES,
+  enqueueNotificationJob,
+  providerQueueName,
+  scheduleOptions,
+  type JobCatalog,
+  type JobName,
+} from '../src/job-catalog';
 import { QueueEpoch } from '../src/platform/queue';
 import { redisKey } from '../src/platform/redis';
 import { disableInactiveUsers } from './disable-inactive-users.processor';
@@ -32,6 +40,8 @@ export function processors(services: Services, infra: Infra): { [N in JobName]: 
     'reconciliation.sweep': sweepStatements(services, infra),
     'exports.purge': () => services.exports.purgeExpired(),
     'audit.checkpoint': writeAuditCheckpoint(services, infra),
+    'notifications.dispatch': () => services.notifier.runOnce(),
+    'notifications.sweep': () => services.notifier.sweep(),
   };
 }
 
@@ -172,10 +182,23 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
   await paymentSweep();
   const paymentTimer = setInterval(() => void paymentSweep(), infra.cfg.paymentSweepMs);
   paymentTimer.unref();
+  // the SMS dispatcher and sweep are rebuilt from the database on every tick: a lost job is only a tick late
+  let notifyTick = 0;
+  const notifyTimer =
+    infra.cfg.notifyDispatchMs > 0
+      ? setInterval(() => {
+          const name = notifyTick++ % 5 === 0 ? 'notifications.sweep' : 'notifications.dispatch';
+          enqueueNotificationJob(infra.queues, name).catch((err: unknown) =>
+            infra.log.warn('queueing a notification job failed; next tick retries', { err }),
+          );
+        }, infra.cfg.notifyDispatchMs)
+      : null;
+  notifyTimer?.unref();
   return {
     stop: () => {
       clearInterval(timer);
       clearInterval(paymentTimer);
+      if (notifyTimer) clearInterval(notifyTimer);
     },
     running: () => [...active],
     releaseSlots: () => services.engine.releaseSlots(),

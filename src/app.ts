@@ -22,6 +22,7 @@ import { registerReconciliationRoutes } from './components/reconciliation';
 import { registerExportRoutes } from './components/exports';
 import { registerDashboardRoutes } from './components/dashboard';
 import { registerNetworkRoutes } from './components/network';
+import { mountSmsReports, registerNotificationRoutes } from './components/notifications';
 
 export const API_INFO = {
   title: 'Welfare disbursement API',
@@ -49,6 +50,8 @@ export function buildApp(infra: Infra, services: Services): express.Express {
   // provider callbacks: the hot path of a payment run, signed over the exact bytes; first, before request ids,
   // the request log, helmet and the JSON parser (payments.routes.ts)
   mountProviderCallbacks(app, services.engine, log);
+  // SMS delivery reports, signed over the exact bytes: before the JSON parser too
+  mountSmsReports(app, services.notifier, log);
   app.use(requestIdMiddleware);
   app.use((req: Request, res: Response, next: NextFunction) => {
     res.on('finish', () => {
@@ -166,4 +169,5 @@ export function registerApiRoutes(api: Api, infra: Infra, services: Services, lo
   registerExportRoutes(api, services.exports);
   registerNetworkRoutes(api, services.network, { dir: cfg.importDir });
   registerDashboardRoutes(api, services.dashboard);
+  registerNotificationRoutes(api, services.notifications);
 }

@@ -38,6 +38,13 @@ import { OperationsService } from './components/operations';
 import { DashboardService } from './components/dashboard';
 import { redisKey } from './platform/redis';
 import { NetworkService } from './components/network';
+import {
+  DISPATCHER_DEFAULTS,
+  NotificationDispatcher,
+  NotificationsService,
+  SmsGatewaysService,
+  Templates,
+} from './components/notifications';
 
 /** What a process has opened: configuration, database, Redis, queues, logger. */
 export interface Infra {
@@ -74,6 +81,8 @@ export interface Services {
   operations: OperationsService;
   dashboard: DashboardService;
   network: NetworkService;
+  notifications: NotificationsService;
+  notifier: NotificationDispatcher;
 }
 
 /**
@@ -178,6 +187,14 @@ export function buildServices(infra: Infra, role: ServicesFor = 'api'): Services
   );
   const accountChecker = new AccountChecker(ds, cipher, providers, infra.log);
   const network = new NetworkService(ds, audit);
+  const gateways = new SmsGatewaysService(ds, cipher, audit, cfg);
+  const templates = new Templates(ds, audit);
+  // gateways' rate limits hold across every worker process: one token bucket per gateway in Redis
+  const smsRate = new RedisRateLimiter(redis, (id) => redisKey(cfg, 'ratelimit', 'sms', id));
+  const notifier = new NotificationDispatcher(ds, cipher, gateways, templates, smsRate, infra.log, {
+    ...DISPATCHER_DEFAULTS,
+    hotline: cfg.notifyHotline,
+  });
   return {
     cipher,
     audit,
@@ -203,5 +220,7 @@ export function buildServices(infra: Infra, role: ServicesFor = 'api'): Services
     operations: new OperationsService(ds, infra.queues, providers, audit, infra.log),
     dashboard: new DashboardService(ds, redis, cfg),
     network,
+    notifications: new NotificationsService(ds, cipher, audit, gateways, templates, cfg.notifyHotline),
+    notifier,
   };
 }

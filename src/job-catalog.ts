@@ -29,6 +29,10 @@ export interface JobCatalog {
   'reconciliation.sweep': Record<string, never>;
   /** Daily: delete export files older than EXPORT_RETENTION_DAYS (manifests stay, marked expired). */
   'exports.purge': Record<string, never>;
+  /** Send due SMS messages (one dispatcher at a time across workers; queued by each worker every NOTIFY_DISPATCH_MS). */
+  'notifications.dispatch': Record<string, never>;
+  /** Collect new events into messages; lapsed claims to unknown, stale messages dropped (every 5 × NOTIFY_DISPATCH_MS). */
+  'notifications.sweep': Record<string, never>;
   /** Every 15 minutes: append a signed checkpoint of the audit chain's end to AUDIT_CHECKPOINT_DIR and log it. */
   'audit.checkpoint': Record<string, never>;
 }
@@ -48,6 +52,8 @@ export const JOB_NAMES: readonly JobName[] = [
   'reconciliation.sweep',
   'exports.purge',
   'audit.checkpoint',
+  'notifications.dispatch',
+  'notifications.sweep',
 ];
 
 /** Repeating jobs: cron in Asia/Ho_Chi_Minh. */
@@ -78,6 +84,9 @@ const RETRIES = {
   'batches.release': { attempts: BATCH_JOB_ATTEMPTS, backoffMs: 5000 },
   'payments.dispatch': { attempts: BATCH_JOB_ATTEMPTS, backoffMs: 2000 },
   'reconciliation.process': { attempts: 5, backoffMs: 5000 },
+  // the worker queues them again within seconds: a failure is not retried by Bull
+  'notifications.dispatch': { attempts: 1, backoffMs: 1000 },
+  'notifications.sweep': { attempts: 1, backoffMs: 1000 },
   /** a provider's send or inquiry chunk (payments.p<providerId>) */
   chunk: { attempts: 3, backoffMs: 1000 },
 } as const satisfies Record<string, { attempts: number; backoffMs: number }>;
@@ -187,4 +196,12 @@ export async function enqueueStatement(queues: QueueFactory, statementId: string
   await queues
     .get<JobCatalog['reconciliation.process']>('reconciliation.process')
     .add({ statementId }, jobOptions('reconciliation.process', `statement-${statementId}`));
+}
+
+/**
+ * The SMS dispatcher and the notification sweep, queued by every worker on a timer: one fixed id each, so that while
+ * one is queued or running the others add nothing, and a lost job (Redis flushed) is queued again at the next tick.
+ */
+export async function enqueueNotificationJob(queues: QueueFactory, name: 'notifications.dispatch' | 'notifications.sweep'): Promise<void> {
+  await queues.get<Record<string, never>>(name).add({}, jobOptions(name, name));
 }

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { configOrExit, holdSignalsDuringBoot, onShutdown } from './boot';
 import { buildSandboxApp } from './components/providers/sandbox/sandbox.app';
+import { buildSmsSandbox, SANDBOX_SMS_PREFIX } from './components/notifications/sandbox';
 import { processLogger } from './platform/logger';
 import { demoRollAccounts } from '../scripts/demo-data';
 
@@ -12,8 +13,10 @@ import { demoRollAccounts } from '../scripts/demo-data';
  * their status events go to each transfer's callbackUrl; the SANDBOX_* fault
  * settings start it as a faulty gateway for fault tests and benchmarks,
  * POST /_sandbox/faults changes them while it runs, and POST /_sandbox/outage
- * takes it off the network for a while. Its ledger lives in
- * memory: a restart forgets every transfer. Never run in production.
+ * takes it off the network for a while. Under /sms the same process serves
+ * the sandbox SMS gateway (SMS Gateway API v1, same client id and secret;
+ * its faults changed with POST /sms/_sandbox/faults). Both ledgers live in
+ * memory: a restart forgets every transfer and message. Never run in production.
  */
 async function main(): Promise<void> {
   holdSignalsDuringBoot();
@@ -66,7 +69,17 @@ async function main(): Promise<void> {
   // the holders of the demo roll's accounts (npm start imports that roll), so that a demo batch's account check
   // finds the names the roll holds instead of flagging every item
   if (cfg.demoSeed) for (const a of demoRollAccounts()) ledger.registerAccount(a.destination, a.accountName);
-  server.on('request', handler);
+  const sms = buildSmsSandbox({
+    clientId: cfg.sandboxClientId,
+    secret: cfg.sandboxSecret,
+    prefix: SANDBOX_SMS_PREFIX,
+    seed: cfg.sandboxSeed === 'random' ? undefined : `sms-${cfg.sandboxSeed}`,
+    onError: (err: unknown) => log.error('sandbox SMS timed work failed', { err: err instanceof Error ? err.message : String(err) }),
+  });
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (req.url === SANDBOX_SMS_PREFIX || req.url?.startsWith(`${SANDBOX_SMS_PREFIX}/`)) sms.app(req, res);
+    else handler(req, res);
+  });
   server.listen(cfg.sandboxPort, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -82,6 +95,7 @@ async function main(): Promise<void> {
   );
   onShutdown(cfg, log, async () => {
     ledger.close();
+    sms.ledger.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();

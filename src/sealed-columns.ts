@@ -1,5 +1,6 @@
 import { AUTH_SEALED_COLUMNS } from './components/auth/sealed-columns';
 import { ROLL_SEALED_COLUMNS } from './components/beneficiaries/sealed-columns';
+import { NOTIFICATION_SEALED_COLUMNS } from './components/notifications/sealed-columns';
 import { PAYMENT_SEALED_COLUMNS } from './components/payments/payment-reencryption';
 import { PROVIDER_SEALED_COLUMNS } from './components/providers/sealed-columns';
 import type { SealedColumn } from './platform/crypto/rotation';
@@ -17,4 +18,5 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
   ...AUTH_SEALED_COLUMNS,
   ...IDEMPOTENCY_SEALED_COLUMNS,
   ...PROVIDER_SEALED_COLUMNS,
+  ...NOTIFICATION_SEALED_COLUMNS,
 ];

@@ -66,6 +66,7 @@ describe('table owners', () => {
       users: 'src/components/auth/',
       role_grants: 'src/components/auth/',
       providers: 'src/components/providers/',
+      sms_gateways: 'src/components/notifications/',
       idempotency_keys: 'src/platform/http/',
     };
     const declaring = (table: string) =>

@@ -275,6 +275,7 @@ describe('data key rotation (rotateDataKeys)', () => {
         'idempotency_keys.response_body': 0,
         // provider secrets are sealed by the app under the active key; the seeded providers have none
         'providers.secret_enc': 0,
+        'sms_gateways.secret_enc': 0,
         // payments copy the roll's ciphertexts when a batch is created; this fixture has no batch
         'payments.account_enc': 0,
         'payments.wallet_enc': 0,

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import http, { type IncomingHttpHeaders } from 'node:http';
-import https from 'node:https';
 import { AppError, invalid, unauthenticated, unavailable } from '../../platform/errors/app-error';
-import { signedHeaders, streamVerifier, verify, type HeaderBag } from './signing';
+import { streamVerifier, verify, type HeaderBag } from './signing';
+import { jsonOf, NEVER_CONNECTED, retryAfter, SignedHttpClient, TransportError, type RawResponse } from './signed-http';
 import {
   badResponse,
   balanceSchema,
@@ -51,56 +50,16 @@ const MAX_STATEMENT_BYTES = 512 * 1024 * 1024;
 /** How long a statement download may take at least. */
 const STATEMENT_TIMEOUT_MS = 10 * 60_000;
 
-interface RawResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** The exchange did not complete: nothing is known about what the provider did. */
-class TransportError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'TransportError';
-  }
-}
-
-// the request never reached the provider: it cannot have been accepted
-const NEVER_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
-
-function jsonOf(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-function retryAfter(headers: IncomingHttpHeaders): number | null {
-  const value = headers['retry-after'];
-  return typeof value === 'string' && /^\d{1,9}$/.test(value.trim()) ? Number(value.trim()) : null;
-}
-
 /** The generic adapter: speaks the Disbursement Provider API v1 over HTTP(S) with keep-alive connections. */
 export class HttpProviderAdapter implements ProviderPort {
-  private readonly origin: URL;
-  private readonly prefix: string;
-  private readonly agent: http.Agent;
-  private readonly transport: typeof http | typeof https;
+  private readonly http: SignedHttpClient;
 
   constructor(private readonly opts: HttpProviderOptions) {
-    this.origin = new URL(opts.baseUrl);
-    if (this.origin.protocol !== 'http:' && this.origin.protocol !== 'https:') throw new Error('provider baseUrl must be http(s)');
-    if (!Number.isInteger(opts.timeoutMs) || opts.timeoutMs <= 0) throw new Error('provider timeoutMs must be a positive integer');
-    this.prefix = this.origin.pathname.replace(/\/+$/, '');
-    this.transport = this.origin.protocol === 'https:' ? https : http;
-    const sockets = opts.maxSockets ?? 64;
-    // every connection stays open between waves of requests (the default keeps 256 idle ones and closes the rest)
-    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: sockets, maxFreeSockets: sockets });
+    try {
+      this.http = new SignedHttpClient(opts);
+    } catch (err) {
+      throw new Error(`provider ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
   }
 
   get timeoutMs(): number {
@@ -109,7 +68,7 @@ export class HttpProviderAdapter implements ProviderPort {
 
   /** Closes the pooled connections. */
   close(): void {
-    this.agent.destroy();
+    this.http.close();
   }
 
   async send(order: TransferOrder): Promise<SendOutcome> {
@@ -226,10 +185,8 @@ export class HttpProviderAdapter implements ProviderPort {
     }
     const pathWithQuery = `/v1/statements?date=${date}`;
     const target = this.target(pathWithQuery);
-    const headers = {
-      ...signedHeaders(this.opts.secret, { method: 'GET', pathWithQuery: target, rawBody: Buffer.alloc(0) }, this.opts.clientId),
-      accept: 'text/csv',
-    };
+    const headers = { ...this.http.headers('GET', pathWithQuery, Buffer.alloc(0)), accept: 'text/csv' };
+    const { origin, transport, agent } = this.http;
     const out = createWriteStream(file);
     try {
       return await new Promise<{ bytes: number; sha256: string }>((resolve, reject) => {
@@ -243,14 +200,14 @@ export class HttpProviderAdapter implements ProviderPort {
             reject(err);
           } else resolve(res!);
         };
-        const req = this.transport.request({
-          protocol: this.origin.protocol,
-          hostname: this.origin.hostname,
-          port: this.origin.port || undefined,
+        const req = transport.request({
+          protocol: origin.protocol,
+          hostname: origin.hostname,
+          port: origin.port || undefined,
           method: 'GET',
           path: target,
           headers,
-          agent: this.agent,
+          agent,
         });
         // a statement is a download, not a call: it gets minutes, not the provider's per-request timeout
         const timer = setTimeout(
@@ -379,62 +336,16 @@ export class HttpProviderAdapter implements ProviderPort {
   }
 
   private target(pathWithQuery: string): string {
-    return `${this.prefix}${pathWithQuery}`;
+    return this.http.target(pathWithQuery);
   }
 
-  /** One signed request; resolves with whatever status came back, rejects with a TransportError when the exchange did not complete. */
   private exchange(method: string, pathWithQuery: string, body: Buffer | null, maxBytes: number): Promise<RawResponse> {
-    const target = this.target(pathWithQuery);
-    const rawBody = body ?? Buffer.alloc(0);
-    const headers: Record<string, string> = {
-      ...signedHeaders(this.opts.secret, { method, pathWithQuery: target, rawBody }, this.opts.clientId),
-      accept: pathWithQuery.startsWith('/v1/statements') ? 'text/csv' : 'application/json',
-    };
-    if (body) {
-      headers['content-type'] = 'application/json; charset=utf-8';
-      headers['content-length'] = String(body.length);
-    }
-    return new Promise<RawResponse>((resolve, reject) => {
-      let settled = false;
-      const finish = (err: TransportError | null, res?: RawResponse): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (err) reject(err);
-        else resolve(res!);
-      };
-      const req = this.transport.request({
-        protocol: this.origin.protocol,
-        hostname: this.origin.hostname,
-        port: this.origin.port || undefined,
-        method,
-        path: target,
-        headers,
-        agent: this.agent,
-      });
-      const timer = setTimeout(() => {
-        finish(new TransportError('TIMEOUT', `no complete answer within ${this.opts.timeoutMs} ms`));
-        req.destroy();
-      }, this.opts.timeoutMs);
-      req.on('error', (err: NodeJS.ErrnoException) => finish(new TransportError(err.code ?? 'ERROR', err.message, { cause: err })));
-      req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > maxBytes) {
-            finish(new TransportError('TOO_LARGE', `answer larger than ${maxBytes} bytes`));
-            req.destroy();
-          } else chunks.push(chunk);
-        });
-        res.on('error', (err: NodeJS.ErrnoException) => finish(new TransportError(err.code ?? 'ECONNRESET', err.message, { cause: err })));
-        res.on('end', () => finish(null, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks, size) }));
-        res.on('close', () => {
-          if (!res.complete) finish(new TransportError('ECONNRESET', 'connection closed before the answer was complete'));
-        });
-      });
-      if (body) req.end(body);
-      else req.end();
-    });
+    return this.http.exchange(
+      method,
+      pathWithQuery,
+      body,
+      maxBytes,
+      pathWithQuery.startsWith('/v1/statements') ? 'text/csv' : 'application/json',
+    );
   }
 }

@@ -10233,6 +10233,1343 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifications/gateways": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the SMS gateways
+         * @description The whole list, not paginated. Secrets are never shown, only whether one is set.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Every gateway */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SmsGatewayList"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Add an SMS gateway
+         * @description kind http needs baseUrl, clientId and secret; kind sandbox may leave them out. The secret is stored encrypted and never returned.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Makes a retry safe: 1 to 128 characters of A-Z a-z 0-9 _ . : -, unique per request of yours, remembered 24 hours. The same key with the same request returns the first answer (with Idempotent-Replayed: true) without doing the work again; with another request it is 409 IDEMPOTENCY_KEY_REUSED. */
+                    "Idempotency-Key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        /** @description Stable: part of the delivery report URL */
+                        name: string;
+                        /** @enum {string} */
+                        kind: "sandbox" | "http";
+                        /**
+                         * Format: uri
+                         * @description Where the SMS Gateway API lives (a path prefix is kept). Sandbox: null = SANDBOX_URL/sms. Required for http.
+                         */
+                        baseUrl?: string | null;
+                        /** @description X-Client-Id at the gateway */
+                        clientId?: string | null;
+                        /** @description Shared HMAC secret; write-only, stored encrypted, never returned */
+                        secret?: string | null;
+                        /** @description The registered brand name */
+                        sender: string;
+                        /** @description Most requests a second sent to this gateway, across every worker */
+                        rateLimitPerSecond: number;
+                        /** @description What one segment costs, in đồng */
+                        pricePerSegment: number;
+                        /** @description Longest wait for one exchange, ms (default 10000) */
+                        timeoutMs?: number;
+                        /** @description Make it the gateway new messages go through */
+                        isDefault?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Added */
+                201: {
+                    headers: {
+                        /** @description Present when this is the stored answer to an earlier request with the same Idempotency-Key */
+                        "Idempotent-Replayed"?: "true";
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SmsGateway"];
+                    };
+                };
+                /** @description GATEWAY_INCOMPLETE, INVALID_SENDER, INVALID_BASE_URL, INVALID_GATEWAY_LIMIT; INVALID_IDEMPOTENCY_KEY: malformed Idempotency-Key */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description GATEWAY_NAME_TAKEN; IDEMPOTENCY_KEY_REUSED: the key was used for another request; IDEMPOTENCY_REQUEST_IN_PROGRESS: the first request with the key is still running */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/gateways/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One SMS gateway */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The gateway */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SmsGateway"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description GATEWAY_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change an SMS gateway’s connection, secret, sender, rate or price, or make it the default */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: uri
+                         * @description Where the SMS Gateway API lives (a path prefix is kept). Sandbox: null = SANDBOX_URL/sms. Required for http.
+                         */
+                        baseUrl?: string | null;
+                        /** @description X-Client-Id at the gateway */
+                        clientId?: string | null;
+                        /** @description Shared HMAC secret; write-only, stored encrypted, never returned */
+                        secret?: string | null;
+                        /** @description The registered brand name */
+                        sender?: string;
+                        /** @description Most requests a second sent to this gateway, across every worker */
+                        rateLimitPerSecond?: number;
+                        /** @description What one segment costs, in đồng */
+                        pricePerSegment?: number;
+                        /** @description Longest wait for one exchange, ms (default 10000) */
+                        timeoutMs?: number;
+                        /**
+                         * @description Make it the default (another gateway stops being it)
+                         * @enum {boolean}
+                         */
+                        isDefault?: true;
+                    };
+                };
+            };
+            responses: {
+                /** @description Updated */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SmsGateway"];
+                    };
+                };
+                /** @description GATEWAY_INCOMPLETE, ... */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description GATEWAY_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/notifications/gateways/{id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause an SMS gateway: nothing new is sent through it
+         * @description Questions about messages already sent and delivery reports go on. Doing it twice changes nothing.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Done */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SmsGateway"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description GATEWAY_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/gateways/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a paused SMS gateway
+         * @description Questions about messages already sent and delivery reports go on. Doing it twice changes nothing.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Done */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SmsGateway"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description GATEWAY_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/gateways/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test the connection to an SMS gateway with a signed balance request
+         * @description 200 whatever the gateway answered: ok false names what it said (providerError: BAD_SIGNATURE, STALE_TIMESTAMP, ...) or how the exchange failed (transport). Audited.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The test ran */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SmsGatewayTest"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description GATEWAY_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A programme's SMS templates, one per event (the built-in text, version 0, until one is saved) */
+        get: {
+            parameters: {
+                query: {
+                    programmeId: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Every event’s template in force */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationTemplateList"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description PROGRAMME_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/templates/{programmeId}/{event}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every version of one template, newest first */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programmeId: number;
+                    event: "payment_sent" | "payment_paid" | "payment_failed" | "payment_returned" | "paypoint_scheduled" | "enrolment_suspended" | "enrolment_ended";
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The versions */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationTemplateVersions"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description PROGRAMME_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/templates/{programmeId}/{event}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Save a new version of a template
+         * @description Only the whitelisted placeholders, each a value of the recipient’s own (masked where personal). Audited.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    programmeId: number;
+                    event: "payment_sent" | "payment_paid" | "payment_failed" | "payment_returned" | "paypoint_scheduled" | "enrolment_suspended" | "enrolment_ended";
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        /** @description Text with placeholders among {ten} {thang} {so_tien} {tk_cuoi} {diem_rut} {ngay} {dia_diem} {gio} {giay_to} {hotline} */
+                        body: string;
+                        plain: boolean;
+                        active: boolean;
+                        /** @description The version you edited; 409 TEMPLATE_CHANGED when another was saved since */
+                        expectedVersion?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description The version now in force */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationTemplate"];
+                    };
+                };
+                /** @description UNKNOWN_PLACEHOLDER (naming it), INVALID_TEMPLATE, TEMPLATE_LOOKS_PERSONAL */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description PROGRAMME_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description TEMPLATE_CHANGED */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/templates/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Render a template for a real recipient in your area: text, encoding, units, segments and cost
+         * @description The cost is at the default gateway’s price per segment. Nothing is saved or sent.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        programmeId: number;
+                        /** @enum {string} */
+                        event: "payment_sent" | "payment_paid" | "payment_failed" | "payment_returned" | "paypoint_scheduled" | "enrolment_suspended" | "enrolment_ended";
+                        beneficiaryId: string;
+                        /** @description The text being edited; the saved one when absent */
+                        body?: string;
+                        plain?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description The rendered text */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationPreview"];
+                    };
+                };
+                /** @description UNKNOWN_PLACEHOLDER, ... */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description BENEFICIARY_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/recipients/{beneficiaryId}/consent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether a recipient opted out of SMS, who recorded it, when and why */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    beneficiaryId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The consent */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationConsent"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description BENEFICIARY_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /** Record that a recipient wants no SMS, or wants them again */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    beneficiaryId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        optedOut: boolean;
+                        /** @description Why (what the recipient said, and how) */
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Recorded */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationConsent"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description BENEFICIARY_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/recipients/{beneficiaryId}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A recipient's SMS messages, newest first (the last 100) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    beneficiaryId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The messages */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationMessageList"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description BENEFICIARY_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/batches/{batchId}/untold": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** In a batch, who could not be told by SMS and why */
+        get: {
+            parameters: {
+                query?: {
+                    after?: string;
+                    limit?: number;
+                };
+                header?: never;
+                path: {
+                    batchId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page, and the counts by reason */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationUntold"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description BATCH_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/reports/costs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** SMS per month, area, programme and gateway: messages, segments, cost, delivered, failed by reason */
+        get: {
+            parameters: {
+                query: {
+                    month: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The report, in your area */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["NotificationCostReport"];
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -11819,6 +13156,153 @@ export interface components {
                     percent: string | null;
                 }[];
             } | null;
+        };
+        SmsGatewayList: {
+            items: components["schemas"]["SmsGateway"][];
+        };
+        SmsGateway: {
+            id: number;
+            name: string;
+            /** @enum {string} */
+            kind: "sandbox" | "http";
+            baseUrl: string | null;
+            clientId: string | null;
+            /** @description Whether the gateway has a secret of its own (the secret itself is never shown) */
+            secretSet: boolean;
+            sender: string;
+            rateLimitPerSecond: number;
+            pricePerSegment: number;
+            timeoutMs: number;
+            paused: boolean;
+            /** @description New messages go through the default gateway */
+            isDefault: boolean;
+            createdAt: string;
+            updatedAt: string;
+        };
+        SmsGatewayTest: {
+            gatewayId: number;
+            ok: boolean;
+            /** @description null: billed monthly */
+            balance: {
+                segmentsLeft: number;
+                asOf: string;
+            } | null;
+            error: {
+                code: string;
+                /** @description The gateway's own error code: BAD_SIGNATURE, STALE_TIMESTAMP, ... */
+                providerError: string | null;
+                httpStatus: number | null;
+                transport: string | null;
+                message: string;
+            } | null;
+            latencyMs: number;
+            testedAt: string;
+        };
+        NotificationTemplateList: {
+            items: components["schemas"]["NotificationTemplate"][];
+            /** @description Every placeholder a template may name */
+            placeholders: {
+                [key: string]: string;
+            };
+        };
+        NotificationTemplate: {
+            programmeId: number;
+            /** @enum {string} */
+            event: "payment_sent" | "payment_paid" | "payment_failed" | "payment_returned" | "paypoint_scheduled" | "enrolment_suspended" | "enrolment_ended";
+            /** @description 0: the built-in text, never saved */
+            version: number;
+            body: string;
+            /** @description Sent without diacritics (GSM-7) */
+            plain: boolean;
+            /** @description false: no message of this event is created for the programme */
+            active: boolean;
+            createdBy: number | null;
+            createdAt: string | null;
+        };
+        NotificationTemplateVersions: {
+            items: components["schemas"]["NotificationTemplate"][];
+        };
+        NotificationPreview: {
+            text: string;
+            /** @enum {string} */
+            encoding: "GSM7" | "UCS2";
+            units: number;
+            segments: number;
+            cost: number | null;
+            pricePerSegment: number | null;
+            tooLong: boolean;
+        };
+        NotificationConsent: {
+            beneficiaryId: string;
+            optedOut: boolean;
+            reason: string | null;
+            recordedBy: number | null;
+            recordedAt: string | null;
+        };
+        NotificationMessageList: {
+            items: components["schemas"]["NotificationMessage"][];
+        };
+        NotificationMessage: {
+            reference: string;
+            event: string;
+            /** @enum {string} */
+            status: "pending" | "sending" | "unknown" | "accepted" | "sent" | "delivered" | "failed" | "refused" | "review" | "skipped" | "dropped";
+            reason: string | null;
+            programmeId: number;
+            batchId: string | null;
+            text: string | null;
+            encoding: string | null;
+            segments: number | null;
+            cost: number | null;
+            gatewayStatus: string | null;
+            errorCode: string | null;
+            createdAt: string;
+            sentAt: string | null;
+            finalAt: string | null;
+        };
+        NotificationUntold: {
+            items: {
+                reference: string;
+                event: string;
+                /** @enum {string} */
+                status: "pending" | "sending" | "unknown" | "accepted" | "sent" | "delivered" | "failed" | "refused" | "review" | "skipped" | "dropped";
+                reason: string | null;
+                programmeId: number;
+                batchId: string | null;
+                text: string | null;
+                encoding: string | null;
+                segments: number | null;
+                cost: number | null;
+                gatewayStatus: string | null;
+                errorCode: string | null;
+                createdAt: string;
+                sentAt: string | null;
+                finalAt: string | null;
+                beneficiaryId: string;
+                fullName: string;
+            }[];
+            next: string | null;
+            byReason: {
+                [key: string]: number;
+            };
+        };
+        NotificationCostReport: {
+            month: string;
+            rows: {
+                areaId: number;
+                areaName: string;
+                programmeId: number;
+                gatewayId: number | null;
+                gatewayName: string | null;
+                messages: number;
+                segments: number;
+                cost: number;
+                delivered: number;
+                failed: number;
+                failedByReason: {
+                    [key: string]: number;
+                };
+            }[];
         };
     };
     responses: never;

@@ -48,10 +48,22 @@ export const SECTIONS: readonly Section[] = [
     roles: ['staff', 'auditor', 'admin'],
     load: () => import('../features/network/network-section'),
   },
+  {
+    path: '/notifications',
+    label: 'nav.notifications',
+    roles: ['staff'],
+    load: () => import('../features/notifications/notifications-section'),
+  },
   { path: '/users', label: 'nav.users', roles: ['admin'], load: () => import('../features/admin/users-section') },
   { path: '/areas', label: 'nav.areas', roles: ['admin'], load: () => import('../features/admin/areas-section') },
   { path: '/reference', label: 'nav.reference', roles: ['admin'], load: () => import('../features/admin/reference-section') },
   { path: '/providers', label: 'nav.providers', roles: ['admin'], load: () => import('../features/admin/providers-section') },
+  {
+    path: '/sms-gateways',
+    label: 'nav.smsGateways',
+    roles: ['admin'],
+    load: () => import('../features/notifications/gateways-section'),
+  },
   { path: '/queues', label: 'nav.queues', roles: ['admin'], load: () => import('../features/admin/queues-section') },
 ];
 

@@ -20,6 +20,8 @@ import viImports from '../features/imports/messages.vi.json';
 import enImports from '../features/imports/messages.en.json';
 import viNetwork from '../features/network/messages.vi.json';
 import enNetwork from '../features/network/messages.en.json';
+import viNotifications from '../features/notifications/messages.vi.json';
+import enNotifications from '../features/notifications/messages.en.json';
 import viProgrammes from '../features/programmes/messages.vi.json';
 import enProgrammes from '../features/programmes/messages.en.json';
 import viReconciliation from '../features/reconciliation/messages.vi.json';
@@ -39,6 +41,7 @@ const vi = {
   ...viHome,
   ...viImports,
   ...viNetwork,
+  ...viNotifications,
   ...viProgrammes,
   ...viReconciliation,
 };
@@ -54,6 +57,7 @@ const en = {
   ...enHome,
   ...enImports,
   ...enNetwork,
+  ...enNotifications,
   ...enProgrammes,
   ...enReconciliation,
 };

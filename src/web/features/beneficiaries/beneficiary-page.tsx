@@ -12,6 +12,7 @@ import { KeysetTable } from '../../ui/keyset-table';
 import { DateText } from '../../ui/money';
 import { EnrolmentForm, PersonForm } from './edit-forms';
 import { PageTitle } from '../../ui/page-title';
+import { MessageHistory } from '../notifications/message-history';
 
 type Beneficiary = Schemas['Beneficiary'];
 type Enrolment = Schemas['Enrolment'];
@@ -388,6 +389,7 @@ export function BeneficiaryPage({ id }: { id: string }) {
               ]}
             />
           </section>
+          <MessageHistory beneficiaryId={id} />
         </>
       ) : null}
     </main>
