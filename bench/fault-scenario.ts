@@ -121,6 +121,8 @@ export interface FaultReport {
   /** payments the sandbox never accepted */
   neverAccepted: string[];
   batchStatus: string;
+  /** when the run hit maxSeconds: what was left open and what the payment queues held, to tell where it stuck */
+  stuck?: { open: unknown[]; queues: Record<string, unknown> };
 }
 
 /** The invariants of a run; each broken one is named (an empty list: the run held). */
@@ -146,7 +148,7 @@ export function checkInvariants(r: FaultReport): string[] {
   if (r.sandbox.succeededAmount !== a.paid) broken.push(`provider succeeded ${r.sandbox.succeededAmount} đ, service paid ${a.paid} đ`);
   if (!r.audit.ok) broken.push(`audit chain broken: ${r.audit.firstBroken}`);
   if (r.review.length === 0 && !r.batchStatus.startsWith('completed')) broken.push(`batch ${r.batchStatus}, not completed`);
-  if (r.timedOut) broken.push(`not finished within the run's time (${Math.round(r.seconds)} s)`);
+  if (r.timedOut) broken.push(`not finished within the run's time (${Math.round(r.seconds)} s): ${JSON.stringify(r.stuck ?? null)}`);
   return broken;
 }
 
@@ -537,14 +539,39 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
       }
     }
     const ended = Date.now();
+    let stuck: FaultReport['stuck'];
+    if (timedOut) {
+      const open = (await infra.ds.query(
+        `SELECT status, provider_id, COUNT(*) AS n, SUM(claim_token IS NOT NULL) AS claimed, SUM(claimed_by IS NOT NULL) AS named,
+           MIN(next_attempt_at) AS next_at, MAX(queued_until) AS queued_until, MIN(claimed_at) AS claimed_at
+         FROM payments WHERE batch_id = ? AND status NOT IN ('succeeded', 'failed', 'returned') GROUP BY status, provider_id`,
+        [batch.id],
+      )) as { provider_id: number | null }[];
+      const queues: Record<string, unknown> = {};
+      for (const name of ['payments.dispatch', ...new Set(open.map((r) => `payments.p${r.provider_id}`))]) {
+        queues[name] = await infra.queues
+          .get(name)
+          .getJobCounts()
+          .catch((e: unknown) => String(e));
+      }
+      stuck = { open, queues };
+    }
     await Promise.all(running);
     const seconds = (ended - t0) / 1000;
     const afterLastFault = Math.max(0, ended - lastFault) / 1000;
     o.log(`done in ${seconds.toFixed(1)} s, ${afterLastFault.toFixed(1)} s after the last fault (${kills} kills)`);
     // the batch may complete while the provider is off the network (callbacks go on): its book is read once it is back
     await sleep(Math.max(0, offlineUntil - Date.now()));
-    // returns come after success: give the last returns and their callbacks time to land before comparing books
-    await sleep(o.returnShare > 0 ? 3000 : 500);
+    // returns come after success: the last returns and their callbacks land before the books are compared. The
+    // sandbox counts what waits on its timers (settlements, returns) and the callbacks waiting or in flight (a
+    // callback is answered once the service has applied it); the books are read once neither is left, or after 3 s
+    const settledBy = Date.now() + 3000;
+    while (Date.now() < settledBy) {
+      const book = (await signedGet('/_sandbox/ledger')) as { scheduled: number; callbacks: { pending: number } };
+      if (book.scheduled === 0 && book.callbacks.pending === 0) break;
+      await sleep(100);
+    }
+    await sleep(200);
 
     // the sandbox's book
     const summary = (await signedGet('/_sandbox/ledger')) as { accepted: number; acceptedMoreThanOnce: number; succeededAmount: number };
@@ -618,6 +645,7 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
       strangers,
       neverAccepted,
       batchStatus: status,
+      ...(stuck ? { stuck } : {}),
     };
   } finally {
     ending = true;

@@ -62,6 +62,8 @@ interface SharedSlots extends LocalSlots {
   /** The slots in use when the running sync left: the lease records at least these, so no more are used meanwhile. */
   sentInUse: number;
   retry: NodeJS.Timeout | null;
+  /** The lease call whose answer counts: one given up on (no answer in time) is ignored if it answers later. */
+  call: number;
 }
 
 // KEYS[1] the provider's lease hash (field: holder id, value "held:wanted:expiresAtMs", held = the slots the holder may have
@@ -129,6 +131,16 @@ return grant
  * call (within a renewal, a third of the lease) the others may be granted
  * slots it still has in flight.
  */
+/** `p`, or a rejection once `ms` have passed without its answer. */
+function answerWithin<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 export class RedisConcurrencyLimiter implements ConcurrencyLimiter {
   private readonly slots = new Map<number, SharedSlots>();
   private readonly id = `${process.pid}-${randomBytes(6).toString('hex')}`;
@@ -177,7 +189,7 @@ export class RedisConcurrencyLimiter implements ConcurrencyLimiter {
   private state(providerId: number): SharedSlots {
     let s = this.slots.get(providerId);
     if (!s) {
-      s = { limit: 0, inUse: 0, waiters: [], held: 0, syncing: false, again: false, sentInUse: 0, retry: null };
+      s = { limit: 0, inUse: 0, waiters: [], held: 0, syncing: false, again: false, sentInUse: 0, retry: null, call: 0 };
       this.slots.set(providerId, s);
     }
     return s;
@@ -214,8 +226,10 @@ export class RedisConcurrencyLimiter implements ConcurrencyLimiter {
     s.again = false;
     s.sentInUse = s.inUse;
     const want = Math.min(s.limit, s.inUse + s.waiters.length);
-    void this.lease(providerId, want, s.inUse, s.limit).then(
+    const call = ++s.call;
+    void answerWithin(this.lease(providerId, want, s.inUse, s.limit), Math.max(1000, Math.floor(this.opts.leaseMs / 3))).then(
       (granted) => {
+        if (call !== s.call) return;
         s.syncing = false;
         s.held = granted;
         this.handOut(s);
@@ -223,8 +237,12 @@ export class RedisConcurrencyLimiter implements ConcurrencyLimiter {
         else if (s.waiters.length) this.later(providerId, s, this.opts.retryMs ?? 100);
       },
       () => {
-        // Redis out of reach: keep what is held (its lease runs on), waiting requests wait and ask again
+        if (call !== s.call) return;
+        // Redis out of reach, or a call lost in a failover that never answers (which held every request waiting here
+        // for good): waiting requests wait and ask again. What the lost call recorded is unknown, so no slot beyond
+        // those in use is used until a call answers
         s.syncing = false;
+        s.held = Math.min(s.held, s.sentInUse);
         if (s.waiters.length || s.again) this.later(providerId, s, 1000);
       },
     );
