@@ -106,17 +106,29 @@ async function main(): Promise<void> {
     const dispatchers = Array.from(
       { length: Number(values.dispatchers) },
       () =>
-        new NotificationDispatcher(ds, services.cipher, services.notifications.gateways, services.notifications.templates, rate, infra.log, {
-          ...DISPATCHER_DEFAULTS,
-          claimSize: 500,
-          parallel: 64,
-        }),
+        new NotificationDispatcher(
+          ds,
+          services.cipher,
+          services.notifications.gateways,
+          services.notifications.templates,
+          rate,
+          infra.log,
+          {
+            ...DISPATCHER_DEFAULTS,
+            claimSize: 500,
+            parallel: 64,
+          },
+        ),
     );
     const count = async (statuses: string) =>
       Number(
-        ((await ds.query(`SELECT COUNT(*) AS n FROM notification_messages WHERE batch_id = ? AND status IN (${statuses})`, [b.insertId])) as {
-          n: string;
-        }[])[0]!.n,
+        (
+          (await ds.query(`SELECT COUNT(*) AS n FROM notification_messages WHERE batch_id = ? AND status IN (${statuses})`, [
+            b.insertId,
+          ])) as {
+            n: string;
+          }[]
+        )[0]!.n,
       );
     t = Date.now();
     let acceptedAt = 0;
@@ -131,10 +143,15 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     const toAccepted = (acceptedAt - t) / 1000;
     const toDelivered = (doneAt - t) / 1000;
-    console.log(`sent and accepted: ${rows} in ${toAccepted.toFixed(2)} s = ${Math.round(rows / toAccepted)} messages/s (gateway rate ${values.rate}/s)`);
+    console.log(
+      `sent and accepted: ${rows} in ${toAccepted.toFixed(2)} s = ${Math.round(rows / toAccepted)} messages/s (gateway rate ${values.rate}/s)`,
+    );
     console.log(`all delivered (reports applied): ${toDelivered.toFixed(2)} s = ${Math.round(rows / toDelivered)} messages/s`);
     console.log(`this process's CPU: ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s`);
-    const summary = sandbox.ledger.summary() as { messages: number; acceptedTwice: number };
+    const summary = sandbox.ledger.summary() as { messages: number; acceptedTwice: number; stats: Record<string, number> };
+    console.log(
+      `gateway stats: ${JSON.stringify(summary.stats)}; last report error: ${String((summary as { lastReportError?: string }).lastReportError)}`,
+    );
     console.log(`gateway ledger: ${summary.messages} messages, ${summary.acceptedTwice} accepted twice`);
   } finally {
     sandbox.ledger.close();

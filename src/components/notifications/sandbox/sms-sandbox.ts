@@ -38,6 +38,8 @@ export interface SmsSandboxBehaviour {
   reportRetryBaseMs: number;
   reportRetryCapMs: number;
   reportGiveUpMs: number;
+  /** Reports in flight at once; the rest wait in memory. */
+  reportConcurrency: number;
 }
 
 export const DEFAULT_SMS_BEHAVIOUR: SmsSandboxBehaviour = Object.freeze({
@@ -55,6 +57,7 @@ export const DEFAULT_SMS_BEHAVIOUR: SmsSandboxBehaviour = Object.freeze({
   reportRetryBaseMs: 500,
   reportRetryCapMs: 60_000,
   reportGiveUpMs: 24 * 3600_000,
+  reportConcurrency: 32,
 });
 
 const range = z
@@ -80,6 +83,7 @@ const behaviourPatch = z
       .int()
       .min(1)
       .max(7 * 86_400_000),
+    reportConcurrency: z.int().min(1).max(10_000),
   })
   .partial();
 export type SmsBehaviourPatch = z.infer<typeof behaviourPatch>;
@@ -139,6 +143,8 @@ export class SmsSandboxLedger {
     reportsPosted: 0,
     reportsFailed: 0,
   };
+  /** Why the last report that failed did (for the fault runs' reading). */
+  lastReportError: string | null = null;
   private b: SmsSandboxBehaviour;
   private segmentsLeft: number | null;
   private timers = new Set<NodeJS.Timeout>();
@@ -229,7 +235,15 @@ export class SmsSandboxLedger {
       byStatus[m.status] = (byStatus[m.status] ?? 0) + 1;
       if (m.accepts > 1) acceptedTwice++;
     }
-    return { seed: this.seed, messages: this.messages.size, byStatus, acceptedTwice, stats: this.stats, segmentsLeft: this.segmentsLeft };
+    return {
+      seed: this.seed,
+      messages: this.messages.size,
+      byStatus,
+      acceptedTwice,
+      stats: this.stats,
+      lastReportError: this.lastReportError,
+      segmentsLeft: this.segmentsLeft,
+    };
   }
 
   close(): void {
@@ -296,8 +310,17 @@ export class SmsSandboxLedger {
     if (this.rng.chance(this.b.duplicateReportShare)) this.later(100 + this.rng.between([0, 400]), deliver);
   }
 
+  // reports waiting for one of the reportConcurrency slots, as a gateway's delivery workers hold them back
+  private readonly waiting: (() => void)[] = [];
+  private posting = 0;
+
   private post(url: string, body: string, firstAt: number, attempt: number): void {
     if (this.closed) return;
+    if (this.posting >= this.b.reportConcurrency) {
+      this.waiting.push(() => this.post(url, body, firstAt, attempt));
+      return;
+    }
+    this.posting++;
     const target = new URL(url);
     const headers = {
       ...signedHeaders(this.opts.secret, { method: 'POST', pathWithQuery: `${target.pathname}${target.search}`, rawBody: body }),
@@ -309,11 +332,17 @@ export class SmsSandboxLedger {
         if (res.status >= 200 && res.status < 300) this.stats.reportsPosted++;
         else throw new Error(`status ${res.status}`);
       })
-      .catch(() => {
+      .catch((err: unknown) => {
         this.stats.reportsFailed++;
+        this.lastReportError =
+          err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}` : String(err);
         if (this.now() - firstAt > this.b.reportGiveUpMs) return;
         const wait = Math.min(this.b.reportRetryCapMs, this.b.reportRetryBaseMs * 2 ** Math.min(attempt, 20));
         this.later(Math.round(wait * (0.5 + this.rng.next() / 2)), () => this.post(url, body, firstAt, attempt + 1));
+      })
+      .finally(() => {
+        this.posting--;
+        this.waiting.shift()?.();
       });
   }
 }
