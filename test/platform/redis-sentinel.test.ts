@@ -129,6 +129,23 @@ describe('Redis Sentinel: a connection and a Bull queue follow SENTINEL FAILOVER
     expect(await subscribed(), 'subscriptions left open (reconnecting) after quit').to.equal(before);
   });
 
+  it('connects again a client whose reconnection a failover notice cut short (ioredis leaves it ended for good)', async () => {
+    const redis = createRedis(sentinelConfig(), { name: 'cut-short' });
+    closers.push(() => redis.quit());
+    redis.on('error', () => undefined);
+    expect(await redis.ping()).to.equal('PONG');
+    // what ioredis's failover detector does on +switch-master (it stops the connector), here while a reconnection is
+    // asking the Sentinels where the primary is: the attempt fails with "Connection is closed." and the client ends
+    const connector = (redis as unknown as { connector: { disconnect(): void } }).connector;
+    redis.once('connecting', () => connector.disconnect());
+    let ended = false;
+    redis.once('end', () => (ended = true));
+    redis.disconnect(true);
+    await until('the cut-short reconnection to end the client', 5000, () => (ended ? true : undefined));
+    await until('the client to answer again', 5000, async () => ((await redis.ping().catch(() => null)) === 'PONG' ? true : undefined));
+    expect(redis.status).to.equal('ready');
+  });
+
   it('a connection and a Bull queue built from REDIS_SENTINELS carry on against the promoted replica after SENTINEL FAILOVER, each job processed once', async () => {
     const c = cluster();
     const [a, b] = c.nodes;

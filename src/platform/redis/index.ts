@@ -48,7 +48,7 @@ export function createRedis(
   return redis;
 }
 
-function connect(cfg: Config, opts: { forBull?: boolean; name?: string }): Redis {
+function connect(cfg: Config, opts: { forBull?: boolean; name?: string; log?: Pick<winston.Logger, 'warn' | 'info'> }): Redis {
   const options: RedisOptions = {
     connectionName: opts.name ? `${cfg.redisPrefix}:${opts.name}` : cfg.redisPrefix,
     lazyConnect: false,
@@ -79,8 +79,34 @@ function connect(cfg: Config, opts: { forBull?: boolean; name?: string }): Redis
   // connector's disconnect() closes them and nothing else; the client's own disconnect() would also mark the client
   // as closed on purpose, and Bull connects its blocking client again after ending it, which must then reconnect
   // after a failover like any other. Not when the client has already been connected again.
+  //
+  // A reconnection that a failover interrupts ends the client for good: when the Sentinels announce the new primary
+  // (+switch-master) while the client is asking them where to reconnect, the failover detector stops the connector,
+  // the connect attempt fails with "Connection is closed." and ioredis marks the client ended, so that every later
+  // command fails for the life of the process (a worker then pays nothing until restarted). A client that its owner
+  // did not close (quit, disconnect) is connected again.
+  let closing = false;
+  const own = { quit: redis.quit.bind(redis), disconnect: redis.disconnect.bind(redis), connect: redis.connect.bind(redis) };
+  redis.quit = ((...args: Parameters<Redis['quit']>) => {
+    closing = true;
+    return own.quit(...args);
+  }) as Redis['quit'];
+  redis.disconnect = (reconnect = false) => {
+    if (!reconnect) closing = true;
+    own.disconnect(reconnect);
+  };
+  redis.connect = (callback?: () => void) => {
+    closing = false;
+    return own.connect(callback);
+  };
   redis.on('end', () => {
-    if (redis.status === 'end') (redis as unknown as { connector: { disconnect(): void } }).connector.disconnect();
+    if (redis.status !== 'end') return;
+    (redis as unknown as { connector: { disconnect(): void } }).connector.disconnect();
+    if (closing) return;
+    opts.log?.warn('redis connection ended by a reconnection a failover cut short; connecting again', { connection: opts.name ?? 'main' });
+    setTimeout(() => {
+      if (!closing && redis.status === 'end') own.connect().catch(() => undefined);
+    }, 200).unref();
   });
   return redis;
 }
