@@ -102,6 +102,8 @@ export async function startWorker(infra: Infra, services: Services): Promise<Run
     for (const name of JOB_NAMES) if (SCHEDULES[name]) await infra.queues.get(name).add({}, scheduleOptions(name));
   };
   for (const name of JOB_NAMES) {
+    // nothing queues the SMS jobs when their timer is off (NOTIFY_DISPATCH_MS=0): no queue, no Redis connections for them
+    if (infra.cfg.notifyDispatchMs === 0 && name.startsWith('notifications.')) continue;
     const queue = infra.queues.get(name);
     void queue.process(async (job) => {
       try {
