@@ -17,13 +17,7 @@ import { LocalRateLimiter, type RateLimiter } from './rate-limiter';
 import { recordSameChange } from './payment-events';
 import { applyClaimedOutcomes, recordReported } from './payment-outcomes';
 import { answerToInquiry, answerToSend, notSent, refusedBeforeSending, type Result } from './provider-answers';
-import {
-  FAILURE_STATUSES,
-  INQUIRABLE_STATUSES,
-  OPEN_STATUSES,
-  retryOnDeadlock,
-  type PaymentStatus,
-} from './payment-states';
+import { FAILURE_STATUSES, INQUIRABLE_STATUSES, OPEN_STATUSES, retryOnDeadlock, type PaymentStatus } from './payment-states';
 import { literals, marks } from '../../platform/db';
 import { WorkerHeartbeat } from './worker-heartbeat';
 import { LostClaims } from './lost-claims';

@@ -14,6 +14,14 @@ export {
 export { registerProviderRoutes } from './providers.routes';
 export { HttpProviderAdapter, transferEventSchema, type HttpProviderOptions } from './http.adapter';
 export type * from './provider.port';
-export { SignedHttpClient, TransportError, NEVER_CONNECTED, jsonOf, retryAfter, type RawResponse, type SignedHttpOptions } from './signed-http';
+export {
+  SignedHttpClient,
+  TransportError,
+  NEVER_CONNECTED,
+  jsonOf,
+  retryAfter,
+  type RawResponse,
+  type SignedHttpOptions,
+} from './signed-http';
 export { signedHeaders, verify, MAX_CLOCK_SKEW_SECONDS, type HeaderBag, type VerifyResult } from './signing';
 export { normaliseBaseUrl, PROVIDER_CLIENT_ID, PROVIDER_SECRET } from './provider-model';
