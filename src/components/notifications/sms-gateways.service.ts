@@ -2,10 +2,10 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Config } from '../../../config';
 import type { DataCipher } from '../../platform/crypto';
 import { isDuplicateKey } from '../../platform/db';
-import { AppError, conflict, invalid, notFound, toAppError } from '../../platform/errors';
+import { AppError, conflict, invalid, notFound } from '../../platform/errors';
 import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
-import { normaliseBaseUrl, PROVIDER_CLIENT_ID, PROVIDER_SECRET } from '../providers';
+import { normaliseBaseUrl, PROVIDER_CLIENT_ID, PROVIDER_SECRET, timedBalance, type TimedBalance } from '../providers';
 import { SmsGatewayClient } from './sms-gateway.client';
 import { SMS_SENDER, type SmsBalance } from './sms-wire';
 
@@ -57,13 +57,8 @@ export interface NewGateway {
 }
 export type GatewayChange = Partial<Omit<NewGateway, 'name' | 'kind' | 'isDefault'>> & { isDefault?: true | undefined };
 
-export interface GatewayTest {
+export interface GatewayTest extends TimedBalance<SmsBalance> {
   gatewayId: number;
-  ok: boolean;
-  balance: SmsBalance | null;
-  error: { code: string; providerError: string | null; httpStatus: number | null; transport: string | null; message: string } | null;
-  latencyMs: number;
-  testedAt: string;
 }
 
 interface Row {
@@ -266,31 +261,12 @@ export class SmsGatewaysService {
   /** A signed balance request with the stored connection, naming what the gateway said (BAD_SIGNATURE, STALE_TIMESTAMP, ...). Audited. */
   async testConnection(actor: Actor, id: number): Promise<GatewayTest> {
     const gateway = await this.get(id);
-    const started = process.hrtime.bigint();
-    let result: Pick<GatewayTest, 'ok' | 'balance' | 'error'>;
-    try {
-      const client = await this.clientFor(id);
-      result = { ok: true, balance: await client.balance(), error: null };
-    } catch (e) {
-      const err = toAppError(e);
-      const d = (err.details ?? {}) as { status?: number; providerError?: string | null; transport?: string };
-      result = {
-        ok: false,
-        balance: null,
-        error: {
-          code: err.code,
-          providerError: d.providerError ?? null,
-          httpStatus: d.status ?? null,
-          transport: d.transport ?? null,
-          message: err.message,
-        },
-      };
-    }
     const test: GatewayTest = {
       gatewayId: id,
-      ...result,
-      latencyMs: Number((process.hrtime.bigint() - started) / 1_000_000n),
-      testedAt: new Date().toISOString(),
+      ...(await timedBalance(async () => {
+        const client = await this.clientFor(id);
+        return client.balance();
+      })),
     };
     await this.ds.transaction((em) =>
       this.audit.record(em, actor, {

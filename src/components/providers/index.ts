@@ -25,3 +25,4 @@ export {
 } from './signed-http';
 export { signedHeaders, verify, MAX_CLOCK_SKEW_SECONDS, type HeaderBag, type VerifyResult } from './signing';
 export { normaliseBaseUrl, PROVIDER_CLIENT_ID, PROVIDER_SECRET } from './provider-model';
+export { timedBalance, type ConnectionTestError, type TimedBalance } from './connection-test';

@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { invalid, notFound } from '../../platform/errors';
 import type { Balance } from './provider.port';
+import type { TimedBalance } from './connection-test';
 
 /**
  * How the service talks to a provider: `sandbox` is the built-in sandbox
@@ -54,23 +55,8 @@ export interface Provider {
 }
 
 /** What a signed test request to a provider found. */
-export interface ConnectionTest {
+export interface ConnectionTest extends TimedBalance<Balance> {
   providerId: number;
-  ok: boolean;
-  /** The provider's answer to the balance request, when it answered as the contract says. */
-  balance: Balance | null;
-  error: {
-    /** Ours: PROVIDER_UNAUTHORIZED, PROVIDER_UNAVAILABLE, PROVIDER_BAD_RESPONSE, ... */
-    code: string;
-    /** The provider's own error code, when it sent one (BAD_SIGNATURE, STALE_TIMESTAMP, ...). */
-    providerError: string | null;
-    httpStatus: number | null;
-    /** How the exchange failed when no answer came (ECONNREFUSED, ETIMEDOUT, ...). */
-    transport: string | null;
-    message: string;
-  } | null;
-  latencyMs: number;
-  testedAt: string;
 }
 
 export interface ProviderRoute {

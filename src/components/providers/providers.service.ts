@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { Config } from '../../../config';
 import type { DataCipher } from '../../platform/crypto';
-import { AppError, conflict, invalid, notFound, toAppError } from '../../platform/errors';
+import { AppError, conflict, invalid, notFound } from '../../platform/errors';
 import type { Actor } from '../../platform/security';
 import type { AuditService } from '../audit';
 import { HttpProviderAdapter } from './http.adapter';
@@ -30,6 +30,7 @@ import {
   type Row,
 } from './provider-model';
 import { RoutingRule } from './routing-rule';
+import { timedBalance } from './connection-test';
 
 export {
   ANY_CODE,
@@ -196,31 +197,7 @@ export class ProvidersService {
         'PROVIDER_NOT_TESTABLE',
         `provider ${provider.name} is paid by file (cash pay points): there is no connection to test`,
       );
-    const started = process.hrtime.bigint();
-    let result: Pick<ConnectionTest, 'ok' | 'balance' | 'error'>;
-    try {
-      result = { ok: true, balance: await adapter.balance(), error: null };
-    } catch (e) {
-      const err = toAppError(e);
-      const d = (err.details ?? {}) as { status?: number; providerError?: string | null; transport?: string };
-      result = {
-        ok: false,
-        balance: null,
-        error: {
-          code: err.code,
-          providerError: d.providerError ?? null,
-          httpStatus: d.status ?? null,
-          transport: d.transport ?? null,
-          message: err.message,
-        },
-      };
-    }
-    const test: ConnectionTest = {
-      providerId: id,
-      ...result,
-      latencyMs: Number((process.hrtime.bigint() - started) / 1_000_000n),
-      testedAt: new Date().toISOString(),
-    };
+    const test: ConnectionTest = { providerId: id, ...(await timedBalance(() => adapter.balance())) };
     await this.ds.transaction((em) =>
       this.audit.record(em, actor, {
         action: 'provider.test',
