@@ -250,6 +250,40 @@ describe('payment engine', function () {
     expect(events.map((e) => e.to_status)).to.deep.equal(['sending', 'unknown', 'pending', 'sending', 'succeeded']);
   });
 
+  it('asks again soon after a busy answer to an inquiry, waiting longer with each in a row, and starts the count again after an answer', async () => {
+    const { infra } = await testApp();
+    const b = await released(1);
+    const ref = b.refs[0]!;
+    const ours = (body: { reference?: string }) => body.reference === ref;
+    // what the payment's row said as each inquiry came in: how many busy answers in a row it had had, and inquiries spent
+    const seen: string[] = [];
+    const row = async () => {
+      const [r] = (await infra.ds.query('SELECT busy_inquiries, inquiries FROM payments WHERE reference = ?', [ref])) as {
+        busy_inquiries: number;
+        inquiries: number;
+      }[];
+      return `${r!.busy_inquiries}/${r!.inquiries}`;
+    };
+    const busy = (_uri: string, _body: unknown, cb: (err: Error | null, res: [number, string, Record<string, string>]) => void) => {
+      void row().then((r) => {
+        seen.push(r);
+        cb(null, [503, JSON.stringify({ error: 'UNAVAILABLE' }), { 'content-type': 'application/json' }]);
+      });
+    };
+    nock(host)
+      .post('/v1/transfers', ours)
+      .reply(500, 'oops')
+      .get(`/v1/transfers/${ref}`)
+      .times(4)
+      .reply(busy)
+      .get(`/v1/transfers/${ref}`)
+      .reply(200, transfer(ref, 750_000, 'SUCCEEDED'));
+    await waitForPayments(b.id, (ps) => ps[0]!.status === 'succeeded', 'succeeded');
+    // busy answers are not inquiries spent towards review; each one in a row is counted for the wait
+    expect(seen).to.deep.equal(['0/0', '1/0', '2/0', '3/0']);
+    expect(await row()).to.equal('0/1');
+  });
+
   it('after a timeout finds the transfer by inquiry and never sends it twice', async () => {
     const b = await released(1);
     const ref = b.refs[0]!;

@@ -94,7 +94,7 @@ interface ClaimedRow {
   status: PaymentStatus;
   attempts: number;
   inquiries: number;
-  sent_at: Date | null;
+  busyInquiries: number;
   programme_code: string;
 }
 
@@ -259,7 +259,7 @@ export class PaymentEngine {
         }
         const claimed = (await em.query(
           `SELECT p.seq, p.reference, p.amount, p.period, p.channel, p.bank_bin, p.wallet_provider, p.account_enc, p.wallet_enc,
-             p.account_name, p.status, p.attempts, p.inquiries, p.sent_at, pr.code AS programme_code
+             p.account_name, p.status, p.attempts, p.inquiries, p.busy_inquiries AS busyInquiries, pr.code AS programme_code
            FROM payments p JOIN programmes pr ON pr.id = p.programme_id
            WHERE p.batch_id = ? AND p.seq BETWEEN ? AND ? AND p.claim_token = ?`,
           [job.batchId, job.fromSeq, job.toSeq, claim],
@@ -392,7 +392,7 @@ export class PaymentEngine {
     } catch (e) {
       outcome = { kind: 'unknown', reason: (e as Error).message };
     }
-    return answerToInquiry({ ...r, sentAt: r.sent_at }, outcome, this.opts);
+    return answerToInquiry(r, outcome, this.opts);
   }
 
   /** One transaction per chunk: the claim's outcomes applied (payment-outcomes), the events of exactly the rows moved. */
@@ -412,6 +412,7 @@ export class PaymentEngine {
           error: r.error,
           nextAt: r.nextAt,
           inquiries: r.inquiries,
+          busyInquiries: r.busyInquiries,
         })),
         kind === 'send' ? 'send' : 'inquiry',
       ),

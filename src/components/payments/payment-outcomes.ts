@@ -30,6 +30,8 @@ export interface Outcome {
   nextAt: Date | null;
   /** the inquiry count after this step (inquiries only) */
   inquiries?: number | undefined;
+  /** the busy inquiries in a row after this step (inquiries only) */
+  busyInquiries?: number | undefined;
 }
 
 /** The outcome of a payment of some batch, as reported from outside (a callback, a pay point's results file). */
@@ -45,6 +47,7 @@ interface OutcomeColumns {
   error?: string;
   nextAt?: string;
   inquiries?: string;
+  busyInquiries?: string;
 }
 
 /** Rows one UPDATE carries (a UNION ALL of one-row SELECTs). */
@@ -68,6 +71,7 @@ function assignments(c: OutcomeColumns, claimToken: string, opts: { latestTransf
   if (c.error !== undefined) set.push(`p.last_error = ${c.error}`);
   if (c.nextAt !== undefined) set.push(`p.next_attempt_at = ${c.nextAt}`);
   if (c.inquiries !== undefined) set.push(`p.inquiries = COALESCE(${c.inquiries}, p.inquiries)`);
+  if (c.busyInquiries !== undefined) set.push(`p.busy_inquiries = COALESCE(${c.busyInquiries}, p.busy_inquiries)`);
   set.push(
     `p.claim_token = ${claimToken}`,
     `p.live = CASE WHEN ${c.status} IN (${literals(FAILURE_STATUSES)}) THEN NULL ELSE p.live END`,
@@ -85,7 +89,15 @@ function forwardOnly(status: string): string {
 
 // the engine's answers end its claim: the worker named by claimed_by no longer holds the payment
 const ENGINE_SET = `${assignments(
-  { status: 'v.st', transferId: 'v.tid', failureCode: 'v.fc', error: 'v.err', nextAt: 'v.nat', inquiries: 'v.inq' },
+  {
+    status: 'v.st',
+    transferId: 'v.tid',
+    failureCode: 'v.fc',
+    error: 'v.err',
+    nextAt: 'v.nat',
+    inquiries: 'v.inq',
+    busyInquiries: 'v.busy',
+  },
   '?',
   { latestTransferId: true },
 )}, p.claimed_by = NULL`;
@@ -109,14 +121,16 @@ export async function applyClaimedOutcomes(
     // a UNION ALL of one-row SELECTs: a table value constructor is spelt VALUES (…) by MariaDB and VALUES ROW(…) by
     // MySQL 8, and this SQL runs on both
     const values = page
-      .map((_, k) => (k === 0 ? 'SELECT ? AS seq, ? AS st, ? AS tid, ? AS fc, ? AS err, ? AS nat, ? AS inq' : 'SELECT ?, ?, ?, ?, ?, ?, ?'))
+      .map((_, k) =>
+        k === 0 ? 'SELECT ? AS seq, ? AS st, ? AS tid, ? AS fc, ? AS err, ? AS nat, ? AS inq, ? AS busy' : 'SELECT ?, ?, ?, ?, ?, ?, ?, ?',
+      )
       .join(' UNION ALL ');
     const res = (await em.query(
       `UPDATE payments p JOIN (${values}) v ON p.seq = v.seq
        SET ${ENGINE_SET}
        WHERE p.batch_id = ? AND p.claim_token = ? AND p.status IN (${marks(claim.from.length)})`,
       [
-        ...page.flatMap((r) => [r.seq, r.to, r.transferId, r.failureCode, r.error, r.nextAt, r.inquiries ?? null]),
+        ...page.flatMap((r) => [r.seq, r.to, r.transferId, r.failureCode, r.error, r.nextAt, r.inquiries ?? null, r.busyInquiries ?? null]),
         done,
         batchId,
         claim.token,

@@ -13,8 +13,8 @@ export interface Claimed {
   status: PaymentStatus;
   attempts: number;
   inquiries: number;
-  /** when its last send was claimed: how long an `unknown` has waited */
-  sentAt?: Date | null;
+  /** inquiries in a row the provider answered busy or was not reached for */
+  busyInquiries: number;
 }
 
 /** The engine's timings the decisions use. */
@@ -41,6 +41,8 @@ export interface Result {
   nextAt: Date | null;
   /** the inquiry count after this step (inquiries only) */
   inquiries?: number;
+  /** the busy inquiries in a row after this step (inquiries only) */
+  busyInquiries?: number;
 }
 
 /** A send the adapter refused before anything left (bad destination data): never sent, staff must look. */
@@ -123,7 +125,8 @@ export function answerToSend(r: Claimed, outcome: SendOutcome, timing: AnswerTim
 
 /** The provider's answer to an inquiry (a transport failure is an `unknown` answer). */
 export function answerToInquiry(r: Claimed, outcome: InquiryOutcome, timing: AnswerTiming): Result {
-  const base = { outcome: outcome.kind, seq: r.seq, from: r.status, transferId: null, failureCode: null, error: null };
+  // any answer but busy ends a run of busy answers
+  const base = { outcome: outcome.kind, seq: r.seq, from: r.status, transferId: null, failureCode: null, error: null, busyInquiries: 0 };
   const inquiries = r.inquiries + 1;
   if (outcome.kind === 'found') {
     const t = outcome.transfer;
@@ -154,15 +157,14 @@ export function answerToInquiry(r: Claimed, outcome: InquiryOutcome, timing: Ans
   }
   if (outcome.kind === 'retry_later') {
     // the provider was not reached (connection refused) or said it is busy: nothing was learnt about the transfer, so
-    // the inquiry is not counted towards review (an outage of the provider sends nothing to staff); the wait grows
-    // with the time the payment has waited already, half of it again, so that an outage is not asked about hot
-    const waited = r.sentAt ? Date.now() - r.sentAt.getTime() : 0;
+    // the inquiry is not counted towards review (an outage of the provider sends nothing to staff); the wait doubles
+    // with each such answer in a row, so that one busy answer costs a short wait and an outage is not asked about hot
+    const busyInquiries = r.busyInquiries + 1;
     const wait = Math.max(
       outcome.retryAfterSeconds !== null ? outcome.retryAfterSeconds * 1000 : 0,
-      backoffMs(r.inquiries, timing.retryBaseMs, timing.retryCapMs),
-      Math.min(timing.retryCapMs, Math.round(waited / 2)),
+      backoffMs(r.busyInquiries, timing.retryBaseMs, timing.retryCapMs),
     );
-    return { ...base, status: r.status, error: null, nextAt: new Date(Date.now() + wait), inquiries: r.inquiries };
+    return { ...base, status: r.status, error: null, nextAt: new Date(Date.now() + wait), inquiries: r.inquiries, busyInquiries };
   }
   if (inquiries >= timing.maxInquiries && r.status === 'unknown') {
     return { ...base, status: 'review', error: `no answer after ${inquiries} inquiries`, nextAt: null, inquiries };
