@@ -95,6 +95,7 @@ interface ClaimedRow {
   attempts: number;
   inquiries: number;
   busyInquiries: number;
+  sent_at: Date | null;
   programme_code: string;
 }
 
@@ -259,7 +260,7 @@ export class PaymentEngine {
         }
         const claimed = (await em.query(
           `SELECT p.seq, p.reference, p.amount, p.period, p.channel, p.bank_bin, p.wallet_provider, p.account_enc, p.wallet_enc,
-             p.account_name, p.status, p.attempts, p.inquiries, p.busy_inquiries AS busyInquiries, pr.code AS programme_code
+             p.account_name, p.status, p.attempts, p.inquiries, p.busy_inquiries AS busyInquiries, p.sent_at, pr.code AS programme_code
            FROM payments p JOIN programmes pr ON pr.id = p.programme_id
            WHERE p.batch_id = ? AND p.seq BETWEEN ? AND ? AND p.claim_token = ?`,
           [job.batchId, job.fromSeq, job.toSeq, claim],
@@ -392,7 +393,7 @@ export class PaymentEngine {
     } catch (e) {
       outcome = { kind: 'unknown', reason: (e as Error).message };
     }
-    return answerToInquiry(r, outcome, this.opts);
+    return answerToInquiry({ ...r, sentAt: r.sent_at }, outcome, this.opts);
   }
 
   /** One transaction per chunk: the claim's outcomes applied (payment-outcomes), the events of exactly the rows moved. */

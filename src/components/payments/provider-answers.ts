@@ -15,6 +15,8 @@ export interface Claimed {
   inquiries: number;
   /** inquiries in a row the provider answered busy or was not reached for */
   busyInquiries: number;
+  /** when its last send was claimed: how long an `unknown` has waited */
+  sentAt?: Date | null;
 }
 
 /** The engine's timings the decisions use. */
@@ -157,12 +159,18 @@ export function answerToInquiry(r: Claimed, outcome: InquiryOutcome, timing: Ans
   }
   if (outcome.kind === 'retry_later') {
     // the provider was not reached (connection refused) or said it is busy: nothing was learnt about the transfer, so
-    // the inquiry is not counted towards review (an outage of the provider sends nothing to staff); the wait doubles
-    // with each such answer in a row, so that one busy answer costs a short wait and an outage is not asked about hot
+    // the inquiry is not counted towards review (an outage of the provider sends nothing to staff). The wait doubles
+    // with each such answer in a row, so that one busy answer costs a short wait however long the payment has waited
+    // (a claim taken back from a killed worker), but is never more than half the time the payment has waited: once an
+    // outage ends, the payments it held are asked about within half its length, and still not hot while it lasts
     const busyInquiries = r.busyInquiries + 1;
+    const waited = r.sentAt ? Date.now() - r.sentAt.getTime() : 0;
     const wait = Math.max(
       outcome.retryAfterSeconds !== null ? outcome.retryAfterSeconds * 1000 : 0,
-      backoffMs(r.busyInquiries, timing.retryBaseMs, timing.retryCapMs),
+      Math.min(
+        backoffMs(r.busyInquiries, timing.retryBaseMs, timing.retryCapMs),
+        Math.max(backoffMs(0, timing.retryBaseMs, timing.retryCapMs), Math.round(waited / 2)),
+      ),
     );
     return { ...base, status: r.status, error: null, nextAt: new Date(Date.now() + wait), inquiries: r.inquiries, busyInquiries };
   }
