@@ -543,7 +543,7 @@ export const schema = {
   },
   notifySendingLeaseSeconds: {
     env: 'NOTIFY_SENDING_LEASE_SECONDS',
-    doc: "An SMS claim left `sending` this long is from a dispatcher that died: its messages become `unknown` and are asked about before anything is sent again. Shorter only costs questions about a live dispatcher's sends (its answers then no longer count), never a second send.",
+    doc: "An SMS claim left `sending` this long is from a dispatcher that died: its messages become `unknown` and are asked about before anything is sent again. It must be longer than a claim takes to be sent (its size at the gateway's rate, plus the gateway's timeout): a claim that lapses while it is being sent is asked about, and a message the gateway has not yet received is then sent again with the same reference (a repeat to the gateway, not a second message).",
     schema: positiveInt.min(1).max(3600),
     defaults: { development: '60', test: '60', production: '60' },
   },
