@@ -9,7 +9,8 @@ import type { DataCipher } from '../src/platform/crypto';
 /** The mobile number of recipient `seq` (1-based). */
 export const phoneOf = (seq: number): string => `09${String(seq).padStart(8, '0')}`;
 
-export async function writePaidBatch(ds: DataSource, cipher: DataCipher, rows: number): Promise<{ batchId: string }> {
+/** `status`: the batch's; one other than processing or completed is not collected until it changes. */
+export async function writePaidBatch(ds: DataSource, cipher: DataCipher, rows: number, status = 'completed'): Promise<{ batchId: string }> {
   const [prog] = (await ds.query('SELECT id FROM programmes ORDER BY id LIMIT 1')) as { id: number }[];
   const [staff] = (await ds.query("SELECT id FROM users WHERE username = 'staff'")) as { id: number }[];
   const [area] = (await ds.query("SELECT id, path FROM areas WHERE code = '00001'")) as { id: number; path: string }[];
@@ -28,8 +29,8 @@ export async function writePaidBatch(ds: DataSource, cipher: DataCipher, rows: n
   }
   const b = (await ds.query(
     `INSERT INTO batches (reference_prefix, kind, programme_id, period_from, period_to, area_id, area_path, status, created_by)
-     VALUES ('B202612BENCHSMS', 'regular', ?, 202612, 202612, ?, ?, 'completed', ?)`,
-    [prog!.id, area!.id, area!.path, staff!.id],
+     VALUES ('B202612BENCHSMS', 'regular', ?, 202612, 202612, ?, ?, ?, ?)`,
+    [prog!.id, area!.id, area!.path, status, staff!.id],
   )) as { insertId: number };
   for (let from = 1; from <= rows; from += 100_000) {
     const to = Math.min(rows, from + 99_999);
