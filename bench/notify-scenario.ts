@@ -52,6 +52,8 @@ export interface SmsRunOptions {
   maxSeconds: number;
   log: (line: string) => void;
   echo?: boolean;
+  /** the processes shut down with SIGTERM at the end (their --cpu-prof profiles written), not killed */
+  graceful?: boolean;
 }
 
 export interface SmsRunReport {
@@ -349,7 +351,9 @@ export async function runSmsScenario(base: Config, o: SmsRunOptions): Promise<Sm
       broken,
     };
   } finally {
-    procs.end();
+    // a clean shutdown when asked (profiles written); killed otherwise
+    if (o.graceful) await procs.stop(10_000);
+    else procs.end();
     if (infra) await closeInfra(infra);
     await rm(checkpoints, { recursive: true, force: true });
   }

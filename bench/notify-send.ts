@@ -24,6 +24,8 @@ async function main(): Promise<void> {
       floor: { type: 'string', default: '10000' },
       'report-slots': { type: 'string', default: '256' },
       echo: { type: 'boolean', default: false },
+      // NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles every process; --graceful lets them write it
+      graceful: { type: 'boolean', default: false },
     },
   });
   const { config } = await import('../config');
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
     maxSeconds: 600,
     log: (l) => console.log(l),
     echo: values.echo,
+    graceful: values.graceful,
   });
   console.log(`floor (the sandbox gateway alone, one keep-alive client, 64 in flight): ${r.floorPerSecond ?? '-'} sends/s`);
   console.log(

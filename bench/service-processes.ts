@@ -107,6 +107,15 @@ export class ServiceProcesses {
     process.off('exit', this.orphans);
     for (const c of this.children) c.kill('SIGKILL');
   }
+
+  /** Every process asked to shut down (SIGTERM: a --cpu-prof profile is written), killed after `graceMs`. */
+  async stop(graceMs: number): Promise<void> {
+    this.ending = true;
+    const gone = [...this.children].map((c) => new Promise((r) => c.once('exit', r)));
+    for (const c of this.children) c.kill('SIGTERM');
+    await Promise.race([Promise.all(gone), sleep(graceMs)]);
+    this.end();
+  }
 }
 
 /**
