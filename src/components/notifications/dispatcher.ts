@@ -4,6 +4,7 @@ import type winston from 'winston';
 import type { DataCipher } from '../../platform/crypto';
 import { notFound } from '../../platform/errors';
 import type { HeaderBag } from '../providers';
+import { retryOnDeadlock } from '../payments';
 import {
   applyGatewayStatus,
   batchesToCollect,
@@ -171,7 +172,8 @@ export class NotificationDispatcher {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.opts.parallel, ready.length) }, worker));
-    await recordOutcomes(this.ds, gw, results, now());
+    // each write is conditional on `sending`: written again whole after a deadlock with a group of delivery reports
+    await retryOnDeadlock(() => recordOutcomes(this.ds, gw, results, now()));
     return closed;
   }
 
