@@ -137,11 +137,14 @@ export class NotificationDispatcher {
   /** Claims up to claimSize due messages for this gateway; returns them. */
   async claim(gw: SmsGateway, now: Date, size = this.opts.claimSize): Promise<Claimed[]> {
     const t = token();
-    await this.ds.query(
-      `UPDATE notification_messages SET status = 'sending', claim_token = ?, claimed_at = ?, attempts = attempts + 1, gateway_id = COALESCE(gateway_id, ?)
+    // concurrent claims (lanes, other dispatchers) may deadlock on the due index: the loser's statement is undone whole
+    await retryOnDeadlock(() =>
+      this.ds.query(
+        `UPDATE notification_messages SET status = 'sending', claim_token = ?, claimed_at = ?, attempts = attempts + 1, gateway_id = COALESCE(gateway_id, ?)
        WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= ?) AND (gateway_id IS NULL OR gateway_id = ?)
        ORDER BY next_attempt_at LIMIT ?`,
-      [t, now, gw.id, now, gw.id, size],
+        [t, now, gw.id, now, gw.id, size],
+      ),
     );
     return (await this.ds.query(
       `SELECT beneficiary_id, event, reference, programme_id, batch_id, payment_seq, text FROM notification_messages
@@ -153,7 +156,10 @@ export class NotificationDispatcher {
   private async sendClaimed(gw: SmsGateway, claimed: Claimed[], now: () => Date): Promise<number> {
     const client = await this.gateways.clientFor(gw.id);
     const callbackUrl = this.gateways.callbackUrl(gw.name);
-    const { ready, closed } = await prepareClaimed(this.ds, this.cipher, this.templates, gw, claimed, this.opts.hotline, now());
+    // its writes are conditional on `sending` and the text not yet fixed: done again whole after a deadlock
+    const { ready, closed } = await retryOnDeadlock(() =>
+      prepareClaimed(this.ds, this.cipher, this.templates, gw, claimed, this.opts.hotline, now()),
+    );
     const results: { reference: string; outcome: SmsSendOutcome }[] = [];
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -181,9 +187,11 @@ export class NotificationDispatcher {
   async askRound(now: Date, size = this.opts.claimSize): Promise<number> {
     const t = token();
     // asked again in 5 s when this question gets no answer
-    await this.ds.query(
-      `UPDATE notification_messages SET claim_token = ?, next_attempt_at = ? WHERE status = 'unknown' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`,
-      [t, new Date(now.getTime() + 5000), now, size],
+    await retryOnDeadlock(() =>
+      this.ds.query(
+        `UPDATE notification_messages SET claim_token = ?, next_attempt_at = ? WHERE status = 'unknown' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?`,
+        [t, new Date(now.getTime() + 5000), now, size],
+      ),
     );
     const rows = (await this.ds.query(
       `SELECT reference, gateway_id FROM notification_messages WHERE status = 'unknown' AND claim_token = ?`,
