@@ -217,7 +217,10 @@ export async function runSmsScenario(base: Config, o: SmsRunOptions): Promise<Sm
     const cpu0 = Object.fromEntries(Object.entries(processes()).map(([k, pid]) => [k, cpuSeconds(pid)]));
     const loadBefore = os.loadavg()[0]!;
     await ds.query("UPDATE batches SET status = 'completed' WHERE id = ?", [batchId]);
-    const created = await services.notifier.collect();
+    await services.notifier.collect();
+    // a worker's sweep may have collected them first: the batch's messages, whoever made them
+    const [c] = (await ds.query('SELECT COUNT(*) AS n FROM notification_messages WHERE batch_id = ?', [batchId])) as { n: string }[];
+    const created = Number(c!.n);
     const t0 = Date.now();
     o.log(`${created} messages created; sending`);
 
@@ -266,7 +269,7 @@ export async function runSmsScenario(base: Config, o: SmsRunOptions): Promise<Sm
           `every worker killed (SIGKILL) with ${sending} message(s) claimed, ${Math.round((onTheWay / created) * 100)}% on the way; started again`,
         );
       }
-      if (!flushed && onTheWay >= created * o.flushAt) {
+      if (!flushed && created > 0 && onTheWay >= created * o.flushAt) {
         const keys = await infra.redis.keys(`${cfg.redisPrefix}:*`);
         if (keys.length) await infra.redis.del(...keys);
         flushed = true;

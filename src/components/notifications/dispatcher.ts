@@ -233,7 +233,8 @@ export class NotificationDispatcher {
 
   /** Claims of dead dispatchers to unknown, messages too old to drop; then new events collected. */
   async sweep(now: Date = new Date()): Promise<{ unknown: number; dropped: number; created: number }> {
-    const moved = await sweepMessages(this.ds, now, this.opts.leaseMs, this.opts.maxAgeMs);
+    // its statements are conditional and meet the claims on the same index: run again after a deadlock
+    const moved = await retryOnDeadlock(() => sweepMessages(this.ds, now, this.opts.leaseMs, this.opts.maxAgeMs));
     const created = await this.collect();
     return { ...moved, created };
   }
