@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     sandboxPort: 4540,
     gatewayTimeoutMs: timeoutMs,
     // longer than a claim takes to be sent (its size at the rate, plus the gateway's timeout), shorter than production
-    leaseSeconds: 5,
+    leaseSeconds: 10,
     dispatchMs: 200,
     behaviour: {
       sentMs: [0, 100],

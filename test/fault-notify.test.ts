@@ -39,7 +39,7 @@ describe('SMS notifications under faults (worker processes killed, Redis keys de
         apiPort: await freePort(),
         sandboxPort: await freePort(),
         gatewayTimeoutMs: 800,
-        leaseSeconds: 4,
+        leaseSeconds: 10,
         dispatchMs: 200,
         behaviour: {
           sentMs: [0, 100],

@@ -134,8 +134,11 @@ export class NotificationDispatcher {
     return result;
   }
 
-  /** Claims up to claimSize due messages for this gateway; returns them. */
-  async claim(gw: SmsGateway, now: Date, size = this.opts.claimSize): Promise<Claimed[]> {
+  /**
+   * Claims up to claimSize due messages for this gateway, at most a quarter of a second of its rate: a claimed message
+   * waits for its token, and the lanes' claims together must be sent well within the lease. Returns them.
+   */
+  async claim(gw: SmsGateway, now: Date, size = Math.min(this.opts.claimSize, Math.ceil(gw.rateLimitPerSecond / 4))): Promise<Claimed[]> {
     const t = token();
     // concurrent claims (lanes, other dispatchers) may deadlock on the due index: the loser's statement is undone whole
     await retryOnDeadlock(() =>
