@@ -21,7 +21,7 @@
  * its totals equal to what was approved, and the service's every payment
  * final and agreeing with the ledger (checkInvariants).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,8 +34,7 @@ import { seedDemo } from '../scripts/seed';
 import { writeRoll } from './bench-roll';
 import { startPrivateMariaDb, type PrivateMariaDb } from '../test/helpers/mariadb-server';
 import { startSentinelCluster, type SentinelCluster } from '../test/helpers/redis-sentinel';
-
-const ROOT = path.join(__dirname, '..');
+import { ServiceProcesses, serviceEnv, waitForServices } from './service-processes';
 
 /**
  * A fault at a point of the run: when the share of the batch's payments the provider has settled (succeeded, failed
@@ -195,19 +194,7 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     sandboxUrl: `http://127.0.0.1:${o.sandboxPort}`,
   };
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_ENV: cfg.mode,
-    DB_HOST: cfg.dbHost,
-    DB_PORT: String(cfg.dbPort),
-    DB_USER: cfg.dbUser,
-    DB_PASSWORD: cfg.dbPassword,
-    DB_NAME: cfg.dbName,
-    REDIS_PREFIX: cfg.redisPrefix,
-    AUDIT_CHECKPOINT_DIR: checkpoints,
-    HTTP_PORT: String(o.apiPort),
-    PUBLIC_BASE_URL: cfg.publicBaseUrl,
-    SANDBOX_PORT: String(o.sandboxPort),
-    SANDBOX_URL: cfg.sandboxUrl,
+    ...serviceEnv(cfg, { apiPort: o.apiPort, sandboxPort: o.sandboxPort, checkpoints }),
     SANDBOX_SETTLE_MS: o.settleMs ?? '50-400',
     SANDBOX_TIMEOUT_SHARE: String(o.timeoutShare),
     SANDBOX_TIMEOUT_HOLD_MS: String(o.timeoutMs * 2),
@@ -230,59 +217,13 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     PAYMENT_POLL_SECONDS: '5',
     PAYMENT_RETRY_BASE_MS: '200',
     PAYMENT_RETRY_CAP_MS: '5000',
-    WORKER_METRICS_PORT: '0',
-    LOG_LEVEL: 'error',
     ...(sentinel ? sentinel.env() : {}),
   };
   if (sentinel) delete env.REDIS_URL;
-  const children = new Set<ChildProcess>();
-  const restarted: Record<string, number> = {};
-  let stderrLines = 0;
-  const stderrTail: string[] = [];
-  let ending = false;
+  const procs = new ServiceProcesses(env, o.log, o.echo);
   let infra: Awaited<ReturnType<typeof openInfra>> | null = null;
-  /**
-   * Starts one service process. One that exits by itself (not killed by the scenario) is started again after a
-   * second, as npm start's supervisor does, and counted: a process that cannot ride out a fault shows in the report.
-   */
-  const run = (file: string, onRestart?: (c: ChildProcess) => void): ChildProcess => {
-    const c = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, file)], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env,
-      cwd: ROOT,
-    });
-    children.add(c);
-    // the processes log every request a fault broke: counted and the last kept, not printed (o.echo prints them)
-    let partial = '';
-    c.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (partial + chunk).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
-        stderrLines += 1;
-        stderrTail.push(`[${path.basename(file, '.ts')}] ${line.slice(0, 400)}`);
-        if (stderrTail.length > 10) stderrTail.shift();
-        if (o.echo) o.log(line);
-      }
-    });
-    c.once('exit', () => {
-      children.delete(c);
-      if (ending || killed.has(c)) return;
-      const name = path.basename(file, '.ts');
-      restarted[name] = (restarted[name] ?? 0) + 1;
-      o.log(`${name} exited by itself (${c.exitCode ?? c.signalCode}); started again`);
-      setTimeout(() => {
-        if (!ending) onRestart?.(run(file, onRestart));
-      }, 1000);
-    });
-    return c;
-  };
-  const killed = new WeakSet<ChildProcess>();
+  const run = (file: string, onRestart?: (c: ChildProcess) => void): ChildProcess => procs.run(file, onRestart);
   const setupStart = Date.now();
-  // a scenario that dies (an uncaught error, process.exit) must not leave service processes behind
-  const orphans = (): void => {
-    for (const c of children) c.kill('SIGKILL');
-  };
-  process.on('exit', orphans);
   try {
     const conn = await mysql.createConnection({ host: cfg.dbHost, port: cfg.dbPort, user: cfg.dbUser, password: cfg.dbPassword });
     await conn.query(`DROP DATABASE IF EXISTS \`${cfg.dbName}\``);
@@ -306,25 +247,7 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
     const services = buildServices(infra);
     const prog = await writeRoll(infra.ds, services.cipher, o.rows, { cash: false });
     o.log(`database, demo data and roll ready after ${((Date.now() - setupStart) / 1000).toFixed(1)} s`);
-    // the API and the sandbox answering (any HTTP answer from the sandbox will do: unsigned, it says 401); a loaded
-    // machine takes a while to start four node processes
-    for (let i = 0; i < 600; i++) {
-      const api = await fetch(`${cfg.publicBaseUrl}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      const sandbox = await fetch(`${cfg.sandboxUrl}/v1/balance`).then(
-        () => true,
-        () => false,
-      );
-      if (api && sandbox) {
-        o.log(`API and sandbox answering after ${((Date.now() - setupStart) / 1000).toFixed(1)} s`);
-        break;
-      }
-      if (i === 599)
-        throw new Error(`after 120 s: API ${api ? 'answering' : 'not answering'}, sandbox ${sandbox ? 'answering' : 'not answering'}`);
-      await sleep(200);
-    }
+    await waitForServices(cfg.publicBaseUrl, cfg.sandboxUrl, o.log, setupStart);
     const [staff] = (await infra.ds.query("SELECT id, username FROM users WHERE username = 'staff'")) as { id: number; username: string }[];
     const [province] = (await infra.ds.query("SELECT id FROM areas WHERE code = '01'")) as { id: number }[];
     const actor = { userId: staff!.id, username: staff!.username, roles: ['staff'], requestId: null, source: 'fault-test' };
@@ -405,10 +328,7 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
       const w = workers[i];
       if (!w || w.exitCode !== null || w.signalCode !== null) return;
       lastFault = Date.now();
-      killed.add(w);
-      const gone = new Promise((r) => w.once('exit', r));
-      w.kill('SIGKILL');
-      await gone;
+      await procs.kill(w);
       startWorker(i);
     };
     const fired: { event: FaultEvent; atSecond: number | null }[] = schedule.map((event) => ({ event, atSecond: null }));
@@ -621,9 +541,9 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
       afterLastFault,
       providerTimeoutMs: o.timeoutMs,
       fired,
-      restarted,
-      stderrLines,
-      stderrTail,
+      restarted: procs.restarted,
+      stderrLines: procs.stderrLines,
+      stderrTail: procs.stderrTail,
       byStatus,
       amounts,
       review,
@@ -648,9 +568,7 @@ export async function runFaultScenario(base: Config, o: FaultOptions): Promise<F
       ...(stuck ? { stuck } : {}),
     };
   } finally {
-    ending = true;
-    process.off('exit', orphans);
-    for (const c of children) c.kill('SIGKILL');
+    procs.end();
     if (infra) await closeInfra(infra);
     await db?.stop();
     await sentinel?.stop();

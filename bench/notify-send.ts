@@ -1,8 +1,10 @@
 /**
- * SMS sending rate: N paid payments' messages sent through the sandbox gateway (in this process, no limit of its
- * own) by two dispatchers (as two workers would run them), the gateway configured at --rate messages a second; the
- * API in this process takes the delivery reports. Prints messages a second to acceptance and to delivery, and checks
- * that each reference reached the gateway once.
+ * SMS sending rate, as production runs it (bench/notify-scenario.ts): the sandbox gateway, the API taking the
+ * delivery reports and --workers worker processes each in a process of its own; N recipients' paid payments'
+ * messages sent through the sandbox gateway configured at --rate messages a second. First the floor: the sandbox
+ * gateway alone taking --floor sends from one keep-alive client at full speed, in the same run, so that the figure
+ * can be judged on another machine. Prints messages a second to acceptance and to delivery, the load, each process's
+ * CPU, and checks at the gateway's ledger that each reference was accepted once.
  *
  *   flock /tmp/bench.lock npx tsx bench/notify-send.ts --rows 20000 --rate 2000
  */
@@ -10,10 +12,7 @@ process.env.NODE_ENV ??= 'development';
 process.env.DB_NAME ??= 'welfare_bench_notify_send';
 process.env.REDIS_PREFIX ??= 'welfare-bench-notify-send';
 process.env.LOG_LEVEL ??= 'warn';
-process.env.NOTIFY_DISPATCH_MS ??= '0';
 
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 
 async function main(): Promise<void> {
@@ -21,156 +20,54 @@ async function main(): Promise<void> {
     options: {
       rows: { type: 'string', default: '20000' },
       rate: { type: 'string', default: '2000' },
-      dispatchers: { type: 'string', default: '2' },
+      workers: { type: 'string', default: '2' },
+      floor: { type: 'string', default: '10000' },
+      'report-slots': { type: 'string', default: '256' },
+      echo: { type: 'boolean', default: false },
+      // NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles every process; --graceful lets them write it
+      graceful: { type: 'boolean', default: false },
     },
   });
-  const rows = Number(values.rows);
   const { config } = await import('../config');
-  const cfg = config();
-  const mysql = (await import('mysql2/promise')).default;
-  const conn = await mysql.createConnection({ host: cfg.dbHost, port: cfg.dbPort, user: cfg.dbUser, password: cfg.dbPassword });
-  await conn.query(`DROP DATABASE IF EXISTS \`${cfg.dbName}\``);
-  await conn.end();
-  const { openInfra, closeInfra } = await import('../src/boot');
-  const { seedDemo } = await import('../scripts/seed');
-  const { buildServices } = await import('../src/container');
-  const { buildApp } = await import('../src/app');
-  const { DISPATCHER_DEFAULTS, NotificationDispatcher } = await import('../src/components/notifications');
-  const { buildSmsSandbox } = await import('../src/components/notifications/sandbox');
-  const { RedisRateLimiter } = await import('../src/components/payments');
-  const { redisKey } = await import('../src/platform/redis');
-  const infra = await openInfra('bench', cfg);
-  const ds = infra.ds;
-  const sandbox = buildSmsSandbox({
-    clientId: cfg.sandboxClientId,
-    secret: cfg.sandboxSecret,
-    prefix: '/sms',
-    seed: 'bench',
-    behaviour: { sentMs: [0, 50], deliverMs: [0, 200] },
+  const { runSmsScenario } = await import('./notify-scenario');
+  const rows = Number(values.rows);
+  const r = await runSmsScenario(config(), {
+    rows,
+    workers: Number(values.workers),
+    rate: Number(values.rate),
+    apiPort: 3530,
+    sandboxPort: 4530,
+    gatewayTimeoutMs: 5000,
+    leaseSeconds: 60,
+    dispatchMs: 200,
+    // a gateway's delivery workers: enough reports in flight for two a message at the rate
+    behaviour: { sentMs: [0, 50], deliverMs: [0, 200], reportConcurrency: Number(values['report-slots']) },
+    floor: Number(values.floor),
+    killEveryMs: 0,
+    flushAt: 2,
+    maxSeconds: 600,
+    log: (l) => console.log(l),
+    echo: values.echo,
+    graceful: values.graceful,
   });
-  const gwServer = http.createServer({ keepAliveTimeout: 65_000 }, sandbox.app);
-  await new Promise<void>((resolve) => gwServer.listen(0, '127.0.0.1', resolve));
-  const services = buildServices(infra, 'worker');
-  const api = buildApp(infra, services).listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => api.once('listening', resolve));
-  const apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
-  try {
-    await seedDemo(ds, cfg);
-    await ds.query(`UPDATE sms_gateways SET base_url = ?, rate_limit_per_second = ? WHERE name = 'sandbox'`, [
-      `http://127.0.0.1:${(gwServer.address() as AddressInfo).port}/sms`,
-      Number(values.rate),
-    ]);
-    services.notifications.gateways.callbackUrl = (n: string) => `${apiUrl}/api/v1/notifications/gateways/${n}/callbacks`;
-    const [prog] = (await ds.query('SELECT id FROM programmes ORDER BY id LIMIT 1')) as { id: number }[];
-    const [staff] = (await ds.query("SELECT id FROM users WHERE username = 'staff'")) as { id: number }[];
-    const [area] = (await ds.query("SELECT id, path FROM areas WHERE code = '00001'")) as { id: number; path: string }[];
-    const phone = services.cipher.encrypt('0981234567', 'phone');
-    const nid = services.cipher.encrypt('001090000001', 'nid');
-    const account = services.cipher.encrypt('1234567890', 'account');
-    let t = Date.now();
-    for (let from = 1; from <= rows; from += 100_000) {
-      const to = Math.min(rows, from + 99_999);
-      await ds.query(
-        `INSERT INTO beneficiaries (id, national_id_hash, national_id_enc, national_id_masked, full_name, name_search, given_search, date_of_birth, gender, area_id, phone_enc)
-         SELECT s.seq, UNHEX(SHA2(s.seq, 256)), ?, '0010******01', 'Nguyễn Văn An', 'nguyen van an', 'an nguyen van', '1940-03-15', 'M', ?, ?
-         FROM seq_${from}_to_${to} s`,
-        [nid, area!.id, phone],
-      );
-    }
-    const b = (await ds.query(
-      `INSERT INTO batches (reference_prefix, kind, programme_id, period_from, period_to, area_id, area_path, status, created_by)
-       VALUES ('B202612BENCHSMS', 'regular', ?, 202612, 202612, ?, ?, 'completed', ?)`,
-      [prog!.id, area!.id, area!.path, staff!.id],
-    )) as { insertId: number };
-    for (let from = 1; from <= rows; from += 100_000) {
-      const to = Math.min(rows, from + 99_999);
-      await ds.query(
-        `INSERT INTO payments (batch_id, seq, reference, kind, beneficiary_id, enrolment_id, programme_id, period, slot, amount, base_level,
-           coefficient_x100, area_id, full_name, channel, bank_bin, account_enc, account_masked, status)
-         SELECT ?, s.seq, CONCAT('B202612BENCHSMS-', s.seq), 'regular', s.seq, s.seq, ?, 202612, 0, 750000, 500000, 150, ?, 'Nguyễn Văn An',
-           'BANK', '970436', ?, '12****90', 'succeeded'
-         FROM seq_${from}_to_${to} s`,
-        [b.insertId, prog!.id, area!.id, account],
-      );
-    }
-    console.log(`${rows} recipients and paid payments written in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-    t = Date.now();
-    const created = await services.notifier.collect();
-    console.log(`${created} messages created in ${((Date.now() - t) / 1000).toFixed(2)} s`);
-    // sending hours, whatever the time of the run
-    const day = new Date();
-    day.setUTCHours(3, 0, 0, 0);
-    const t0 = Date.now();
-    const now = () => new Date(day.getTime() + (Date.now() - t0));
-    const rate = new RedisRateLimiter(infra.redis, (id) => redisKey(cfg, 'ratelimit', 'sms', id));
-    const dispatchers = Array.from(
-      { length: Number(values.dispatchers) },
-      () =>
-        new NotificationDispatcher(
-          ds,
-          services.cipher,
-          services.notifications.gateways,
-          services.notifications.templates,
-          rate,
-          infra.log,
-          {
-            ...DISPATCHER_DEFAULTS,
-            claimSize: 500,
-            parallel: 64,
-          },
-        ),
-    );
-    const count = async (statuses: string) =>
-      Number(
-        (
-          (await ds.query(`SELECT COUNT(*) AS n FROM notification_messages WHERE batch_id = ? AND status IN (${statuses})`, [
-            b.insertId,
-          ])) as {
-            n: string;
-          }[]
-        )[0]!.n,
-      );
-    t = Date.now();
-    let acceptedAt = 0;
-    const cpu0 = process.cpuUsage();
-    for (;;) {
-      await Promise.all(dispatchers.map((d) => d.runOnce(now)));
-      if (!acceptedAt && (await count("'pending', 'sending', 'unknown'")) === 0) acceptedAt = Date.now();
-      if (acceptedAt && (await count("'accepted', 'sent'")) === 0) break;
-      if (acceptedAt) await new Promise((r) => setTimeout(r, 100));
-    }
-    const doneAt = Date.now();
-    const cpu = process.cpuUsage(cpu0);
-    const toAccepted = (acceptedAt - t) / 1000;
-    const toDelivered = (doneAt - t) / 1000;
-    console.log(
-      `sent and accepted: ${rows} in ${toAccepted.toFixed(2)} s = ${Math.round(rows / toAccepted)} messages/s (gateway rate ${values.rate}/s)`,
-    );
-    console.log(`all delivered (reports applied): ${toDelivered.toFixed(2)} s = ${Math.round(rows / toDelivered)} messages/s`);
-    console.log(`this process's CPU: ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s`);
-    const summary = sandbox.ledger.summary() as { messages: number; acceptedTwice: number; stats: Record<string, number> };
-    console.log(
-      `gateway stats: ${JSON.stringify(summary.stats)}; last report error: ${String((summary as { lastReportError?: string }).lastReportError)}`,
-    );
-    console.log(`gateway ledger: ${summary.messages} messages, ${summary.acceptedTwice} accepted twice`);
-  } finally {
-    sandbox.ledger.close();
-    api.closeAllConnections();
-    api.close();
-    gwServer.closeAllConnections();
-    gwServer.close();
-    services.notifications.gateways.close();
-    await closeInfra(infra);
-    const c = await mysql.createConnection({ host: cfg.dbHost, port: cfg.dbPort, user: cfg.dbUser, password: cfg.dbPassword });
-    await c.query(`DROP DATABASE IF EXISTS \`${cfg.dbName}\``);
-    await c.end();
-  }
+  console.log(`floor (the sandbox gateway alone, one keep-alive client, 64 in flight): ${r.floorPerSecond ?? '-'} sends/s`);
+  console.log(
+    `accepted: ${rows} in ${r.toAccepted.toFixed(2)} s = ${Math.round(rows / r.toAccepted)} messages/s ` +
+      `(10%-90%: ${r.steadyPerSecond}/s; gateway rate ${values.rate}/s)`,
+  );
+  console.log(`delivered or failed (reports applied): ${r.toFinal.toFixed(2)} s = ${Math.round(rows / r.toFinal)} messages/s`);
+  console.log(`load average (1 min): ${r.load.before.toFixed(2)} before, ${r.load.after.toFixed(2)} after`);
+  console.log(`CPU seconds during the run: ${JSON.stringify(r.cpu)}`);
+  console.log(
+    `gateway: ${r.ledger.messages} messages (floor included), ${r.ledger.acceptedTwice} accepted twice; ${JSON.stringify(r.ledger.stats)}`,
+  );
+  console.log(`messages: ${JSON.stringify(r.byStatus)}; service stderr lines: ${r.stderrLines}`);
+  if (r.stderrLines) console.log(r.stderrTail.join('\n'));
+  console.log(r.broken.length ? `FAIL: ${r.broken.join('; ')}` : 'PASS: each reference accepted once, every message final and agreeing');
+  process.exit(r.broken.length ? 1 : 0);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -535,6 +535,18 @@ export const schema = {
     schema: z.coerce.number().int().min(0).max(60000),
     defaults: { development: '1000', test: '0', production: '1000' },
   },
+  notifyQuietHours: {
+    env: 'NOTIFY_QUIET_HOURS',
+    doc: 'Nothing is sent to recipients between 21:00 and 07:00 Asia/Ho_Chi_Minh. false is for tests and benchmarks run at any hour; never allowed in production.',
+    schema: bool,
+    defaults: { development: 'true', test: 'true', production: 'true' },
+  },
+  notifySendingLeaseSeconds: {
+    env: 'NOTIFY_SENDING_LEASE_SECONDS',
+    doc: "An SMS claim left `sending` this long is from a dispatcher that died: its messages become `unknown` and are asked about before anything is sent again. It must be longer than a claim takes to be sent (its size at the gateway's rate, plus the gateway's timeout): a claim that lapses while it is being sent is asked about, and a message the gateway has not yet received is then sent again with the same reference (a repeat to the gateway, not a second message).",
+    schema: positiveInt.min(1).max(3600),
+    defaults: { development: '60', test: '60', production: '60' },
+  },
   notifyHotline: {
     env: 'NOTIFY_HOTLINE',
     doc: "The department's hotline, as SMS templates print it ({hotline}).",

@@ -166,9 +166,16 @@ export async function enqueueDispatch(queues: QueueFactory, batchId: string): Pr
  */
 export const PAYMENT_QUEUE_SETTINGS = { lockDuration: 5000, stalledInterval: 1000, maxStalledCount: 5, retryProcessDelay: 500 } as const;
 
-/** The settings of a queue by name: the payment queues' short locks; Bull's defaults for the rest. */
+/**
+ * The settings of a queue by name: the payment queues' short locks, and the same for the SMS dispatcher and sweep
+ * (one fixed job id each: while a dead worker's job still counts as running, no other worker can queue the next, and
+ * every message waits); Bull's defaults for the rest. Running an SMS job twice at once is harmless (claims are
+ * conditional).
+ */
 export const queueSettings: QueueSettings = (name) =>
-  name === 'payments.dispatch' || /^payments\.p\d+$/.test(name) ? { ...PAYMENT_QUEUE_SETTINGS } : undefined;
+  name === 'payments.dispatch' || /^payments\.p\d+$/.test(name) || name.startsWith('notifications.')
+    ? { ...PAYMENT_QUEUE_SETTINGS }
+    : undefined;
 
 /** The Bull queue of one provider's send and inquiry chunks: a slow provider holds up only its own queue. */
 export function providerQueueName(providerId: number): string {

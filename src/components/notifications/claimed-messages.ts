@@ -200,7 +200,14 @@ export async function recordOutcomes(
         reference,
       );
     } else if (o.kind === 'unknown')
-      add(`unknown:${o.reason}`, `status = 'unknown', reason = ?, next_attempt_at = ?`, [o.reason.slice(0, 40), at], reference);
+      // asked after the gateway's timeout, not at once: a request that timed out may still wait unread at the gateway,
+      // and a question that overtakes it finds NOT_FOUND and sends it again (a repeat the gateway must then recognise)
+      add(
+        `unknown:${o.reason}`,
+        `status = 'unknown', reason = ?, next_attempt_at = ?`,
+        [o.reason.slice(0, 40), new Date(at.getTime() + gw.timeoutMs)],
+        reference,
+      );
   }
   for (const g of groups.values()) {
     await ds.query(
