@@ -11,6 +11,7 @@ import {
   closeCollectedBatch,
   collectBatchEvents,
   collectEnrolmentEvents,
+  collectPaypointEvents,
   lastSignature,
   saveSignature,
   sweepMessages,
@@ -54,6 +55,9 @@ export function inQuietHours(now: Date): boolean {
   const hour = (now.getUTCHours() + 7) % 24;
   return hour >= 21 || hour < 7;
 }
+
+/** The day holding `now` in Asia/Ho_Chi_Minh, YYYY-MM-DD. */
+export const vnDate = (now: Date): string => new Date(now.getTime() + 7 * 3600_000).toISOString().slice(0, 10);
 
 /** The next 07:00 in Asia/Ho_Chi_Minh after `now`. */
 export function quietHoursEnd(now: Date): Date {
@@ -118,7 +122,7 @@ export class NotificationDispatcher {
       [t, now, gw.id, now, gw.id, size],
     );
     return (await this.ds.query(
-      `SELECT beneficiary_id, event, reference, programme_id, batch_id, payment_seq, text FROM notification_messages
+      `SELECT beneficiary_id, event, reference, programme_id, batch_id, payment_seq, schedule_id, text FROM notification_messages
        WHERE status = 'sending' AND claim_token = ?`,
       [t],
     )) as Claimed[];
@@ -219,7 +223,9 @@ export class NotificationDispatcher {
       // read before the collection: what changes during it is seen by the next one
       const signature = await batchSignature(this.ds, b.id);
       if (signature !== (await lastSignature(this.ds, b.id))) {
-        created += await collectBatchEvents(this.ds, b.id, await eventsOf(b.programmeId));
+        const events = await eventsOf(b.programmeId);
+        created += await collectBatchEvents(this.ds, b.id, events);
+        if (events.has('paypoint_scheduled')) created += await collectPaypointEvents(this.ds, b.id, vnDate(new Date()));
         await saveSignature(this.ds, b.id, signature);
       }
       await closeCollectedBatch(this.ds, b.id);
