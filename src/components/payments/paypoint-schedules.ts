@@ -60,16 +60,19 @@ const toSchedule = (r: Row): PayPointSchedule => ({
 /** Today in Asia/Ho_Chi_Minh (UTC+7, no daylight saving), YYYY-MM-DD. */
 export const vnToday = (now: Date): string => new Date(now.getTime() + 7 * 3_600_000).toISOString().slice(0, 10);
 
+/** A refusal of the date, named so that a form shows it beside the field. */
+const dateRefused = (code: string, message: string) => invalid(code, `date: ${message}`, [{ path: 'date', message }]);
+
 function checkDate(date: string, now: Date): void {
   const parsed = new Date(`${date}T00:00:00Z`);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== date) {
-    throw invalid('INVALID_HANDOVER_DATE', `date: must be a real date YYYY-MM-DD, not "${date}"`, { path: 'date' });
+    throw dateRefused('INVALID_HANDOVER_DATE', `must be a real date YYYY-MM-DD, not "${date}"`);
   }
   const today = vnToday(now);
-  if (date < today) throw invalid('HANDOVER_DATE_PAST', `date: ${date} is in the past (today is ${today})`, { path: 'date' });
+  if (date < today) throw dateRefused('HANDOVER_DATE_PAST', `${date} is in the past (today is ${today})`);
   const last = vnToday(new Date(now.getTime() + MAX_HANDOVER_DAYS_AHEAD * 86_400_000));
   if (date > last) {
-    throw invalid('HANDOVER_DATE_TOO_FAR', `date: at most ${MAX_HANDOVER_DAYS_AHEAD} days ahead (${last})`, { path: 'date' });
+    throw dateRefused('HANDOVER_DATE_TOO_FAR', `at most ${MAX_HANDOVER_DAYS_AHEAD} days ahead (${last})`);
   }
 }
 
