@@ -535,6 +535,12 @@ export const schema = {
     schema: z.coerce.number().int().min(0).max(60000),
     defaults: { development: '1000', test: '0', production: '1000' },
   },
+  notifyQuietHours: {
+    env: 'NOTIFY_QUIET_HOURS',
+    doc: 'Send no SMS between 21:00 and 07:00 Asia/Ho_Chi_Minh (messages wait until 07:00). Off in development only, so that a demo batch paid at night shows its messages delivered; never off in production.',
+    schema: bool,
+    defaults: { development: 'false', test: 'true', production: 'true' },
+  },
   notifyHotline: {
     env: 'NOTIFY_HOTLINE',
     doc: "The department's hotline, as SMS templates print it ({hotline}).",

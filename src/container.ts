@@ -194,6 +194,7 @@ export function buildServices(infra: Infra, role: ServicesFor = 'api'): Services
   const notifier = new NotificationDispatcher(ds, cipher, gateways, templates, smsRate, infra.log, {
     ...DISPATCHER_DEFAULTS,
     hotline: cfg.notifyHotline,
+    quietHours: cfg.notifyQuietHours,
   });
   return {
     cipher,

@@ -39,6 +39,8 @@ export interface DispatcherOptions {
   /** How long one dispatch round may go on before it yields (the next round continues). */
   roundMs: number;
   hotline: string;
+  /** Nothing is sent from 21:00 to 07:00 Asia/Ho_Chi_Minh (off only in development: NOTIFY_QUIET_HOURS). */
+  quietHours: boolean;
 }
 
 export const DISPATCHER_DEFAULTS: DispatcherOptions = {
@@ -48,6 +50,7 @@ export const DISPATCHER_DEFAULTS: DispatcherOptions = {
   maxAgeMs: 48 * 3600_000,
   roundMs: 20_000,
   hotline: '1900 0000',
+  quietHours: true,
 };
 
 /** 21:00 to 07:00 in Asia/Ho_Chi_Minh (UTC+7, no daylight saving): nothing is sent, messages wait. */
@@ -97,7 +100,8 @@ export class NotificationDispatcher {
   /** One round: questions about unknown outcomes, then due messages, until none is due or the round's time is up. */
   async runOnce(now: () => Date = () => new Date()): Promise<RoundResult> {
     const result: RoundResult = { held: false, claimed: 0, asked: 0, skipped: 0 };
-    if (inQuietHours(now())) return { ...result, held: true };
+    const quiet = (at: Date) => this.opts.quietHours && inQuietHours(at);
+    if (quiet(now())) return { ...result, held: true };
     const started = Date.now();
     for (;;) {
       result.asked += await this.askRound(now());
@@ -107,7 +111,7 @@ export class NotificationDispatcher {
       if (claimed.length === 0) break;
       result.claimed += claimed.length;
       result.skipped += await this.sendClaimed(gw, claimed, now);
-      if (Date.now() - started > this.opts.roundMs || inQuietHours(now())) break;
+      if (Date.now() - started > this.opts.roundMs || quiet(now())) break;
     }
     return result;
   }
