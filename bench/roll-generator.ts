@@ -98,7 +98,9 @@ export function makeRow(i: number, o: GenOptions, rand: () => number): string[] 
   const area = o.areas[i % o.areas.length]!;
   const r = rand();
   const channel = r < 0.6 ? 'BANK' : r < 0.8 ? 'WALLET' : 'CASH';
-  const phone = `09${String(i).padStart(8, '0')}`;
+  // ends in 1: the sandbox SMS gateway rejects a number ending in 0000 (NUMBER_NOT_IN_SERVICE), and every demo
+  // recipient's message is meant to be delivered
+  const phone = `09${String(i % 10_000_000).padStart(7, '0')}1`;
   let bank = '';
   let account = '';
   let wallet = '';

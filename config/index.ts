@@ -85,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`DATA_ACTIVE_KEY_ID: "${cfg.dataActiveKeyId}" is not an id in DATA_KEYS`);
   }
   if (mode === 'production' && cfg.demoSeed) problems.push('DEMO_SEED: must be false in production');
+  // recipients are not woken at night by the department
   if (mode === 'production' && !cfg.notifyQuietHours) problems.push('NOTIFY_QUIET_HOURS: must be true in production');
   redisProblems(env, out, problems);
   if (problems.length) throw new ConfigError(problems);

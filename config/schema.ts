@@ -537,9 +537,9 @@ export const schema = {
   },
   notifyQuietHours: {
     env: 'NOTIFY_QUIET_HOURS',
-    doc: 'Nothing is sent to recipients between 21:00 and 07:00 Asia/Ho_Chi_Minh. false is for tests and benchmarks run at any hour; never allowed in production.',
+    doc: 'Send no SMS between 21:00 and 07:00 Asia/Ho_Chi_Minh (messages wait until 07:00). Off in development only, so that a demo batch paid at night shows its messages delivered; never off in production.',
     schema: bool,
-    defaults: { development: 'true', test: 'true', production: 'true' },
+    defaults: { development: 'false', test: 'true', production: 'true' },
   },
   notifySendingLeaseSeconds: {
     env: 'NOTIFY_SENDING_LEASE_SECONDS',

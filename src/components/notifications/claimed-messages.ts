@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { DataCipher } from '../../platform/crypto';
 import type { NearestPoint } from '../network';
 import { applyGatewayStatus } from './messages.sql';
-import { paymentFacts, renderFacts, valuesOf, type RenderFacts } from './message-content';
+import { paymentFacts, renderFacts, scheduleFacts, scheduleValues, valuesOf, type RenderFacts } from './message-content';
 import { renderTemplate, type NotificationEvent } from './notification-events';
 import { MAX_TEXT_CHARS, countSms, withoutDiacritics } from './sms-encoding';
 import type { SmsSendOutcome } from './sms-gateway.client';
@@ -24,6 +24,8 @@ export interface Claimed {
   programme_id: number;
   batch_id: string | null;
   payment_seq: string | null;
+  /** The pay-point hand-over a paypoint_scheduled message tells. */
+  schedule_id: string | null;
   text: string | null;
 }
 
@@ -52,7 +54,9 @@ async function closeMessages(ds: DataSource, groups: Map<string, string[]>, at: 
 
 /**
  * The number and text of each claimed message (its text fixed at its first claim and reused after), or the reason it
- * is not sent: no recipient, opted out, no mobile number, a number that is not a Vietnamese mobile, a text too long.
+ * is not sent: no recipient, opted out, no mobile number, a number that is not a Vietnamese mobile, a text too long;
+ * for a pay-point hand-over, one changed since (SUPERSEDED: its new revision is told instead) or whose day has passed
+ * (HANDOVER_PASSED). A claimed message was never accepted by the gateway, so not sending it is always safe.
  */
 export async function prepareClaimed(
   ds: DataSource,
@@ -63,6 +67,11 @@ export async function prepareClaimed(
   hotline: string,
   at: Date,
 ): Promise<{ ready: Ready[]; closed: number }> {
+  const schedules = await scheduleFacts(
+    ds,
+    claimed.filter((m) => m.schedule_id !== null).map((m) => String(m.schedule_id)),
+  );
+  const today = new Date(at.getTime() + 7 * 3600_000).toISOString().slice(0, 10);
   const facts = new Map<string, RenderFacts | null>();
   const byBatch = new Map<string, Claimed[]>();
   for (const m of claimed) {
@@ -83,7 +92,7 @@ export async function prepareClaimed(
     for (const m of ms) facts.set(m.reference, bySeq.get(String(m.payment_seq)) ?? null);
   }
   const closing = new Map<string, string[]>();
-  const close = (m: Claimed, status: 'skipped' | 'refused', reason: string) =>
+  const close = (m: Claimed, status: 'skipped' | 'refused' | 'dropped', reason: string) =>
     closing.set(`${status}|${reason}`, [...(closing.get(`${status}|${reason}`) ?? []), m.reference]);
   const templatesOf = new Map<string, Promise<Template>>();
   const points = new Map<string, Promise<NearestPoint | null>>();
@@ -91,7 +100,11 @@ export async function prepareClaimed(
   const texts: { reference: string; text: string; encoding: string; segments: number }[] = [];
   for (const m of claimed) {
     const f = facts.get(m.reference) ?? null;
-    if (!f) close(m, 'refused', 'NO_RECIPIENT');
+    const schedule = m.schedule_id !== null ? (schedules.get(String(m.schedule_id)) ?? null) : null;
+    if (m.event === 'paypoint_scheduled' && !schedule) close(m, 'refused', 'NO_SCHEDULE');
+    else if (schedule?.superseded) close(m, 'dropped', 'SUPERSEDED');
+    else if (schedule && schedule.date < today) close(m, 'dropped', 'HANDOVER_PASSED');
+    else if (!f) close(m, 'refused', 'NO_RECIPIENT');
     else if (f.optedOut) close(m, 'skipped', 'OPTED_OUT');
     else if (!f.hasPhone) close(m, 'skipped', 'NO_MOBILE');
     else if (!f.to) close(m, 'skipped', 'INVALID_NUMBER');
@@ -104,7 +117,8 @@ export async function prepareClaimed(
         templatesOf.set(key, tp);
       }
       const template = await tp;
-      const rendered = renderTemplate(template.body, await valuesOf(ds, f, hotline, template.body.includes('{diem_rut}'), points));
+      const values = await valuesOf(ds, f, hotline, template.body.includes('{diem_rut}'), points);
+      const rendered = renderTemplate(template.body, schedule ? { ...values, ...scheduleValues(schedule) } : values);
       const text = template.plain ? withoutDiacritics(rendered) : rendered;
       if ([...text].length > MAX_TEXT_CHARS) close(m, 'refused', 'TEXT_TOO_LONG');
       else {

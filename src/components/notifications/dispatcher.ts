@@ -12,6 +12,7 @@ import {
   closeCollectedBatch,
   collectBatchEvents,
   collectEnrolmentEvents,
+  collectPaypointEvents,
   lastSignature,
   saveSignature,
   sweepMessages,
@@ -42,7 +43,7 @@ export interface DispatcherOptions {
   /** How long one dispatch round may go on before it yields (the next round continues). */
   roundMs: number;
   hotline: string;
-  /** Nothing is sent between 21:00 and 07:00 Asia/Ho_Chi_Minh (off only in tests and benchmarks). */
+  /** Nothing is sent between 21:00 and 07:00 Asia/Ho_Chi_Minh (NOTIFY_QUIET_HOURS: never off in production). */
   quietHours: boolean;
   /** How delivery reports are grouped into transactions. */
   reports: ReportBatcherOptions;
@@ -65,6 +66,9 @@ export function inQuietHours(now: Date): boolean {
   const hour = (now.getUTCHours() + 7) % 24;
   return hour >= 21 || hour < 7;
 }
+
+/** The day holding `now` in Asia/Ho_Chi_Minh, YYYY-MM-DD. */
+export const vnDate = (now: Date): string => new Date(now.getTime() + 7 * 3600_000).toISOString().slice(0, 10);
 
 /** The next 07:00 in Asia/Ho_Chi_Minh after `now`. */
 export function quietHoursEnd(now: Date): Date {
@@ -150,7 +154,7 @@ export class NotificationDispatcher {
       ),
     );
     return (await this.ds.query(
-      `SELECT beneficiary_id, event, reference, programme_id, batch_id, payment_seq, text FROM notification_messages
+      `SELECT beneficiary_id, event, reference, programme_id, batch_id, payment_seq, schedule_id, text FROM notification_messages
        WHERE status = 'sending' AND claim_token = ?`,
       [t],
     )) as Claimed[];
@@ -258,7 +262,9 @@ export class NotificationDispatcher {
       // read before the collection: what changes during it is seen by the next one
       const signature = await batchSignature(this.ds, b.id);
       if (signature !== (await lastSignature(this.ds, b.id))) {
-        created += await collectBatchEvents(this.ds, b.id, await eventsOf(b.programmeId));
+        const events = await eventsOf(b.programmeId);
+        created += await collectBatchEvents(this.ds, b.id, events);
+        if (events.has('paypoint_scheduled')) created += await collectPaypointEvents(this.ds, b.id, vnDate(new Date()));
         await saveSignature(this.ds, b.id, signature);
       }
       await closeCollectedBatch(this.ds, b.id);

@@ -148,3 +148,59 @@ export async function valuesOf(
   }
   return values;
 }
+
+/** A pay-point hand-over as a message tells it (paypoint_schedules, written by the payments component). */
+export interface ScheduleFacts {
+  id: string;
+  /** YYYY-MM-DD */
+  date: string;
+  place: string;
+  hours: string;
+  papers: string;
+  /** A newer revision of the same pay point's hand-over exists: this one is no longer true. */
+  superseded: boolean;
+}
+
+interface ScheduleRow {
+  id: string;
+  handover_date: Date | string;
+  place: string;
+  hours: string;
+  papers: string;
+  superseded: number | string;
+}
+
+const SCHEDULE_FACTS = `SELECT s.id, s.handover_date, s.place, s.hours, s.papers,
+    EXISTS (SELECT 1 FROM paypoint_schedules n WHERE n.batch_id = s.batch_id AND n.area_id = s.area_id AND n.revision > s.revision) AS superseded
+  FROM paypoint_schedules s`;
+
+const toSchedule = (r: ScheduleRow): ScheduleFacts => ({
+  id: String(r.id),
+  date: typeof r.handover_date === 'string' ? r.handover_date.slice(0, 10) : r.handover_date.toISOString().slice(0, 10),
+  place: r.place,
+  hours: r.hours,
+  papers: r.papers,
+  superseded: Number(r.superseded) === 1,
+});
+
+/** The hand-overs these messages tell, in one query, by id. */
+export async function scheduleFacts(db: DataSource | EntityManager, ids: string[]): Promise<Map<string, ScheduleFacts>> {
+  if (ids.length === 0) return new Map();
+  const rows = (await db.query(`${SCHEDULE_FACTS} WHERE s.id IN (${ids.map(() => '?').join(', ')})`, ids)) as ScheduleRow[];
+  return new Map(rows.map((r) => [String(r.id), toSchedule(r)]));
+}
+
+/** The hand-over in force for a batch's pay point in one commune, or null. */
+export async function currentSchedule(db: DataSource | EntityManager, batchId: string, areaId: number): Promise<ScheduleFacts | null> {
+  const [r] = (await db.query(`${SCHEDULE_FACTS} WHERE s.batch_id = ? AND s.area_id = ? ORDER BY s.revision DESC LIMIT 1`, [
+    batchId,
+    areaId,
+  ])) as ScheduleRow[];
+  return r ? toSchedule(r) : null;
+}
+
+/** {ngay} {dia_diem} {gio} {giay_to} of a hand-over; the date as an SMS writes it, 05/01/2027. */
+export function scheduleValues(s: ScheduleFacts): TemplateValues {
+  const [y, m, d] = s.date.split('-');
+  return { ngay: `${d}/${m}/${y}`, dia_diem: s.place, gio: s.hours, giay_to: s.papers };
+}

@@ -77,6 +77,30 @@ export async function collectBatchEvents(
 }
 
 /**
+ * Creates the messages of a batch's pay-point hand-overs, set-based: one INSERT … SELECT over the batch's cash
+ * payments still to be paid at a pay point (the `file` provider) whose commune has a hand-over scheduled, for the
+ * revision in force only. The subject is the payment's reference for the first revision and `<reference>-R<n>` for a
+ * later one: a changed hand-over is a new event, told with a message of its own, and the primary key makes a
+ * collection idempotent. A hand-over whose day (`today`, YYYY-MM-DD in Asia/Ho_Chi_Minh) has passed is told to nobody.
+ * Returns the rows created.
+ */
+export async function collectPaypointEvents(db: DataSource | EntityManager, batchId: string, today: string): Promise<number> {
+  const subject = `CASE s.revision WHEN 1 THEN p.reference ELSE CONCAT(p.reference, '-R', s.revision) END`;
+  const res = (await db.query(
+    `INSERT IGNORE INTO notification_messages (beneficiary_id, event, subject, reference, programme_id, area_id, batch_id, payment_seq, schedule_id)
+     SELECT p.beneficiary_id, 'paypoint_scheduled', ${subject}, CONCAT('NTF-', ${subject}, '-${EVENT_SUFFIX.paypoint_scheduled}'),
+       p.programme_id, p.area_id, p.batch_id, p.seq, s.id
+     FROM paypoint_schedules s
+     JOIN payments p ON p.batch_id = s.batch_id AND p.area_id = s.area_id
+     JOIN providers pv ON pv.id = p.provider_id AND pv.kind = 'file'
+     WHERE s.batch_id = ? AND s.handover_date >= ? AND p.review = 'included' AND p.status IN ('pending', 'sent')
+       AND s.revision = (SELECT MAX(s2.revision) FROM paypoint_schedules s2 WHERE s2.batch_id = s.batch_id AND s2.area_id = s.area_id)`,
+    [batchId, today],
+  )) as { affectedRows: number };
+  return Number(res.affectedRows);
+}
+
+/**
  * Creates the messages of suspended and ended enrolments recorded in the roll's history after the cursor, set-based,
  * and moves the cursor; the subject is the history row (H<id>), so each change is told once. A programme whose
  * template for the event is switched off gets none.
@@ -117,9 +141,10 @@ export async function collectEnrolmentEvents(db: DataSource, enabled: ReadonlySe
 }
 
 /**
- * Counts of a batch's payments in each collected status, from the index on (batch_id, status): payments only move
- * forward into and among these statuses, so any change since the last collection changes this signature, and an
- * unchanged one means nothing new to collect (a batch of a million is not scanned again for nothing).
+ * Counts of a batch's payments in each collected status, from the index on (batch_id, status), and the newest
+ * pay-point hand-over revision: payments only move forward into and among these statuses and revisions are only
+ * added, so any change since the last collection changes this signature, and an unchanged one means nothing new to
+ * collect (a batch of a million is not scanned again for nothing).
  */
 export async function batchSignature(db: DataSource | EntityManager, batchId: string): Promise<string> {
   const rows = (await db.query(
@@ -127,7 +152,10 @@ export async function batchSignature(db: DataSource | EntityManager, batchId: st
      GROUP BY status ORDER BY status`,
     [batchId],
   )) as { status: string; n: string }[];
-  return rows.map((r) => `${r.status}:${r.n}`).join(',');
+  const [s] = (await db.query('SELECT MAX(id) AS id FROM paypoint_schedules WHERE batch_id = ?', [batchId])) as { id: string | null }[];
+  const payments = rows.map((r) => `${r.status}:${r.n}`).join(',');
+  // a batch without a hand-over keeps the signature it always had
+  return s?.id ? `${payments}|schedule:${s.id}` : payments;
 }
 
 /** The signature of a batch when it was last collected, or null. */

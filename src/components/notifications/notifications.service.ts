@@ -3,7 +3,7 @@ import type { DataCipher } from '../../platform/crypto';
 import { invalid, notFound } from '../../platform/errors';
 import { areaPathScopeSql, assertVisible, type Actor, type Principal } from '../../platform/security';
 import type { AuditService } from '../audit';
-import { renderFacts, valuesOf } from './message-content';
+import { currentSchedule, renderFacts, scheduleValues, valuesOf } from './message-content';
 import { MAX_TEXT_CHARS, countSms, withoutDiacritics, type SmsEncoding } from './sms-encoding';
 import { checkTemplate, renderTemplate, type NotificationEvent } from './notification-events';
 import type { SmsGatewaysService } from './sms-gateways.service';
@@ -88,6 +88,8 @@ const MESSAGE_COLUMNS =
 
 /** Who could not be told: the statuses in which a message will not reach its recipient. */
 export const UNTOLD_STATUSES = ['skipped', 'refused', 'failed', 'dropped', 'review'] as const;
+/** Not sent, yet the recipient is told all the same: a changed hand-over's message of its own replaces it. */
+const TOLD_OTHERWISE = "COALESCE(m.reason, '') <> 'SUPERSEDED'";
 
 /** Consent, previews, a recipient's messages, who in a batch could not be told, and what messages cost. */
 export class NotificationsService {
@@ -112,9 +114,9 @@ export class NotificationsService {
     const plain = q.plain ?? saved.plain;
     // the recipient's latest payment of the programme gives the amount and month; else their enrolment alone
     const [pay] = (await this.ds.query(
-      'SELECT batch_id, seq FROM payments WHERE beneficiary_id = ? AND programme_id = ? ORDER BY period DESC, batch_id DESC LIMIT 1',
+      'SELECT batch_id, seq, area_id FROM payments WHERE beneficiary_id = ? AND programme_id = ? ORDER BY period DESC, batch_id DESC LIMIT 1',
       [q.beneficiaryId, q.programmeId],
-    )) as { batch_id: string; seq: string }[];
+    )) as { batch_id: string; seq: string; area_id: number }[];
     const facts = await renderFacts(this.ds, this.cipher, {
       beneficiaryId: q.beneficiaryId,
       programmeId: q.programmeId,
@@ -122,7 +124,11 @@ export class NotificationsService {
       paymentSeq: pay ? String(pay.seq) : null,
     });
     if (!facts) throw notFound('BENEFICIARY_NOT_FOUND', `no beneficiary with id ${q.beneficiaryId}`);
-    const rendered = renderTemplate(body, await valuesOf(this.ds, facts, this.hotline, body.includes('{diem_rut}')));
+    const values = await valuesOf(this.ds, facts, this.hotline, body.includes('{diem_rut}'));
+    // the hand-over of the recipient's pay point for that payment, when one is set
+    const schedule =
+      pay && q.event === 'paypoint_scheduled' ? await currentSchedule(this.ds, String(pay.batch_id), Number(pay.area_id)) : null;
+    const rendered = renderTemplate(body, schedule ? { ...values, ...scheduleValues(schedule) } : values);
     const text = plain ? withoutDiacritics(rendered) : rendered;
     const count = countSms(text);
     const gw = await this.gateways.defaultGateway();
@@ -204,14 +210,14 @@ export class NotificationsService {
     const rows = (await this.ds.query(
       `SELECT ${MESSAGE_COLUMNS}, m.beneficiary_id, b.full_name FROM notification_messages m
        JOIN beneficiaries b ON b.id = m.beneficiary_id JOIN areas a ON a.id = m.area_id
-       WHERE m.batch_id = ? AND m.status IN (${statuses}) AND ${scope.sql} ${q.after ? 'AND m.reference > ?' : ''}
+       WHERE m.batch_id = ? AND m.status IN (${statuses}) AND ${TOLD_OTHERWISE} AND ${scope.sql} ${q.after ? 'AND m.reference > ?' : ''}
        ORDER BY m.reference LIMIT ?`,
       [batchId, ...UNTOLD_STATUSES, ...scope.params, ...(q.after ? [q.after] : []), q.limit + 1],
     )) as (MessageRow & { beneficiary_id: string; full_name: string })[];
     const page = rows.slice(0, q.limit);
     const counts = (await this.ds.query(
       `SELECT COALESCE(m.reason, m.status) AS reason, COUNT(*) AS n FROM notification_messages m JOIN areas a ON a.id = m.area_id
-       WHERE m.batch_id = ? AND m.status IN (${statuses}) AND ${scope.sql} GROUP BY COALESCE(m.reason, m.status)`,
+       WHERE m.batch_id = ? AND m.status IN (${statuses}) AND ${TOLD_OTHERWISE} AND ${scope.sql} GROUP BY COALESCE(m.reason, m.status)`,
       [batchId, ...UNTOLD_STATUSES, ...scope.params],
     )) as { reason: string; n: string }[];
     return {

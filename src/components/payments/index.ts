@@ -4,6 +4,7 @@ export { RedisDispatchMarks } from './dispatch-marks';
 export { RedisRateLimiter } from './rate-limiter';
 export { registerPaymentRoutes, mountProviderCallbacks, providerCallbackHandler } from './payments.routes';
 export { PayPoints } from './paypoints';
+export { currentSchedules, type PayPointSchedule } from './paypoint-schedules';
 export { BatchProgress, type BatchProgressView } from './batch-progress';
 export * from './payment-states';
 export { PAYMENT_SEALED_COLUMNS } from './payment-reencryption';

@@ -1,4 +1,4 @@
-import { bigIdParams } from '../../platform/http/schemas';
+import { bigId, bigIdParams, intId, plainText } from '../../platform/http/schemas';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type winston from 'winston';
@@ -20,6 +20,38 @@ const progressSchema = z
   })
   .meta({ id: 'BatchProgress' });
 
+const payPointScheduleSchema = z
+  .object({
+    batchId: z.string(),
+    areaId: z.number().int(),
+    revision: z.number().int().describe('1 for the first hand-over set; every change is a new revision, told to the recipients again'),
+    date: z.string().describe('YYYY-MM-DD, Asia/Ho_Chi_Minh'),
+    place: z.string(),
+    hours: z.string(),
+    papers: z.string(),
+    scheduledBy: z.string().nullable(),
+    scheduledAt: z.string(),
+  })
+  .meta({ id: 'PayPointSchedule' });
+
+const payPointScheduleBody = z.strictObject({
+  date: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
+    .describe('The hand-over day (Asia/Ho_Chi_Minh): today or later, at most 90 days ahead'),
+  place: plainText(120).describe('Where the cash is handed over, e.g. "Nhà văn hoá tổ 5, 12 Trúc Bạch"'),
+  hours: plainText(40).describe('When on that day, e.g. "7h30-11h00"'),
+  papers: plainText(120).describe('What to bring, e.g. "CCCD và sổ lĩnh trợ cấp"'),
+  expectedRevision: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('The revision in force when the form was opened (0: none); another one is refused with 409 PAYPOINT_SCHEDULE_CHANGED'),
+});
+
+const payPointParams = z.strictObject({ id: bigId, areaId: intId });
+
 const payPointsSchema = z
   .object({
     batchId: z.string(),
@@ -36,6 +68,7 @@ const payPointsSchema = z
         paid: z.number().int(),
         paidAmount: z.number().int(),
         notCollected: z.number().int(),
+        schedule: payPointScheduleSchema.nullable().describe('The hand-over in force, null until staff set one'),
       }),
     ),
   })
@@ -109,6 +142,44 @@ export function registerPaymentRoutes(
       409: { description: 'BATCH_NOT_PROCESSING' },
     },
     handler: ({ params, body }, ctx) => paypoints.handOver(ctx.actor, ctx.principal, params.id, body.areaId),
+  });
+
+  api.route({
+    method: 'put',
+    path: '/batches/:id/paypoints/:areaId/schedule',
+    summary: "Set or change when and where a pay point (commune) hands over a released batch's cash payments",
+    description:
+      'Date, place, hours and papers to bring; each cash recipient there is told by SMS (event paypoint_scheduled). ' +
+      'A change is a new revision: recipients already told are told again, and a message of an older revision not sent yet is not sent. ' +
+      'The same values again change nothing. Audited (batch.paypoint_schedule).',
+    tags: ['payments'],
+    access: ['staff'],
+    params: payPointParams,
+    body: payPointScheduleBody,
+    responses: {
+      200: {
+        description: 'The hand-over in force; changed false when it already was',
+        schema: payPointScheduleSchema.extend({ changed: z.boolean() }),
+      },
+      400: { description: 'VALIDATION_FAILED (naming the field), INVALID_HANDOVER_DATE, HANDOVER_DATE_PAST, HANDOVER_DATE_TOO_FAR' },
+      404: { description: 'BATCH_NOT_FOUND, AREA_NOT_FOUND, PAYPOINT_NOT_FOUND (no cash payment of the batch there)' },
+      409: { description: 'BATCH_NOT_PROCESSING, PAYPOINT_DONE (every cash payment there has its result), PAYPOINT_SCHEDULE_CHANGED' },
+    },
+    handler: ({ params, body }, ctx) => paypoints.schedules.schedule(ctx.actor, ctx.principal, params.id, params.areaId, body),
+  });
+
+  api.route({
+    method: 'get',
+    path: '/batches/:id/paypoints/:areaId/schedule',
+    summary: "Every revision of a pay point's hand-over for a batch, newest first",
+    tags: ['payments'],
+    access: ['staff', 'approver', 'auditor', 'admin'],
+    params: payPointParams,
+    responses: {
+      200: { description: 'The revisions', schema: z.object({ items: z.array(payPointScheduleSchema) }) },
+      404: { description: 'BATCH_NOT_FOUND, AREA_NOT_FOUND' },
+    },
+    handler: async ({ params }, ctx) => ({ items: await paypoints.schedules.history(ctx.principal, params.id, params.areaId) }),
   });
 
   api.route({

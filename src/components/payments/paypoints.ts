@@ -11,6 +11,7 @@ import { subtreeIds } from '../batches/batch-reads';
 import { marks } from '../../platform/db';
 import { recordMarkedChanges } from './payment-events';
 import { applyReportedOutcomes, recordReported, type ReportedOutcome } from './payment-outcomes';
+import { currentSchedules, PayPointSchedules, type PayPointSchedule } from './paypoint-schedules';
 
 /** Largest results file: one line per cash payment of a batch. */
 export const MAX_RESULT_ROWS = 200_000;
@@ -68,6 +69,8 @@ export interface PayPointRow {
   paid: number;
   paidAmount: number;
   notCollected: number;
+  /** The hand-over in force at this pay point (date, place, hours, papers), or null until staff set one. */
+  schedule: PayPointSchedule | null;
 }
 
 const YES = new Set(['yes', 'y', '1', 'true', 'có', 'co', 'x']);
@@ -83,11 +86,16 @@ const NO = new Set(['no', 'n', '0', 'false', 'không', 'khong', '']);
  * did not come (`failed`, NOT_COLLECTED: the month is free for a later batch).
  */
 export class PayPoints {
+  /** When and where each pay point hands the cash over (recipients are told by SMS). */
+  readonly schedules: PayPointSchedules;
+
   constructor(
     private readonly ds: DataSource,
     private readonly audit: AuditService,
     private readonly batches: BatchesService,
-  ) {}
+  ) {
+    this.schedules = new PayPointSchedules(ds, audit, batches);
+  }
 
   private async processingBatch(p: Principal, batchId: string) {
     const b = await this.batches.visibleRow(p, batchId);
@@ -116,6 +124,7 @@ export class PayPoints {
        ORDER BY a.code`,
       [b.id],
     )) as Record<string, string | number>[];
+    const schedules = await currentSchedules(this.ds, b.id);
     return {
       batchId: String(b.id),
       status: b.status,
@@ -130,6 +139,7 @@ export class PayPoints {
         paid: Number(r.paid),
         paidAmount: Number(r.paid_amount),
         notCollected: Number(r.not_collected),
+        schedule: schedules.get(Number(r.area_id)) ?? null,
       })),
     };
   }

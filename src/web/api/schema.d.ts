@@ -7402,6 +7402,192 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/batches/{id}/paypoints/{areaId}/schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every revision of a pay point's hand-over for a batch, newest first */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    areaId: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The revisions */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["PayPointSchedule"][];
+                        };
+                    };
+                };
+                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description BATCH_NOT_FOUND, AREA_NOT_FOUND */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        /**
+         * Set or change when and where a pay point (commune) hands over a released batch's cash payments
+         * @description Date, place, hours and papers to bring; each cash recipient there is told by SMS (event paypoint_scheduled). A change is a new revision: recipients already told are told again, and a message of an older revision not sent yet is not sent. The same values again change nothing. Audited (batch.paypoint_schedule).
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    areaId: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": {
+                        /** @description The hand-over day (Asia/Ho_Chi_Minh): today or later, at most 90 days ahead */
+                        date: string;
+                        /** @description Where the cash is handed over, e.g. "Nhà văn hoá tổ 5, 12 Trúc Bạch" */
+                        place: string;
+                        /** @description When on that day, e.g. "7h30-11h00" */
+                        hours: string;
+                        /** @description What to bring, e.g. "CCCD và sổ lĩnh trợ cấp" */
+                        papers: string;
+                        /** @description The revision in force when the form was opened (0: none); another one is refused with 409 PAYPOINT_SCHEDULE_CHANGED */
+                        expectedRevision?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description The hand-over in force; changed false when it already was */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            batchId: string;
+                            areaId: number;
+                            /** @description 1 for the first hand-over set; every change is a new revision, told to the recipients again */
+                            revision: number;
+                            /** @description YYYY-MM-DD, Asia/Ho_Chi_Minh */
+                            date: string;
+                            place: string;
+                            hours: string;
+                            papers: string;
+                            scheduledBy: string | null;
+                            scheduledAt: string;
+                            changed: boolean;
+                        };
+                    };
+                };
+                /** @description VALIDATION_FAILED (naming the field), INVALID_HANDOVER_DATE, HANDOVER_DATE_PAST, HANDOVER_DATE_TOO_FAR */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description BATCH_NOT_FOUND, AREA_NOT_FOUND, PAYPOINT_NOT_FOUND (no cash payment of the batch there) */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description BATCH_NOT_PROCESSING, PAYPOINT_DONE (every cash payment there has its result), PAYPOINT_SCHEDULE_CHANGED */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/batches/{id}/paypoints/results": {
         parameters: {
             query?: never;
@@ -12381,7 +12567,34 @@ export interface components {
                 paid: number;
                 paidAmount: number;
                 notCollected: number;
+                /** @description The hand-over in force, null until staff set one */
+                schedule: {
+                    batchId: string;
+                    areaId: number;
+                    /** @description 1 for the first hand-over set; every change is a new revision, told to the recipients again */
+                    revision: number;
+                    /** @description YYYY-MM-DD, Asia/Ho_Chi_Minh */
+                    date: string;
+                    place: string;
+                    hours: string;
+                    papers: string;
+                    scheduledBy: string | null;
+                    scheduledAt: string;
+                } | null;
             }[];
+        };
+        PayPointSchedule: {
+            batchId: string;
+            areaId: number;
+            /** @description 1 for the first hand-over set; every change is a new revision, told to the recipients again */
+            revision: number;
+            /** @description YYYY-MM-DD, Asia/Ho_Chi_Minh */
+            date: string;
+            place: string;
+            hours: string;
+            papers: string;
+            scheduledBy: string | null;
+            scheduledAt: string;
         };
         PayPointResultsRefusal: {
             error: {

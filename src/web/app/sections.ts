@@ -31,7 +31,13 @@ export const SECTIONS: readonly Section[] = [
     roles: ['staff', 'admin'],
     load: () => import('../features/programmes/programmes-section'),
   },
-  { path: '/batches', label: 'nav.batches', roles: ['staff'], load: () => import('../features/batches/batches-section') },
+  {
+    path: '/batches',
+    label: 'nav.batches',
+    // area officers and auditors read a batch here (its progress, cash hand-overs, who its SMS did not reach); only staff act
+    roles: ['staff', 'approver', 'auditor'],
+    load: () => import('../features/batches/batches-section'),
+  },
   {
     path: '/reconciliation',
     label: 'nav.reconciliation',

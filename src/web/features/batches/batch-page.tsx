@@ -10,6 +10,7 @@ import { formatDate, formatMoney, formatMonthRange, formatTime } from '../../ui/
 import { AmountInWords, Money } from '../../ui/money';
 import { PageTitle } from '../../ui/page-title';
 import { EDITABLE, fetchBatch, fetchProgress, fetchTotals, fetchTransitions, idempotencyKey, keys, LIVE, type Batch } from './api';
+import { UntoldPanel } from '../notifications/untold-panel';
 import { PayPointsPanel } from './paypoints-panel';
 import { ReviewGrid } from './review-grid';
 import { batchError, canMake, channelText, DateTimeText, LeftOutTable, paymentStatusText, StatusBadge } from './parts';
@@ -57,7 +58,12 @@ export function BatchPage({ id }: { id: string }) {
       <Approval b={b} />
       <Actions b={b} />
       {['processing', 'completed', 'completed_with_failures', 'scheduled'].includes(b.status) ? <Progress b={b} /> : null}
-      {['processing', 'completed', 'completed_with_failures'].includes(b.status) ? <PayPointsPanel b={b} /> : null}
+      {['processing', 'completed', 'completed_with_failures'].includes(b.status) ? (
+        <>
+          <PayPointsPanel b={b} />
+          <UntoldPanel batchId={b.id} />
+        </>
+      ) : null}
       <Totals b={b} />
       <ReviewGrid b={b} />
       <section aria-labelledby="left-out-title">

@@ -8,6 +8,7 @@ import { FormError } from '../../ui/field';
 import { Money } from '../../ui/money';
 import { idempotencyKey, keys, LIVE, type Batch } from './api';
 import { batchError, canMake } from './parts';
+import { PayPointScheduleForm, scheduleText } from './paypoint-schedule';
 import { payPointProblemText, type PayPointProblem } from './reason-text';
 
 type PayPoint = Schemas['BatchPayPoints']['paypoints'][number];
@@ -58,6 +59,7 @@ export function PayPointsPanel({ b }: { b: Batch }) {
   const queryClient = useQueryClient();
   const [file, setFile] = useState<File | null>(null);
   const [done, setDone] = useState<string | null>(null);
+  const [scheduling, setScheduling] = useState<number | null>(null);
   const processing = b.status === 'processing';
   const points = useQuery({
     queryKey: [...keys.batch(b.id), 'paypoints', b.status],
@@ -83,6 +85,9 @@ export function PayPointsPanel({ b }: { b: Batch }) {
   const rows = points.data?.paypoints ?? [];
   if (!points.data || rows.length === 0) return null;
   const maker = canMake(me.roles);
+  // setting a hand-over is staff's work (the API's rule); administrators only hand over
+  const scheduler = me.roles.includes('staff');
+  const editing = rows.find((r) => r.areaId === scheduling) ?? null;
   const pending = rows.reduce((n, r) => n + r.pending, 0);
   const problems = problemsOf(results.error);
 
@@ -124,6 +129,7 @@ export function PayPointsPanel({ b }: { b: Batch }) {
             <th scope="col" className="num">
               {t('batches.paypoints.col.notCollected')}
             </th>
+            <th scope="col">{t('batches.paypoints.col.schedule')}</th>
             <th scope="col">{t('batches.paypoints.col.actions')}</th>
           </tr>
         </thead>
@@ -141,6 +147,7 @@ export function PayPointsPanel({ b }: { b: Batch }) {
                 <td className="num">{r.handedOver.toLocaleString('vi-VN')}</td>
                 <td className="num">{r.paid.toLocaleString('vi-VN')}</td>
                 <td className="num">{r.notCollected.toLocaleString('vi-VN')}</td>
+                <td>{scheduleText(t, r.schedule)}</td>
                 <td>
                   <a
                     href={`/api/v1/batches/${b.id}/items/export.xlsx?channel=CASH&areaId=${r.areaId}`}
@@ -162,12 +169,39 @@ export function PayPointsPanel({ b }: { b: Batch }) {
                       </button>
                     </>
                   ) : null}
+                  {scheduler && processing && r.pending + r.handedOver > 0 ? (
+                    <>
+                      {' '}
+                      <button
+                        type="button"
+                        aria-expanded={scheduling === r.areaId}
+                        aria-label={t(r.schedule ? 'batches.paypoints.schedule.changeFor' : 'batches.paypoints.schedule.setFor', { name })}
+                        onClick={() => {
+                          setDone(null);
+                          setScheduling(scheduling === r.areaId ? null : r.areaId);
+                        }}
+                      >
+                        {t(r.schedule ? 'batches.paypoints.schedule.change' : 'batches.paypoints.schedule.set')}
+                      </button>
+                    </>
+                  ) : null}
                 </td>
               </tr>
             );
           })}
         </tbody>
       </table>
+      {editing && processing ? (
+        <PayPointScheduleForm
+          key={`${editing.areaId}-${editing.schedule?.revision ?? 0}`}
+          b={b}
+          point={editing}
+          onDone={(message) => {
+            setScheduling(null);
+            setDone(message);
+          }}
+        />
+      ) : null}
       {maker && processing && pending > 0 && rows.length > 1 ? (
         <button type="button" disabled={handOver.isPending} onClick={() => handOver.mutate(null)}>
           {t('batches.paypoints.handOverAll', { count: pending })}

@@ -3,6 +3,7 @@ import { api, unwrap } from '../../api/client';
 import { useI18n } from '../../i18n/i18n';
 import { errorMessage } from '../../ui/form-errors';
 import { formatDate, formatTime } from '../../ui/format';
+import { smsReasonText } from './untold-panel';
 
 /** A recipient's SMS messages on their page: what was sent, when, and what became of it. */
 export function MessageHistory({ beneficiaryId }: { beneficiaryId: string }) {
@@ -48,7 +49,7 @@ export function MessageHistory({ beneficiaryId }: { beneficiaryId: string }) {
                   <td>{m.text ?? '—'}</td>
                   <td>
                     {t(`notifications.status.${m.status}`)}
-                    {m.reason ? ` (${m.reason})` : ''}
+                    {m.reason ? ` (${smsReasonText(t, m.reason)})` : ''}
                   </td>
                 </tr>
               ))
