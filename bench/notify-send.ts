@@ -24,7 +24,7 @@ async function main(): Promise<void> {
       floor: { type: 'string', default: '10000' },
       'report-slots': { type: 'string', default: '256' },
       echo: { type: 'boolean', default: false },
-      // NODE_OPTIONS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles every process; --graceful lets them write it
+      // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the service processes; --graceful lets them write it
       graceful: { type: 'boolean', default: false },
     },
   });

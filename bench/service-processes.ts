@@ -61,7 +61,10 @@ export class ServiceProcesses {
    * kill()) is started again after a second and counted; `onRestart` gets the new process.
    */
   run(file: string, onRestart?: (c: ChildProcess) => void, extraEnv: NodeJS.ProcessEnv = {}): ChildProcess {
-    const c = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, file)], {
+    // BENCH_NODE_ARGS: flags for the service processes only, such as `--cpu-prof --cpu-prof-dir=DIR` (which node
+    // refuses in NODE_OPTIONS)
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const c = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, file)], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...this.env, ...extraEnv },
       cwd: ROOT,

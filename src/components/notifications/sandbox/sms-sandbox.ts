@@ -8,8 +8,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import express, { type Request, type Response } from 'express';
+import { Pool } from 'undici';
 import { z } from 'zod';
 import { Rng, randomSeed } from '../../providers/sandbox/random';
+import { Scheduler } from '../../providers/sandbox/scheduler';
 import { signedHeaders, verify } from '../../providers';
 import { countSms } from '../sms-encoding';
 import { SMS_FINAL, SMS_REFERENCE, SMS_SENDER, SMS_TO, type SmsMessage, type SmsStatus } from '../sms-wire';
@@ -130,6 +132,8 @@ const vnIso = (ms: number): string => new Date(ms + 7 * 3600_000).toISOString().
 
 export class SmsSandboxLedger {
   readonly messages = new Map<string, SandboxSms>();
+  // the same messages in order of acceptance, for paging through them
+  private readonly accepted: SandboxSms[] = [];
   readonly seed: string;
   readonly rng: Rng;
   readonly stats = {
@@ -147,7 +151,10 @@ export class SmsSandboxLedger {
   lastReportError: string | null = null;
   private b: SmsSandboxBehaviour;
   private segmentsLeft: number | null;
-  private timers = new Set<NodeJS.Timeout>();
+  // a message's moves, its reports' retries and repeats: one heap entry each on one timer, not a Node timer each
+  private readonly scheduler: Scheduler;
+  // keep-alive connections per callback origin, as a gateway's report workers hold them
+  private readonly pools = new Map<string, Pool>();
   private closed = false;
 
   constructor(
@@ -158,6 +165,7 @@ export class SmsSandboxLedger {
     this.rng = new Rng(this.seed);
     this.b = { ...DEFAULT_SMS_BEHAVIOUR, ...(opts.behaviour ?? {}) };
     this.segmentsLeft = opts.segments === undefined ? 1_000_000 : opts.segments;
+    this.scheduler = new Scheduler((err) => this.opts.onError?.(err));
   }
 
   behaviour(): SmsSandboxBehaviour {
@@ -203,6 +211,7 @@ export class SmsSandboxLedger {
       accepts: 1,
     };
     this.messages.set(m.reference, m);
+    this.accepted.push(m);
     this.stats.created++;
     if (this.segmentsLeft !== null) this.segmentsLeft = Math.max(0, this.segmentsLeft - segments);
     this.schedule(m);
@@ -223,9 +232,8 @@ export class SmsSandboxLedger {
 
   /** Messages in order of acceptance, from `after` (an index), for tests and fault runs. */
   list(after: number, limit: number): { items: SandboxSms[]; next: number | null } {
-    const all = [...this.messages.values()];
-    const items = all.slice(after, after + limit);
-    return { items, next: after + limit < all.length ? after + limit : null };
+    const items = this.accepted.slice(after, after + limit);
+    return { items, next: after + limit < this.accepted.length ? after + limit : null };
   }
 
   summary(): Record<string, unknown> {
@@ -248,22 +256,14 @@ export class SmsSandboxLedger {
 
   close(): void {
     this.closed = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.scheduler.close();
+    // destroying the pools ends the reports in flight
+    for (const pool of this.pools.values()) void pool.destroy().catch(() => undefined);
+    this.pools.clear();
   }
 
   private later(ms: number, run: () => void): void {
-    if (this.closed) return;
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      try {
-        run();
-      } catch (err) {
-        this.opts.onError?.(err);
-      }
-    }, ms);
-    t.unref();
-    this.timers.add(t);
+    if (!this.closed) this.scheduler.after(ms, run);
   }
 
   private schedule(m: SandboxSms): void {
@@ -310,9 +310,31 @@ export class SmsSandboxLedger {
     if (this.rng.chance(this.b.duplicateReportShare)) this.later(100 + this.rng.between([0, 400]), deliver);
   }
 
-  // reports waiting for one of the reportConcurrency slots, as a gateway's delivery workers hold them back
-  private readonly waiting: (() => void)[] = [];
+  // reports waiting for one of the reportConcurrency slots, as a gateway's delivery workers hold them back; a queue
+  // read from a moving head (shift() would copy the array once per report)
+  private waiting: (() => void)[] = [];
+  private waitingHead = 0;
   private posting = 0;
+
+  private poolFor(url: URL): Pool {
+    let pool = this.pools.get(url.origin);
+    if (!pool) {
+      pool = new Pool(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 60_000 });
+      this.pools.set(url.origin, pool);
+    }
+    return pool;
+  }
+
+  private nextWaiting(): void {
+    if (this.waitingHead >= this.waiting.length) return;
+    const run = this.waiting[this.waitingHead]!;
+    this.waiting[this.waitingHead++] = undefined as unknown as () => void;
+    if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.waitingHead);
+      this.waitingHead = 0;
+    }
+    run();
+  }
 
   private post(url: string, body: string, firstAt: number, attempt: number): void {
     if (this.closed) return;
@@ -322,27 +344,30 @@ export class SmsSandboxLedger {
     }
     this.posting++;
     const target = new URL(url);
-    const headers = {
-      ...signedHeaders(this.opts.secret, { method: 'POST', pathWithQuery: `${target.pathname}${target.search}`, rawBody: body }),
-      'content-type': 'application/json',
+    const pathWithQuery = `${target.pathname}${target.search}`;
+    const headers = signedHeaders(this.opts.secret, { method: 'POST', pathWithQuery, rawBody: body });
+    headers['content-type'] = 'application/json';
+    const failed = (err: unknown): void => {
+      this.stats.reportsFailed++;
+      this.lastReportError =
+        err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}` : String(err);
+      if (this.now() - firstAt > this.b.reportGiveUpMs) return;
+      const wait = Math.min(this.b.reportRetryCapMs, this.b.reportRetryBaseMs * 2 ** Math.min(attempt, 20));
+      this.later(Math.round(wait * (0.5 + this.rng.next() / 2)), () => this.post(url, body, firstAt, attempt + 1));
     };
-    fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) })
+    // undici's own timeouts bound the exchange (a signal per report cost more than the report's signature)
+    this.poolFor(target)
+      .request({ path: pathWithQuery, method: 'POST', headers, body, headersTimeout: 10_000, bodyTimeout: 10_000 })
       .then(async (res) => {
-        await res.arrayBuffer().catch(() => undefined);
-        if (res.status >= 200 && res.status < 300) this.stats.reportsPosted++;
-        else throw new Error(`status ${res.status}`);
+        // read to the end, so that the connection serves the next report
+        await res.body.dump();
+        if (res.statusCode >= 200 && res.statusCode < 300) this.stats.reportsPosted++;
+        else throw new Error(`status ${res.statusCode}`);
       })
-      .catch((err: unknown) => {
-        this.stats.reportsFailed++;
-        this.lastReportError =
-          err instanceof Error ? `${err.message}${err.cause instanceof Error ? `: ${err.cause.message}` : ''}` : String(err);
-        if (this.now() - firstAt > this.b.reportGiveUpMs) return;
-        const wait = Math.min(this.b.reportRetryCapMs, this.b.reportRetryBaseMs * 2 ** Math.min(attempt, 20));
-        this.later(Math.round(wait * (0.5 + this.rng.next() / 2)), () => this.post(url, body, firstAt, attempt + 1));
-      })
+      .catch(failed)
       .finally(() => {
         this.posting--;
-        this.waiting.shift()?.();
+        this.nextWaiting();
       });
   }
 }
