@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     onError: (err: unknown) => log.error('sandbox SMS timed work failed', { err: err instanceof Error ? err.message : String(err) }),
   });
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (req.url === SANDBOX_SMS_PREFIX || req.url?.startsWith(`${SANDBOX_SMS_PREFIX}/`)) sms.app(req, res);
+    if (req.url === SANDBOX_SMS_PREFIX || req.url?.startsWith(`${SANDBOX_SMS_PREFIX}/`)) sms.handler(req, res);
     else handler(req, res);
   });
   server.listen(cfg.sandboxPort, '127.0.0.1');
