@@ -214,7 +214,8 @@ export async function runSmsScenario(base: Config, o: SmsRunOptions): Promise<Sm
       mariadbd: pidOf('mariadbd') ?? pidOf('mysqld'),
       'this process': process.pid,
     });
-    const cpu0 = Object.fromEntries(Object.entries(processes()).map(([k, pid]) => [k, cpuSeconds(pid)]));
+    const pids0 = processes();
+    const cpu0 = Object.fromEntries(Object.entries(pids0).map(([k, pid]) => [k, cpuSeconds(pid)]));
     const loadBefore = os.loadavg()[0]!;
     await ds.query("UPDATE batches SET status = 'completed' WHERE id = ?", [batchId]);
     await services.notifier.collect();
@@ -236,6 +237,7 @@ export async function runSmsScenario(base: Config, o: SmsRunOptions): Promise<Sm
     let at90 = 0;
     let kills = 0;
     let lastKill = t0;
+    let onTheWayAtKill = 0;
     let lastFault = t0;
     let flushed = false;
     let timedOut = false;
@@ -257,13 +259,17 @@ export async function runSmsScenario(base: Config, o: SmsRunOptions): Promise<Sm
         finalAt = Date.now();
         break;
       }
-      // every worker killed at once, so that the dispatcher among them dies holding claims; only while messages wait
-      const due = kills === 0 ? onTheWay >= created * 0.1 : Date.now() - lastKill >= o.killEveryMs;
+      // every worker killed at once, so that the dispatcher among them dies holding claims; only while messages wait,
+      // and again only once the workers started after the last kill have sent a twentieth of the messages (a worker
+      // takes seconds to start on a loaded machine: killed sooner, no worker would ever work)
+      const due =
+        kills === 0 ? onTheWay >= created * 0.1 : Date.now() - lastKill >= o.killEveryMs && onTheWay - onTheWayAtKill >= created * 0.05;
       if (o.killEveryMs > 0 && n('pending', 'sending') > 0 && (o.maxKills === undefined || kills < o.maxKills) && due) {
         const sending = n('sending');
         await Promise.all(workers.map((w) => procs.kill(w)));
         workers.forEach((_, i) => startWorker(i));
         kills++;
+        onTheWayAtKill = onTheWay;
         lastKill = lastFault = Date.now();
         o.log(
           `every worker killed (SIGKILL) with ${sending} message(s) claimed, ${Math.round((onTheWay / created) * 100)}% on the way; started again`,
@@ -279,7 +285,8 @@ export async function runSmsScenario(base: Config, o: SmsRunOptions): Promise<Sm
     }
     const ended = Date.now();
     const cpu = Object.fromEntries(
-      Object.entries(processes()).map(([k, pid]) => [k, Math.round((cpuSeconds(pid) - (cpu0[k] ?? 0)) * 10) / 10]),
+      // a worker started again since the clock started is counted from its own start (what the killed one used is lost)
+      Object.entries(processes()).map(([k, pid]) => [k, Math.round((cpuSeconds(pid) - (pid === pids0[k] ? (cpu0[k] ?? 0) : 0)) * 10) / 10]),
     );
     const loadAfter = os.loadavg()[0]!;
 
