@@ -1,5 +1,6 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { marks } from '../../platform/db';
+import { GroupedApplier, type GroupingOptions } from '../../platform/grouped-applier';
 import { retryOnDeadlock } from '../payments';
 import { fromGateway, mayBecomeFrom, type MessageStatus } from './messages.sql';
 import type { SmsStatus } from './sms-wire';
@@ -14,24 +15,14 @@ export interface GatewayReport {
 }
 
 interface Pending {
-  /** Date.now() when it arrived */
-  at: number;
   gatewayId: number;
   report: GatewayReport;
   /** when it was received: the time written with the status it moves to */
   now: Date;
-  resolve: (o: ReportOutcome) => void;
-  reject: (e: unknown) => void;
 }
 
-export interface ReportBatcherOptions {
-  /** Reports applied in one transaction at most. */
-  maxBatch: number;
-  /** How long the first report of a group waits for others. */
-  maxWaitMs: number;
-  /** Groups applied at once, each in its own transaction. */
-  maxGroups: number;
-}
+/** Reports applied in one transaction at most, how long the first waits for others, groups applied at once. */
+export type ReportBatcherOptions = GroupingOptions;
 
 export const REPORT_BATCHER_DEFAULTS: ReportBatcherOptions = { maxBatch: 500, maxWaitMs: 5, maxGroups: 2 };
 
@@ -46,57 +37,17 @@ export const REPORT_BATCHER_DEFAULTS: ReportBatcherOptions = { maxBatch: 500, ma
  * fails its neighbours.
  */
 export class ReportBatcher {
-  private queue: Pending[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private running = 0;
+  private readonly groups: GroupedApplier<Pending, ReportOutcome>;
 
   constructor(
     private readonly ds: DataSource,
-    private readonly opts: ReportBatcherOptions = REPORT_BATCHER_DEFAULTS,
-  ) {}
+    opts: ReportBatcherOptions = REPORT_BATCHER_DEFAULTS,
+  ) {
+    this.groups = new GroupedApplier((group) => this.applyGroup(group), opts);
+  }
 
   submit(gatewayId: number, report: GatewayReport, now: Date = new Date()): Promise<ReportOutcome> {
-    return new Promise<ReportOutcome>((resolve, reject) => {
-      this.queue.push({ at: Date.now(), gatewayId, report, now, resolve, reject });
-      this.kick(this.queue.length >= this.opts.maxBatch ? 0 : this.opts.maxWaitMs);
-    });
-  }
-
-  private kick(delay: number): void {
-    if (this.running >= this.opts.maxGroups) return; // a running group takes the next one when it ends
-    if (this.timer && delay > 0) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.flush(), delay);
-  }
-
-  private kickNext(): void {
-    const first = this.queue[0];
-    if (!first) return;
-    this.kick(this.queue.length >= this.opts.maxBatch ? 0 : Math.max(0, first.at + this.opts.maxWaitMs - Date.now()));
-  }
-
-  private async flush(): Promise<void> {
-    this.timer = null;
-    if (this.running >= this.opts.maxGroups || !this.queue.length) return;
-    this.running++;
-    const group = this.queue.splice(0, this.opts.maxBatch);
-    if (this.queue.length) this.kickNext();
-    try {
-      const outcomes = await this.applyGroup(group).catch(() => null);
-      if (outcomes) group.forEach((p, i) => p.resolve(outcomes[i]!));
-      else {
-        // each alone, in arrival order: a report that still fails is answered for itself (the gateway delivers it again)
-        for (const p of group) {
-          await this.applyGroup([p]).then(
-            ([o]) => p.resolve(o!),
-            (e: unknown) => p.reject(e),
-          );
-        }
-      }
-    } finally {
-      this.running--;
-      if (this.queue.length) this.kickNext();
-    }
+    return this.groups.submit({ gatewayId, report, now });
   }
 
   private applyGroup(group: Pending[]): Promise<ReportOutcome[]> {

@@ -3,6 +3,7 @@ import { unavailable } from '../../platform/errors';
 import type { TransferEvent } from '../providers/provider.port';
 import { fromProvider, isLockConflict, MAY_BECOME, parseReference, retryOnDeadlock, type PaymentStatus } from './payment-states';
 import { marks } from '../../platform/db';
+import { GroupedApplier } from '../../platform/grouped-applier';
 import { batchIdsOfPrefixes } from '../batches/batch-lifecycle';
 import type { PaymentChange } from './payment-events';
 import { applyReportedOutcomes, type ChangeRecorder } from './payment-outcomes';
@@ -10,12 +11,8 @@ import { applyReportedOutcomes, type ChangeRecorder } from './payment-outcomes';
 export type CallbackOutcome = 'applied' | 'duplicate' | 'ignored_late' | 'unknown_reference' | 'amount_mismatch';
 
 interface Pending {
-  /** Date.now() when it arrived */
-  at: number;
   providerId: number;
   event: TransferEvent;
-  resolve: (o: CallbackOutcome) => void;
-  reject: (e: unknown) => void;
 }
 
 interface PaymentRow {
@@ -60,77 +57,22 @@ function busyOr(e: unknown): unknown {
  * decided alone is answered 503.
  */
 export class CallbackBatcher {
-  private queue: Pending[] = [];
   /** reference prefix → batch id (a prefix is a batch's for ever). */
   private readonly prefixes = new Map<string, string>();
-  private timer: NodeJS.Timeout | null = null;
-  /** Groups being applied now (each in its own transaction). */
-  private running = 0;
+  private readonly groups: GroupedApplier<Pending, CallbackOutcome>;
 
   constructor(
     private readonly ds: DataSource,
     /** how the changes are recorded as payment events (the engine's: recordReported('callback')) */
     private readonly record: ChangeRecorder,
     private readonly pollMs: number,
-    private readonly opts: { maxBatch: number; maxWaitMs: number; maxGroups?: number } = { maxBatch: 500, maxWaitMs: 10, maxGroups: 2 },
-  ) {}
+    opts: { maxBatch: number; maxWaitMs: number; maxGroups?: number } = { maxBatch: 500, maxWaitMs: 10, maxGroups: 2 },
+  ) {
+    this.groups = new GroupedApplier((group) => this.applyGroup(group), { ...opts, maxGroups: opts.maxGroups ?? 1 }, busyOr);
+  }
 
   submit(providerId: number, event: TransferEvent): Promise<CallbackOutcome> {
-    return new Promise<CallbackOutcome>((resolve, reject) => {
-      this.queue.push({ at: Date.now(), providerId, event, resolve, reject });
-      if (this.queue.length >= this.opts.maxBatch) this.kick(0);
-      else this.kick(this.opts.maxWaitMs);
-    });
-  }
-
-  /**
-   * A group starts when maxBatch events wait, or maxWaitMs after the first of them arrived; up to maxGroups groups are
-   * applied at once (one commit's log flush overlaps the next group's statements). Events that arrive while every
-   * group slot is busy start theirs as soon as one ends, if their first has waited maxWaitMs by then: a further wait
-   * after every group would cap the callbacks a second under a steady stream.
-   */
-  private kick(delay: number): void {
-    if (this.running >= (this.opts.maxGroups ?? 1)) return; // a running group takes the next one when it ends
-    if (this.timer && delay > 0) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.flush(), delay);
-  }
-
-  /** The next group: at once when full, else when its first event has waited maxWaitMs. */
-  private kickNext(): void {
-    const first = this.queue[0];
-    if (!first) return;
-    this.kick(this.queue.length >= this.opts.maxBatch ? 0 : Math.max(0, first.at + this.opts.maxWaitMs - Date.now()));
-  }
-
-  private async flush(): Promise<void> {
-    this.timer = null;
-    if (this.running >= (this.opts.maxGroups ?? 1) || !this.queue.length) return;
-    this.running++;
-    const group = this.queue.splice(0, this.opts.maxBatch);
-    // another group may start meanwhile with what is left (or comes) while this one runs
-    if (this.queue.length) this.kickNext();
-    try {
-      let failure: unknown;
-      const outcomes = await this.applyGroup(group).catch((e: unknown) => {
-        failure = e;
-        return null;
-      });
-      if (outcomes) group.forEach((p, i) => p.resolve(outcomes[i]!));
-      else if (group.length === 1) group[0]!.reject(busyOr(failure));
-      else {
-        // each alone, in arrival order: an event that still fails is answered for itself, never for its neighbours
-        for (const p of group) {
-          await this.applyGroup([p]).then(
-            ([o]) => p.resolve(o!),
-            (e: unknown) => p.reject(busyOr(e)),
-          );
-        }
-      }
-    } finally {
-      this.running--;
-      if (this.queue.length) this.kickNext();
-    }
+    return this.groups.submit({ providerId, event });
   }
 
   /**

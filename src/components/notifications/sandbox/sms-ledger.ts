@@ -4,9 +4,9 @@
  * callbackUrl with retries, duplicates and reordering as its behaviour says. The HTTP surface is sms-sandbox.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { Pool } from 'undici';
 import { z } from 'zod';
 import { Rng, randomSeed } from '../../providers/sandbox/random';
+import { OriginPools } from '../../providers/sandbox/plain-http';
 import { Scheduler } from '../../providers/sandbox/scheduler';
 import { signedHeaders } from '../../providers';
 import { countSms } from '../sms-encoding';
@@ -144,7 +144,7 @@ export class SmsSandboxLedger {
   // a message's moves, its reports' retries and repeats: one heap entry each on one timer, not a Node timer each
   private readonly scheduler: Scheduler;
   // keep-alive connections per callback origin, as a gateway's report workers hold them
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new OriginPools();
   private closed = false;
 
   constructor(
@@ -248,8 +248,7 @@ export class SmsSandboxLedger {
     this.closed = true;
     this.scheduler.close();
     // destroying the pools ends the reports in flight
-    for (const pool of this.pools.values()) void pool.destroy().catch(() => undefined);
-    this.pools.clear();
+    this.pools.close();
   }
 
   private later(ms: number, run: () => void): void {
@@ -306,15 +305,6 @@ export class SmsSandboxLedger {
   private waitingHead = 0;
   private posting = 0;
 
-  private poolFor(url: URL): Pool {
-    let pool = this.pools.get(url.origin);
-    if (!pool) {
-      pool = new Pool(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 60_000 });
-      this.pools.set(url.origin, pool);
-    }
-    return pool;
-  }
-
   private nextWaiting(): void {
     if (this.waitingHead >= this.waiting.length) return;
     const run = this.waiting[this.waitingHead]!;
@@ -346,7 +336,8 @@ export class SmsSandboxLedger {
       this.later(Math.round(wait * (0.5 + this.rng.next() / 2)), () => this.post(url, body, firstAt, attempt + 1));
     };
     // undici's own timeouts bound the exchange (a signal per report cost more than the report's signature)
-    this.poolFor(target)
+    this.pools
+      .for(target)
       .request({ path: pathWithQuery, method: 'POST', headers, body, headersTimeout: 10_000, bodyTimeout: 10_000 })
       .then(async (res) => {
         // read to the end, so that the connection serves the next report

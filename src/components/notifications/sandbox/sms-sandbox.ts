@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import { verify } from '../../providers';
+import { fail, sendJson } from '../../providers/sandbox/plain-http';
 import { SMS_SENDER, SMS_TO, SMS_REFERENCE, type SmsMessage } from '../sms-wire';
 import { SmsSandboxLedger, vnIso, type SandboxSms, type SmsSandboxOptions } from './sms-ledger';
 
@@ -36,16 +37,6 @@ const statusSchema = z.strictObject({
   status: z.enum(['SENT', 'DELIVERED', 'UNDELIVERABLE', 'REJECTED', 'EXPIRED']),
   errorCode: z.enum(['BLOCKED_NUMBER', 'NUMBER_NOT_IN_SERVICE', 'CONTENT_REFUSED']).optional(),
 });
-
-/** A JSON answer written straight to Node's response (the hot routes skip express's send machinery). */
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-const fail = (res: ServerResponse, status: number, error: string, message?: string): void =>
-  sendJson(res, status, message === undefined ? { error } : { error, message });
 
 const BODY_LIMIT = 64 * 1024;
 const EMPTY = Buffer.alloc(0);

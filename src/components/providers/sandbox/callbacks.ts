@@ -1,6 +1,6 @@
-import { Pool } from 'undici';
 import type { TransferEvent } from '../provider.port';
 import { signedHeaders, unixSeconds } from '../signing';
+import { OriginPools } from './plain-http';
 import type { Rng } from './random';
 import type { Scheduler } from './scheduler';
 import type { SandboxBehaviour } from './settings';
@@ -61,7 +61,7 @@ export class CallbackSender {
   private active = 0;
   private closed = false;
   /** One keep-alive pool per receiving origin (undici: a lighter client than node:http for the sandbox's busiest path). */
-  private readonly pools = new Map<string, Pool>();
+  private readonly pools = new OriginPools();
   private readonly urls = new Map<string, URL>();
 
   constructor(
@@ -98,17 +98,7 @@ export class CallbackSender {
   close(): void {
     this.closed = true;
     // destroying the pools ends the requests in flight
-    for (const pool of this.pools.values()) void pool.destroy().catch(() => undefined);
-    this.pools.clear();
-  }
-
-  private poolFor(url: URL): Pool {
-    let pool = this.pools.get(url.origin);
-    if (!pool) {
-      pool = new Pool(url.origin, { connections: 256, pipelining: 1, keepAliveTimeout: 60_000 });
-      this.pools.set(url.origin, pool);
-    }
-    return pool;
+    this.pools.close();
   }
 
   private later(d: Delivery, delayMs: number): void {
@@ -157,7 +147,8 @@ export class CallbackSender {
     // undici's own timeouts end the request (an AbortController per callback cost the sandbox about 9 µs each)
     const timer = setTimeout(() => done(false), b.callbackTimeoutMs);
     timer.unref();
-    this.poolFor(d.url)
+    this.pools
+      .for(d.url)
       .request({
         path: pathWithQuery,
         method: 'POST',

@@ -21,6 +21,7 @@ import { AppError } from '../../../platform/errors/app-error';
 import { FAILURE_CODES } from '../provider.port';
 import { signedHeaders, verify } from '../signing';
 import { SandboxLedger, type TransferRequest } from './ledger';
+import { fail, sendJson } from './plain-http';
 import type { BehaviourPatch } from './settings';
 
 export { bankName, SandboxLedger, vnIso } from './ledger';
@@ -85,16 +86,6 @@ const settleSchema = z.strictObject({
   status: z.enum(['SUCCEEDED', 'FAILED', 'RETURNED']),
   failureCode: z.enum(FAILURE_CODES).optional(),
 });
-
-/** A JSON answer written straight to Node's response (the hot path skips express's send machinery). */
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
-const fail = (res: ServerResponse, status: number, error: string, message?: string): void =>
-  sendJson(res, status, message === undefined ? { error } : { error, message });
 
 function parseJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
   try {
