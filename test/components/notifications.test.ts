@@ -1,15 +1,14 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { DISPATCHER_DEFAULTS, inQuietHours, NotificationDispatcher, type SmsGateway } from '../../src/components/notifications';
 import { RedisRateLimiter } from '../../src/components/payments';
 import { redisKey } from '../../src/platform/redis';
-import { buildSmsSandbox, type SmsSandboxLedger } from '../../src/components/notifications/sandbox';
+import type { SmsSandboxLedger } from '../../src/components/notifications/sandbox';
 import { signedHeaders } from '../../src/components/providers/signing';
 import { testApp, type TestApp } from '../helpers/app';
 import { enrol, makeProgramme } from '../helpers/batches';
 import { lastAudit, makeUser, uniq, type TestUser } from '../helpers/factories';
 import { call, get, patch, post } from '../helpers/http';
+import { startTestSmsGateway, type TestSmsGateway } from '../helpers/sandbox';
 
 const MONTH = 202612;
 const put = (path: string, body: unknown, token: string) => call('PUT', `/api/v1${path}`, { token, body });
@@ -24,7 +23,7 @@ const day = (): Date => {
 describe('notifications: SMS to recipients', function () {
   this.timeout(60_000);
   let app: TestApp;
-  let server: http.Server;
+  let smsGateway: TestSmsGateway;
   let ledger: SmsSandboxLedger;
   let smsUrl: string;
   let admin: TestUser;
@@ -104,22 +103,10 @@ describe('notifications: SMS to recipients', function () {
 
   before(async () => {
     app = await testApp();
-    const sandbox = buildSmsSandbox({
-      clientId: app.infra.cfg.sandboxClientId,
-      secret: app.infra.cfg.sandboxSecret,
-      prefix: '/sms',
-      seed: 'notifications-test',
-      behaviour: { sentMs: [0, 5], deliverMs: [0, 20] },
-    });
-    ledger = sandbox.ledger;
-    server = http.createServer(sandbox.app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    smsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sms`;
-    const [g] = await sql<{ id: number }[]>(`SELECT id FROM sms_gateways WHERE name = 'sandbox'`);
-    gatewayId = g!.id;
-    await sql('UPDATE sms_gateways SET base_url = ? WHERE id = ?', [smsUrl, gatewayId]);
-    // delivery reports to this run's app, not PUBLIC_BASE_URL
-    app.services.notifications.gateways.callbackUrl = (name: string) => `${app.url}/api/v1/notifications/gateways/${name}/callbacks`;
+    smsGateway = await startTestSmsGateway(app, 'notifications-test');
+    ledger = smsGateway.ledger;
+    smsUrl = smsGateway.url;
+    gatewayId = smsGateway.gatewayId;
     admin = await makeUser(['admin'], { area: null });
     staff = await makeUser(['staff']);
     staffElsewhere = await makeUser(['staff'], { area: '003' });
@@ -127,10 +114,7 @@ describe('notifications: SMS to recipients', function () {
   });
 
   after(async () => {
-    ledger.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await sql('UPDATE sms_gateways SET base_url = NULL WHERE id = ?', [gatewayId]);
+    await smsGateway.close();
   });
 
   describe('gateways', () => {

@@ -1,11 +1,10 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { buildSmsSandbox, type SmsSandboxLedger } from '../../src/components/notifications/sandbox';
+import type { SmsSandboxLedger } from '../../src/components/notifications/sandbox';
 import { testApp, type TestApp } from '../helpers/app';
 import { approveBatch, createBatch, crew, enrol, makeProgramme, type Crew } from '../helpers/batches';
 import { areaId, lastAudit, makeUser, type TestUser } from '../helpers/factories';
 import { call, get, post } from '../helpers/http';
+import { startTestSmsGateway, type TestSmsGateway } from '../helpers/sandbox';
 import { testWorker } from '../helpers/worker';
 
 const put = (path: string, body: unknown, token: string) => call('PUT', `/api/v1${path}`, { token, body });
@@ -22,9 +21,8 @@ const smsDate = (iso: string): string => iso.split('-').reverse().join('/');
 describe('pay-point hand-overs: scheduled by staff, told to each cash recipient by SMS', function () {
   this.timeout(60_000);
   let app: TestApp;
-  let server: http.Server;
+  let gateway: TestSmsGateway;
   let ledger: SmsSandboxLedger;
-  let gatewayId: number;
   let c: Crew;
   let staffElsewhere: TestUser;
 
@@ -84,32 +82,14 @@ describe('pay-point hand-overs: scheduled by staff, told to each cash recipient 
   before(async () => {
     app = await testApp();
     await testWorker();
-    const sandbox = buildSmsSandbox({
-      clientId: app.infra.cfg.sandboxClientId,
-      secret: app.infra.cfg.sandboxSecret,
-      prefix: '/sms',
-      seed: 'paypoint-test',
-      behaviour: { sentMs: [0, 5], deliverMs: [0, 20] },
-    });
-    ledger = sandbox.ledger;
-    server = http.createServer(sandbox.app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const [g] = await sql<{ id: number }[]>(`SELECT id FROM sms_gateways WHERE name = 'sandbox'`);
-    gatewayId = g!.id;
-    await sql('UPDATE sms_gateways SET base_url = ? WHERE id = ?', [
-      `http://127.0.0.1:${(server.address() as AddressInfo).port}/sms`,
-      gatewayId,
-    ]);
-    app.services.notifications.gateways.callbackUrl = (name: string) => `${app.url}/api/v1/notifications/gateways/${name}/callbacks`;
+    gateway = await startTestSmsGateway(app, 'paypoint-test');
+    ledger = gateway.ledger;
     c = await crew();
     staffElsewhere = await makeUser(['staff'], { area: '003' });
   });
 
   after(async () => {
-    ledger.close();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await sql('UPDATE sms_gateways SET base_url = NULL WHERE id = ?', [gatewayId]);
+    await gateway.close();
   });
 
   it('is set by staff in scope on a released batch, checked field by field, audited, and each cash recipient there is told once per revision', async () => {

@@ -4,6 +4,8 @@ import type { DataSource } from 'typeorm';
 import { config } from '../../config';
 import { buildSandboxApp, type SandboxLedger, type SandboxOptions } from '../../src/components/providers/sandbox/sandbox.app';
 import { signedHeaders } from '../../src/components/providers/signing';
+import { buildSmsSandbox, type SmsSandboxLedger } from '../../src/components/notifications/sandbox';
+import type { TestApp } from './app';
 
 export interface TestSandbox {
   /** `http://127.0.0.1:<port>` */
@@ -204,4 +206,45 @@ export async function useSandboxFor(ds: DataSource, url: string): Promise<{ prov
 /** Puts the seeded `sandbox` provider back to the config's SANDBOX_URL (base_url NULL). */
 export async function resetSandboxProvider(ds: DataSource): Promise<void> {
   await ds.query("UPDATE providers SET base_url = NULL WHERE name = 'sandbox'");
+}
+
+export interface TestSmsGateway {
+  /** `http://127.0.0.1:<port>/sms`, where the seeded `sandbox` gateway row now points */
+  url: string;
+  ledger: SmsSandboxLedger;
+  gatewayId: number;
+  /** Stops the gateway and its reports, and points the seeded row back at the sandbox process. */
+  close(): Promise<void>;
+}
+
+/**
+ * The sandbox SMS gateway on a free loopback port (statuses moving within milliseconds), the seeded `sandbox` gateway
+ * row pointed at it, and its delivery reports sent to this run's app instead of PUBLIC_BASE_URL.
+ */
+export async function startTestSmsGateway(app: TestApp, seed: string): Promise<TestSmsGateway> {
+  const gw = buildSmsSandbox({
+    clientId: app.infra.cfg.sandboxClientId,
+    secret: app.infra.cfg.sandboxSecret,
+    prefix: '/sms',
+    seed,
+    behaviour: { sentMs: [0, 5], deliverMs: [0, 20] },
+  });
+  const server = http.createServer(gw.handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/sms`;
+  const [g] = (await app.infra.ds.query(`SELECT id FROM sms_gateways WHERE name = 'sandbox'`)) as { id: number }[];
+  const gatewayId = g!.id;
+  await app.infra.ds.query('UPDATE sms_gateways SET base_url = ? WHERE id = ?', [url, gatewayId]);
+  app.services.notifications.gateways.callbackUrl = (name: string) => `${app.url}/api/v1/notifications/gateways/${name}/callbacks`;
+  return {
+    url,
+    ledger: gw.ledger,
+    gatewayId,
+    async close() {
+      gw.ledger.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await app.infra.ds.query('UPDATE sms_gateways SET base_url = NULL WHERE id = ?', [gatewayId]);
+    },
+  };
 }

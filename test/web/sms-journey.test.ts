@@ -4,15 +4,13 @@
  * sandbox gateway delivers the messages and reports them; staff then read a recipient's message history (delivered)
  * and, on the batch's page, who could not be told (a recipient without a mobile number), as does an auditor.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { buildSmsSandbox, type SmsSandboxLedger } from '../../src/components/notifications/sandbox';
+import type { SmsSandboxLedger } from '../../src/components/notifications/sandbox';
 import { testApp, type TestApp } from '../helpers/app';
 import { approveBatch, createBatch, enrol, makeProgramme, waitForStatus } from '../helpers/batches';
 import { areaId, makeUser, TEST_PASSWORD, type TestUser } from '../helpers/factories';
 import { post } from '../helpers/http';
-import { startTestSandbox, useSandboxFor, type TestSandbox } from '../helpers/sandbox';
+import { startTestSandbox, startTestSmsGateway, useSandboxFor, type TestSandbox, type TestSmsGateway } from '../helpers/sandbox';
 import { testWorker } from '../helpers/worker';
 import { expectAccessible, openLoggedIn, screenshotIfFailed, type Browser } from './helpers/browser';
 
@@ -28,9 +26,8 @@ describe('console: a batch paid and its recipients told by SMS (Chromium)', func
   let app: TestApp;
   let sandbox: TestSandbox;
   let resetSandbox: () => Promise<void>;
-  let smsServer: http.Server;
+  let smsGateway: TestSmsGateway;
   let sms: SmsSandboxLedger;
-  let gatewayId: number;
   const browsers: Browser[] = [];
 
   const sql = <T = any>(q: string, params: unknown[] = []) => app.infra.ds.query(q, params) as Promise<T>;
@@ -40,31 +37,12 @@ describe('console: a batch paid and its recipients told by SMS (Chromium)', func
     await testWorker();
     sandbox = await startTestSandbox();
     resetSandbox = (await useSandboxFor(app.infra.ds, sandbox.url)).reset;
-    const gw = buildSmsSandbox({
-      clientId: app.infra.cfg.sandboxClientId,
-      secret: app.infra.cfg.sandboxSecret,
-      prefix: '/sms',
-      seed: 'sms-journey',
-      behaviour: { sentMs: [0, 5], deliverMs: [0, 20] },
-    });
-    sms = gw.ledger;
-    smsServer = http.createServer(gw.app);
-    await new Promise<void>((resolve) => smsServer.listen(0, '127.0.0.1', resolve));
-    const [g] = await sql<{ id: number }[]>(`SELECT id FROM sms_gateways WHERE name = 'sandbox'`);
-    gatewayId = g!.id;
-    await sql('UPDATE sms_gateways SET base_url = ? WHERE id = ?', [
-      `http://127.0.0.1:${(smsServer.address() as AddressInfo).port}/sms`,
-      gatewayId,
-    ]);
-    // delivery reports to this run's app, not PUBLIC_BASE_URL
-    app.services.notifications.gateways.callbackUrl = (name: string) => `${app.url}/api/v1/notifications/gateways/${name}/callbacks`;
+    smsGateway = await startTestSmsGateway(app, 'sms-journey');
+    sms = smsGateway.ledger;
   });
 
   after(async () => {
-    sms.close();
-    smsServer.closeAllConnections();
-    await new Promise<void>((resolve) => smsServer.close(() => resolve()));
-    await sql('UPDATE sms_gateways SET base_url = NULL WHERE id = ?', [gatewayId]);
+    await smsGateway.close();
     await resetSandbox();
     await sandbox.close();
   });
