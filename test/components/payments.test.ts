@@ -334,16 +334,29 @@ describe('payment engine', function () {
     try {
       const b = await released(6);
       const at: number[] = [];
+      const taken = new Set<string>();
+      const ours = (ref: string) => b.refs.includes(ref);
+      // a provider that keeps what it took: on a loaded machine a claim waiting for its tokens may outlive the test's
+      // short sending lease and be asked about, and the answer must be the truth (found, or never received)
       nock(host)
-        .post('/v1/transfers')
-        .times(6)
+        .post('/v1/transfers', (body: { reference?: string }) => ours(body.reference ?? ''))
+        .times(12)
         .reply((_uri, body) => {
           at.push(Date.now());
           const { reference } = (typeof body === 'string' ? JSON.parse(body) : body) as { reference: string };
-          return [201, transfer(reference, 750_000, 'SUCCEEDED')];
+          const again = taken.has(reference);
+          taken.add(reference);
+          return [again ? 200 : 201, transfer(reference, 750_000, 'SUCCEEDED')];
+        })
+        .get((uri) => uri.startsWith('/v1/transfers/') && ours(decodeURIComponent(uri.slice('/v1/transfers/'.length))))
+        .times(12)
+        .reply((uri) => {
+          const reference = decodeURIComponent(uri.slice('/v1/transfers/'.length));
+          return taken.has(reference) ? [200, transfer(reference, 750_000, 'SUCCEEDED')] : [404, { error: 'NOT_FOUND' }];
         });
       await waitForPayments(b.id, (ps) => ps.every((p) => p.status === 'succeeded'), 'all succeeded');
-      expect(at).to.have.length(6);
+      expect([...taken].sort()).to.deep.equal([...b.refs].sort());
+      expect(at.length).to.be.at.least(6);
       // a bucket of one token at 4/s: the k-th request leaves no sooner than k × 250 ms after the first
       for (let k = 1; k < at.length; k++) expect(at[k]! - at[0]!, `request ${k}`).to.be.at.least(k * 250 - 25);
       // and not much later: the limit spaces requests, it does not stall them
