@@ -347,16 +347,17 @@ describe('sandbox provider: settlement, callbacks and faults', () => {
   });
 
   it('a manual settle still wins over a scheduled one, and close() stops pending work', async () => {
-    const { sandbox, adapter } = await setup({ settleMs: 80 });
+    // long enough that the second send and the manual settle come before MAN-1's own settlement on a loaded machine
+    const { sandbox, adapter } = await setup({ settleMs: 600 });
     await adapter.send(order('MAN-1'));
     await adapter.send(order('MAN-2'));
     sandbox.ledger.settle('MAN-1', 'FAILED', 'REJECTED');
-    await receiver.waitFor((r: ReceivedCallback[]) => r.length === 2, 2000);
+    await receiver.waitFor((r: ReceivedCallback[]) => r.length === 2, 5000);
     expect(sandbox.ledger.get('MAN-1')).to.include({ status: 'FAILED' });
     expect(sandbox.ledger.get('MAN-2')).to.include({ status: 'SUCCEEDED' });
     await adapter.send(order('MAN-3'));
     sandbox.ledger.close();
-    await sleep(150);
+    await sleep(900);
     expect(sandbox.ledger.get('MAN-3')).to.include({ status: 'PENDING' });
     expect(receiver.received).to.have.length(2);
   });
