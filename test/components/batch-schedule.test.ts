@@ -111,6 +111,29 @@ describe('batch scheduling survives the worker and Redis', function () {
     }
   });
 
+  it('releases at once even when a worker sweep releases the same batch first, once', async () => {
+    const { infra, services } = await testApp();
+    const id = await approvedBatch();
+    const actor = { userId: c.staff.id, username: c.staff.username, roles: c.staff.roles, requestId: null, source: 'test' };
+    // a worker's batch sweep finds the batch scheduled for now between releaseNow's two steps and releases it
+    const scheduleNow = services.batches.scheduleNow.bind(services.batches);
+    services.batches.scheduleNow = async (...args: Parameters<typeof scheduleNow>) => {
+      const row = await scheduleNow(...args);
+      expect(await services.releaser.releaseDue(id, row.scheduled_for!)).to.equal('released');
+      return row;
+    };
+    try {
+      const view = await services.releaser.releaseNow(actor, principalOf(c.staff), id);
+      expect(view.status).to.equal('processing');
+    } finally {
+      services.batches.scheduleNow = scheduleNow;
+    }
+    const tr = (await infra.ds.query("SELECT COUNT(*) AS n FROM batch_transitions WHERE batch_id = ? AND to_status = 'processing'", [
+      id,
+    ])) as { n: string }[];
+    expect(Number(tr[0]!.n)).to.equal(1);
+  });
+
   it('rebuilds the release job from the database after Redis lost its data', async () => {
     const own = new OwnWorker(prefix);
     const services = await own.start();

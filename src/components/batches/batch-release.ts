@@ -52,7 +52,7 @@ export class BatchReleaser {
   /** Staff release an approved or scheduled batch now. */
   async releaseNow(actor: Actor, p: Principal, id: string): Promise<BatchView> {
     const b = await this.batches.scheduleNow(actor, p, id);
-    await this.release(actor, b.id, null);
+    await this.release(actor, b.id, null, b.scheduled_for);
     return toBatchView(await this.batches.rowForRelease(b.id));
   }
 
@@ -76,11 +76,16 @@ export class BatchReleaser {
     return this.release(actor, batchId, at);
   }
 
-  private async release(actor: Actor, batchId: string, at: Date | null): Promise<ReleaseOutcome> {
+  /**
+   * `scheduledNow`: the moment releaseNow scheduled the batch for. Between that and this lock a worker's batch sweep
+   * may queue the release of that very schedule and run it first; the batch released so is what the caller asked for.
+   */
+  private async release(actor: Actor, batchId: string, at: Date | null, scheduledNow: Date | null = null): Promise<ReleaseOutcome> {
     const busy = () => conflict('RELEASE_BUSY', 'another batch is being released; try again');
     return withNamedLock(this.ds, RELEASE_LOCK, { waitSeconds: LOCK_WAIT_S, busy }, async () => {
       const b = await this.batches.rowForRelease(batchId);
       if (at && (b.status !== 'scheduled' || b.scheduled_for?.getTime() !== at.getTime())) return 'skipped';
+      if (!at && scheduledNow && b.status === 'processing' && b.scheduled_for?.getTime() === scheduledNow.getTime()) return 'released';
       assertCan('release', b.status);
       const short = await this.fundsProblems(b);
       if (short.length) {
