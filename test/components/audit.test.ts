@@ -860,7 +860,7 @@ describe('Audit trail', () => {
         headers: { 'x-request-id': `${tag}-export` },
       });
       expect(r.status).to.equal(200);
-      const e = await lastAudit();
+      const e = await lastAudit('audit.export');
       expect(e.action).to.equal('audit.export');
       expect(e.entity_type).to.equal('audit_event');
       expect(e.actor_user_id).to.equal(admin.id);
@@ -886,7 +886,7 @@ describe('Audit trail', () => {
         admin.token,
       );
       expect(first.status).to.equal(201);
-      const created = await lastAudit();
+      const created = await lastAudit('user.create');
       expect(created.action).to.equal('user.create');
       expect(created.entity_id).to.equal(String(first.body.user.id));
       const before = await auditCount();
@@ -948,13 +948,13 @@ describe('Audit trail', () => {
         admin.token,
       );
       expect(created.status).to.equal(201);
-      const onCreate = await lastAudit();
+      const onCreate = await lastAudit('user.create');
       expect(onCreate.action).to.equal('user.create');
       expect(onCreate.summary).not.to.contain(name);
       expect(onCreate.summary).not.to.contain('Ngọc');
       const renamed = await patch(`/users/${created.body.user.id}`, { displayName: 'Trần Văn Khải' }, admin.token);
       expect(renamed.status).to.equal(200);
-      const onRename = await lastAudit();
+      const onRename = await lastAudit('user.update');
       expect(onRename.action).to.equal('user.update');
       expect(onRename.summary).not.to.contain('Trần');
       expect(onRename.summary).not.to.contain(name);

@@ -36,7 +36,7 @@ describe('POST /api/v1/auth/login', () => {
     const me = await get('/auth/me', r.body.token);
     expect(me.status).to.equal(200);
     expect(me.body).to.include({ id: u.id, username: u.username });
-    const ev = await lastAudit();
+    const ev = await lastAudit('auth.login');
     expect(ev).to.include({ action: 'auth.login', entity_type: 'user', entity_id: String(u.id), actor_user_id: u.id });
     expect(ev.request_id).to.equal(r.headers.get('x-request-id'));
     expect((await userRow(u.id)).last_login_at).to.be.instanceOf(Date);
@@ -54,7 +54,7 @@ describe('POST /api/v1/auth/login', () => {
     expect(r.status).to.equal(401);
     expect(r.body.error.code).to.equal('INVALID_CREDENTIALS');
     expect((await userRow(u.id)).failed_logins).to.equal(1);
-    expect(await lastAudit()).to.include({ action: 'auth.login_failed', entity_id: String(u.id) });
+    expect(await lastAudit('auth.login_failed')).to.include({ action: 'auth.login_failed', entity_id: String(u.id) });
   });
 
   it('gives an unknown username the same 401 INVALID_CREDENTIALS', async () => {
@@ -74,7 +74,7 @@ describe('POST /api/v1/auth/login', () => {
     for (let i = 0; i < 5; i++) expect((await login(u.username, 'Wrong-Password-2026!')).status).to.equal(401);
     const row = await userRow(u.id);
     expect(row.locked_at).to.be.instanceOf(Date);
-    expect(await lastAudit()).to.include({ action: 'auth.locked', entity_id: String(u.id) });
+    expect(await lastAudit('auth.locked')).to.include({ action: 'auth.locked', entity_id: String(u.id) });
     const locked = await login(u.username, TEST_PASSWORD);
     expect(locked.status).to.equal(401);
     expect(locked.body.error.code).to.equal('ACCOUNT_LOCKED');
@@ -86,7 +86,7 @@ describe('POST /api/v1/auth/login', () => {
     const unlock = await post(`/users/${u.id}/unlock`, {}, admin.token);
     expect(unlock.status).to.equal(200);
     expect(unlock.body.locked).to.equal(false);
-    expect(await lastAudit()).to.include({ action: 'user.unlock', entity_id: String(u.id), actor_user_id: admin.id });
+    expect(await lastAudit('user.unlock')).to.include({ action: 'user.unlock', entity_id: String(u.id), actor_user_id: admin.id });
     expect((await login(u.username, TEST_PASSWORD)).status).to.equal(200);
     const again = await post(`/users/${u.id}/unlock`, {}, admin.token);
     expect(again.status).to.equal(409);
@@ -159,7 +159,7 @@ describe('POST /api/v1/auth/login', () => {
       const done = await post('/auth/totp/confirm', { code: currentTotp(setup.body.secret) }, r.body.token);
       expect(done.status).to.equal(200);
       expect(done.body.stage).to.equal('full');
-      expect(await lastAudit()).to.include({ action: 'auth.totp_enabled', entity_id: String(approver.id) });
+      expect(await lastAudit('auth.totp_enabled')).to.include({ action: 'auth.totp_enabled', entity_id: String(approver.id) });
       expect((await get('/areas', done.body.token)).status).to.equal(200);
       expect((await get('/auth/me', r.body.token)).status, 'the limited token is revoked').to.equal(401);
       const twice = await post('/auth/totp/setup', {}, done.body.token);
@@ -177,7 +177,7 @@ describe('POST /api/v1/auth/login', () => {
     const row = await userRow(u.id);
     expect(row.active).to.equal(0);
     expect(row.disabled_reason).to.equal('inactive');
-    expect(await lastAudit()).to.include({ action: 'user.disabled_inactive', entity_id: String(u.id), actor_user_id: null });
+    expect(await lastAudit('user.disabled_inactive')).to.include({ action: 'user.disabled_inactive', entity_id: String(u.id), actor_user_id: null });
   });
 
   it('the scheduled check disables every account unused for more than 45 days and ends their sessions', async () => {
@@ -273,7 +273,7 @@ describe('sessions', () => {
     const r = await login(u.username, TEST_PASSWORD);
     const out = await post('/auth/logout', {}, r.body.token);
     expect(out.status).to.equal(204);
-    expect(await lastAudit()).to.include({ action: 'auth.logout', entity_id: String(u.id) });
+    expect(await lastAudit('auth.logout')).to.include({ action: 'auth.logout', entity_id: String(u.id) });
     const after = await get('/auth/me', r.body.token);
     expect(after.status).to.equal(401);
     expect(after.body.error.code).to.equal('SESSION_ENDED');
@@ -307,7 +307,7 @@ describe('POST /api/v1/auth/password', () => {
     expect(changed.status).to.equal(200);
     expect(changed.body.stage).to.equal('full');
     expect(changed.body.user.mustChangePassword).to.equal(false);
-    expect(await lastAudit()).to.include({ action: 'auth.password_change', entity_id: String(u.id) });
+    expect(await lastAudit('auth.password_change')).to.include({ action: 'auth.password_change', entity_id: String(u.id) });
     expect((await get('/auth/me', r.body.token)).status, 'old session revoked').to.equal(401);
     expect((await get('/areas', changed.body.token)).status).to.equal(200);
     expect((await login(u.username, TEST_PASSWORD)).status).to.equal(401);
@@ -417,7 +417,7 @@ describe('account rules under concurrent requests', () => {
     expect(wrong.status).to.equal(right.status);
     expect(wrong.body.error.code).to.equal('ACCOUNT_LOCKED');
     expect({ ...wrong.body.error, requestId: null }).to.deep.equal({ ...right.body.error, requestId: null });
-    expect(await lastAudit()).to.include({ action: 'auth.login_refused', entity_id: String(u.id) });
+    expect(await lastAudit('auth.login_refused')).to.include({ action: 'auth.login_refused', entity_id: String(u.id) });
     expect((await userRow(u.id)).failed_logins).to.equal(5);
   });
 
@@ -429,7 +429,7 @@ describe('account rules under concurrent requests', () => {
     expect(wrong.status).to.equal(401);
     expect(wrong.body.error.code).to.equal('ACCOUNT_DISABLED');
     expect({ ...wrong.body.error, requestId: null }).to.deep.equal({ ...right.body.error, requestId: null });
-    expect(await lastAudit()).to.include({ action: 'auth.login_refused', entity_id: String(u.id) });
+    expect(await lastAudit('auth.login_refused')).to.include({ action: 'auth.login_refused', entity_id: String(u.id) });
     expect((await userRow(u.id)).failed_logins).to.equal(0);
   });
 

@@ -189,7 +189,7 @@ describe('notifications: SMS to recipients', function () {
     it('pause and resume, audited; the default moves from one gateway to another', async () => {
       const paused = await post(`/notifications/gateways/${gatewayId}/pause`, {}, admin.token);
       expect(paused.body.paused).to.equal(true);
-      expect((await lastAudit())!.action).to.equal('sms_gateway.pause');
+      expect((await lastAudit('sms_gateway.pause'))!.action).to.equal('sms_gateway.pause');
       expect((await post(`/notifications/gateways/${gatewayId}/resume`, {}, admin.token)).body.paused).to.equal(false);
       const other = (await get('/notifications/gateways', admin.token)).body.items.find((g: any) => g.id !== gatewayId);
       expect((await patch(`/notifications/gateways/${other.id}`, { isDefault: true }, admin.token)).body.isDefault).to.equal(true);

@@ -284,7 +284,7 @@ describe('roll imports', function () {
       expect(b.national_id_enc.includes(Buffer.from(rows[0]!.national_id!))).to.equal(false);
       expect(b.national_id_masked).to.match(/^\d{4}\*{6}\d{2}$/);
     }
-    const ev = await lastAudit();
+    const ev = await lastAudit('roll.import_completed');
     expect(ev).to.include({ action: 'roll.import_completed', entity_id: up.body.id, actor_user_id: staff.id });
     await expectFileRemoved(up.body.id);
   });

@@ -104,9 +104,12 @@ export async function tokenFor(
   return new TokenService(infra.cfg).sign({ sub: String(u.id), sid, usr: u.username, roles: u.roles, area: u.areaId, apath, stage }).token;
 }
 
-/** The newest audit event, for asserting that a change was recorded. */
-/** The newest audit event, or the newest of one action. */
-export async function lastAudit(action?: string): Promise<{
+/**
+ * The newest audit event of one action, for asserting that a change was recorded. Always by action: the worker and
+ * the API's background work (batch sweeps, statements, exports) write events of their own while a test runs.
+ */
+export async function lastAudit(action: string): Promise<{
+  id: string;
   action: string;
   entity_type: string;
   entity_id: string | null;
@@ -117,8 +120,8 @@ export async function lastAudit(action?: string): Promise<{
 }> {
   const { infra } = await testApp();
   const [row] = (await infra.ds.query(
-    `SELECT * FROM audit_events ${action ? 'WHERE action = ?' : ''} ORDER BY id DESC LIMIT 1`,
-    action ? [action] : [],
+    'SELECT * FROM audit_events WHERE action = ? ORDER BY id DESC LIMIT 1',
+    [action],
   )) as never[];
   expect(row, 'an audit event').to.exist;
   return row!;
