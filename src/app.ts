@@ -4,7 +4,17 @@ import helmet from 'helmet';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import swaggerUi from 'swagger-ui-express';
 import { AppError } from './platform/errors';
-import { Api, consoleDir, consoleHandler, errorHandler, notFoundHandler, requestIdMiddleware, requestState } from './platform/http';
+import {
+  Api,
+  consoleDir,
+  consoleHandler,
+  errorHandler,
+  mountPlainHandlers,
+  notFoundHandler,
+  requestIdMiddleware,
+  requestState,
+  type PlainHandler,
+} from './platform/http';
 import { redisKey } from './platform/redis';
 import type { Infra, Services } from './container';
 import { registerAreaRoutes } from './components/areas';
@@ -14,7 +24,7 @@ import { registerProgrammeRoutes } from './components/programmes';
 import { registerReferenceRoutes } from './components/reference';
 import { registerProviderRoutes } from './components/providers';
 import { registerBatchRoutes } from './components/batches';
-import { mountProviderCallbacks, registerPaymentRoutes } from './components/payments';
+import { providerCallbackHandler, registerPaymentRoutes } from './components/payments';
 import { registerBeneficiaryRoutes, registerRollImportRoutes } from './components/beneficiaries';
 import { registerOperationsRoutes } from './components/operations';
 import { initMetrics, metricsHandler } from './platform/metrics';
@@ -22,7 +32,7 @@ import { registerReconciliationRoutes } from './components/reconciliation';
 import { registerExportRoutes } from './components/exports';
 import { registerDashboardRoutes } from './components/dashboard';
 import { registerNetworkRoutes } from './components/network';
-import { mountSmsReports, registerNotificationRoutes } from './components/notifications';
+import { registerNotificationRoutes, smsReportHandler } from './components/notifications';
 
 export const API_INFO = {
   title: 'Welfare disbursement API',
@@ -40,6 +50,14 @@ async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   }
 }
 
+/**
+ * The routes served on plain node:http: the provider callbacks and the SMS delivery reports, one request per status
+ * change, signed over the exact bytes (platform/http/signed-callback.ts).
+ */
+export function plainHandlers(infra: Infra, services: Services): PlainHandler[] {
+  return [providerCallbackHandler(services.engine, infra.log), smsReportHandler(services.notifier, infra.log)];
+}
+
 /** The Express application, without listen(): server.ts and the tests both start it. */
 export function buildApp(infra: Infra, services: Services): express.Express {
   const { cfg, log, ds, redis } = infra;
@@ -47,11 +65,9 @@ export function buildApp(infra: Infra, services: Services): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', cfg.trustProxy);
 
-  // provider callbacks: the hot path of a payment run, signed over the exact bytes; first, before request ids,
-  // the request log, helmet and the JSON parser (payments.routes.ts)
-  mountProviderCallbacks(app, services.engine, log);
-  // SMS delivery reports, signed over the exact bytes: before the JSON parser too
-  mountSmsReports(app, services.notifier, log);
+  // signed callbacks first, before request ids, the request log, helmet and the JSON parser (the API server runs
+  // them before the app; servers built around the app alone, as the tests', meet them here)
+  mountPlainHandlers(app, plainHandlers(infra, services));
   app.use(requestIdMiddleware);
   app.use((req: Request, res: Response, next: NextFunction) => {
     res.on('finish', () => {

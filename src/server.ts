@@ -1,10 +1,9 @@
 import 'reflect-metadata';
 import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { buildApp } from './app';
+import { buildApp, plainHandlers } from './app';
 import { closeInfra, configOrExit, holdSignalsDuringBoot, onShutdown, openInfra } from './boot';
 import { buildServices } from './container';
-import { providerCallbackHandler } from './components/payments';
 
 /** The API process: config → database (created and migrated) → Redis → HTTP; graceful shutdown on SIGTERM. */
 async function main(): Promise<void> {
@@ -13,10 +12,10 @@ async function main(): Promise<void> {
   const infra = await openInfra('api', cfg);
   const services = buildServices(infra);
   const app = buildApp(infra, services);
-  // provider callbacks (the hot path of a payment run) are served before express; everything else by the app
-  const callbacks = providerCallbackHandler(services.engine, infra.log);
+  // the signed callbacks (the hot paths of a run) are served before express; everything else by the app
+  const plain = plainHandlers(infra, services);
   const server = http.createServer((req, res) => {
-    if (!callbacks(req, res)) app(req, res);
+    if (!plain.some((handle) => handle(req, res))) app(req, res);
   });
   server.listen(cfg.httpPort, cfg.httpHost);
   server.keepAliveTimeout = 65_000;

@@ -3,6 +3,6 @@ export { SmsGatewayClient, type SmsSendOutcome, type SmsAskOutcome } from './sms
 export { NotificationDispatcher, DISPATCHER_DEFAULTS, inQuietHours, quietHoursEnd, type DispatcherOptions } from './dispatcher';
 export { NotificationsService } from './notifications.service';
 export { Templates } from './templates';
-export { registerNotificationRoutes, mountSmsReports } from './notifications.routes';
+export { registerNotificationRoutes, smsReportHandler } from './notifications.routes';
 export { countSms, withoutDiacritics } from './sms-encoding';
 export { NOTIFICATION_EVENTS, type NotificationEvent } from './notification-events';

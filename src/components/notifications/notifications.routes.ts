@@ -1,7 +1,5 @@
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type winston from 'winston';
-import { toAppError } from '../../platform/errors';
-import type { Api } from '../../platform/http';
+import { signedCallbackHandler, type Api, type PlainHandler } from '../../platform/http';
 import { intIdParams } from '../../platform/http/schemas';
 import type { NotificationDispatcher } from './dispatcher';
 import { PLACEHOLDERS } from './notification-events';
@@ -227,28 +225,20 @@ export function registerNotificationRoutes(api: Api, n: NotificationsService): v
   });
 }
 
+const REPORT_PATH = /^\/api\/v1\/notifications\/gateways\/([^/?]+)\/callbacks(?:\?.*)?$/;
+
 /**
  * `POST /api/v1/notifications/gateways/:name/callbacks`: a gateway's delivery reports (sms-api.md section 4),
- * authenticated by the gateway's signature over the exact bytes, not a session; mounted before the JSON parser.
+ * authenticated by the gateway's signature over the exact bytes, not a session; on plain node:http, two a message
+ * (signedCallbackHandler).
  */
-export function mountSmsReports(app: Express, dispatcher: NotificationDispatcher, log: winston.Logger): void {
-  app.post(
-    '/api/v1/notifications/gateways/:name/callbacks',
-    express.raw({ type: () => true, limit: '64kb' }),
-    (req: Request<{ name: string }>, res: Response, next: NextFunction) => {
-      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      dispatcher.applyReport(req.params.name, req.headers, body, req.originalUrl).then(
-        (outcome) => void res.status(200).json({ received: true, outcome }),
-        (err: unknown) => {
-          const e = toAppError(err);
-          if (e.kind === 'unauthenticated') {
-            log.warn('SMS delivery report refused', { gateway: req.params.name, reason: e.code });
-            // the contract's own body
-            return void res.status(401).json({ error: e.code });
-          }
-          next(e);
-        },
-      );
+export function smsReportHandler(dispatcher: NotificationDispatcher, log: winston.Logger): PlainHandler {
+  return signedCallbackHandler(
+    {
+      path: REPORT_PATH,
+      apply: async (name, headers, body, url) => ({ received: true, outcome: await dispatcher.applyReport(name, headers, body, url) }),
+      refused: { message: 'SMS delivery report refused', field: 'gateway' },
     },
+    log,
   );
 }

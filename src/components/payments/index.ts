@@ -2,7 +2,7 @@ export { PaymentEngine, type ChunkJob, type EngineOptions, type EngineQueues, ty
 export { RedisConcurrencyLimiter } from './concurrency-limiter';
 export { RedisDispatchMarks } from './dispatch-marks';
 export { RedisRateLimiter } from './rate-limiter';
-export { registerPaymentRoutes, mountProviderCallbacks, providerCallbackHandler } from './payments.routes';
+export { registerPaymentRoutes, providerCallbackHandler } from './payments.routes';
 export { PayPoints } from './paypoints';
 export { currentSchedules, type PayPointSchedule } from './paypoint-schedules';
 export { BatchProgress, type BatchProgressView } from './batch-progress';

@@ -1,10 +1,7 @@
 import { bigId, bigIdParams, intId, plainText } from '../../platform/http/schemas';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Express, NextFunction, Request, Response } from 'express';
 import type winston from 'winston';
 import { z } from 'zod';
-import { AppError, toAppError } from '../../platform/errors';
-import { errorBodySchema, type Api } from '../../platform/http';
+import { errorBodySchema, signedCallbackHandler, type Api, type PlainHandler } from '../../platform/http';
 import { receiveFile } from '../../platform/http/upload';
 import { transferEventSchema } from '../providers';
 import type { CallbackOutcome } from './callback-batcher';
@@ -261,102 +258,22 @@ export function registerPaymentRoutes(
   });
 }
 
-/** Largest callback body read (a status event is a few hundred bytes). */
-const MAX_CALLBACK_BYTES = 64 * 1024;
 const CALLBACK_PATH = /^\/api\/v1\/providers\/([^/?]+)\/callbacks(?:\?.*)?$/;
 
-function answer(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
-}
-
 /**
- * `POST /api/v1/providers/:name/callbacks`: a provider's status events
- * (contract section 4), authenticated by the provider's signature over the
- * exact body bytes, not by a session. The hot path of a payment run (one
- * callback per status change): a plain node:http handler that the API server
- * runs before express (server.ts), and that the app also mounts first, before
- * the request id, the request log, helmet and the JSON parser, for servers
- * built around the app alone (tests). It reads the body itself (at most 64 KiB:
- * 413), lets the engine verify and apply the event, and answers directly, in
- * the app's error shape. Refused signatures are logged.
- *
- * Returns a handler that serves a callback request and returns true, or
- * returns false (having touched nothing) for any other request.
+ * `POST /api/v1/providers/:name/callbacks`: a provider's status events (contract section 4), authenticated by the
+ * provider's signature over the exact body bytes, not by a session; on plain node:http (signedCallbackHandler).
  */
-export function providerCallbackHandler(
-  engine: PaymentEngine,
-  log: winston.Logger,
-): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const fail = (res: ServerResponse, err: unknown): void => {
-    const e = toAppError(err);
-    if (e.kind === 'internal' || e.kind === 'unavailable') log.error('request failed', { code: e.code, err: e.cause ?? e });
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    // 401 keeps the contract's own body ({"error":"BAD_SIGNATURE"}); anything else the app's error body
-    if (e.kind === 'unauthenticated') return answer(res, 401, { error: e.code });
-    // the provider retries until a 2xx: a 503 asks it to deliver the event again shortly
-    if (e.kind === 'unavailable') res.setHeader('Retry-After', '1');
-    answer(res, e.status, {
-      error: { code: e.code, message: e.message, ...(e.details !== undefined ? { details: e.details } : {}), requestId: '' },
-    });
-  };
-  return (req, res) => {
-    const url = req.url ?? '';
-    if (req.method !== 'POST' || !url.startsWith('/api/v1/providers/')) return false;
-    const m = CALLBACK_PATH.exec(url);
-    if (!m) return false;
-    let name: string;
-    try {
-      name = decodeURIComponent(m[1]!);
-    } catch {
-      return false;
-    }
-    const tooLarge = () => new AppError('too_large', 'PAYLOAD_TOO_LARGE', `callback body larger than ${MAX_CALLBACK_BYTES} bytes`);
-    if (Number(req.headers['content-length'] ?? 0) > MAX_CALLBACK_BYTES) {
-      res.setHeader('Connection', 'close');
-      req.resume();
-      fail(res, tooLarge());
-      return true;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_CALLBACK_BYTES) chunks.push(chunk);
-    });
-    req.on('error', (err) => {
-      failed = true;
-      fail(res, err);
-    });
-    req.on('end', () => {
-      if (failed) return;
-      if (size > MAX_CALLBACK_BYTES) {
-        res.setHeader('Connection', 'close');
-        return fail(res, tooLarge());
-      }
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      engine.applyCallback(name, req.headers, body, url).then(
-        ({ outcome }) => answer(res, 200, { received: true, outcome }),
-        (err: unknown) => {
-          const e = toAppError(err);
-          if (e.kind === 'unauthenticated') log.warn('provider callback refused', { provider: name, reason: e.code });
-          fail(res, e);
-        },
-      );
-    });
-    return true;
-  };
-}
-
-/** The callback route as the app's first middleware (see providerCallbackHandler). */
-export function mountProviderCallbacks(app: Express, engine: PaymentEngine, log: winston.Logger): void {
-  const handle = providerCallbackHandler(engine, log);
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    if (!handle(req, res)) next();
-  });
+export function providerCallbackHandler(engine: PaymentEngine, log: winston.Logger): PlainHandler {
+  return signedCallbackHandler(
+    {
+      path: CALLBACK_PATH,
+      apply: async (name, headers, body, url) => ({
+        received: true,
+        outcome: (await engine.applyCallback(name, headers, body, url)).outcome,
+      }),
+      refused: { message: 'provider callback refused', field: 'provider' },
+    },
+    log,
+  );
 }

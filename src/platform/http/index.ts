@@ -4,3 +4,4 @@ export * from './pagination';
 export * from './request-state';
 export * from './console';
 export * from './client-gone';
+export * from './signed-callback';
