@@ -480,6 +480,39 @@ describe('notifications: SMS to recipients', function () {
       expect(forged.status).to.equal(401);
       expect(forged.body).to.deep.equal({ error: 'BAD_SIGNATURE' });
       expect((await messagesOf(batch.id))[0]!.status).to.equal('delivered');
+      const tooLarge = await call('POST', path, { rawBody: 'x'.repeat(70 * 1024), headers: { 'content-type': 'application/json' } });
+      expect(tooLarge.status).to.equal(413);
+      expect(tooLarge.body.error.code).to.equal('PAYLOAD_TOO_LARGE');
+    });
+
+    it('ends a round that a lane failed only when every other lane has ended too', async () => {
+      const { notifications, cipher } = app.services;
+      const rate = new RedisRateLimiter(app.infra.redis, (id) => redisKey(app.infra.cfg, 'ratelimit', 'sms-test', id));
+      const claims: number[] = [];
+      let slowEnded = 0;
+      class FailingLane extends NotificationDispatcher {
+        override async claim(): Promise<never[]> {
+          const n = claims.push(Date.now());
+          if (n === 1) throw Object.assign(new Error('Deadlock found when trying to get lock'), { code: 'ER_LOCK_DEADLOCK', errno: 1213 });
+          // the other lanes are in the middle of a claim when the first fails
+          await new Promise((r) => setTimeout(r, 300));
+          slowEnded = Date.now();
+          return [];
+        }
+      }
+      const d = new FailingLane(app.infra.ds, cipher, notifications.gateways, notifications.templates, rate, app.infra.log, {
+        ...DISPATCHER_DEFAULTS,
+        lanes: 3,
+      });
+      const failed = await d.runOnce(day).then(
+        () => null,
+        (err: Error) => ({ err, at: Date.now() }),
+      );
+      expect(failed, 'the round fails with its lane').to.not.equal(null);
+      expect(failed!.err.message).to.match(/Deadlock/);
+      expect(slowEnded, 'the other lanes ended before the round').to.be.above(0);
+      expect(failed!.at).to.be.at.least(slowEnded);
+      expect(claims).to.have.length(3);
     });
   });
 

@@ -134,7 +134,18 @@ export class NotificationDispatcher {
         if (Date.now() - started > this.opts.roundMs || this.quiet(now())) over = true;
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, this.opts.lanes) }, lane));
+    // a lane that fails (a deadlock past its retries, the database gone) stops the others' next claims, and the round
+    // ends only when every lane has: the job must not end while its lanes still send beside the next round's
+    const ended = await Promise.allSettled(
+      Array.from({ length: Math.max(1, this.opts.lanes) }, () =>
+        lane().catch((err: unknown) => {
+          over = true;
+          throw err;
+        }),
+      ),
+    );
+    const failed = ended.find((e): e is PromiseRejectedResult => e.status === 'rejected');
+    if (failed) throw failed.reason;
     return result;
   }
 
@@ -263,14 +274,18 @@ export class NotificationDispatcher {
       const signature = await batchSignature(this.ds, b.id);
       if (signature !== (await lastSignature(this.ds, b.id))) {
         const events = await eventsOf(b.programmeId);
-        created += await collectBatchEvents(this.ds, b.id, events);
-        if (events.has('paypoint_scheduled')) created += await collectPaypointEvents(this.ds, b.id, vnDate(new Date()));
+        // each collection is one INSERT … SELECT, undone whole when it loses a deadlock with the claims: run again
+        created += await retryOnDeadlock(() => collectBatchEvents(this.ds, b.id, events));
+        if (events.has('paypoint_scheduled'))
+          created += await retryOnDeadlock(() => collectPaypointEvents(this.ds, b.id, vnDate(new Date())));
         await saveSignature(this.ds, b.id, signature);
       }
       await closeCollectedBatch(this.ds, b.id);
     }
     // a programme whose template switches an enrolment event off is left out in the statement itself
-    created += await collectEnrolmentEvents(this.ds, new Set<NotificationEvent>(['enrolment_suspended', 'enrolment_ended']));
+    created += await retryOnDeadlock(() =>
+      collectEnrolmentEvents(this.ds, new Set<NotificationEvent>(['enrolment_suspended', 'enrolment_ended'])),
+    );
     return created;
   }
 
