@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   const has = (word: string) => r.broken.some((b) => b.includes(word));
   console.log(
     `${r.messages} messages: none waiting after ${r.toAccepted.toFixed(1)} s, all final after ${r.toFinal.toFixed(1)} s ` +
-      `(${r.afterLastFault.toFixed(1)} s after the last fault); ${r.kills} kill(s) of every worker, Redis keys deleted: ${r.flushed}`,
+      `(${r.afterLastFault.toFixed(1)} s after the last fault); ${r.kills} kills (every worker and one alone in turn), Redis keys deleted: ${r.flushed}`,
   );
   console.log(
     `load average (1 min): ${r.load.before.toFixed(2)} before, ${r.load.after.toFixed(2)} after; CPU seconds ${JSON.stringify(r.cpu)}`,

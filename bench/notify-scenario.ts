@@ -5,7 +5,7 @@
  * sends) each in a process of its own (bench/service-processes.ts); N recipients' paid payments written, their
  * messages collected at the start of the clock. Optionally first a floor: the sandbox gateway alone taking sends from
  * one plain keep-alive client at full speed, so that a rate can be judged on another machine. Optionally faults: the
- * sandbox's (answers lost after accepting, 5xx before, duplicated and reordered reports), every worker killed with
+ * sandbox's (answers lost after accepting, 5xx before, duplicated and reordered reports), workers killed with
  * SIGKILL and started again while messages wait (so that the dispatcher among them dies holding claims), the Redis
  * keys of the run deleted once. Afterwards the gateway's own ledger is read: every reference accepted once, every
  * recipient told once, every message final and agreeing with the ledger (the `broken` list names what did not hold).
@@ -43,7 +43,7 @@ export interface SmsRunOptions {
   behaviour: SmsBehaviourPatch;
   /** sends of the floor (0: none) */
   floor: number;
-  /** every worker killed with SIGKILL this often while messages wait (0: never), at most maxKills times */
+  /** workers killed with SIGKILL this often while messages wait (0: never), every one and one alone in turn, at most maxKills times */
   killEveryMs: number;
   maxKills?: number;
   /** share of the messages out of `pending` when the run's Redis keys are deleted (above 1: never) */
@@ -259,20 +259,25 @@ export async function runSmsScenario(base: Config, o: SmsRunOptions): Promise<Sm
         finalAt = Date.now();
         break;
       }
-      // every worker killed at once, so that the dispatcher among them dies holding claims; only while messages wait,
-      // and again only once the workers started after the last kill have sent a twentieth of the messages (a worker
-      // takes seconds to start on a loaded machine: killed sooner, no worker would ever work)
+      // every worker killed at once, so that the dispatcher among them dies holding claims, and every other time one
+      // worker alone, in turn, so that the one left goes on beside a dead one's claims (or the dispatcher's worker
+      // lives on and its next claims meet the new worker's); only while messages wait, and again only once the
+      // workers started after the last kill have sent a twentieth of the messages (a worker takes seconds to start
+      // on a loaded machine: killed sooner, no worker would ever work)
       const due =
         kills === 0 ? onTheWay >= created * 0.1 : Date.now() - lastKill >= o.killEveryMs && onTheWay - onTheWayAtKill >= created * 0.05;
       if (o.killEveryMs > 0 && n('pending', 'sending') > 0 && (o.maxKills === undefined || kills < o.maxKills) && due) {
         const sending = n('sending');
-        await Promise.all(workers.map((w) => procs.kill(w)));
-        workers.forEach((_, i) => startWorker(i));
+        const alone = kills % 2 === 1 && workers.length > 1 ? Math.floor(kills / 2) % workers.length : null;
+        const killed = alone === null ? workers.map((_, i) => i) : [alone];
+        await Promise.all(killed.map((i) => procs.kill(workers[i]!)));
+        killed.forEach((i) => startWorker(i));
         kills++;
         onTheWayAtKill = onTheWay;
         lastKill = lastFault = Date.now();
         o.log(
-          `every worker killed (SIGKILL) with ${sending} message(s) claimed, ${Math.round((onTheWay / created) * 100)}% on the way; started again`,
+          `${alone === null ? 'every worker' : `worker ${alone + 1} alone`} killed (SIGKILL) with ${sending} message(s) claimed, ` +
+            `${Math.round((onTheWay / created) * 100)}% on the way; started again`,
         );
       }
       if (!flushed && created > 0 && onTheWay >= created * o.flushAt) {
