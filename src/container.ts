@@ -191,6 +191,7 @@ export function buildServices(infra: Infra, role: ServicesFor = 'api'): Services
   const templates = new Templates(ds, audit);
   // gateways' rate limits hold across every worker process: one token bucket per gateway in Redis
   const smsRate = new RedisRateLimiter(redis, (id) => redisKey(cfg, 'ratelimit', 'sms', id));
+  const notifications = new NotificationsService(ds, cipher, audit, gateways, templates, cfg.notifyHotline);
   const notifier = new NotificationDispatcher(ds, cipher, gateways, templates, smsRate, infra.log, {
     ...DISPATCHER_DEFAULTS,
     hotline: cfg.notifyHotline,
@@ -218,11 +219,14 @@ export function buildServices(infra: Infra, role: ServicesFor = 'api'): Services
     paypoints: new PayPoints(ds, audit, batches),
     progress: new BatchProgress(ds, batches),
     reconciliation: new ReconciliationService(ds, audit, providers, cfg, infra.log, (id) => enqueueStatement(infra.queues, id), stepUp),
-    exports: new ExportsService(ds, cipher, audit, cfg, infra.log, { networkAccess: (area, period) => network.accessSource(area, period) }),
+    exports: new ExportsService(ds, cipher, audit, cfg, infra.log, {
+      networkAccess: (area, period) => network.accessSource(area, period),
+      smsUntold: (p, q) => notifications.untoldExport(p, q.batchId, q),
+    }),
     operations: new OperationsService(ds, infra.queues, providers, audit, infra.log),
     dashboard: new DashboardService(ds, redis, cfg),
     network,
-    notifications: new NotificationsService(ds, cipher, audit, gateways, templates, cfg.notifyHotline),
+    notifications,
     notifier,
   };
 }

@@ -6,7 +6,7 @@ import type { Checkpoint } from '../audit';
  * shows it: who, what, when, how many, the file's size and SHA-256, the audit chain's checkpoint).
  */
 
-export type ExportKind = 'reconciliation' | 'audit_trail' | 'cash_recipients' | 'network_access';
+export type ExportKind = 'reconciliation' | 'audit_trail' | 'cash_recipients' | 'network_access' | 'sms_untold';
 export type ExportFormat = 'csv' | 'xlsx';
 /** running: being written (or waiting for a free slot); done: the file and its manifest are final; failed: no file. */
 /** `expired`: done, its file deleted after EXPORT_RETENTION_DAYS (the manifest stays). */
@@ -14,6 +14,8 @@ export type ExportStatus = 'running' | 'done' | 'failed' | 'expired';
 
 /** Roles that may export reconciliation logs and the audit trail. */
 export const AUDIT_EXPORT_ROLES = ['auditor', 'admin'] as const;
+/** Roles that may export who in a batch could not be told by SMS: those that read the list (not administrators). */
+export const SMS_UNTOLD_ROLES = ['staff', 'approver', 'auditor'] as const;
 /** Roles that may ask for full identifiers: the same as those that may reveal them on the roll (beneficiaries' REVEAL_ROLES). */
 export const FULL_VALUE_ROLES = ['staff', 'auditor'] as const;
 /** Longest period one export covers. */
@@ -38,7 +40,15 @@ export type ExportRequest =
       full: boolean;
       reason?: string | undefined;
     }
-  | { kind: 'network_access'; format: ExportFormat; period: Period; areaId?: number | undefined };
+  | { kind: 'network_access'; format: ExportFormat; period: Period; areaId?: number | undefined }
+  | {
+      kind: 'sms_untold';
+      format: ExportFormat;
+      batchId: string;
+      /** the reason code the list is narrowed to (not a reason for full values: this list has no identifiers) */
+      reason?: string | undefined;
+      areaId?: number | undefined;
+    };
 
 /** Monthly kinds: their file and parameters name a month, not a span of days. */
 export const MONTHLY_KINDS: readonly ExportKind[] = ['cash_recipients', 'network_access'];

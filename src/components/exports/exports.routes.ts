@@ -20,11 +20,13 @@ export function registerExportRoutes(api: Api, exports: ExportsService): void {
   api.route({
     method: 'post',
     path: '/exports',
-    summary: 'Export reconciliation logs, the audit trail, the people paid in cash or the access report, as CSV or XLSX, with a manifest',
+    summary:
+      'Export reconciliation logs, the audit trail, the people paid in cash, the access report or who in a batch could not be told by SMS, as CSV or XLSX, with a manifest',
     description:
       'The file is written in the background, streamed from the database; the answer is its manifest, status running. Poll GET /exports/{id} ' +
       'until status is done, then download GET /exports/{id}/file and compare its SHA-256 with the manifest. reconciliation and audit_trail: ' +
-      'auditors and administrators; cash_recipients and network_access (the access report, one row per commune): every reader. Rows are limited to your area scope (and the areaId asked for); ' +
+      'auditors and administrators; cash_recipients and network_access (the access report, one row per commune): every reader; sms_untold (a batch’s recipients not told by SMS, ' +
+      'by reason and commune, names only): staff, approvers and auditors, the batch and area refused as GET /notifications/batches/{batchId}/untold refuses them. Rows are limited to your area scope (and the areaId asked for); ' +
       'statement lines whose reference is no payment have no area and are exported only to readers of the whole province. ' +
       'Identifiers are masked unless full is true (staff and auditors). The request, the finished file and every download are audited.',
     tags: ['exports'],
@@ -33,8 +35,9 @@ export function registerExportRoutes(api: Api, exports: ExportsService): void {
     idempotent: true,
     responses: {
       202: { description: 'Accepted; the manifest, status running', schema: manifestSchema },
-      400: { description: 'PERIOD_REVERSED, PERIOD_TOO_LONG, AREA_NOT_FOUND, PROVIDER_NOT_FOUND' },
+      400: { description: 'PERIOD_REVERSED, PERIOD_TOO_LONG, AREA_NOT_FOUND, PROVIDER_NOT_FOUND, UNKNOWN_REASON' },
       403: { description: 'ROLE_REQUIRED, FULL_VALUES_NOT_ALLOWED, AREA_OUT_OF_SCOPE' },
+      404: { description: 'sms_untold: BATCH_NOT_FOUND, AREA_NOT_FOUND (also outside your scope)' },
     },
     handler: ({ body }, ctx) => exports.create(ctx.actor, ctx.principal, body),
   });

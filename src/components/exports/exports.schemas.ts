@@ -1,7 +1,10 @@
 import { z } from 'zod';
-import { boolQuery } from '../../platform/http/schemas';
+import { bigId, boolQuery } from '../../platform/http/schemas';
 import { pageOf, pageQuery } from '../../platform/http/pagination';
 import { parsePeriod } from '../../platform/period';
+
+/** The shape of an SMS reason code (the notifications component looks it up). */
+const REASON_CODE = /^[A-Za-z0-9_]{1,64}$/;
 
 /** `YYYY-MM` in, INT yyyymm out. */
 const period = z
@@ -77,8 +80,28 @@ export const createExportBody = z
       period: period.describe('YYYY-MM: the month paid'),
       areaId,
     }),
+    z.strictObject({
+      kind: z
+        .literal('sms_untold')
+        .describe(
+          'Who in a batch could not be told by SMS, as GET /notifications/batches/{batchId}/untold lists them: commune, name, event, status, reason, message reference, date (no numbers); staff, approvers and auditors',
+        ),
+      format,
+      batchId: bigId.describe('The batch'),
+      reason: z
+        .string()
+        .regex(REASON_CODE, 'must be a reason code such as NO_MOBILE')
+        .optional()
+        .describe('Only this reason (a key of the list’s byReason); 400 UNKNOWN_REASON for a code that is no reason'),
+      areaId: z
+        .number()
+        .int()
+        .positive()
+        .optional()
+        .describe('Only the recipients in this commune or district inside your scope; 404 AREA_NOT_FOUND outside it'),
+    }),
   ])
-  .refine((b) => b.kind === 'audit_trail' || b.kind === 'network_access' || !b.full || b.reason !== undefined, {
+  .refine((b) => (b.kind !== 'reconciliation' && b.kind !== 'cash_recipients') || !b.full || b.reason !== undefined, {
     message: 'say why the identifiers are needed in full',
     path: ['reason'],
   })
@@ -87,7 +110,7 @@ export const createExportBody = z
 export const manifestSchema = z
   .object({
     id: z.string(),
-    kind: z.enum(['reconciliation', 'audit_trail', 'cash_recipients', 'network_access']),
+    kind: z.enum(['reconciliation', 'audit_trail', 'cash_recipients', 'network_access', 'sms_untold']),
     format: z.enum(['csv', 'xlsx']),
     status: z
       .enum(['running', 'done', 'failed', 'expired'])
@@ -102,12 +125,14 @@ export const manifestSchema = z
       .int()
       .nullable()
       .describe(
-        'reconciliation: sum of the amounts per category (statement amount of each line, payment amount of each missing payment); cash_recipients: cash paid; audit_trail, network_access: null',
+        'reconciliation: sum of the amounts per category (statement amount of each line, payment amount of each missing payment); cash_recipients: cash paid; audit_trail, network_access, sms_untold: null',
       ),
     totals: z
       .record(z.string(), z.unknown())
       .nullable()
-      .describe('reconciliation: byCategory {count, amount}, statementAmount, serviceAmount, runs; audit_trail: firstId, lastId, byAction'),
+      .describe(
+        'reconciliation: byCategory {count, amount}, statementAmount, serviceAmount, runs; audit_trail: firstId, lastId, byAction; sms_untold: batchId, byReason',
+      ),
     bytes: z.number().int().nullable(),
     sha256: z.string().nullable().describe('SHA-256 (hex) of the file exactly as downloaded'),
     fileName: z.string().nullable(),

@@ -24,6 +24,7 @@ import {
   MAX_EXPORT_DAYS,
   MONTHLY_KINDS,
   SCHEMA_ROWS,
+  SMS_UNTOLD_ROLES,
   type ExportManifest,
   type ExportRequest,
   type ExportRow,
@@ -32,6 +33,7 @@ import {
 export {
   AUDIT_EXPORT_ROLES,
   FULL_VALUE_ROLES,
+  SMS_UNTOLD_ROLES,
   MAX_EXPORT_DAYS,
   type ExportFormat,
   type ExportKind,
@@ -47,6 +49,15 @@ export {
 export interface ExportExtraSources {
   /** The network component's access report of a month, one row per commune. */
   networkAccess(area: AreaRef | null, period: Period): ExportSource;
+  /**
+   * The notifications component's list of who in a batch could not be told by SMS, checked for the caller as its API
+   * checks it (the batch and area refused as missing outside the scope, an unknown reason refused): the area the rows
+   * come from, and the rows.
+   */
+  smsUntold(
+    p: Principal,
+    q: { batchId: string; reason?: string | undefined; areaId?: number | undefined },
+  ): Promise<{ area: AreaRef; source: ExportSource }>;
 }
 
 /** Exports written at once by one process; more wait their turn (still `running`, heartbeat kept). */
@@ -85,8 +96,9 @@ export class ExportsService {
    * and starts writing the file in the background; the answer is the manifest, `running` until the file is done.
    */
   async create(actor: Actor, p: Principal, req: ExportRequest): Promise<ExportManifest> {
-    if (!MONTHLY_KINDS.includes(req.kind) && !hasRole(p, ...AUDIT_EXPORT_ROLES)) {
-      throw forbidden('ROLE_REQUIRED', `exporting ${req.kind} needs one of the roles: ${AUDIT_EXPORT_ROLES.join(', ')}`);
+    const roles = req.kind === 'sms_untold' ? SMS_UNTOLD_ROLES : MONTHLY_KINDS.includes(req.kind) ? null : AUDIT_EXPORT_ROLES;
+    if (roles && !hasRole(p, ...roles)) {
+      throw forbidden('ROLE_REQUIRED', `exporting ${req.kind} needs one of the roles: ${roles.join(', ')}`);
     }
     const full = (req.kind === 'reconciliation' || req.kind === 'cash_recipients') && req.full;
     if (full && !hasRole(p, ...FULL_VALUE_ROLES)) {
@@ -97,7 +109,16 @@ export class ExportsService {
     if (full && reason === null)
       throw invalid('VALIDATION_FAILED', 'body.reason: say why the identifiers are needed in full', { path: 'reason' });
     const params: Record<string, unknown> = {};
-    if (req.kind === 'cash_recipients' || req.kind === 'network_access') {
+    let prepared: ExportSource | undefined;
+    let area: AreaRef | null = null;
+    if (req.kind === 'sms_untold') {
+      if (!this.extra) throw new AppError('unavailable', 'EXPORT_KIND_UNAVAILABLE', 'this process cannot write sms_untold exports');
+      const untold = await this.extra.smsUntold(p, { batchId: req.batchId, reason: req.reason, areaId: req.areaId });
+      params.batchId = req.batchId;
+      if (req.reason !== undefined) params.reason = req.reason;
+      prepared = untold.source;
+      area = untold.area;
+    } else if (req.kind === 'cash_recipients' || req.kind === 'network_access') {
       params.period = formatPeriod(req.period);
     } else {
       if (req.from > req.to) throw invalid('PERIOD_REVERSED', `from (${req.from}) is after to (${req.to})`, { path: 'from' });
@@ -112,7 +133,7 @@ export class ExportsService {
       params.providerId = req.providerId;
       params.provider = pr.name;
     }
-    const area = await resolveArea(this.ds, p, req.areaId);
+    if (req.kind !== 'sms_untold') area = await resolveArea(this.ds, p, req.areaId);
     if (req.areaId !== undefined) params.areaId = req.areaId;
     if (area) params.areaCode = area.code;
     const id = await this.ds.transaction(async (em) => {
@@ -133,7 +154,7 @@ export class ExportsService {
     });
     // the answer is the manifest as accepted (running), whatever the generation has done by the time it is sent
     const accepted = await this.get(p, id);
-    const job = this.generate(actor, id, req, area, full, params).finally(() => this.inFlight.delete(id));
+    const job = this.generate(actor, id, req, area, full, params, prepared).finally(() => this.inFlight.delete(id));
     this.inFlight.set(id, job);
     return accepted;
   }
@@ -208,11 +229,19 @@ export class ExportsService {
       case 'network_access':
         if (!this.extra) throw new AppError('unavailable', 'EXPORT_KIND_UNAVAILABLE', 'this process cannot write network_access exports');
         return this.extra.networkAccess(area, req.period);
+      case 'sms_untold':
+        // checked and built with the request, for its caller: see create
+        throw new AppError('internal', 'EXPORT_SOURCE_MISSING', 'an sms_untold export is written from the source its request built');
     }
   }
 
   private fileNameOf(id: string, req: ExportRequest, area: AreaRef | null): string {
-    const span = req.kind === 'cash_recipients' || req.kind === 'network_access' ? formatPeriod(req.period) : `${req.from}_${req.to}`;
+    const span =
+      req.kind === 'sms_untold'
+        ? `batch${req.batchId}${req.reason !== undefined ? `-${req.reason}` : ''}`
+        : req.kind === 'cash_recipients' || req.kind === 'network_access'
+          ? formatPeriod(req.period)
+          : `${req.from}_${req.to}`;
     return `export-${id}-${req.kind.replace('_', '-')}-${span}${area ? `-${area.code}` : ''}.${req.format}`;
   }
 
@@ -223,6 +252,7 @@ export class ExportsService {
     area: AreaRef | null,
     full: boolean,
     params: Record<string, unknown>,
+    prepared?: ExportSource,
   ): Promise<void> {
     let progress = 0;
     const beat = setInterval(() => {
@@ -238,7 +268,7 @@ export class ExportsService {
     await this.slot();
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      const source = this.sourceOf(req, area, full);
+      const source = prepared ?? this.sourceOf(req, area, full);
       sink = req.format === 'csv' ? new CsvSink(partPath, source.columns) : new XlsxSink(partPath, source.columns, source.sheet);
       for await (const batch of source.rows()) {
         for (const row of batch) {

@@ -6,3 +6,4 @@ export { Templates } from './templates';
 export { registerNotificationRoutes, smsReportHandler } from './notifications.routes';
 export { countSms, withoutDiacritics } from './sms-encoding';
 export { NOTIFICATION_EVENTS, type NotificationEvent } from './notification-events';
+export { UNTOLD_REASONS, UNTOLD_EXPORT_COLUMNS, untoldLine, vnDate, type UntoldFilter } from './untold';

@@ -205,12 +205,19 @@ export function registerNotificationRoutes(api: Api, n: NotificationsService): v
   api.route({
     method: 'get',
     path: '/notifications/batches/:batchId/untold',
-    summary: 'In a batch, who could not be told by SMS and why',
+    summary: 'In a batch, who could not be told by SMS and why, by reason and commune',
+    description:
+      'Names, communes and reasons only, never a number. reason and areaId narrow the list; byReason follows areaId only, communes neither. ' +
+      'As a file: POST /exports with kind sms_untold and the same filters.',
     tags: TAGS,
     access: READ_ROLES,
     params: batchParams,
     query: untoldQuery,
-    responses: { 200: { description: 'A page, and the counts by reason', schema: untoldSchema }, 404: { description: 'BATCH_NOT_FOUND' } },
+    responses: {
+      200: { description: 'A page, the counts by reason and the communes', schema: untoldSchema },
+      400: { description: 'UNKNOWN_REASON (naming reason)' },
+      404: { description: 'BATCH_NOT_FOUND, AREA_NOT_FOUND (also outside your scope)' },
+    },
     handler: ({ params, query }, ctx) => n.untold(ctx.principal, params.batchId, query),
   });
   api.route({

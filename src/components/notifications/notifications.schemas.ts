@@ -5,6 +5,7 @@ import { MESSAGE_STATUSES } from './messages.sql';
 import { NOTIFICATION_EVENTS, PLACEHOLDERS } from './notification-events';
 import { GATEWAY_KINDS, GATEWAY_LIMITS, GATEWAY_NAME } from './sms-gateways.service';
 import { SMS_SENDER } from './sms-wire';
+import { REASON_CODE } from './untold';
 
 const limit = (key: keyof typeof GATEWAY_LIMITS, what: string) =>
   z.number().int().min(GATEWAY_LIMITS[key].min).max(GATEWAY_LIMITS[key].max).describe(what);
@@ -189,13 +190,38 @@ export const messageList = z
 export const untoldQuery = z.strictObject({
   after: z.string().max(64).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
+  reason: z
+    .string()
+    .regex(REASON_CODE, 'must be a reason code such as NO_MOBILE')
+    .optional()
+    .describe('Only the messages counted under this reason (a key of byReason); 400 UNKNOWN_REASON for a code that is no reason'),
+  areaId: intId
+    .optional()
+    .describe(
+      'Only the recipients in this area (a commune, or a district and its communes) inside your scope; 404 AREA_NOT_FOUND outside it',
+    ),
 });
 export const batchParams = z.strictObject({ batchId: bigId });
 export const untoldSchema = z
   .object({
-    items: z.array(z.object({ ...messageView, beneficiaryId: z.string(), fullName: z.string() })),
+    items: z.array(
+      z.object({
+        ...messageView,
+        beneficiaryId: z.string(),
+        fullName: z.string(),
+        areaId: z.number().int().describe("The recipient's commune (the payment's area)"),
+        areaName: z.string(),
+      }),
+    ),
     next: z.string().nullable(),
-    byReason: z.record(z.string(), z.number().int()),
+    byReason: z
+      .record(z.string(), z.number().int())
+      .describe(
+        'Messages per reason (the status when a message has none) in your scope and the area asked for, whatever the reason asked for',
+      ),
+    communes: z
+      .array(z.object({ areaId: z.number().int(), name: z.string(), count: z.number().int() }))
+      .describe('The communes of the batch with untold messages in your scope, by name, whatever the filters'),
   })
   .meta({ id: 'NotificationUntold' });
 export const costQuery = z.strictObject({ month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM') });

@@ -2,12 +2,14 @@ import type { DataSource } from 'typeorm';
 import type { DataCipher } from '../../platform/crypto';
 import { invalid, notFound } from '../../platform/errors';
 import { areaPathScopeSql, assertVisible, type Actor, type Principal } from '../../platform/security';
+import type { AreaRef, ExportSource } from '../exports';
 import type { AuditService } from '../audit';
 import { currentSchedule, renderFacts, scheduleValues, valuesOf } from './message-content';
 import { MAX_TEXT_CHARS, countSms, withoutDiacritics, type SmsEncoding } from './sms-encoding';
 import { checkTemplate, renderTemplate, type NotificationEvent } from './notification-events';
 import type { SmsGatewaysService } from './sms-gateways.service';
 import type { Templates } from './templates';
+import { REASON_OF, UNTOLD_FROM, untoldScope, untoldSource, type UntoldFilter } from './untold';
 
 export interface Preview {
   text: string;
@@ -85,11 +87,6 @@ const toView = (r: MessageRow): MessageView => ({
 
 const MESSAGE_COLUMNS =
   'm.reference, m.event, m.status, m.reason, m.programme_id, m.batch_id, m.text, m.encoding, m.segments, m.cost, m.gateway_status, m.error_code, m.created_at, m.sent_at, m.final_at';
-
-/** Who could not be told: the statuses in which a message will not reach its recipient. */
-export const UNTOLD_STATUSES = ['skipped', 'refused', 'failed', 'dropped', 'review'] as const;
-/** Not sent, yet the recipient is told all the same: a changed hand-over's message of its own replaces it. */
-const TOLD_OTHERWISE = "COALESCE(m.reason, '') <> 'SUPERSEDED'";
 
 /** Consent, previews, a recipient's messages, who in a batch could not be told, and what messages cost. */
 export class NotificationsService {
@@ -190,41 +187,56 @@ export class NotificationsService {
     return rows.map(toView);
   }
 
-  /** In a batch, who could not be told and why, in the caller's scope; keyset-paged by reference. */
+  /**
+   * In a batch, who could not be told and why, in the caller's scope, narrowed to a reason and an area; keyset-paged by
+   * reference. The counts by reason follow the area only (every reason's count, for choosing one), and the communes
+   * with untold messages are the whole batch's in scope (for choosing one).
+   */
   async untold(
     p: Principal,
     batchId: string,
-    q: { after?: string | undefined; limit: number },
+    q: UntoldFilter & { after?: string | undefined; limit: number },
   ): Promise<{
-    items: (MessageView & { beneficiaryId: string; fullName: string })[];
+    items: (MessageView & { beneficiaryId: string; fullName: string; areaId: number; areaName: string })[];
     next: string | null;
     byReason: Record<string, number>;
+    communes: { areaId: number; name: string; count: number }[];
   }> {
-    const [batch] = (await this.ds.query('SELECT a.path FROM batches b JOIN areas a ON a.id = b.area_id WHERE b.id = ?', [batchId])) as {
-      path: string;
-    }[];
-    if (!batch) throw notFound('BATCH_NOT_FOUND', `no batch with id ${batchId}`);
-    assertVisible(p, batch.path, 'BATCH_NOT_FOUND', `no batch with id ${batchId}`);
-    const scope = areaPathScopeSql(p, 'a.path');
-    const statuses = UNTOLD_STATUSES.map(() => '?').join(', ');
+    const s = await untoldScope(this.ds, p, batchId, q);
     const rows = (await this.ds.query(
-      `SELECT ${MESSAGE_COLUMNS}, m.beneficiary_id, b.full_name FROM notification_messages m
-       JOIN beneficiaries b ON b.id = m.beneficiary_id JOIN areas a ON a.id = m.area_id
-       WHERE m.batch_id = ? AND m.status IN (${statuses}) AND ${TOLD_OTHERWISE} AND ${scope.sql} ${q.after ? 'AND m.reference > ?' : ''}
-       ORDER BY m.reference LIMIT ?`,
-      [batchId, ...UNTOLD_STATUSES, ...scope.params, ...(q.after ? [q.after] : []), q.limit + 1],
-    )) as (MessageRow & { beneficiary_id: string; full_name: string })[];
+      `SELECT ${MESSAGE_COLUMNS}, m.beneficiary_id, b.full_name, m.area_id, a.name AS area_name FROM ${UNTOLD_FROM}
+       WHERE ${s.items.sql} ${q.after ? 'AND m.reference > ?' : ''} ORDER BY m.reference LIMIT ?`,
+      [...s.items.params, ...(q.after ? [q.after] : []), q.limit + 1],
+    )) as (MessageRow & { beneficiary_id: string; full_name: string; area_id: number; area_name: string })[];
     const page = rows.slice(0, q.limit);
     const counts = (await this.ds.query(
-      `SELECT COALESCE(m.reason, m.status) AS reason, COUNT(*) AS n FROM notification_messages m JOIN areas a ON a.id = m.area_id
-       WHERE m.batch_id = ? AND m.status IN (${statuses}) AND ${TOLD_OTHERWISE} AND ${scope.sql} GROUP BY COALESCE(m.reason, m.status)`,
-      [batchId, ...UNTOLD_STATUSES, ...scope.params],
+      `SELECT ${REASON_OF} AS reason, COUNT(*) AS n FROM notification_messages m JOIN areas a ON a.id = m.area_id
+       WHERE ${s.counts.sql} GROUP BY ${REASON_OF}`,
+      s.counts.params,
     )) as { reason: string; n: string }[];
+    const communes = (await this.ds.query(
+      `SELECT m.area_id, a.name, COUNT(*) AS n FROM notification_messages m JOIN areas a ON a.id = m.area_id
+       WHERE ${s.communes.sql} GROUP BY m.area_id, a.name ORDER BY a.name, m.area_id`,
+      s.communes.params,
+    )) as { area_id: number; name: string; n: string }[];
     return {
-      items: page.map((r) => ({ ...toView(r), beneficiaryId: String(r.beneficiary_id), fullName: r.full_name })),
+      items: page.map((r) => ({
+        ...toView(r),
+        beneficiaryId: String(r.beneficiary_id),
+        fullName: r.full_name,
+        areaId: Number(r.area_id),
+        areaName: r.area_name,
+      })),
       next: rows.length > q.limit ? page[page.length - 1]!.reference : null,
       byReason: Object.fromEntries(counts.map((c) => [c.reason, Number(c.n)])),
+      communes: communes.map((c) => ({ areaId: Number(c.area_id), name: c.name, count: Number(c.n) })),
     };
+  }
+
+  /** The same list as an export (the exports component writes the file): checked as the list is, for the caller. */
+  async untoldExport(p: Principal, batchId: string, f: UntoldFilter): Promise<{ area: AreaRef; source: ExportSource }> {
+    const s = await untoldScope(this.ds, p, batchId, f);
+    return { area: s.area, source: untoldSource(this.ds, s) };
   }
 
   /**

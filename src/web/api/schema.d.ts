@@ -9236,8 +9236,8 @@ export interface paths {
         };
         put?: never;
         /**
-         * Export reconciliation logs, the audit trail, the people paid in cash or the access report, as CSV or XLSX, with a manifest
-         * @description The file is written in the background, streamed from the database; the answer is its manifest, status running. Poll GET /exports/{id} until status is done, then download GET /exports/{id}/file and compare its SHA-256 with the manifest. reconciliation and audit_trail: auditors and administrators; cash_recipients and network_access (the access report, one row per commune): every reader. Rows are limited to your area scope (and the areaId asked for); statement lines whose reference is no payment have no area and are exported only to readers of the whole province. Identifiers are masked unless full is true (staff and auditors). The request, the finished file and every download are audited.
+         * Export reconciliation logs, the audit trail, the people paid in cash, the access report or who in a batch could not be told by SMS, as CSV or XLSX, with a manifest
+         * @description The file is written in the background, streamed from the database; the answer is its manifest, status running. Poll GET /exports/{id} until status is done, then download GET /exports/{id}/file and compare its SHA-256 with the manifest. reconciliation and audit_trail: auditors and administrators; cash_recipients and network_access (the access report, one row per commune): every reader; sms_untold (a batch’s recipients not told by SMS, by reason and commune, names only): staff, approvers and auditors, the batch and area refused as GET /notifications/batches/{batchId}/untold refuses them. Rows are limited to your area scope (and the areaId asked for); statement lines whose reference is no payment have no area and are exported only to readers of the whole province. Identifiers are masked unless full is true (staff and auditors). The request, the finished file and every download are audited.
          */
         post: {
             parameters: {
@@ -9266,7 +9266,7 @@ export interface paths {
                         "application/json": components["schemas"]["ExportManifest"];
                     };
                 };
-                /** @description PERIOD_REVERSED, PERIOD_TOO_LONG, AREA_NOT_FOUND, PROVIDER_NOT_FOUND; INVALID_IDEMPOTENCY_KEY: malformed Idempotency-Key */
+                /** @description PERIOD_REVERSED, PERIOD_TOO_LONG, AREA_NOT_FOUND, PROVIDER_NOT_FOUND, UNKNOWN_REASON; INVALID_IDEMPOTENCY_KEY: malformed Idempotency-Key */
                 400: {
                     headers: {
                         [name: string]: unknown;
@@ -9284,6 +9284,13 @@ export interface paths {
                 };
                 /** @description ROLE_REQUIRED, FULL_VALUES_NOT_ALLOWED, AREA_OUT_OF_SCOPE; CSRF_TOKEN_INVALID: a cookie session without its X-CSRF-Token header */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description sms_untold: BATCH_NOT_FOUND, AREA_NOT_FOUND (also outside your scope) */
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -11605,12 +11612,19 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** In a batch, who could not be told by SMS and why */
+        /**
+         * In a batch, who could not be told by SMS and why, by reason and commune
+         * @description Names, communes and reasons only, never a number. reason and areaId narrow the list; byReason follows areaId only, communes neither. As a file: POST /exports with kind sms_untold and the same filters.
+         */
         get: {
             parameters: {
                 query?: {
                     after?: string;
                     limit?: number;
+                    /** @description Only the messages counted under this reason (a key of byReason); 400 UNKNOWN_REASON for a code that is no reason */
+                    reason?: string;
+                    /** @description Only the recipients in this area (a commune, or a district and its communes) inside your scope; 404 AREA_NOT_FOUND outside it */
+                    areaId?: number;
                 };
                 header?: never;
                 path: {
@@ -11620,7 +11634,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description A page, and the counts by reason */
+                /** @description A page, the counts by reason and the communes */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -11629,14 +11643,12 @@ export interface paths {
                         "application/json": components["schemas"]["NotificationUntold"];
                     };
                 };
-                /** @description Invalid request (VALIDATION_FAILED names every problem) */
+                /** @description UNKNOWN_REASON (naming reason) */
                 400: {
                     headers: {
                         [name: string]: unknown;
                     };
-                    content: {
-                        "application/json": components["schemas"]["Error"];
-                    };
+                    content?: never;
                 };
                 /** @description Missing, invalid, expired or revoked token */
                 401: {
@@ -11656,7 +11668,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description BATCH_NOT_FOUND */
+                /** @description BATCH_NOT_FOUND, AREA_NOT_FOUND (also outside your scope) */
                 404: {
                     headers: {
                         [name: string]: unknown;
@@ -12895,7 +12907,7 @@ export interface components {
         ExportManifest: {
             id: string;
             /** @enum {string} */
-            kind: "reconciliation" | "audit_trail" | "cash_recipients" | "network_access";
+            kind: "reconciliation" | "audit_trail" | "cash_recipients" | "network_access" | "sms_untold";
             /** @enum {string} */
             format: "csv" | "xlsx";
             /**
@@ -12914,9 +12926,9 @@ export interface components {
             /** @description Rows written so far (final when done) */
             progressRows: number;
             rowCount: number | null;
-            /** @description reconciliation: sum of the amounts per category (statement amount of each line, payment amount of each missing payment); cash_recipients: cash paid; audit_trail, network_access: null */
+            /** @description reconciliation: sum of the amounts per category (statement amount of each line, payment amount of each missing payment); cash_recipients: cash paid; audit_trail, network_access, sms_untold: null */
             totalAmount: number | null;
-            /** @description reconciliation: byCategory {count, amount}, statementAmount, serviceAmount, runs; audit_trail: firstId, lastId, byAction */
+            /** @description reconciliation: byCategory {count, amount}, statementAmount, serviceAmount, runs; audit_trail: firstId, lastId, byAction; sms_untold: batchId, byReason */
             totals: {
                 [key: string]: unknown;
             } | null;
@@ -13033,6 +13045,23 @@ export interface components {
             /** @description YYYY-MM: the month paid */
             period: string;
             /** @description Root of the area subtree to export (default: your scope); must be inside your scope */
+            areaId?: number;
+        } | {
+            /**
+             * @description Who in a batch could not be told by SMS, as GET /notifications/batches/{batchId}/untold lists them: commune, name, event, status, reason, message reference, date (no numbers); staff, approvers and auditors
+             * @enum {string}
+             */
+            kind: "sms_untold";
+            /**
+             * @description csv: UTF-8 with BOM; xlsx: the same rows, plus a Manifest sheet
+             * @enum {string}
+             */
+            format: "csv" | "xlsx";
+            /** @description The batch */
+            batchId: string;
+            /** @description Only this reason (a key of the list’s byReason); 400 UNKNOWN_REASON for a code that is no reason */
+            reason?: string;
+            /** @description Only the recipients in this commune or district inside your scope; 404 AREA_NOT_FOUND outside it */
             areaId?: number;
         };
         ExportManifestPage: {
@@ -13493,11 +13522,21 @@ export interface components {
                 finalAt: string | null;
                 beneficiaryId: string;
                 fullName: string;
+                /** @description The recipient's commune (the payment's area) */
+                areaId: number;
+                areaName: string;
             }[];
             next: string | null;
+            /** @description Messages per reason (the status when a message has none) in your scope and the area asked for, whatever the reason asked for */
             byReason: {
                 [key: string]: number;
             };
+            /** @description The communes of the batch with untold messages in your scope, by name, whatever the filters */
+            communes: {
+                areaId: number;
+                name: string;
+                count: number;
+            }[];
         };
         NotificationCostReport: {
             month: string;

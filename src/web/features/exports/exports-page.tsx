@@ -13,7 +13,8 @@ import { newIdempotencyKey, refusal } from '../approvals/refusal';
 import { AreaSelect } from '../coverage/area-select';
 
 type Manifest = Schemas['ExportManifest'];
-type Kind = Manifest['kind'];
+/** What this form makes; a batch's list of who was not told by SMS is made on the batch's page. */
+type Kind = Exclude<Manifest['kind'], 'sms_untold'>;
 const KINDS: readonly Kind[] = ['reconciliation', 'audit_trail', 'cash_recipients', 'network_access'];
 /** Kinds of one month rather than a span of days. */
 const monthly = (k: Kind) => k === 'cash_recipients' || k === 'network_access';
