@@ -269,10 +269,14 @@ describe('GET /api/v1/notifications/batches/{batchId}/untold and its export (kin
       ];
     };
 
-    /** None of the people's numbers; in a file, no long run of digits at all (an event's summary holds a SHA-256). */
+    /**
+     * None of the people's numbers; in a file, no long run of digits at all but in the message references (a batch's
+     * prefix is the month and random letters and digits: B202612 then 3 is already nine digits; an event's summary
+     * holds a SHA-256).
+     */
     const expectNoNumber = (text: string, file = true) => {
       for (const n of numbers) expect(text, 'a phone, national ID or account').to.not.contain(n);
-      if (file) expect(text).to.not.match(/\d{9,}/);
+      if (file) expect(text.replace(/NTF-[A-Za-z0-9-]+/g, 'NTF-…')).to.not.match(/\d{9,}/);
     };
 
     it('writes as CSV the lines the API lists, line by line, in Vietnamese words, with no number; audited', async () => {
