@@ -5,7 +5,7 @@ import { areaPathScopeSql, assertVisible, type Actor, type Principal } from '../
 import type { AuditService } from '../audit';
 import { currentSchedule, renderFacts, scheduleValues, valuesOf } from './message-content';
 import { MAX_TEXT_CHARS, countSms, withoutDiacritics, type SmsEncoding } from './sms-encoding';
-import { checkTemplate, renderTemplate, type NotificationEvent } from './notification-events';
+import { checkTemplate, HANDOVER_EVENTS, renderTemplate, type NotificationEvent } from './notification-events';
 import type { SmsGatewaysService } from './sms-gateways.service';
 import type { Templates } from './templates';
 
@@ -88,8 +88,11 @@ const MESSAGE_COLUMNS =
 
 /** Who could not be told: the statuses in which a message will not reach its recipient. */
 export const UNTOLD_STATUSES = ['skipped', 'refused', 'failed', 'dropped', 'review'] as const;
-/** Not sent, yet the recipient is told all the same: a changed hand-over's message of its own replaces it. */
-const TOLD_OTHERWISE = "COALESCE(m.reason, '') <> 'SUPERSEDED'";
+/**
+ * Not sent, yet nobody is left untold: a changed hand-over's message of its own replaces it (SUPERSEDED); a reminder
+ * of a payment that got its result before it went out has nothing left to remind (ALREADY_PAID, PAYMENT_CLOSED).
+ */
+const TOLD_OTHERWISE = "COALESCE(m.reason, '') NOT IN ('SUPERSEDED', 'ALREADY_PAID', 'PAYMENT_CLOSED')";
 
 /** Consent, previews, a recipient's messages, who in a batch could not be told, and what messages cost. */
 export class NotificationsService {
@@ -126,8 +129,7 @@ export class NotificationsService {
     if (!facts) throw notFound('BENEFICIARY_NOT_FOUND', `no beneficiary with id ${q.beneficiaryId}`);
     const values = await valuesOf(this.ds, facts, this.hotline, body.includes('{diem_rut}'));
     // the hand-over of the recipient's pay point for that payment, when one is set
-    const schedule =
-      pay && q.event === 'paypoint_scheduled' ? await currentSchedule(this.ds, String(pay.batch_id), Number(pay.area_id)) : null;
+    const schedule = pay && HANDOVER_EVENTS.has(q.event) ? await currentSchedule(this.ds, String(pay.batch_id), Number(pay.area_id)) : null;
     const rendered = renderTemplate(body, schedule ? { ...values, ...scheduleValues(schedule) } : values);
     const text = plain ? withoutDiacritics(rendered) : rendered;
     const count = countSms(text);
