@@ -213,7 +213,7 @@ describe('notifications: SMS to recipients', function () {
     it('are the built-in Vietnamese texts until staff save one', async () => {
       const r = await get(`/notifications/templates?programmeId=${programme.id}`, staff.token);
       expect(r.status).to.equal(200);
-      expect(r.body.items).to.have.length(7);
+      expect(r.body.items).to.have.length(8);
       expect(r.body.items.every((t: any) => t.version === 0)).to.equal(true);
       expect(Object.keys(r.body.placeholders)).to.include.members(['so_tien', 'tk_cuoi', 'diem_rut']);
     });

@@ -36,17 +36,18 @@ describe('pay-point hand-overs: scheduled by staff, told to each cash recipient 
     ]);
   }
 
-  const messagesOf = (batchId: string) =>
+  const messagesOf = (batchId: string, event: 'paypoint_scheduled' | 'paypoint_reminder' = 'paypoint_scheduled') =>
     sql<{ reference: string; status: string; reason: string | null; text: string | null; beneficiary_id: string }[]>(
       `SELECT reference, status, reason, text, beneficiary_id FROM notification_messages
-       WHERE batch_id = ? AND event = 'paypoint_scheduled' ORDER BY reference`,
-      [batchId],
+       WHERE batch_id = ? AND event = ? ORDER BY reference`,
+      [batchId, event],
     );
 
   async function dispatchUntilSettled(batchId: string, now: () => Date = () => vnDay()): Promise<void> {
     const end = Date.now() + 10_000;
     for (;;) {
-      const open = (await messagesOf(batchId)).filter((m) => ['pending', 'sending', 'unknown', 'accepted', 'sent'].includes(m.status));
+      const all = [...(await messagesOf(batchId)), ...(await messagesOf(batchId, 'paypoint_reminder'))];
+      const open = all.filter((m) => ['pending', 'sending', 'unknown', 'accepted', 'sent'].includes(m.status));
       if (open.length === 0) return;
       if (Date.now() > end) throw new Error(`messages still open: ${open.map((m) => `${m.reference}:${m.status}`).join(', ')}`);
       await app.services.notifier.runOnce(now);
@@ -199,5 +200,213 @@ describe('pay-point hand-overs: scheduled by staff, told to each cash recipient 
     const late = (await messagesOf(batch.id)).filter((m) => m.reference.endsWith('-R3-PAYPOINT'));
     expect(late.map((m) => `${m.status}:${m.reason}`)).to.deep.equal(Array(3).fill('dropped:HANDOVER_PASSED'));
     expect((await get(`/notifications/batches/${batch.id}/untold`, c.staff.token)).body.byReason).to.include({ HANDOVER_PASSED: 3 });
+  });
+  /** Records pay-point results (reference,paid) through the upload, as staff do. */
+  async function recordResults(batchId: string, lines: [string, boolean][]): Promise<void> {
+    const form = new FormData();
+    const csv = `reference,paid\n${lines.map(([ref, paid]) => `${ref},${paid ? 'yes' : 'no'}`).join('\n')}\n`;
+    form.append('file', new Blob([csv]), 'ket-qua.csv');
+    const r = await call('POST', `/api/v1/batches/${batchId}/paypoints/results`, { token: c.staff.token, form });
+    expect(r.status, r.text).to.equal(200);
+  }
+
+  const referenceOf = async (batchId: string, beneficiaryId: string): Promise<string> =>
+    (
+      await sql<{ reference: string }[]>('SELECT reference FROM payments WHERE batch_id = ? AND beneficiary_id = ?', [
+        batchId,
+        beneficiaryId,
+      ])
+    )[0]!.reference;
+
+  describe('the reminder the day before (paypoint_reminder)', () => {
+    it('reminds each cash recipient still to be paid once, on the day before from 07:00, about the revision in force only', async () => {
+      const { batch, lan, binh, noPhone, other, release } = await releasedCashBatch();
+      await release();
+      const truc = await areaId('00004');
+      const day = vnDate(3);
+      const body = { date: day, place: 'Nhà văn hoá tổ 5', hours: '7h30-11h00', papers: 'CCCD' };
+      expect((await put(`/batches/${batch.id}/paypoints/${truc}/schedule`, body, c.staff.token)).status).to.equal(200);
+      const vinhPhuc = await areaId('00006');
+      expect(
+        (await put(`/batches/${batch.id}/paypoints/${vinhPhuc}/schedule`, { ...body, place: 'UBND phường Vĩnh Phúc' }, c.staff.token))
+          .status,
+      ).to.equal(200);
+      // Bình is paid before the day before: nothing to remind him of
+      expect((await post(`/batches/${batch.id}/paypoints/handover`, { areaId: truc }, c.staff.token)).body.handedOver).to.equal(3);
+      const [lanRef, binhRef, noPhoneRef, otherRef] = await Promise.all(
+        [lan, binh, noPhone, other].map((x) => referenceOf(batch.id, x.beneficiaryId)),
+      );
+      await recordResults(batch.id, [[binhRef!, true]]);
+
+      await app.services.notifier.collect(vnDay(1)); // two days before
+      await app.services.notifier.collect(new Date(vnDay(2).getTime() - 3.5 * 3600_000)); // the day before, 06:30
+      expect(await messagesOf(batch.id, 'paypoint_reminder')).to.have.length(0);
+
+      // a burst of collectors on the day before: one reminder per recipient and revision
+      await Promise.all(Array.from({ length: 4 }, () => app.services.notifier.remind(vnDay(2))));
+      await app.services.notifier.collect(vnDay(2));
+      const reminders = await messagesOf(batch.id, 'paypoint_reminder');
+      expect(reminders.map((m) => m.reference)).to.have.members([
+        `NTF-${lanRef}-REMIND`,
+        `NTF-${noPhoneRef}-REMIND`,
+        `NTF-${otherRef}-REMIND`,
+      ]);
+      expect(reminders.every((m) => m.status === 'pending')).to.equal(true);
+
+      // the hand-over changes before they went out: the new revision is reminded, the old one's reminders are not sent
+      const moved = await put(`/batches/${batch.id}/paypoints/${truc}/schedule`, { ...body, hours: '13h30-16h30' }, c.staff.token);
+      expect(moved.body.revision).to.equal(2);
+      await app.services.notifier.collect(vnDay(2));
+      await app.services.notifier.collect(vnDay(3)); // the day itself creates none
+      expect((await messagesOf(batch.id, 'paypoint_reminder')).map((m) => m.reference)).to.have.members([
+        `NTF-${lanRef}-REMIND`,
+        `NTF-${lanRef}-R2-REMIND`,
+        `NTF-${noPhoneRef}-REMIND`,
+        `NTF-${noPhoneRef}-R2-REMIND`,
+        `NTF-${otherRef}-REMIND`,
+      ]);
+      // Lan is paid after her reminder was created, before it went out
+      await recordResults(batch.id, [[lanRef!, true]]);
+
+      await dispatchUntilSettled(batch.id, () => vnDay(2));
+      const outcome = new Map((await messagesOf(batch.id, 'paypoint_reminder')).map((m) => [m.reference, m]));
+      expect(outcome.get(`NTF-${lanRef}-REMIND`)).to.include({ status: 'dropped', reason: 'SUPERSEDED' });
+      expect(outcome.get(`NTF-${lanRef}-R2-REMIND`)).to.include({ status: 'dropped', reason: 'ALREADY_PAID' });
+      expect(outcome.get(`NTF-${noPhoneRef}-REMIND`)).to.include({ status: 'dropped', reason: 'SUPERSEDED' });
+      expect(outcome.get(`NTF-${noPhoneRef}-R2-REMIND`)).to.include({ status: 'skipped', reason: 'NO_MOBILE' });
+      const told = outcome.get(`NTF-${otherRef}-REMIND`)!;
+      expect(told.status).to.equal('delivered');
+      expect(told.text).to.include(
+        `Nhắc lịch: ngày mai ${smsDate(day)} nhận trợ cấp tháng 12/2024 tại UBND phường Vĩnh Phúc, 7h30-11h00. Mang theo CCCD.`,
+      );
+      expect(ledger.messages.get(`NTF-${otherRef}-REMIND`)!.accepts).to.equal(1);
+      for (const ref of [`NTF-${lanRef}-REMIND`, `NTF-${lanRef}-R2-REMIND`, `NTF-${noPhoneRef}-REMIND`]) {
+        expect(ledger.messages.has(ref), ref).to.equal(false);
+      }
+      // who could not be reminded is untold; a superseded or paid one is not
+      const untold = await get(`/notifications/batches/${batch.id}/untold?limit=100`, c.auditor.token);
+      const reminded = untold.body.items.filter((m: any) => m.event === 'paypoint_reminder');
+      expect(reminded.map((m: any) => `${m.reference}:${m.reason}`)).to.deep.equal([`NTF-${noPhoneRef}-R2-REMIND:NO_MOBILE`]);
+      expect(untold.body.byReason).to.not.have.any.keys('ALREADY_PAID', 'SUPERSEDED');
+    });
+
+    it('is not created for a hand-over set on the day before, and one held past midnight is not sent', async () => {
+      const { batch, other, release } = await releasedCashBatch();
+      await release();
+      const vinhPhuc = await areaId('00006');
+      // today and tomorrow in Asia/Ho_Chi_Minh by the real clock: the hand-over is saved on the day before
+      const today = new Date(Date.now() + 7 * 3600_000).toISOString().slice(0, 10);
+      const tomorrow = new Date(Date.parse(`${today}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+      const body = { date: tomorrow, place: 'UBND phường Vĩnh Phúc', hours: '8h-11h', papers: 'CCCD' };
+      expect((await put(`/batches/${batch.id}/paypoints/${vinhPhuc}/schedule`, body, c.staff.token)).status).to.equal(200);
+      await app.services.notifier.collect(new Date(Date.parse(`${today}T03:00:00Z`)));
+      await app.services.notifier.remind(new Date(Date.parse(`${today}T13:00:00Z`)));
+      expect(await messagesOf(batch.id, 'paypoint_reminder')).to.have.length(0);
+      expect(await messagesOf(batch.id)).to.have.length(1); // the first message tells it, fresh
+
+      // a later hand-over is reminded on its day before; a reminder claimed on the day itself would say "tomorrow" wrongly
+      const later = vnDate(4);
+      expect(
+        (await put(`/batches/${batch.id}/paypoints/${vinhPhuc}/schedule`, { ...body, date: later }, c.staff.token)).body.revision,
+      ).to.equal(2);
+      await app.services.notifier.remind(vnDay(3));
+      const ref = `NTF-${await referenceOf(batch.id, other.beneficiaryId)}-R2-REMIND`;
+      expect((await messagesOf(batch.id, 'paypoint_reminder')).map((m) => m.reference)).to.deep.equal([ref]);
+      await dispatchUntilSettled(batch.id, () => vnDay(4));
+      expect((await messagesOf(batch.id, 'paypoint_reminder'))[0]).to.include({ status: 'dropped', reason: 'REMINDER_LATE' });
+      expect(ledger.messages.has(ref)).to.equal(false);
+      expect((await get(`/notifications/batches/${batch.id}/untold`, c.staff.token)).body.byReason).to.include({ REMINDER_LATE: 1 });
+    });
+  });
+
+  describe('GET /api/v1/paypoints/schedules', () => {
+    it('lists the hand-overs in force across batches by day then commune, in scope, with recipients, results and messages', async () => {
+      const first = await releasedCashBatch();
+      await first.release();
+      const second = await releasedCashBatch();
+      await second.release();
+      const [truc, vinhPhuc, baDinh] = await Promise.all([areaId('00004'), areaId('00006'), areaId('001')]);
+      const at = (b: { id: string }, area: number, date: string, place: string) =>
+        put(`/batches/${b.id}/paypoints/${area}/schedule`, { date, place, hours: '8h-11h', papers: 'CCCD' }, c.staff.token);
+      expect((await at(first.batch, truc, vnDate(6), 'Nhà văn hoá tổ 5')).status).to.equal(200);
+      expect((await at(first.batch, truc, vnDate(5), 'Nhà văn hoá tổ 7')).body.revision).to.equal(2);
+      expect((await at(first.batch, vinhPhuc, vnDate(6), 'UBND phường Vĩnh Phúc')).status).to.equal(200);
+      expect((await at(second.batch, truc, vnDate(5), 'UBND phường Trúc Bạch')).status).to.equal(200);
+      await app.services.notifier.collect();
+      await dispatchUntilSettled(first.batch.id);
+      await dispatchUntilSettled(second.batch.id);
+      const mine = new Set([first.batch.id, second.batch.id].map(String));
+      const list = async (query: string, token = c.staff.token) => {
+        const r = await get(`/paypoints/schedules?${query}`, token);
+        expect(r.status, r.text).to.equal(200);
+        return (r.body.items as any[]).filter((x) => mine.has(x.batch.id));
+      };
+
+      const range = `from=${vnDate(5)}&to=${vnDate(6)}`;
+      const rows = await list(`areaId=${baDinh}&${range}&limit=200`);
+      // by day, then commune, then batch
+      expect(rows.map((x) => `${x.date} ${x.area.code} ${x.batch.id}`)).to.deep.equal([
+        `${vnDate(5)} 00004 ${first.batch.id}`,
+        `${vnDate(5)} 00004 ${second.batch.id}`,
+        `${vnDate(6)} 00006 ${first.batch.id}`,
+      ]);
+      const row = rows.find((x) => x.batch.id === String(first.batch.id) && x.area.code === '00004');
+      expect(row).to.deep.include({
+        revision: 2,
+        place: 'Nhà văn hoá tổ 7',
+        hours: '8h-11h',
+        papers: 'CCCD',
+        cashRecipients: 3,
+        paid: 0,
+        notCollected: 0,
+        told: 2, // Lan and Bình about revision 2; Cường has no mobile
+        reminded: 0,
+      });
+      expect(row.batch).to.deep.include({ period: '2024-12', status: 'processing' });
+      expect(row.batch.programme.id).to.be.a('number');
+      expect(rows.find((x) => x.area.code === '00006')).to.include({ cashRecipients: 1, told: 1 });
+
+      // a commune, a day, the default start (today), paging
+      expect((await list(`areaId=${vinhPhuc}&${range}`)).map((x) => x.area.code)).to.deep.equal(['00006']);
+      expect((await list(`areaId=${baDinh}&from=${vnDate(6)}`)).map((x) => x.area.code)).to.deep.equal(['00006']);
+      expect(await list(`areaId=${baDinh}`)).to.have.length(3);
+      expect(await list(`areaId=${baDinh}&from=${vnDate(7)}`)).to.have.length(0);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: any = await get(
+          `/paypoints/schedules?areaId=${baDinh}&${range}&limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+          c.auditor.token,
+        );
+        expect(page.body.items.length).to.be.at.most(1);
+        seen.push(...page.body.items.map((x: any) => `${x.date} ${x.area.code} ${x.batch.id}`));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      expect(seen.filter((k) => mine.has(k.split(' ')[2]!))).to.deep.equal(rows.map((x) => `${x.date} ${x.area.code} ${x.batch.id}`));
+
+      // scope: read by officers and auditors; another district's staff sees none of it and cannot name it
+      expect(await list(range, c.approver.token)).to.have.length(3);
+      expect(await list(range, staffElsewhere.token)).to.have.length(0);
+      const outside = await get(`/paypoints/schedules?areaId=${truc}`, staffElsewhere.token);
+      expect(outside.status).to.equal(404);
+      expect(outside.body.error.code).to.equal('AREA_NOT_FOUND');
+      expect(outside.body.error.message).to.match(/^areaId: /);
+
+      // refusals name the parameter
+      const bad = await get(`/paypoints/schedules?from=2027-02-30`, c.staff.token);
+      expect(bad.status).to.equal(400);
+      expect(bad.body.error).to.include({ code: 'INVALID_DATE' });
+      expect(bad.body.error.message).to.match(/^from: /);
+      const notADay = await get(`/paypoints/schedules?to=ngay-mai`, c.staff.token);
+      expect(notADay.body.error.code).to.equal('INVALID_DATE');
+      expect(notADay.body.error.message).to.match(/^to: /);
+      const backwards = await get(`/paypoints/schedules?from=${vnDate(6)}&to=${vnDate(5)}`, c.staff.token);
+      expect(backwards.status).to.equal(400);
+      expect(backwards.body.error.code).to.equal('INVALID_DATE_RANGE');
+      expect(backwards.body.error.message).to.match(/^to: /);
+      const badCursor = await get(`/paypoints/schedules?cursor=nonsense`, c.staff.token);
+      expect(badCursor.body.error.code).to.equal('INVALID_CURSOR');
+      expect((await get(`/paypoints/schedules`)).status).to.equal(401);
+    });
   });
 });

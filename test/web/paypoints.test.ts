@@ -1,7 +1,8 @@
 /**
  * Staff's cash pay-point journey in Chromium against the real service and worker: on a released batch with cash
- * payments, download a pay point's hand-over list, hand the payments over, upload a results file that is refused
- * line by line, then the corrected one; the cash payments become paid.
+ * payments, find a hand-over on the cash hand-overs page and follow it to the batch, download a pay point's hand-over
+ * list, hand the payments over, upload a results file that is refused line by line, then the corrected one; the cash
+ * payments become paid.
  */
 import { expect } from 'chai';
 import { authenticator } from 'otplib';
@@ -10,7 +11,7 @@ import { offlineOpenapiDocument } from '../../src/api-document';
 import { testApp } from '../helpers/app';
 import { createBatch, enrol, makeProgramme, waitForStatus } from '../helpers/batches';
 import { areaId, makeUser, TEST_TOTP_SECRET, tokenFor, type TestUser } from '../helpers/factories';
-import { get, post } from '../helpers/http';
+import { call, get, post } from '../helpers/http';
 import { testWorker } from '../helpers/worker';
 import { expectAccessible, openBrowser, screenshotIfFailed, type Browser } from './helpers/browser';
 
@@ -72,8 +73,28 @@ describe('console: cash pay points (Chromium)', function () {
     expect((await post(`/batches/${batch.id}/release`, {}, staff.token)).body.status).to.equal('processing');
 
     const { infra: infra0 } = await testApp();
-    const page = await openAsStaff(`/batches/${batch.id}`);
+    // the hand-over at Trúc Bạch, in two days: listed on the cash hand-overs page, whose row leads to the batch
+    const day = new Date(Date.now() + 7 * 3600_000 + 2 * 86_400_000).toISOString().slice(0, 10);
+    const scheduled = await call('PUT', `/api/v1/batches/${batch.id}/paypoints/${await areaId('00004')}/schedule`, {
+      token: staff.token,
+      body: { date: day, place: 'Nhà văn hoá tổ 5', hours: '7h30-11h00', papers: 'CCCD' },
+    });
+    expect(scheduled.status, scheduled.text).to.equal(200);
+    const page = await openAsStaff('/paypoints');
+    await page.getByRole('heading', { name: 'Lịch chi trả tiền mặt', level: 1 }).waitFor();
+    const dayText = day.split('-').reverse().join('/');
+    const linkName = `Đợt số ${batch.id}, tháng 12/2024 (${prog.code})`;
+    const listed = page
+      .getByRole('table', { name: 'Lịch chi trả tiền mặt theo ngày và xã, phường' })
+      .getByRole('row')
+      .filter({ has: page.getByRole('link', { name: linkName }) });
+    const link = listed.getByRole('link', { name: linkName });
+    await link.waitFor();
+    expect(await listed.getByRole('cell').allInnerTexts()).to.include.members([dayText, '7h30-11h00', 'Nhà văn hoá tổ 5', 'CCCD', '2']);
+    await expectAccessible(page);
+    await link.click();
     await page.getByRole('heading', { name: `Đợt chi trả số ${batch.id}`, level: 1 }).waitFor();
+    expect(new URL(page.url()).pathname).to.equal(`/batches/${batch.id}`);
     const panel = page.getByRole('region', { name: 'Chi trả tiền mặt' });
     const table = panel.getByRole('table', { name: 'Điểm chi trả tiền mặt: số khoản, số tiền và tình trạng' });
     await table.getByRole('row').nth(2).waitFor();

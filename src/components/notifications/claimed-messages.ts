@@ -3,7 +3,7 @@ import type { DataCipher } from '../../platform/crypto';
 import type { NearestPoint } from '../network';
 import { applyGatewayStatus } from './messages.sql';
 import { paymentFacts, renderFacts, scheduleFacts, scheduleValues, valuesOf, type RenderFacts } from './message-content';
-import { renderTemplate, type NotificationEvent } from './notification-events';
+import { HANDOVER_EVENTS, renderTemplate, type NotificationEvent } from './notification-events';
 import { MAX_TEXT_CHARS, countSms, withoutDiacritics } from './sms-encoding';
 import type { SmsSendOutcome } from './sms-gateway.client';
 import type { SmsGateway } from './sms-gateways.service';
@@ -24,7 +24,7 @@ export interface Claimed {
   programme_id: number;
   batch_id: string | null;
   payment_seq: string | null;
-  /** The pay-point hand-over a paypoint_scheduled message tells. */
+  /** The pay-point hand-over revision a paypoint_scheduled or paypoint_reminder message tells. */
   schedule_id: string | null;
   text: string | null;
 }
@@ -56,7 +56,8 @@ async function closeMessages(ds: DataSource, groups: Map<string, string[]>, at: 
  * The number and text of each claimed message (its text fixed at its first claim and reused after), or the reason it
  * is not sent: no recipient, opted out, no mobile number, a number that is not a Vietnamese mobile, a text too long;
  * for a pay-point hand-over, one changed since (SUPERSEDED: its new revision is told instead) or whose day has passed
- * (HANDOVER_PASSED). A claimed message was never accepted by the gateway, so not sending it is always safe.
+ * (HANDOVER_PASSED); for a hand-over's reminder also one whose day before has passed (REMINDER_LATE) or whose payment
+ * has its result (ALREADY_PAID when paid, PAYMENT_CLOSED otherwise). A claimed message was never accepted by the gateway, so not sending it is always safe.
  */
 export async function prepareClaimed(
   ds: DataSource,
@@ -101,10 +102,16 @@ export async function prepareClaimed(
   for (const m of claimed) {
     const f = facts.get(m.reference) ?? null;
     const schedule = m.schedule_id !== null ? (schedules.get(String(m.schedule_id)) ?? null) : null;
-    if (m.event === 'paypoint_scheduled' && !schedule) close(m, 'refused', 'NO_SCHEDULE');
+    const reminder = m.event === 'paypoint_reminder';
+    if (HANDOVER_EVENTS.has(m.event) && !schedule) close(m, 'refused', 'NO_SCHEDULE');
     else if (schedule?.superseded) close(m, 'dropped', 'SUPERSEDED');
     else if (schedule && schedule.date < today) close(m, 'dropped', 'HANDOVER_PASSED');
+    // "tomorrow" is true on the day before only: held past midnight (a paused gateway, quiet hours) it would mislead
+    else if (reminder && schedule!.date <= today) close(m, 'dropped', 'REMINDER_LATE');
     else if (!f) close(m, 'refused', 'NO_RECIPIENT');
+    // paid (or recorded not collected) before the reminder went out: there is nothing left to come for
+    else if (reminder && f.paymentStatus !== 'pending' && f.paymentStatus !== 'sent')
+      close(m, 'dropped', f.paymentStatus === 'succeeded' ? 'ALREADY_PAID' : 'PAYMENT_CLOSED');
     else if (f.optedOut) close(m, 'skipped', 'OPTED_OUT');
     else if (!f.hasPhone) close(m, 'skipped', 'NO_MOBILE');
     else if (!f.to) close(m, 'skipped', 'INVALID_NUMBER');

@@ -13,6 +13,7 @@ import {
   collectBatchEvents,
   collectEnrolmentEvents,
   collectPaypointEvents,
+  collectPaypointReminders,
   lastSignature,
   saveSignature,
   sweepMessages,
@@ -253,12 +254,15 @@ export class NotificationDispatcher {
   async sweep(now: Date = new Date()): Promise<{ unknown: number; dropped: number; created: number }> {
     // its statements are conditional and meet the claims on the same index: run again after a deadlock
     const moved = await retryOnDeadlock(() => sweepMessages(this.ds, now, this.opts.leaseMs, this.opts.maxAgeMs));
-    const created = await this.collect();
+    const created = await this.collect(now);
     return { ...moved, created };
   }
 
-  /** Creates the messages of every event that happened since the last collection, set-based. */
-  async collect(): Promise<number> {
+  /**
+   * Creates the messages of every event that happened since the last collection, set-based; `now` decides which
+   * hand-overs are past (told to nobody) and which are tomorrow (reminded).
+   */
+  async collect(now: Date = new Date()): Promise<number> {
     let created = 0;
     const enabled = new Map<number, Set<NotificationEvent>>();
     const eventsOf = async (programmeId: number) => {
@@ -276,17 +280,26 @@ export class NotificationDispatcher {
         const events = await eventsOf(b.programmeId);
         // each collection is one INSERT … SELECT, undone whole when it loses a deadlock with the claims: run again
         created += await retryOnDeadlock(() => collectBatchEvents(this.ds, b.id, events));
-        if (events.has('paypoint_scheduled'))
-          created += await retryOnDeadlock(() => collectPaypointEvents(this.ds, b.id, vnDate(new Date())));
+        if (events.has('paypoint_scheduled')) created += await retryOnDeadlock(() => collectPaypointEvents(this.ds, b.id, vnDate(now)));
         await saveSignature(this.ds, b.id, signature);
       }
       await closeCollectedBatch(this.ds, b.id);
     }
+    created += await this.remind(now);
     // a programme whose template switches an enrolment event off is left out in the statement itself
     created += await retryOnDeadlock(() =>
       collectEnrolmentEvents(this.ds, new Set<NotificationEvent>(['enrolment_suspended', 'enrolment_ended'])),
     );
     return created;
+  }
+
+  /**
+   * The reminders of tomorrow's pay-point hand-overs, every batch at once (time, not a payment, makes them due: the
+   * batches' signatures do not see them). A programme whose reminder template is off is left out in the statement.
+   */
+  async remind(now: Date = new Date()): Promise<number> {
+    // collectors running at once insert the same keys: the loser of a deadlock runs its statement again
+    return retryOnDeadlock(() => collectPaypointReminders(this.ds, now));
   }
 
   // a report per status change of every message: the gateway and its client are read once a second, not per report

@@ -18,6 +18,8 @@ export interface RenderFacts {
   operatorCode: string | null;
   /** The last four digits of the account or wallet id: all a message may show of it. */
   accountLast4: string | null;
+  /** The payment's status as the message is claimed (null without a payment): a reminder is for one still to be paid. */
+  paymentStatus: string | null;
 }
 
 interface FactsRow {
@@ -34,10 +36,11 @@ interface FactsRow {
   wallet_provider: string | null;
   account_enc: Buffer | null;
   wallet_enc: Buffer | null;
+  payment_status?: string | null;
 }
 
 const PAYMENT_FACTS = `SELECT p.seq, b.id AS beneficiary_id, b.full_name, b.phone_enc, (o.beneficiary_id IS NOT NULL) AS opted_out, p.area_id,
-    p.amount, p.period, p.channel, p.bank_bin, p.wallet_provider, p.account_enc, p.wallet_enc
+    p.amount, p.period, p.channel, p.bank_bin, p.wallet_provider, p.account_enc, p.wallet_enc, p.status AS payment_status
   FROM payments p JOIN beneficiaries b ON b.id = p.beneficiary_id LEFT JOIN notification_opt_outs o ON o.beneficiary_id = b.id`;
 
 function toFacts(r: FactsRow, cipher: DataCipher): RenderFacts {
@@ -74,6 +77,7 @@ function toFacts(r: FactsRow, cipher: DataCipher): RenderFacts {
     channel: r.channel,
     operatorCode: r.channel === 'BANK' ? r.bank_bin : r.channel === 'WALLET' ? r.wallet_provider : null,
     accountLast4: last4,
+    paymentStatus: r.payment_status ?? null,
   };
 }
 

@@ -100,6 +100,58 @@ export async function collectPaypointEvents(db: DataSource | EntityManager, batc
   return Number(res.affectedRows);
 }
 
+/** The hour (Asia/Ho_Chi_Minh) of the day before a hand-over from which its reminders are created. */
+export const REMINDER_FROM_HOUR = 7;
+
+const DAY_MS = 86_400_000;
+const VN_OFFSET_MS = 7 * 3_600_000;
+
+/**
+ * Creates the reminders of tomorrow's pay-point hand-overs (`paypoint_reminder`), set-based: one INSERT … SELECT over
+ * the cash payments still to be paid (`pending` or handed over) in each commune whose hand-over in force is tomorrow
+ * (Asia/Ho_Chi_Minh), for every batch at once. Nothing before 07:00: a reminder is sent on the day before, in the day.
+ * A hand-over whose revision in force was saved on the day before or later gets none: its own message has just told
+ * it. The subject follows the hand-over message's (`<reference>` for revision 1, `<reference>-R<n>` after), so a
+ * changed hand-over reminds about the revision in force only; the primary key makes a collection idempotent.
+ *
+ * Skipped with two point reads once today's reminders were collected and no hand-over was saved since (the cursor
+ * `paypoint_reminders` holds the day and the newest revision's id): the set can only grow by a revision saved before
+ * today, and one saved today is excluded by the rule above. Returns the rows created.
+ */
+export async function collectPaypointReminders(db: DataSource | EntityManager, now: Date): Promise<number> {
+  const vn = new Date(now.getTime() + VN_OFFSET_MS);
+  if (vn.getUTCHours() < REMINDER_FROM_HOUR) return 0;
+  const today = vn.toISOString().slice(0, 10);
+  const todayStart = Date.parse(`${today}T00:00:00Z`) - VN_OFFSET_MS;
+  const tomorrow = new Date(Date.parse(`${today}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
+  const [top] = (await db.query('SELECT COALESCE(MAX(id), 0) AS id FROM paypoint_schedules')) as { id: string }[];
+  const signature = `${today}|${String(top!.id)}`;
+  const [cur] = (await db.query(`SELECT signature FROM notification_cursors WHERE name = 'paypoint_reminders'`)) as {
+    signature: string | null;
+  }[];
+  if (cur?.signature === signature) return 0;
+  const subject = `CASE s.revision WHEN 1 THEN p.reference ELSE CONCAT(p.reference, '-R', s.revision) END`;
+  const res = (await db.query(
+    `INSERT IGNORE INTO notification_messages (beneficiary_id, event, subject, reference, programme_id, area_id, batch_id, payment_seq, schedule_id)
+     SELECT p.beneficiary_id, 'paypoint_reminder', ${subject}, CONCAT('NTF-', ${subject}, '-${EVENT_SUFFIX.paypoint_reminder}'),
+       p.programme_id, p.area_id, p.batch_id, p.seq, s.id
+     FROM paypoint_schedules s
+     JOIN payments p ON p.batch_id = s.batch_id AND p.area_id = s.area_id
+     JOIN providers pv ON pv.id = p.provider_id AND pv.kind = 'file'
+     WHERE s.handover_date = ? AND s.created_at < ? AND p.review = 'included' AND p.status IN ('pending', 'sent')
+       AND s.revision = (SELECT MAX(s2.revision) FROM paypoint_schedules s2 WHERE s2.batch_id = s.batch_id AND s2.area_id = s.area_id)
+       AND NOT EXISTS (SELECT 1 FROM notification_templates t
+         WHERE t.programme_id = p.programme_id AND t.event = 'paypoint_reminder' AND t.active = 0
+           AND t.version = (SELECT MAX(t2.version) FROM notification_templates t2 WHERE t2.programme_id = t.programme_id AND t2.event = t.event))`,
+    [tomorrow, new Date(todayStart)],
+  )) as { affectedRows: number };
+  await db.query(
+    `INSERT INTO notification_cursors (name, signature) VALUES ('paypoint_reminders', ?) ON DUPLICATE KEY UPDATE signature = VALUES(signature)`,
+    [signature],
+  );
+  return Number(res.affectedRows);
+}
+
 /**
  * Creates the messages of suspended and ended enrolments recorded in the roll's history after the cursor, set-based,
  * and moves the cursor; the subject is the history row (H<id>), so each change is told once. A programme whose

@@ -7,10 +7,14 @@ export const NOTIFICATION_EVENTS = [
   'payment_failed',
   'payment_returned',
   'paypoint_scheduled',
+  'paypoint_reminder',
   'enrolment_suspended',
   'enrolment_ended',
 ] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
+
+/** The events that tell a pay-point hand-over: each message names the revision it tells (schedule_id). */
+export const HANDOVER_EVENTS: ReadonlySet<NotificationEvent> = new Set<NotificationEvent>(['paypoint_scheduled', 'paypoint_reminder']);
 
 /** The end of a message's reference: NTF-<subject>-<suffix>. */
 export const EVENT_SUFFIX: Record<NotificationEvent, string> = {
@@ -19,6 +23,7 @@ export const EVENT_SUFFIX: Record<NotificationEvent, string> = {
   payment_failed: 'FAILED',
   payment_returned: 'RETURNED',
   paypoint_scheduled: 'PAYPOINT',
+  paypoint_reminder: 'REMIND',
   enrolment_suspended: 'SUSPENDED',
   enrolment_ended: 'ENDED',
 };
@@ -52,6 +57,8 @@ export const DEFAULT_TEMPLATES: Record<NotificationEvent, string> = {
   payment_returned: 'Sở LĐTBXH: Trợ cấp tháng {thang} số tiền {so_tien} bị ngân hàng trả lại. Xin liên hệ UBND xã hoặc {hotline}',
   paypoint_scheduled:
     'Sở LĐTBXH: Trợ cấp tháng {thang} {so_tien} chi trả tại {dia_diem} ngày {ngay}, {gio}. Mang theo {giay_to}. Hỏi đáp: {hotline}',
+  paypoint_reminder:
+    'Sở LĐTBXH: Nhắc lịch: ngày mai {ngay} nhận trợ cấp tháng {thang} tại {dia_diem}, {gio}. Mang theo {giay_to}. Hỏi đáp: {hotline}',
   enrolment_suspended: 'Sở LĐTBXH: Trợ cấp của {ten} tạm dừng. Xin liên hệ UBND xã hoặc {hotline}',
   enrolment_ended: 'Sở LĐTBXH: Trợ cấp của {ten} đã kết thúc. Hỏi đáp: {hotline}',
 };

@@ -6,7 +6,7 @@ import type { AreaRef, ExportSource } from '../exports';
 import type { AuditService } from '../audit';
 import { currentSchedule, renderFacts, scheduleValues, valuesOf } from './message-content';
 import { MAX_TEXT_CHARS, countSms, withoutDiacritics, type SmsEncoding } from './sms-encoding';
-import { checkTemplate, renderTemplate, type NotificationEvent } from './notification-events';
+import { checkTemplate, HANDOVER_EVENTS, renderTemplate, type NotificationEvent } from './notification-events';
 import type { SmsGatewaysService } from './sms-gateways.service';
 import type { Templates } from './templates';
 import { REASON_OF, UNTOLD_FROM, untoldScope, untoldSource, type UntoldFilter } from './untold';
@@ -123,8 +123,7 @@ export class NotificationsService {
     if (!facts) throw notFound('BENEFICIARY_NOT_FOUND', `no beneficiary with id ${q.beneficiaryId}`);
     const values = await valuesOf(this.ds, facts, this.hotline, body.includes('{diem_rut}'));
     // the hand-over of the recipient's pay point for that payment, when one is set
-    const schedule =
-      pay && q.event === 'paypoint_scheduled' ? await currentSchedule(this.ds, String(pay.batch_id), Number(pay.area_id)) : null;
+    const schedule = pay && HANDOVER_EVENTS.has(q.event) ? await currentSchedule(this.ds, String(pay.batch_id), Number(pay.area_id)) : null;
     const rendered = renderTemplate(body, schedule ? { ...values, ...scheduleValues(schedule) } : values);
     const text = plain ? withoutDiacritics(rendered) : rendered;
     const count = countSms(text);

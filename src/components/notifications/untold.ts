@@ -7,8 +7,11 @@ import vi from '../../web/features/notifications/messages.vi.json';
 
 /** Who could not be told: the statuses in which a message will not reach its recipient. */
 export const UNTOLD_STATUSES = ['skipped', 'refused', 'failed', 'dropped', 'review'] as const;
-/** Not sent, yet the recipient is told all the same: a changed hand-over's message of its own replaces it. */
-const TOLD_OTHERWISE = "COALESCE(m.reason, '') <> 'SUPERSEDED'";
+/**
+ * Not sent, yet nobody is left untold: a changed hand-over's message of its own replaces it (SUPERSEDED); a reminder
+ * of a payment that got its result before it went out has nothing left to remind (ALREADY_PAID, PAYMENT_CLOSED).
+ */
+const TOLD_OTHERWISE = "COALESCE(m.reason, '') NOT IN ('SUPERSEDED', 'ALREADY_PAID', 'PAYMENT_CLOSED')";
 /** The reason a message is counted under: its own reason, or its status when it has none. */
 export const REASON_OF = 'COALESCE(m.reason, m.status)';
 
@@ -25,6 +28,7 @@ export const UNTOLD_REASONS: readonly string[] = [
   'NO_SCHEDULE',
   'TEXT_TOO_LONG',
   'HANDOVER_PASSED',
+  'REMINDER_LATE',
   'NOT_SENT_48H',
   'UNRESOLVED_48H',
   'REFERENCE_CONFLICT',

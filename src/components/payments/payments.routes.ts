@@ -2,6 +2,7 @@ import { bigId, bigIdParams, intId, plainText } from '../../platform/http/schema
 import type winston from 'winston';
 import { z } from 'zod';
 import { errorBodySchema, signedCallbackHandler, type Api, type PlainHandler } from '../../platform/http';
+import { pageOf, pageQuery } from '../../platform/http/pagination';
 import { receiveFile } from '../../platform/http/upload';
 import { transferEventSchema } from '../providers';
 import type { CallbackOutcome } from './callback-batcher';
@@ -70,6 +71,41 @@ const payPointsSchema = z
     ),
   })
   .meta({ id: 'BatchPayPoints' });
+
+const handoverListingSchema = z
+  .object({
+    batch: z.object({
+      id: z.string(),
+      period: z.string().describe('The month paid, YYYY-MM'),
+      status: z.string(),
+      programme: z.object({ id: z.number().int(), code: z.string(), name: z.string() }),
+    }),
+    area: z.object({ id: z.number().int(), code: z.string(), name: z.string() }).describe('The commune (its pay point)'),
+    revision: z.number().int().describe('The revision in force'),
+    date: z.string().describe('YYYY-MM-DD, Asia/Ho_Chi_Minh'),
+    hours: z.string(),
+    place: z.string(),
+    papers: z.string(),
+    scheduledAt: z.string().describe('When the revision in force was saved'),
+    cashRecipients: z.number().int().describe('Cash payments of the batch in the commune'),
+    paid: z.number().int().describe('Results recorded: paid at the pay point'),
+    notCollected: z.number().int().describe('Results recorded: not collected'),
+    told: z.number().int().describe('Recipients whose SMS about this revision the gateway took (paypoint_scheduled)'),
+    reminded: z.number().int().describe('Recipients whose reminder the day before the gateway took (paypoint_reminder)'),
+  })
+  .meta({ id: 'PayPointHandover' });
+
+const handoverListQuery = z.strictObject({
+  ...pageQuery,
+  areaId: z.coerce
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('A commune, or a district or province meaning every commune under it (in your scope); default: your scope'),
+  from: z.string().max(40).optional().describe('First day, YYYY-MM-DD (default: today in Asia/Ho_Chi_Minh)'),
+  to: z.string().max(40).optional().describe('Last day, YYYY-MM-DD, inclusive (default: no end)'),
+});
 
 const resultsRefusalSchema = z
   .object({
@@ -177,6 +213,29 @@ export function registerPaymentRoutes(
       404: { description: 'BATCH_NOT_FOUND, AREA_NOT_FOUND' },
     },
     handler: async ({ params }, ctx) => ({ items: await paypoints.schedules.history(ctx.principal, params.id, params.areaId) }),
+  });
+
+  api.route({
+    method: 'get',
+    path: '/paypoints/schedules',
+    summary: 'Cash hand-overs in force across batches, one row per batch and commune, by day then commune',
+    description:
+      'Date, hours, place, papers, the batch, its cash recipients there, the results recorded and how many were told and ' +
+      'reminded by SMS. Only batches and communes in your scope.',
+    tags: ['payments'],
+    access: ['staff', 'approver', 'auditor', 'admin'],
+    query: handoverListQuery,
+    responses: {
+      200: { description: 'A page of hand-overs', schema: pageOf(handoverListingSchema).meta({ id: 'PayPointHandoverPage' }) },
+      400: { description: 'INVALID_DATE (naming from or to), INVALID_DATE_RANGE (to before from), INVALID_CURSOR, VALIDATION_FAILED' },
+      404: { description: 'AREA_NOT_FOUND: no such area in your scope' },
+    },
+    handler: ({ query }, ctx) =>
+      paypoints.schedules.listInForce(
+        ctx.principal,
+        { areaId: query.areaId, from: query.from, to: query.to },
+        { limit: query.limit, cursor: query.cursor },
+      ),
   });
 
   api.route({

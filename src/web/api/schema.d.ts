@@ -7588,6 +7588,97 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/paypoints/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Cash hand-overs in force across batches, one row per batch and commune, by day then commune
+         * @description Date, hours, place, papers, the batch, its cash recipients there, the results recorded and how many were told and reminded by SMS. Only batches and communes in your scope.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Items per page, 1-200. */
+                    limit?: number;
+                    /** @description nextCursor of the previous page; omit for the first page. */
+                    cursor?: string;
+                    /** @description A commune, or a district or province meaning every commune under it (in your scope); default: your scope */
+                    areaId?: number;
+                    /** @description First day, YYYY-MM-DD (default: today in Asia/Ho_Chi_Minh) */
+                    from?: string;
+                    /** @description Last day, YYYY-MM-DD, inclusive (default: no end) */
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of hand-overs */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PayPointHandoverPage"];
+                    };
+                };
+                /** @description INVALID_DATE (naming from or to), INVALID_DATE_RANGE (to before from), INVALID_CURSOR, VALIDATION_FAILED */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Missing, invalid, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Role or area scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description AREA_NOT_FOUND: no such area in your scope */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/batches/{id}/paypoints/results": {
         parameters: {
             query?: never;
@@ -11109,7 +11200,7 @@ export interface paths {
                 header?: never;
                 path: {
                     programmeId: number;
-                    event: "payment_sent" | "payment_paid" | "payment_failed" | "payment_returned" | "paypoint_scheduled" | "enrolment_suspended" | "enrolment_ended";
+                    event: "payment_sent" | "payment_paid" | "payment_failed" | "payment_returned" | "paypoint_scheduled" | "paypoint_reminder" | "enrolment_suspended" | "enrolment_ended";
                 };
                 cookie?: never;
             };
@@ -11195,7 +11286,7 @@ export interface paths {
                 header?: never;
                 path: {
                     programmeId: number;
-                    event: "payment_sent" | "payment_paid" | "payment_failed" | "payment_returned" | "paypoint_scheduled" | "enrolment_suspended" | "enrolment_ended";
+                    event: "payment_sent" | "payment_paid" | "payment_failed" | "payment_returned" | "paypoint_scheduled" | "paypoint_reminder" | "enrolment_suspended" | "enrolment_ended";
                 };
                 cookie?: never;
             };
@@ -11303,7 +11394,7 @@ export interface paths {
                     "application/json": {
                         programmeId: number;
                         /** @enum {string} */
-                        event: "payment_sent" | "payment_paid" | "payment_failed" | "payment_returned" | "paypoint_scheduled" | "enrolment_suspended" | "enrolment_ended";
+                        event: "payment_sent" | "payment_paid" | "payment_failed" | "payment_returned" | "paypoint_scheduled" | "paypoint_reminder" | "enrolment_suspended" | "enrolment_ended";
                         beneficiaryId: string;
                         /** @description The text being edited; the saved one when absent */
                         body?: string;
@@ -12608,6 +12699,49 @@ export interface components {
             scheduledBy: string | null;
             scheduledAt: string;
         };
+        PayPointHandoverPage: {
+            items: components["schemas"]["PayPointHandover"][];
+            /** @description Pass as cursor to get the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        PayPointHandover: {
+            batch: {
+                id: string;
+                /** @description The month paid, YYYY-MM */
+                period: string;
+                status: string;
+                programme: {
+                    id: number;
+                    code: string;
+                    name: string;
+                };
+            };
+            /** @description The commune (its pay point) */
+            area: {
+                id: number;
+                code: string;
+                name: string;
+            };
+            /** @description The revision in force */
+            revision: number;
+            /** @description YYYY-MM-DD, Asia/Ho_Chi_Minh */
+            date: string;
+            hours: string;
+            place: string;
+            papers: string;
+            /** @description When the revision in force was saved */
+            scheduledAt: string;
+            /** @description Cash payments of the batch in the commune */
+            cashRecipients: number;
+            /** @description Results recorded: paid at the pay point */
+            paid: number;
+            /** @description Results recorded: not collected */
+            notCollected: number;
+            /** @description Recipients whose SMS about this revision the gateway took (paypoint_scheduled) */
+            told: number;
+            /** @description Recipients whose reminder the day before the gateway took (paypoint_reminder) */
+            reminded: number;
+        };
         PayPointResultsRefusal: {
             error: {
                 /** @description RESULTS_FILE_INVALID, RESULTS_FILE_EMPTY, RESULTS_FILE_TOO_LONG, or a refusal of the upload itself */
@@ -13450,7 +13584,7 @@ export interface components {
         NotificationTemplate: {
             programmeId: number;
             /** @enum {string} */
-            event: "payment_sent" | "payment_paid" | "payment_failed" | "payment_returned" | "paypoint_scheduled" | "enrolment_suspended" | "enrolment_ended";
+            event: "payment_sent" | "payment_paid" | "payment_failed" | "payment_returned" | "paypoint_scheduled" | "paypoint_reminder" | "enrolment_suspended" | "enrolment_ended";
             /** @description 0: the built-in text, never saved */
             version: number;
             body: string;

@@ -39,6 +39,13 @@ export const SECTIONS: readonly Section[] = [
     load: () => import('../features/batches/batches-section'),
   },
   {
+    path: '/paypoints',
+    label: 'nav.paypoints',
+    // the hand-overs of every batch by day and commune: area officers and auditors read it, staff set them on a batch's page
+    roles: ['staff', 'approver', 'auditor'],
+    load: () => import('../features/paypoints/paypoints-section'),
+  },
+  {
     path: '/reconciliation',
     label: 'nav.reconciliation',
     roles: ['staff'],

@@ -22,6 +22,8 @@ import viNetwork from '../features/network/messages.vi.json';
 import enNetwork from '../features/network/messages.en.json';
 import viNotifications from '../features/notifications/messages.vi.json';
 import enNotifications from '../features/notifications/messages.en.json';
+import viPayPoints from '../features/paypoints/messages.vi.json';
+import enPayPoints from '../features/paypoints/messages.en.json';
 import viProgrammes from '../features/programmes/messages.vi.json';
 import enProgrammes from '../features/programmes/messages.en.json';
 import viReconciliation from '../features/reconciliation/messages.vi.json';
@@ -42,6 +44,7 @@ const vi = {
   ...viImports,
   ...viNetwork,
   ...viNotifications,
+  ...viPayPoints,
   ...viProgrammes,
   ...viReconciliation,
 };
@@ -58,6 +61,7 @@ const en = {
   ...enImports,
   ...enNetwork,
   ...enNotifications,
+  ...enPayPoints,
   ...enProgrammes,
   ...enReconciliation,
 };
