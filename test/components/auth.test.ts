@@ -177,7 +177,11 @@ describe('POST /api/v1/auth/login', () => {
     const row = await userRow(u.id);
     expect(row.active).to.equal(0);
     expect(row.disabled_reason).to.equal('inactive');
-    expect(await lastAudit('user.disabled_inactive')).to.include({ action: 'user.disabled_inactive', entity_id: String(u.id), actor_user_id: null });
+    expect(await lastAudit('user.disabled_inactive')).to.include({
+      action: 'user.disabled_inactive',
+      entity_id: String(u.id),
+      actor_user_id: null,
+    });
   });
 
   it('the scheduled check disables every account unused for more than 45 days and ends their sessions', async () => {

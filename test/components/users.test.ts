@@ -177,7 +177,11 @@ describe('users administration', () => {
       const off = await post(`/users/${u.id}/deactivate`, {}, admin.token);
       expect(off.status).to.equal(200);
       expect(off.body).to.include({ active: false, disabledReason: 'deactivated' });
-      expect(await lastAudit('user.deactivate')).to.include({ action: 'user.deactivate', entity_id: String(u.id), actor_user_id: admin.id });
+      expect(await lastAudit('user.deactivate')).to.include({
+        action: 'user.deactivate',
+        entity_id: String(u.id),
+        actor_user_id: admin.id,
+      });
       expect((await get('/auth/me', u.token)).status).to.equal(401);
       const login = await call('POST', '/api/v1/auth/login', { body: { username: u.username, password: TEST_PASSWORD } });
       expect(login.body.error.code).to.equal('ACCOUNT_DISABLED');
@@ -271,7 +275,11 @@ describe('users administration', () => {
       expect(proposerPart).to.be.a('string').with.length(10);
       expect(await rolesOf(u.id)).to.equal('staff');
       expect((await get('/auth/me', u.token)).status).to.equal(200);
-      expect(await lastAudit('user.role_grant_proposed')).to.include({ action: 'user.role_grant_proposed', entity_id: String(u.id), actor_user_id: admin.id });
+      expect(await lastAudit('user.role_grant_proposed')).to.include({
+        action: 'user.role_grant_proposed',
+        entity_id: String(u.id),
+        actor_user_id: admin.id,
+      });
 
       const own = await post(`/role-grants/${grantId}/confirm`, {}, admin.token);
       expect(own.status).to.equal(403);

@@ -119,10 +119,7 @@ export async function lastAudit(action: string): Promise<{
   request_id: string | null;
 }> {
   const { infra } = await testApp();
-  const [row] = (await infra.ds.query(
-    'SELECT * FROM audit_events WHERE action = ? ORDER BY id DESC LIMIT 1',
-    [action],
-  )) as never[];
+  const [row] = (await infra.ds.query('SELECT * FROM audit_events WHERE action = ? ORDER BY id DESC LIMIT 1', [action])) as never[];
   expect(row, 'an audit event').to.exist;
   return row!;
 }
