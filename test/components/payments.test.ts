@@ -140,6 +140,35 @@ describe('payment engine', function () {
     return { id: b.id, refs, amount: 750_000 };
   }
 
+  /**
+   * The mocked provider as one that keeps what it took, for a batch's references: sends answered `status` (201, or 200
+   * for a repeat) and inquiries answered truthfully (found, or 404 NOT_FOUND when never received). On a loaded machine
+   * a claim may outlive the tests' short sending lease and be asked about, and the answer must be the truth. Records
+   * when each send arrived.
+   */
+  function keepingProvider(refs: readonly string[], times: number, status = 'PENDING'): { taken: Set<string>; at: number[] } {
+    const taken = new Set<string>();
+    const at: number[] = [];
+    const ours = (ref: string) => refs.includes(ref);
+    nock(host)
+      .post('/v1/transfers', (body: { reference?: string }) => ours(body.reference ?? ''))
+      .times(times)
+      .reply((_uri, body) => {
+        at.push(Date.now());
+        const { reference } = (typeof body === 'string' ? JSON.parse(body) : body) as { reference: string };
+        const again = taken.has(reference);
+        taken.add(reference);
+        return [again ? 200 : 201, transfer(reference, 750_000, status)];
+      })
+      .get((uri) => uri.startsWith('/v1/transfers/') && ours(decodeURIComponent(uri.slice('/v1/transfers/'.length))))
+      .times(times)
+      .reply((uri) => {
+        const reference = decodeURIComponent(uri.slice('/v1/transfers/'.length));
+        return taken.has(reference) ? [200, transfer(reference, 750_000, status)] : [404, { error: 'NOT_FOUND' }];
+      });
+    return { taken, at };
+  }
+
   it('pays a batch end to end through the sandbox: sent, settled (poll or callback), batch completed', async () => {
     const b = await released(3, '970436');
     const sent = await waitForPayments(b.id, (ps) => ps.every((p) => p.status === 'sent'), 'payments sent');
@@ -335,27 +364,7 @@ describe('payment engine', function () {
     await infra.ds.query('UPDATE providers SET rate_limit_per_second = 4 WHERE id = ?', [providerId]);
     try {
       const b = await released(6);
-      const at: number[] = [];
-      const taken = new Set<string>();
-      const ours = (ref: string) => b.refs.includes(ref);
-      // a provider that keeps what it took: on a loaded machine a claim waiting for its tokens may outlive the test's
-      // short sending lease and be asked about, and the answer must be the truth (found, or never received)
-      nock(host)
-        .post('/v1/transfers', (body: { reference?: string }) => ours(body.reference ?? ''))
-        .times(12)
-        .reply((_uri, body) => {
-          at.push(Date.now());
-          const { reference } = (typeof body === 'string' ? JSON.parse(body) : body) as { reference: string };
-          const again = taken.has(reference);
-          taken.add(reference);
-          return [again ? 200 : 201, transfer(reference, 750_000, 'SUCCEEDED')];
-        })
-        .get((uri) => uri.startsWith('/v1/transfers/') && ours(decodeURIComponent(uri.slice('/v1/transfers/'.length))))
-        .times(12)
-        .reply((uri) => {
-          const reference = decodeURIComponent(uri.slice('/v1/transfers/'.length));
-          return taken.has(reference) ? [200, transfer(reference, 750_000, 'SUCCEEDED')] : [404, { error: 'NOT_FOUND' }];
-        });
+      const { taken, at } = keepingProvider(b.refs, 12, 'SUCCEEDED');
       await waitForPayments(b.id, (ps) => ps.every((p) => p.status === 'succeeded'), 'all succeeded');
       expect([...taken].sort()).to.deep.equal([...b.refs].sort());
       expect(at.length).to.be.at.least(6);
@@ -761,11 +770,8 @@ describe('payment engine', function () {
 
     it('answers every duplicate delivery 2xx under a concurrent burst to several API processes, applying each event once', async () => {
       const n = 100;
-      nock(host)
-        .post('/v1/transfers')
-        .times(n)
-        .reply(201, (_uri, body) => transfer((body as { reference: string }).reference, 750_000));
       const b = await released(n);
+      keepingProvider(b.refs, 2 * n);
       await waitForPayments(b.id, (ps) => ps.every((p) => p.status === 'sent'), 'all sent');
       const { infra } = await testApp();
       // the same events delivered to two more API processes of the deployment (a load balancer in front of them)
