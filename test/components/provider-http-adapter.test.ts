@@ -142,7 +142,7 @@ describe('HTTP provider adapter', () => {
   let adapter: HttpProviderAdapter;
 
   beforeEach(() => {
-    adapter = new HttpProviderAdapter({ baseUrl: BASE, clientId: CLIENT_ID, secret: SECRET, timeoutMs: 300, callbackUrl: CALLBACK });
+    adapter = new HttpProviderAdapter({ baseUrl: BASE, clientId: CLIENT_ID, secret: SECRET, timeoutMs: 1000, callbackUrl: CALLBACK });
   });
 
   afterEach(() => {
@@ -293,7 +293,7 @@ describe('HTTP provider adapter', () => {
     });
 
     it('signs the full target when the base URL has a path prefix, and sends wallet destinations', async () => {
-      const prefixed = new HttpProviderAdapter({ baseUrl: `${BASE}/partner/`, clientId: CLIENT_ID, secret: SECRET, timeoutMs: 300 });
+      const prefixed = new HttpProviderAdapter({ baseUrl: `${BASE}/partner/`, clientId: CLIENT_ID, secret: SECRET, timeoutMs: 1000 });
       try {
         const scope = nock(BASE).post('/partner/v1/transfers').reply(201, transfer());
         const seen = record(scope);

@@ -32,7 +32,7 @@ describe('SMS gateway client (sms-api.md)', function () {
     const BASE = 'https://sms.example';
     let client: SmsGatewayClient;
     beforeEach(() => {
-      client = new SmsGatewayClient({ baseUrl: `${BASE}/gw`, clientId: 'svc-1', secret: SECRET, timeoutMs: 300 });
+      client = new SmsGatewayClient({ baseUrl: `${BASE}/gw`, clientId: 'svc-1', secret: SECRET, timeoutMs: 1000 });
     });
     afterEach(() => {
       client.close();
