@@ -1,4 +1,4 @@
-// `npm test`: the suite as three lanes of mocha processes running side by side, each with its own database and Redis prefix
+// `npm test`: the suite as three mocha processes running side by side, each with its own database and Redis prefix
 // (test/setup.ts names them after the process), so that the browser journeys and the rest share the machine's idle
 // time (most of a test waits on the database, a child process or a timer) instead of taking turns. Each process's
 // report is printed whole when it ends; the exit code is non-zero if either failed.
@@ -24,52 +24,39 @@ function runShards() {
     .map((f) => path.join('test', String(f)))
     .filter((f) => f.endsWith('.test.ts') && !f.split(path.sep).includes('node_modules'))
     .sort();
-  // three lanes side by side, each one mocha process after another: the browser journeys (with the console's build
-  // checks); the fault runs and process tests (mostly waiting for killed processes to be noticed and work to be
-  // recovered), then the administrators' journeys (the longest browser file, so that the two browser lanes end
-  // together); and the rest, which overlaps its waits with the other two's work
+  // the browser journeys (with the console's build checks), the fault runs and process tests (mostly waiting for
+  // killed processes to be noticed and work to be recovered), and the rest: the third overlaps its waits with the
+  // other two's work
   const browserSide = (f) => f.startsWith(path.join('test', 'web') + path.sep);
   const faultSide = (f) => /^test[\\/](fault[^\\/]*|processes)\.test\.ts$/.test(f);
-  const secondBrowser = (f) => f === path.join('test', 'web', 'admin.test.ts');
-  const lanes = [
-    [{ name: 'browser journeys', files: files.filter((f) => browserSide(f) && !secondBrowser(f)) }],
-    [
-      { name: 'fault runs and processes', files: files.filter(faultSide) },
-      { name: 'browser journeys of the administrators', files: files.filter(secondBrowser) },
-    ],
-    [{ name: 'components, platform, jobs and scripts', files: files.filter((f) => !browserSide(f) && !faultSide(f)) }],
+  const shards = [
+    { name: 'browser journeys', files: files.filter(browserSide) },
+    { name: 'fault runs and processes', files: files.filter(faultSide) },
+    { name: 'components, platform, jobs and scripts', files: files.filter((f) => !browserSide(f) && !faultSide(f)) },
   ];
 
   const started = Date.now();
-  const children = new Set();
+  const children = [];
   let failed = false;
-  let left = lanes.length;
-  const runStep = (lane, i) => {
-    const step = lane[i];
-    if (!step) {
+  let left = shards.length;
+  for (const shard of shards) {
+    const out = [];
+    const child = spawn(process.execPath, [mocha, ...shard.files], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    child.stdout.on('data', (d) => out.push(d));
+    child.stderr.on('data', (d) => out.push(d));
+    child.on('exit', (code, signal) => {
+      const seconds = ((Date.now() - started) / 1000).toFixed(0);
+      const verdict = code === 0 ? 'passed' : signal ? `stopped by ${signal}` : `failed (exit ${code})`;
+      process.stdout.write(`\n===== ${shard.name}: ${shard.files.length} files, ${verdict} after ${seconds} s =====\n`);
+      process.stdout.write(Buffer.concat(out));
+      if (code !== 0) failed = true;
       if (--left === 0) {
         process.stdout.write(`\nnpm test: ${failed ? 'FAILED' : 'passed'} in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
         process.exit(failed ? 1 : 0);
       }
-      return;
-    }
-    if (step.files.length === 0) return runStep(lane, i + 1);
-    const out = [];
-    const child = spawn(process.execPath, [mocha, ...step.files], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    child.stdout.on('data', (d) => out.push(d));
-    child.stderr.on('data', (d) => out.push(d));
-    child.on('exit', (code, signal) => {
-      children.delete(child);
-      const seconds = ((Date.now() - started) / 1000).toFixed(0);
-      const verdict = code === 0 ? 'passed' : signal ? `stopped by ${signal}` : `failed (exit ${code})`;
-      process.stdout.write(`\n===== ${step.name}: ${step.files.length} files, ${verdict} after ${seconds} s =====\n`);
-      process.stdout.write(Buffer.concat(out));
-      if (code !== 0) failed = true;
-      runStep(lane, i + 1);
     });
-  };
-  for (const lane of lanes) runStep(lane, 0);
+  }
   for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => children.forEach((c) => c.kill(s)));
 }
 
