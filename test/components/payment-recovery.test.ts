@@ -326,8 +326,9 @@ describe('payment recovery (gone workers, lost queues)', function () {
         const rows = (await infra.ds.query('SELECT status FROM payments WHERE batch_id = ?', [b.id])) as { status: string }[];
         return rows.every((r) => r.status === 'succeeded');
       });
-      // well within the sending lease (seconds here, two minutes in production), which nothing waited for
-      expect(Date.now() - t0).to.be.below(infra.cfg.paymentSendingLeaseSeconds * 1000);
+      // in seconds; that nothing waited for the sending lease (seconds here too, two minutes in production) is told by
+      // the events below (no 'sending lease expired'), not by the clock, which a loaded machine stretches
+      expect(Date.now() - t0).to.be.below(15_000);
       const events = (await infra.ds.query(
         `SELECT p.reference, e.from_status, e.to_status, e.detail FROM payment_events e
          JOIN payments p ON p.batch_id = e.batch_id AND p.seq = e.seq WHERE e.batch_id = ? ORDER BY e.id`,
