@@ -85,19 +85,27 @@ export async function collectBatchEvents(
  * Returns the rows created.
  */
 export async function collectPaypointEvents(db: DataSource | EntityManager, batchId: string, today: string): Promise<number> {
+  const res = (await db.query(handoverMessagesSql('paypoint_scheduled', 's.batch_id = ? AND s.handover_date >= ?'), [batchId, today])) as {
+    affectedRows: number;
+  };
+  return Number(res.affectedRows);
+}
+
+/**
+ * The INSERT … SELECT of a hand-over event's messages: one per cash payment still to be paid at a pay point (the
+ * `file` provider) in a commune whose hand-over in force (its newest revision) meets `where`; the subject is the
+ * payment's reference for revision 1 and `<reference>-R<n>` after, so that each revision is an event of its own.
+ */
+function handoverMessagesSql(event: 'paypoint_scheduled' | 'paypoint_reminder', where: string): string {
   const subject = `CASE s.revision WHEN 1 THEN p.reference ELSE CONCAT(p.reference, '-R', s.revision) END`;
-  const res = (await db.query(
-    `INSERT IGNORE INTO notification_messages (beneficiary_id, event, subject, reference, programme_id, area_id, batch_id, payment_seq, schedule_id)
-     SELECT p.beneficiary_id, 'paypoint_scheduled', ${subject}, CONCAT('NTF-', ${subject}, '-${EVENT_SUFFIX.paypoint_scheduled}'),
+  return `INSERT IGNORE INTO notification_messages (beneficiary_id, event, subject, reference, programme_id, area_id, batch_id, payment_seq, schedule_id)
+     SELECT p.beneficiary_id, '${event}', ${subject}, CONCAT('NTF-', ${subject}, '-${EVENT_SUFFIX[event]}'),
        p.programme_id, p.area_id, p.batch_id, p.seq, s.id
      FROM paypoint_schedules s
      JOIN payments p ON p.batch_id = s.batch_id AND p.area_id = s.area_id
      JOIN providers pv ON pv.id = p.provider_id AND pv.kind = 'file'
-     WHERE s.batch_id = ? AND s.handover_date >= ? AND p.review = 'included' AND p.status IN ('pending', 'sent')
-       AND s.revision = (SELECT MAX(s2.revision) FROM paypoint_schedules s2 WHERE s2.batch_id = s.batch_id AND s2.area_id = s.area_id)`,
-    [batchId, today],
-  )) as { affectedRows: number };
-  return Number(res.affectedRows);
+     WHERE ${where} AND p.review = 'included' AND p.status IN ('pending', 'sent')
+       AND s.revision = (SELECT MAX(s2.revision) FROM paypoint_schedules s2 WHERE s2.batch_id = s.batch_id AND s2.area_id = s.area_id)`;
 }
 
 /** The hour (Asia/Ho_Chi_Minh) of the day before a hand-over from which its reminders are created. */
@@ -130,19 +138,14 @@ export async function collectPaypointReminders(db: DataSource | EntityManager, n
     signature: string | null;
   }[];
   if (cur?.signature === signature) return 0;
-  const subject = `CASE s.revision WHEN 1 THEN p.reference ELSE CONCAT(p.reference, '-R', s.revision) END`;
   const res = (await db.query(
-    `INSERT IGNORE INTO notification_messages (beneficiary_id, event, subject, reference, programme_id, area_id, batch_id, payment_seq, schedule_id)
-     SELECT p.beneficiary_id, 'paypoint_reminder', ${subject}, CONCAT('NTF-', ${subject}, '-${EVENT_SUFFIX.paypoint_reminder}'),
-       p.programme_id, p.area_id, p.batch_id, p.seq, s.id
-     FROM paypoint_schedules s
-     JOIN payments p ON p.batch_id = s.batch_id AND p.area_id = s.area_id
-     JOIN providers pv ON pv.id = p.provider_id AND pv.kind = 'file'
-     WHERE s.handover_date = ? AND s.created_at < ? AND p.review = 'included' AND p.status IN ('pending', 'sent')
-       AND s.revision = (SELECT MAX(s2.revision) FROM paypoint_schedules s2 WHERE s2.batch_id = s.batch_id AND s2.area_id = s.area_id)
+    handoverMessagesSql(
+      'paypoint_reminder',
+      `s.handover_date = ? AND s.created_at < ?
        AND NOT EXISTS (SELECT 1 FROM notification_templates t
          WHERE t.programme_id = p.programme_id AND t.event = 'paypoint_reminder' AND t.active = 0
            AND t.version = (SELECT MAX(t2.version) FROM notification_templates t2 WHERE t2.programme_id = t.programme_id AND t2.event = t.event))`,
+    ),
     [tomorrow, new Date(todayStart)],
   )) as { affectedRows: number };
   await db.query(

@@ -108,16 +108,8 @@ export interface HandoverFilter {
   to?: string | undefined;
 }
 
-interface ListingRow {
+interface ListingRow extends Omit<Row, 'username'> {
   id: string;
-  batch_id: string;
-  area_id: number;
-  revision: number;
-  handover_date: Date | string;
-  place: string;
-  hours: string;
-  papers: string;
-  created_at: Date;
   area_code: string;
   area_name: string;
   period_from: number;
