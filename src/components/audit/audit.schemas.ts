@@ -1,3 +1,4 @@
+import { areaQuery } from '../../platform/http/schemas';
 import { z } from 'zod';
 import { pageOf, pageQuery } from '../../platform/http/pagination';
 
@@ -32,7 +33,7 @@ export const auditFilterQuery = {
   action: z.string().max(64).optional(),
   entityType: z.string().max(40).optional(),
   entityId: z.string().max(64).optional(),
-  areaId: z.coerce.number().int().positive().optional().describe("Events of this area's subtree"),
+  areaId: areaQuery("Events of this area's subtree"),
   requestId: z.string().max(128).optional(),
 };
 

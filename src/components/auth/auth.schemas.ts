@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boolQuery } from '../../platform/http/schemas';
+import { areaQuery, boolQuery } from '../../platform/http/schemas';
 import { ROLES } from '../../platform/security';
 import { pageOf, pageQuery } from '../../platform/http/pagination';
 
@@ -123,7 +123,7 @@ export const resetPasswordBody = z.strictObject({ password: z.string().min(1).ma
 export const listUsersQuery = z.strictObject({
   ...pageQuery,
   role: role.optional(),
-  areaId: z.coerce.number().int().positive().optional().describe("Users scoped inside this area's subtree"),
+  areaId: areaQuery("Users scoped inside this area's subtree"),
   active: boolQuery.optional(),
   locked: boolQuery.optional(),
   q: z.string().min(1).max(64).optional().describe('Username prefix'),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boolQuery, plainText, stepUpCode } from '../../platform/http/schemas';
+import { areaQuery, boolQuery, plainText, stepUpCode } from '../../platform/http/schemas';
 import { pageOf, pageQuery } from '../../platform/http/pagination';
 import { parsePeriod } from '../../platform/period';
 import { LEFT_OUT_REASONS } from './batch-generation';
@@ -112,7 +112,7 @@ export const listBatchesQuery = z.object({
   programmeId: z.coerce.number().int().positive().optional(),
   period: period.optional().describe('Batches paying this month'),
   kind: kind.optional(),
-  areaId: z.coerce.number().int().positive().optional().describe('Batches of this area or below'),
+  areaId: areaQuery('Batches of this area or below'),
 });
 
 export const itemSchema = z
@@ -156,7 +156,7 @@ export const itemFilterQuery = {
     .regex(/^\d{6}$/)
     .optional(),
   walletProvider: z.string().max(20).optional(),
-  areaId: z.coerce.number().int().positive().optional().describe('Items of this area or below'),
+  areaId: areaQuery('Items of this area or below'),
   flagged: boolQuery.optional(),
   status: z.string().max(16).optional(),
   period: period.optional(),

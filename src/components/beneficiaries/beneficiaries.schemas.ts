@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { pageOf, pageQuery } from '../../platform/http/pagination';
-import { boolQuery } from '../../platform/http/schemas';
+import { areaQuery, boolQuery } from '../../platform/http/schemas';
 
 const channel = z.enum(['BANK', 'WALLET', 'CASH']);
 const status = z.enum(['active', 'suspended', 'ended']);
@@ -74,7 +74,7 @@ export const searchQuery = z
       .regex(/^\d{12}$/, 'must be 12 digits')
       .optional()
       .describe('Exact national ID'),
-    areaId: z.coerce.number().int().positive().optional().describe("People of this area's subtree"),
+    areaId: areaQuery("People of this area's subtree"),
     programmeId: z.coerce.number().int().positive().optional(),
     channel: channel.optional(),
     status: status.optional().describe('People with an enrolment in this status'),

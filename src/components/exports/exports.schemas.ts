@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bigId, boolQuery } from '../../platform/http/schemas';
+import { areaQuery, bigId, boolQuery } from '../../platform/http/schemas';
 import { pageOf, pageQuery } from '../../platform/http/pagination';
 import { parsePeriod } from '../../platform/period';
 
@@ -155,7 +155,7 @@ export const manifestPage = pageOf(manifestSchema).meta({ id: 'ExportManifestPag
 
 export const coverageQuery = z.strictObject({
   period: period.describe('YYYY-MM: the month paid'),
-  areaId: z.coerce.number().int().positive().optional().describe('Area to report on, with a row per sub-area (default: your scope)'),
+  areaId: areaQuery('Area to report on, with a row per sub-area (default: your scope)'),
 });
 
 export const cashRecipientsQuery = z.strictObject({

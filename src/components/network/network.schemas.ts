@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { pageOf, pageQuery } from '../../platform/http/pagination';
-import { boolQuery, plainText } from '../../platform/http/schemas';
+import { areaQuery, boolQuery, plainText } from '../../platform/http/schemas';
 import { parsePeriod } from '../../platform/period';
 import { ADDRESS_MAX, NAME_MAX, OPENING_HOURS_MAX, OPERATOR_TYPES, POINT_CODE, POINT_KINDS } from './point-values';
 
@@ -92,12 +92,7 @@ export const pointIdParams = z.strictObject({ id: z.coerce.number().int().positi
 
 export const listPointsQuery = z.strictObject({
   ...pageQuery,
-  areaId: z.coerce
-    .number()
-    .int()
-    .positive()
-    .optional()
-    .describe('Points of this area’s subtree (a commune, or a district); default: your scope'),
+  areaId: areaQuery('Points of this area’s subtree (a commune, or a district); default: your scope'),
   kind: pointKind.optional(),
   operator: operator.optional(),
   active: boolQuery.optional(),
@@ -160,7 +155,7 @@ const period = z
 
 export const accessQuery = z.strictObject({
   period: period.describe('YYYY-MM: the month paid'),
-  areaId: z.coerce.number().int().positive().optional().describe('Area whose communes to report on (default: your scope)'),
+  areaId: areaQuery('Area whose communes to report on (default: your scope)'),
 });
 
 const byKind = z.object(

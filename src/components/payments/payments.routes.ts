@@ -1,4 +1,4 @@
-import { bigId, bigIdParams, intId, plainText } from '../../platform/http/schemas';
+import { areaQuery, bigId, bigIdParams, intId, plainText } from '../../platform/http/schemas';
 import type winston from 'winston';
 import { z } from 'zod';
 import { errorBodySchema, signedCallbackHandler, type Api, type PlainHandler } from '../../platform/http';
@@ -97,12 +97,7 @@ const handoverListingSchema = z
 
 const handoverListQuery = z.strictObject({
   ...pageQuery,
-  areaId: z.coerce
-    .number()
-    .int()
-    .positive()
-    .optional()
-    .describe('A commune, or a district or province meaning every commune under it (in your scope); default: your scope'),
+  areaId: areaQuery('A commune, or a district or province meaning every commune under it (in your scope); default: your scope'),
   from: z.string().max(40).optional().describe('First day, YYYY-MM-DD (default: today in Asia/Ho_Chi_Minh)'),
   to: z.string().max(40).optional().describe('Last day, YYYY-MM-DD, inclusive (default: no end)'),
 });

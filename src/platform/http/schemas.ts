@@ -32,3 +32,6 @@ export const intIdParams = z.strictObject({ id: intId });
 
 /** Path parameters of a route on one BIGINT-keyed row (`/…/:id`). */
 export const bigIdParams = z.strictObject({ id: bigId });
+
+/** An optional area filter of a list or report: an area id, whose subtree is meant, in the caller's scope. */
+export const areaQuery = (description: string) => z.coerce.number().int().positive().optional().describe(description);
