@@ -1,10 +1,9 @@
 import { expect } from 'chai';
-import mysql from 'mysql2/promise';
 import { config } from '../config';
 import { describeRun, drawRun, exploreSeed, prng } from '../bench/fault-explorer';
 import { checkInvariants, type FaultReport } from '../bench/fault-scenario';
-import { createRedis } from '../src/platform/redis';
 import { freePort } from './helpers/ports';
+import { ownRunData } from './helpers/run-data';
 
 /**
  * The seeded fault explorer (bench/fault-explorer.ts runs 50 seeds) on a few fixed seeds at a small size: each draws
@@ -14,18 +13,9 @@ import { freePort } from './helpers/ports';
 describe('fault explorer: fixed seeds', function () {
   this.timeout(300_000);
   const base = config();
-  const dbName = `${base.dbName}_explore`;
-  const redisPrefix = `${base.redisPrefix}-explore`;
+  const { dbName, redisPrefix, drop } = ownRunData(base, 'explore');
 
-  after(async () => {
-    const conn = await mysql.createConnection({ host: base.dbHost, port: base.dbPort, user: base.dbUser, password: base.dbPassword });
-    await conn.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
-    await conn.end();
-    const redis = createRedis(base);
-    const keys = await redis.keys(`${redisPrefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
-  });
+  after(drop);
 
   it('draws the same schedule from the same seed, and different ones from different seeds', () => {
     expect(drawRun(9)).to.deep.equal(drawRun(9));

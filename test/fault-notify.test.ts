@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import mysql from 'mysql2/promise';
 import { config } from '../config';
 import { runSmsScenario } from '../bench/notify-scenario';
-import { createRedis } from '../src/platform/redis';
 import { freePort } from './helpers/ports';
+import { ownRunData } from './helpers/run-data';
 
 /**
  * The notification fault run at CI size (bench/notify-fault-test.ts runs it at 20,000): real sandbox, API and worker
@@ -15,18 +14,9 @@ describe('SMS notifications under faults (worker processes killed, Redis keys de
   // about 40 s on a quiet machine; starting five node processes takes a minute and more on a loaded one
   this.timeout(240_000);
   const base = config();
-  const dbName = `${base.dbName}_notify_fault`;
-  const redisPrefix = `${base.redisPrefix}-notify-fault`;
+  const { dbName, redisPrefix, drop } = ownRunData(base, 'notify_fault');
 
-  after(async () => {
-    const conn = await mysql.createConnection({ host: base.dbHost, port: base.dbPort, user: base.dbUser, password: base.dbPassword });
-    await conn.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
-    await conn.end();
-    const redis = createRedis(base);
-    const keys = await redis.keys(`${redisPrefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
-  });
+  after(drop);
 
   it('tells every recipient exactly once, each reference accepted once at the gateway, every message final and agreeing with it', async () => {
     const rows = 1000;

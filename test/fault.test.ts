@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import mysql from 'mysql2/promise';
 import { config } from '../config';
 import { checkInvariants, runFaultScenario } from '../bench/fault-scenario';
-import { createRedis } from '../src/platform/redis';
 import { freePort } from './helpers/ports';
+import { ownRunData } from './helpers/run-data';
 
 /**
  * The payment engine's fault test at CI size (bench/fault-test.ts runs it at
@@ -15,18 +14,9 @@ import { freePort } from './helpers/ports';
 describe('payment engine under faults (processes killed, Redis flushed)', function () {
   this.timeout(240_000);
   const base = config();
-  const dbName = `${base.dbName}_fault`;
-  const redisPrefix = `${base.redisPrefix}-fault`;
+  const { dbName, redisPrefix, drop } = ownRunData(base, 'fault');
 
-  after(async () => {
-    const conn = await mysql.createConnection({ host: base.dbHost, port: base.dbPort, user: base.dbUser, password: base.dbPassword });
-    await conn.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
-    await conn.end();
-    const redis = createRedis(base);
-    const keys = await redis.keys(`${redisPrefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
-  });
+  after(drop);
 
   it('accepts every reference exactly once at the provider, totals agree, every payment final', async () => {
     const report = await runFaultScenario(
